@@ -1,0 +1,5 @@
+"""`python -m fbsdetect` is the same as the `fbsdetect` console script."""
+
+from fbsdetect.cli.main import main
+
+raise SystemExit(main())

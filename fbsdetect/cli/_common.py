@@ -1,0 +1,33 @@
+"""Small helpers shared by the CLI modules."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from fbsdetect.errors import NotAvailable
+
+DEFAULT_DB_URL = "sqlite:///fbsdetect.db"
+
+
+def db_url(args: argparse.Namespace) -> str:
+    """The database URL: `--db`, else $FBSDETECT_DB, else ./fbsdetect.db."""
+    return getattr(args, "db", None) or os.environ.get("FBSDETECT_DB") or DEFAULT_DB_URL
+
+
+def not_built(command: str, issue: str) -> NotAvailable:
+    """The error for a subcommand whose issue has not been done yet."""
+    return NotAvailable(f"`fbsdetect {command}` is not built yet (pending: {issue})")
+
+
+def require_file(path: str, what: str = "file") -> str:
+    """Checks that `path` is a readable regular file; BadInput otherwise."""
+    from fbsdetect.errors import BadInput
+
+    if not os.path.exists(path):
+        raise BadInput(f"no such {what}", source=path)
+    if os.path.isdir(path):
+        raise BadInput(f"is a directory, expected a {what}", source=path)
+    if not os.access(path, os.R_OK):
+        raise BadInput(f"{what} is not readable", source=path)
+    return path

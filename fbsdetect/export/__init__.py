@@ -1,0 +1,1 @@
+"""Exports: GeoJSON, KML, CSV, GSMTAP (UDP and pcap), evidence packages."""

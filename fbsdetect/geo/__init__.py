@@ -1,0 +1,1 @@
+"""Positions: GPS sources (gpsd, NMEA, GPX, a scene route) and geodesy helpers."""

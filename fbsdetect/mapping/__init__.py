@@ -1,0 +1,1 @@
+"""Folium maps: observations, heat maps, tracks, estimated transmitter positions."""

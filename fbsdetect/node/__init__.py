@@ -1,0 +1,1 @@
+"""The fixed sensor-node daemon: local outbox, uplink, health."""

@@ -1,0 +1,246 @@
+"""IQ recordings: SigMF (meta + data) and raw files (rtl_sdr `.cu8`, signed
+8-bit `.cs8`/`.ci8`, gr-gsm `.cfile`/`.cf32`).
+
+Reading is memory-mapped and block-wise, so a long recording is never held in
+memory. Everything wrong with a file (missing, unknown type, truncated, odd
+byte count, metadata that contradicts the data) raises `BadInput` naming the
+file and the problem. SigMF metadata is read as plain JSON here, with the
+checks that matter to a decoder, because the `sigmf` package's reader raises
+its own exception types for the same faults and needs its schema at hand;
+`sim` writes recordings through the `sigmf` package.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from fbsdetect.errors import BadInput, BadUsage
+
+# Sample formats: name -> (numpy dtype of one I or Q value, bytes per complex sample)
+FORMATS: dict[str, tuple[str, int]] = {
+    "cu8": ("u1", 2),
+    "ci8": ("i1", 2),
+    "ci16_le": ("<i2", 4),
+    "cf32_le": ("<f4", 8),
+}
+# Aliases accepted on the command line and in scene files.
+FORMAT_ALIASES = {"cu8": "cu8", "ci8": "ci8", "cs8": "ci8", "ci16": "ci16_le", "ci16_le": "ci16_le",
+                  "cf32": "cf32_le", "cf32_le": "cf32_le", "cfile": "cf32_le"}
+RAW_EXTENSIONS = {".cu8": "cu8", ".cs8": "ci8", ".ci8": "ci8", ".cfile": "cf32_le", ".cf32": "cf32_le",
+                  ".cs16": "ci16_le", ".ci16": "ci16_le"}
+SIGMF_META = ".sigmf-meta"
+SIGMF_DATA = ".sigmf-data"
+
+
+def normalise_format(name: str, *, source: str | None = None) -> str:
+    try:
+        return FORMAT_ALIASES[name.lower()]
+    except KeyError:
+        raise BadInput(f"unknown sample format {name!r} (expected one of cu8, ci8, ci16_le, cf32)",
+                       source=source) from None
+
+
+@dataclass(frozen=True)
+class Capture:
+    """One SigMF capture segment: from `sample_start` on, these apply."""
+
+    sample_start: int
+    center_freq_hz: float
+    datetime: datetime | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+
+@dataclass(frozen=True)
+class RecordingInfo:
+    data_path: Path
+    meta_path: Path | None
+    datatype: str  # a key of FORMATS
+    sample_rate_hz: float
+    center_freq_hz: float
+    n_samples: int
+    start_time: datetime | None = None
+    lat: float | None = None
+    lon: float | None = None
+    gain_db: float | None = None  # receiver gain, when the recording states it
+    captures: tuple[Capture, ...] = field(default_factory=tuple)
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_samples / self.sample_rate_hz
+
+
+def _parse_time(value: object, source: str) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadInput(f"core:datetime must be an ISO-8601 string, got {value!r}", source=source)
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadInput(f"core:datetime {value!r} is not ISO-8601", source=source) from None
+
+
+def _parse_geolocation(value: object, source: str) -> tuple[float | None, float | None]:
+    if value is None:
+        return None, None
+    try:
+        assert isinstance(value, dict) and value.get("type") == "Point"
+        coords = value["coordinates"]
+        lon, lat = float(coords[0]), float(coords[1])
+    except (AssertionError, KeyError, IndexError, TypeError, ValueError):
+        raise BadInput("core:geolocation must be a GeoJSON Point [lon, lat]", source=source) from None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise BadInput(f"core:geolocation out of range: lon {lon}, lat {lat}", source=source)
+    return lat, lon
+
+
+def _read_sigmf(meta_path: Path) -> RecordingInfo:
+    src = str(meta_path)
+    try:
+        text = meta_path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise BadInput("SigMF metadata is not UTF-8 text", source=src) from None
+    try:
+        meta = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"SigMF metadata is not valid JSON (line {exc.lineno}: {exc.msg})",
+                       source=src) from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("global"), dict):
+        raise BadInput("SigMF metadata has no 'global' object", source=src)
+    glob = meta["global"]
+    dt = glob.get("core:datatype")
+    if not isinstance(dt, str):
+        raise BadInput("SigMF metadata lacks core:datatype", source=src)
+    if dt not in FORMATS:
+        raise BadInput(f"unsupported core:datatype {dt!r} (supported: {', '.join(FORMATS)})",
+                       source=src)
+    rate = glob.get("core:sample_rate")
+    if not isinstance(rate, int | float) or isinstance(rate, bool) or not rate > 0:
+        raise BadInput(f"core:sample_rate must be a positive number, got {rate!r}", source=src)
+    caps_raw = meta.get("captures")
+    if not isinstance(caps_raw, list) or not caps_raw:
+        raise BadInput("SigMF metadata has no captures", source=src)
+    g_lat, g_lon = _parse_geolocation(glob.get("core:geolocation"), src)
+    captures = []
+    for i, c in enumerate(caps_raw):
+        if not isinstance(c, dict):
+            raise BadInput(f"captures[{i}] is not an object", source=src)
+        freq = c.get("core:frequency")
+        if not isinstance(freq, int | float) or isinstance(freq, bool) or not freq > 0:
+            raise BadInput(f"captures[{i}] core:frequency must be a positive number, got {freq!r}",
+                           source=src)
+        start = c.get("core:sample_start", 0)
+        if not isinstance(start, int) or start < 0:
+            raise BadInput(f"captures[{i}] core:sample_start must be a non-negative integer",
+                           source=src)
+        lat, lon = _parse_geolocation(c.get("core:geolocation"), src)
+        captures.append(Capture(start, float(freq), _parse_time(c.get("core:datetime"), src),
+                                lat if lat is not None else g_lat, lon if lon is not None else g_lon))
+    if captures[0].sample_start != 0:
+        raise BadInput("the first capture must start at sample 0", source=src)
+    if any(b.sample_start <= a.sample_start for a, b in itertools.pairwise(captures)):
+        raise BadInput("captures are not in increasing core:sample_start order", source=src)
+    data_path = meta_path.with_name(meta_path.name[: -len(SIGMF_META)] + SIGMF_DATA)
+    n = _count_samples(data_path, dt)
+    if captures[-1].sample_start >= n:
+        raise BadInput(f"a capture starts at sample {captures[-1].sample_start}, past the end of the "
+                       f"data ({n} samples)", source=src)
+    gain = glob.get("fbsdetect:gain_db")
+    return RecordingInfo(
+        data_path=data_path, meta_path=meta_path, datatype=dt, sample_rate_hz=float(rate),
+        center_freq_hz=captures[0].center_freq_hz, n_samples=n, start_time=captures[0].datetime,
+        lat=captures[0].lat, lon=captures[0].lon,
+        gain_db=float(gain) if isinstance(gain, int | float) else None, captures=tuple(captures))
+
+
+def _count_samples(data_path: Path, datatype: str) -> int:
+    if not data_path.exists():
+        raise BadInput("recording data file is missing", source=str(data_path))
+    size = data_path.stat().st_size
+    per = FORMATS[datatype][1]
+    if size == 0:
+        raise BadInput("recording is empty", source=str(data_path))
+    if size % per:
+        raise BadInput(f"truncated or odd size: {size} bytes is not a whole number of {datatype} "
+                       f"samples ({per} bytes each)", source=str(data_path))
+    return size // per
+
+
+def inspect(path: str | os.PathLike[str], *, sample_rate_hz: float | None = None,
+            center_freq_hz: float | None = None, fmt: str | None = None) -> RecordingInfo:
+    """Identifies and checks a recording; raises BadInput/BadUsage when it is wrong."""
+    p = Path(path)
+    src = str(p)
+    if not p.exists():
+        raise BadInput("no such file", source=src)
+    if p.is_dir():
+        raise BadInput("is a directory, expected a recording", source=src)
+    name = p.name
+    if name.endswith(SIGMF_META) or name.endswith(SIGMF_DATA):
+        meta = p if name.endswith(SIGMF_META) else p.with_name(name[: -len(SIGMF_DATA)] + SIGMF_META)
+        if not meta.exists():
+            raise BadInput("SigMF metadata file is missing", source=str(meta))
+        return _read_sigmf(meta)
+    ext = p.suffix.lower()
+    if fmt is not None:
+        datatype = normalise_format(fmt, source=src)
+    elif ext in RAW_EXTENSIONS:
+        datatype = RAW_EXTENSIONS[ext]
+    else:
+        raise BadInput(f"not a recording: unknown file type {ext or '(none)'!r} (expected .sigmf-meta, "
+                       ".sigmf-data, .cu8, .cs8, .ci8, .cfile or .cf32, or give --format)", source=src)
+    if sample_rate_hz is None or center_freq_hz is None:
+        raise BadUsage(f"{src}: a raw recording needs --rate HZ and --freq HZ")
+    if not sample_rate_hz > 0 or not center_freq_hz > 0:
+        raise BadUsage("--rate and --freq must be positive")
+    n = _count_samples(p, datatype)
+    return RecordingInfo(data_path=p, meta_path=None, datatype=datatype,
+                         sample_rate_hz=float(sample_rate_hz), center_freq_hz=float(center_freq_hz),
+                         n_samples=n, captures=(Capture(0, float(center_freq_hz)),))
+
+
+def to_complex64(raw: np.ndarray, datatype: str) -> np.ndarray:
+    """Interleaved I/Q values of `datatype` -> complex64 scaled to about [-1, 1]."""
+    x = raw.astype(np.float32)
+    if datatype == "cu8":
+        x = (x - 127.5) * np.float32(1 / 127.5)
+    elif datatype == "ci8":
+        x *= np.float32(1 / 128)
+    elif datatype == "ci16_le":
+        x *= np.float32(1 / 32768)
+    return x.view(np.complex64)
+
+
+class Recording:
+    """A checked recording, read block by block without loading it whole."""
+
+    def __init__(self, info: RecordingInfo) -> None:
+        self.info = info
+        dtype, _ = FORMATS[info.datatype]
+        self._raw = np.memmap(info.data_path, dtype=dtype, mode="r", shape=(2 * info.n_samples,))
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], **kwargs: object) -> Recording:
+        return cls(inspect(path, **kwargs))  # type: ignore[arg-type]
+
+    def read(self, start: int, count: int) -> np.ndarray:
+        """Samples [start, start+count) as complex64 (shorter at the end)."""
+        start = max(0, start)
+        stop = min(self.info.n_samples, start + max(0, count))
+        if stop <= start:
+            return np.zeros(0, np.complex64)
+        return to_complex64(np.asarray(self._raw[2 * start: 2 * stop]), self.info.datatype)
+
+    def blocks(self, block_samples: int) -> Iterator[tuple[int, np.ndarray]]:
+        """(first sample index, samples) for consecutive blocks of the whole recording."""
+        for start in range(0, self.info.n_samples, block_samples):
+            yield start, self.read(start, block_samples)

@@ -1,0 +1,2 @@
+"""Storage: SQLAlchemy 2 models, sessions and Alembic migrations (SQLite by
+default, PostgreSQL for the central server)."""

@@ -1,0 +1,71 @@
+"""The plain values that flow between stages (design.md, "Data flow").
+
+Every arrow of the pipeline is one of these frozen dataclasses. Cell identity
+is always `mcc, mnc, lac, cid, arfcn, bsic`, the same names as in the JSON
+outputs (contracts.md sections 4 and 5) and the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class L2Frame:
+    """One decoded 23-octet L2 block (BCCH, CCCH, SDCCH/4 ...) of one carrier.
+
+    `fn` is the frame number of the block's first burst (as gr-gsm prints it).
+    """
+
+    arfcn: int | None
+    fn: int
+    ts: int
+    channel: str  # "BCCH" | "CCCH" | "SDCCH/4" | "SACCH/4" ...
+    data: bytes
+    time_s: float | None = None  # seconds from the start of the recording/scan
+    power_dbm: float | None = None
+    snr_db: float | None = None
+    freq_offset_hz: float | None = None
+
+    @property
+    def hex(self) -> str:
+        return self.data.hex()
+
+    def to_json(self) -> dict[str, Any]:
+        """The `decode --frames` / `decode-bursts` line (contracts.md section 1)."""
+        return {"arfcn": self.arfcn, "fn": self.fn, "ts": self.ts, "channel": self.channel,
+                "hex": self.hex}
+
+
+@dataclass(frozen=True)
+class CellObservation:
+    """One cell as seen by one receiver over one dwell (contracts.md section 4)."""
+
+    arfcn: int | None
+    band: str | None
+    freq_hz: float | None
+    bsic: int | None
+    mcc: int | None = None
+    mnc: int | None = None
+    lac: int | None = None
+    cid: int | None = None
+    power_dbm: float | None = None
+    power_ref: str = "dBm"  # "dBm" when the gain calibration is known, else "dBFS"
+    snr_db: float | None = None
+    freq_offset_hz: float | None = None
+    blocks_ok: int = 0
+    blocks_bad: int = 0
+    si: dict[str, str] = field(default_factory=dict)  # SI type ("1", "2quater", ...) -> 23-octet hex
+    params: dict[str, Any] = field(default_factory=dict)
+    time: str | None = None  # ISO-8601 UTC with milliseconds and 'Z'
+    lat: float | None = None
+    lon: float | None = None
+    stats: dict[str, int] = field(default_factory=dict)  # counted outcomes, for -v
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("stats")
+        if self.power_ref == "dBm":
+            d.pop("power_ref")
+        return d

@@ -1,0 +1,101 @@
+"""The error contract: bad input is one line on stderr and exit 2; every
+subcommand has --help; unbuilt subcommands say so and exit 1."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fbsdetect.cli import SUBCOMMANDS
+from fbsdetect.cli.main import build_parser, main
+
+NAMES = [s.replace("_", "-") for s in SUBCOMMANDS]
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:  # argparse usage errors and --help
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_subcommand_has_help(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, name, "--help")
+    assert code == 0
+    assert "usage:" in out
+
+
+def test_every_option_has_help_text() -> None:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name, sp in sub.choices.items():  # type: ignore[union-attr]
+        for action in sp._actions:
+            if action.dest in ("help",):
+                continue
+            assert action.help, f"{name}: option {action.option_strings or action.dest} has no help"
+
+
+@pytest.fixture
+def text_file(tmp_path: Path) -> Path:
+    p = tmp_path / "some.txt"
+    p.write_text("this is not a recording\n")
+    return p
+
+
+# Subcommands that read a file, with the argv that names it.
+FILE_COMMANDS = {
+    "decode": ["decode", "{}"],
+    "simulate": ["simulate", "{}", "-o", "OUT"],
+    "decode-bursts": ["decode-bursts", "{}"],
+    "registry": ["registry", "import", "{}"],
+    "node": ["node", "--config", "{}"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(FILE_COMMANDS))
+def test_missing_file_is_exit_2_one_line(name: str, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    missing = str(tmp_path / "nonexistent.cu8")
+    argv = [a.replace("{}", missing).replace("OUT", str(tmp_path / "o")) for a in FILE_COMMANDS[name]]
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2
+    assert err.count("\n") == 1 and missing in err and "Traceback" not in err
+
+
+def test_decode_text_file_is_exit_2(text_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(capsys, "decode", str(text_file))
+    assert code == 2
+    assert err.count("\n") == 1 and "some.txt" in err
+
+
+def test_decode_odd_byte_count_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p = tmp_path / "x.cu8"
+    p.write_bytes(b"\x80" * 1001)
+    code, _, err = run_cli(capsys, "decode", str(p), "--rate", "1e6", "--freq", "940e6")
+    assert code == 2 and "not a whole number" in err and err.count("\n") == 1
+
+
+def test_raw_without_rate_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p = tmp_path / "x.cu8"
+    p.write_bytes(b"\x80" * 1000)
+    code, _, err = run_cli(capsys, "decode", str(p))
+    assert code == 2 and "--rate" in err
+
+
+def test_usage_error_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(capsys, "decode")
+    assert code == 2 and err.strip().count("\n") == 0
+
+
+def test_console_entry_point_and_module_agree(text_file: Path) -> None:
+    """`python -m fbsdetect` runs the same CLI, in a real subprocess, with no traceback."""
+    r = subprocess.run([sys.executable, "-m", "fbsdetect", "decode", str(text_file)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr and r.stderr.count("\n") == 1

@@ -1,0 +1,53 @@
+"""Shared test fixtures: the reference data folder and external programs.
+
+Reference data is read in place from ../shared/data (override with
+FBSDETECT_SHARED_DATA); tests that need it skip with the reason when absent.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir() -> Path:
+    env = os.environ.get("FBSDETECT_SHARED_DATA")
+    return Path(env) if env else ROOT.parent / "shared" / "data"
+
+
+def shared_file(relpath: str) -> Path:
+    """A file of the shared reference data, or skip the test saying why."""
+    p = shared_data_dir() / relpath
+    if not p.exists():
+        pytest.skip(f"reference data {p} is absent (set FBSDETECT_SHARED_DATA)")
+    return p
+
+
+def require_program(name: str) -> str:
+    """Path of an external program, or skip the test saying why."""
+    path = shutil.which(name) or (f"/usr/bin/{name}" if os.path.exists(f"/usr/bin/{name}") else None)
+    if not path:
+        pytest.skip(f"{name} is not installed (scripts/setup --system installs it)")
+    return path
+
+
+def require_service(port: int, what: str) -> None:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1.0):
+            return
+    except OSError:
+        pytest.skip(f"{what} is not reachable on 127.0.0.1:{port} (scripts/services starts it)")
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    d = shared_data_dir()
+    if not d.exists():
+        pytest.skip(f"reference data folder {d} is absent (set FBSDETECT_SHARED_DATA)")
+    return d
