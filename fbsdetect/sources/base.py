@@ -1,0 +1,52 @@
+"""The one small interface every live IQ source implements (style.md 7:
+sources only yield data).
+
+A live source is something that can be tuned: the RTL-SDR dongle
+(`sources/rtlsdr.py`) and the scene simulator's virtual dongle
+(`sources/sim.py`). Recordings are read through `sources/recording.py`.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class IqSource(Protocol):
+    """A tunable source of complex baseband samples (complex64, about [-1, 1])."""
+
+    @property
+    def sample_rate_hz(self) -> float: ...
+
+    @property
+    def center_freq_hz(self) -> float: ...
+
+    @property
+    def gain_db(self) -> float | None: ...
+
+    @property
+    def time_s(self) -> float:
+        """Source time of the next sample to be read, in seconds since the source started."""
+        ...
+
+    def tune(self, center_freq_hz: float) -> None:
+        """Retunes; samples read afterwards are from the new frequency (stale ones discarded)."""
+        ...
+
+    def set_sample_rate(self, sample_rate_hz: float) -> None: ...
+
+    def set_gain(self, gain_db: float | None) -> None:
+        """Sets a manual gain in dB, or automatic gain with None."""
+        ...
+
+    def read(self, n_samples: int) -> np.ndarray:
+        """The next `n_samples` samples as complex64."""
+        ...
+
+    def position(self) -> tuple[float, float] | None:
+        """(lat, lon) of the receiver when the source knows it (the simulator does)."""
+        ...
+
+    def close(self) -> None: ...
