@@ -1,0 +1,147 @@
+"""The RTL-SDR dongle as an `IqSource`, through pyrtlsdr (imported lazily:
+the dongle is optional at run time and nothing opens it at import time).
+
+Facts this module relies on (design.md): librtlsdr accepts 225-300 kS/s and
+0.9-3.2 MS/s, 2.56 MS/s being the highest rate most hosts sustain without
+loss; R820T/R828D tuners reach about 24-1766 MHz; after a retune the first
+~60 ms of samples are stale (they sit in the driver's buffers) and are
+discarded. Samples are scaled exactly as a `cu8` recording is
+((u8 - 127.5) / 127.5), so a live scan and a recording of it give the same
+numbers.
+
+`pip install 'fbsdetect[sdr]'` brings pyrtlsdr and pyrtlsdrlib (bundled
+librtlsdr builds; Debian's librtlsdr0 0.6.0 lacks RTL-SDR Blog V4 support).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from fbsdetect.errors import BadUsage, NotAvailable
+from fbsdetect.sources.recording import to_complex64
+
+log = logging.getLogger(__name__)
+
+SYMBOL_RATE_HZ = 1625000 / 6
+DEFAULT_SAMPLE_RATE_HZ = 8 * SYMBOL_RATE_HZ  # 2.1667 MS/s: an integer multiple of the GSM symbol rate
+RATE_RANGES_HZ = ((225_001.0, 300_000.0), (900_001.0, 3_200_000.0))
+TUNER_RANGE_HZ = (24e6, 1766e6)
+RETUNE_SETTLE_S = 0.060
+READ_CHUNK_BYTES = 16 * 16384  # librtlsdr reads whole USB transfers; multiples of 16 KiB are safe
+
+
+def check_sample_rate(sample_rate_hz: float) -> float:
+    if not any(lo <= sample_rate_hz <= hi for lo, hi in RATE_RANGES_HZ):
+        raise BadUsage(f"sample rate {sample_rate_hz:.0f} Hz is not one an RTL-SDR accepts "
+                       "(225-300 kS/s or 0.9-3.2 MS/s)")
+    if sample_rate_hz > 2.56e6:
+        log.warning("sample rate %.0f Hz is above 2.56 MS/s: most hosts lose samples", sample_rate_hz)
+    return float(sample_rate_hz)
+
+
+def check_frequency(center_freq_hz: float) -> float:
+    lo, hi = TUNER_RANGE_HZ
+    if not lo <= center_freq_hz <= hi:
+        raise BadUsage(f"{center_freq_hz / 1e6:.3f} MHz is outside an RTL-SDR tuner's range "
+                       f"({lo / 1e6:.0f}-{hi / 1e6:.0f} MHz; DCS/PCS need an upconverter)")
+    return float(center_freq_hz)
+
+
+def _open_device(serial: str | None) -> Any:
+    try:
+        from rtlsdr import RtlSdr  # lazy: loads librtlsdr with ctypes on import
+    except ImportError as exc:
+        raise NotAvailable("pyrtlsdr/librtlsdr is not available "
+                           f"({exc}); install with: pip install 'fbsdetect[sdr]'") from None
+    try:
+        return RtlSdr(serial_number=serial) if serial else RtlSdr()
+    except Exception as exc:  # LibUSBError, IOError: no dongle, busy, or permissions
+        which = f"with serial {serial}" if serial else "at index 0"
+        raise NotAvailable(f"cannot open the RTL-SDR {which}: {exc} (is it plugged in, not claimed "
+                           "by the DVB driver, and allowed by the udev rules in udev/?)") from None
+
+
+class RtlSdrSource:
+    """A live dongle. `device_factory` exists so tests can exercise this
+    class's logic with a stand-in device; real use leaves it None."""
+
+    def __init__(self, serial: str | None = None, *, sample_rate_hz: float = DEFAULT_SAMPLE_RATE_HZ,
+                 center_freq_hz: float = 947.4e6, gain_db: float | None = None, ppm: int = 0,
+                 device_factory: Callable[[str | None], Any] | None = None) -> None:
+        self._dev = (device_factory or _open_device)(serial)
+        self._samples_read = 0
+        self._rate = check_sample_rate(sample_rate_hz)
+        self._dev.sample_rate = self._rate
+        if ppm:
+            self._dev.freq_correction = int(ppm)
+        self._gain: float | None = None
+        self.set_gain(gain_db)
+        self._freq = 0.0
+        self.tune(center_freq_hz)
+
+    # -- IqSource ---------------------------------------------------------------
+    @property
+    def sample_rate_hz(self) -> float:
+        return self._rate
+
+    @property
+    def center_freq_hz(self) -> float:
+        return self._freq
+
+    @property
+    def gain_db(self) -> float | None:
+        return self._gain
+
+    @property
+    def time_s(self) -> float:
+        return self._samples_read / self._rate
+
+    def tune(self, center_freq_hz: float) -> None:
+        self._dev.center_freq = check_frequency(center_freq_hz)
+        self._freq = float(center_freq_hz)
+        self._discard(RETUNE_SETTLE_S)
+
+    def set_sample_rate(self, sample_rate_hz: float) -> None:
+        self._dev.sample_rate = check_sample_rate(sample_rate_hz)
+        self._rate = float(sample_rate_hz)
+        self._discard(RETUNE_SETTLE_S)
+
+    def set_gain(self, gain_db: float | None) -> None:
+        if gain_db is None:
+            self._dev.gain = "auto"
+            self._gain = None
+            return
+        gains = [g / 10 for g in self._dev.get_gains()] or [float(gain_db)]
+        nearest = min(gains, key=lambda g: abs(g - gain_db))
+        self._dev.gain = nearest
+        self._gain = nearest
+
+    def read(self, n_samples: int) -> np.ndarray:
+        out = np.empty(n_samples, np.complex64)
+        done = 0
+        while done < n_samples:
+            want = min(READ_CHUNK_BYTES, 2 * (n_samples - done))
+            want += (-want) % 512  # whole USB packets
+            raw = np.frombuffer(bytes(self._dev.read_bytes(want)), dtype=np.uint8)
+            iq = to_complex64(raw, "cu8")
+            take = min(len(iq), n_samples - done)
+            out[done: done + take] = iq[:take]
+            done += take
+        self._samples_read += n_samples
+        return out
+
+    def position(self) -> tuple[float, float] | None:
+        return None  # a dongle knows no position; the scan pairs it with a GPS source
+
+    def close(self) -> None:
+        self._dev.close()
+
+    # -- internals --------------------------------------------------------------
+    def _discard(self, seconds: float) -> None:
+        n = int(seconds * self._rate)
+        if n:
+            self._dev.read_bytes(2 * n + (-2 * n) % 512)
