@@ -54,8 +54,10 @@ def check_frequency(center_freq_hz: float) -> float:
 def _open_device(serial: str | None) -> Any:
     try:
         from rtlsdr import RtlSdr  # lazy: loads librtlsdr with ctypes on import
-    except ImportError as exc:
-        raise NotAvailable("pyrtlsdr/librtlsdr is not available "
+    except (ImportError, OSError, AttributeError) as exc:
+        # AttributeError: pyrtlsdr found a librtlsdr older than it expects (Debian's 0.6.0 lacks
+        # rtlsdr_set_dithering); pyrtlsdrlib's bundled builds avoid that.
+        raise NotAvailable("pyrtlsdr/librtlsdr is not usable "
                            f"({exc}); install with: pip install 'fbsdetect[sdr]'") from None
     try:
         return RtlSdr(serial_number=serial) if serial else RtlSdr()
