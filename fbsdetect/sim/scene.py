@@ -1,0 +1,508 @@
+"""Scene files (TOML), exactly as contracts.md section 3 specifies them.
+
+A scene is a small radio world: one receiver (fixed or on a route), GSM cells
+(each a BCCH carrier) and jammers (band-limited noise). `load_scene(path)`
+reads and checks it; every fault (TOML syntax, an unknown key, a value of the
+wrong type or out of range) raises `BadInput` naming the file, the table and
+the key, e.g. ``scene.toml: [[cell]] 2 'eirp': unknown key``. Cells and
+jammers are numbered from 1 in messages.
+
+Keys beyond the contract (allowed: "extend freely"):
+- `[propagation] rician_k_db` (default 6.0): K factor of Rician fading.
+- `[[cell]] freq_error_ppm` (default: a seeded draw within the +-0.05 ppm
+  that TS 45.010 5.1 allows a BTS), `start_fn` (default: seeded draw).
+- `[[jammer]] name`.
+
+Value ranges follow the fields they end up in: TS 44.018 10.5.2.4 (cell
+selection parameters: CRH 3 bits, MS_TXPWR_MAX_CCH 5 bits, RXLEV_ACCESS_MIN
+6 bits), 10.5.2.34 (SI3 rest octets: CBQ 1 bit, CRO 6 bits, temporary offset
+3 bits, penalty time 5 bits), 10.5.2.11 (T3212 8 bits), 10.5.2.2 (BSIC 6 bits).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tomllib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fbsdetect.errors import BadInput
+from fbsdetect.sim.routes import Route
+
+FORMATS = ("cu8", "ci8", "cf32")
+MODELS = ("log-distance", "free-space")
+FADINGS = ("none", "rayleigh", "rician")
+CCCH_KINDS = ("non-combined", "combined")
+LABELS = ("legit", "fake")
+DEFAULT_START = "2026-03-01T10:00:00Z"
+CELL_KEYS = (
+    "name", "arfcn", "mcc", "mnc", "lac", "cid", "bsic", "position", "route", "eirp_dbm", "active",
+    "ccch", "neighbours", "si2ter", "si2quater", "eutran_neighbours", "gprs", "t3212", "att", "cro",
+    "temporary_offset", "penalty_time", "cell_reselect_hysteresis", "rxlev_access_min",
+    "ms_txpwr_max_cch", "cbq", "paging_rate", "label", "freq_error_ppm", "start_fn")
+
+
+@dataclass(frozen=True)
+class SceneInfo:
+    name: str
+    seed: int
+    duration_s: float
+    start_time: datetime
+
+
+@dataclass(frozen=True)
+class ReceiverConfig:
+    sample_rate_hz: float
+    center_freq_hz: float
+    format: str
+    gain_db: float
+    noise_figure_db: float
+    ppm: float
+    route: Route
+
+
+@dataclass(frozen=True)
+class PropagationConfig:
+    model: str = "log-distance"
+    exponent: float = 3.2
+    ref_distance_m: float = 100.0
+    shadowing_db: float = 0.0
+    fading: str = "none"
+    rician_k_db: float = 6.0
+
+
+@dataclass(frozen=True)
+class CellConfig:
+    """One `[[cell]]` with every default resolved (the truth.json parameters)."""
+
+    index: int  # 0-based position in the file
+    name: str
+    arfcn: int
+    mcc: int
+    mnc: int
+    lac: int
+    cid: int
+    bsic: int
+    route: Route
+    eirp_dbm: float = 45.0
+    active: tuple[float, float] = (0.0, 1e9)
+    ccch: str = "non-combined"
+    neighbours: tuple[int, ...] = (60, 66, 71)
+    si2ter: bool = False
+    si2quater: bool = True
+    eutran_neighbours: tuple[int, ...] = (1300, 1825)
+    gprs: bool = True
+    t3212: int = 20
+    att: bool = True
+    cro: int = 0
+    temporary_offset: int = 0
+    penalty_time: int = 0
+    cell_reselect_hysteresis: int = 2
+    rxlev_access_min: int = 8
+    ms_txpwr_max_cch: int = 5
+    cbq: int = 0
+    paging_rate: float = 2.0
+    label: str = "legit"
+    freq_error_ppm: float | None = None
+    start_fn: int | None = None
+
+    @property
+    def combined(self) -> bool:
+        return self.ccch == "combined"
+
+    def params_json(self) -> dict[str, Any]:
+        """The resolved scene keys, as truth.json lists them."""
+        d: dict[str, Any] = {
+            "name": self.name, "arfcn": self.arfcn, "mcc": self.mcc, "mnc": self.mnc,
+            "lac": self.lac, "cid": self.cid, "bsic": self.bsic, "eirp_dbm": self.eirp_dbm,
+            "active": list(self.active), "ccch": self.ccch, "neighbours": list(self.neighbours),
+            "si2ter": self.si2ter, "si2quater": self.si2quater,
+            "eutran_neighbours": list(self.eutran_neighbours), "gprs": self.gprs,
+            "t3212": self.t3212, "att": self.att, "cro": self.cro,
+            "temporary_offset": self.temporary_offset, "penalty_time": self.penalty_time,
+            "cell_reselect_hysteresis": self.cell_reselect_hysteresis,
+            "rxlev_access_min": self.rxlev_access_min, "ms_txpwr_max_cch": self.ms_txpwr_max_cch,
+            "cbq": self.cbq, "paging_rate": self.paging_rate, "label": self.label,
+        }
+        if self.route.is_static:
+            d["position"] = [self.route.lat_deg[0], self.route.lon_deg[0]]
+        else:
+            d["route"] = self.route.to_json()
+        return d
+
+
+@dataclass(frozen=True)
+class JammerConfig:
+    index: int
+    name: str
+    center_freq_hz: float
+    bandwidth_hz: float
+    route: Route
+    eirp_dbm: float
+    active: tuple[float, float]
+
+    def params_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"name": self.name, "center_freq_hz": self.center_freq_hz,
+                             "bandwidth_hz": self.bandwidth_hz, "eirp_dbm": self.eirp_dbm,
+                             "active": list(self.active)}
+        if self.route.is_static:
+            d["position"] = [self.route.lat_deg[0], self.route.lon_deg[0]]
+        else:
+            d["route"] = self.route.to_json()
+        return d
+
+
+@dataclass(frozen=True)
+class Scene:
+    path: str
+    info: SceneInfo
+    receiver: ReceiverConfig
+    propagation: PropagationConfig
+    cells: tuple[CellConfig, ...] = field(default_factory=tuple)
+    jammers: tuple[JammerConfig, ...] = field(default_factory=tuple)
+
+
+# ------------------------------------------------------------------ checking
+
+
+class _Table:
+    """Takes the keys of one TOML table one by one, checking each; whatever is
+    left at the end is an unknown key."""
+
+    def __init__(self, data: object, where: str, source: str, known: tuple[str, ...]) -> None:
+        self.where = where
+        self.source = source
+        if not isinstance(data, dict):
+            raise BadInput(f"{where}: must be a table", source=source)
+        self.data = dict(data)
+        for key in self.data:  # a misspelt key is reported as such, before anything it hides
+            if key not in known:
+                raise BadInput(f"{where} '{key}': unknown key", source=source)
+
+    def fail(self, key: str, what: str) -> BadInput:
+        return BadInput(f"{self.where} '{key}': {what}", source=self.source)
+
+    def _take(self, key: str, default: Any, required: bool) -> Any:
+        if key in self.data:
+            return self.data.pop(key)
+        if required:
+            raise BadInput(f"{self.where} '{key}': missing (required)", source=self.source)
+        return default
+
+    def number(self, key: str, default: float | None = None, *, lo: float = -math.inf,
+               hi: float = math.inf, lo_open: bool = False, required: bool = False) -> float:
+        v = self._take(key, default, required or default is None)
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise self.fail(key, f"must be a number, got {v!r}")
+        v = float(v)
+        if not math.isfinite(v):
+            raise self.fail(key, f"must be finite, got {v!r}")
+        if v < lo or v > hi or (lo_open and v == lo):
+            raise self.fail(key, f"{v:g} is out of range ({'>' if lo_open else '>='} {lo:g}, <= {hi:g})")
+        return v
+
+    def integer(self, key: str, default: int | None = None, *, lo: int, hi: int,
+                required: bool = False) -> int:
+        v = self._take(key, default, required or default is None)
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise self.fail(key, f"must be an integer, got {v!r}")
+        if not lo <= v <= hi:
+            raise self.fail(key, f"{v} is out of range ({lo}..{hi})")
+        return int(v)
+
+    def boolean(self, key: str, default: bool) -> bool:
+        v = self._take(key, default, False)
+        if not isinstance(v, bool):
+            raise self.fail(key, f"must be true or false, got {v!r}")
+        return v
+
+    def choice(self, key: str, default: str, choices: tuple[str, ...]) -> str:
+        v = self._take(key, default, False)
+        if not isinstance(v, str) or v not in choices:
+            raise self.fail(key, f"must be one of {', '.join(choices)}, got {v!r}")
+        return v
+
+    def string(self, key: str, default: str) -> str:
+        v = self._take(key, default, False)
+        if not isinstance(v, str) or not v.strip():
+            raise self.fail(key, f"must be a non-empty string, got {v!r}")
+        return v
+
+    def int_list(self, key: str, default: tuple[int, ...], *, lo: int, hi: int,
+                 max_len: int) -> tuple[int, ...]:
+        v = self._take(key, list(default), False)
+        if not isinstance(v, list):
+            raise self.fail(key, f"must be a list of integers, got {v!r}")
+        if len(v) > max_len:
+            raise self.fail(key, f"has {len(v)} entries, at most {max_len} are allowed")
+        for x in v:
+            if isinstance(x, bool) or not isinstance(x, int) or not lo <= x <= hi:
+                raise self.fail(key, f"entry {x!r} is not an integer in {lo}..{hi}")
+        if len(set(v)) != len(v):
+            raise self.fail(key, "has duplicate entries")
+        return tuple(int(x) for x in v)
+
+    def interval(self, key: str, default: tuple[float, float]) -> tuple[float, float]:
+        v = self._take(key, list(default), False)
+        if (not isinstance(v, list) or len(v) != 2
+                or any(isinstance(x, bool) or not isinstance(x, int | float) for x in v)):
+            raise self.fail(key, f"must be [start_s, end_s], got {v!r}")
+        a, b = float(v[0]), float(v[1])
+        if not math.isfinite(a) or math.isnan(b) or b <= a:
+            raise self.fail(key, f"must be [start_s, end_s] with start < end, got {v!r}")
+        return a, b
+
+    def place(self) -> Route:
+        """`position = [lat, lon]` or `route = [[lat, lon, t], ...]` (exactly one)."""
+        has_pos, has_route = "position" in self.data, "route" in self.data
+        if has_pos and has_route:
+            raise self.fail("route", "give either 'position' or 'route', not both")
+        if not has_pos and not has_route:
+            raise BadInput(f"{self.where} 'position': missing (give 'position' or 'route')",
+                           source=self.source)
+        if has_pos:
+            p = self.data.pop("position")
+            if not isinstance(p, list) or len(p) != 2:
+                raise self.fail("position", f"must be [lat, lon], got {p!r}")
+            lat, lon = self._latlon("position", p[0], p[1])
+            return Route.fixed(lat, lon)
+        r = self.data.pop("route")
+        if not isinstance(r, list) or not r:
+            raise self.fail("route", "must be a non-empty list of [lat, lon, t] waypoints")
+        lats: list[float] = []
+        lons: list[float] = []
+        ts: list[float] = []
+        for i, w in enumerate(r):
+            if not isinstance(w, list) or len(w) != 3:
+                raise self.fail("route", f"waypoint {i + 1} must be [lat, lon, t], got {w!r}")
+            lat, lon = self._latlon("route", w[0], w[1])
+            t = w[2]
+            if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t):
+                raise self.fail("route", f"waypoint {i + 1}: t must be a number of seconds, got {t!r}")
+            if ts and float(t) <= ts[-1]:
+                raise self.fail("route", f"waypoint {i + 1}: times must increase ({t} after {ts[-1]})")
+            lats.append(lat)
+            lons.append(lon)
+            ts.append(float(t))
+        return Route(tuple(lats), tuple(lons), tuple(ts))
+
+    def _latlon(self, key: str, lat: object, lon: object) -> tuple[float, float]:
+        for v in (lat, lon):
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                raise self.fail(key, f"coordinates must be numbers, got {v!r}")
+        assert isinstance(lat, int | float) and isinstance(lon, int | float)
+        if not -90.0 <= lat <= 90.0:
+            raise self.fail(key, f"latitude {lat} is out of range (-90..90)")
+        if not -180.0 <= lon <= 180.0:
+            raise self.fail(key, f"longitude {lon} is out of range (-180..180)")
+        return float(lat), float(lon)
+
+    def done(self) -> None:
+        for key in self.data:
+            raise BadInput(f"{self.where} '{key}': unknown key", source=self.source)
+
+
+def _arfcn_ok(arfcn: int) -> bool:
+    try:
+        from fbsdetect.gsm.bands import downlink_hz
+    except ImportError:  # bands.py not present: the ARFCN ranges of TS 45.005 2
+        return any(a <= arfcn <= b for a, b in ((0, 124), (128, 251), (259, 293), (306, 340),
+                                                 (512, 885), (955, 1023)))
+    try:
+        downlink_hz(arfcn)
+    except (ValueError, KeyError):
+        return False
+    return True
+
+
+def _check_arfcn(t: _Table, key: str, arfcn: int) -> None:
+    if not _arfcn_ok(arfcn):
+        raise t.fail(key, f"{arfcn} is not a GSM ARFCN")
+
+
+def _parse_time(t: _Table, key: str) -> datetime:
+    v = t._take(key, DEFAULT_START, False)
+    if isinstance(v, datetime):
+        dt = v
+    elif isinstance(v, str):
+        try:
+            dt = datetime.fromisoformat(v.replace("Z", "+00:00"))
+        except ValueError:
+            raise t.fail(key, f"not an ISO-8601 time: {v!r}") from None
+    else:
+        raise t.fail(key, f"must be an ISO-8601 time such as {DEFAULT_START!r}, got {v!r}")
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
+
+
+def _scene(data: dict[str, Any], src: str, stem: str) -> SceneInfo:
+    t = _Table(data.get("scene", {}), "[scene]", src, ("name", "seed", "duration_s", "start_time"))
+    name = t.string("name", stem)
+    if any(c in name for c in "/\\\0") or name in (".", ".."):
+        raise t.fail("name", f"{name!r} cannot be a file stem")
+    info = SceneInfo(
+        name=name,
+        seed=t.integer("seed", 1, lo=0, hi=2**63 - 1),
+        duration_s=t.number("duration_s", 4.0, lo=0.0, hi=7 * 86400.0, lo_open=True),
+        start_time=_parse_time(t, "start_time"),
+    )
+    t.done()
+    return info
+
+
+def _receiver(data: dict[str, Any], src: str) -> ReceiverConfig:
+    if "receiver" not in data:
+        raise BadInput("[receiver]: missing (the scene needs a receiver position or route)", source=src)
+    t = _Table(data["receiver"], "[receiver]", src,
+               ("sample_rate", "center_freq_hz", "format", "gain_db", "noise_figure_db", "ppm",
+                "position", "route"))
+    r = ReceiverConfig(
+        sample_rate_hz=t.number("sample_rate", 2400000.0, lo=200e3, hi=20e6),
+        center_freq_hz=t.number("center_freq_hz", 947000000.0, lo=1e6, hi=6e9),
+        format=t.choice("format", "cu8", FORMATS),
+        gain_db=t.number("gain_db", 30.0, lo=-20.0, hi=80.0),
+        noise_figure_db=t.number("noise_figure_db", 7.0, lo=0.0, hi=40.0),
+        ppm=t.number("ppm", 0.0, lo=-500.0, hi=500.0),
+        route=t.place(),
+    )
+    t.done()
+    return r
+
+
+def _propagation(data: dict[str, Any], src: str) -> PropagationConfig:
+    t = _Table(data.get("propagation", {}), "[propagation]", src,
+               ("model", "exponent", "ref_distance_m", "shadowing_db", "fading", "rician_k_db"))
+    p = PropagationConfig(
+        model=t.choice("model", "log-distance", MODELS),
+        exponent=t.number("exponent", 3.2, lo=1.0, hi=8.0),
+        ref_distance_m=t.number("ref_distance_m", 100.0, lo=0.0, hi=1e5, lo_open=True),
+        shadowing_db=t.number("shadowing_db", 0.0, lo=0.0, hi=30.0),
+        fading=t.choice("fading", "none", FADINGS),
+        rician_k_db=t.number("rician_k_db", 6.0, lo=-30.0, hi=40.0),
+    )
+    t.done()
+    return p
+
+
+def _cell(raw: object, index: int, src: str) -> CellConfig:
+    t = _Table(raw, f"[[cell]] {index + 1}", src, CELL_KEYS)
+    arfcn = t.integer("arfcn", lo=0, hi=1023, required=True)
+    _check_arfcn(t, "arfcn", arfcn)
+    neighbours = t.int_list("neighbours", (60, 66, 71), lo=0, hi=1023, max_len=32)
+    for a in neighbours:
+        _check_arfcn(t, "neighbours", a)
+    c = CellConfig(
+        index=index,
+        name=t.string("name", f"cell{index + 1}"),
+        arfcn=arfcn,
+        mcc=t.integer("mcc", lo=0, hi=999, required=True),
+        mnc=t.integer("mnc", lo=0, hi=999, required=True),
+        lac=t.integer("lac", lo=0, hi=65535, required=True),
+        cid=t.integer("cid", lo=0, hi=65535, required=True),
+        bsic=t.integer("bsic", lo=0, hi=63, required=True),
+        route=t.place(),
+        eirp_dbm=t.number("eirp_dbm", 45.0, lo=-40.0, hi=90.0),
+        active=t.interval("active", (0.0, 1e9)),
+        ccch=t.choice("ccch", "non-combined", CCCH_KINDS),
+        neighbours=neighbours,
+        si2ter=t.boolean("si2ter", False),
+        si2quater=t.boolean("si2quater", True),
+        eutran_neighbours=t.int_list("eutran_neighbours", (1300, 1825), lo=0, hi=65535, max_len=8),
+        gprs=t.boolean("gprs", True),
+        t3212=t.integer("t3212", 20, lo=0, hi=255),
+        att=t.boolean("att", True),
+        cro=t.integer("cro", 0, lo=0, hi=63),
+        temporary_offset=t.integer("temporary_offset", 0, lo=0, hi=7),
+        penalty_time=t.integer("penalty_time", 0, lo=0, hi=31),
+        cell_reselect_hysteresis=t.integer("cell_reselect_hysteresis", 2, lo=0, hi=7),
+        rxlev_access_min=t.integer("rxlev_access_min", 8, lo=0, hi=63),
+        ms_txpwr_max_cch=t.integer("ms_txpwr_max_cch", 5, lo=0, hi=31),
+        cbq=t.integer("cbq", 0, lo=0, hi=1),
+        paging_rate=t.number("paging_rate", 2.0, lo=0.0, hi=200.0),
+        label=t.choice("label", "legit", LABELS),
+        freq_error_ppm=(t.number("freq_error_ppm", lo=-10.0, hi=10.0)
+                        if "freq_error_ppm" in t.data else None),
+        start_fn=(t.integer("start_fn", lo=0, hi=2715647) if "start_fn" in t.data else None),
+    )
+    t.done()
+    return c
+
+
+def _jammer(raw: object, index: int, src: str) -> JammerConfig:
+    t = _Table(raw, f"[[jammer]] {index + 1}", src,
+               ("name", "center_freq_hz", "bandwidth_hz", "position", "route", "eirp_dbm", "active"))
+    j = JammerConfig(
+        index=index,
+        name=t.string("name", f"jammer{index + 1}"),
+        center_freq_hz=t.number("center_freq_hz", lo=1e6, hi=6e9, required=True),
+        bandwidth_hz=t.number("bandwidth_hz", lo=1e3, hi=200e6, required=True),
+        route=t.place(),
+        eirp_dbm=t.number("eirp_dbm", lo=-40.0, hi=90.0, required=True),
+        active=t.interval("active", (0.0, 1e9)),
+    )
+    t.done()
+    return j
+
+
+def _array_of_tables(data: dict[str, Any], key: str, src: str) -> list[object]:
+    v = data.get(key, [])
+    if not isinstance(v, list):
+        raise BadInput(f"'{key}': must be an array of tables ([[{key}]])", source=src)
+    return v
+
+
+def parse_scene(data: dict[str, Any], *, source: str = "scene.toml", stem: str = "scene") -> Scene:
+    """Checks an already-parsed TOML document; BadInput on any fault."""
+    for key in data:
+        if key not in ("scene", "receiver", "propagation", "cell", "jammer"):
+            raise BadInput(f"'{key}': unknown key (expected [scene], [receiver], [propagation], "
+                           "[[cell]], [[jammer]])", source=source)
+    info = _scene(data, source, stem)
+    receiver = _receiver(data, source)
+    prop = _propagation(data, source)
+    cells = tuple(_cell(c, i, source) for i, c in enumerate(_array_of_tables(data, "cell", source)))
+    jammers = tuple(_jammer(j, i, source)
+                    for i, j in enumerate(_array_of_tables(data, "jammer", source)))
+    seen: dict[str, int] = {}
+    for c in cells:
+        if c.name in seen:
+            raise BadInput(f"[[cell]] {c.index + 1} 'name': {c.name!r} is already the name of "
+                           f"[[cell]] {seen[c.name] + 1}", source=source)
+        seen[c.name] = c.index
+    return Scene(path=source, info=info, receiver=receiver, propagation=prop, cells=cells,
+                 jammers=jammers)
+
+
+def load_scene(path: str | os.PathLike[str]) -> Scene:
+    """Reads and checks a scene file; BadInput (exit 2, one line) on any fault."""
+    p = Path(path)
+    src = os.fspath(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise BadInput("no such scene file", source=src) from None
+    except IsADirectoryError:
+        raise BadInput("is a directory, expected a scene file", source=src) from None
+    except OSError as exc:
+        raise BadInput(f"cannot read scene file: {exc.strerror}", source=src) from None
+    return loads_scene(raw, source=src, stem=p.stem)
+
+
+def loads_scene(raw: bytes | str, *, source: str = "scene.toml", stem: str = "scene") -> Scene:
+    if isinstance(raw, bytes):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadInput(f"not UTF-8 text (byte {exc.start})", source=source) from None
+    else:
+        text = raw
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInput(f"not valid TOML: {exc}", source=source) from None
+    return parse_scene(data, source=source, stem=stem)
+
