@@ -1,0 +1,130 @@
+"""GSMTAP version 2 header and a UDP sender (Wireshark's `gsmtap` dissector).
+
+Header layout (16 octets, network byte order; osmocom `gsmtap.h`, the format
+Wireshark and gr-gsm use)::
+
+    0  version        = 2
+    1  hdr_len        = 4   (in 32-bit words)
+    2  type           = 1   (GSMTAP_TYPE_UM: GSM Um air interface)
+    3  timeslot       0..7
+    4  arfcn          uint16: bits 0..13 ARFCN, bit 14 uplink, bit 15 PCS band
+    6  signal_dbm     int8
+    7  snr_db         int8
+    8  frame_number   uint32
+    12 sub_type       channel type (BCCH 0x01, CCCH 0x02, ... below)
+    13 antenna_nr     uint8
+    14 sub_slot       uint8 (SDCCH/4 sub-channel ...)
+    15 res            0
+
+followed by the 23-octet L2 frame. UDP destination port 4729 (IANA `gsmtap`).
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from types import TracebackType
+
+from fbsdetect.types import L2Frame
+
+GSMTAP_PORT = 4729
+GSMTAP_VERSION = 2
+GSMTAP_TYPE_UM = 0x01
+ARFCN_F_PCS = 0x8000
+ARFCN_F_UPLINK = 0x4000
+
+# GSMTAP_CHANNEL_* sub-types
+CHANNEL_SUBTYPE: dict[str, int] = {
+    "UNKNOWN": 0x00,
+    "BCCH": 0x01,
+    "CCCH": 0x02,
+    "RACH": 0x03,
+    "AGCH": 0x04,
+    "PCH": 0x05,
+    "SDCCH": 0x06,
+    "SDCCH/4": 0x07,
+    "SDCCH/8": 0x08,
+    "TCH/F": 0x09,
+    "TCH/H": 0x0A,
+    "PACCH": 0x0B,
+    "CBCH52": 0x0C,
+    "PDCH": 0x0D,
+    "PTCCH": 0x0E,
+    "CBCH51": 0x0F,
+}
+ACCH_FLAG = 0x80  # e.g. SACCH/4 = SDCCH/4 | ACCH
+
+
+def subtype_for_channel(channel: str) -> int:
+    """GSMTAP sub-type of an `L2Frame.channel` name ("BCCH", "CCCH", "SACCH/4" ...)."""
+    name = channel.upper()
+    if name.startswith("SACCH"):
+        base = "SDCCH" + name[len("SACCH"):]
+        return CHANNEL_SUBTYPE.get(base, CHANNEL_SUBTYPE["SDCCH"]) | ACCH_FLAG
+    return CHANNEL_SUBTYPE.get(name, CHANNEL_SUBTYPE["UNKNOWN"])
+
+
+def _int8(value: float | None) -> int:
+    if value is None:
+        return 0
+    return max(-128, min(127, round(value)))
+
+
+def gsmtap_header(arfcn: int | None, timeslot: int, fn: int, sub_type: int, *,
+                  signal_dbm: float | None = None, snr_db: float | None = None,
+                  uplink: bool = False, pcs: bool = False, sub_slot: int = 0,
+                  antenna: int = 0) -> bytes:
+    """The 16-octet GSMTAP v2 header."""
+    a = (arfcn or 0) & 0x3FFF
+    if uplink:
+        a |= ARFCN_F_UPLINK
+    if pcs:
+        a |= ARFCN_F_PCS
+    return struct.pack(">BBBBHbbIBBBB", GSMTAP_VERSION, 4, GSMTAP_TYPE_UM, timeslot & 0xFF, a,
+                       _int8(signal_dbm), _int8(snr_db), fn & 0xFFFFFFFF, sub_type & 0xFF,
+                       antenna & 0xFF, sub_slot & 0xFF, 0)
+
+
+def gsmtap_packet(frame: L2Frame, *, pcs: bool = False) -> bytes:
+    """GSMTAP header + L2 frame for one decoded frame (signal level and SNR
+    from the frame when known)."""
+    return gsmtap_header(frame.arfcn, frame.ts, frame.fn, subtype_for_channel(frame.channel),
+                         signal_dbm=frame.power_dbm, snr_db=frame.snr_db, pcs=pcs) + frame.data
+
+
+def parse_address(text: str, default_port: int = GSMTAP_PORT) -> tuple[str, int]:
+    """'HOST:PORT', 'HOST' or ':PORT' -> (host, port); raises ValueError."""
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        return text or "127.0.0.1", default_port
+    p = int(port)
+    if not 0 < p < 65536:
+        raise ValueError(f"port {p} out of range")
+    return host.strip("[]") or "127.0.0.1", p
+
+
+class GsmtapSender:
+    """Streams frames as GSMTAP over UDP (default 127.0.0.1:4729)."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = GSMTAP_PORT) -> None:
+        self.address = (host, port)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._sock = socket.socket(family, socket.SOCK_DGRAM)
+        self.sent = 0
+
+    def send(self, frame: L2Frame) -> None:
+        self.send_packet(gsmtap_packet(frame))
+
+    def send_packet(self, packet: bytes) -> None:
+        self._sock.sendto(packet, self.address)
+        self.sent += 1
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def __enter__(self) -> GsmtapSender:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
