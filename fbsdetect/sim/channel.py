@@ -1,0 +1,151 @@
+"""The radio channel between an emitter and the receiver, and the receiver's
+own impairments.
+
+Propagation (received power = EIRP - path loss + shadowing, receive antenna
+0 dBi):
+- free space (Friis): ``L = 20 log10(4 pi d f / c)``;
+- log-distance: free space up to `ref_distance_m`, then
+  ``10 * exponent * log10(d / ref_distance_m)`` more;
+  distances below 1 m are taken as 1 m.
+- log-normal shadowing: a smooth random field over the receiver's position
+  (sum of 24 cosines with random directions and spatial periods around the
+  decorrelation distance, 50 m, as in Gudmundson's model), standard deviation
+  `shadowing_db`, one independent field per emitter;
+- Rayleigh / Rician fading: the classic sum of plane waves (Clarke's model)
+  as a field over the receiver's and the transmitter's positions, 32 paths
+  with random directions and phases, so that a moving end produces the
+  Doppler spread of its speed and a fixed link has a fixed (random) gain;
+  Rician adds a line-of-sight term with the K factor `rician_k_db`.
+- the carrier phase of the line-of-sight delay ``exp(-j 2 pi d / lambda)``
+  and the propagation delay d / c on the symbol timing, so that motion
+  shows as Doppler on the carrier and on the symbol clock.
+
+Receiver: thermal noise ``k T0 B F`` (T0 = 290 K) over the sample rate B
+with noise figure F; the dongle's one crystal sets both the LO and the
+sample clock, so a ppm error shifts every carrier by -ppm * f and stretches
+time by the same factor; gain maps antenna power to the sample scale:
+``dBFS = dBm + gain_db`` (0 dBFS is a complex sample of magnitude 1, the
+full scale of cu8/ci8; recorded as `fbsdetect:gain_db`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from fbsdetect.sim.routes import Route, distance_m, local_xy_m
+from fbsdetect.sim.scene import PropagationConfig
+
+SPEED_OF_LIGHT_M_S = 299_792_458.0
+BOLTZMANN_J_K = 1.380649e-23
+T0_K = 290.0
+SHADOW_DECORRELATION_M = 50.0
+_SHADOW_TERMS = 24
+_FADING_PATHS = 32
+
+
+def fspl_db(distance_m: npt.ArrayLike, freq_hz: float) -> npt.NDArray[np.float64]:
+    d = np.maximum(np.asarray(distance_m, dtype=np.float64), 1.0)
+    return np.asarray(20.0 * np.log10(4.0 * math.pi * d * freq_hz / SPEED_OF_LIGHT_M_S))
+
+
+def path_loss_db(distance_m: npt.ArrayLike, freq_hz: float,
+                 prop: PropagationConfig) -> npt.NDArray[np.float64]:
+    d = np.maximum(np.asarray(distance_m, dtype=np.float64), 1.0)
+    if prop.model == "free-space":
+        return fspl_db(d, freq_hz)
+    d0 = prop.ref_distance_m
+    beyond = 10.0 * prop.exponent * np.log10(np.maximum(d, d0) / d0)
+    return np.asarray(fspl_db(np.minimum(d, d0), freq_hz) + beyond)
+
+
+def thermal_noise_dbm(bandwidth_hz: float, noise_figure_db: float) -> float:
+    """k T0 B F in dBm."""
+    return 10.0 * math.log10(BOLTZMANN_J_K * T0_K * bandwidth_hz * 1e3) + noise_figure_db
+
+
+def dbm_to_fullscale(power_dbm: npt.ArrayLike, gain_db: float) -> npt.NDArray[np.float64]:
+    """Power in full-scale units (|x|^2) of an antenna power, with `gain_db`."""
+    return np.asarray(10.0 ** ((np.asarray(power_dbm, dtype=np.float64) + gain_db) / 10.0))
+
+
+@dataclass(frozen=True)
+class Gains:
+    """Complex amplitude (sqrt of full-scale power, with fading and carrier
+    phase, 0 when off the air) and delay at a set of times."""
+
+    amplitude: npt.NDArray[np.complex128]
+    delay_s: npt.NDArray[np.float64]
+    power_dbm: npt.NDArray[np.float64]  # received power without fading, at the antenna
+
+
+class Link:
+    """One emitter -> the receiver."""
+
+    def __init__(self, *, tx: Route, rx: Route, eirp_dbm: float, freq_hz: float,
+                 active: tuple[float, float], prop: PropagationConfig, origin: tuple[float, float],
+                 seed: int, key: int) -> None:
+        self.tx, self.rx = tx, rx
+        self.eirp_dbm = eirp_dbm
+        self.freq_hz = freq_hz
+        self.wavelength_m = SPEED_OF_LIGHT_M_S / freq_hz
+        self.active = active
+        self.prop = prop
+        self.origin = origin
+        rng = np.random.default_rng([seed, 0x4C494E4B, key])
+        # shadowing field: wave vectors with random directions, periods 1.5..6 x decorrelation
+        ang = rng.uniform(0, 2 * math.pi, _SHADOW_TERMS)
+        kmag = 2 * math.pi / (SHADOW_DECORRELATION_M * rng.uniform(1.5, 6.0, _SHADOW_TERMS))
+        self._sh_k = np.stack([np.cos(ang) * kmag, np.sin(ang) * kmag], axis=1)
+        self._sh_phi = rng.uniform(0, 2 * math.pi, _SHADOW_TERMS)
+        # fading field: paths with random arrival (rx) and departure (tx) directions
+        k = 2 * math.pi / self.wavelength_m
+        a_rx = rng.uniform(0, 2 * math.pi, _FADING_PATHS)
+        a_tx = rng.uniform(0, 2 * math.pi, _FADING_PATHS)
+        self._fd_rx = np.stack([np.cos(a_rx), np.sin(a_rx)], axis=1) * k
+        self._fd_tx = np.stack([np.cos(a_tx), np.sin(a_tx)], axis=1) * k
+        self._fd_phi = rng.uniform(0, 2 * math.pi, _FADING_PATHS)
+        self.static = tx.is_static and rx.is_static
+
+    def _xy(self, route: Route, t: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        lat, lon = route.positions(t)
+        e, n = local_xy_m(lat, lon, *self.origin)
+        return np.stack([e, n], axis=-1)
+
+    def gains(self, t_s: npt.ArrayLike) -> Gains:
+        t = np.atleast_1d(np.asarray(t_s, dtype=np.float64))
+        tlat, tlon = self.tx.positions(t)
+        rlat, rlon = self.rx.positions(t)
+        d = distance_m(tlat, tlon, rlat, rlon)
+        p_dbm = self.eirp_dbm - path_loss_db(d, self.freq_hz, self.prop)
+        rx_xy = self._xy(self.rx, t)
+        if self.prop.shadowing_db > 0:
+            s = np.cos(rx_xy @ self._sh_k.T + self._sh_phi).sum(axis=-1)
+            p_dbm = p_dbm + self.prop.shadowing_db * math.sqrt(2.0 / _SHADOW_TERMS) * s
+        amp = np.sqrt(10.0 ** (p_dbm / 10.0)).astype(np.complex128)
+        amp *= np.exp(-2j * math.pi * (d / self.wavelength_m))
+        if self.prop.fading != "none":
+            tx_xy = self._xy(self.tx, t)
+            ph = rx_xy @ self._fd_rx.T + tx_xy @ self._fd_tx.T + self._fd_phi
+            h = np.exp(1j * ph).sum(axis=-1) / math.sqrt(_FADING_PATHS)
+            if self.prop.fading == "rician":
+                kf = 10.0 ** (self.prop.rician_k_db / 10.0)
+                h = math.sqrt(kf / (kf + 1)) + math.sqrt(1 / (kf + 1)) * h
+            amp *= h
+        on = (t >= self.active[0]) & (t < self.active[1])
+        amp = np.where(on, amp, 0)
+        return Gains(amplitude=amp, delay_s=d / SPEED_OF_LIGHT_M_S, power_dbm=p_dbm)
+
+    def mean_power_dbm(self, t0_s: float, t1_s: float, n: int = 256) -> float | None:
+        """Mean received power (linear mean, fading included) while on the air
+        within [t0, t1]; None if never on the air there."""
+        a, b = max(t0_s, self.active[0]), min(t1_s, self.active[1])
+        if b <= a:
+            return None
+        g = self.gains(np.linspace(a, b, n, endpoint=False) if b > a else np.array([a]))
+        p = np.abs(g.amplitude) ** 2  # mW (sqrt of 10^(dBm/10))^2
+        m = float(np.mean(p))
+        return 10.0 * math.log10(m) if m > 0 else None
