@@ -1,23 +1,154 @@
 """`fbsdetect decode-bursts FILE`: decode timeslot bursts given as JSON lines
-into L2 frames (JSON lines)."""
+into L2 frames (JSON lines).
+
+Input, one JSON object per line (blank lines ignored, other keys such as
+"type" ignored)::
+
+    {"fn": 860902, "ts": 0, "bits": "0001...0"}     148 hard bits
+    {"fn": 860902, "ts": 0, "soft": [0.8, -1.2, ...]} 148 soft bits, positive = 1
+
+Output, one line per L2 frame that passes its Fire code, `fn` being that of
+the block's first burst (contracts.md section 1)::
+
+    {"fn": 860902, "ts": 0, "channel": "BCCH", "hex": "..."}
+
+Only timeslot 0 of a BCCH carrier is decoded (non-combined, or with
+`--combined` BCCH+SDCCH/4); bursts of other timeslots are counted and
+skipped. The logic lives in `fbsdetect.gsm.ts0decode`.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import sys
+from collections.abc import Iterator
+from typing import IO, Any
 
-from fbsdetect.cli._common import not_built, require_file
+import numpy as np
+
+from fbsdetect.cli._common import require_file
+from fbsdetect.errors import BadInput
 
 NAME = "decode-bursts"
 HELP = "decode bursts given as JSON lines (fn, ts, bits|soft) into L2 frames"
+BURST_BITS = 148
 
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE",
                    help='JSON lines: {"fn": int, "ts": int, "bits": "0101..."} (148 hard bits)'
-                   ' or {"fn", "ts", "soft": [...]}; "-" for stdin')
+                   ' or {"fn", "ts", "soft": [...]} (148 soft bits, positive = 1); "-" for stdin')
+    p.add_argument("--combined", action="store_true",
+                   help="timeslot 0 carries the combined BCCH+CCCH+SDCCH/4 configuration"
+                   " (TS 45.002 channel combination v); default: non-combined FCCH+SCH+BCCH+CCCH")
+    p.add_argument("--sch", action="store_true",
+                   help='also print each SCH burst: {"fn", "ts", "channel": "SCH", "ok", "bsic", "t1",'
+                   ' "t2", "t3p"}')
+    p.add_argument("--arfcn", type=int, metavar="N",
+                   help='add "arfcn": N to every output line')
+    p.add_argument("--stats", action="store_true",
+                   help="print the counted outcomes (blocks ok/bad/incomplete, SCH ok/bad ...) on stderr")
+
+
+def _int_field(obj: dict[str, Any], key: str, lo: int, hi: int, where: str) -> int:
+    v = obj.get(key)
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise BadInput(f"field '{key}' must be an integer, got {v!r}", source=where)
+    if not lo <= v <= hi:
+        raise BadInput(f"field '{key}' = {v} is out of range {lo}..{hi}", source=where)
+    return v
+
+
+def parse_burst(obj: object, where: str) -> tuple[int, int, np.ndarray]:
+    """(fn, ts, soft bits (148,) float32) of one input object; BadInput naming `where`."""
+    from fbsdetect.gsm.frames import HYPERFRAME
+    from fbsdetect.gsm.ts0decode import hard_to_soft
+
+    if not isinstance(obj, dict):
+        raise BadInput(f"expected a JSON object, got {type(obj).__name__}", source=where)
+    fn = _int_field(obj, "fn", 0, HYPERFRAME - 1, where)
+    ts = _int_field(obj, "ts", 0, 7, where)
+    has_bits, has_soft = "bits" in obj, "soft" in obj
+    if has_bits == has_soft:
+        raise BadInput("needs exactly one of 'bits' (string of 148 '0'/'1') or 'soft' (148 numbers)",
+                       source=where)
+    if has_bits:
+        bits = obj["bits"]
+        if not isinstance(bits, str):
+            raise BadInput(f"field 'bits' must be a string of '0'/'1', got {type(bits).__name__}",
+                           source=where)
+        if len(bits) != BURST_BITS:
+            raise BadInput(f"field 'bits' has {len(bits)} bits, expected {BURST_BITS}", source=where)
+        if bits.strip("01"):
+            raise BadInput("field 'bits' may only contain '0' and '1'", source=where)
+        return fn, ts, hard_to_soft(np.frombuffer(bits.encode("ascii"), dtype=np.uint8) - ord("0"))
+    soft = obj["soft"]
+    if not isinstance(soft, list):
+        raise BadInput(f"field 'soft' must be a list of numbers, got {type(soft).__name__}", source=where)
+    if len(soft) != BURST_BITS:
+        raise BadInput(f"field 'soft' has {len(soft)} values, expected {BURST_BITS}", source=where)
+    if not all(isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for x in soft):
+        raise BadInput("field 'soft' must hold finite numbers only", source=where)
+    return fn, ts, np.asarray(soft, dtype=np.float32)
+
+
+def read_bursts(stream: IO[str], name: str) -> Iterator[tuple[int, int, np.ndarray]]:
+    """Parses JSON lines from `stream`; errors name `name` and the line number."""
+    for lineno, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        where = f"{name}:{lineno}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise BadInput(f"not valid JSON ({exc.msg} at column {exc.colno})", source=where) from None
+        yield parse_burst(obj, where)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.file != "-":
+    from fbsdetect.gsm.ts0decode import SchWord, Ts0Decoder
+
+    dec = Ts0Decoder(combined=args.combined, arfcn=args.arfcn, sch=args.sch)
+    out = sys.stdout
+
+    def emit(items: list[Any]) -> None:
+        for it in sorted(items, key=lambda x: x.fn):
+            if isinstance(it, SchWord):
+                d = it.to_json()
+            else:
+                d = {"fn": it.fn, "ts": it.ts, "channel": it.channel, "hex": it.hex}
+            if args.arfcn is not None:
+                d = {"arfcn": args.arfcn, **d}
+            out.write(json.dumps(d) + "\n")
+
+    if args.file == "-":
+        stream: IO[str] = sys.stdin
+        name = "<stdin>"
+    else:
         require_file(args.file, "burst file")
-    raise not_built(NAME, "GSM layer 1")
+        try:
+            stream = open(args.file, encoding="utf-8")
+        except OSError as exc:
+            raise BadInput(f"cannot open: {exc.strerror}", source=args.file) from None
+        name = args.file
+    try:
+        try:
+            for fn, ts, soft in read_bursts(stream, name):
+                emit(dec.push(fn, ts, soft))
+        except UnicodeDecodeError:
+            raise BadInput("is not a UTF-8 text file of JSON lines", source=name) from None
+        emit(dec.flush())
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+    out.flush()
+    if args.stats:
+        st = dec.stats
+        sys.stderr.write(
+            f"blocks: {st['blocks_ok']} ok, {st['blocks_bad']} failed parity, "
+            f"{st['blocks_incomplete']} incomplete; SCH: {st['sch_ok']} ok, {st['sch_bad']} bad; "
+            f"{st['fcch']} FCCH, {st['idle']} idle, {st['duplicate']} duplicate, "
+            f"{st['other_ts']} bursts of other timeslots skipped\n")
+    return 0
