@@ -1,0 +1,133 @@
+"""Field-by-field comparison of our parse with tshark's dissection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fbsdetect.sysinfo import immediate_assignment, paging, si1, si2, si2quater, si2ter, si3, si4, si13
+from fbsdetect.sysinfo.common import CellSelection, Lai, SelectionParameters
+from tests.sysinfo.tshark import Dissected
+
+
+def _eq(what: str, ours: Any, theirs: Any) -> None:
+    assert ours == theirs, f"{what}: ours {ours!r}, tshark {theirs!r}"
+
+
+def _lai(lai: Lai, d: Dissected) -> None:
+    _eq("mcc", lai.mcc, d.int("e212.lai.mcc"))
+    _eq("mnc", lai.mnc, d.int("e212.lai.mnc"))
+    _eq("lac", lai.lac, d.int("gsm_a.lac"))
+
+
+def _cell_selection(c: CellSelection, d: Dissected) -> None:
+    _eq("hysteresis", c.cell_reselect_hysteresis, d.int("gsm_a.rr.cell_reselect_hyst"))
+    _eq("ms_txpwr_max_cch", c.ms_txpwr_max_cch, d.int("gsm_a.rr.ms_txpwr_max_cch"))
+    _eq("rxlev_access_min", c.rxlev_access_min, d.int("gsm_a.rr.rxlev_access_min"))
+    _eq("acs", c.acs, d.int("gsm_a.rr.acs"))
+    _eq("neci", c.neci, d.int("gsm_a.rr.neci"))
+
+
+def _selection(sp: SelectionParameters | None, d: Dissected) -> None:
+    _eq("selection parameters present", int(sp is not None), d.int("gsm_a.rr.selection_parameters"))
+    if sp is not None:
+        _eq("cbq", sp.cbq, d.int("gsm_a.rr.cbq"))
+        _eq("cro", sp.cell_reselect_offset, d.int("gsm_a.rr.cell_reselect_offset"))
+        _eq("temporary_offset", sp.temporary_offset, d.int("gsm_a.rr.temporary_offset"))
+        _eq("penalty_time", sp.penalty_time, d.int("gsm_a.rr.penalty_time"))
+
+
+def _gprs(g: Any, d: Dissected) -> None:
+    _eq("gprs indicator", int(g is not None), d.int("gsm_a.rr.gprs_indicator"))
+    if g is not None:
+        _eq("ra colour", g.ra_colour, d.int("gsm_a.rr.gprs_ra_colour"))
+        _eq("si13 position", g.si13_position, d.int("gsm_a.rr.si13_position"))
+
+
+def compare(m: Any, d: Dissected) -> str:
+    """Assert agreement; return the kind compared."""
+    if isinstance(m, si3.SI3):
+        _eq("cid", m.cid, d.int("gsm_a.bssmap.cell_ci"))
+        _lai(m.lai, d)
+        _eq("t3212", m.control.t3212, d.int("gsm_a.rr.t3212"))
+        _eq("att", int(m.control.att), d.int("gsm_a.rr.att"))
+        _eq("bs_ag_blks_res", m.control.bs_ag_blks_res, d.int("gsm_a.rr.bs_ag_blks_res"))
+        _eq("ccch_conf", m.control.ccch_conf, d.int("gsm_a.rr.ccch_conf"))
+        _eq("radio link timeout", m.options.radio_link_timeout, d.int("gsm_a.rr.radio_link_timeout"))
+        _cell_selection(m.selection, d)
+        _eq("cell barred", int(m.rach.cell_barred), d.int("gsm_a.rr.cell_barr_access"))
+        _selection(m.rest.selection, d)
+        _eq("si2ter", int(m.rest.si2ter), d.int("gsm_a.rr.system_information_type_2ter"))
+        _eq("early classmark", int(m.rest.early_classmark), d.int("gsm_a.rr.early_classmark_sending"))
+        _gprs(m.rest.gprs, d)
+        _eq("si2quater indicator", int(m.rest.si2quater), d.int("gsm_a.rr.si2quater_indicator"))
+        if m.rest.si2quater:
+            _eq("si2quater position", m.rest.si2quater_position, d.int("gsm_a.rr.si2quater_position"))
+        return "SI3"
+    if isinstance(m, si4.SI4):
+        _lai(m.lai, d)
+        _cell_selection(m.selection, d)
+        _selection(m.rest.selection, d)
+        _gprs(m.rest.gprs, d)
+        return "SI4"
+    if isinstance(m, si1.SI1):
+        _eq("cell allocation", list(m.arfcns), d.arfcn_lists()[0])
+        return "SI1"
+    if isinstance(m, si2.SI2):
+        _eq("BA list", list(m.arfcns), d.arfcn_lists()[0])
+        _eq("ext_ind", m.ba.ext_ind, d.int("gsm_a.rr.ext_ind"))
+        _eq("ba_ind", m.ba.ba_ind, d.int("gsm_a.rr.ba_ind"))
+        if not m.bis:
+            _eq("ncc permitted", m.ncc_permitted, d.int("gsm_a.rr.ncc_permitted"))
+        return "SI2bis" if m.bis else "SI2"
+    if isinstance(m, si2ter.SI2ter):
+        _eq("extended BA list", list(m.arfcns), d.arfcn_lists()[0])
+        return "SI2ter"
+    if isinstance(m, si2quater.SI2quater):
+        _eq("earfcns", list(m.eutran_earfcns), d.ints("gsm_a.rr.earfcn"))
+        _eq("uarfcns", list(m.utran_fdd_uarfcns), d.ints("gsm_a.rr.fdd_uarfcn"))
+        _eq("index", m.index, d.int("gsm_a.rr.si2quater_index"))
+        _eq("count", m.count, d.int("gsm_a.rr.si2quater_count"))
+        _eq("3g ba ind", m.ba_ind_3g, d.int("gsm_a.rr.3g_ba_ind"))
+        prios = d.ints("gsm_a.rr.eutran_priority")
+        _eq("eutran priorities", sorted({n.priority for n in m.eutran if n.priority is not None}),
+            sorted(set(prios)))
+        return "SI2quater"
+    if isinstance(m, si13.SI13):
+        _eq("si13 contents", int(m.present), d.int("gsm_a.rr.si13_contents"))
+        if m.present:
+            for ours, theirs in (("bcch_change_mark", "bcch_change_mark"), ("rac", "rac"),
+                                 ("nmo", "nmo"), ("t3168", "t3168"), ("t3192", "t3192"),
+                                 ("bs_cv_max", "bs_cv_max"), ("drx_timer_max", "drx_timer_max"),
+                                 ("priority_access_thr", "priority_access_thr"),
+                                 ("network_control_order", "network_control_order"),
+                                 ("sgsnr", "sgsnr")):
+                _eq(ours, getattr(m, ours), d.int("gsm_a.rr." + theirs))
+            _eq("pbcch", int(m.pbcch), d.int("gsm_a.rr.pbcch"))
+        return "SI13"
+    if isinstance(m, paging.PagingRequest):
+        _eq("page mode", m.page_mode, d.int("gsm_a.rr.page_mode"))
+        tshark_tmsis = d.ints("gsm_a.tmsi") + d.ints("3gpp.tmsi")  # P2/P3 plain TMSIs, then IEs
+        _eq("tmsi count", m.n_tmsi, len(tshark_tmsis))
+        _eq("tmsis", [int(i.value, 16) for i in m.identities if i.kind == "tmsi"], tshark_tmsis)
+        _eq("imsi count", m.n_imsi, len(d.fields.get("e212.imsi", [])))
+        _eq("imsis", [i.value for i in m.identities if i.kind == "imsi"], d.fields.get("e212.imsi", []))
+        if m.type == 1:
+            codes = {0: "none", 1: "imsi", 4: "tmsi"}
+            _eq("identity types", [i.kind for i in m.identities],
+                [codes.get(c, "?") for c in d.ints("gsm_a.ie.mobileid.type")])
+        return f"P{m.type}"
+    if isinstance(m, immediate_assignment.ImmediateAssignment):
+        _eq("page mode", m.page_mode, d.int("gsm_a.rr.page_mode"))
+        _eq("ra", m.ra, d.int("gsm_a.rr.ra"))
+        _eq("timing advance", m.timing_advance, d.int("gsm_a.rr.timing_adv"))
+        _eq("timeslot", m.timeslot, d.int("gsm_a.rr.timeslot"))
+        _eq("tsc", m.tsc, d.int("gsm_a.rr.training_sequence"))
+        if not m.tbf:
+            key = {"SDCCH/8": "gsm_a.rr.sdcch8_sdcchc8_cbch", "SDCCH/4": "gsm_a.rr.sdcch4_sdcchc4_cbch",
+                   "TCH/F": "gsm_a.rr.tch_facch_sacchf", "TCH/H": "gsm_a.rr.tch_facch_sacchm"}
+            assert key[m.channel_type] in d.fields, f"channel type {m.channel_type}"
+            if m.subchannel is not None:
+                mask = {"SDCCH/8": 7, "SDCCH/4": 3, "TCH/H": 1}[m.channel_type]
+                _eq("subchannel", m.subchannel, d.int(key[m.channel_type]) & mask)
+        return "IA"
+    raise AssertionError(f"no comparison for {type(m).__name__}")
