@@ -1,0 +1,379 @@
+"""Burst demodulation for the receiver: training-sequence synchronisation,
+least-squares channel estimation and a soft-output MLSE equaliser, for normal
+bursts and SCH bursts, vectorised over many bursts at once.
+
+Burst formats (TS 45.002 5.2.3 and 5.2.5, bit positions 0..147; tables in
+`fbsdetect.gsm.bursts`)::
+
+    normal: 3 tail | 57 data e(0..56) | hl (60) | 26 TSC (61..86) | hu (87) | 57 data | 3 tail
+    SCH:    3 tail | 39 data (3..41)  | 64 extended training (42..105) | 39 data (106..144) | 3 tail
+
+Signal model. GSM's GMSK (TS 45.004) differentially encodes the burst bits, so
+after derotating the complex baseband by ``exp(-j*pi/2*t)`` (t in symbols) it
+is, to a very good approximation (Laurent's main pulse ``C0``, `gmsk.laurent_c0`),
+a linear BPSK-like signal whose symbols are the burst bits themselves,
+``c_n = 2*b_n - 1``; the pulse and the radio channel merge into one short
+complex channel, estimated per burst. With ``P = sps`` samples per symbol, the
+samples ``y[a + n*sps + p]`` (p = 0..P-1) of symbol period n are modelled as
+``sum_(i=0..Lh-1) h[p, i] * c_(n-i)`` plus noise (a fractionally spaced model
+for sps > 1, using all the received energy).
+
+Steps, all vectorised over the N windows:
+
+1. derotation;
+2. timing: correlation with the training sequence (the central 16 bits of the
+   26-bit TSC, or the whole 64-bit SCH sequence) at every sample lag within
+   ``+-max_offset_sym`` symbols of the nominal start; the anchor ``a`` is the
+   one whose Lh-symbol window of correlation lags holds the most energy;
+3. channel: least squares on the whole training sequence (pseudo-inverse of
+   the known-symbol matrix, precomputed), Lh = 5 taps per polyphase (channel
+   memory 4: 16 trellis states); noise variance from the fit residual;
+4. equaliser (`equalizer.mlse_soft`, max-log-MAP): from the training
+   sequence outward, the right half forward in time and the left half
+   backward (time-reversed taps), both halves of all bursts in one batch; the
+   tail bits (0) are imposed, the few guard symbols beyond are free;
+5. measurements: timing (centre of the channel energy), power, SNR, and the
+   residual carrier frequency from the phase drift between the received
+   samples and the ones rebuilt from the decisions.
+
+Conventions: soft values are max-log LLRs (positive = bit 1, natural units,
+scaled by the burst's own noise variance). ``nominal_start`` and ``start`` are
+in samples within the window: the instant on which burst bit 0 is centred, as
+in `gmsk.gmsk_modulate` (a burst made by ``gmsk_modulate(bits148, sps)`` and
+placed at sample s of a window has start s). A window must cover the burst
+plus the search range plus ``Lh`` symbols on each side; what it lacks is
+treated as missing observations.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+
+from fbsdetect.dsp.equalizer import mlse_soft
+from fbsdetect.dsp.gmsk import SYMBOL_RATE_HZ
+from fbsdetect.gsm.bursts import (
+    BURST_BITS,
+    NORMAL_HL_POS,
+    NORMAL_HU_POS,
+    NORMAL_TSC_BITS,
+    NORMAL_TSC_START,
+    SCH_TRAINING,
+    SCH_TRAINING_BITS,
+    SCH_TRAINING_START,
+    TSC,
+)
+
+CHANNEL_TAPS = 5
+"""Lh: taps per polyphase (symbol-spaced), channel memory 4, 16 states."""
+MAX_OFFSET_SYM = 8.0
+"""Default timing search range around the nominal start, +- symbols."""
+N_CANDIDATES = 3
+"""Timing candidates (strongest correlation windows) checked by the channel fit."""
+_TAIL = 3
+
+FloatArray = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class NormalDemod:
+    """Demodulated normal bursts (N of them).
+
+    data: (N, 114) float32 soft data bits e(0..56), e(57..113) in burst order
+        (bits 3..59 then 88..144), what `gsm.coding.xcch_decode` takes per burst;
+    hl, hu: (N,) float32 soft stealing flags (burst bits 60 and 87);
+    start: (N,) float64 sample position of burst bit 0 within the window;
+    timing: (N,) float64 ``(start - nominal_start) / sps``, symbols (+ = late);
+    snr_db: (N,) SNR per sample (signal = channel energy, noise = training fit residual);
+    power: (N,) mean |x|^2 over the 148 burst symbols (linear, signal + noise);
+    freq_hz: (N,) residual carrier frequency seen over the burst (Hz);
+    channel: (N, sps, Lh) complex64 taps of the derotated channel (tap i acts on
+        bit n - i in the samples of symbol period n).
+    """
+
+    data: FloatArray
+    hl: FloatArray
+    hu: FloatArray
+    start: npt.NDArray[np.float64]
+    timing: npt.NDArray[np.float64]
+    snr_db: npt.NDArray[np.float64]
+    power: npt.NDArray[np.float64]
+    freq_hz: npt.NDArray[np.float64]
+    channel: npt.NDArray[np.complex64]
+
+
+@dataclass(frozen=True)
+class SchDemod:
+    """Demodulated SCH bursts: soft (N, 78) float32 = e(0..38) (bits 3..41) then
+    e(39..77) (bits 106..144), what `gsm.coding.sch_decode` takes; the other
+    fields as in `NormalDemod`."""
+
+    soft: FloatArray
+    start: npt.NDArray[np.float64]
+    timing: npt.NDArray[np.float64]
+    snr_db: npt.NDArray[np.float64]
+    power: npt.NDArray[np.float64]
+    freq_hz: npt.NDArray[np.float64]
+    channel: npt.NDArray[np.complex64]
+
+
+@dataclass(frozen=True)
+class _Core:
+    """Full-burst result of the common path."""
+
+    soft148: FloatArray  # (N, 148), training and tails hold 0
+    start: npt.NDArray[np.float64]
+    timing: npt.NDArray[np.float64]
+    snr_db: npt.NDArray[np.float64]
+    power: npt.NDArray[np.float64]
+    freq_hz: npt.NDArray[np.float64]
+    channel: npt.NDArray[np.complex64]
+
+
+@lru_cache(maxsize=64)
+def _ls_matrix(training: tuple[int, ...], lh: int) -> npt.NDArray[np.complex64]:
+    """Pseudo-inverse (Lh, K) of the known-symbol matrix A[n, i] = c[n+Lh-1-i]
+    over the K = len(training) - Lh + 1 fully known observations."""
+    c = 2.0 * np.asarray(training, dtype=np.float64) - 1.0
+    k = c.size - lh + 1
+    a = np.stack([c[lh - 1 - i : lh - 1 - i + k] for i in range(lh)], axis=1)  # (K, Lh)
+    return np.linalg.pinv(a).astype(np.complex64)
+
+
+def _derotation(length: int, sps: int) -> npt.NDArray[np.complex64]:
+    k = np.arange(length)
+    return np.exp(-0.5j * math.pi * (k % (4 * sps)) / sps).astype(np.complex64)
+
+
+def _as_windows(windows: npt.ArrayLike) -> npt.NDArray[np.complex64]:
+    w = np.asarray(windows)
+    if w.ndim == 1:
+        w = w[None, :]
+    if w.ndim != 2:
+        raise ValueError(f"windows must have shape (N, L), got {np.shape(windows)}")
+    return np.ascontiguousarray(w, dtype=np.complex64)
+
+
+def _demod(
+    windows: npt.ArrayLike,
+    sps: int,
+    nominal_start: npt.ArrayLike,
+    trainings: npt.NDArray[np.uint8],
+    t0: int,
+    corr_lo: int,
+    corr_hi: int,
+    max_offset_sym: float,
+    lh: int,
+) -> _Core:
+    if sps not in (1, 2, 4):
+        raise ValueError(f"sps must be 1, 2 or 4, got {sps}")
+    x = _as_windows(windows)
+    n_b, length = x.shape
+    nominal = np.broadcast_to(np.asarray(nominal_start, dtype=np.float64), (n_b,))
+    if n_b == 0:
+        z = np.zeros(0)
+        empty = np.zeros((0, BURST_BITS), np.float32)
+        return _Core(empty, z, z, z, z, z, np.zeros((0, sps, lh), np.complex64))
+    tlen = trainings.shape[1]
+    t1 = t0 + tlen
+    memory = lh - 1
+    y = x * _derotation(length, sps)[None, :]
+    yflat = y.ravel()
+    row0 = (np.arange(n_b) * length)[:, None]
+
+    def gather(idx: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.complex64], npt.NDArray[np.bool_]]:
+        """y[b, idx[b, ...]] with out-of-window samples as 0, and their validity."""
+        ok = (idx >= 0) & (idx < length)
+        flat = np.where(ok, idx, 0) + row0.reshape((n_b,) + (1,) * (idx.ndim - 1))
+        return np.where(ok, yflat[flat], 0).astype(np.complex64), ok
+
+    # 2. timing: correlation lags l = "symbol n is seen at sample l + n*sps"
+    search = math.ceil(max_offset_sym * sps)
+    span = lh * sps  # lags covered by the channel window
+    # pulse of bit n peaks at start + (n + 1/2) sps; lags around start + sps/2
+    lag0 = np.round(nominal + 0.5 * sps).astype(np.int64) - search - (span - sps) // 2 - sps
+    n_lags = 2 * search + span + 2 * sps
+    lags = lag0[:, None] + np.arange(n_lags)[None, :]  # (N, D)
+    cpos = np.arange(corr_lo, corr_hi)  # burst positions used for correlation
+    csym = (2.0 * trainings[:, corr_lo - t0 : corr_hi - t0].astype(np.float32) - 1.0)  # (N, K)
+    samp, _ = gather(lags[:, :, None] + (cpos * sps)[None, None, :])  # (N, D, K)
+    corr = np.einsum("ndk,nk->nd", samp, csym.astype(np.complex64))
+    en = np.abs(corr) ** 2
+    csum = np.concatenate([np.zeros((n_b, 1)), np.cumsum(en, axis=1)], axis=1)
+    win_en = csum[:, span:] - csum[:, :-span]  # window starting at lag index d
+    # anchor a: observation of symbol period n uses y[a + n*sps + p]; symbol n - i
+    # enters it through tap i at correlation lag a + p + i*sps: the window [a, a + span - 1].
+    # The strongest windows are only candidates (data next to the training sequence
+    # can mimic it at low SNR): the least-squares fit on the whole training
+    # sequence decides between the best N_CANDIDATES distinct ones.
+
+    # 3. channel estimate (per polyphase) on the whole training sequence
+    k_eq = tlen - lh + 1
+    n_eq = np.arange(t0 + memory, t1)  # observations fully inside the training
+    uniq, inverse = np.unique(trainings, axis=0, return_inverse=True)
+    pinv = np.stack([_ls_matrix(tuple(int(v) for v in u), lh) for u in uniq])[np.ravel(inverse)]  # (N, Lh, K)
+    c_tr = 2.0 * trainings.astype(np.float32) - 1.0
+    a_mat = np.stack([c_tr[:, memory - i : memory - i + k_eq] for i in range(lh)], axis=2)
+    a_mat = a_mat.astype(np.complex64)  # (N, K, Lh)
+    dof = max(sps * (k_eq - lh), 1)
+
+    def fit(anc: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.complex64], npt.NDArray[np.float64]]:
+        obs_idx = anc[:, None, None] + (n_eq * sps)[None, :, None] + np.arange(sps)[None, None, :]
+        y_tr, _ = gather(obs_idx)  # (N, K, P)
+        hh = np.matmul(pinv, y_tr)  # (N, Lh, P)
+        resid = y_tr - np.matmul(a_mat, hh)
+        return hh.transpose(0, 2, 1), np.sum(np.abs(resid) ** 2, axis=(1, 2)) / dof
+
+    work = win_en.copy()
+    anchor = np.zeros(n_b, dtype=np.int64)
+    h = np.zeros((n_b, sps, lh), dtype=np.complex64)  # tap i acts on c[n - i]
+    sigma2 = np.full(n_b, np.inf)
+    score = np.full(n_b, -np.inf)
+    for _ in range(N_CANDIDATES):
+        best = np.argmax(work, axis=1)
+        anc = lag0 + best
+        hh, s2 = fit(anc)
+        sig_c = np.sum(np.abs(hh) ** 2, axis=(1, 2)) / sps
+        sc = sig_c / np.maximum(s2, 1e-30)
+        take = sc > score
+        anchor[take], h[take], sigma2[take], score[take] = anc[take], hh[take], s2[take], sc[take]
+        # exclude the windows overlapping this one by more than half
+        lo_ex = np.maximum(best - span // 2, 0)
+        cols = np.arange(work.shape[1])[None, :]
+        work[(cols >= lo_ex[:, None]) & (cols <= (best + span // 2)[:, None])] = -np.inf
+    sig = np.sum(np.abs(h) ** 2, axis=(1, 2)) / sps
+    sigma2 = np.maximum(sigma2, 1e-7 * sig + 1e-30)
+    snr_db = 10.0 * np.log10(np.maximum(sig, 1e-30) / sigma2)
+
+    # 4. equaliser: right half forward, left half backward (reversed taps)
+    n_right = BURST_BITS - t1
+    n_left = t0
+    if n_right != n_left:
+        raise ValueError("halves of unequal length are not supported")
+    steps = n_right + memory
+    m = np.arange(steps)
+    n_obs_r = t1 + m  # observation index (symbol period) of step m, right
+    n_obs_l = t0 - 1 + memory - m  # left (new symbol c[t0 - 1 - m])
+    base = anchor[:, None, None] + np.arange(sps)[None, None, :]
+    y_r, ok_r = gather(base + (n_obs_r * sps)[None, :, None])  # (N, T, P)
+    y_l, ok_l = gather(base + (n_obs_l * sps)[None, :, None])
+    obs = np.concatenate([y_r, y_l], axis=0).transpose(1, 0, 2)  # (T, 2N, P)
+    valid = np.concatenate([ok_r.all(axis=2), ok_l.all(axis=2)], axis=0).T  # (T, 2N)
+    taps = np.concatenate([h, h[:, :, ::-1]], axis=0).astype(np.complex64)
+    weights = 1 << np.arange(memory - 1, -1, -1)
+    tr = trainings.astype(np.int64)
+    st_r = tr[:, tlen - 1 - np.arange(memory)] @ weights  # newest first: c[t1-1], c[t1-2], ...
+    st_l = tr[:, np.arange(memory)] @ weights  # reversed time: c[t0], c[t0+1], ...
+    known = np.full(steps, -1, dtype=np.int8)
+    known[n_right - _TAIL : n_right] = 0  # tail bits 145..147 (right) / 2..0 (left)
+    llr = mlse_soft(
+        obs.astype(np.complex64),
+        taps,
+        np.concatenate([sigma2, sigma2]).astype(np.float32),
+        np.concatenate([st_r, st_l]),
+        known,
+        valid,
+    )  # (T, 2N)
+    soft = np.zeros((n_b, BURST_BITS), dtype=np.float32)
+    soft[:, t1:] = llr[:n_right, :n_b].T
+    soft[:, :t0] = llr[:n_left, n_b:].T[:, ::-1]
+    soft[:, : _TAIL] = 0.0
+    soft[:, BURST_BITS - _TAIL :] = 0.0
+
+    # 5. measurements
+    # timing: energy centroid of the taps, lag of (p, i) = a + p + i*sps; bit 0 peaks at start + sps/2
+    lag_rel = np.arange(sps)[:, None] + (np.arange(lh) * sps)[None, :]
+    e_h = np.abs(h) ** 2
+    centroid = np.sum(e_h * lag_rel[None], axis=(1, 2)) / np.maximum(np.sum(e_h, axis=(1, 2)), 1e-30)
+    start = anchor + centroid - 0.5 * sps
+    timing = (start - nominal) / sps
+    # power over the burst
+    burst_idx = np.round(start).astype(np.int64)[:, None] + np.arange(BURST_BITS * sps)[None, :]
+    yb, okb = gather(burst_idx)
+    power = np.sum(np.abs(yb) ** 2, axis=1) / np.maximum(okb.sum(axis=1), 1)
+    # residual frequency: rebuild the burst from decisions (training known) and
+    # measure the phase drift of y * conj(rebuilt) between the two halves
+    bits = (soft > 0).astype(np.float32)
+    bits[:, t0:t1] = trainings
+    bits[:, :_TAIL] = 0
+    bits[:, BURST_BITS - _TAIL :] = 0
+    c_all = 2.0 * bits - 1.0
+    n_all = np.arange(memory, BURST_BITS)
+    cm = np.stack([c_all[:, n_all - i] for i in range(lh)], axis=2).astype(np.complex64)  # (N, K, Lh)
+    all_idx = anchor[:, None, None] + (n_all * sps)[None, :, None] + np.arange(sps)[None, None, :]
+    y_all, ok_all = gather(all_idx)
+    rebuilt = np.matmul(cm, h.transpose(0, 2, 1))  # (N, K, P)
+    z = np.sum(y_all * np.conj(rebuilt) * ok_all, axis=2)  # (N, K)
+    half = z.shape[1] // 2
+    z1 = np.sum(z[:, :half], axis=1)
+    z2 = np.sum(z[:, half:], axis=1)
+    freq_hz = np.angle(z2 * np.conj(z1)) / (2.0 * math.pi * half) * SYMBOL_RATE_HZ
+    return _Core(soft, start, timing, snr_db, power, freq_hz, h.astype(np.complex64))
+
+
+def demod_normal(
+    windows: npt.ArrayLike,
+    tsc: int | npt.ArrayLike,
+    sps: int,
+    nominal_start: float | npt.ArrayLike,
+    max_offset_sym: float = MAX_OFFSET_SYM,
+    taps: int = CHANNEL_TAPS,
+) -> NormalDemod:
+    """Demodulate N normal bursts (TS 45.002 5.2.3, TSC set 1).
+
+    windows: (N, L) complex samples at ``sps`` samples/symbol, one burst each;
+    tsc: training sequence code 0..7, one for all or (N,);
+    nominal_start: sample where burst bit 0 is expected (scalar or (N,));
+    the burst is searched within +- ``max_offset_sym`` symbols of it.
+    """
+    x = _as_windows(windows)
+    codes = np.broadcast_to(np.asarray(tsc, dtype=np.int64), (x.shape[0],))
+    if codes.size and (codes.min() < 0 or codes.max() > 7):
+        raise ValueError("training sequence codes must be 0..7")
+    trainings = TSC[codes]
+    t0 = NORMAL_TSC_START
+    core = _demod(x, sps, nominal_start, trainings, t0, t0, t0 + NORMAL_TSC_BITS, max_offset_sym, taps)
+    s = core.soft148
+    data = np.concatenate([s[:, 3:NORMAL_HL_POS], s[:, NORMAL_HU_POS + 1 : 145]], axis=1)
+    assert NORMAL_TSC_START + NORMAL_TSC_BITS == NORMAL_HU_POS
+    return NormalDemod(
+        data=np.ascontiguousarray(data),
+        hl=s[:, NORMAL_HL_POS].copy(),
+        hu=s[:, NORMAL_HU_POS].copy(),
+        start=core.start,
+        timing=core.timing,
+        snr_db=core.snr_db,
+        power=core.power,
+        freq_hz=core.freq_hz,
+        channel=core.channel,
+    )
+
+
+def demod_sch(
+    windows: npt.ArrayLike,
+    sps: int,
+    nominal_start: float | npt.ArrayLike,
+    max_offset_sym: float = MAX_OFFSET_SYM,
+    taps: int = CHANNEL_TAPS,
+) -> SchDemod:
+    """Demodulate N SCH bursts (TS 45.002 5.2.5) on the 64-bit extended training
+    sequence; arguments as `demod_normal`."""
+    x = _as_windows(windows)
+    trainings = np.broadcast_to(SCH_TRAINING, (x.shape[0], SCH_TRAINING_BITS))
+    t0 = SCH_TRAINING_START
+    core = _demod(x, sps, nominal_start, trainings, t0, t0, t0 + SCH_TRAINING_BITS, max_offset_sym, taps)
+    s = core.soft148
+    soft = np.concatenate([s[:, 3:t0], s[:, t0 + SCH_TRAINING_BITS : 145]], axis=1)
+    return SchDemod(
+        soft=np.ascontiguousarray(soft),
+        start=core.start,
+        timing=core.timing,
+        snr_db=core.snr_db,
+        power=core.power,
+        freq_hz=core.freq_hz,
+        channel=core.channel,
+    )
