@@ -110,12 +110,14 @@ def read_bursts(stream: IO[str], name: str) -> Iterator[tuple[int, int, np.ndarr
 def run(args: argparse.Namespace) -> int:
     from fbsdetect.gsm.ts0decode import SchWord, Ts0Decoder
 
-    dec = Ts0Decoder(combined=args.combined, arfcn=args.arfcn, sch=args.sch)
+    dec = Ts0Decoder(combined=args.combined, arfcn=args.arfcn, sch=True)  # SCH counted always
     out = sys.stdout
 
     def emit(items: list[Any]) -> None:
         for it in sorted(items, key=lambda x: x.fn):
             if isinstance(it, SchWord):
+                if not args.sch:
+                    continue
                 d = it.to_json()
             else:
                 d = {"fn": it.fn, "ts": it.ts, "channel": it.channel, "hex": it.hex}
