@@ -71,10 +71,9 @@ def _parity_matrix(n_info: int, poly: np.ndarray) -> npt.NDArray[np.float32]:
     """(n_info, deg) matrix M over GF(2): parity bits (before inversion) of
     info bits d are (d @ M) mod 2, with p(0) the coefficient of D^(deg-1)."""
     deg = len(poly) - 1
-    # rem[i] = D^(deg + n_info - 1 - i) mod g(D), as coefficients of D^(deg-1)..D^0.
-    m = np.zeros((n_info, deg), dtype=np.uint8)
-    # r = D^deg mod g: coefficients (index = power) = poly[:deg]
-    r = poly[:deg].copy()  # D^deg mod g, index = power
+    # rems[t] = D^(deg + t) mod g(D), coefficients indexed by power (0..deg-1);
+    # D^deg mod g = the lower coefficients of g, then multiply by D step by step.
+    r = poly[:deg].copy()
     rems = []
     for _ in range(n_info):
         rems.append(r.copy())
@@ -82,10 +81,11 @@ def _parity_matrix(n_info: int, poly: np.ndarray) -> npt.NDArray[np.float32]:
         r = np.concatenate([[0], r[:-1]]).astype(np.uint8)
         if carry:
             r ^= poly[:deg]
-    # rems[t] = D^(deg + t) mod g; info bit d(i) has power deg + n_info - 1 - i.
+    # Info bit d(i) is the coefficient of D^(deg + n_info - 1 - i) in d(D) D^deg;
+    # its row holds that power's remainder, highest power first (p(0) = D^(deg-1)).
+    m = np.zeros((n_info, deg), dtype=np.uint8)
     for i in range(n_info):
-        rem = rems[n_info - 1 - i]
-        m[i] = rem[::-1]  # p(0) = coefficient of D^(deg-1)
+        m[i] = rems[n_info - 1 - i][::-1]
     return m.astype(np.float32)
 
 
