@@ -51,7 +51,7 @@ from fbsdetect.sysinfo.common import Malformed, MalformedError, header, l2_frame
 
 MSG_TYPE = 0x07
 NAME = "SI2quater"
-MAX_EARFCN_PER_MESSAGE = 5  # what fits one instance with the layout `build` uses
+MAX_EARFCN_PER_MESSAGE = 4  # what fits one instance with the layout `build` uses
 
 
 @dataclass(frozen=True)
