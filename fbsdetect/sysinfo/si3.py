@@ -29,7 +29,7 @@ BS_PA_MFRMS is reported raw (0..7 = 2..9 multiframes); CCCH_CONF raw
 (0 = one non-combined CCCH, 1 = combined with SDCCH/4, 2/4/6 = 2/3/4 CCCHs).
 
 Hand-written, fixed part and rest octets: a short linear CSN.1 that is parsed
-on every BCCH cycle (pycrate takes ~2 ms per SI3, ours ~30 µs). pycrate and
+on every BCCH cycle (measured: pycrate 0.85 ms per SI3 frame, ours 26 µs). pycrate and
 tshark decode the same frames in tests/sysinfo as independent checks.
 """
 
