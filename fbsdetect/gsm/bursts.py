@@ -31,9 +31,14 @@ are 0, giving a pure tone at +67.7 kHz after GMSK).
 
 Dummy burst (5.2.6): 3 tail bits, 142 fixed bits, 3 tail bits.
 
-Access burst (5.2.7, uplink only; for completeness of the formats): 8 extended
-tail bits, 41-bit synchronisation sequence, 36 encrypted bits, 3 tail bits,
-68.25 bits guard period.
+Access burst (5.2.7, uplink only; for completeness of the formats)::
+
+    0..7      extended tail bits 0 0 1 1 1 0 1 0
+    8..48     41-bit synchronisation sequence (TS0 / training sequence TS1; the
+              same bits as gr-gsm's gen_test_ab)
+    49..84    36 encrypted bits e(0..35)
+    85..87    tail bits (0)
+              then 68.25 bits of guard period
 
 Training sequences: set 1 of TS 45.002 5.2.3 (TSC 0..7). The tables below
 were cross-checked against real bursts of a live network
@@ -83,6 +88,10 @@ _DUMMY_STR = (
 
 # The access burst's 41-bit synchronisation sequence (TS 45.002 5.2.7, TS0).
 ACCESS_SYNC_STR = "01001011011111111001100110101010001111000"
+ACCESS_TAIL_STR = "00111010"
+ACCESS_BURST_BITS = 88
+ACCESS_DATA_BITS = 36
+ACCESS_SYNC_START = 8
 
 
 def _bits(s: str) -> npt.NDArray[np.uint8]:
@@ -103,6 +112,8 @@ DUMMY_BITS: npt.NDArray[np.uint8] = _bits(_DUMMY_STR)
 """The dummy burst, 148 bits with its tail bits."""
 ACCESS_SYNC: npt.NDArray[np.uint8] = _bits(ACCESS_SYNC_STR)
 """The access burst's 41-bit synchronisation sequence."""
+ACCESS_TAIL: npt.NDArray[np.uint8] = _bits(ACCESS_TAIL_STR)
+"""The access burst's 8 extended tail bits."""
 
 assert TSC.shape == (8, 26) and SCH_TRAINING.shape == (64,) and DUMMY_BITS.shape == (148,)
 assert ACCESS_SYNC.shape == (41,)
@@ -156,3 +167,18 @@ def sch_payload(b148: npt.ArrayLike) -> np.ndarray:
     """The 78 coded bits (N, 78) of SCH bursts (N, 148), hard or soft."""
     b = _as2d(b148, BURST_BITS, "sch_payload bursts")
     return np.concatenate([b[:, 3:42], b[:, 106:145]], axis=1)
+
+
+def access_burst(e36: npt.ArrayLike) -> np.ndarray:
+    """Access bursts (N, 88) (guard period not included) from coded bits (N, 36)."""
+    e = _as2d(e36, ACCESS_DATA_BITS, "access_burst bits")
+    out = np.zeros((e.shape[0], ACCESS_BURST_BITS), dtype=e.dtype)
+    out[:, :8] = ACCESS_TAIL
+    out[:, ACCESS_SYNC_START:ACCESS_SYNC_START + 41] = ACCESS_SYNC
+    out[:, 49:85] = e
+    return out
+
+
+def access_payload(b88: npt.ArrayLike) -> np.ndarray:
+    """The 36 coded bits (N, 36) of access bursts (N, 88), hard or soft."""
+    return _as2d(b88, ACCESS_BURST_BITS, "access_payload bursts")[:, 49:85].copy()

@@ -66,6 +66,16 @@ def test_sch_burst_round_trip() -> None:
     assert np.array_equal(b.sch_payload(burst), e)
 
 
+def test_access_burst_layout() -> None:
+    e = np.random.default_rng(5).integers(0, 2, (2, 36)).astype(np.uint8)
+    burst = b.access_burst(e)
+    assert burst.shape == (2, 88)
+    assert burst[0, :8].tolist() == [0, 0, 1, 1, 1, 0, 1, 0]
+    assert np.array_equal(burst[1, 8:49], b.ACCESS_SYNC) and not burst[:, 85:].any()
+    assert np.array_equal(b.access_payload(burst), e)
+    assert 8 + 41 + 36 + 3 == 88
+
+
 def test_bad_shapes() -> None:
     with pytest.raises(ValueError):
         b.normal_burst(np.zeros((2, 113)), 0)
