@@ -1,11 +1,24 @@
 """`fbsdetect decode RECORDING`: every GSM carrier in a recording, one cell
-observation per cell."""
+observation per cell (contracts.md sections 1, 2 and 4).
+
+Output on stdout: a table (default), JSON lines of cell observations
+(`--json`), or every decoded L2 frame as a JSON line (`--frames`, no early
+stop). `-v` prints the counted outcomes of every carrier on stderr, including
+carriers whose FCCH was seen but that could not be decoded (band edge, SCH
+failed). The work is done by `fbsdetect.receiver`.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from typing import TYPE_CHECKING, Any
 
-from fbsdetect.cli._common import not_built
+if TYPE_CHECKING:
+    from fbsdetect.receiver import DecodeResult
+    from fbsdetect.sources.recording import RecordingInfo
+    from fbsdetect.types import CellObservation, L2Frame
 
 NAME = "decode"
 HELP = "decode every GSM carrier in a recording (SigMF or raw cu8/ci8/cf32)"
@@ -20,13 +33,118 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="sample format of a raw recording (default: from the file name)")
     p.add_argument("--json", action="store_true", help="one JSON cell observation per line")
     p.add_argument("--frames", action="store_true",
-                   help="print every decoded L2 frame as a JSON line instead of cells")
+                   help="print every decoded L2 frame as a JSON line instead of cells (no early stop)")
     p.add_argument("--pcap", metavar="FILE", help="also write every decoded frame as GSMTAP (pcapng)")
     p.add_argument("--gsmtap", metavar="HOST:PORT", help="also stream decoded frames as GSMTAP/UDP")
+    p.add_argument("--si-repeats", type=int, default=2, metavar="N",
+                   help="stop a carrier once every SI type it sends was decoded N times (default 2)")
+    p.add_argument("--search-s", type=float, default=0.15, metavar="S",
+                   help="seconds at the start searched for FCCH bursts (default 0.15)")
+
+
+def _table(cells: list[CellObservation]) -> str:
+    head = (f"{'ARFCN':>5} {'band':<8} {'MHz':>9} {'BSIC':>4} {'MCC':>4} {'MNC':>4} {'LAC':>6} "
+            f"{'CID':>6} {'power':>7} {'ref':<4} {'SNR':>5} {'offs Hz':>8} {'ok/bad':>7}  SI")
+    lines = [head]
+
+    def f(v: Any, spec: str = "") -> str:
+        return "-" if v is None else format(v, spec)
+
+    for c in cells:
+        lines.append(
+            f"{c.arfcn:>5} {c.band or '-':<8} {c.freq_hz / 1e6 if c.freq_hz else 0:>9.1f} {f(c.bsic):>4} "
+            f"{f(c.mcc):>4} {f(c.mnc):>4} {f(c.lac):>6} {f(c.cid):>6} {f(c.power_dbm, '.1f'):>7} "
+            f"{c.power_ref:<4} {f(c.snr_db, '.1f'):>5} {f(c.freq_offset_hz, '.0f'):>8} "
+            f"{f'{c.blocks_ok}/{c.blocks_bad}':>7}  {' '.join(c.si)}")
+    return "\n".join(lines)
+
+
+def _outcomes(results: list[DecodeResult]) -> str:
+    lines = []
+    for res in results:
+        ppm = "unknown" if res.ppm is None else (
+            f"{res.ppm.ppm:+.2f} ppm from {res.ppm.n_cells} carrier(s), spread {res.ppm.spread_ppm:.2f}")
+        lines.append(f"capture {res.center_freq_hz / 1e6:.3f} MHz, {res.sample_rate_hz / 1e6:.4g} MS/s, "
+                     f"{res.duration_s:.2f} s; receiver error {ppm}")
+        if not res.carriers:
+            lines.append("  no FCCH found")
+        for r in res.carriers:
+            st = r.stats
+            lines.append(
+                f"  ARFCN {r.arfcn:>4} {r.band:<8} {r.status:<26} BSIC {'-' if r.bsic is None else r.bsic:>2}"
+                f"  offset {r.offset_hz:+8.0f} Hz  FCCH {st.fcch_refined}/{st.fcch_seen}"
+                f"  SCH {st.sch_ok}/{st.sch_tried}  bursts {st.bursts}  blocks ok {st.blocks_ok}"
+                f" bad-crc {st.blocks_bad_crc} incomplete {st.blocks_incomplete}"
+                f"  decoded up to {st.frames_decoded_s:.2f} s")
+    return "\n".join(lines)
+
+
+def _sinks(args: argparse.Namespace, info: RecordingInfo) -> list[Any]:
+    sinks: list[Any] = []
+    if args.pcap:
+        from fbsdetect.export.pcap import PcapngWriter
+
+        try:
+            sinks.append(PcapngWriter(args.pcap))
+        except OSError as exc:
+            from fbsdetect.errors import BadInput
+
+            raise BadInput(f"cannot write pcap: {exc.strerror}", source=args.pcap) from None
+    if args.gsmtap:
+        from fbsdetect.errors import BadUsage
+        from fbsdetect.export.gsmtap import GsmtapSender, parse_address
+
+        try:
+            host, port = parse_address(args.gsmtap)
+        except ValueError as exc:
+            raise BadUsage(f"--gsmtap {args.gsmtap!r}: {exc}") from None
+        sinks.append(GsmtapSender(host, port))
+    return sinks
 
 
 def run(args: argparse.Namespace) -> int:
-    from fbsdetect.sources.recording import inspect
+    from fbsdetect.errors import BadUsage
+    from fbsdetect.receiver import ReceiverConfig, cell_observations, decode_recording
+    from fbsdetect.sources.recording import Recording, inspect
 
-    inspect(args.recording, sample_rate_hz=args.rate, center_freq_hz=args.freq, fmt=args.format)
-    raise not_built(NAME, "receiver")
+    info = inspect(args.recording, sample_rate_hz=args.rate, center_freq_hz=args.freq, fmt=args.format)
+    if args.si_repeats < 1:
+        raise BadUsage("--si-repeats must be at least 1")
+    if not 0.02 <= args.search_s <= 10:
+        raise BadUsage("--search-s must be between 0.02 and 10 seconds")
+    if sys.stderr.isatty() and not args.quiet:
+        sys.stderr.write(f"decoding {info.data_path.name} ({info.duration_s:.1f} s at "
+                         f"{info.sample_rate_hz / 1e6:.4g} MS/s) ...\n")
+    cfg = ReceiverConfig(search_s=args.search_s, si_repeats=args.si_repeats, all_frames=args.frames)
+    results = decode_recording(Recording(info), config=cfg)
+    sinks = _sinks(args, info)
+    frames: list[L2Frame] = sorted((f for res in results for c in res.carriers for f in c.frames),
+                                   key=lambda f: (f.time_s or 0.0, f.arfcn or 0))
+    t0 = info.start_time.timestamp() if info.start_time else 0.0
+    try:
+        for s in sinks:
+            for fr in frames:
+                if hasattr(s, "write_frame"):
+                    s.write_frame(fr, t0 + (fr.time_s or 0.0), info.lat, info.lon)
+                else:
+                    s.send(fr)
+    finally:
+        for s in sinks:
+            s.close()
+    out = sys.stdout
+    if args.frames:
+        for fr in frames:
+            out.write(json.dumps(fr.to_json()) + "\n")
+    else:
+        cells = [c for res in results for c in cell_observations(
+            res, start_time=info.start_time, lat=info.lat, lon=info.lon, gain_db=info.gain_db)]
+        if args.json:
+            for c in cells:
+                out.write(json.dumps(c.to_json()) + "\n")
+        elif cells:
+            out.write(_table(cells) + "\n")
+        else:
+            out.write("no GSM cell found\n")
+    if args.verbose:
+        sys.stderr.write(_outcomes(results) + "\n")
+    return 0

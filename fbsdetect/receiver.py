@@ -1,0 +1,695 @@
+"""The receiver: every GSM cell in a recording, IQ in, L2 frames and cell
+observations out.
+
+Stages (each counted per carrier, never raised):
+
+1. **Acquisition.** A wideband FCCH search (`dsp.fcch.search_wideband`) over
+   the first `search_s` seconds finds the frequency-correction bursts of every
+   BCCH carrier in the capture at once; each tone is assigned to the ARFCN
+   whose raster point is nearest to ``tone - 67.7 kHz`` (unambiguous for
+   receiver errors up to +-100 kHz, i.e. +-100 ppm at 1 GHz). Every FCCH is
+   refined on a channelised window (`dsp.fcch.refine`: burst start, carrier
+   offset to a few Hz) and the receiver's ppm error is estimated from all
+   carriers (`dsp.ppm`).
+2. **SCH.** One frame (1250 symbol periods) after each FCCH the SCH
+   (TS 45.002 5.2.5, 6.3.1.3) is located by correlating with its 64-bit
+   extended training sequence, demodulated (`dsp.burst.demod_sch`) and decoded
+   (`gsm.coding.sch_decode`, TS 45.003 4.7): BSIC and the frame number. A
+   carrier without any SCH that passes its parity is not a cell.
+3. **Tracking.** A carrier's TS0 burst of frame ``fn`` starts at
+   ``s0 + (fn - fn0) * 1250 * sps_in + r(fn)``: ``sps_in`` is the carrier's own
+   symbol clock in input samples (`dsp.ppm.clock_scale`: a base station's
+   carrier and clock share one reference, TS 45.010 5.1), ``r`` interpolates
+   the residuals measured on every decoded SCH. Blocks before the first FCCH
+   are reached by extrapolating backwards, so nothing a cold-starting receiver
+   would miss is lost.
+4. **Bursts and blocks.** Only TS0 windows that are needed are channelised
+   (`dsp.channelizer.WindowChannelizer`): the BCCH Norm block (T3 = 2..5)
+   of every 51-multiframe, plus every other TS0 block with `all_frames`.
+   Bursts are equalised (`dsp.burst.demod_normal`, TSC = BCC, TS 45.002
+   5.2.3) and blocks decoded (`gsm.coding.xcch_decode`, TS 45.003 4.1).
+5. **Early stop.** Without `all_frames`, a carrier is done once every BCCH TC
+   position (TS 45.002 6.3.1.3) and every SI type seen or announced in SI3
+   (SI2ter, SI2quater, SI13 with GPRS) has been decoded `si_repeats` times.
+
+Processing goes in chunks of `chunk_multiframes` 51-multiframes, batched over
+all carriers, so numpy works on arrays of hundreds of bursts at a time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from fbsdetect.dsp.channelizer import (
+    OUT_SPS,
+    SYMBOL_RATE_HZ,
+    Reader,
+    WindowChannelizer,
+    carrier_is_decodable,
+    recording_reader,
+)
+from fbsdetect.dsp.fcch import FCCH_TONE_HZ, FcchEvent, refine, search_wideband
+from fbsdetect.dsp.ppm import PpmEstimate, clock_scale, estimate_ppm
+from fbsdetect.gsm.bursts import SCH_TRAINING, SCH_TRAINING_START
+from fbsdetect.gsm.coding import sch_decode, xcch_decode
+from fbsdetect.gsm.frames import HYPERFRAME
+from fbsdetect.sources.recording import Capture, Recording
+from fbsdetect.types import CellObservation, L2Frame
+
+FRAME_SYMBOLS = 1250  # 8 timeslots of 156.25 symbol periods
+BURST_SYMBOLS = 148
+SCH_T3 = (1, 11, 21, 31, 41)
+BCCH_T3 = 2
+FCCH_MARGIN_SYMBOLS = 40  # coarse FCCH timing is +- half an STFT hop
+SCH_MARGIN_SYMBOLS = 24  # refined FCCH start (and the tone's spill into guard bits) is +- ~10
+TRACK_MARGIN_SYMBOLS = 10  # burst.py searches +-4 symbols and needs 5 more (channel taps)
+SI_TYPE_BY_MT = {0x19: "1", 0x1A: "2", 0x02: "2bis", 0x03: "2ter", 0x07: "2quater",
+                 0x1B: "3", 0x1C: "4", 0x00: "13"}
+"""RR message type (3rd octet of a BCCH frame, TS 44.018 10.4) -> SI type."""
+
+
+# --------------------------------------------------------------------------- demodulator
+
+
+@dataclass(frozen=True)
+class Bursts:
+    """Demodulated bursts: the soft payload bits (float32, positive = 1; SCH
+    (N, 78) as `sch_decode` takes them, normal bursts (N, 114) data bits
+    without stealing flags), the burst start found in each window (output
+    samples, the instant on which bit 0 is centred), SNR (dB), power (window
+    units, mean |y|^2 over the burst) and the residual frequency (Hz)."""
+
+    soft: npt.NDArray[np.float32]
+    start: npt.NDArray[np.float64]
+    snr_db: npt.NDArray[np.float64]
+    power: npt.NDArray[np.float64]
+    freq_hz: npt.NDArray[np.float64]
+
+
+class Demodulator(Protocol):
+    """What the receiver needs from the burst demodulator (windows at OUT_SPS
+    samples per symbol, the burst expected to start at `nominal_start`)."""
+
+    def sch(self, windows: npt.NDArray[np.complex64], nominal_start: npt.NDArray[np.float64]) -> Bursts: ...
+
+    def normal(self, windows: npt.NDArray[np.complex64], tsc: int,
+               nominal_start: npt.NDArray[np.float64]) -> Bursts: ...
+
+
+class MlseDemodulator:
+    """`fbsdetect.dsp.burst`'s training-sequence sync, channel estimate and
+    soft-output MLSE equaliser."""
+
+    def __init__(self, sch_search_sym: float = 2.0, normal_search_sym: float = 4.0) -> None:
+        self.sch_search_sym = sch_search_sym
+        self.normal_search_sym = normal_search_sym
+
+    def sch(self, windows: npt.NDArray[np.complex64], nominal_start: npt.NDArray[np.float64]) -> Bursts:
+        from fbsdetect.dsp.burst import demod_sch
+
+        d = demod_sch(windows, OUT_SPS, nominal_start, max_offset_sym=self.sch_search_sym)
+        return Bursts(d.soft, d.start, d.snr_db, d.power, d.freq_hz)
+
+    def normal(self, windows: npt.NDArray[np.complex64], tsc: int,
+               nominal_start: npt.NDArray[np.float64]) -> Bursts:
+        from fbsdetect.dsp.burst import demod_normal
+
+        d = demod_normal(windows, tsc, OUT_SPS, nominal_start, max_offset_sym=self.normal_search_sym)
+        return Bursts(d.data, d.start, d.snr_db, d.power, d.freq_hz)
+
+
+def default_demodulator() -> Demodulator:
+    """The MLSE demodulator of `fbsdetect.dsp.burst`."""
+    return MlseDemodulator()
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class CarrierStats:
+    """Counted outcomes of one carrier."""
+
+    fcch_seen: int = 0
+    fcch_refined: int = 0
+    sch_tried: int = 0
+    sch_ok: int = 0
+    bursts: int = 0
+    blocks_ok: int = 0
+    blocks_bad_crc: int = 0
+    blocks_incomplete: int = 0  # a burst of the block lies outside the recording
+    frames_decoded_s: float = 0.0  # recording time covered before the early stop
+
+    def as_dict(self) -> dict[str, int]:
+        return {k: (round(v, 3) if isinstance(v, float) else v)  # type: ignore[misc]
+                for k, v in self.__dict__.items()}
+
+
+@dataclass
+class CarrierResult:
+    """One BCCH carrier found in the recording."""
+
+    arfcn: int
+    band: str
+    freq_hz: float  # nominal downlink frequency
+    offset_hz: float  # measured carrier offset from freq_hz, in the recording's frame
+    decodable: bool
+    status: str  # "decoded" | "sch-failed" | "not-decodable (band edge)" | ...
+    bsic: int | None = None
+    frames: list[L2Frame] = field(default_factory=list)
+    si: dict[str, bytes] = field(default_factory=dict)  # last frame of each SI type
+    si_all: dict[str, list[bytes]] = field(default_factory=dict)  # distinct frames (SI2quater instances)
+    first_seen_s: float | None = None  # recording time of the first decoded SCH
+    si_count: Counter[str] = field(default_factory=Counter)
+    power_dbfs: float | None = None
+    snr_db: float | None = None
+    combined: bool | None = None  # CCCH_CONF says BCCH+SDCCH/4
+    stats: CarrierStats = field(default_factory=CarrierStats)
+
+
+@dataclass(frozen=True)
+class DecodeResult:
+    carriers: list[CarrierResult]
+    ppm: PpmEstimate | None
+    sample_rate_hz: float
+    center_freq_hz: float
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class ReceiverConfig:
+    search_s: float = 0.15  # wideband FCCH search span (>= 51 ms holds an FCCH of every carrier)
+    si_repeats: int = 2  # early stop once every SI type was decoded this often
+    all_frames: bool = False  # every TS0 block (BCCH, CCCH, SDCCH/4 ...), no early stop
+    chunk_multiframes: int = 8
+    sch_t3: tuple[int, ...] = (1, 21)  # SCHs demodulated for tracking (all with all_frames)
+    max_carriers: int = 64
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _sch_reference() -> npt.NDArray[np.complex64]:
+    """The SCH training sequence as GMSK at OUT_SPS (symbols 1..63 of it, the
+    first depending on the unknown bit before it), for correlation."""
+    from fbsdetect.dsp.gmsk import gmsk_modulate
+
+    bits = np.zeros(BURST_SYMBOLS, np.uint8)
+    bits[SCH_TRAINING_START:SCH_TRAINING_START + 64] = SCH_TRAINING
+    wave = gmsk_modulate(bits, OUT_SPS)
+    a = (SCH_TRAINING_START + 1) * OUT_SPS
+    b = (SCH_TRAINING_START + 63) * OUT_SPS
+    return np.asarray(wave[a:b], dtype=np.complex64)
+
+
+_SCH_REF: npt.NDArray[np.complex64] | None = None
+
+
+def sch_search(windows: npt.NDArray[np.complex64]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """(burst start (N,) in samples, normalised correlation peak (N,) 0..1) of an
+    SCH inside each window, by correlation with its extended training sequence."""
+    global _SCH_REF
+    if _SCH_REF is None:
+        _SCH_REF = _sch_reference()
+    ref = _SCH_REF
+    n, length = windows.shape
+    m = ref.size
+    if length < m + 2:
+        return np.zeros(n), np.zeros(n)
+    nfft = 1 << math.ceil(math.log2(length + m))
+    spec = np.fft.fft(windows, nfft, axis=1) * np.conj(np.fft.fft(ref, nfft))[None, :]
+    corr = np.fft.ifft(spec, axis=1)[:, : length - m + 1]
+    mag = np.abs(corr)
+    k = np.argmax(mag, axis=1)
+    # sub-sample peak by parabolic interpolation
+    rows = np.arange(n)
+    km = np.clip(k - 1, 0, mag.shape[1] - 1)
+    kp = np.clip(k + 1, 0, mag.shape[1] - 1)
+    y0, y1, y2 = mag[rows, km], mag[rows, k], mag[rows, kp]
+    den = y0 - 2 * y1 + y2
+    delta = np.where(den < 0, 0.5 * (y0 - y2) / np.where(den < 0, den, -1), 0.0)
+    energy = np.sqrt(np.sum(np.abs(ref) ** 2))
+    cs = np.concatenate([np.zeros((n, 1)), np.cumsum(np.abs(windows) ** 2, axis=1)], axis=1)
+    seg = np.sqrt(np.maximum(cs[rows, np.minimum(k + m, length)] - cs[rows, k], 1e-30))
+    quality = y1 / (energy * seg)
+    start = k + delta - (SCH_TRAINING_START + 1) * OUT_SPS
+    return start.astype(np.float64), quality.astype(np.float64)
+
+
+@dataclass
+class _Track:
+    result: CarrierResult
+    mix_hz: float  # mixing frequency: carrier offset from the capture centre
+    sps_in: float  # input samples per symbol of this carrier
+    fcch_starts: list[float]  # refined FCCH burst starts (input samples)
+    anchors: dict[int, float] = field(default_factory=dict)  # unwrapped fn -> SCH burst start
+    fn_ref: int = 0
+    s_ref: float = 0.0
+    done: bool = False
+    tc_count: Counter[int] = field(default_factory=Counter)
+    powers: list[float] = field(default_factory=list)
+    snrs: list[float] = field(default_factory=list)
+    decoded_blocks: set[int] = field(default_factory=set)
+
+    @property
+    def frame_len(self) -> float:
+        return FRAME_SYMBOLS * self.sps_in
+
+    def add_anchor(self, fn: int, start: float) -> None:
+        if not self.anchors:
+            self.fn_ref, self.s_ref = fn, start
+        self.anchors[fn] = start
+
+    def position(self, fns: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        """Predicted TS0 burst start (input samples) of unwrapped frames `fns`."""
+        base = self.s_ref + (fns - self.fn_ref) * self.frame_len
+        if len(self.anchors) > 1:
+            keys = np.array(sorted(self.anchors), dtype=np.int64)
+            res = np.array([self.anchors[k] for k in keys.tolist()]) - (
+                self.s_ref + (keys - self.fn_ref) * self.frame_len)
+            base = base + np.interp(fns.astype(np.float64), keys.astype(np.float64), res)
+        return np.asarray(base, dtype=np.float64)
+
+    def fn_span(self, n_samples: int) -> tuple[int, int]:
+        """First and last unwrapped frame whose TS0 burst lies inside the data."""
+        first = self.fn_ref + math.ceil((0 - self.s_ref) / self.frame_len)
+        last = self.fn_ref + math.floor((n_samples - (BURST_SYMBOLS + 1) * self.sps_in - self.s_ref)
+                                        / self.frame_len)
+        return first, last
+
+
+def _dbfs(p: float) -> float:
+    return 10.0 * math.log10(max(p, 1e-20))
+
+
+# --------------------------------------------------------------------------- receiver
+
+
+class Receiver:
+    """Decodes every BCCH carrier of one recording (block-wise, memory-mapped)."""
+
+    def __init__(self, reader: Reader, n_samples: int, sample_rate_hz: float, center_freq_hz: float,
+                 *, config: ReceiverConfig | None = None, demodulator: Demodulator | None = None,
+                 time_offset_s: float = 0.0) -> None:
+        self.reader = reader
+        self.time_offset_s = time_offset_s
+        self.n_samples = int(n_samples)
+        self.fs = float(sample_rate_hz)
+        self.fc = float(center_freq_hz)
+        self.cfg = config or ReceiverConfig()
+        self.demod = demodulator or default_demodulator()
+        self._read: Callable[[int, int], npt.NDArray[np.complex64]] = (
+            lambda s, n: reader(np.array([s], np.int64), n)[0])
+        self.sps_nominal = self.fs / SYMBOL_RATE_HZ
+
+    # ----------------------------------------------------------------- acquisition
+
+    def _acquire(self) -> tuple[list[_Track], list[CarrierResult], PpmEstimate | None]:
+        from fbsdetect.gsm.bands import arfcn_from_downlink_hz, downlink_hz
+
+        n_search = min(self.n_samples, max(1, int(self.cfg.search_s * self.fs)))
+        seg = self._read(0, n_search)
+        self.dc = complex(np.mean(seg)) if seg.size else 0.0
+        events = search_wideband((seg - np.complex64(self.dc)).astype(np.complex64), self.fs,
+                                 max_abs_offset_hz=0.5 * self.fs - 30e3)
+        # group the events by ARFCN (and by offset within 2 kHz: two emitters on one channel)
+        groups: list[tuple[int, str, list[FcchEvent]]] = []
+        for ev in events:
+            off = ev.tone_hz - FCCH_TONE_HZ
+            hit = arfcn_from_downlink_hz(self.fc + off)
+            if hit is None:
+                continue
+            for arfcn, _band, evs in groups:
+                if arfcn == hit[0] and abs(evs[0].tone_hz - ev.tone_hz) < 2e3:
+                    evs.append(ev)
+                    break
+            else:
+                groups.append((hit[0], hit[1], [ev]))
+        groups = groups[: self.cfg.max_carriers]
+        # refine every FCCH on a channelised window
+        ch = WindowChannelizer(self.reader, self.fs, (BURST_SYMBOLS + 2 * FCCH_MARGIN_SYMBOLS) * OUT_SPS,
+                               dc=self.dc)
+        starts, mixes, owner = [], [], []
+        for gi, (_a, _b, evs) in enumerate(groups):
+            for ev in evs:
+                starts.append(ev.start_sample - FCCH_MARGIN_SYMBOLS * self.sps_nominal)
+                mixes.append(ev.tone_hz - FCCH_TONE_HZ)
+                owner.append(gi)
+        refined = refine(ch.extract(np.array(starts), np.array(mixes))) if starts else []
+        results: list[CarrierResult] = []
+        tracks: list[_Track] = []
+        for gi, (arfcn, band, evs) in enumerate(groups):
+            nominal = downlink_hz(arfcn, band)
+            mine = [(starts[j] + refined[j].start * ch.step_in, mixes[j] + refined[j].freq_error_hz)
+                    for j in range(len(owner)) if owner[j] == gi and refined[j].found]
+            res = CarrierResult(arfcn=arfcn, band=band, freq_hz=nominal, offset_hz=0.0, decodable=True,
+                                status="fcch-only")
+            res.stats.fcch_seen = len(evs)
+            res.stats.fcch_refined = len(mine)
+            if not mine:
+                coarse = float(np.median([e.tone_hz - FCCH_TONE_HZ for e in evs]))
+                res.offset_hz = coarse - (nominal - self.fc)
+                res.status = "fcch-unconfirmed"
+                results.append(res)
+                continue
+            mix = float(np.median([m for _, m in mine]))
+            res.offset_hz = mix - (nominal - self.fc)
+            if not carrier_is_decodable(mix, self.fs):
+                res.decodable = False
+                res.status = "not-decodable (band edge)"
+                results.append(res)
+                continue
+            sps_in = self.sps_nominal * clock_scale(res.offset_hz, nominal)
+            results.append(res)
+            tracks.append(_Track(res, mix, sps_in, [s for s, _ in mine]))
+        good = [r for r in results if r.stats.fcch_refined]
+        ppm = estimate_ppm([r.freq_hz for r in good], [r.offset_hz for r in good],
+                           [r.stats.fcch_refined for r in good]) if good else None
+        return tracks, results, ppm
+
+    # ----------------------------------------------------------------- SCH
+
+    def _sch_windows(self, starts_in: Sequence[float], mixes: Sequence[float], margin: int
+                     ) -> tuple[npt.NDArray[np.complex64], npt.NDArray[np.float64], WindowChannelizer]:
+        ch = self._channelizer((BURST_SYMBOLS + 2 * margin) * OUT_SPS)
+        w0 = np.asarray(starts_in, dtype=np.float64) - margin * self.sps_nominal
+        return ch.extract(w0, np.asarray(mixes)), w0, ch
+
+    _chs: dict[int, WindowChannelizer]
+
+    def _channelizer(self, out_len: int) -> WindowChannelizer:
+        if not hasattr(self, "_chs"):
+            self._chs = {}
+        if out_len not in self._chs:
+            self._chs[out_len] = WindowChannelizer(self.reader, self.fs, out_len, dc=self.dc)
+        return self._chs[out_len]
+
+    def _demod_sch(self, tracks: list[_Track], which: list[int], starts_in: list[float], margin: int
+                   ) -> list[tuple[int, float, int, float, float] | None]:
+        """Demodulates and decodes SCHs predicted at `starts_in` (input samples)
+        of tracks[which[i]]; per SCH (bsic, burst start, fn, snr_db, power) or None."""
+        if not which:
+            return []
+        mixes = [tracks[i].mix_hz for i in which]
+        win, w0, ch = self._sch_windows(starts_in, mixes, margin)
+        start, _q = sch_search(win)
+        b = self.demod.sch(win, start)
+        dec = sch_decode(b.soft)
+        out: list[tuple[int, float, int, float, float] | None] = []
+        for j in range(len(which)):
+            tracks[which[j]].result.stats.sch_tried += 1
+            if not bool(dec.ok[j]):
+                out.append(None)
+                continue
+            tracks[which[j]].result.stats.sch_ok += 1
+            s_in = float(w0[j] + b.start[j] * ch.step_in)
+            out.append((int(dec.bsic[j]), s_in, int(dec.fn[j]), float(b.snr_db[j]), float(b.power[j])))
+        return out
+
+    def _confirm(self, tracks: list[_Track]) -> list[_Track]:
+        """SCH after every refined FCCH; keeps the tracks with a consistent decoded SCH."""
+        which, starts = [], []
+        for i, t in enumerate(tracks):
+            for s in t.fcch_starts:
+                s_sch = s + FRAME_SYMBOLS * t.sps_in
+                if s_sch + (BURST_SYMBOLS + 1) * t.sps_in <= self.n_samples:
+                    which.append(i)
+                    starts.append(s_sch)
+        decoded = self._demod_sch(tracks, which, starts, SCH_MARGIN_SYMBOLS)
+        per: dict[int, list[tuple[int, float, int, float, float]]] = {}
+        for i, d in zip(which, decoded, strict=True):
+            if d is not None:
+                per.setdefault(i, []).append(d)
+        kept = []
+        for i, t in enumerate(tracks):
+            ds = per.get(i, [])
+            if not ds:
+                t.result.status = "sch-failed"
+                continue
+            bsic = Counter(d[0] for d in ds).most_common(1)[0][0]
+            ds = [d for d in ds if d[0] == bsic]
+            # consistent timing: fn differences must match sample differences
+            best: list[tuple[int, float]] = []
+            for ref in ds:  # the largest group of SCHs that agree with each other
+                group = []
+                for d in ds:
+                    dfn = round((d[1] - ref[1]) / t.frame_len)
+                    if (ref[2] + dfn - d[2]) % HYPERFRAME == 0:
+                        group.append((ref[2] + dfn, d[1]))
+                if len(group) > len(best):
+                    best = group
+            for fn, start in sorted(best):
+                t.add_anchor(fn, start)
+            t.result.first_seen_s = self.time_offset_s + min(t.anchors.values()) / self.fs
+            t.snrs.extend(d[3] for d in ds)
+            t.powers.extend(d[4] for d in ds)
+            t.result.bsic = bsic
+            t.result.status = "decoded"
+            kept.append(t)
+        return kept
+
+    # ----------------------------------------------------------------- tracking and blocks
+
+    def _chunk(self, tracks: list[_Track], fa: dict[int, int], fb: dict[int, int]) -> None:
+        """Decodes frames [fa, fb) (unwrapped, per track id) of the active tracks."""
+        cfg = self.cfg
+        sch_t3 = SCH_T3 if cfg.all_frames else cfg.sch_t3
+        # 1. SCHs for timing
+        which, starts, fns = [], [], []
+        for i, t in enumerate(tracks):
+            if t.done:
+                continue
+            first, last = t.fn_span(self.n_samples)
+            f = np.arange(max(fa[i], first), min(fb[i], last + 1), dtype=np.int64)
+            f = f[np.isin(f % 51, sch_t3)]
+            f = f[[fn not in t.anchors for fn in f.tolist()]] if f.size else f
+            if f.size:
+                pos = t.position(f)
+                which.extend([i] * f.size)
+                starts.extend(pos.tolist())
+                fns.extend(f.tolist())
+        for i, fn, d in zip(which, fns, self._demod_sch(tracks, which, starts, TRACK_MARGIN_SYMBOLS),
+                            strict=True):
+            t = tracks[i]
+            if d is None or d[0] != t.result.bsic or d[2] != fn % HYPERFRAME:
+                continue
+            t.add_anchor(fn, d[1])
+            t.snrs.append(d[3])
+            t.powers.append(d[4])
+        # 2. the blocks
+        block_t3 = self._block_t3(tracks)
+        by_tsc: dict[int, list[tuple[int, int]]] = {}
+        for i, t in enumerate(tracks):
+            if t.done or t.result.bsic is None:
+                continue
+            first, last = t.fn_span(self.n_samples)
+            f = np.arange(fa[i], fb[i], dtype=np.int64)
+            starts_fn = f[np.isin(f % 51, block_t3[i])]
+            for fn in starts_fn.tolist():
+                if fn in t.decoded_blocks:
+                    continue
+                if fn < first or fn + 3 > last:
+                    if fn + 3 >= first and fn <= last:  # partly inside the recording
+                        t.result.stats.blocks_incomplete += 1
+                    t.decoded_blocks.add(fn)
+                    continue
+                by_tsc.setdefault(t.result.bsic & 7, []).append((i, fn))
+        for tsc, blocks in by_tsc.items():
+            self._decode_blocks(tracks, tsc, blocks)
+
+    def _block_t3(self, tracks: list[_Track]) -> list[tuple[int, ...]]:
+        from fbsdetect.gsm.mapping import block_starts
+
+        out = []
+        for t in tracks:
+            if self.cfg.all_frames:
+                out.append(tuple(s for s, _k, _b in block_starts(bool(t.result.combined))))
+            else:
+                out.append((BCCH_T3,))
+        return out
+
+    def _decode_blocks(self, tracks: list[_Track], tsc: int, blocks: list[tuple[int, int]]) -> None:
+        from fbsdetect.gsm.mapping import ts0_channel
+
+        margin = TRACK_MARGIN_SYMBOLS
+        ch = self._channelizer((BURST_SYMBOLS + 2 * margin) * OUT_SPS)
+        w0 = []
+        mixes = []
+        for i, fn in blocks:
+            t = tracks[i]
+            pos = t.position(np.arange(fn, fn + 4, dtype=np.int64))
+            w0.extend((pos - margin * t.sps_in).tolist())
+            mixes.extend([t.mix_hz] * 4)
+        win = ch.extract(np.array(w0), np.array(mixes))
+        nominal = np.full(len(w0), margin * OUT_SPS, dtype=np.float64)
+        b = self.demod.normal(win, tsc, nominal)
+        dec = xcch_decode(b.soft.reshape(len(blocks), 4, 114).astype(np.float32))
+        for k, (i, fn) in enumerate(blocks):
+            t = tracks[i]
+            st = t.result.stats
+            st.bursts += 4
+            t.decoded_blocks.add(fn)
+            t.powers.extend(b.power[4 * k: 4 * k + 4].tolist())
+            if not bool(dec.ok[k]):
+                st.blocks_bad_crc += 1
+                continue
+            t.snrs.extend(b.snr_db[4 * k: 4 * k + 4].tolist())
+            st.blocks_ok += 1
+            frame = bytes(dec.frames[k].tobytes())
+            slot = ts0_channel(fn % HYPERFRAME, bool(t.result.combined))
+            fr = L2Frame(arfcn=t.result.arfcn, fn=fn % HYPERFRAME, ts=0, channel=slot.kind, data=frame,
+                         time_s=self.time_offset_s + float(t.position(np.array([fn]))[0] / self.fs),
+                         freq_offset_hz=t.result.offset_hz)
+            t.result.frames.append(fr)
+            if slot.kind == "BCCH":
+                t.tc_count[(fn // 51) % 8] += 1
+                si = SI_TYPE_BY_MT.get(frame[2]) if len(frame) > 2 else None
+                if si is not None:
+                    t.result.si[si] = frame
+                    inst = t.result.si_all.setdefault(si, [])
+                    if frame not in inst:
+                        inst.append(frame)
+                    t.result.si_count[si] += 1
+                    if si == "3" and len(frame) > 9:
+                        # CCCH_CONF: low 3 bits of the Control Channel Description's 2nd octet
+                        # (TS 44.018 10.5.2.11; octet 10 of the SI3 frame); 1 = combined
+                        t.result.combined = (frame[10] & 0x07) == 1
+
+    def _satisfied(self, t: _Track) -> bool:
+        n = self.cfg.si_repeats
+        if any(t.tc_count[tc] < n for tc in range(8)):
+            return False
+        if any(c < n for c in t.result.si_count.values()):
+            return False
+        return all(t.result.si_count[s] >= n for s in _announced(t.result.si))
+
+    # ----------------------------------------------------------------- main
+
+    def run(self) -> DecodeResult:
+        tracks, results, ppm = self._acquire()
+        tracks = self._confirm(tracks)
+        span = {i: t.fn_span(self.n_samples) for i, t in enumerate(tracks)}
+        # chunks aligned on 51-multiframes, from the first frame of each carrier
+        step = 51 * self.cfg.chunk_multiframes
+        cursor = {i: span[i][0] - span[i][0] % 51 for i in span}
+        while True:
+            active = [i for i, t in enumerate(tracks) if not t.done and cursor[i] <= span[i][1]]
+            if not active:
+                break
+            fa = {i: cursor[i] for i in active}
+            fb = {i: cursor[i] + step for i in active}
+            for i, t in enumerate(tracks):
+                if i not in fa:
+                    t.done = True
+            self._chunk(tracks, {**{i: 0 for i in range(len(tracks))}, **fa},
+                        {**{i: 0 for i in range(len(tracks))}, **fb})
+            for i in active:
+                cursor[i] += step
+                t = tracks[i]
+                t.result.stats.frames_decoded_s = float(
+                    min(t.position(np.array([cursor[i]]))[0], self.n_samples) / self.fs)
+                if not self.cfg.all_frames and self._satisfied(t):
+                    t.done = True
+        for t in tracks:
+            r = t.result
+            r.frames.sort(key=lambda f: f.fn if f.time_s is None else f.time_s)
+            if t.powers:
+                r.power_dbfs = _dbfs(float(np.median(t.powers)))
+            if t.snrs:
+                r.snr_db = float(np.median(t.snrs))
+        results.sort(key=lambda r: (r.freq_hz, r.offset_hz))
+        return DecodeResult(results, ppm, self.fs, self.fc, self.n_samples / self.fs)
+
+
+def _announced(si: dict[str, bytes]) -> set[str]:
+    """SI types that SI3's rest octets announce (TS 44.018 10.5.2.34: SI2ter,
+    SI2quater, and SI13 through the GPRS indicator)."""
+    if "3" not in si:
+        return set()
+    from fbsdetect.sysinfo.cell import CellParams
+
+    p = CellParams.from_frames({"3": si["3"]})
+    out = set()
+    if p.si2ter:
+        out.add("2ter")
+    if p.si2quater:
+        out.add("2quater")
+    if p.gprs:
+        out.add("13")
+    return out
+
+
+def _iso_ms(t: datetime) -> str:
+    t = t.astimezone(UTC)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
+def cell_observations(result: DecodeResult, *, start_time: datetime | None = None,
+                      lat: float | None = None, lon: float | None = None,
+                      gain_db: float | None = None) -> list[CellObservation]:
+    """One observation per cell whose SCH was decoded (contracts.md section 4).
+
+    Power is referred to the antenna when `gain_db` (dBFS = dBm + gain_db) is
+    known, else reported in dBFS. Fields the cell did not give are None.
+    """
+    from fbsdetect.sysinfo.cell import CellParams
+
+    out: list[CellObservation] = []
+    for r in result.carriers:
+        if r.bsic is None:
+            continue
+        frames: dict[str, Any] = {k: list(v) for k, v in r.si_all.items()}
+        params = CellParams.from_frames(frames) if frames else CellParams()
+        power: float | None = r.power_dbfs
+        ref = "dBFS"
+        if gain_db is not None and r.power_dbfs is not None:
+            power, ref = r.power_dbfs - gain_db, "dBm"
+        when = None
+        if start_time is not None:
+            when = _iso_ms(start_time + timedelta(seconds=r.first_seen_s or 0.0))
+        out.append(CellObservation(
+            arfcn=r.arfcn, band=r.band, freq_hz=r.freq_hz, bsic=r.bsic,
+            mcc=params.mcc, mnc=params.mnc, lac=params.lac, cid=params.cid,
+            power_dbm=None if power is None else round(power, 1), power_ref=ref,
+            snr_db=None if r.snr_db is None else round(r.snr_db, 1),
+            freq_offset_hz=round(r.offset_hz, 1),
+            blocks_ok=r.stats.blocks_ok, blocks_bad=r.stats.blocks_bad_crc,
+            si={k: v.hex() for k, v in sorted(r.si.items(), key=lambda kv: _SI_ORDER.index(kv[0]))},
+            params=params.params() if frames else {},
+            time=when, lat=lat, lon=lon, stats=r.stats.as_dict()))
+    return out
+
+
+_SI_ORDER = ("1", "2", "2bis", "2ter", "2quater", "3", "4", "13")
+
+
+MIN_SEGMENT_S = 0.03
+"""Capture segments shorter than this (less than an FCCH period) are skipped."""
+
+
+def decode_recording(rec: Recording, *, config: ReceiverConfig | None = None,
+                     demodulator: Demodulator | None = None) -> list[DecodeResult]:
+    """Decodes a `fbsdetect.sources.recording.Recording`, one result per
+    capture segment (a SigMF recording may retune between captures)."""
+    info = rec.info
+    caps = list(info.captures) or [Capture(0, info.center_freq_hz)]
+    out = []
+    for k, cap in enumerate(caps):
+        start = cap.sample_start
+        end = caps[k + 1].sample_start if k + 1 < len(caps) else info.n_samples
+        n = end - start
+        if n < MIN_SEGMENT_S * info.sample_rate_hz:
+            continue
+        reader = recording_reader(rec._raw, info.datatype, n, offset=start)
+        rx = Receiver(reader, n, info.sample_rate_hz, cap.center_freq_hz, config=config,
+                      demodulator=demodulator, time_offset_s=start / info.sample_rate_hz)
+        out.append(rx.run())
+    return out

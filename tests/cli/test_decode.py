@@ -1,0 +1,133 @@
+"""`fbsdetect decode`: output formats of contracts.md sections 1 and 4, the
+error contract, GSMTAP outputs."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fbsdetect.cli.main import main
+from tests.conftest import require_program, shared_file
+
+OBS_KEYS = {"arfcn", "band", "freq_hz", "bsic", "mcc", "mnc", "lac", "cid", "power_dbm", "snr_db",
+            "freq_offset_hz", "blocks_ok", "blocks_bad", "si", "params", "time", "lat", "lon"}
+PARAM_KEYS = {"neighbours", "t3212", "att", "cro", "temporary_offset", "penalty_time",
+              "cell_reselect_hysteresis", "rxlev_access_min", "ms_txpwr_max_cch", "cbq", "gprs",
+              "si2ter", "si2quater", "eutran_neighbours"}
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _pub2() -> list[str]:
+    return [str(shared_file("refgen/pub2_multi_940M_2400k.cu8")), "--rate", "2.4e6", "--freq", "940e6"]
+
+
+def test_json_cells(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(capsys, "decode", *_pub2(), "--json")
+    assert code == 0, err
+    cells = [json.loads(line) for line in out.splitlines()]
+    assert [c["arfcn"] for c in cells] == [20, 23, 26, 29]
+    for c in cells:
+        assert set(c) == OBS_KEYS | {"power_ref"}
+        assert c["power_ref"] == "dBFS"  # a raw file states no gain
+        assert set(c["params"]) == PARAM_KEYS
+        assert (c["mcc"], c["mnc"]) == (460, 0)
+        assert c["band"] == "E-GSM900" and c["time"] is None
+        assert set(c["si"]) == {"1", "2", "2quater", "3", "4", "13"}
+    assert [c["bsic"] for c in cells] == [38, 12, 57, 5]
+
+
+def test_table_and_counted_outcomes(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(capsys, "decode", *_pub2(), "-v")
+    assert code == 0
+    assert out.splitlines()[0].split()[:4] == ["ARFCN", "band", "MHz", "BSIC"]
+    assert len(out.splitlines()) == 5
+    assert "receiver error" in err and err.count("ARFCN") == 4 and "blocks ok 17" in err
+
+
+def test_frames_and_pcap(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    p = shared_file("real/gsmsp_953.6M_500k.cf32")
+    pcap = tmp_path / "out.pcapng"
+    code, out, err = run_cli(capsys, "decode", str(p), "--rate", "5e5", "--freq", "953.6e6", "--frames",
+                             "--pcap", str(pcap))
+    assert code == 0, err
+    frames = [json.loads(line) for line in out.splitlines()]
+    assert all(set(f) == {"arfcn", "fn", "ts", "channel", "hex"} for f in frames)
+    assert {"arfcn": 93, "fn": 857108, "ts": 0, "channel": "BCCH",
+            "hex": "49061b3b2d72f2203aa8d0033c546506b900008020420b"} in frames
+    assert pcap.stat().st_size > 100
+    tshark = require_program("tshark")
+    dis = subprocess.run([tshark, "-r", str(pcap), "-Y", "gsm_a.dtap.msg_rr_type == 0x1b", "-T", "fields",
+                          "-e", "e212.lai.mcc", "-e", "gsm_a.bssmap.cell_ci"], capture_output=True, text=True,
+                         timeout=60)
+    assert dis.returncode == 0
+    assert "272" in dis.stdout
+
+
+def test_gsmtap_udp(capsys: pytest.CaptureFixture[str]) -> None:
+    p = shared_file("real/gsmsp_953.6M_500k.cf32")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(5)
+    port = sock.getsockname()[1]
+    code, _out, err = run_cli(capsys, "decode", str(p), "--rate", "5e5", "--freq", "953.6e6",
+                              "--gsmtap", f"127.0.0.1:{port}")
+    assert code == 0, err
+    pkt = sock.recv(2048)
+    sock.close()
+    assert pkt[0] == 2 and len(pkt) == 16 + 23  # GSMTAP v2 header + one L2 frame
+
+
+def test_sigmf_power_in_dbm(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """With `fbsdetect:gain_db` the power is referred to the antenna (dBFS - gain)."""
+    src = shared_file("refgen/pub1_single_939M_1000k.cf32")
+    data = tmp_path / "cell.sigmf-data"
+    data.write_bytes(np.fromfile(src, np.complex64)[:1_300_000].tobytes())
+    meta = {"global": {"core:datatype": "cf32_le", "core:sample_rate": 1e6, "core:version": "1.0.0",
+                       "fbsdetect:gain_db": 40.0,
+                       "core:geolocation": {"type": "Point", "coordinates": [101.7782, 36.6171]}},
+            "captures": [{"core:sample_start": 0, "core:frequency": 939e6,
+                          "core:datetime": "2026-03-01T10:00:00Z"}], "annotations": []}
+    (tmp_path / "cell.sigmf-meta").write_text(json.dumps(meta))
+    code, out, err = run_cli(capsys, "decode", str(tmp_path / "cell.sigmf-meta"), "--json")
+    assert code == 0, err
+    (c,) = [json.loads(line) for line in out.splitlines()]
+    assert "power_ref" not in c
+    assert -45 < c["power_dbm"] < -35  # about 0 dBFS in the file
+    assert c["time"].startswith("2026-03-01T10:00:00.") and c["time"].endswith("Z")
+    assert (c["lat"], c["lon"]) == (36.6171, 101.7782)
+
+
+@pytest.mark.parametrize("content,args,needle", [
+    (b"\x00" * 1001, ["--rate", "1e6", "--freq", "939e6"], "odd size"),
+    (b"", ["--rate", "1e6", "--freq", "939e6"], "empty"),
+    (b"\x00" * 1000, [], "--rate"),
+])
+def test_bad_input_is_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path, content: bytes,
+                             args: list[str], needle: str) -> None:
+    p = tmp_path / "x.cf32"
+    p.write_bytes(content)
+    code, out, err = run_cli(capsys, "decode", str(p), *args)
+    assert code == 2 and out == ""
+    assert needle in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_short_and_noise_recordings_give_no_cells(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    for n in (8, 20_000, 400_000):
+        p = tmp_path / f"n{n}.cu8"
+        p.write_bytes(np.random.default_rng(n).integers(100, 156, 2 * n, dtype=np.uint8).tobytes())
+        code, out, err = run_cli(capsys, "decode", str(p), "--rate", "2.4e6", "--freq", "940e6", "--json")
+        assert code == 0, err
+        assert out == ""

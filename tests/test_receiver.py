@@ -1,0 +1,199 @@
+"""The receiver against independent signals (refgen: libosmocoding + gr-gsm's
+modulator), a real cell, and garbage."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fbsdetect.dsp.channelizer import array_reader
+from fbsdetect.receiver import (
+    DecodeResult,
+    Receiver,
+    ReceiverConfig,
+    cell_observations,
+    decode_recording,
+)
+from fbsdetect.sources.recording import Recording
+from tests.conftest import shared_file
+
+REFGEN = Path(__file__).resolve().parents[2] / "shared" / "tools" / "refgen" / "refgen.py"
+SI_KEY = {"SI1": "1", "SI2": "2", "SI2bis": "2bis", "SI2ter": "2ter", "SI2quater": "2quater",
+          "SI3": "3", "SI4": "4", "SI13": "13"}
+
+
+def _decode(path: Path, rate: float, freq: float, **cfg: Any) -> DecodeResult:
+    res = decode_recording(Recording.open(path, sample_rate_hz=rate, center_freq_hz=freq),
+                           config=ReceiverConfig(**cfg))
+    assert len(res) == 1
+    return res[0]
+
+
+def _check_against_truth(res: DecodeResult, truth: dict[str, Any], *, all_frames: bool) -> None:
+    cells = {c.arfcn: c for c in cell_observations(res)}
+    carriers = {c.arfcn: c for c in res.carriers}
+    assert set(cells) == {c["arfcn"] for c in truth["cells"]}, "every cell found, none invented"
+    for tc in truth["cells"]:
+        obs = cells[tc["arfcn"]]
+        assert obs.bsic == tc["bsic"]
+        si3 = bytes.fromhex(tc["si"]["SI3"])
+        # MCC 460 MNC 00 in the refgen frames; LAC and CID from the SI3 itself (TS 44.018 9.1.35)
+        assert (obs.mcc, obs.mnc) == (460, 0)
+        assert obs.cid == int.from_bytes(si3[3:5], "big")
+        assert obs.lac == int.from_bytes(si3[8:10], "big")
+        assert obs.si == {SI_KEY[k]: v for k, v in tc["si"].items()}, "every SI frame bit-exact"
+        actual_hz = res.center_freq_hz + tc["arfcn_offset_hz"] + tc["freq_error_hz"]
+        assert obs.freq_hz is not None and abs(obs.freq_offset_hz - (actual_hz - obs.freq_hz)) < 60
+        assert obs.blocks_bad == 0
+        sent = {b["fn"]: b for b in tc["blocks"] if b["complete"]}
+        got = {f.fn: f for f in carriers[tc["arfcn"]].frames}
+        for fn, f in got.items():
+            assert fn in sent and f.hex == sent[fn]["hex"] and f.channel == sent[fn]["channel"]
+        if all_frames:  # every complete block, also those before the first FCCH
+            assert set(got) == set(sent)
+        else:
+            assert {fn for fn, b in sent.items() if b["channel"] == "BCCH"} >= set(got)
+
+
+@pytest.mark.parametrize("all_frames", [False, True])
+def test_refgen_single_cell(all_frames: bool) -> None:
+    p = shared_file("refgen/pub1_single_939M_1000k.cf32")
+    truth = json.loads(Path(str(p) + ".truth.json").read_text())
+    res = _decode(p, 1e6, 939e6, all_frames=all_frames)
+    _check_against_truth(res, truth, all_frames=all_frames)
+
+
+@pytest.mark.parametrize("all_frames", [False, True])
+def test_refgen_four_cells_cu8(all_frames: bool) -> None:
+    p = shared_file("refgen/pub2_multi_940M_2400k.cu8")
+    truth = json.loads(Path(str(p) + ".truth.json").read_text())
+    res = _decode(p, 2.4e6, 940e6, all_frames=all_frames)
+    _check_against_truth(res, truth, all_frames=all_frames)
+    assert res.ppm is not None and abs(res.ppm.ppm) < 1.0
+
+
+def test_real_cell_si3_that_gr_gsm_misses() -> None:
+    p = shared_file("real/gsmsp_953.6M_500k.cf32")
+    exp = json.loads(p.with_name("gsmsp_953.6M_500k.expected.json").read_text())
+    res = _decode(p, 5e5, 953.6e6, all_frames=True)
+    (obs,) = cell_observations(res)
+    assert obs.arfcn == exp["arfcn"] and obs.bsic == exp["bsic"]
+    f3 = exp["si3_fields"]
+    assert (obs.mcc, obs.mnc, obs.lac, obs.cid) == (f3["mcc"], f3["mnc"], f3["lac"], f3["cid"])
+    assert abs(obs.freq_offset_hz - exp["carrier_offset_hz"]) < 100
+    got = {(f.fn, f.channel, f.hex) for f in res.carriers[0].frames}
+    for f in exp["frames"]:
+        assert (f["fn"], f["channel"], f["hex"]) in got
+    assert obs.si["3"] == exp["frames"][0]["hex"]
+
+
+# ------------------------------------------------------------------ garbage in
+
+
+def _rx(x: np.ndarray, fs: float = 1e6, **cfg: Any) -> DecodeResult:
+    x = np.asarray(x, np.complex64)
+    return Receiver(array_reader(x), x.size, fs, 940e6, config=ReceiverConfig(**cfg)).run()
+
+
+def test_noise_gives_no_cells() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(600_000) + 1j * rng.standard_normal(600_000)
+    res = _rx(x)
+    assert cell_observations(res) == []
+
+
+def test_no_gsm_gives_no_cells() -> None:
+    """A CW carrier, a chirp and an 8-bit DC offset: nothing is a GSM cell."""
+    n = 500_000
+    t = np.arange(n) / 1e6
+    x = 0.3 * np.exp(2j * np.pi * 150e3 * t) + 0.2 * np.exp(2j * np.pi * (-300e3 * t + 2e5 * t * t))
+    x = x + 0.05 + 0.01 * np.random.default_rng(2).standard_normal(n)
+    assert cell_observations(_rx(x)) == []
+
+
+def test_random_cu8_bytes_give_no_cells(tmp_path: Path) -> None:
+    p = tmp_path / "random.cu8"
+    p.write_bytes(np.random.default_rng(9).integers(0, 256, 2_000_000, dtype=np.uint8).tobytes())
+    (res,) = decode_recording(Recording.open(p, sample_rate_hz=2.4e6, center_freq_hz=940e6))
+    assert cell_observations(res) == []
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(0, 40_000), fs=st.sampled_from([2.4e5, 1e6, 2.4e6, 3.2e6]),
+       seed=st.integers(0, 2**16), tone=st.floats(-1e6, 1e6), amp=st.floats(0, 1e3))
+def test_fuzz_receiver_never_crashes(n: int, fs: float, seed: int, tone: float, amp: float) -> None:
+    rng = np.random.default_rng(seed)
+    x = amp * (rng.standard_normal(n) + 1j * rng.standard_normal(n))
+    x = x + amp * np.exp(2j * np.pi * tone * np.arange(n) / fs)
+    res = _rx(x, fs, search_s=0.05)
+    assert cell_observations(res) == []
+
+
+# ------------------------------------------------------------------ refgen on the fly
+
+
+def _refgen(tmp_path: Path, cfg: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
+    if not (REFGEN.exists() and os.path.exists("/usr/bin/python3")):
+        pytest.skip(f"refgen ({REFGEN}) or /usr/bin/python3 is absent")
+    probe = subprocess.run(["/usr/bin/python3", "-c", "import gnuradio.gsm"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip("GNU Radio with gr-gsm is not installed for /usr/bin/python3")
+    out = tmp_path / ("rec." + cfg["format"])
+    cfg = {**cfg, "output": str(out)}
+    (tmp_path / "cfg.json").write_text(json.dumps(cfg))
+    subprocess.run(["/usr/bin/python3", str(REFGEN), "gen", str(tmp_path / "cfg.json")], check=True,
+                   capture_output=True, timeout=120)
+    return out, json.loads(Path(str(out) + ".truth.json").read_text())
+
+
+SI_FRAMES = [
+    "550619000000000000000000008008000800007900002b",
+    "59061a00000000000000000000000412402000ff790000",
+    "49061b4e2f64f0001807c8031e57a5017900003c132b2b",
+    "31061c64f0001807a5017900002b2b2b2b2b2b2b2b2b2b",
+]
+
+
+@pytest.mark.external
+@pytest.mark.slow
+def test_receiver_error_of_75_ppm(tmp_path: Path) -> None:
+    """Carriers +-71 kHz off their raster (75 ppm at 947 MHz) are still assigned
+    to the right ARFCN and decoded."""
+    cells = [{"arfcn_offset_hz": off, "bsic": b, "power_db": 0.0, "freq_error_hz": err, "si": SI_FRAMES,
+              "ccch_fill": "2b" * 23} for off, b, err in ((-200e3, 21, 71e3), (400e3, 9, -71e3))]
+    path, truth = _refgen(tmp_path, {"sample_rate": 1083333.3333333333, "duration_s": 1.2, "snr_db": 20.0,
+                                     "center_freq_hz": 947e6, "format": "cu8", "seed": 5, "cells": cells})
+    res = _decode(path, 1083333.3333333333, 947e6)
+    obs = {c.arfcn: c for c in cell_observations(res)}
+    assert set(obs) == {c["arfcn"] for c in truth["cells"]}
+    for c in truth["cells"]:
+        assert obs[c["arfcn"]].bsic == c["bsic"]
+        assert obs[c["arfcn"]].si["3"] == SI_FRAMES[2]
+
+
+@pytest.mark.external
+@pytest.mark.slow
+def test_adjacent_channel_interference(tmp_path: Path) -> None:
+    """TS 45.005 6.3 style: the wanted cell with one 9 dB stronger at 200 kHz
+    and one 41 dB stronger at 400 kHz: the wanted cell is decoded fully."""
+    cells = [{"arfcn_offset_hz": off, "bsic": b, "power_db": p, "freq_error_hz": 50.0, "si": SI_FRAMES,
+              "ccch_fill": "2b" * 23}
+             for off, b, p in ((-200e3, 33, -41.0), (0.0, 34, -32.0), (200e3, 35, 0.0))]
+    path, truth = _refgen(tmp_path, {"sample_rate": 2.4e6, "duration_s": 2.5, "snr_db": 60.0,
+                                     "center_freq_hz": 947e6, "format": "cf32", "seed": 8, "cells": cells})
+    res = _decode(path, 2.4e6, 947e6)
+    obs = {c.arfcn: c for c in cell_observations(res)}
+    wanted = truth["cells"][0]
+    assert wanted["arfcn"] in obs
+    o = obs[wanted["arfcn"]]
+    assert o.bsic == 33 and o.blocks_bad == 0
+    assert o.si == {"1": SI_FRAMES[0], "2": SI_FRAMES[1], "3": SI_FRAMES[2], "4": SI_FRAMES[3]}
+    assert set(obs) <= {c["arfcn"] for c in truth["cells"]}
