@@ -42,7 +42,12 @@ Access burst (5.2.7, uplink only; for completeness of the formats)::
 
 Training sequences: set 1 of TS 45.002 5.2.3 (TSC 0..7). The tables below
 were cross-checked against real bursts of a live network
-(``shared/data/real/vf262-02_a725_ts0_bursts.jsonl``, in tests).
+(``shared/data/real/vf262-02_a725_ts0_bursts.jsonl``, in tests). Each TSC is a
+16-bit core with a 5-bit cyclic extension on both sides (bits 0..4 = 16..20,
+bits 21..25 = 5..9), which the tests check. Note: the table built into
+Debian's gr-gsm (libgnuradio-gsm) differs from the standard in bit 20 of TSC 1
+(and so breaks that cyclic structure); OpenBTS, osmo-trx and the standard agree
+with the table here.
 
 Functions are vectorised over a leading axis N and work on hard bits
 (uint8) and soft bits (float32) alike.
