@@ -18,6 +18,7 @@ import argparse  # noqa: E402
 import platform  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
+from functools import partial  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -56,15 +57,15 @@ def main() -> None:
         coded = coding.xcch_encode(frames)
         soft = (2.0 * coded - 1.0 + rng.normal(0, 0.5, coded.shape)).astype(np.float32)
         rows.append(("xCCH decode (soft, Eb/N0-ish noise)", n,
-                     rate(lambda s=soft: coding.xcch_decode(s), n, min_t)))
-        rows.append(("xCCH encode", n, rate(lambda f=frames: coding.xcch_encode(f), n, min_t)))
+                     rate(partial(coding.xcch_decode, soft), n, min_t)))
+        rows.append(("xCCH encode", n, rate(partial(coding.xcch_encode, frames), n, min_t)))
     for n in (1, 256, 4096):
         fn = 51 * rng.integers(0, 53248, n) + rng.choice([1, 11, 21, 31, 41], n)
         bsic = rng.integers(0, 64, n)
         e = coding.sch_encode(bsic, fn)
         soft = (2.0 * e - 1.0 + rng.normal(0, 0.5, e.shape)).astype(np.float32)
-        rows.append(("SCH decode (soft)", n, rate(lambda s=soft: coding.sch_decode(s), n, min_t)))
-        rows.append(("SCH encode", n, rate(lambda b=bsic, f=fn: coding.sch_encode(b, f), n, min_t)))
+        rows.append(("SCH decode (soft)", n, rate(partial(coding.sch_decode, soft), n, min_t)))
+        rows.append(("SCH encode", n, rate(partial(coding.sch_encode, bsic, fn), n, min_t)))
 
     # The whole TS0 path of decode-bursts (burst assembly + batched decoding), hard bits
     n_mf = 40
