@@ -56,7 +56,7 @@ def main() -> None:
         frames = rng.integers(0, 256, (n, 23), dtype=np.uint8)
         coded = coding.xcch_encode(frames)
         soft = (2.0 * coded - 1.0 + rng.normal(0, 0.5, coded.shape)).astype(np.float32)
-        rows.append(("xCCH decode (soft, Eb/N0-ish noise)", n,
+        rows.append(("xCCH decode (soft, noise sigma 0.5)", n,
                      rate(partial(coding.xcch_decode, soft), n, min_t)))
         rows.append(("xCCH encode", n, rate(partial(coding.xcch_encode, frames), n, min_t)))
     for n in (1, 256, 4096):
