@@ -4,8 +4,9 @@ plus a ground-truth file."""
 from __future__ import annotations
 
 import argparse
+import sys
 
-from fbsdetect.cli._common import not_built, require_file
+from fbsdetect.cli._common import require_file
 
 NAME = "simulate"
 HELP = "render a scene (TOML) into a SigMF recording and a truth.json"
@@ -17,5 +18,16 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fbsdetect.sim.output import simulate
+    from fbsdetect.sim.scene import load_scene
+
     require_file(args.scene, "scene file")
-    raise not_built(NAME, "scene simulator")
+    scene = load_scene(args.scene)
+    r = simulate(scene, args.output)
+    print(r.meta_path)
+    print(r.data_path)
+    print(r.truth_path)
+    if r.clipped_values:
+        print(f"warning: {r.clipped_values} I/Q values clipped at full scale (lower gain_db)",
+              file=sys.stderr)
+    return 0

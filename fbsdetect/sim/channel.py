@@ -149,3 +149,48 @@ class Link:
         p = np.abs(g.amplitude) ** 2  # mW (sqrt of 10^(dBm/10))^2
         m = float(np.mean(p))
         return 10.0 * math.log10(m) if m > 0 else None
+
+
+# ---------------------------------------------------------------- 8-bit sampling
+
+FULL_SCALE = {"cu8": 127.5, "ci8": 128.0}
+
+
+def quantise(y: npt.NDArray[np.complex64], fmt: str) -> tuple[bytes, int]:
+    """Samples in the recording's format (interleaved I/Q) and how many I or Q
+    values clipped. cu8 as rtl_sdr writes it: ``u = round(127.5 + 127.5 x)``
+    in 0..255; ci8: ``round(128 x)`` in -128..127; cf32: little-endian
+    complex64 unchanged. The inverse is the recording reader's scaling."""
+    if fmt == "cf32":
+        return np.asarray(y, dtype="<c8").tobytes(), 0
+    v = np.asarray(y, dtype=np.complex64).view(np.float32)
+    if fmt == "cu8":
+        q = np.rint(v * np.float32(127.5) + np.float32(127.5))
+        lo, hi, dt = 0.0, 255.0, "u1"
+    elif fmt == "ci8":
+        q = np.rint(v * np.float32(128.0))
+        lo, hi, dt = -128.0, 127.0, "i1"
+    else:
+        raise ValueError(f"unknown sample format {fmt!r}")
+    clipped = int(np.count_nonzero((q < lo) | (q > hi)))
+    np.clip(q, lo, hi, out=q)
+    return q.astype(dt).tobytes(), clipped
+
+
+def dequantise(raw: bytes, fmt: str) -> npt.NDArray[np.complex64]:
+    """The inverse scaling of `quantise` (as `sources.recording.to_complex64`)."""
+    if fmt == "cf32":
+        return np.frombuffer(raw, dtype="<c8").astype(np.complex64)
+    if fmt == "cu8":
+        x = (np.frombuffer(raw, np.uint8).astype(np.float32) - np.float32(127.5)) * np.float32(1 / 127.5)
+    else:
+        x = np.frombuffer(raw, np.int8).astype(np.float32) * np.float32(1 / 128)
+    return x.view(np.complex64)
+
+
+def quantisation_noise_fullscale(fmt: str) -> float:
+    """Power (|x|^2) of the rounding noise of one complex sample: 2 * step^2 / 12."""
+    if fmt not in FULL_SCALE:
+        return 0.0
+    step = 1.0 / FULL_SCALE[fmt]
+    return 2.0 * step * step / 12.0

@@ -44,6 +44,17 @@ from fbsdetect.sim.waveform import GmskStream
 
 GRID = 256  # low-rate samples between channel-gain evaluations of moving/fading links
 MIN_LOW_RATE_HZ = 2 * SYMBOL_RATE_HZ * 0.999
+PREFERRED_LOW_RATE_HZ = 590e3
+
+
+def _is_5_smooth(n: int) -> bool:
+    for p in (2, 3, 5):
+        while n % p == 0:
+            n //= p
+    return n == 1
+
+
+_SMOOTH = tuple(n for n in range(1, 129) if _is_5_smooth(n))  # FFT-friendly factors
 MAX_LOW_RATE_HZ = 730e3
 TAPER_STOP_HZ = 300e3
 TAPER_WIDTH_HZ = 110e3
@@ -90,19 +101,24 @@ class Plan:
         return (self.M - self.H_o) // 2
 
 
-def make_plan(fs_hz: float, target_block_samples: int = 65536) -> Plan:
-    best: tuple[int, int] | None = None
-    for d in range(1, 33):
-        for c in range(1, 17):
-            if math.gcd(c, d) != 1:
-                continue
-            fc = fs_hz * c / d
-            if MIN_LOW_RATE_HZ <= fc <= MAX_LOW_RATE_HZ and (best is None or (d, c) < best[::-1]):
-                best = (c, d)
+def make_plan(fs_hz: float, target_block_s: float = 0.03) -> Plan:
+    """Block sizes for the output rate `fs_hz`: the smallest fraction c/d that
+    puts the cells' rate in 2..2.7 samples per symbol, blocks of about
+    `target_block_s`."""
+    best: tuple[int, float, int] | None = None
+    for lo in (PREFERRED_LOW_RATE_HZ, MIN_LOW_RATE_HZ):
+        for d in _SMOOTH:
+            for c in _SMOOTH[:12]:
+                fc = fs_hz * c / d
+                if (math.gcd(c, d) == 1 and lo <= fc <= MAX_LOW_RATE_HZ
+                        and (best is None or (c, fc) < best[:2])):
+                    best = (c, fc, d)
+        if best is not None:
+            break
     if best is None:  # pragma: no cover - the range above always holds a fraction
         raise ValueError(f"no block plan for sample rate {fs_hz}")
-    c, d = best
-    lam = max(GRID, 1 << round(math.log2(target_block_samples / d)))
+    c, _, d = best
+    lam = max(4 * GRID, 1 << round(math.log2(fs_hz * target_block_s / d)))
     lam -= lam % GRID
     # margin of at least 128 low-rate samples each side, lam - eta even
     gap = 2 * math.ceil(128 / c)
@@ -234,9 +250,11 @@ class Renderer:
             if not keep.any():
                 self.cell_plans.append(None)
                 continue
+            order = np.argsort(src_bin[keep], kind="stable")
+            src_i = src_all[keep][order]
+            dst_i = np.mod(dst[keep], p.M)[order]
             self.cell_plans.append(_CellPlan(
-                k=k, f_res_hz=f_res, src=src_all[keep], dst=np.mod(dst[keep], p.M),
-                weight=(taper[src_all[keep]] * (p.M / p.L)).astype(np.float32),
+                k=k, f_res_hz=f_res, runs=_runs(src_i, dst_i, taper[src_i] * (p.M / p.L)),
                 rot=np.exp(2j * np.pi * f_res / p.fs_c_hz * np.arange(p.L)).astype(np.complex64)))
         self.jammer_plans = []
         for j in self.scene.jammers:
@@ -266,35 +284,46 @@ class Renderer:
         p_start = s * p.H_c - p.margin_c  # low-rate index of the first sample of this segment
         fs_c_true = p.fs_c_hz * self.clock
         t_start = self.t_epoch_s + p_start / fs_c_true
-        t_mid = t_start + p.L / 2 / fs_c_true
-        spec = np.zeros(p.M, dtype=np.complex64)
+        t_end = t_start + p.L / fs_c_true
+        t_mid = 0.5 * (t_start + t_end)
+        rng = np.random.default_rng([self.scene.info.seed, 0x4E4F4953, self.epoch, s])
+        # Thermal noise is synthesised bin by bin: independent uniform real and imaginary
+        # parts (variance 1/12 each) are as good as Gaussian ones here, since every output
+        # sample sums M >> 1 bins (central limit), and they cost a fifth.
+        sigma = np.float32(math.sqrt(self.noise_fs * p.M / 2 * 12))
+        noise = rng.random(2 * p.M, dtype=np.float32)
+        noise *= sigma
+        noise -= sigma / np.float32(2)
+        spec = noise.view(np.complex64)
         for st, cp in zip(self.cells, self.cell_plans, strict=True):
             if cp is None:
                 continue
             a, b = st.cell.active
-            if t_start + p.L / fs_c_true < a or t_start >= b:
+            if t_end < a or t_start >= b:
                 continue
-            g = st.static_gain if st.static_gain is not None else st.link.gains(np.array([t_mid]))
-            delay = float(g.delay_s[0])
+            if st.static_gain is not None and a <= t_start and t_end < b:
+                amp: complex | npt.NDArray[np.complex64] = (
+                    complex(st.static_gain.amplitude[0]) * self.amp_scale)
+                delay = float(st.static_gain.delay_s[0])
+            else:
+                amp, delay = self._amplitude_grid(st, t_start, fs_c_true, p)
             du = st.symbol_rate_hz / fs_c_true
             u0 = (t_start - delay - st.t0_s) * st.symbol_rate_hz
             st.ensure(u0 + p.L * du, self.on_blocks)
             x = st.stream.sample(u0, du, p.L)
-            st.stream.forget(u0 - 8)
-            # fine frequency offset at the low rate, coarse phase of the bin shift
+            st.stream.forget(u0 - 2000)  # keep a little history for a retune
+            # fine frequency offset at the low rate; phase of the coarse bin shift
             ph0 = (cp.f_res_hz / p.fs_c_hz * p_start) % 1.0 + (cp.k * p_start / p.L) % 1.0
-            amp = self._amplitude(st, g, t_start, fs_c_true, p)
+            scalar = np.exp(2j * np.pi * ph0)
+            x *= cp.rot
             if isinstance(amp, complex):
-                x *= cp.rot * np.complex64(amp * np.exp(2j * np.pi * ph0))
+                scalar *= amp
             else:
-                x *= cp.rot
-                x *= (amp * np.exp(2j * np.pi * ph0)).astype(np.complex64)
-            X = scipy.fft.fft(x)
-            spec[cp.dst] += X[cp.src] * cp.weight
-        rng = np.random.default_rng([self.scene.info.seed, 0x4E4F4953, self.epoch, s])
-        sigma = math.sqrt(self.noise_fs * p.M / 2)
-        noise = rng.standard_normal(2 * p.M, dtype=np.float32).view(np.complex64)
-        spec += noise * np.float32(sigma)
+                x *= amp
+            X = scipy.fft.fft(x, overwrite_x=True)
+            c64 = np.complex64(scalar)
+            for s0, s1, d0, d1, w in cp.runs:
+                spec[d0:d1] += X[s0:s1] * (w * c64)
         for link, (bins, n_bins_total) in zip(self.jammer_links, self.jammer_plans, strict=True):
             if bins.size == 0:
                 continue
@@ -302,34 +331,45 @@ class Renderer:
             p_fs = float(abs(g.amplitude[0]) ** 2) * self.amp_scale**2
             if p_fs == 0:
                 continue
-            sj = math.sqrt(p_fs * p.M * p.M / n_bins_total / 2)
-            jn = rng.standard_normal(2 * bins.size, dtype=np.float32).view(np.complex64)
+            sj = math.sqrt(p_fs * p.M * p.M / n_bins_total / 2 * 12)
+            jn = (rng.random(2 * bins.size, dtype=np.float32) - np.float32(0.5)).view(np.complex64)
             spec[bins] += jn * np.float32(sj)
         y = scipy.fft.ifft(spec, overwrite_x=True)
-        return np.ascontiguousarray(y[p.margin_o : p.margin_o + p.H_o])
+        return y[p.margin_o : p.margin_o + p.H_o]
 
-    def _amplitude(self, st: _CellState, g0: object, t_start: float, fs_c_true: float,
-                   p: Plan) -> complex | npt.NDArray[np.complex128]:
-        """Complex amplitude over the low-rate block: a constant when the link is
-        fixed and on the air throughout, else interpolated from a grid."""
-        a, b = st.cell.active
-        t_end = t_start + p.L / fs_c_true
-        if st.static_gain is not None and t_start >= a and t_end < b:
-            return complex(st.static_gain.amplitude[0]) * self.amp_scale
-        n_grid = p.L // GRID
-        tg = t_start + np.arange(n_grid + 1) * (GRID / fs_c_true)
-        g = st.link.gains(tg).amplitude * self.amp_scale
-        frac = np.arange(GRID) / GRID
-        return (g[:-1, None] + (g[1:] - g[:-1])[:, None] * frac[None, :]).reshape(-1)
+    def _amplitude_grid(self, st: _CellState, t_start: float, fs_c_true: float,
+                        p: Plan) -> tuple[npt.NDArray[np.complex64], float]:
+        """Complex amplitude over the low-rate block, linearly interpolated from
+        the link evaluated on a grid (fine for fading, 8 points otherwise: the
+        line-of-sight phase turns by well under a radian per block), and the
+        propagation delay at the middle of the block."""
+        n_grid = p.L // GRID if self.scene.propagation.fading != "none" else 8
+        step = p.L // n_grid
+        tg = t_start + np.arange(n_grid + 1) * (step / fs_c_true)
+        g = st.link.gains(tg)
+        amp = (g.amplitude * self.amp_scale).astype(np.complex64)
+        frac = (np.arange(step) / step).astype(np.float32)
+        out = (amp[:-1, None] + (amp[1:] - amp[:-1])[:, None] * frac[None, :]).reshape(-1)
+        return out, float(g.delay_s[n_grid // 2])
 
 
 @dataclass(frozen=True)
 class _CellPlan:
     k: int
     f_res_hz: float
-    src: npt.NDArray[np.intp]
-    dst: npt.NDArray[np.intp]
-    weight: npt.NDArray[np.float32]
+    runs: list[tuple[int, int, int, int, npt.NDArray[np.float32]]]  # src, dst slices + taper
     rot: npt.NDArray[np.complex64]
+
+
+def _runs(src: npt.NDArray[np.intp], dst: npt.NDArray[np.intp],
+          w: npt.NDArray[np.float64]) -> list[tuple[int, int, int, int, npt.NDArray[np.float32]]]:
+    """Splits a bin mapping into runs contiguous in both the source and the
+    destination, so the accumulation uses slices instead of fancy indexing."""
+    brk = np.nonzero((np.diff(src) != 1) | (np.diff(dst) != 1))[0] + 1
+    out = []
+    for a, b in zip(np.concatenate([[0], brk]), np.concatenate([brk, [src.size]]), strict=True):
+        out.append((int(src[a]), int(src[b - 1]) + 1, int(dst[a]), int(dst[b - 1]) + 1,
+                    w[a:b].astype(np.float32)))
+    return out
 
 

@@ -127,6 +127,7 @@ def decode(path: str | os.PathLike[str], *, sample_rate_hz: float, center_freq_h
             if arfcn is None:
                 raise ValueError("channelize needs the ARFCN")
             out_rate = 1.2e6 if sample_rate_hz >= 1.2e6 else sample_rate_hz
+            (t / "chans").mkdir()
             r = subprocess.run(
                 [SYSTEM_PYTHON, GRGSM_CHANNELIZE, "-s", repr(float(sample_rate_hz)), "-f",
                  repr(float(center_freq_hz)), "-o", repr(out_rate), "-t", "complex", "-i", str(cfile),

@@ -1,0 +1,135 @@
+"""Scene rendering speed and memory (target: >= 5x real time for a 2.4 MS/s,
+8-cell scene on one core; memory bounded for long scenes).
+
+Renders scenes block by block exactly as `fbsdetect simulate` does (cells,
+noise, 8-bit quantisation; the file write is left out unless --write) and
+prints, per case: scene seconds, CPU seconds (process time, one thread),
+MS/s rendered per CPU second and the multiple of real time; then the peak
+resident memory growth while rendering a long scene.
+
+    .venv/bin/python bench/bench_render.py [--seconds 10] [--long 120] [--write DIR]
+
+The process is pinned to one thread for numpy/scipy (OMP/MKL/OpenBLAS
+variables) so the figure is one core's.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
+import argparse  # noqa: E402
+import resource  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from fbsdetect.sim.channel import quantise  # noqa: E402
+from fbsdetect.sim.content import cell_frames  # noqa: E402
+from fbsdetect.sim.output import simulate  # noqa: E402
+from fbsdetect.sim.render import Renderer  # noqa: E402
+from fbsdetect.sim.scene import Scene, loads_scene  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+CELL = """
+[[cell]]
+name = "c{i}"
+arfcn = {arfcn}
+mcc = 460
+mnc = {mnc}
+lac = {lac}
+cid = {cid}
+bsic = {bsic}
+position = [{lat:.5f}, {lon:.5f}]
+eirp_dbm = {eirp}
+ccch = "{ccch}"
+paging_rate = 3.0
+"""
+
+
+def eight_cells(rate: float, fmt: str, *, moving: bool = False, fading: str = "none",
+                shadowing: float = 0.0) -> str:
+    rx = ("route = [[36.6150, 101.7700, 0.0], [36.6190, 101.7830, 120.0]]" if moving
+          else "position = [36.6171, 101.7782]")
+    head = f"""
+[scene]
+name = "bench"
+seed = 5
+duration_s = 1000.0
+[receiver]
+sample_rate = {rate}
+center_freq_hz = 954000000
+format = "{fmt}"
+gain_db = 20.0
+ppm = 7.5
+{rx}
+[propagation]
+shadowing_db = {shadowing}
+fading = "{fading}"
+"""
+    cells = []
+    for i, arfcn in enumerate((90, 91, 92, 93, 94, 96, 97, 98)):
+        cells.append(CELL.format(i=i, arfcn=arfcn, mnc=0 if arfcn < 95 else 1, lac=100 + i,
+                                 cid=1000 + i, bsic=(i * 9 + 3) % 64, lat=36.612 + 0.0015 * i,
+                                 lon=101.771 + 0.002 * (i % 4), eirp=48 + (i % 3) * 2,
+                                 ccch="combined" if i == 3 else "non-combined"))
+    return head + "".join(cells)
+
+
+def render_cpu_s(scene: Scene, seconds: float) -> tuple[float, float]:
+    frames = {c.index: cell_frames(c) for c in scene.cells}
+    r = Renderer(scene, frames)
+    n = round(seconds * scene.receiver.sample_rate_hz)
+    t_cpu, t_wall = time.process_time(), time.perf_counter()
+    done = 0
+    while done < n:
+        y = r.next_block()[: n - done]
+        quantise(y, scene.receiver.format)
+        done += y.size
+    return time.process_time() - t_cpu, time.perf_counter() - t_wall
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=10.0, help="scene seconds per case")
+    ap.add_argument("--long", type=float, default=120.0,
+                    help="scene seconds for the memory check (written to a temporary file)")
+    ap.add_argument("--write", metavar="DIR", help="also time `simulate` writing to DIR")
+    args = ap.parse_args()
+    cases = [
+        ("8 cells, 2.4 MS/s cu8, fixed", eight_cells(2.4e6, "cu8")),
+        ("8 cells, 2.1667 MS/s cu8, fixed", eight_cells(2166666.67, "cu8")),
+        ("8 cells, 2.4 MS/s cu8, moving rx + shadowing", eight_cells(2.4e6, "cu8", moving=True,
+                                                                    shadowing=4.0)),
+        ("8 cells, 2.4 MS/s cu8, moving rx + rayleigh", eight_cells(2.4e6, "cu8", moving=True,
+                                                                   fading="rayleigh")),
+        ("8 cells, 1 MS/s cf32, fixed", eight_cells(1e6, "cf32")),
+        ("demo scene (scanners/demo.toml)", (ROOT / "scanners" / "demo.toml").read_text()),
+    ]
+    print(f"{'case':48s} {'scene s':>8s} {'CPU s':>7s} {'wall s':>7s} {'MS/s/CPU':>9s} {'x real':>7s}")
+    for name, text in cases:
+        scene = loads_scene(text)
+        cpu, wall = render_cpu_s(scene, args.seconds)
+        rate = scene.receiver.sample_rate_hz
+        print(f"{name:48s} {args.seconds:8.1f} {cpu:7.2f} {wall:7.2f} "
+              f"{args.seconds * rate / cpu / 1e6:9.2f} {args.seconds / cpu:7.1f}")
+
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        text = eight_cells(2.4e6, "cu8").replace("duration_s = 1000.0", f"duration_s = {args.long}")
+        scene = loads_scene(text)
+        rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        t0 = time.process_time()
+        out = simulate(scene, args.write or tmp)
+        cpu = time.process_time() - t0
+        rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        size = out.data_path.stat().st_size
+        print(f"\nsimulate {args.long:.0f} s (2.4 MS/s cu8, 8 cells) -> {size / 1e6:.0f} MB data file "
+              f"in {cpu:.1f} CPU s ({args.long / cpu:.1f}x real time); peak RSS grew by "
+              f"{(rss1 - rss0) / 1024:.0f} MB (from {rss0 / 1024:.0f} MB)")
+
+
+if __name__ == "__main__":
+    main()
