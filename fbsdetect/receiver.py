@@ -100,7 +100,7 @@ class Demodulator(Protocol):
 
     def sch(self, windows: npt.NDArray[np.complex64], nominal_start: npt.NDArray[np.float64]) -> Bursts: ...
 
-    def normal(self, windows: npt.NDArray[np.complex64], tsc: int,
+    def normal(self, windows: npt.NDArray[np.complex64], tsc: npt.NDArray[np.int64],
                nominal_start: npt.NDArray[np.float64]) -> Bursts: ...
 
 
@@ -118,7 +118,7 @@ class MlseDemodulator:
         d = demod_sch(windows, OUT_SPS, nominal_start, max_offset_sym=self.sch_search_sym)
         return Bursts(d.soft, d.start, d.snr_db, d.power, d.freq_hz)
 
-    def normal(self, windows: npt.NDArray[np.complex64], tsc: int,
+    def normal(self, windows: npt.NDArray[np.complex64], tsc: npt.NDArray[np.int64],
                nominal_start: npt.NDArray[np.float64]) -> Bursts:
         from fbsdetect.dsp.burst import demod_normal
 
@@ -189,8 +189,8 @@ class ReceiverConfig:
     search_s: float = 0.15  # wideband FCCH search span (>= 51 ms holds an FCCH of every carrier)
     si_repeats: int = 2  # early stop once every SI type was decoded this often
     all_frames: bool = False  # every TS0 block (BCCH, CCCH, SDCCH/4 ...), no early stop
-    chunk_multiframes: int = 8
-    sch_t3: tuple[int, ...] = (1, 21)  # SCHs demodulated for tracking (all with all_frames)
+    chunk_multiframes: int = 4
+    sch_t3: tuple[int, ...] = (1,)  # SCHs demodulated for tracking (all with all_frames)
     max_carriers: int = 64
 
 
@@ -486,7 +486,7 @@ class Receiver:
             t.powers.append(d[4])
         # 2. the blocks
         block_t3 = self._block_t3(tracks)
-        by_tsc: dict[int, list[tuple[int, int]]] = {}
+        blocks: list[tuple[int, int]] = []
         for i, t in enumerate(tracks):
             if t.done or t.result.bsic is None:
                 continue
@@ -501,9 +501,9 @@ class Receiver:
                         t.result.stats.blocks_incomplete += 1
                     t.decoded_blocks.add(fn)
                     continue
-                by_tsc.setdefault(t.result.bsic & 7, []).append((i, fn))
-        for tsc, blocks in by_tsc.items():
-            self._decode_blocks(tracks, tsc, blocks)
+                blocks.append((i, fn))
+        if blocks:
+            self._decode_blocks(tracks, blocks)
 
     def _block_t3(self, tracks: list[_Track]) -> list[tuple[int, ...]]:
         from fbsdetect.gsm.mapping import block_starts
@@ -516,21 +516,23 @@ class Receiver:
                 out.append((BCCH_T3,))
         return out
 
-    def _decode_blocks(self, tracks: list[_Track], tsc: int, blocks: list[tuple[int, int]]) -> None:
+    def _decode_blocks(self, tracks: list[_Track], blocks: list[tuple[int, int]]) -> None:
         from fbsdetect.gsm.mapping import ts0_channel
 
         margin = TRACK_MARGIN_SYMBOLS
         ch = self._channelizer((BURST_SYMBOLS + 2 * margin) * OUT_SPS)
-        w0 = []
-        mixes = []
+        w0: list[float] = []
+        mixes: list[float] = []
+        tscs: list[int] = []
         for i, fn in blocks:
             t = tracks[i]
             pos = t.position(np.arange(fn, fn + 4, dtype=np.int64))
             w0.extend((pos - margin * t.sps_in).tolist())
             mixes.extend([t.mix_hz] * 4)
+            tscs.extend([(t.result.bsic or 0) & 7] * 4)  # TSC = BCC on the BCCH carrier
         win = ch.extract(np.array(w0), np.array(mixes))
         nominal = np.full(len(w0), margin * OUT_SPS, dtype=np.float64)
-        b = self.demod.normal(win, tsc, nominal)
+        b = self.demod.normal(win, np.array(tscs, dtype=np.int64), nominal)
         dec = xcch_decode(b.soft.reshape(len(blocks), 4, 114).astype(np.float32))
         for k, (i, fn) in enumerate(blocks):
             t = tracks[i]

@@ -16,16 +16,18 @@ For each window ``i`` with start instant ``t_i`` (fractional input sample) and
 carrier offset ``f_i`` (Hz from the capture centre):
 
 1. ``n_fft`` input samples are read from ``floor(t_i) - pad`` on (zero past
-   the ends of the recording), the capture's DC estimate is removed and the
-   samples are mixed by ``exp(-j 2 pi f_i n / fs)`` so the carrier sits at 0 Hz;
-2. one FFT of ``n_fft`` points; the ``n_out`` bins nearest 0 Hz are kept
-   (``n_out / n_fft = f_out / fs``, chosen so the output rate is within 2e-5 of
+   the ends of the recording; one gather from the memory map) and the
+   capture's DC estimate is removed;
+2. one FFT of ``n_fft`` points; the ``n_out`` bins nearest the carrier are
+   kept (a rotation of the spectrum by the whole bins of ``f_i``;
+   ``n_out / n_fft = f_out / fs``, chosen so the output rate is within 2e-5 of
    ``OUT_SPS x 270833.33`` Hz) and multiplied by the channel filter: flat to
    ``PASS_HZ``, a raised-cosine roll-off to zero at ``STOP_HZ``, zero beyond and
    beyond the capture's Nyquist band (no aliasing of the other side);
 3. a linear phase ramp shifts the window by the fractional part of the start
-   instant, and an inverse FFT of ``n_out`` points gives the output samples,
-   sample ``k`` at instant ``t_i + k * fs / f_out`` (input samples).
+   instant, an inverse FFT of ``n_out`` points gives the output samples,
+   sample ``k`` at instant ``t_i + k * fs / f_out`` (input samples), and the
+   remainder of ``f_i`` (under half a bin) is mixed out at the output rate.
 
 The channel filter (-6 dB at about 102 kHz, zero from 135 kHz) keeps the GMSK
 main lobe (99 % of the power within +-125 kHz, TS 45.005 annex spectrum)
@@ -167,7 +169,8 @@ class WindowChannelizer:
     def extract(self, starts: npt.ArrayLike, offsets_hz: npt.ArrayLike) -> ComplexArray:
         """Windows (N, out_len): output sample k of window i is the carrier at
         `offsets_hz[i]` (moved to 0 Hz, filtered) at input instant
-        ``starts[i] + k * step_in``."""
+        ``starts[i] + k * step_in``. The carrier phase of each window is
+        arbitrary (each burst gets its own channel estimate)."""
         t = np.atleast_1d(np.asarray(starts, dtype=np.float64))
         fo = np.broadcast_to(np.asarray(offsets_hz, dtype=np.float64), t.shape)
         if t.size == 0:
@@ -176,18 +179,22 @@ class WindowChannelizer:
         frac = t - i0  # >= pad, < pad + 1: where the window starts inside the read
         x = self.reader(i0, self.n_fft)
         if self.dc != 0:
-            x = x - self.dc
+            x -= self.dc
         fs = self.sample_rate_hz
-        # mix to 0 Hz, phase referenced to each window's own start instant
-        ph = (-2.0 * math.pi / fs) * fo[:, None] * (self._n[None, :] - frac[:, None])
-        x = x * np.exp(1j * ph).astype(np.complex64)
-        spec = np.fft.fft(x, axis=1)[:, self._bins]
-        # advance by `frac` input samples: exp(+j 2 pi f frac / fs)
-        shift = np.exp((2j * math.pi / fs) * frac[:, None] * self._f[None, :])
+        spec = np.fft.fft(x, axis=1)
+        # mixing by a whole number of bins is a rotation of the spectrum; the
+        # remainder (under half a bin) is removed after decimation
+        k0 = np.round(fo * self.n_fft / fs).astype(np.int64)
+        rest = fo - k0 * fs / self.n_fft
+        spec = np.take_along_axis(spec, (self._bins[None, :] + k0[:, None]) % self.n_fft, axis=1)
         # nothing from beyond the capture's trusted band (it would be aliased)
         inside = np.abs(self._f[None, :] + fo[:, None]) <= USABLE_FRACTION * fs / 2
-        spec = spec * (self._h[None, :] * shift * inside)
+        # advance by `frac` input samples: exp(+j 2 pi f frac / fs)
+        shift = np.exp((2j * math.pi / fs) * frac[:, None] * (self._f[None, :] + rest[:, None]))
+        spec *= (self._h[None, :] * shift * inside).astype(np.complex64)
         y = np.fft.ifft(spec, axis=1)[:, : self.out_len]
+        k = np.arange(self.out_len) * self.step_in
+        y *= np.exp((-2j * math.pi / fs) * rest[:, None] * k[None, :])
         return y.astype(np.complex64)
 
 
@@ -200,6 +207,11 @@ def recording_reader(raw: np.ndarray, datatype: str, n_samples: int, offset: int
 
     def read(starts: npt.NDArray[np.int64], length: int) -> ComplexArray:
         starts = np.asarray(starts, dtype=np.int64)
+        if starts.size and starts.min() >= 0 and starts.max() + length <= n_samples:
+            # all inside: one gather (the memory map reads only those pages)
+            idx = 2 * (offset + starts[:, None] + np.arange(length)[None, :])
+            pairs = np.stack([raw[idx], raw[idx + 1]], axis=-1).reshape(starts.size, 2 * length)
+            return to_complex64(pairs, datatype)
         out = np.zeros((starts.size, length), np.complex64)
         for j, s in enumerate(starts.tolist()):
             a = max(0, s)
