@@ -36,6 +36,24 @@ def _selection(sp: SelectionParameters | None, d: Dissected) -> None:
         _eq("penalty_time", sp.penalty_time, d.int("gsm_a.rr.penalty_time"))
 
 
+FORMAT_ID = {"bitmap0": {0x00}, "range1024": {0x40, 0x42}, "range512": {0x44}, "range256": {0x45},
+             "range128": {0x46}, "variable": {0x47}}
+
+
+def _format(fl: Any, d: Dissected) -> None:
+    fid = d.int("gsm_a.rr.format_id")
+    if fl.format == "bitmap0":  # tshark's mask also covers ARFCN 124..122 of bit map 0
+        fid &= 0xC0
+    assert fid in FORMAT_ID[fl.format], (fl.format, d.one("gsm_a.rr.format_id"))
+
+
+def _rach(r: Any, d: Dissected) -> None:
+    _eq("max retrans", r.max_retrans, d.int("gsm_a.rr.max_retrans"))
+    _eq("tx integer", r.tx_integer, d.int("gsm_a.rr.tx_integer"))
+    _eq("cell barred", int(r.cell_barred), d.int("gsm_a.rr.cell_barr_access"))
+    _eq("re", int(r.re_not_allowed), d.int("gsm_a.rr.re"))
+
+
 def _gprs(g: Any, d: Dissected) -> None:
     _eq("gprs indicator", int(g is not None), d.int("gsm_a.rr.gprs_indicator"))
     if g is not None:
@@ -52,9 +70,11 @@ def compare(m: Any, d: Dissected) -> str:
         _eq("att", int(m.control.att), d.int("gsm_a.rr.att"))
         _eq("bs_ag_blks_res", m.control.bs_ag_blks_res, d.int("gsm_a.rr.bs_ag_blks_res"))
         _eq("ccch_conf", m.control.ccch_conf, d.int("gsm_a.rr.ccch_conf"))
+        # tshark 4.0 shows BS-PA-MFRMS as "number of multiframes" (raw + 2) wrapped into the 3-bit field
+        _eq("bs_pa_mfrms", (m.control.bs_pa_mfrms + 2) & 7, d.int("gsm_a.rr.bs_pa_mfrms"))
         _eq("radio link timeout", m.options.radio_link_timeout, d.int("gsm_a.rr.radio_link_timeout"))
         _cell_selection(m.selection, d)
-        _eq("cell barred", int(m.rach.cell_barred), d.int("gsm_a.rr.cell_barr_access"))
+        _rach(m.rach, d)
         _selection(m.rest.selection, d)
         _eq("si2ter", int(m.rest.si2ter), d.int("gsm_a.rr.system_information_type_2ter"))
         _eq("early classmark", int(m.rest.early_classmark), d.int("gsm_a.rr.early_classmark_sending"))
@@ -66,21 +86,34 @@ def compare(m: Any, d: Dissected) -> str:
     if isinstance(m, si4.SI4):
         _lai(m.lai, d)
         _cell_selection(m.selection, d)
+        _rach(m.rach, d)
         _selection(m.rest.selection, d)
         _gprs(m.rest.gprs, d)
         return "SI4"
     if isinstance(m, si1.SI1):
         _eq("cell allocation", list(m.arfcns), d.arfcn_lists()[0])
+        _format(m.cell_allocation, d)
+        _rach(m.rach, d)
+        _eq("nch position present", int(m.nch_position is not None), d.int("gsm_a.rr.nch_position.present"))
+        if m.nch_position is not None:
+            _eq("nch position", m.nch_position, d.int("gsm_a.rr.nch_position"))
+        _eq("band indicator", int(m.band_1900), d.int("gsm_a.rr.band_indicator"))
         return "SI1"
     if isinstance(m, si2.SI2):
         _eq("BA list", list(m.arfcns), d.arfcn_lists()[0])
         _eq("ext_ind", m.ba.ext_ind, d.int("gsm_a.rr.ext_ind"))
         _eq("ba_ind", m.ba.ba_ind, d.int("gsm_a.rr.ba_ind"))
+        _format(m.ba, d)
+        _rach(m.rach, d)
         if not m.bis:
             _eq("ncc permitted", m.ncc_permitted, d.int("gsm_a.rr.ncc_permitted"))
         return "SI2bis" if m.bis else "SI2"
     if isinstance(m, si2ter.SI2ter):
         _eq("extended BA list", list(m.arfcns), d.arfcn_lists()[0])
+        _format(m.ba, d)
+        _eq("multiband reporting", m.ba.multiband_reporting, d.int("gsm_a.rr.multiband_reporting"))
+        _eq("ba_ind", m.ba.ba_ind, d.int("gsm_a.rr.ba_ind"))
+        _eq("rest octets", int(m.rest_present), d.int("gsm_a.rr.si2ter_mp_change_mark.present"))
         return "SI2ter"
     if isinstance(m, si2quater.SI2quater):
         _eq("earfcns", list(m.eutran_earfcns), d.ints("gsm_a.rr.earfcn"))

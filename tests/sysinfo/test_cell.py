@@ -56,3 +56,28 @@ def test_bad_spec_raises() -> None:
         build_cell_si(CellSpec(mcc=460, mnc=0, lac=70000, cid=1, arfcn=1, bsic=1))
     with pytest.raises(ValueError):
         CellSpec(mcc=460, mnc=0, lac=1, cid=1, arfcn=1, bsic=1, ccch="both")
+
+
+def test_partial_frames_give_none_not_guesses() -> None:
+    spec = CellSpec(mcc=460, mnc=0, lac=10290, cid=41021, arfcn=62, bsic=35, cro=10)
+    frames = build_cell_si(spec)
+    p = CellParams.from_frames({"3": frames["3"]})  # SI3 announces SI2quater, not seen yet
+    assert p.si2quater is True and p.eutran_neighbours is None and p.neighbours is None
+    assert p.cro == 10 and p.gprs is True
+    p4 = CellParams.from_frames({"4": frames["4"]})  # SI4 alone: LAI, selection, no CI
+    assert (p4.mcc, p4.lac, p4.cid, p4.cro, p4.t3212) == (460, 10290, None, 10, None)
+    assert p4.si2ter is None and p4.si2quater is None
+
+
+def test_malformed_frames_are_listed() -> None:
+    p = CellParams.from_frames({"3": b"\x49\x06\x1b" + b"\xff" * 20, "2": bytes(23)})
+    assert p.malformed == ("3", "2") and p.mcc is None
+
+
+def test_si2quater_instances_merge_in_index_order() -> None:
+    from fbsdetect.sysinfo import si2quater
+
+    a = si2quater.build([100, 200], index=1, count=1)
+    b = si2quater.build([300], index=0, count=1)
+    p = CellParams.from_frames({"2quater": [a, b]})
+    assert p.eutran_neighbours == (300, 100, 200)
