@@ -69,6 +69,8 @@ BURST_SYMBOLS = 148
 SCH_T3 = (1, 11, 21, 31, 41)
 BCCH_T3 = 2
 FCCH_MARGIN_SYMBOLS = 40  # coarse FCCH timing is +- half an STFT hop
+FCCH_PASS_HZ = 15_000.0  # FCCH refinement filter around the tone (coarse error < 2.5 kHz)
+FCCH_STOP_HZ = 35_000.0
 SCH_MARGIN_SYMBOLS = 24  # refined FCCH start (and the tone's spill into guard bits) is +- ~10
 TRACK_MARGIN_SYMBOLS = 10  # burst.py searches +-4 symbols and needs 5 more (channel taps)
 SI_TYPE_BY_MT = {0x19: "1", 0x1A: "2", 0x02: "2bis", 0x03: "2ter", 0x07: "2quater",
@@ -189,6 +191,8 @@ class ReceiverConfig:
     search_s: float = 0.15  # wideband FCCH search span (>= 51 ms holds an FCCH of every carrier)
     si_repeats: int = 2  # early stop once every SI type was decoded this often
     all_frames: bool = False  # every TS0 block (BCCH, CCCH, SDCCH/4 ...), no early stop
+    research_s: float = 1.0  # a new, shorter FCCH search every this often (0: never)
+    research_search_s: float = 0.06  # > 51 ms: one FCCH of every carrier
     chunk_multiframes: int = 4
     sch_t3: tuple[int, ...] = (1,)  # SCHs demodulated for tracking (all with all_frames)
     max_carriers: int = 64
@@ -312,20 +316,24 @@ class Receiver:
 
     # ----------------------------------------------------------------- acquisition
 
-    def _acquire(self) -> tuple[list[_Track], list[CarrierResult], PpmEstimate | None]:
+    def _acquire(self, first: int, n_search: int, known: list[CarrierResult]
+                 ) -> tuple[list[_Track], list[CarrierResult]]:
+        """FCCH search over samples [first, first + n_search); carriers already
+        decoded (or known to be undecodable) are skipped."""
         from fbsdetect.gsm.bands import arfcn_from_downlink_hz, downlink_hz
 
-        n_search = min(self.n_samples, max(1, int(self.cfg.search_s * self.fs)))
-        seg = self._read(0, n_search)
-        self.dc = complex(np.mean(seg)) if seg.size else 0.0
+        seg = self._read(first, n_search)
         events = search_wideband((seg - np.complex64(self.dc)).astype(np.complex64), self.fs,
-                                 max_abs_offset_hz=0.5 * self.fs - 30e3)
+                                 first_sample=first, max_abs_offset_hz=0.5 * self.fs - 30e3)
         # group the events by ARFCN (and by offset within 2 kHz: two emitters on one channel)
         groups: list[tuple[int, str, list[FcchEvent]]] = []
         for ev in events:
             off = ev.tone_hz - FCCH_TONE_HZ
             hit = arfcn_from_downlink_hz(self.fc + off)
             if hit is None:
+                continue
+            if any(k.arfcn == hit[0] and (k.bsic is not None or not k.decodable)
+                   and abs(k.offset_hz + downlink_hz(*hit) - self.fc - off) < 3e3 for k in known):
                 continue
             for arfcn, _band, evs in groups:
                 if arfcn == hit[0] and abs(evs[0].tone_hz - ev.tone_hz) < 2e3:
@@ -335,15 +343,18 @@ class Receiver:
                 groups.append((hit[0], hit[1], [ev]))
         groups = groups[: self.cfg.max_carriers]
         # refine every FCCH on a channelised window
+        # windows centred on the tone, narrowly filtered: a strong neighbour
+        # 200 kHz away must not pull the estimate
         ch = WindowChannelizer(self.reader, self.fs, (BURST_SYMBOLS + 2 * FCCH_MARGIN_SYMBOLS) * OUT_SPS,
-                               dc=self.dc)
+                               dc=self.dc, pass_hz=FCCH_PASS_HZ, stop_hz=FCCH_STOP_HZ)
         starts, mixes, owner = [], [], []
         for gi, (_a, _b, evs) in enumerate(groups):
             for ev in evs:
                 starts.append(ev.start_sample - FCCH_MARGIN_SYMBOLS * self.sps_nominal)
                 mixes.append(ev.tone_hz - FCCH_TONE_HZ)
                 owner.append(gi)
-        refined = refine(ch.extract(np.array(starts), np.array(mixes))) if starts else []
+        refined = refine(ch.extract(np.array(starts), np.array(mixes) + FCCH_TONE_HZ), tone_hz=0.0) \
+            if starts else []
         results: list[CarrierResult] = []
         tracks: list[_Track] = []
         for gi, (arfcn, band, evs) in enumerate(groups):
@@ -370,10 +381,7 @@ class Receiver:
             sps_in = self.sps_nominal * clock_scale(res.offset_hz, nominal)
             results.append(res)
             tracks.append(_Track(res, mix, sps_in, [s for s, _ in mine]))
-        good = [r for r in results if r.stats.fcch_refined]
-        ppm = estimate_ppm([r.freq_hz for r in good], [r.offset_hz for r in good],
-                           [r.stats.fcch_refined for r in good]) if good else None
-        return tracks, results, ppm
+        return tracks, results
 
     # ----------------------------------------------------------------- SCH
 
@@ -576,9 +584,52 @@ class Receiver:
     # ----------------------------------------------------------------- main
 
     def run(self) -> DecodeResult:
-        tracks, results, ppm = self._acquire()
+        n_search = min(self.n_samples, max(1, int(self.cfg.search_s * self.fs)))
+        first = self._read(0, n_search)
+        self.dc = complex(np.mean(first)) if first.size else 0.0
+        tracks, results = self._acquire(0, n_search, [])
         tracks = self._confirm(tracks)
-        span = {i: t.fn_span(self.n_samples) for i, t in enumerate(tracks)}
+        self._process(tracks, 0)
+        # cells that switch on later (a fake base station arriving) are found by
+        # shorter searches every `research_s` seconds
+        n_re = int(self.cfg.research_search_s * self.fs)
+        step = int(self.cfg.research_s * self.fs) if self.cfg.research_s > 0 else 0
+        start = step
+        while step and start + n_re <= self.n_samples:
+            new_tracks, new_results = self._acquire(start, n_re, results)
+            new_tracks = self._confirm(new_tracks)
+            self._process(new_tracks, start)
+            for r in new_results:
+                old = [k for k in results if k.arfcn == r.arfcn and k.bsic is None and k.decodable]
+                if r.bsic is not None:  # decoded now: it replaces earlier failed attempts
+                    for k in old:
+                        results.remove(k)
+                        r.stats.fcch_seen += k.stats.fcch_seen
+                        r.stats.fcch_refined += k.stats.fcch_refined
+                        r.stats.sch_tried += k.stats.sch_tried
+                    results.append(r)
+                elif old:
+                    old[0].stats.fcch_seen += r.stats.fcch_seen
+                    old[0].stats.fcch_refined += r.stats.fcch_refined
+                    old[0].stats.sch_tried += r.stats.sch_tried
+                else:
+                    results.append(r)
+            start += step
+        good = [r for r in results if r.stats.fcch_refined and r.decodable]
+        ppm = estimate_ppm([r.freq_hz for r in good], [r.offset_hz for r in good],
+                           [r.stats.fcch_refined for r in good]) if good else None
+        results.sort(key=lambda r: (r.freq_hz, r.offset_hz))
+        return DecodeResult(results, ppm, self.fs, self.fc, self.n_samples / self.fs)
+
+    def _process(self, tracks: list[_Track], first_sample: int) -> None:
+        """Tracks and decodes `tracks` from the 51-multiframe holding
+        `first_sample` (0: from the first frame in the recording) on."""
+        span = {}
+        for i, t in enumerate(tracks):
+            lo, hi = t.fn_span(self.n_samples)
+            if first_sample > 0:
+                lo = max(lo, t.fn_ref + math.floor((first_sample - t.s_ref) / t.frame_len))
+            span[i] = (lo, hi)
         # chunks aligned on 51-multiframes, from the first frame of each carrier
         step = 51 * self.cfg.chunk_multiframes
         cursor = {i: span[i][0] - span[i][0] % 51 for i in span}
@@ -607,8 +658,6 @@ class Receiver:
                 r.power_dbfs = _dbfs(float(np.median(t.powers)))
             if t.snrs:
                 r.snr_db = float(np.median(t.snrs))
-        results.sort(key=lambda r: (r.freq_hz, r.offset_hz))
-        return DecodeResult(results, ppm, self.fs, self.fc, self.n_samples / self.fs)
 
 
 def _announced(si: dict[str, bytes]) -> set[str]:
@@ -636,11 +685,15 @@ def _iso_ms(t: datetime) -> str:
 
 def cell_observations(result: DecodeResult, *, start_time: datetime | None = None,
                       lat: float | None = None, lon: float | None = None,
-                      gain_db: float | None = None) -> list[CellObservation]:
+                      gain_db: float | None = None,
+                      position_at: Callable[[float], tuple[float | None, float | None]] | None = None,
+                      ) -> list[CellObservation]:
     """One observation per cell whose SCH was decoded (contracts.md section 4).
 
     Power is referred to the antenna when `gain_db` (dBFS = dBm + gain_db) is
-    known, else reported in dBFS. Fields the cell did not give are None.
+    known, else reported in dBFS. Fields the cell did not give are None. The
+    position is `position_at(time of the cell's first SCH)` when given (a
+    moving receiver), else `lat`/`lon`.
     """
     from fbsdetect.sysinfo.cell import CellParams
 
@@ -657,6 +710,7 @@ def cell_observations(result: DecodeResult, *, start_time: datetime | None = Non
         when = None
         if start_time is not None:
             when = _iso_ms(start_time + timedelta(seconds=r.first_seen_s or 0.0))
+        c_lat, c_lon = position_at(r.first_seen_s or 0.0) if position_at is not None else (lat, lon)
         out.append(CellObservation(
             arfcn=r.arfcn, band=r.band, freq_hz=r.freq_hz, bsic=r.bsic,
             mcc=params.mcc, mnc=params.mnc, lac=params.lac, cid=params.cid,
@@ -666,7 +720,7 @@ def cell_observations(result: DecodeResult, *, start_time: datetime | None = Non
             blocks_ok=r.stats.blocks_ok, blocks_bad=r.stats.blocks_bad_crc,
             si={k: v.hex() for k, v in sorted(r.si.items(), key=lambda kv: _SI_ORDER.index(kv[0]))},
             params=params.params() if frames else {},
-            time=when, lat=lat, lon=lon, stats=r.stats.as_dict()))
+            time=when, lat=c_lat, lon=c_lon, stats=r.stats.as_dict()))
     return out
 
 
@@ -683,6 +737,9 @@ def decode_recording(rec: Recording, *, config: ReceiverConfig | None = None,
     capture segment (a SigMF recording may retune between captures)."""
     info = rec.info
     caps = list(info.captures) or [Capture(0, info.center_freq_hz)]
+    # consecutive captures on one frequency (a moving receiver's position
+    # updates) are one segment
+    caps = [c for k, c in enumerate(caps) if k == 0 or c.center_freq_hz != caps[k - 1].center_freq_hz]
     out = []
     for k, cap in enumerate(caps):
         start = cap.sample_start

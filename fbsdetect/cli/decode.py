@@ -136,8 +136,14 @@ def run(args: argparse.Namespace) -> int:
         for fr in frames:
             out.write(json.dumps(fr.to_json()) + "\n")
     else:
+        def position_at(t_s: float) -> tuple[float | None, float | None]:
+            """The receiver position of the SigMF capture holding instant t_s."""
+            now = [c for c in info.captures if c.sample_start <= t_s * info.sample_rate_hz]
+            cap = now[-1] if now else None
+            return (cap.lat, cap.lon) if cap is not None else (info.lat, info.lon)
+
         cells = [c for res in results for c in cell_observations(
-            res, start_time=info.start_time, lat=info.lat, lon=info.lon, gain_db=info.gain_db)]
+            res, start_time=info.start_time, gain_db=info.gain_db, position_at=position_at)]
         if args.json:
             for c in cells:
                 out.write(json.dumps(c.to_json()) + "\n")

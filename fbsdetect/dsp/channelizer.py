@@ -140,7 +140,8 @@ class WindowChannelizer:
     """
 
     def __init__(self, reader: Reader, sample_rate_hz: float, out_len: int, *,
-                 out_sps: int = OUT_SPS, dc: complex = 0.0) -> None:
+                 out_sps: int = OUT_SPS, dc: complex = 0.0, pass_hz: float = PASS_HZ,
+                 stop_hz: float = STOP_HZ) -> None:
         self.reader = reader
         self.sample_rate_hz = float(sample_rate_hz)
         self.out_sps = out_sps
@@ -159,9 +160,9 @@ class WindowChannelizer:
         self._bins = np.where(k >= 0, k, self.n_fft + k).astype(np.int64)  # indices into the n_fft FFT
         f = k * fs / self.n_fft
         af = np.abs(f)
-        h = np.where(af <= PASS_HZ, 1.0,
-                     np.where(af >= STOP_HZ, 0.0,
-                              0.5 * (1 + np.cos(math.pi * (af - PASS_HZ) / (STOP_HZ - PASS_HZ)))))
+        h = np.where(af <= pass_hz, 1.0,
+                     np.where(af >= stop_hz, 0.0,
+                              0.5 * (1 + np.cos(math.pi * (af - pass_hz) / (stop_hz - pass_hz)))))
         self._f = f
         self._h = (h * (self.n_out / self.n_fft)).astype(np.float32)
         self._n = np.arange(self.n_fft, dtype=np.float64)

@@ -118,12 +118,14 @@ def search_wideband(x: npt.NDArray[np.complex64], sample_rate_hz: float, *,
     lo = np.clip(np.round(centre - BAND_HZ / df).astype(np.int64), 0, nfft)
     hi = np.clip(np.round(centre + BAND_HZ / df).astype(np.int64) + 1, 0, nfft)
     band = c[:, hi] - c[:, lo]
+    near = round(NEAR_HZ / df)
     conc = tone / (band + np.float32(1e-30))
     # and within +-NEAR_HZ of the tone itself (a strong carrier's skirt is not a tone)
-    near = round(NEAR_HZ / df)
     near_band = c[:, np.clip(b + near + 1, 0, nfft)] - c[:, np.clip(b - near, 0, nfft)]
     conc = np.minimum(conc, tone / (near_band + np.float32(1e-30)))
-    valid = (lo > 0) & (hi < nfft) & (b > 0) & (b < nfft - 1)
+    # a carrier band cut by the capture's edge is still searched (the receiver
+    # then reports that carrier as not decodable)
+    valid = (hi - lo > near) & (b > 0) & (b < nfft - 1)
     if max_abs_offset_hz is not None:
         valid &= np.abs((b - nfft / 2) * df - FCCH_TONE_HZ) <= max_abs_offset_hz
     cand = (conc > threshold) & valid[None, :]
@@ -168,10 +170,13 @@ def search_wideband(x: npt.NDArray[np.complex64], sample_rate_hz: float, *,
     return out
 
 
-def refine(windows: npt.NDArray[np.complex64], sps: int = OUT_SPS) -> list[FcchRefined]:
+def refine(windows: npt.NDArray[np.complex64], sps: int = OUT_SPS,
+           tone_hz: float = FCCH_TONE_HZ) -> list[FcchRefined]:
     """Burst start and residual frequency of one FCCH in each window (N, L).
 
-    The windows are channelised with the carrier (not the tone) at 0 Hz.
+    `tone_hz`: where the tone is expected in the windows: FCCH_TONE_HZ when
+    they are channelised with the carrier at 0 Hz, 0 when centred on the tone
+    (then a narrow filter keeps strong neighbours out).
     """
     y = np.asarray(windows, dtype=np.complex64)
     if y.ndim != 2:
@@ -198,15 +203,15 @@ def refine(windows: npt.NDArray[np.complex64], sps: int = OUT_SPS) -> list[FcchR
         # first and last symbols turn by less than pi/2
         m0, m1 = k + _EDGE * sps, k + span - _EDGE * sps
         ang = float(np.angle(cz[i, m1] - cz[i, m0]))
-        # z turns by 2*pi*(f_tone + f_e)*lag/out_rate, f_tone*lag/out_rate = 1/4
-        fe = (ang / (2 * math.pi) - 0.25) * out_rate / lag
+        # z turns by 2*pi*(f_tone + f_e)*lag/out_rate
+        fe = (ang / (2 * math.pi) - tone_hz * lag / out_rate) * out_rate / lag
         fe = (fe + out_rate / (2 * lag)) % (out_rate / lag) - out_rate / (2 * lag)
         # second stage: the noise after the channel filter is correlated over a
         # symbol, which biases the lag-1-symbol estimate at low SNR; remove the
         # tone and the first estimate, then measure the rest over a long lag
         seg = y[i, m0 + lag: m1 + lag].astype(np.complex128)
         nn = np.arange(seg.size)
-        seg = seg * np.exp(-2j * math.pi * (FCCH_TONE_HZ + fe) / out_rate * nn)
+        seg = seg * np.exp(-2j * math.pi * (tone_hz + fe) / out_rate * nn)
         long_lag = min(_LONG_LAG * sps, seg.size // 2)
         if long_lag > 0:
             acc = np.sum(seg[long_lag:] * np.conj(seg[:-long_lag]))
