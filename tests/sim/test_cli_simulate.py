@@ -19,3 +19,38 @@ def test_cli_bad_scene_exit_2_one_line(tmp_path: Path, capsys: pytest.CaptureFix
     assert err.count("\n") == 0 and "[[cell]] 2 'eirp': unknown key" in err and "scene.toml" in err
 
 
+
+
+def test_cli_simulate_writes_the_three_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p = tmp_path / "scene.toml"
+    p.write_text(TWO_CELLS.replace("duration_s = 4.0", "duration_s = 0.1"))
+    code = main(["simulate", str(p), "-o", str(tmp_path / "out")])
+    out = capsys.readouterr().out.split()
+    assert code == 0
+    assert [Path(x).name for x in out] == ["scene.sigmf-meta", "scene.sigmf-data", "scene.truth.json"]
+    assert all(Path(x).exists() for x in out)
+
+
+def test_cli_missing_scene(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["simulate", str(tmp_path / "nope.toml"), "-o", str(tmp_path)])
+    assert code == 2 and "nope.toml" in capsys.readouterr().err
+
+
+def test_bundled_demo_scene_is_valid() -> None:
+    from fbsdetect.sim.content import cell_frames
+    from fbsdetect.sim.scene import load_scene
+    from tests.conftest import ROOT
+
+    s = load_scene(ROOT / "scanners" / "demo.toml")
+    legit = [c for c in s.cells if c.label == "legit"]
+    fake = [c for c in s.cells if c.label == "fake"]
+    assert len(legit) == 8 and len(fake) == 1
+    assert {(c.mcc, c.mnc) for c in legit} == {(460, 0), (460, 1)}
+    f = fake[0]
+    assert (f.mcc, f.mnc) in {(c.mcc, c.mnc) for c in legit}
+    assert f.lac not in {c.lac for c in legit} and not f.si2quater and f.rxlev_access_min == 0
+    assert f.eirp_dbm >= 45
+    for c in s.cells:
+        cell_frames(c)
+        # inside the receiver's 2.4 MS/s band around 954.0 MHz (+-1.0 MHz), off its DC
+        assert 1 <= abs(c.arfcn - 95) <= 5
