@@ -76,6 +76,7 @@ def test_all_formats_against_tshark() -> None:
         for s in random_sets(fmt, 12, rng):
             cases.append((fmt, s, si1.build(s, fmt=fmt)))
             cases.append((fmt, s, si2.build(s, fmt=fmt)))
+            cases.append((fmt, s, si2.build_2bis(s, fmt=fmt)))
             cases.append((fmt, s, si2ter.build(s, fmt=fmt)))
     dissected = dissect(tshark, [c[2] for c in cases])
     for (fmt, s, frame), d in zip(cases, dissected, strict=True):
