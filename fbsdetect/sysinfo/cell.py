@@ -28,6 +28,9 @@ Where each scene field goes:
                            EARFCNs (serving priority 0, E-UTRAN priority 5)
     bsic                   not in SI (it is on the SCH); NCC permitted in SI2
                            includes the cell's own NCC
+
+Reading back, `neighbours` is the whole BA(BCCH) list: SI2 plus its SI2bis
+and SI2ter extensions when those frames are given.
 """
 
 from __future__ import annotations
