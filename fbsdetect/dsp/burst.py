@@ -244,6 +244,11 @@ def _demod(
         raise ValueError("nominal_start must be finite")
     tlen = training.shape[1]
     memory = lh - 1
+    finite = np.isfinite(x)
+    good: npt.NDArray[np.bool_] | None = None
+    if not finite.all():  # NaN/inf samples (corrupt input) count as unobserved
+        good = finite.ravel()
+        x = np.where(finite, x, 0).astype(np.complex64)
     y = x * _derotation(length, sps)[None, :]
     yflat = y.ravel()
     row0 = np.arange(n_b) * length
@@ -255,7 +260,10 @@ def _demod(
         and their validity."""
         idx = first[:, None] + np.arange(count)[None, :]
         ok = (idx >= 0) & (idx < length)
-        vals = yflat[np.where(ok, idx, 0) + row0[:, None]]
+        flat = np.where(ok, idx, 0) + row0[:, None]
+        vals = yflat[flat]
+        if good is not None:
+            ok &= good[flat]
         vals[~ok] = 0
         return vals, ok
 
@@ -310,7 +318,7 @@ def _demod(
     sigma2 = np.maximum(sigma2, 1e-7 * sig + 1e-30)
     # reported SNR: from the training sequence alone, independent of decisions (a
     # window without the expected burst gives a low value even after refinement)
-    snr_db = 10.0 * np.log10(np.maximum(sig, 1e-30) / sigma2)
+    snr_db = 10.0 * np.log10((sig + 1e-30) / (sigma2 + 1e-20))  # a silent window: about -100 dB
 
     # 4. equaliser on the samples anchored at a: symbol periods 0 .. 147 + memory
     n_per = BURST_BITS + memory

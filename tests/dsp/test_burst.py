@@ -135,6 +135,11 @@ def test_partial_and_empty_windows() -> None:
     r = demod_normal(cut, 0, 2, PRE * 2)
     assert r.data.shape == (3, 114) and np.all(np.isfinite(r.data))
     assert np.array_equal(r.data[:, :50] > 0, data[:, :50].astype(bool))
+    garbage = np.zeros((3, 400), np.complex64)
+    garbage[1] = np.nan
+    garbage[2, ::7] = np.inf
+    g = demod_normal(garbage, 0, 2, 48)
+    assert np.all(np.isfinite(g.data)) and np.all(g.snr_db < -50) and np.all(g.power == 0)
     empty = demod_normal(np.zeros((0, 400), np.complex64), 0, 2, 48)
     assert empty.data.shape == (0, 114)
     with pytest.raises(ValueError):
