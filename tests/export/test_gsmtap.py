@@ -96,3 +96,28 @@ def test_plain_pcap_in_tshark(tmp_path: Path) -> None:
     rows = _fields(tshark, p, "gsmtap.arfcn", "gsm_a.dtap.msg_rr_type")
     # the SACCH sub-type makes tshark expect an L1 header, so only the first two are CCCH
     assert rows[:2] == [["93", "0x1b"], ["725", "0x21"]] and rows[2][0] == "1023"
+
+
+def test_pcap_of_cells_shows_the_same_cells_in_tshark(tmp_path: Path) -> None:
+    """The SI frames of the refgen cells, written as a pcapng, read back by
+    tshark: the same identity and parameters as CellParams gives."""
+    import json
+
+    from fbsdetect.sysinfo.cell import CellParams
+    from tests.conftest import shared_file
+
+    tshark = require_program("tshark")
+    truth = json.loads(shared_file("refgen/pub2_multi_940M_2400k.cu8.truth.json").read_text())
+    p = tmp_path / "cells.pcapng"
+    expected = []
+    with PcapngWriter(p) as w:
+        for cell in truth["cells"]:
+            si = {k.removeprefix("SI"): bytes.fromhex(v) for k, v in cell["si"].items()}
+            cp = CellParams.from_frames(si)
+            expected.append((cell["arfcn"], cp.mcc, cp.mnc, cp.lac, cp.cid, cp.t3212))
+            w.write_frame(L2Frame(cell["arfcn"], 0, 0, "BCCH", si["3"]), 1772359200.0)
+    rows = _fields(tshark, p, "gsmtap.arfcn", "e212.lai.mcc", "e212.lai.mnc", "gsm_a.lac",
+                   "gsm_a.bssmap.cell_ci", "gsm_a.rr.t3212")
+    got = [(int(a), int(mcc), int(mnc), int(lac, 16), int(ci, 16), int(t))
+           for a, mcc, mnc, lac, ci, t in rows]
+    assert got == expected and len(got) == 4

@@ -111,3 +111,22 @@ def test_paging_round_trip(frame: bytes) -> None:
                                m.channel_needed) == frame
     else:
         assert paging.build_p3([i.value for i in m.identities], m.page_mode, m.channel_needed) == frame
+
+
+def test_si4_with_cbch_description() -> None:
+    """SI4 carrying the optional CBCH Channel Description (IEI 0x64): the rest
+    octets start after it (L2 pseudo length 16), checked against tshark."""
+    from fbsdetect.sysinfo import si4
+    from fbsdetect.sysinfo.common import CellSelection, Lai, RachControl, SelectionParameters
+
+    plain = si4.build(Lai(460, 0, 10290), CellSelection(2, 5, 0, 1, 8), RachControl(),
+                      si4.SI4Rest(SelectionParameters(0, 20, 0, 0), None, None))
+    cbch = bytes([0x64, 0x78, 0x00, 0x3E])  # SDCCH/8 sub-channel 7 ... ARFCN 62
+    frame = bytes([(16 << 2) | 1]) + plain[1:13] + cbch + plain[13:13 + 6]
+    m = si4.parse(frame)
+    assert isinstance(m, si4.SI4) and m.cbch == cbch[1:]
+    assert m.rest.selection == SelectionParameters(0, 20, 0, 0)
+    tshark = require_program("tshark")
+    d = dissect(tshark, [frame])[0]
+    assert not d.warnings
+    compare(m, d)
