@@ -64,10 +64,14 @@ class GmskStream:
         self._prev_bit = 1
         self._hist = np.zeros(_WIN - 1, dtype=np.uint8)
         self._quarter = _QUARTER0
-        # base[q - self._q0] = ((pattern * 4 + quarter) << Q_BITS) for interval q
-        self._base = np.zeros(0, dtype=np.int64)
+        # _buf[_lo:_hi] holds, for intervals q = _q0 .., ((pattern * 4 + quarter) << Q_BITS)
+        self._buf = np.zeros(1 << 16, dtype=np.int32)
+        self._lo = 0
+        self._hi = 0
         self._q0 = 0
         self.n_bits = 0
+        self._ramp_key: tuple[int, float] | None = None
+        self._ramp = np.zeros(0)
 
     def append(self, bits: npt.ArrayLike) -> None:
         d = np.asarray(bits, dtype=np.uint8).ravel() & 1
@@ -80,41 +84,69 @@ class GmskStream:
         dhat = d ^ prev
         self._prev_bit = int(d[-1])
         a = np.concatenate([self._hist, dhat])
-        csum = np.empty(m + 1, dtype=np.int64)
+        # quarter turns before each window: sum of alpha = 1 - 2*dhat over a[:q]
+        csum = np.empty(m + 1, dtype=np.int32)
         csum[0] = 0
-        np.cumsum(1 - 2 * a[:m].astype(np.int64), out=csum[1:])
-        quarter = (self._quarter + csum[:m]) & 3
-        pat = np.zeros(m, dtype=np.int64)
-        for r in range(_WIN):
-            pat |= a[r : r + m].astype(np.int64) << r
-        self._quarter = int((self._quarter + csum[m]) & 3)
+        np.cumsum(a[:m], dtype=np.int32, out=csum[1:])
+        pos = np.arange(1, m + 1, dtype=np.int32)
+        quarter = (self._quarter + pos - 1 - 2 * csum[:m]) & 3
+        end_quarter = (self._quarter + m - 2 * int(csum[m])) & 3
+        pat = a[:m].copy()
+        for r in range(1, _WIN):
+            pat |= a[r : r + m] << r
+        base = (pat.astype(np.int32) << 2 | quarter) << Q_BITS
+        self._quarter = int(end_quarter)
         self._hist = a[m:].copy()
-        self._base = np.concatenate([self._base, ((pat << 2) | quarter) << Q_BITS])
+        self._push(base)
         self.n_bits += m
+
+    def _push(self, base: npt.NDArray[np.int32]) -> None:
+        n = base.size
+        if self._hi + n > self._buf.size:
+            live = self._hi - self._lo
+            if live + n > self._buf.size // 2:
+                new = np.zeros(max(2 * (live + n), self._buf.size), dtype=np.int32)
+            else:
+                new = self._buf
+            new[:live] = self._buf[self._lo : self._hi]
+            self._buf, self._lo, self._hi = new, 0, live
+        self._buf[self._hi : self._hi + n] = base
+        self._hi += n
 
     @property
     def t_end(self) -> float:
         """Instants before this (symbols) can be sampled."""
-        return float(self._q0 + self._base.size - 3)
+        return float(self._q0 + self._hi - self._lo - 3)
 
-    def sample(self, t0: float, dt: float, n: int) -> npt.NDArray[np.complex64]:
-        """Signal at t0 + k*dt symbols, k = 0..n-1 (unit amplitude)."""
+    def sample(self, t0: float, dt: float, n: int,
+               out: npt.NDArray[np.complex64] | None = None) -> npt.NDArray[np.complex64]:
+        """Signal at t0 + k*dt symbols, k = 0..n-1 (unit amplitude), into `out` if given."""
         # interval q = floor(t + 3); rounding to 1/Q of an interval
         v0 = (t0 + 3.0) * Q
-        iv = np.rint(v0 + np.arange(n, dtype=np.float64) * (dt * Q)).astype(np.int64)
+        if self._ramp_key != (n, dt):
+            self._ramp = np.arange(n, dtype=np.float64) * (dt * Q)
+            self._ramp_key = (n, dt)
+        iv = np.add(self._ramp, v0)
+        np.rint(iv, out=iv)
+        iv = iv.astype(np.int64)
         q_first = int(iv[0] >> Q_BITS) if n else 0
         q_last = int(iv[-1] >> Q_BITS) if n else 0
-        if n and (q_first < self._q0 or q_last >= self._q0 + self._base.size):
+        if n and (q_first < self._q0 or q_last >= self._q0 + self._hi - self._lo):
             raise ValueError(f"instants {t0:.3f}..{t0 + (n - 1) * dt:.3f} symbols are outside the "
                              f"rendered stream ({self._q0 - 3}..{self.t_end})")
-        idx = self._base[(iv >> Q_BITS) - self._q0]
-        idx |= iv & (Q - 1)
-        return TABLE[idx]
+        q = iv >> Q_BITS
+        q -= self._q0 - self._lo
+        iv &= Q - 1
+        idx = self._buf[q]
+        idx |= iv.astype(np.int32)
+        if out is None:
+            return TABLE[idx]
+        return np.take(TABLE, idx, out=out)
 
     def forget(self, t: float) -> None:
         """Drops the intervals before instant t (symbols)."""
         q = math.floor(t + 3.0) - 1
-        drop = min(max(0, q - self._q0), self._base.size)
+        drop = min(max(0, q - self._q0), self._hi - self._lo)
         if drop:
-            self._base = self._base[drop:]
+            self._lo += drop
             self._q0 += drop
