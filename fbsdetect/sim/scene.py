@@ -411,7 +411,7 @@ def _cell(raw: object, index: int, src: str) -> CellConfig:
         neighbours=neighbours,
         si2ter=t.boolean("si2ter", False),
         si2quater=t.boolean("si2quater", True),
-        eutran_neighbours=t.int_list("eutran_neighbours", (1300, 1825), lo=0, hi=65535, max_len=8),
+        eutran_neighbours=t.int_list("eutran_neighbours", (1300, 1825), lo=0, hi=65535, max_len=4),
         gprs=t.boolean("gprs", True),
         t3212=t.integer("t3212", 20, lo=0, hi=255),
         att=t.boolean("att", True),

@@ -6,8 +6,10 @@ receiver's antenna over the recording while on the air, fading included),
 `snr_db` (that power over the noise in one symbol-rate bandwidth: thermal
 noise plus, for cu8/ci8, the rounding noise, i.e. the Eb/N0 a receiver
 sees), the carrier as received (`freq_hz` nominal downlink, `freq_error_ppm`
-of the BTS, `freq_offset_hz` from the recording's centre on its sample
-scale, dongle ppm included), `start_fn` (the frame on the air at t = 0),
+of the BTS; on the recording's frequency scale, dongle ppm included:
+`freq_offset_hz` from the nominal downlink, as in a cell observation, and
+`offset_from_center_hz` from the capture's centre; motion adds Doppler on
+top), `start_fn` (the frame on the air at t = 0),
 `si` (SI type -> hex of the exact 23-octet L2 frame sent), `ccch_fill`, and
 `blocks`: every BCCH block and every CCCH block carrying a paging request
 whose four bursts all lie inside the recording, as `{fn, channel, type, hex,
@@ -73,13 +75,15 @@ def build_truth(scene: Scene, renderer: Renderer, frames: dict[int, CellFrames],
         c = st.cell
         d = c.params_json()
         p = st.link.mean_power_dbm(0.0, dur)
+        off = (st.freq_hz - rx.center_freq_hz * (1 + e)) / (1 + e)
         d.update({
             "label": c.label,
             "power_dbm": None if p is None else round(p, 2),
             "snr_db": None if p is None else round(p - noise_per_symbol_bw_dbm, 2),
             "freq_hz": downlink_hz(c.arfcn),
             "freq_error_ppm": st.timing.freq_error_ppm,
-            "freq_offset_hz": round((st.freq_hz - rx.center_freq_hz * (1 + e)) / (1 + e), 3),
+            "freq_offset_hz": round(off + rx.center_freq_hz - downlink_hz(c.arfcn), 3),
+            "offset_from_center_hz": round(off, 3),
             "start_fn": st.timing.start_fn,
             "tsc": c.bsic & 7,
             "si": {k: v.hex() for k, v in frames[c.index].si.items()},

@@ -103,8 +103,8 @@ def test_rendered_power_noise_and_offset_match_truth() -> None:
     fs = 1e6
     spec = np.abs(np.fft.fftshift(np.fft.fft(y))) ** 2 / y.size**2
     f = np.fft.fftshift(np.fft.fftfreq(y.size, 1 / fs))
-    in_cell = np.abs(f - cell["freq_offset_hz"]) < 150e3
-    far = (np.abs(f - cell["freq_offset_hz"]) > 300e3) & (np.abs(f) < 0.45 * fs)
+    in_cell = np.abs(f - cell["offset_from_center_hz"]) < 150e3
+    far = (np.abs(f - cell["offset_from_center_hz"]) > 300e3) & (np.abs(f) < 0.45 * fs)
     noise_density = spec[far].mean()
     p_cell = spec[in_cell].sum() - noise_density * in_cell.sum()
     gain = 40.0
@@ -114,8 +114,9 @@ def test_rendered_power_noise_and_offset_match_truth() -> None:
     assert truth["receiver"]["thermal_noise_dbm"] == pytest.approx(thermal_noise_dbm(1e6, 9.0), abs=0.01)
     # the FCCH tone (+67.7 kHz) sits where the dongle's 10 ppm error puts it
     expect = (downlink_hz(20) * (1 + cell["freq_error_ppm"] * 1e-6) - 939.2e6 * (1 + 1e-5)) / (1 + 1e-5)
-    assert cell["freq_offset_hz"] == pytest.approx(expect, abs=0.01)
+    assert cell["offset_from_center_hz"] == pytest.approx(expect, abs=0.01)
     assert expect == pytest.approx(-200e3 - 9392, abs=60)
+    assert cell["freq_offset_hz"] == pytest.approx(expect + 200e3, abs=0.01)
     # instantaneous frequency after mixing the expected carrier to 0: during the FCCH
     # bursts it is the +67.7 kHz tone
     t = np.arange(y.size) / fs
