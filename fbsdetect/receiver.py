@@ -73,6 +73,10 @@ FCCH_PASS_HZ = 15_000.0  # FCCH refinement filter around the tone (coarse error 
 FCCH_STOP_HZ = 35_000.0
 SCH_MARGIN_SYMBOLS = 24  # refined FCCH start (and the tone's spill into guard bits) is +- ~10
 TRACK_MARGIN_SYMBOLS = 10  # burst.py searches +-4 symbols and needs 5 more (channel taps)
+MIN_SCH = 2
+COPY_MARGIN_DB = 15.0
+"""A carrier with the BSIC and frame timing of one this much stronger is a copy
+(receiver intermodulation, an image), not a cell."""
 SI_TYPE_BY_MT = {0x19: "1", 0x1A: "2", 0x02: "2bis", 0x03: "2ter", 0x07: "2quater",
                  0x1B: "3", 0x1C: "4", 0x00: "13"}
 """RR message type (3rd octet of a BCCH frame, TS 44.018 10.4) -> SI type."""
@@ -174,7 +178,17 @@ class CarrierResult:
     power_dbfs: float | None = None
     snr_db: float | None = None
     combined: bool | None = None  # CCCH_CONF says BCCH+SDCCH/4
+    sch_consistent: int = 0  # decoded SCHs that agree on BSIC, FN and timing
     stats: CarrierStats = field(default_factory=CarrierStats)
+    s_ref: float = 0.0  # sample of the TS0 burst of frame fn_ref (unwrapped), for copy detection
+    fn_ref: int = 0
+    sps_in: float = 0.0
+
+    @property
+    def is_cell(self) -> bool:
+        """Reported as a cell: at least MIN_SCH SCHs agree (one SCH passing its
+        10-bit parity by chance is a 1/1024 event; two agreeing ones are not)."""
+        return self.bsic is not None and self.sch_consistent >= MIN_SCH and self.status == "decoded"
 
 
 @dataclass(frozen=True)
@@ -615,11 +629,30 @@ class Receiver:
                 else:
                     results.append(r)
             start += step
-        good = [r for r in results if r.stats.fcch_refined and r.decodable]
+        self._drop_copies(results)
+        good = [r for r in results if r.is_cell]
         ppm = estimate_ppm([r.freq_hz for r in good], [r.offset_hz for r in good],
                            [r.stats.fcch_refined for r in good]) if good else None
         results.sort(key=lambda r: (r.freq_hz, r.offset_hz))
         return DecodeResult(results, ppm, self.fs, self.fc, self.n_samples / self.fs)
+
+    def _drop_copies(self, results: list[CarrierResult]) -> None:
+        """Marks carriers that repeat a much stronger carrier's BSIC and frame
+        timing (the same frame number at the same sample, +-2 symbols): a
+        strong signal's intermodulation or image in the receiver, not a cell."""
+        cells = [r for r in results if r.is_cell and r.power_dbfs is not None]
+        for weak in cells:
+            for strong in cells:
+                if strong is weak or strong.bsic != weak.bsic:
+                    continue
+                assert strong.power_dbfs is not None and weak.power_dbfs is not None
+                if strong.power_dbfs - weak.power_dbfs < COPY_MARGIN_DB:
+                    continue
+                frame = FRAME_SYMBOLS * strong.sps_in
+                pos = strong.s_ref + (weak.fn_ref - strong.fn_ref) * frame
+                if abs(weak.s_ref - pos) < 2 * strong.sps_in:
+                    weak.status = f"copy of ARFCN {strong.arfcn}"
+                    break
 
     def _process(self, tracks: list[_Track], first_sample: int) -> None:
         """Tracks and decodes `tracks` from the 51-multiframe holding
@@ -658,6 +691,10 @@ class Receiver:
                 r.power_dbfs = _dbfs(float(np.median(t.powers)))
             if t.snrs:
                 r.snr_db = float(np.median(t.snrs))
+            r.sch_consistent = len(t.anchors)
+            r.s_ref, r.fn_ref, r.sps_in = t.s_ref, t.fn_ref, t.sps_in
+            if r.bsic is not None and r.sch_consistent < MIN_SCH:
+                r.status = "sch-unconfirmed"
 
 
 def _announced(si: dict[str, bytes]) -> set[str]:
@@ -699,7 +736,7 @@ def cell_observations(result: DecodeResult, *, start_time: datetime | None = Non
 
     out: list[CellObservation] = []
     for r in result.carriers:
-        if r.bsic is None:
+        if not r.is_cell:
             continue
         frames: dict[str, Any] = {k: list(v) for k, v in r.si_all.items()}
         params = CellParams.from_frames(frames) if frames else CellParams()
