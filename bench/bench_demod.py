@@ -74,8 +74,8 @@ def main() -> None:
     print(f"{2.5:>6} {rate / 1e6:>12.1f} {x_rt:>12.0f}  (non-integer sps: exact phase per sample)")
 
     n = args.batch
-    print(f"\nburst demodulator, batches of {n}")
-    print(f"{'kind':>8} {'sps':>4} {'bursts/s':>10} {'us/burst':>9}")
+    print(f"\nburst demodulator, batches of {n} (CPU time, +-8 symbols timing search)")
+    print(f"{'kind':>8} {'sps':>4} {'refine':>7} {'bursts/s':>10} {'us/burst':>9}")
     data = rng.integers(0, 2, (n, 114), dtype=np.uint8)
     normal = np.concatenate([normal_burst(data[i : i + 1], i % 8) for i in range(n)])
     sch = sch_burst(rng.integers(0, 2, (n, 78), dtype=np.uint8))
@@ -83,12 +83,14 @@ def main() -> None:
     for sps in (1, 2, 4):
         wn = _windows(normal, sps, rng)
         ws = _windows(sch, sps, rng)
-        for kind, fn in (
-            ("normal", lambda wn=wn, sps=sps: demod_normal(wn, tsc, sps, 24 * sps)),
-            ("sch", lambda ws=ws, sps=sps: demod_sch(ws, sps, 24 * sps)),
+        for kind, refine, fn in (
+            ("normal", "yes", lambda wn=wn, sps=sps: demod_normal(wn, tsc, sps, 24 * sps)),
+            ("normal", "no", lambda wn=wn, sps=sps: demod_normal(wn, tsc, sps, 24 * sps, refine=False)),
+            ("sch", "yes", lambda ws=ws, sps=sps: demod_sch(ws, sps, 24 * sps)),
+            ("sch", "no", lambda ws=ws, sps=sps: demod_sch(ws, sps, 24 * sps, refine=False)),
         ):
             dt = _best_time(fn, args.repeat)
-            print(f"{kind:>8} {sps:>4} {n / dt:>10.0f} {dt / n * 1e6:>9.1f}")
+            print(f"{kind:>8} {sps:>4} {refine:>7} {n / dt:>10.0f} {dt / n * 1e6:>9.1f}")
 
 
 if __name__ == "__main__":

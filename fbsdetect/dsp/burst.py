@@ -54,8 +54,8 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-from fbsdetect.dsp.chanest import drift_hz, ls_channel, residual_and_drift
-from fbsdetect.dsp.equalizer import mlse_soft
+from fbsdetect.dsp.chanest import correlation_energy, drift_hz, ls_channel, residual_and_drift
+from fbsdetect.dsp.equalizer import mlse_soft_planar
 from fbsdetect.dsp.gmsk import SYMBOL_RATE_HZ
 from fbsdetect.gsm.bursts import (
     BURST_BITS,
@@ -78,6 +78,7 @@ N_CANDIDATES = 3
 _TAIL = 3
 
 FloatArray = npt.NDArray[np.float32]
+F32 = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True)
@@ -161,16 +162,18 @@ def _as_windows(windows: npt.ArrayLike) -> npt.NDArray[np.complex64]:
 
 
 def _equalise(
-    z: npt.NDArray[np.complex64],
-    zok: npt.NDArray[np.bool_],
+    zr: F32,
+    zi: F32,
+    ok: F32,
     h: npt.NDArray[np.complex64],
     sigma2: npt.NDArray[np.float64],
     training: npt.NDArray[np.uint8],
     t0: int,
 ) -> FloatArray:
-    """Soft bits (N, 148) from the anchored samples z (N, 148 + memory, P):
-    right half forward, left half backward (time-reversed taps), one batch."""
-    n_b = z.shape[0]
+    """Soft bits (N, 148) from the anchored samples in planar layout zr, zi
+    (148 + memory, P, N), ok (148 + memory, N): right half forward, left half
+    backward (time-reversed taps), all in one batch of 2N sequences."""
+    n_b = zr.shape[2]
     lh = h.shape[2]
     memory = lh - 1
     tlen = training.shape[1]
@@ -180,23 +183,23 @@ def _equalise(
         raise ValueError("halves of unequal length are not supported")
     steps = n_right + memory
     # observation of step m: symbol period t1 + m (right), t0 - 1 + memory - m (left)
-    y_r = z[:, t1 : t1 + steps]
-    y_l = z[:, t0 - 1 + memory - np.arange(steps)]
-    ok_r = zok[:, t1 : t1 + steps]
-    ok_l = zok[:, t0 - 1 + memory - np.arange(steps)]
-    obs = np.concatenate([y_r, y_l], axis=0).transpose(1, 0, 2)  # (T, 2N, P)
-    valid = np.concatenate([ok_r, ok_l], axis=0).T  # (T, 2N)
-    taps = np.concatenate([h, h[:, :, ::-1]], axis=0).astype(np.complex64)
+    left = t0 - 1 + memory - np.arange(steps)
+    yr = np.concatenate([zr[t1 : t1 + steps], zr[left]], axis=2)  # (T, P, 2N)
+    yi = np.concatenate([zi[t1 : t1 + steps], zi[left]], axis=2)
+    valid = np.concatenate([ok[t1 : t1 + steps], ok[left]], axis=1)  # (T, 2N)
+    taps = np.concatenate([h, h[:, :, ::-1]], axis=0).transpose(1, 2, 0)  # (P, Lh, 2N)
     weights = 1 << np.arange(memory - 1, -1, -1)
     tr = training.astype(np.int64)
     st_r = tr[:, tlen - 1 - np.arange(memory)] @ weights  # newest first: c[t1-1], c[t1-2], ...
     st_l = tr[:, np.arange(memory)] @ weights  # reversed time: c[t0], c[t0+1], ...
     known = np.full(steps, -1, dtype=np.int8)
     known[n_right - _TAIL : n_right] = 0  # tail bits 145..147 (right) / 2..0 (left)
-    llr = mlse_soft(
-        obs,
-        taps,
-        np.concatenate([sigma2, sigma2]).astype(np.float32),
+    llr = mlse_soft_planar(
+        yr,
+        yi,
+        taps.real.astype(np.float32),
+        taps.imag.astype(np.float32),
+        np.concatenate([sigma2, sigma2]),
         np.concatenate([st_r, st_l]),
         known,
         valid,
@@ -274,9 +277,7 @@ def _demod(
     lag0 = np.round(nominal + 0.5 * sps).astype(np.int64) - search - (span - sps) // 2 - sps
     n_lags = 2 * search + span + 2 * sps
     ys, _ = slab(lag0 + t0 * sps, n_lags + tlen * sps)
-    view = np.lib.stride_tricks.sliding_window_view(ys, tlen * sps, axis=1)[:, :n_lags, ::sps]  # (N, D, tlen)
-    corr = np.einsum("ndk,nk->nd", view, (2.0 * training - 1.0).astype(np.complex64))
-    en = corr.real**2 + corr.imag**2
+    en = correlation_energy(ys, (2.0 * training - 1.0).astype(np.float32), sps, n_lags)  # (N, D)
     csum = np.concatenate([np.zeros((n_b, 1)), np.cumsum(en, axis=1)], axis=1)
     win_en = csum[:, span:] - csum[:, :-span]  # energy of the window starting at lag index d
     # anchor a: observation of symbol period n is y[a + n*sps + p], p < sps; bit n - i
@@ -320,19 +321,22 @@ def _demod(
     # window without the expected burst gives a low value even after refinement)
     snr_db = 10.0 * np.log10((sig + 1e-30) / (sigma2 + 1e-20))  # a silent window: about -100 dB
 
-    # 4. equaliser on the samples anchored at a: symbol periods 0 .. 147 + memory
+    # 4. equaliser on the samples anchored at a: symbol periods 0 .. 147 + memory,
+    # in planar layout (period, polyphase, burst) for the compiled kernels
     n_per = BURST_BITS + memory
     zf, okf = slab(anchor, n_per * sps)
-    z = zf.reshape(n_b, n_per, sps)
-    zok: npt.NDArray[np.bool_] = np.all(okf.reshape(n_b, n_per, sps), axis=2)
-    soft = _equalise(z, zok, h, sigma2, training, t0)
+    zt = zf.reshape(n_b, n_per, sps).transpose(1, 2, 0)
+    zr = np.ascontiguousarray(zt.real, dtype=np.float32)
+    zi = np.ascontiguousarray(zt.imag, dtype=np.float32)
+    okp = np.ascontiguousarray(np.all(okf.reshape(n_b, n_per, sps), axis=2).T, dtype=np.float32)
+    soft = _equalise(zr, zi, okp, h, sigma2, training, t0)
 
     # 5. residual frequency: rebuild the burst from the decisions and measure the
     # phase turn of y * conj(rebuilt) between its two halves
     n_lo, n_hi = memory, BURST_BITS
     half = (n_hi - n_lo) / 2.0
-    sym = _decided_symbols(soft, training, t0)
-    _, z1, z2 = residual_and_drift(z, zok, sym, h, n_lo, n_hi)
+    sym = np.ascontiguousarray(_decided_symbols(soft, training, t0).T)  # (148, N)
+    _, z1, z2 = residual_and_drift(zr, zi, okp, sym, h, n_lo, n_hi)
     freq_hz = drift_hz(z1, z2, half, SYMBOL_RATE_HZ)
     if refine:
         # decision-directed second pass: remove the residual carrier offset, then
@@ -340,13 +344,16 @@ def _demod(
         # tails and first-pass decisions: ~6x more equations than the training
         # alone) and equalise again
         t_sym = (np.arange(n_per) + 0.5 - BURST_BITS / 2) / SYMBOL_RATE_HZ
-        rot = np.exp(-2j * math.pi * freq_hz[:, None] * t_sym[None, :]).astype(np.complex64)
-        z = z * rot[:, :, None]
-        h, s2 = ls_channel(z, zok, sym, lh, n_lo, n_hi)
+        phase = (-2.0 * math.pi * t_sym[:, None] * freq_hz[None, :]).astype(np.float32)  # (n_per, N)
+        cos_p = np.cos(phase)[:, None, :]
+        sin_p = np.sin(phase)[:, None, :]
+        zr, zi = zr * cos_p - zi * sin_p, zr * sin_p + zi * cos_p
+        h, s2 = ls_channel(zr, zi, okp, sym, lh, n_lo, n_hi)
         sig = np.sum(np.abs(h) ** 2, axis=(1, 2)) / sps
         sigma2 = np.maximum(s2, 1e-7 * sig + 1e-30)
-        soft = _equalise(z, zok, h, sigma2, training, t0)
-        _, z1, z2 = residual_and_drift(z, zok, _decided_symbols(soft, training, t0), h, n_lo, n_hi)
+        soft = _equalise(zr, zi, okp, h, sigma2, training, t0)
+        sym = np.ascontiguousarray(_decided_symbols(soft, training, t0).T)
+        _, z1, z2 = residual_and_drift(zr, zi, okp, sym, h, n_lo, n_hi)
         freq_hz = freq_hz + drift_hz(z1, z2, half, SYMBOL_RATE_HZ)
 
     # 6. timing: energy centroid of the taps (tap (p, i) at lag a + p + i*sps), bit 0
@@ -357,8 +364,8 @@ def _demod(
     start = anchor + centroid - 0.5 * sps
     timing = (start - nominal) / sps
     zb = zf.reshape(n_b, n_per, sps)[:, 2 : 2 + BURST_BITS - memory]
-    okb = zok[:, 2 : 2 + BURST_BITS - memory]
-    power = np.sum(np.abs(zb) ** 2, axis=(1, 2)) / np.maximum(okb.sum(axis=1) * sps, 1)
+    okb = okp[2 : 2 + BURST_BITS - memory]
+    power = np.sum(np.abs(zb) ** 2, axis=(1, 2)) / np.maximum(okb.sum(axis=0) * sps, 1)
     return _Core(soft, start, timing, snr_db, power, freq_hz, h)
 
 

@@ -110,107 +110,180 @@ def mlse_soft_numpy(
 
 
 def _mlse_kernel_py(
-    yr: Any, yi: Any, hr: Any, hi: Any, inv: Any, init_state: Any, known: Any, valid: Any, sym: Any, out: Any
+    yr: Any, yi: Any, hr: Any, hi: Any, inv: Any, init_state: Any, known: Any, valid: Any, sym: Any,
+    out: Any, chunk: int,
 ) -> None:  # pragma: no cover - compiled by numba; the numpy twin is mlse_soft_numpy
-    """One chunk of sequences, the sequence index innermost (SIMD over sequences).
+    """All sequences, planar layout with the sequence index innermost (SIMD over
+    sequences), processed in chunks whose working set stays in cache.
 
-    yr, yi: (T, P, C) observations; hr, hi: (P, Lh, C) taps; inv: (C,) 1/sigma2;
-    init_state: (C,); known: (T,); valid: (T, C) as float 0/1; sym: (Lh, n_hyp);
-    out: (T, C) LLRs.
+    yr, yi: (T, P, B) observations; hr, hi: (P, Lh, B) taps; inv: (B,) 1/sigma2;
+    init_state: (B,); known: (T,); valid: (T, B) as float 0/1; sym: (Lh, n_hyp);
+    out: (T, B) LLRs.
     """
-    t_len, n_p, c_len = yr.shape
+    t_len, n_p, b_len = yr.shape
     lh = hr.shape[1]
     memory = lh - 1
     n_states = 1 << memory
     n_hyp = 1 << lh
-    neg = np.float32(-1e30)
-    energy = np.zeros((n_hyp, c_len), dtype=np.float32)
-    er = np.empty(c_len, dtype=np.float32)
-    ei = np.empty(c_len, dtype=np.float32)
-    for k in range(n_hyp):
-        for p in range(n_p):
-            er[:] = 0.0
-            ei[:] = 0.0
-            for j in range(lh):
-                sj = sym[j, k]
-                for c in range(c_len):
-                    er[c] += sj * hr[p, j, c]
-                    ei[c] += sj * hi[p, j, c]
-            for c in range(c_len):
-                energy[k, c] += (er[c] * er[c] + ei[c] * ei[c]) * inv[c]
-    gamma = np.empty((t_len, n_hyp, c_len), dtype=np.float32)
-    u = np.empty((lh, c_len), dtype=np.float32)
-    for m in range(t_len):
-        u[:, :] = 0.0
-        for j in range(lh):
-            for p in range(n_p):
-                for c in range(c_len):
-                    u[j, c] += yr[m, p, c] * hr[p, j, c] + yi[m, p, c] * hi[p, j, c]
-            for c in range(c_len):
-                u[j, c] *= 2.0 * inv[c] * valid[m, c]
-        for k in range(n_hyp):
-            for c in range(c_len):
-                gamma[m, k, c] = -energy[k, c] * valid[m, c]
-            for j in range(lh):
-                sj = sym[j, k]
-                for c in range(c_len):
-                    gamma[m, k, c] += sj * u[j, c]
-        kb = known[m]
-        if kb >= 0:
-            for k in range(n_hyp):
-                if (k >> memory) != kb:
-                    gamma[m, k, :] = neg
-    alpha = np.empty((t_len + 1, n_states, c_len), dtype=np.float32)
-    alpha[0, :, :] = neg
-    for c in range(c_len):
-        alpha[0, init_state[c], c] = 0.0
     mask = n_states - 1
-    for m in range(t_len):
-        for s_new in range(n_states):
-            k0 = 2 * s_new
-            k1 = k0 + 1
-            p0 = k0 & mask
-            p1 = k1 & mask
-            for c in range(c_len):
-                a0 = alpha[m, p0, c] + gamma[m, k0, c]
-                a1 = alpha[m, p1, c] + gamma[m, k1, c]
-                alpha[m + 1, s_new, c] = max(a0, a1)
-    beta = np.zeros((n_states, c_len), dtype=np.float32)
-    beta_new = np.empty((n_states, c_len), dtype=np.float32)
-    best0 = np.empty(c_len, dtype=np.float32)
-    best1 = np.empty(c_len, dtype=np.float32)
-    for m in range(t_len - 1, -1, -1):
-        best0[:] = 2 * neg
-        best1[:] = 2 * neg
-        for k in range(n_states):
-            k1 = k + n_states
-            n0 = k >> 1
-            n1 = k1 >> 1
-            for c in range(c_len):
-                a = alpha[m, k, c]
-                best0[c] = max(best0[c], a + gamma[m, k, c] + beta[n0, c])
-                best1[c] = max(best1[c], a + gamma[m, k1, c] + beta[n1, c])
-            for c in range(c_len):
-                beta_new[k, c] = max(gamma[m, k, c] + beta[n0, c], gamma[m, k1, c] + beta[n1, c])
-        for c in range(c_len):
-            out[m, c] = best1[c] - best0[c]
-        beta[:, :] = beta_new
+    neg = np.float32(-1e30)
+    energy = np.empty((n_hyp, chunk), dtype=np.float32)
+    er = np.empty(chunk, dtype=np.float32)
+    ei = np.empty(chunk, dtype=np.float32)
+    gamma = np.empty((t_len, n_hyp, chunk), dtype=np.float32)
+    u = np.empty((lh, chunk), dtype=np.float32)
+    alpha = np.empty((t_len + 1, n_states, chunk), dtype=np.float32)
+    beta = np.empty((n_states, chunk), dtype=np.float32)
+    beta_new = np.empty((n_states, chunk), dtype=np.float32)
+    best0 = np.empty(chunk, dtype=np.float32)
+    best1 = np.empty(chunk, dtype=np.float32)
+    # contiguous copies of one chunk (indexing the full arrays at c0 + c would
+    # defeat vectorisation)
+    ybr = np.empty((t_len, n_p, chunk), dtype=np.float32)
+    ybi = np.empty((t_len, n_p, chunk), dtype=np.float32)
+    hbr = np.empty((n_p, lh, chunk), dtype=np.float32)
+    hbi = np.empty((n_p, lh, chunk), dtype=np.float32)
+    invb = np.empty(chunk, dtype=np.float32)
+    vb = np.empty((t_len, chunk), dtype=np.float32)
+    ob = np.empty((t_len, chunk), dtype=np.float32)
+    for c0 in range(0, b_len, chunk):
+        cl = min(chunk, b_len - c0)
+        for c in range(cl):
+            invb[c] = inv[c0 + c]
+        for m in range(t_len):
+            for c in range(cl):
+                vb[m, c] = valid[m, c0 + c]
+            for p in range(n_p):
+                for c in range(cl):
+                    ybr[m, p, c] = yr[m, p, c0 + c]
+                    ybi[m, p, c] = yi[m, p, c0 + c]
+        for p in range(n_p):
+            for j in range(lh):
+                for c in range(cl):
+                    hbr[p, j, c] = hr[p, j, c0 + c]
+                    hbi[p, j, c] = hi[p, j, c0 + c]
+        # |E|^2 / sigma2 of every hypothesis (x[m] is the MSB, tap j on x[m-j])
+        for k in range(n_hyp):
+            for c in range(cl):
+                energy[k, c] = 0.0
+            for p in range(n_p):
+                for c in range(cl):
+                    er[c] = 0.0
+                    ei[c] = 0.0
+                for j in range(lh):
+                    sj = sym[j, k]
+                    for c in range(cl):
+                        er[c] += sj * hbr[p, j, c]
+                        ei[c] += sj * hbi[p, j, c]
+                for c in range(cl):
+                    energy[k, c] += (er[c] * er[c] + ei[c] * ei[c]) * invb[c]
+        # branch metrics (2 Re(y conj E) - |E|^2) / sigma2, Re(y conj E) = sum_j c_j u_j
+        for m in range(t_len):
+            for j in range(lh):
+                for c in range(cl):
+                    u[j, c] = 0.0
+                for p in range(n_p):
+                    for c in range(cl):
+                        u[j, c] += ybr[m, p, c] * hbr[p, j, c] + ybi[m, p, c] * hbi[p, j, c]
+                for c in range(cl):
+                    u[j, c] *= 2.0 * invb[c] * vb[m, c]
+            for k in range(n_hyp):
+                for c in range(cl):
+                    gamma[m, k, c] = -energy[k, c] * vb[m, c]
+                for j in range(lh):
+                    sj = sym[j, k]
+                    for c in range(cl):
+                        gamma[m, k, c] += sj * u[j, c]
+            kb = known[m]
+            if kb >= 0:
+                for k in range(n_hyp):
+                    if (k >> memory) != kb:
+                        for c in range(cl):
+                            gamma[m, k, c] = neg
+        # forward
+        for s in range(n_states):
+            for c in range(cl):
+                alpha[0, s, c] = neg
+        for c in range(cl):
+            alpha[0, init_state[c0 + c], c] = 0.0
+        for m in range(t_len):
+            for s_new in range(n_states):
+                k0 = 2 * s_new
+                k1 = k0 + 1
+                p0 = k0 & mask
+                p1 = k1 & mask
+                for c in range(cl):
+                    a0 = alpha[m, p0, c] + gamma[m, k0, c]
+                    a1 = alpha[m, p1, c] + gamma[m, k1, c]
+                    alpha[m + 1, s_new, c] = max(a0, a1)
+        # backward (free end state), with the LLR of each step on the fly
+        for s in range(n_states):
+            for c in range(cl):
+                beta[s, c] = 0.0
+        for m in range(t_len - 1, -1, -1):
+            for c in range(cl):
+                best0[c] = 2 * neg
+                best1[c] = 2 * neg
+            for k in range(n_states):
+                k1 = k + n_states
+                n0 = k >> 1
+                n1 = k1 >> 1
+                for c in range(cl):
+                    a = alpha[m, k, c]
+                    g0 = gamma[m, k, c] + beta[n0, c]
+                    g1 = gamma[m, k1, c] + beta[n1, c]
+                    best0[c] = max(best0[c], a + g0)
+                    best1[c] = max(best1[c], a + g1)
+                    beta_new[k, c] = max(g0, g1)
+            for c in range(cl):
+                ob[m, c] = best1[c] - best0[c]
+            for s in range(n_states):
+                for c in range(cl):
+                    beta[s, c] = beta_new[s, c]
+        for m in range(t_len):
+            for c in range(cl):
+                out[m, c0 + c] = ob[m, c]
 
 
 _CHUNK = 128
-"""Sequences per kernel call: the working set (T x 32 x chunk floats) stays in cache."""
-
-
-def _mlse_chunks_py(
-    yr: Any, yi: Any, hr: Any, hi: Any, inv: Any, st: Any, kn: Any, va: Any, sym: Any, out: Any
-) -> None:  # pragma: no cover - compiled by numba
-    """Arrays with a leading chunk axis, each chunk C-contiguous."""
-    for k in range(yr.shape[0]):
-        _mlse_kernel(yr[k], yi[k], hr[k], hi[k], inv[k], st[k], kn, va[k], sym, out[k])
-
+"""Sequences per pass of the kernel: the working set (T x 32 x chunk floats) stays in cache."""
 
 _mlse_kernel: Any = numba.njit(cache=True, nogil=True, fastmath=True)(_mlse_kernel_py) if HAVE_NUMBA else None
-_mlse_chunks: Any = numba.njit(cache=True, nogil=True)(_mlse_chunks_py) if HAVE_NUMBA else None
+
+
+def mlse_soft_planar(
+    yr: npt.NDArray[np.float32],
+    yi: npt.NDArray[np.float32],
+    hr: npt.NDArray[np.float32],
+    hi: npt.NDArray[np.float32],
+    sigma2: npt.NDArray[np.float64],
+    init_state: npt.NDArray[np.int64],
+    known: npt.NDArray[np.int8],
+    valid: npt.NDArray[np.float32],
+) -> npt.NDArray[np.float32]:
+    """`mlse_soft` on planar float32 arrays, sequence index last: observations
+    yr, yi (T, P, B), taps hr, hi (P, Lh, B), valid (T, B) as 0/1. Returns (T, B)."""
+    if _mlse_kernel is None:
+        obs = (yr + 1j * yi).transpose(0, 2, 1).astype(np.complex64)
+        h = (hr + 1j * hi).transpose(2, 0, 1).astype(np.complex64)
+        return mlse_soft_numpy(obs, h, sigma2.astype(np.float32), init_state, known, valid > 0)
+    t_len, _, b_len = yr.shape
+    out = np.empty((t_len, b_len), dtype=np.float32)
+    inv = (1.0 / np.maximum(np.asarray(sigma2, dtype=np.float64), 1e-30)).astype(np.float32)
+    _mlse_kernel(
+        np.ascontiguousarray(yr, dtype=np.float32),
+        np.ascontiguousarray(yi, dtype=np.float32),
+        np.ascontiguousarray(hr, dtype=np.float32),
+        np.ascontiguousarray(hi, dtype=np.float32),
+        inv,
+        np.ascontiguousarray(init_state, dtype=np.int64),
+        np.ascontiguousarray(known, dtype=np.int64),
+        np.ascontiguousarray(valid, dtype=np.float32),
+        hypothesis_symbols(hr.shape[1] - 1),
+        out,
+        _CHUNK,
+    )
+    return out
 
 
 def mlse_soft(
@@ -225,29 +298,15 @@ def mlse_soft(
     arguments; compiled with numba when available (same results)."""
     if _mlse_kernel is None:
         return mlse_soft_numpy(obs, h, sigma2, init_state, known, valid)
-    t_len, b_len, _ = obs.shape
-    lh = h.shape[2]
-    n_chunks = -(-b_len // _CHUNK)
-    pad = n_chunks * _CHUNK - b_len
-
-    def chunked(a: npt.NDArray[Any], axis_b: int) -> npt.NDArray[Any]:
-        """Move the sequence axis last, pad it to whole chunks, chunk axis first."""
-        a = np.moveaxis(a, axis_b, -1)
-        if pad:
-            a = np.concatenate([a, np.zeros((*a.shape[:-1], pad), dtype=a.dtype)], axis=-1)
-        a = a.reshape(*a.shape[:-1], n_chunks, _CHUNK)
-        return np.ascontiguousarray(np.moveaxis(a, -2, 0))
-
-    o = np.asarray(obs)
-    yr = chunked(o.real.astype(np.float32), 1)  # (K, T, P, C)
-    yi = chunked(o.imag.astype(np.float32), 1)
-    hr = chunked(np.asarray(h).real.astype(np.float32).transpose(1, 2, 0), 2)  # (K, P, Lh, C)
-    hi = chunked(np.asarray(h).imag.astype(np.float32).transpose(1, 2, 0), 2)
-    inv = (1.0 / np.maximum(np.asarray(sigma2, dtype=np.float64), 1e-30)).astype(np.float32)
-    inv_c = chunked(inv, 0)  # (K, C)
-    st_c = chunked(np.asarray(init_state, dtype=np.int64), 0)
-    va_c = chunked(np.asarray(valid, dtype=np.float32), 1)  # (K, T, C)
-    out = np.empty((n_chunks, t_len, _CHUNK), dtype=np.float32)
-    sym = hypothesis_symbols(lh - 1)
-    _mlse_chunks(yr, yi, hr, hi, inv_c, st_c, np.asarray(known, dtype=np.int64), va_c, sym, out)
-    return np.moveaxis(out, 0, 1).reshape(t_len, n_chunks * _CHUNK)[:, :b_len]
+    o = np.asarray(obs).transpose(0, 2, 1)  # (T, P, B)
+    hh = np.asarray(h).transpose(1, 2, 0)  # (P, Lh, B)
+    return mlse_soft_planar(
+        o.real.astype(np.float32),
+        o.imag.astype(np.float32),
+        hh.real.astype(np.float32),
+        hh.imag.astype(np.float32),
+        np.asarray(sigma2, dtype=np.float64),
+        np.asarray(init_state, dtype=np.int64),
+        known,
+        np.asarray(valid, dtype=np.float32),
+    )
