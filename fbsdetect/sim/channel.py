@@ -73,6 +73,13 @@ def dbm_to_fullscale(power_dbm: npt.ArrayLike, gain_db: float) -> npt.NDArray[np
 
 
 @dataclass(frozen=True)
+class RxPositions:
+    lat: npt.NDArray[np.float64]
+    lon: npt.NDArray[np.float64]
+    xy: npt.NDArray[np.float64]  # (n, 2) east, north in metres from the link's origin
+
+
+@dataclass(frozen=True)
 class Gains:
     """Complex amplitude (sqrt of full-scale power, with fading and carrier
     phase, 0 when off the air) and delay at a set of times."""
@@ -115,13 +122,21 @@ class Link:
         e, n = local_xy_m(lat, lon, *self.origin)
         return np.stack([e, n], axis=-1)
 
-    def gains(self, t_s: npt.ArrayLike) -> Gains:
+    def receiver_at(self, t_s: npt.ArrayLike) -> RxPositions:
+        """The receiver's positions at `t_s`, to share between links (same route and origin)."""
         t = np.atleast_1d(np.asarray(t_s, dtype=np.float64))
+        lat, lon = self.rx.positions(t)
+        e, n = local_xy_m(lat, lon, *self.origin)
+        return RxPositions(lat, lon, np.stack([e, n], axis=-1))
+
+    def gains(self, t_s: npt.ArrayLike, rx: RxPositions | None = None) -> Gains:
+        t = np.atleast_1d(np.asarray(t_s, dtype=np.float64))
+        if rx is None:
+            rx = self.receiver_at(t)
         tlat, tlon = self.tx.positions(t)
-        rlat, rlon = self.rx.positions(t)
-        d = distance_m(tlat, tlon, rlat, rlon)
+        d = distance_m(tlat, tlon, rx.lat, rx.lon)
         p_dbm = self.eirp_dbm - path_loss_db(d, self.freq_hz, self.prop)
-        rx_xy = self._xy(self.rx, t)
+        rx_xy = rx.xy
         if self.prop.shadowing_db > 0:
             s = np.cos(rx_xy @ self._sh_k.T + self._sh_phi).sum(axis=-1)
             p_dbm = p_dbm + self.prop.shadowing_db * math.sqrt(2.0 / _SHADOW_TERMS) * s

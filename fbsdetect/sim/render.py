@@ -37,7 +37,7 @@ import scipy.fft
 
 from fbsdetect.dsp.gmsk import SYMBOL_RATE_HZ
 from fbsdetect.gsm.bands import downlink_hz
-from fbsdetect.sim.channel import Link, dbm_to_fullscale, thermal_noise_dbm
+from fbsdetect.sim.channel import Link, RxPositions, dbm_to_fullscale, thermal_noise_dbm
 from fbsdetect.sim.scene import CellConfig, JammerConfig, Scene
 from fbsdetect.sim.transmitter import FRAME_BITS, MF_BITS, Block, CellFrames, CellTransmitter
 from fbsdetect.sim.waveform import GmskStream
@@ -205,6 +205,7 @@ class Renderer:
         self.on_blocks = on_blocks
         self._xs: npt.NDArray[np.complex64] | None = None
         self._noise: npt.NDArray[np.float32] | None = None
+        self._rx_cache: tuple[tuple[int, int, int], RxPositions] | None = None
         self.ppm = rx.ppm
         self.noise_figure_db = rx.noise_figure_db
         self.epoch = -1
@@ -361,7 +362,10 @@ class Renderer:
         n_grid = p.L // GRID if self.scene.propagation.fading != "none" else 8
         step = p.L // n_grid
         tg = t_start + np.arange(n_grid + 1) * (step / fs_c_true)
-        g = st.link.gains(tg)
+        key = (self.epoch, self.segment, n_grid)
+        if self._rx_cache is None or self._rx_cache[0] != key:
+            self._rx_cache = (key, st.link.receiver_at(tg))
+        g = st.link.gains(tg, self._rx_cache[1])
         amp = (g.amplitude * self.amp_scale).astype(np.complex64)
         frac = (np.arange(step) / step).astype(np.float32)
         out = (amp[:-1, None] + (amp[1:] - amp[:-1])[:, None] * frac[None, :]).reshape(-1)

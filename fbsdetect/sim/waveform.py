@@ -138,7 +138,7 @@ class GmskStream:
         q -= self._q0 - self._lo
         iv &= Q - 1
         idx = self._buf[q]
-        idx |= iv.astype(np.int32)
+        np.bitwise_or(idx, iv, out=idx, casting="unsafe")
         if out is None:
             return TABLE[idx]
         return np.take(TABLE, idx, out=out)
