@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -684,9 +684,13 @@ class Receiver:
                     min(t.position(np.array([cursor[i]]))[0], self.n_samples) / self.fs)
                 if not self.cfg.all_frames and self._satisfied(t):
                     t.done = True
+        from fbsdetect.gsm.mapping import ts0_channel
+
         for t in tracks:
             r = t.result
             r.frames.sort(key=lambda f: f.fn if f.time_s is None else f.time_s)
+            if r.combined:  # blocks decoded before SI3 told the channel combination
+                r.frames = [replace(f, channel=ts0_channel(f.fn, True).kind) for f in r.frames]
             if t.powers:
                 r.power_dbfs = _dbfs(float(np.median(t.powers)))
             if t.snrs:
