@@ -98,3 +98,22 @@ def test_chanest_compiled_matches_numpy(monkeypatch: pytest.MonkeyPatch) -> None
     assert np.allclose(fast[1], 0.02, rtol=0.2)  # and the noise variance (2 * 0.1^2)
     for a, b in zip(fast_d, slow_d, strict=True):
         assert np.allclose(a, b, rtol=1e-3, atol=1e-2)
+
+
+@pytest.mark.skipif(not equalizer.HAVE_NUMBA, reason="numba is not installed")
+def test_whole_demodulator_without_numba(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pure-numpy path (numba absent) gives the same soft bits."""
+    from fbsdetect.dsp import burst, chanest
+    from fbsdetect.gsm.bursts import normal_burst
+    from tests.dsp.synth import PRE, make_windows
+
+    rng = np.random.default_rng(3)
+    data = rng.integers(0, 2, (60, 114), dtype=np.uint8)
+    w = make_windows(normal_burst(data, 1), 2, 7.0, rng, offset_sym=0.7, channel=((0, 1.0), (1.2, 0.5j)))
+    fast = burst.demod_normal(w, 1, 2, PRE * 2)
+    monkeypatch.setattr(equalizer, "_mlse_kernel", None)
+    monkeypatch.setattr(chanest, "HAVE_NUMBA", False)
+    slow = burst.demod_normal(w, 1, 2, PRE * 2)
+    assert np.allclose(fast.data, slow.data, atol=1e-2)
+    assert np.allclose(fast.snr_db, slow.snr_db, atol=1e-3)
+    assert np.allclose(fast.freq_hz, slow.freq_hz, atol=0.1)
