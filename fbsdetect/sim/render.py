@@ -42,6 +42,7 @@ from fbsdetect.sim.scene import CellConfig, JammerConfig, Scene
 from fbsdetect.sim.transmitter import FRAME_BITS, MF_BITS, Block, CellFrames, CellTransmitter
 from fbsdetect.sim.waveform import GmskStream
 
+BATCH = 4  # segments rendered together: pocketfft runs 4 transforms at once in SIMD lanes
 GRID = 256  # low-rate samples between channel-gain evaluations of moving/fading links
 MIN_LOW_RATE_HZ = 2 * SYMBOL_RATE_HZ * 0.999
 PREFERRED_LOW_RATE_HZ = 590e3
@@ -204,8 +205,8 @@ class Renderer:
         self.jammer_links = [self._jammer_link(j) for j in scene.jammers]
         self.on_blocks = on_blocks
         self._xs: npt.NDArray[np.complex64] | None = None
-        self._noise: npt.NDArray[np.float32] | None = None
-        self._rx_cache: tuple[tuple[int, int, int], RxPositions] | None = None
+        self._spec: npt.NDArray[np.complex64] | None = None
+        self._rx_cache: dict[tuple[int, int, int], RxPositions] = {}
         self.ppm = rx.ppm
         self.noise_figure_db = rx.noise_figure_db
         self.epoch = -1
@@ -280,81 +281,88 @@ class Renderer:
     # ------------------------------------------------------------------ rendering
 
     def next_block(self) -> npt.NDArray[np.complex64]:
-        """The next H_o output samples (complex64, full-scale units)."""
+        """The next BATCH * H_o output samples (complex64, full-scale units)."""
         p = self.plan
-        s = self.segment
-        self.segment += 1
-        p_start = s * p.H_c - p.margin_c  # low-rate index of the first sample of this segment
+        s0 = self.segment
+        self.segment += BATCH
         fs_c_true = p.fs_c_hz * self.clock
-        t_start = self.t_epoch_s + p_start / fs_c_true
-        t_end = t_start + p.L / fs_c_true
-        t_mid = 0.5 * (t_start + t_end)
-        rng = np.random.default_rng([self.scene.info.seed, 0x4E4F4953, self.epoch, s])
+        # low-rate index and scene time of the first sample of each segment
+        p_starts = [s * p.H_c - p.margin_c for s in range(s0, s0 + BATCH)]
+        t_starts = [self.t_epoch_s + ps / fs_c_true for ps in p_starts]
+        dur = p.L / fs_c_true
+        if self._spec is None or self._spec.shape != (BATCH, p.M):
+            self._spec = np.empty((BATCH, p.M), dtype=np.complex64)
+            self._xs = np.empty((len(self.cells) * BATCH, p.L), dtype=np.complex64)
+        spec = self._spec
+        assert self._xs is not None
+        xs = self._xs
         # Thermal noise is synthesised bin by bin: independent uniform real and imaginary
         # parts (variance 1/12 each) are as good as Gaussian ones here, since every output
         # sample sums M >> 1 bins (central limit), and they cost a fifth.
         sigma = np.float32(math.sqrt(self.noise_fs * p.M / 2 * 12))
-        if self._noise is None or self._noise.size != 2 * p.M:
-            self._noise = np.empty(2 * p.M, dtype=np.float32)
-        noise = rng.random(2 * p.M, dtype=np.float32, out=self._noise)
-        noise *= sigma
-        noise -= sigma / np.float32(2)
-        spec = noise.view(np.complex64)
-        rows: list[tuple[_CellPlan, np.complex64]] = []
-        xs = self._cell_buffer(p.L)
+        rngs = []
+        for i, s in enumerate(range(s0, s0 + BATCH)):
+            rng = np.random.default_rng([self.scene.info.seed, 0x4E4F4953, self.epoch, s])
+            noise = rng.random(2 * p.M, dtype=np.float32, out=spec[i].view(np.float32))
+            noise *= sigma
+            noise -= sigma / np.float32(2)
+            rngs.append(rng)
+        rows: list[tuple[_CellPlan, int, np.complex64]] = []
         for st, cp in zip(self.cells, self.cell_plans, strict=True):
             if cp is None:
                 continue
             a, b = st.cell.active
-            if t_end < a or t_start >= b:
-                continue
-            if st.static_gain is not None and a <= t_start and t_end < b:
-                amp: complex | npt.NDArray[np.complex64] = (
-                    complex(st.static_gain.amplitude[0]) * self.amp_scale)
-                delay = float(st.static_gain.delay_s[0])
-            else:
-                amp, delay = self._amplitude_grid(st, t_start, fs_c_true, p)
             du = st.symbol_rate_hz / fs_c_true
-            u0 = (t_start - delay - st.t0_s) * st.symbol_rate_hz
-            st.ensure(u0 + p.L * du, self.on_blocks)
-            x = xs[len(rows)]
-            st.stream.sample(u0, du, p.L, out=x)
-            st.stream.forget(u0 - 2000)  # keep a little history for a retune
-            # fine frequency offset at the low rate; phase of the coarse bin shift
-            ph0 = (cp.f_res_hz / p.fs_c_hz * p_start) % 1.0 + (cp.k * p_start / p.L) % 1.0
-            scalar = np.exp(2j * np.pi * ph0)
-            x *= cp.rot
-            if isinstance(amp, complex):
-                scalar *= amp
-            else:
-                x *= amp
-            rows.append((cp, np.complex64(scalar)))
+            u_first: float | None = None
+            for i in range(BATCH):
+                t_start = t_starts[i]
+                if t_start + dur < a or t_start >= b:
+                    continue
+                if st.static_gain is not None and a <= t_start and t_start + dur < b:
+                    amp: complex | npt.NDArray[np.complex64] = (
+                        complex(st.static_gain.amplitude[0]) * self.amp_scale)
+                    delay = float(st.static_gain.delay_s[0])
+                else:
+                    amp, delay = self._amplitude_grid(st, t_start, fs_c_true, p, s0 + i)
+                u0 = (t_start - delay - st.t0_s) * st.symbol_rate_hz
+                st.ensure(u0 + p.L * du, self.on_blocks)
+                x = xs[len(rows)]
+                st.stream.sample(u0, du, p.L, out=x)
+                u_first = u0 if u_first is None else u_first
+                # fine frequency offset at the low rate; phase of the coarse bin shift
+                ph0 = (cp.f_res_hz / p.fs_c_hz * p_starts[i]) % 1.0 + (cp.k * p_starts[i] / p.L) % 1.0
+                scalar = np.exp(2j * np.pi * ph0)
+                x *= cp.rot
+                if isinstance(amp, complex):
+                    scalar *= amp
+                else:
+                    x *= amp
+                rows.append((cp, i, np.complex64(scalar)))
+            if u_first is not None:
+                st.stream.forget(u_first - 2000)  # keep a little history for a retune
         if rows:
-            # one batched FFT for all cells: pocketfft runs several transforms in SIMD lanes
+            # batched FFTs: pocketfft runs several transforms at once in SIMD lanes
             X = scipy.fft.fft(xs[: len(rows)], axis=1, overwrite_x=True)
-            for (cp, c64), Xi in zip(rows, X, strict=True):
-                for s0, s1, d0, d1, w in cp.runs:
-                    spec[d0:d1] += Xi[s0:s1] * (w * c64)
+            for (cp, i, c64), Xi in zip(rows, X, strict=True):
+                si = spec[i]
+                for s_0, s_1, d_0, d_1, w in cp.runs:
+                    si[d_0:d_1] += Xi[s_0:s_1] * (w * c64)
         for link, (bins, n_bins_total) in zip(self.jammer_links, self.jammer_plans, strict=True):
             if bins.size == 0:
                 continue
-            g = link.gains(np.array([t_mid]))
-            p_fs = float(abs(g.amplitude[0]) ** 2) * self.amp_scale**2
-            if p_fs == 0:
-                continue
-            sj = math.sqrt(p_fs * p.M * p.M / n_bins_total / 2 * 12)
-            jn = (rng.random(2 * bins.size, dtype=np.float32) - np.float32(0.5)).view(np.complex64)
-            spec[bins] += jn * np.float32(sj)
-        y = scipy.fft.ifft(spec)  # a new array: spec is a reused buffer
-        return y[p.margin_o : p.margin_o + p.H_o]
-
-    def _cell_buffer(self, n: int) -> npt.NDArray[np.complex64]:
-        if self._xs is None or self._xs.shape[1] != n:
-            self._xs = np.empty((len(self.cells), n), dtype=np.complex64)
-        return self._xs
+            for i in range(BATCH):
+                g = link.gains(np.array([t_starts[i] + dur / 2]))
+                p_fs = float(abs(g.amplitude[0]) ** 2) * self.amp_scale**2
+                if p_fs == 0:
+                    continue
+                sj = math.sqrt(p_fs * p.M * p.M / n_bins_total / 2 * 12)
+                jn = (rngs[i].random(2 * bins.size, dtype=np.float32) - np.float32(0.5)).view(np.complex64)
+                spec[i, bins] += jn * np.float32(sj)
+        y = scipy.fft.ifft(spec, axis=1)  # a new array: spec is a reused buffer
+        return np.ascontiguousarray(y[:, p.margin_o : p.margin_o + p.H_o]).reshape(-1)
 
     def _amplitude_grid(self, st: _CellState, t_start: float, fs_c_true: float,
-                        p: Plan) -> tuple[npt.NDArray[np.complex64], float]:
+                        p: Plan, segment: int) -> tuple[npt.NDArray[np.complex64], float]:
         """Complex amplitude over the low-rate block, linearly interpolated from
         the link evaluated on a grid (fine for fading, 8 points otherwise: the
         line-of-sight phase turns by well under a radian per block), and the
@@ -362,10 +370,13 @@ class Renderer:
         n_grid = p.L // GRID if self.scene.propagation.fading != "none" else 8
         step = p.L // n_grid
         tg = t_start + np.arange(n_grid + 1) * (step / fs_c_true)
-        key = (self.epoch, self.segment, n_grid)
-        if self._rx_cache is None or self._rx_cache[0] != key:
-            self._rx_cache = (key, st.link.receiver_at(tg))
-        g = st.link.gains(tg, self._rx_cache[1])
+        key = (self.epoch, segment, n_grid)
+        rx = self._rx_cache.get(key)
+        if rx is None:
+            if len(self._rx_cache) > 4 * BATCH:
+                self._rx_cache.clear()
+            rx = self._rx_cache[key] = st.link.receiver_at(tg)
+        g = st.link.gains(tg, rx)
         amp = (g.amplitude * self.amp_scale).astype(np.complex64)
         frac = (np.arange(step) / step).astype(np.float32)
         out = (amp[:-1, None] + (amp[1:] - amp[:-1])[:, None] * frac[None, :]).reshape(-1)
