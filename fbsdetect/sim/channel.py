@@ -129,7 +129,8 @@ class Link:
         e, n = local_xy_m(lat, lon, *self.origin)
         return RxPositions(lat, lon, np.stack([e, n], axis=-1))
 
-    def gains(self, t_s: npt.ArrayLike, rx: RxPositions | None = None) -> Gains:
+    def gains(self, t_s: npt.ArrayLike, rx: RxPositions | None = None, *, gated: bool = True) -> Gains:
+        """Gains at the times `t_s` (0 outside the on-air interval unless `gated` is False)."""
         t = np.atleast_1d(np.asarray(t_s, dtype=np.float64))
         if rx is None:
             rx = self.receiver_at(t)
@@ -150,8 +151,8 @@ class Link:
                 kf = 10.0 ** (self.prop.rician_k_db / 10.0)
                 h = math.sqrt(kf / (kf + 1)) + math.sqrt(1 / (kf + 1)) * h
             amp *= h
-        on = (t >= self.active[0]) & (t < self.active[1])
-        amp = np.where(on, amp, 0)
+        if gated:
+            amp = np.where((t >= self.active[0]) & (t < self.active[1]), amp, 0)
         return Gains(amplitude=amp, delay_s=d / SPEED_OF_LIGHT_M_S, power_dbm=p_dbm)
 
     def mean_power_dbm(self, t0_s: float, t1_s: float, n: int = 256) -> float | None:

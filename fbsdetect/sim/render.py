@@ -173,7 +173,8 @@ class _CellState:
         self.link = Link(tx=cell.route, rx=scene.receiver.route, eirp_dbm=cell.eirp_dbm,
                          freq_hz=self.freq_hz, active=cell.active, prop=scene.propagation,
                          origin=origin, seed=scene.info.seed, key=cell.index)
-        self.static_gain = self.link.gains(np.array([0.0])) if self.link.static else None
+        # a fixed link's gain, used while the cell is on the air
+        self.static_gain = self.link.gains(np.array([0.0]), gated=False) if self.link.static else None
 
     def ensure(self, u_max: float, on_blocks: Callable[[_CellState, int, list[Block]], None] | None) -> None:
         while self.stream.n_bits <= u_max + 4:

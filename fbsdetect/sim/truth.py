@@ -12,7 +12,7 @@ of the BTS; on the recording's frequency scale, dongle ppm included:
 top), `start_fn` (the frame on the air at t = 0),
 `si` (SI type -> hex of the exact 23-octet L2 frame sent), `ccch_fill`, and
 `blocks`: every BCCH block and every CCCH block carrying a paging request
-whose four bursts all lie inside the recording, as `{fn, channel, type, hex,
+whose four bursts all lie inside the recording and the cell's on-air interval, as `{fn, channel, type, hex,
 t_s}` (fn of the first burst; t_s its start at the transmitter), so a
 decoder can be scored block by block; CCCH blocks not listed carry
 `ccch_fill`.
@@ -49,8 +49,9 @@ class BlockLog:
             t3 = (b.fn - fn0) % 2715648
             t0 = st.block_time_s(m, t3)
             t1 = t0 + BURSTS_SPAN_BITS / st.symbol_rate_hz
-            if t0 < 0 or t1 > self.duration_s:
-                continue
+            a, b_end = st.cell.active
+            if t0 < max(0.0, a) or t1 > min(self.duration_s, b_end):
+                continue  # not entirely inside the recording while the cell is on the air
             if b.channel == "CCCH" and not b.identities:
                 self.fill_blocks[st.cell.index] = self.fill_blocks.get(st.cell.index, 0) + 1
                 continue

@@ -89,3 +89,14 @@ def test_truth_contents(tmp_path: Path) -> None:
         assert b["hex"] == c["si"][b["type"][2:]]
         assert 0 <= b["t_s"] <= 1.0
         assert b["fn"] % 51 == 2
+
+
+def test_truth_lists_only_blocks_on_the_air(tmp_path: Path) -> None:
+    text = ONE_CELL.format(duration=1.0).replace("paging_rate = 4.0",
+                                                 "paging_rate = 4.0\nactive = [0.5, 0.9]")
+    out = simulate(loads_scene(text), tmp_path)
+    blocks = out.truth["cells"][0]["blocks"]
+    assert blocks and all(0.5 <= b["t_s"] <= 0.9 for b in blocks)
+    x = np.fromfile(out.data_path, dtype=np.complex64)
+    on, off = x[600_000:850_000], x[50_000:450_000]
+    assert np.mean(np.abs(on) ** 2) > 1e4 * np.mean(np.abs(off) ** 2)
