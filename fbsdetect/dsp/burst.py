@@ -25,10 +25,11 @@ over bursts):
 1. derotation;
 2. timing: correlation with the whole training sequence (26-bit TSC or 64-bit
    SCH sequence) at every sample lag within ``+-max_offset_sym`` symbols of the
-   nominal start; the energy of the correlation over an Lh-symbol window of
-   lags ranks the candidate anchors ``a``, and the least-squares fit of step 3
-   decides between the best `N_CANDIDATES` distinct ones (at low SNR the data
-   next to the training sequence can mimic it);
+   nominal start; the anchor ``a`` is the start of the Lh-symbol window of lags
+   holding the most correlation energy. (All TSCs correlate at -10..-14 with
+   themselves shifted by 8 symbols, so at low SNR a search wider than +-8
+   symbols around the truth risks a false lock there; ranking candidates by the
+   least-squares fit was tried and did worse than the correlation energy);
 3. channel: least squares on the whole training sequence (pseudo-inverse of
    the known-symbol matrix, precomputed per TSC), Lh = 5 taps per polyphase
    (channel memory 4: 16 trellis states); noise variance from the fit residual,
@@ -83,8 +84,6 @@ CHANNEL_TAPS = 5
 """Lh: taps per polyphase (symbol-spaced), channel memory 4, 16 states."""
 MAX_OFFSET_SYM = 8.0
 """Default timing search range around the nominal start, +- symbols."""
-N_CANDIDATES = 3
-"""Timing candidates (strongest correlation windows) checked by the channel fit."""
 _TAIL = 3
 
 FloatArray = npt.NDArray[np.float32]
@@ -294,9 +293,7 @@ def _demod(
     win_en = csum[:, span:] - csum[:, :-span]  # energy of the window starting at lag index d
     # anchor a: observation of symbol period n is y[a + n*sps + p], p < sps; bit n - i
     # enters it through tap i, i.e. at correlation lag a + p + i*sps: the window
-    # [a, a + span - 1]. The strongest windows are only candidates (data next to
-    # the training sequence can mimic it at low SNR): the least-squares fit on the
-    # whole training sequence decides between the best N_CANDIDATES distinct ones.
+    # [a, a + span - 1]; the window with the most energy gives the anchor.
 
     # 3. channel estimate (per polyphase) on the whole training sequence
     k_eq = tlen - lh + 1
@@ -312,21 +309,8 @@ def _demod(
         resid = y_tr - np.matmul(a_mat, hh)
         return hh.transpose(0, 2, 1), np.sum(resid.real**2 + resid.imag**2, axis=(1, 2)) / dof
 
-    work = win_en.copy()
-    cols = np.arange(work.shape[1])[None, :]
-    anchor = np.zeros(n_b, dtype=np.int64)
-    h = np.zeros((n_b, sps, lh), dtype=np.complex64)  # tap i acts on c[n - i]
-    sigma2 = np.full(n_b, np.inf)
-    score = np.full(n_b, -np.inf)
-    for _ in range(N_CANDIDATES):
-        best = np.argmax(work, axis=1)
-        anc = lag0 + best
-        hh, s2 = fit(anc)
-        sc = np.sum(np.abs(hh) ** 2, axis=(1, 2)) / sps / np.maximum(s2, 1e-30)
-        take = sc > score
-        anchor[take], h[take], sigma2[take], score[take] = anc[take], hh[take], s2[take], sc[take]
-        # exclude the windows overlapping this one by more than half
-        work[np.abs(cols - best[:, None]) <= span // 2] = -np.inf
+    anchor = lag0 + np.argmax(win_en, axis=1)
+    h, sigma2 = fit(anchor)  # h: tap i acts on c[n - i]
     sig = np.sum(np.abs(h) ** 2, axis=(1, 2)) / sps
     sigma2 = np.maximum(sigma2, 1e-7 * sig + 1e-30)
     # reported SNR: from the training sequence alone, independent of decisions (a
