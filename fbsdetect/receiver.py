@@ -215,14 +215,36 @@ class ReceiverConfig:
 # --------------------------------------------------------------------------- helpers
 
 
-def _sch_reference() -> npt.NDArray[np.complex64]:
-    """The SCH training sequence as GMSK at OUT_SPS (symbols 1..63 of it, the
-    first depending on the unknown bit before it), for correlation."""
-    from fbsdetect.dsp.gmsk import gmsk_modulate
+def gmsk_reference(bits: npt.NDArray[np.uint8], sps: int = OUT_SPS) -> npt.NDArray[np.complex64]:
+    """GMSK of `bits` (TS 45.004 2: differential encoding from d(-1) = 1, BT 0.3,
+    h = 1/2), sample k at t = k/sps symbols with bit i centred on t = i: the
+    same waveform as `dsp.gmsk.gmsk_modulate` (a test checks it), computed here
+    with `math.erf` so that the receiver needs no scipy at start-up."""
+    d = np.asarray(bits, dtype=np.int64) & 1
+    dhat = d ^ np.concatenate([[1], d[:-1]])
+    alpha = 1.0 - 2.0 * dhat
+    delta = math.sqrt(math.log(2.0)) / (2.0 * math.pi * 0.3)
+    sig = delta * math.sqrt(2.0)
+    erf = np.vectorize(math.erf)
 
+    def f(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        u = x / sig
+        return np.asarray(x * erf(u) + sig / math.sqrt(math.pi) * np.exp(-u * u), dtype=np.float64)
+
+    t = np.arange(d.size * sps) / sps
+    tau = t[:, None] - np.arange(d.size)[None, :]
+    g = np.clip(0.5 + 0.5 * (f(tau + 0.5) - f(tau - 0.5)), 0.0, 1.0)  # phase pulse G, 0 -> 1
+    phase = 0.5 * math.pi * (g @ alpha)
+    return np.exp(1j * phase).astype(np.complex64)
+
+
+def _sch_reference() -> npt.NDArray[np.complex64]:
+    """The SCH training sequence as GMSK at OUT_SPS (symbols 43..104 of the
+    burst: the first training symbols depend on the unknown bit before them),
+    for correlation."""
     bits = np.zeros(BURST_SYMBOLS, np.uint8)
     bits[SCH_TRAINING_START:SCH_TRAINING_START + 64] = SCH_TRAINING
-    wave = gmsk_modulate(bits, OUT_SPS)
+    wave = gmsk_reference(bits, OUT_SPS)
     a = (SCH_TRAINING_START + 1) * OUT_SPS
     b = (SCH_TRAINING_START + 63) * OUT_SPS
     return np.asarray(wave[a:b], dtype=np.complex64)

@@ -329,3 +329,14 @@ def test_sim_combined_ccch_every_block(tmp_path: Path) -> None:
     assert sent
     for b in sent:
         assert got[b["fn"]].hex == b["hex"] and got[b["fn"]].channel == b["channel"]
+
+
+def test_sch_reference_equals_the_gmsk_modulator() -> None:
+    """The receiver's scipy-free GMSK (for the SCH correlation) is gmsk.py's waveform."""
+    from fbsdetect.dsp.gmsk import gmsk_modulate
+    from fbsdetect.receiver import gmsk_reference
+
+    bits = np.random.default_rng(1).integers(0, 2, 148).astype(np.uint8)
+    a, g = gmsk_reference(bits, 2), gmsk_modulate(bits, 2)
+    ratio = a[10:280] * np.conj(g[10:280])
+    assert np.abs(ratio - 1).max() < 1e-5
