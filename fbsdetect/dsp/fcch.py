@@ -106,25 +106,34 @@ def search_wideband(x: npt.NDArray[np.complex64], sample_rate_hz: float, *,
     frames = np.lib.stride_tricks.as_strided(
         x, shape=(nfr, nfft), strides=(hop * x.strides[0], x.strides[0]), writeable=False)
     spec = np.fft.fft(frames * win[None, :], axis=1)
-    p = np.fft.fftshift(np.abs(spec).astype(np.float32) ** 2, axes=1)  # bin b: (b - nfft/2) fs/nfft
-    del spec
+    p = np.fft.fftshift(spec.real * spec.real + spec.imag * spec.imag, axes=1).astype(np.float32)
+    del spec  # bin b: frequency (b - nfft/2) fs/nfft
     df = fs / nfft
-    # tone power: 3 bins (the Hann main lobe); carrier band: +-BAND_HZ around tone - 67.7 kHz
-    c = np.zeros((nfr, nfft + 1), np.float32)
-    np.cumsum(p, axis=1, out=c[:, 1:])
     b = np.arange(nfft)
-    tone = c[:, np.clip(b + 2, 0, nfft)] - c[:, np.clip(b - 1, 0, nfft)]
-    centre = b - FCCH_TONE_HZ / df
-    lo = np.clip(np.round(centre - BAND_HZ / df).astype(np.int64), 0, nfft)
-    hi = np.clip(np.round(centre + BAND_HZ / df).astype(np.int64) + 1, 0, nfft)
-    band = c[:, hi] - c[:, lo]
+    # band sums by differences of one cumulative sum; the shifts are constants,
+    # so they are slices of the sum padded with its end values
+    half_band = round(BAND_HZ / df)
+    shift = round(FCCH_TONE_HZ / df)
     near = round(NEAR_HZ / df)
-    conc = tone / (band + np.float32(1e-30))
-    # and within +-NEAR_HZ of the tone itself (a strong carrier's skirt is not a tone)
-    near_band = c[:, np.clip(b + near + 1, 0, nfft)] - c[:, np.clip(b - near, 0, nfft)]
-    conc = np.minimum(conc, tone / (near_band + np.float32(1e-30)))
+    pad = shift + half_band + 2
+    c = np.empty((nfr, nfft + 1 + 2 * pad), np.float32)
+    c[:, :pad + 1] = 0.0
+    np.cumsum(p, axis=1, out=c[:, pad + 1: pad + 1 + nfft])
+    c[:, pad + 1 + nfft:] = c[:, pad + nfft: pad + 1 + nfft]
+
+    def csum(k: int) -> np.ndarray:
+        """Cumulative power below bin b + k (clipped to the spectrum), for every b."""
+        return c[:, pad + k: pad + k + nfft]
+
+    tone = csum(2) - csum(-1)  # 3 bins: the Hann main lobe
+    band = csum(-shift + half_band + 1) - csum(-shift - half_band)  # carrier band implied by the tone
+    near_band = csum(near + 1) - csum(-near)
+    eps = np.float32(1e-30)
+    conc = np.minimum(tone / (band + eps), tone / (near_band + eps))
     # a carrier band cut by the capture's edge is still searched (the receiver
     # then reports that carrier as not decodable)
+    lo = np.clip(b - shift - half_band, 0, nfft)
+    hi = np.clip(b - shift + half_band + 1, 0, nfft)
     valid = (hi - lo > near) & (b > 0) & (b < nfft - 1)
     if max_abs_offset_hz is not None:
         valid &= np.abs((b - nfft / 2) * df - FCCH_TONE_HZ) <= max_abs_offset_hz
