@@ -87,6 +87,7 @@ class Gains:
     amplitude: npt.NDArray[np.complex128]
     delay_s: npt.NDArray[np.float64]
     power_dbm: npt.NDArray[np.float64]  # received power without fading, at the antenna
+    distance_m: npt.NDArray[np.float64]
 
 
 class Link:
@@ -100,6 +101,8 @@ class Link:
         self.freq_hz = freq_hz
         self.wavelength_m = SPEED_OF_LIGHT_M_S / freq_hz
         self.active = active
+        # an emitter on the air from t <= 0 was already on before the recording started
+        self.on_air = (active[0] if active[0] > 0 else -math.inf, active[1])
         self.prop = prop
         self.origin = origin
         rng = np.random.default_rng([seed, 0x4C494E4B, key])
@@ -129,8 +132,11 @@ class Link:
         e, n = local_xy_m(lat, lon, *self.origin)
         return RxPositions(lat, lon, np.stack([e, n], axis=-1))
 
-    def gains(self, t_s: npt.ArrayLike, rx: RxPositions | None = None, *, gated: bool = True) -> Gains:
-        """Gains at the times `t_s` (0 outside the on-air interval unless `gated` is False)."""
+    def gains(self, t_s: npt.ArrayLike, rx: RxPositions | None = None, *, gated: bool = True,
+              los_phase: bool = True) -> Gains:
+        """Gains at the times `t_s` (0 outside the on-air interval unless `gated` is
+        False; without the line-of-sight carrier phase if `los_phase` is False, for a
+        caller that applies it per sample from `distance_m`)."""
         t = np.atleast_1d(np.asarray(t_s, dtype=np.float64))
         if rx is None:
             rx = self.receiver_at(t)
@@ -142,7 +148,8 @@ class Link:
             s = np.cos(rx_xy @ self._sh_k.T + self._sh_phi).sum(axis=-1)
             p_dbm = p_dbm + self.prop.shadowing_db * math.sqrt(2.0 / _SHADOW_TERMS) * s
         amp = np.sqrt(10.0 ** (p_dbm / 10.0)).astype(np.complex128)
-        amp *= np.exp(-2j * math.pi * (d / self.wavelength_m))
+        if los_phase:
+            amp *= np.exp(-2j * math.pi * (d / self.wavelength_m))
         if self.prop.fading != "none":
             tx_xy = self._xy(self.tx, t)
             ph = rx_xy @ self._fd_rx.T + tx_xy @ self._fd_tx.T + self._fd_phi
@@ -152,8 +159,8 @@ class Link:
                 h = math.sqrt(kf / (kf + 1)) + math.sqrt(1 / (kf + 1)) * h
             amp *= h
         if gated:
-            amp = np.where((t >= self.active[0]) & (t < self.active[1]), amp, 0)
-        return Gains(amplitude=amp, delay_s=d / SPEED_OF_LIGHT_M_S, power_dbm=p_dbm)
+            amp = np.where((t >= self.on_air[0]) & (t < self.on_air[1]), amp, 0)
+        return Gains(amplitude=amp, delay_s=d / SPEED_OF_LIGHT_M_S, power_dbm=p_dbm, distance_m=d)
 
     def mean_power_dbm(self, t0_s: float, t1_s: float, n: int = 256) -> float | None:
         """Mean received power (linear mean, fading included) while on the air

@@ -117,21 +117,42 @@ def test_rendered_power_noise_and_offset_match_truth() -> None:
     assert cell["offset_from_center_hz"] == pytest.approx(expect, abs=0.01)
     assert expect == pytest.approx(-200e3 - 9392, abs=60)
     assert cell["freq_offset_hz"] == pytest.approx(expect + 200e3, abs=0.01)
-    # instantaneous frequency after mixing the expected carrier to 0: during the FCCH
-    # bursts it is the +67.7 kHz tone
+    # the FCCH tone (+67.7 kHz) where the dongle's 10 ppm error puts it
+    assert fcch_tone_hz(y, fs, expect) == pytest.approx(expect + 1625000 / 24, abs=60)
+
+
+def fcch_tone_hz(y: np.ndarray, fs: float, carrier_hz: float) -> float:
+    """Mean frequency of the FCCH bursts (runs of >= 100 symbols of a steady tone
+    near carrier + 67.7 kHz), from the instantaneous frequency."""
     t = np.arange(y.size) / fs
-    z = np.fft.fft(y * np.exp(-2j * np.pi * expect * t))
-    z[np.abs(np.fft.fftfreq(y.size, 1 / fs)) > 120e3] = 0
+    z = np.fft.fft(y * np.exp(-2j * np.pi * carrier_hz * t))
+    f = np.abs(np.fft.fftfreq(y.size, 1 / fs))
+    z *= np.where(f < 120e3, 1.0, np.where(f > 220e3, 0.0, 0.5 + 0.5 * np.cos(np.pi * (f - 120e3) / 100e3)))
     z = np.fft.ifft(z)
     inst = np.angle(z[1:] * np.conj(z[:-1])) * fs / (2 * np.pi)
     near = (np.abs(inst - 1625000 / 24) < 3000).astype(np.int64)
-    # samples inside runs of >= 100 symbols (370 samples) near the tone: the FCCH bursts only
-    run = np.convolve(near, np.ones(370, dtype=np.int64), "valid") == 370
+    span = round(100 * fs / (1625000 / 6))
+    run = np.convolve(near, np.ones(span, dtype=np.int64), "valid") == span
     tone = np.zeros(near.size, dtype=bool)
-    for k in np.nonzero(run)[0][::37]:
-        tone[k:k + 370] = True
+    for k in np.nonzero(run)[0][:: span // 10]:
+        tone[k:k + span] = True
     assert tone.mean() == pytest.approx(5 / 51 / 8 * 142 / 156.25, rel=0.3)
-    assert float(inst[tone].mean()) == pytest.approx(1625000 / 24, abs=60)
+    return carrier_hz + float(inst[tone].mean())
+
+
+def test_doppler_of_a_moving_transmitter() -> None:
+    base = ONE_CELL.format(duration=1.0).replace("[receiver]", "[receiver]\nnoise_figure_db = 0.0")
+    base = base.replace("eirp_dbm = 30.0", "eirp_dbm = 50.0\nfreq_error_ppm = 0.0")
+    fixed = base.replace("position = [36.62, 101.78]", "position = [36.6271, 101.7782]")
+    # 30 m/s due north, away from the receiver 1.1 km south of it
+    away = base.replace("position = [36.62, 101.78]",
+                        "route = [[36.6271, 101.7782, 0.0], [36.6271 + 0.0026981, 101.7782, 10.0]]")
+    away = away.replace("36.6271 + 0.0026981", str(36.6271 + 300 / 111195))
+    y0, t0, _ = _render(fixed, 1.0)
+    y1, t1, _ = _render(away, 1.0)
+    f0 = fcch_tone_hz(y0, 1e6, t0["cells"][0]["offset_from_center_hz"])
+    f1 = fcch_tone_hz(y1, 1e6, t1["cells"][0]["offset_from_center_hz"])
+    assert f1 - f0 == pytest.approx(-30.0 * 939e6 / 299792458.0, abs=8)  # -94 Hz
 
 
 def test_jammer_is_band_limited_noise_during_its_interval() -> None:
