@@ -136,7 +136,9 @@ class GmskModulator:
             alpha = 1.0 - 2.0 * ((pats[:, None] >> np.arange(_WIN)[None, :]) & 1)  # (64, 6)
             ph = 0.5 * math.pi * (alpha @ w)  # (64, n)
             table = _QUAD[None, :, None] * np.exp(1j * ph)[:, None, :]  # (64, 4, n)
-            self._table = table.reshape((1 << _WIN) * 4, n).astype(np.complex64)
+            rows = np.ascontiguousarray(table.reshape((1 << _WIN) * 4, n), dtype=np.complex64)
+            # one opaque item per row: gathering whole rows is then a single copy each
+            self._table = rows.view(np.dtype((np.void, rows.itemsize * n))).ravel()
 
     def modulate(self, bits: npt.ArrayLike) -> ComplexArray:
         d = np.asarray(bits, dtype=np.uint8).ravel() & 1
@@ -153,10 +155,10 @@ class GmskModulator:
         np.cumsum(alpha_int[:m], out=csum[1:])
         quarter = (self._quarter + csum[:m]) & 3
         if self._integer:
-            pat = np.zeros(m, dtype=np.int64)
-            for r in range(_WIN):
-                pat |= a[r : r + m].astype(np.int64) << r
-            out = self._table[pat * 4 + quarter].reshape(-1)
+            pat = a[: m].astype(np.int32)
+            for r in range(1, _WIN):
+                pat |= a[r : r + m].astype(np.int32) << r
+            out = self._table[pat * 4 + quarter].view(np.complex64)
         else:
             out = self._modulate_any(a, quarter, m)
         self._quarter = int((self._quarter + csum[m]) & 3)
