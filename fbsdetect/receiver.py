@@ -74,6 +74,7 @@ FCCH_STOP_HZ = 35_000.0
 SCH_MARGIN_SYMBOLS = 24  # refined FCCH start (and the tone's spill into guard bits) is +- ~10
 TRACK_MARGIN_SYMBOLS = 10  # burst.py searches +-4 symbols and needs 5 more (channel taps)
 MIN_SCH = 2
+MAX_BLOCKS_PER_BATCH = 128
 COPY_MARGIN_DB = 15.0
 """A carrier with the BSIC and frame timing of one this much stronger is a copy
 (receiver intermodulation, an image), not a cell."""
@@ -303,19 +304,25 @@ class _Track:
     def frame_len(self) -> float:
         return FRAME_SYMBOLS * self.sps_in
 
+    _interp: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None
+
     def add_anchor(self, fn: int, start: float) -> None:
         if not self.anchors:
             self.fn_ref, self.s_ref = fn, start
         self.anchors[fn] = start
+        self._interp = None
 
     def position(self, fns: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         """Predicted TS0 burst start (input samples) of unwrapped frames `fns`."""
         base = self.s_ref + (fns - self.fn_ref) * self.frame_len
         if len(self.anchors) > 1:
-            keys = np.array(sorted(self.anchors), dtype=np.int64)
-            res = np.array([self.anchors[k] for k in keys.tolist()]) - (
-                self.s_ref + (keys - self.fn_ref) * self.frame_len)
-            base = base + np.interp(fns.astype(np.float64), keys.astype(np.float64), res)
+            if self._interp is None:
+                keys = np.array(sorted(self.anchors), dtype=np.int64)
+                res = np.array([self.anchors[k] for k in keys.tolist()]) - (
+                    self.s_ref + (keys - self.fn_ref) * self.frame_len)
+                self._interp = (keys.astype(np.float64), res)
+            keys_f, res = self._interp
+            base = base + np.interp(np.asarray(fns, dtype=np.float64), keys_f, res)
         return np.asarray(base, dtype=np.float64)
 
     def fn_span(self, n_samples: int) -> tuple[int, int]:
@@ -546,8 +553,8 @@ class Receiver:
                     t.decoded_blocks.add(fn)
                     continue
                 blocks.append((i, fn))
-        if blocks:
-            self._decode_blocks(tracks, blocks)
+        for k in range(0, len(blocks), MAX_BLOCKS_PER_BATCH):  # bounded memory per batch
+            self._decode_blocks(tracks, blocks[k:k + MAX_BLOCKS_PER_BATCH])
 
     def _block_t3(self, tracks: list[_Track]) -> list[tuple[int, ...]]:
         from fbsdetect.gsm.mapping import block_starts

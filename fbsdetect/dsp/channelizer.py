@@ -65,6 +65,8 @@ USABLE_FRACTION = 0.96
 """Fraction of the Nyquist band (fs/2) trusted to be flat and alias-free."""
 EDGE_NEED_HZ = 100_000.0
 """A carrier needs +-this much of its band inside the trusted band."""
+BATCH = 256
+"""Windows channelised at once (bounds the temporaries: ~BATCH x n_fft x 16 bytes)."""
 RATE_TOLERANCE = 2e-5
 """Largest relative error of the output sample rate."""
 
@@ -176,6 +178,12 @@ class WindowChannelizer:
         fo = np.broadcast_to(np.asarray(offsets_hz, dtype=np.float64), t.shape)
         if t.size == 0:
             return np.zeros((0, self.out_len), np.complex64)
+        if t.size > BATCH:  # bounded temporaries (memory) for large batches
+            return np.concatenate([self._extract(t[k:k + BATCH], fo[k:k + BATCH])
+                                   for k in range(0, t.size, BATCH)])
+        return self._extract(t, fo)
+
+    def _extract(self, t: npt.NDArray[np.float64], fo: npt.NDArray[np.float64]) -> ComplexArray:
         i0 = np.floor(t).astype(np.int64) - self.pad
         frac = t - i0  # >= pad, < pad + 1: where the window starts inside the read
         x = self.reader(i0, self.n_fft)
