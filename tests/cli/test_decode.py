@@ -131,3 +131,23 @@ def test_short_and_noise_recordings_give_no_cells(capsys: pytest.CaptureFixture[
         code, out, err = run_cli(capsys, "decode", str(p), "--rate", "2.4e6", "--freq", "940e6", "--json")
         assert code == 0, err
         assert out == ""
+
+
+def test_sigmf_with_a_retune_is_decoded_per_frequency(capsys: pytest.CaptureFixture[str],
+                                                      tmp_path: Path) -> None:
+    """Two captures on different frequencies (a sweep): each decoded on its own;
+    the second half of the same signal, declared 2 MHz higher, is ARFCN 30."""
+    src = shared_file("refgen/pub1_single_939M_1000k.cf32")
+    (tmp_path / "sweep.sigmf-data").write_bytes(np.fromfile(src, np.complex64).tobytes())
+    meta = {"global": {"core:datatype": "cf32_le", "core:sample_rate": 1e6, "core:version": "1.0.0"},
+            "captures": [{"core:sample_start": 0, "core:frequency": 939e6,
+                          "core:datetime": "2026-03-01T10:00:00Z"},
+                         {"core:sample_start": 1_250_000, "core:frequency": 941e6,
+                          "core:datetime": "2026-03-01T10:00:01.25Z"}], "annotations": []}
+    (tmp_path / "sweep.sigmf-meta").write_text(json.dumps(meta))
+    code, out, err = run_cli(capsys, "decode", str(tmp_path / "sweep.sigmf-data"), "--json", "-v")
+    assert code == 0, err
+    cells = [json.loads(line) for line in out.splitlines()]
+    assert [(c["arfcn"], c["bsic"]) for c in cells] == [(20, 38), (30, 38)]
+    assert cells[1]["time"] >= "2026-03-01T10:00:01.250Z"
+    assert err.count("capture ") == 2
