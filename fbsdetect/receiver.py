@@ -16,7 +16,9 @@ Stages (each counted per carrier, never raised):
    extended training sequence, demodulated (`dsp.burst.demod_sch`) and decoded
    (`gsm.coding.sch_decode`, TS 45.003 4.7): BSIC and the frame number. A
    carrier without any SCH that passes its parity is not a cell.
-3. **Tracking.** A carrier's TS0 burst of frame ``fn`` starts at
+3. **Tracking.** Each chunk's SCHs measure the residual carrier frequency
+   (`dsp.burst`), which corrects the carrier's mixing frequency (Doppler,
+   oscillator drift). A carrier's TS0 burst of frame ``fn`` starts at
    ``s0 + (fn - fn0) * 1250 * sps_in + r(fn)``: ``sps_in`` is the carrier's own
    symbol clock in input samples (`dsp.ppm.clock_scale`: a base station's
    carrier and clock share one reference, TS 45.010 5.1), ``r`` interpolates
@@ -74,6 +76,8 @@ FCCH_STOP_HZ = 35_000.0
 SCH_MARGIN_SYMBOLS = 24  # refined FCCH start (and the tone's spill into guard bits) is +- ~10
 TRACK_MARGIN_SYMBOLS = 10  # burst.py searches +-4 symbols and needs 5 more (channel taps)
 MIN_SCH = 2
+FREQ_TRACK_GAIN = 0.7  # fraction of the SCHs' median residual frequency corrected per chunk
+FREQ_TRACK_MAX_HZ = 300.0
 MAX_BLOCKS_PER_BATCH = 128
 COPY_MARGIN_DB = 15.0
 """A carrier with the BSIC and frame timing of one this much stronger is a copy
@@ -444,9 +448,10 @@ class Receiver:
         return self._chs[out_len]
 
     def _demod_sch(self, tracks: list[_Track], which: list[int], starts_in: list[float], margin: int
-                   ) -> list[tuple[int, float, int, float, float] | None]:
+                   ) -> list[tuple[int, float, int, float, float, float] | None]:
         """Demodulates and decodes SCHs predicted at `starts_in` (input samples)
-        of tracks[which[i]]; per SCH (bsic, burst start, fn, snr_db, power) or None."""
+        of tracks[which[i]]; per SCH (bsic, burst start, fn, snr_db, power,
+        residual frequency Hz) or None."""
         if not which:
             return []
         mixes = [tracks[i].mix_hz for i in which]
@@ -462,7 +467,8 @@ class Receiver:
                 continue
             tracks[which[j]].result.stats.sch_ok += 1
             s_in = float(w0[j] + b.start[j] * ch.step_in)
-            out.append((int(dec.bsic[j]), s_in, int(dec.fn[j]), float(b.snr_db[j]), float(b.power[j])))
+            out.append((int(dec.bsic[j]), s_in, int(dec.fn[j]), float(b.snr_db[j]), float(b.power[j]),
+                        float(b.freq_hz[j])))
         return out
 
     def _confirm(self, tracks: list[_Track]) -> list[_Track]:
@@ -475,7 +481,7 @@ class Receiver:
                     which.append(i)
                     starts.append(s_sch)
         decoded = self._demod_sch(tracks, which, starts, SCH_MARGIN_SYMBOLS)
-        per: dict[int, list[tuple[int, float, int, float, float]]] = {}
+        per: dict[int, list[tuple[int, float, int, float, float, float]]] = {}
         for i, d in zip(which, decoded, strict=True):
             if d is not None:
                 per.setdefault(i, []).append(d)
@@ -527,6 +533,7 @@ class Receiver:
                 which.extend([i] * f.size)
                 starts.extend(pos.tolist())
                 fns.extend(f.tolist())
+        residual: dict[int, list[float]] = {}
         for i, fn, d in zip(which, fns, self._demod_sch(tracks, which, starts, TRACK_MARGIN_SYMBOLS),
                             strict=True):
             t = tracks[i]
@@ -535,6 +542,13 @@ class Receiver:
             t.add_anchor(fn, d[1])
             t.snrs.append(d[3])
             t.powers.append(d[4])
+            residual.setdefault(i, []).append(d[5])
+        # frequency tracking (Doppler, oscillator drift): the SCHs' residual frequency
+        for i, fr in residual.items():
+            if len(fr) >= 2:
+                step_hz = float(np.clip(FREQ_TRACK_GAIN * np.median(fr), -FREQ_TRACK_MAX_HZ,
+                                        FREQ_TRACK_MAX_HZ))
+                tracks[i].mix_hz += step_hz
         # 2. the blocks
         block_t3 = self._block_t3(tracks)
         blocks: list[tuple[int, int]] = []
