@@ -459,7 +459,7 @@ class Receiver:
         start, _q = sch_search(win)
         b = self.demod.sch(win, start)
         dec = sch_decode(b.soft)
-        out: list[tuple[int, float, int, float, float] | None] = []
+        out: list[tuple[int, float, int, float, float, float] | None] = []
         for j in range(len(which)):
             tracks[which[j]].result.stats.sch_tried += 1
             if not bool(dec.ok[j]):
