@@ -8,14 +8,20 @@ Stages (each counted per carrier, never raised):
    BCCH carrier in the capture at once; each tone is assigned to the ARFCN
    whose raster point is nearest to ``tone - 67.7 kHz`` (unambiguous for
    receiver errors up to +-100 kHz, i.e. +-100 ppm at 1 GHz). Every FCCH is
-   refined on a channelised window (`dsp.fcch.refine`: burst start, carrier
-   offset to a few Hz) and the receiver's ppm error is estimated from all
-   carriers (`dsp.ppm`).
+   refined on a narrow window centred on its tone (`dsp.fcch.refine`: burst
+   start, carrier offset to a few Hz). Shorter searches every `research_s`
+   seconds find cells that switch on later (a fake base station arriving).
+   Carriers too close to the capture's band edges are reported as not
+   decodable, never decoded from an aliased band.
 2. **SCH.** One frame (1250 symbol periods) after each FCCH the SCH
    (TS 45.002 5.2.5, 6.3.1.3) is located by correlating with its 64-bit
    extended training sequence, demodulated (`dsp.burst.demod_sch`) and decoded
    (`gsm.coding.sch_decode`, TS 45.003 4.7): BSIC and the frame number. A
-   carrier without any SCH that passes its parity is not a cell.
+   cell needs `MIN_SCH` SCHs that agree on BSIC, frame number and timing (one
+   10-bit parity check passes on noise once in 1024 tries); a carrier that
+   repeats a much stronger one's BSIC and timing is a copy (intermodulation
+   or an image in the receiver), not a cell. The receiver's ppm error is
+   estimated from the confirmed cells (`dsp.ppm`).
 3. **Tracking.** Each chunk's SCHs measure the residual carrier frequency
    (`dsp.burst`), which corrects the carrier's mixing frequency (Doppler,
    oscillator drift). A carrier's TS0 burst of frame ``fn`` starts at
