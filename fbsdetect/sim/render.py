@@ -177,7 +177,16 @@ class _CellState:
         # a fixed link's gain, used while the cell is on the air
         self.static_gain = self.link.gains(np.array([0.0]), gated=False) if self.link.static else None
 
-    def ensure(self, u_max: float, on_blocks: Callable[[_CellState, int, list[Block]], None] | None) -> None:
+    def ensure(self, u_min: float, u_max: float,
+               on_blocks: Callable[[_CellState, int, list[Block]], None] | None) -> None:
+        """Renders the bits that instants u_min..u_max (symbols) need. A cell that
+        was not rendered for over two multiframes (out of the tuned band, off the
+        air) jumps ahead: its frame numbers and paging go on as if it had been
+        sent, only the GMSK phase restarts."""
+        if u_min - self.stream.n_bits > 2 * MF_BITS:
+            m = math.floor(u_min / MF_BITS) - 2  # stream multiframe index of bit u_min, minus margin
+            self.m_next = m - 1
+            self.stream.restart(m * MF_BITS)
         while self.stream.n_bits <= u_max + 4:
             bits, blocks = self.tx.multiframe(self.m_next)
             if on_blocks is not None:
@@ -327,7 +336,7 @@ class Renderer:
                 else:
                     amp, delay = self._amplitude_grid(st, t_start, fs_c_true, p, s0 + i)
                 u0 = (t_start - delay - st.t0_s) * st.symbol_rate_hz
-                st.ensure(u0 + p.L * du, self.on_blocks)
+                st.ensure(u0, u0 + p.L * du, self.on_blocks)
                 x = xs[len(rows)]
                 st.stream.sample(u0, du, p.L, out=x)
                 u_first = u0 if u_first is None else u_first

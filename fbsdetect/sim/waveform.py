@@ -113,6 +113,17 @@ class GmskStream:
         self._buf[self._hi : self._hi + n] = base
         self._hi += n
 
+    def restart(self, first_bit: int) -> None:
+        """Drops everything and continues with bit `first_bit` as if the stream had
+        started there (the modulator in its initial state): for a transmitter that
+        nobody heard for a while, so that its bits need not be rendered."""
+        self._prev_bit = 1
+        self._hist = np.zeros(_WIN - 1, dtype=np.uint8)
+        self._quarter = _QUARTER0
+        self._lo = self._hi = 0
+        self._q0 = first_bit
+        self.n_bits = first_bit
+
     @property
     def t_end(self) -> float:
         """Instants before this (symbols) can be sampled."""

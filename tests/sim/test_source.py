@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -83,3 +84,32 @@ def test_tuned_source_decodes_to_the_right_cell() -> None:
     got = {f.hex for f in frames}
     assert high["3"].hex() in got and high["4"].hex() in got
     assert low["3"].hex() not in got
+
+
+def test_a_cell_heard_again_after_a_long_time_jumps_ahead() -> None:
+    """A cell outside the tuned band is not rendered; when the receiver comes back
+    after 25 s its frame numbers have run on and its state stays small."""
+    from fbsdetect.sim.content import cell_frames
+    from fbsdetect.sim.render import Renderer
+    from fbsdetect.sim.transmitter import FRAME_BITS
+
+    scene = loads_scene(TWO_BANDS)
+    seen: list[tuple[int, float]] = []
+
+    def log(st: Any, m: int, blocks: list[Any]) -> None:
+        if st.cell.name == "high":
+            seen.extend((b.fn, st.block_time_s(m, b.fn % 51)) for b in blocks)
+
+    r = Renderer(scene, {c.index: cell_frames(c) for c in scene.cells}, on_blocks=log)
+    r.next_block()
+    assert not seen  # "high" (ARFCN 60, 947 MHz) is outside the 939 MHz capture
+    r.retune(downlink_hz(60), 1e6, 30.0, t_s=25.0)
+    y = r.next_block()
+    assert seen and all(24.4 < t < 25.3 for _, t in seen)  # from two multiframes before
+    high = r.cells[1]
+    fn_at_0 = high.timing.start_fn
+    fn, t = seen[0]
+    frames_elapsed = (t + high.timing.frame_offset_s) * high.symbol_rate_hz / FRAME_BITS
+    assert (fn - fn_at_0) % 2715648 == round(frames_elapsed)
+    assert high.stream._hi - high.stream._lo < 200_000  # not 25 s of symbols
+    assert 10 * np.log10(np.mean(np.abs(y) ** 2)) > -60
