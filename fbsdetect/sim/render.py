@@ -16,11 +16,17 @@ Timing per cell: its bit stream (transmitter.py) runs on the BTS clock
 (symbol rate and carrier offset by the cell's frequency error); the
 receiver samples it at the dongle's clock (ppm error: LO and sample clock);
 the propagation delay, path loss, shadowing, fading and the on-air interval
-come from `channel.Link`, evaluated once per block for fixed links or on a
-grid of ~0.4 ms (linearly interpolated) when something moves or fades.
+come from `channel.Link`, evaluated once for fixed links, or on a grid
+(linearly interpolated; the line-of-sight phase every 64 samples) when
+something moves or fades. A cell nobody heard for a while (outside the tuned
+band, off the air) jumps ahead rather than rendering what it sent meanwhile.
 
-Determinism: the block size depends only on the sample rate, each block's
-noise comes from a generator seeded by (scene seed, tuning epoch, block
+Speed: segments of about 27 ms are rendered four at a time, so that every
+FFT runs batched (pocketfft computes several transforms at once in SIMD
+lanes); the measured rate is in bench/bench_render.py.
+
+Determinism: the block size depends only on the sample rate, each segment's
+noise comes from a generator seeded by (scene seed, tuning epoch, segment
 index), each cell's paging by (seed, cell, multiframe), so the same scene and
 seed give the same samples however the caller reads them.
 """
@@ -47,6 +53,7 @@ FINE_GRID = 64  # low-rate samples between exact line-of-sight phases of moving 
 GRID = 256  # low-rate samples between channel-gain evaluations of moving/fading links
 MIN_LOW_RATE_HZ = 2 * SYMBOL_RATE_HZ * 0.999
 PREFERRED_LOW_RATE_HZ = 590e3
+MAX_LOW_RATE_HZ = 730e3
 
 
 def _is_5_smooth(n: int) -> bool:
@@ -57,7 +64,6 @@ def _is_5_smooth(n: int) -> bool:
 
 
 _SMOOTH = tuple(n for n in range(1, 129) if _is_5_smooth(n))  # FFT-friendly factors
-MAX_LOW_RATE_HZ = 730e3
 TAPER_STOP_HZ = 300e3
 TAPER_WIDTH_HZ = 110e3
 BTS_PPM_MAX = 0.05  # TS 45.010 5.1: BTS frequency source within 0.05 ppm
