@@ -352,3 +352,15 @@ def test_frequency_tracking_follows_a_drifting_carrier() -> None:
     res = Receiver(array_reader(y), y.size, 1e6, 939e6, config=ReceiverConfig(all_frames=True)).run()
     (car,) = [c for c in res.carriers if c.is_cell]
     assert car.stats.blocks_bad_crc == 0 and car.stats.blocks_ok == 106
+
+
+def test_damaged_float_samples_do_not_spoil_the_rest() -> None:
+    """NaN/inf samples sprinkled over a cf32 recording count as silence."""
+    x = np.fromfile(shared_file("refgen/pub1_single_939M_1000k.cf32"), np.complex64)
+    x[::5000] = np.nan
+    x[7::9001] = np.inf
+    res = Receiver(array_reader(x), x.size, 1e6, 939e6).run()
+    (obs,) = cell_observations(res)
+    assert obs.bsic == 38 and obs.blocks_bad == 0 and obs.blocks_ok >= 8
+    x[:] = np.nan
+    assert cell_observations(Receiver(array_reader(x), x.size, 1e6, 939e6).run()) == []

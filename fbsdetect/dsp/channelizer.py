@@ -220,7 +220,7 @@ def recording_reader(raw: np.ndarray, datatype: str, n_samples: int, offset: int
             # all inside: one gather (the memory map reads only those pages)
             idx = 2 * (offset + starts[:, None] + np.arange(length)[None, :])
             pairs = np.stack([raw[idx], raw[idx + 1]], axis=-1).reshape(starts.size, 2 * length)
-            return to_complex64(pairs, datatype)
+            return _finite(to_complex64(pairs, datatype))
         out = np.zeros((starts.size, length), np.complex64)
         for j, s in enumerate(starts.tolist()):
             a = max(0, s)
@@ -229,9 +229,17 @@ def recording_reader(raw: np.ndarray, datatype: str, n_samples: int, offset: int
                 continue
             seg = np.asarray(raw[2 * (offset + a): 2 * (offset + b)])
             out[j, a - s: b - s] = to_complex64(seg, datatype)
-        return out
+        return _finite(out)
 
     return read
+
+
+def _finite(x: ComplexArray) -> ComplexArray:
+    """Non-finite samples (a damaged float recording) become 0 (no signal)
+    instead of spreading NaN over a whole FFT window."""
+    if np.iscomplexobj(x) and x.size and not np.isfinite(x).all():
+        x = np.where(np.isfinite(x), x, np.complex64(0)).astype(np.complex64)
+    return x
 
 
 def array_reader(x: ComplexArray) -> Reader:
@@ -245,6 +253,6 @@ def array_reader(x: ComplexArray) -> Reader:
             a, b = max(0, s), min(n, s + length)
             if b > a:
                 out[j, a - s: b - s] = x[a:b]
-        return out
+        return _finite(out)
 
     return read
