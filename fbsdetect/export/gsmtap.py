@@ -13,7 +13,8 @@ Wireshark and gr-gsm use)::
     8  frame_number   uint32
     12 sub_type       channel type (BCCH 0x01, CCCH 0x02, ... below)
     13 antenna_nr     uint8
-    14 sub_slot       uint8 (SDCCH/4 sub-channel ...)
+    14 sub_slot       uint8: the SDCCH/4 or SACCH/4 sub-channel 0..3 of a
+                      combined TS0 (TS 45.002 clause 7 table 3), else 0
     15 res            0
 
 followed by the 23-octet L2 frame. UDP destination port 4729 (IANA `gsmtap`).
@@ -25,6 +26,7 @@ import socket
 import struct
 from types import TracebackType
 
+from fbsdetect.gsm.mapping import SACCH4, SDCCH4, ts0_channel
 from fbsdetect.types import L2Frame
 
 GSMTAP_PORT = 4729
@@ -85,11 +87,21 @@ def gsmtap_header(arfcn: int | None, timeslot: int, fn: int, sub_type: int, *,
                        antenna & 0xFF, sub_slot & 0xFF, 0)
 
 
+def sub_slot_of(frame: L2Frame) -> int:
+    """The sub-channel of an SDCCH/4 or SACCH/4 block on TS0, from the frame
+    number of its first burst (the sub-channel is not in the L2 frame); 0 for
+    every other channel."""
+    if frame.ts != 0 or frame.channel not in (SDCCH4, SACCH4):
+        return 0
+    return ts0_channel(frame.fn, combined=True).subchannel or 0
+
+
 def gsmtap_packet(frame: L2Frame, *, pcs: bool = False) -> bytes:
     """GSMTAP header + L2 frame for one decoded frame (signal level and SNR
     from the frame when known)."""
     return gsmtap_header(frame.arfcn, frame.ts, frame.fn, subtype_for_channel(frame.channel),
-                         signal_dbm=frame.power_dbm, snr_db=frame.snr_db, pcs=pcs) + frame.data
+                         signal_dbm=frame.power_dbm, snr_db=frame.snr_db, pcs=pcs,
+                         sub_slot=sub_slot_of(frame)) + frame.data
 
 
 def parse_address(text: str, default_port: int = GSMTAP_PORT) -> tuple[str, int]:

@@ -121,3 +121,22 @@ def test_pcap_of_cells_shows_the_same_cells_in_tshark(tmp_path: Path) -> None:
     got = [(int(a), int(mcc), int(mnc), int(lac, 16), int(ci, 16), int(t))
            for a, mcc, mnc, lac, ci, t in rows]
     assert got == expected and len(got) == 4
+
+
+def test_sdcch4_and_sacch4_frames_carry_their_sub_slot(tmp_path: Path) -> None:
+    """GSMTAP sub_slot of a combined TS0's SDCCH/4 and SACCH/4 blocks is the
+    sub-channel (TS 45.002 clause 7 table 3: SDCCH/4 0..3 at T3 22, 26, 32, 36;
+    SACCH/4 0, 1 at T3 42, 46 of even 51-multiframes, 2, 3 of odd ones), read
+    back by tshark; other channels keep 0."""
+    tshark = require_program("tshark")
+    mf = 51 * 1000  # an even 51-multiframe
+    cases = [(mf + 22, "SDCCH/4", 0), (mf + 26, "SDCCH/4", 1), (mf + 32, "SDCCH/4", 2),
+             (mf + 36, "SDCCH/4", 3), (mf + 42, "SACCH/4", 0), (mf + 46, "SACCH/4", 1),
+             (mf + 51 + 42, "SACCH/4", 2), (mf + 51 + 46, "SACCH/4", 3), (mf + 6, "CCCH", 0),
+             (mf + 2, "BCCH", 0)]
+    p = tmp_path / "sub.pcapng"
+    with PcapngWriter(p) as w:
+        for fn, channel, _ in cases:
+            w.write_frame(L2Frame(62, fn, 0, channel, FILL), 1772359200.0)
+    rows = _fields(tshark, p, "gsmtap.frame_nr", "gsmtap.sub_slot")
+    assert [(int(fn), int(sub)) for fn, sub in rows] == [(fn, sub) for fn, _, sub in cases]
