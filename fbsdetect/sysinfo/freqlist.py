@@ -23,8 +23,8 @@ Layout of the 16 value octets (bit 0 = bit 8 of the first octet)::
 
 Range formats (10.5.2.13.3-6) code a balanced binary tree of W values; a W of
 0 ends the list. W(k) has exactly the bits of its sub-range (R/J - 1 at most,
-J = 2^floor(log2 k)), so no received value is out of range. Decoding follows the F(K) procedure of 10.5.2.13.3, with
-`x smod m = (x - 1) mod m + 1`:
+J = 2^floor(log2 k)), so no received value is out of range. Decoding follows
+the F(K) procedure of 10.5.2.13.3, with `x smod m = (x - 1) mod m + 1`:
 
     left child : N := (N + W(parent) - R/J) smod (2R/J - 1)
     right child: N := (N + W(parent))       smod (2R/J - 1)
