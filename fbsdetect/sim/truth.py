@@ -8,8 +8,8 @@ noise plus, for cu8/ci8, the rounding noise, i.e. the Eb/N0 a receiver
 sees), the carrier as received (`freq_hz` nominal downlink, `freq_error_ppm`
 of the BTS; on the recording's frequency scale, dongle ppm included:
 `freq_offset_hz` from the nominal downlink, as in a cell observation, and
-`offset_from_center_hz` from the capture's centre; motion adds Doppler on
-top), `start_fn` (the frame on the air at t = 0),
+`offset_from_center_hz` from the capture's centre, `in_band` when its
++-100 kHz lie inside the capture; motion adds Doppler on top), `start_fn` (the frame on the air at t = 0),
 `si` (SI type -> hex of the exact 23-octet L2 frame sent), `ccch_fill`, and
 `blocks`: every BCCH block and every CCCH block carrying a paging request
 whose four bursts all lie inside the recording and the cell's on-air interval, as `{fn, channel, type, hex,
@@ -85,6 +85,7 @@ def build_truth(scene: Scene, renderer: Renderer, frames: dict[int, CellFrames],
             "freq_error_ppm": st.timing.freq_error_ppm,
             "freq_offset_hz": round(off + rx.center_freq_hz - downlink_hz(c.arfcn), 3),
             "offset_from_center_hz": round(off, 3),
+            "in_band": abs(off) + 100e3 <= rx.sample_rate_hz / 2,
             "start_fn": st.timing.start_fn,
             "tsc": c.bsic & 7,
             "si": {k: v.hex() for k, v in frames[c.index].si.items()},

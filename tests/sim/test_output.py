@@ -81,6 +81,7 @@ def test_truth_contents(tmp_path: Path) -> None:
     assert c["ccch"] == "combined" and c["label"] == "legit"
     for key in ("power_dbm", "snr_db", "freq_hz", "freq_offset_hz", "start_fn", "si", "blocks"):
         assert key in c
+    assert all(cell["in_band"] for cell in t["cells"])
     assert all(len(bytes.fromhex(h)) == 23 for h in c["si"].values())
     assert set(c["si"]) == {"1", "2", "3", "4", "2quater", "13"}
     bcch = [b for b in c["blocks"] if b["channel"] == "BCCH"]
