@@ -308,6 +308,7 @@ class _Track:
     tc_count: Counter[int] = field(default_factory=Counter)
     powers: list[float] = field(default_factory=list)
     snrs: list[float] = field(default_factory=list)
+    fcch_snrs: list[float] = field(default_factory=list)
     decoded_blocks: set[int] = field(default_factory=set)
 
     @property
@@ -433,7 +434,16 @@ class Receiver:
                 continue
             sps_in = self.sps_nominal * clock_scale(res.offset_hz, nominal)
             results.append(res)
-            tracks.append(_Track(res, mix, sps_in, [s for s, _ in mine]))
+            track = _Track(res, mix, sps_in, [s for s, _ in mine])
+            # SNR in the symbol-rate bandwidth from the FCCH: its tone against what
+            # the narrow window holds besides (noise per Hz from the filter's
+            # noise bandwidth); independent of any modulation model
+            for j in range(len(owner)):
+                rj = refined[j]
+                if owner[j] == gi and rj.found and rj.residual_power > 0:
+                    n0 = rj.residual_power / ch.noise_bandwidth_hz
+                    track.fcch_snrs.append(10 * math.log10(max(rj.tone_power, 1e-30) / (n0 * SYMBOL_RATE_HZ)))
+            tracks.append(track)
         return tracks, results
 
     # ----------------------------------------------------------------- SCH
@@ -742,8 +752,12 @@ class Receiver:
                 r.frames = [replace(f, channel=ts0_channel(f.fn, True).kind) for f in r.frames]
             if t.powers:
                 r.power_dbfs = _dbfs(float(np.median(t.powers)))
-            if t.snrs:
-                r.snr_db = float(np.median(t.snrs))
+            # both estimates count interference as noise and each has its own
+            # floor (the FCCH's: neighbours near the tone; the equaliser's: its
+            # linear GMSK model, ~20 dB): the larger is the better one
+            ests = [float(np.median(v)) for v in (t.fcch_snrs, t.snrs) if v]
+            if ests:
+                r.snr_db = max(ests)
             r.sch_consistent = len(t.anchors)
             r.s_ref, r.fn_ref, r.sps_in = t.s_ref, t.fn_ref, t.sps_in
             if r.bsic is not None and r.sch_consistent < MIN_SCH:

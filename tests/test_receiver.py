@@ -284,6 +284,12 @@ def test_sim_60_ppm_and_a_cell_at_10_db(tmp_path: Path) -> None:
                                              receiver_at="position = [36.6171, 101.7782]", cells=cells))
     assert min(c["snr_db"] for c in truth["cells"]) < 12
     _check_scene(meta, truth)
+    # the SNR estimate (symbol-rate bandwidth, as the truth defines it) within 3 dB
+    (res,) = decode_recording(Recording.open(meta))
+    snr = {c.arfcn: c.snr_db for c in cell_observations(res)}
+    for c in truth["cells"]:
+        if c["snr_db"] < 30:
+            assert snr[c["arfcn"]] is not None and abs(snr[c["arfcn"]] - c["snr_db"]) < 3
 
 
 @pytest.mark.slow

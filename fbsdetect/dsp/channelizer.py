@@ -167,6 +167,9 @@ class WindowChannelizer:
                               0.5 * (1 + np.cos(math.pi * (af - pass_hz) / (stop_hz - pass_hz)))))
         self._f = f
         self._h = (h * (self.n_out / self.n_fft)).astype(np.float32)
+        # noise-equivalent bandwidth: white input noise of N0 per Hz comes out
+        # with power N0 * noise_bandwidth_hz (amplitude scale as for a tone)
+        self.noise_bandwidth_hz = float(np.sum(h * h) * fs / self.n_fft)
         self._n = np.arange(self.n_fft, dtype=np.float64)
 
     def extract(self, starts: npt.ArrayLike, offsets_hz: npt.ArrayLike) -> ComplexArray:

@@ -80,6 +80,8 @@ class FcchRefined:
     freq_error_hz: float  # residual carrier offset relative to the window's mixing frequency
     quality: float  # |sum z| / sum |y|^2 over the burst: ~1 for a clean tone, ~0 for data/noise
     power: float  # mean |y|^2 over the burst (window units)
+    tone_power: float = 0.0  # power of the fitted tone (window units)
+    residual_power: float = 0.0  # mean |y - tone|^2 over the burst's middle: noise + interference
 
 
 def stft_params(sample_rate_hz: float) -> tuple[int, int]:
@@ -224,9 +226,16 @@ def refine(windows: npt.NDArray[np.complex64], sps: int = OUT_SPS,
         long_lag = min(_LONG_LAG * sps, seg.size // 2)
         if long_lag > 0:
             acc = np.sum(seg[long_lag:] * np.conj(seg[:-long_lag]))
-            fe += float(np.angle(acc)) / (2 * math.pi * long_lag) * out_rate
+            df = float(np.angle(acc)) / (2 * math.pi * long_lag) * out_rate
+            fe += df
+            seg = seg * np.exp(-2j * math.pi * df / out_rate * nn)
+        # the tone (now at 0 Hz) and what is not the tone: noise and interference
+        amp = complex(np.mean(seg)) if seg.size else 0j
+        tone_p = abs(amp) ** 2
+        resid_p = float(np.mean(np.abs(seg - amp) ** 2)) if seg.size else 0.0
         # z[m] = y[m + lag] y*[m] is clean for m in [s, s + 148 sps - lag); the
         # boxcar of `span` fits inside for k in [s, s + 148 sps - lag - span]
         start = k - 0.5 * (FCCH_SYMBOLS * sps - lag - span)
-        out.append(FcchRefined(qual > 0.5, float(start), float(fe), qual, float(sp[i, k] / span)))
+        out.append(FcchRefined(qual > 0.5, float(start), float(fe), qual, float(sp[i, k] / span),
+                               tone_p, resid_p))
     return out
