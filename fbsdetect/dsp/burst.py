@@ -59,7 +59,7 @@ treated as missing observations.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 
 import numpy as np
@@ -91,12 +91,9 @@ F32 = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True)
-class NormalDemod:
-    """Demodulated normal bursts (N of them).
+class BurstMeasurements:
+    """What every demodulated burst reports (N bursts).
 
-    data: (N, 114) float32 soft data bits e(0..56), e(57..113) in burst order
-        (bits 3..59 then 88..144), what `gsm.coding.xcch_decode` takes per burst;
-    hl, hu: (N,) float32 soft stealing flags (burst bits 60 and 87);
     start: (N,) float64 sample position of burst bit 0 within the window;
     timing: (N,) float64 ``(start - nominal_start) / sps``, symbols (+ = late);
     snr_db: (N,) SNR per sample from the training sequence (signal = channel energy,
@@ -107,43 +104,44 @@ class NormalDemod:
         bit n - i in the samples of symbol period n).
     """
 
+    start: npt.NDArray[np.float64]
+    timing: npt.NDArray[np.float64]
+    snr_db: npt.NDArray[np.float64]
+    power: npt.NDArray[np.float64]
+    freq_hz: npt.NDArray[np.float64]
+    channel: npt.NDArray[np.complex64]
+
+    def measurements(self) -> dict[str, np.ndarray]:
+        """The `BurstMeasurements` fields by name (to build a subclass from another)."""
+        return {f.name: getattr(self, f.name) for f in fields(BurstMeasurements)}
+
+
+@dataclass(frozen=True)
+class NormalDemod(BurstMeasurements):
+    """Demodulated normal bursts: data (N, 114) float32 soft data bits e(0..56),
+    e(57..113) in burst order (bits 3..59 then 88..144), what
+    `gsm.coding.xcch_decode` takes per burst; hl, hu (N,) float32 soft stealing
+    flags (burst bits 60 and 87); the measurements of `BurstMeasurements`."""
+
     data: FloatArray
     hl: FloatArray
     hu: FloatArray
-    start: npt.NDArray[np.float64]
-    timing: npt.NDArray[np.float64]
-    snr_db: npt.NDArray[np.float64]
-    power: npt.NDArray[np.float64]
-    freq_hz: npt.NDArray[np.float64]
-    channel: npt.NDArray[np.complex64]
 
 
 @dataclass(frozen=True)
-class SchDemod:
+class SchDemod(BurstMeasurements):
     """Demodulated SCH bursts: soft (N, 78) float32 = e(0..38) (bits 3..41) then
-    e(39..77) (bits 106..144), what `gsm.coding.sch_decode` takes; the other
-    fields as in `NormalDemod`."""
+    e(39..77) (bits 106..144), what `gsm.coding.sch_decode` takes; the
+    measurements of `BurstMeasurements`."""
 
     soft: FloatArray
-    start: npt.NDArray[np.float64]
-    timing: npt.NDArray[np.float64]
-    snr_db: npt.NDArray[np.float64]
-    power: npt.NDArray[np.float64]
-    freq_hz: npt.NDArray[np.float64]
-    channel: npt.NDArray[np.complex64]
 
 
 @dataclass(frozen=True)
-class _Core:
-    """Full-burst result of the common path."""
+class _Core(BurstMeasurements):
+    """Full-burst result of the common path: soft148 (N, 148), training and tails 0."""
 
-    soft148: FloatArray  # (N, 148), training and tails hold 0
-    start: npt.NDArray[np.float64]
-    timing: npt.NDArray[np.float64]
-    snr_db: npt.NDArray[np.float64]
-    power: npt.NDArray[np.float64]
-    freq_hz: npt.NDArray[np.float64]
-    channel: npt.NDArray[np.complex64]
+    soft148: FloatArray
 
 
 @lru_cache(maxsize=64)
@@ -251,7 +249,7 @@ def _demod(
     if n_b == 0:
         z0 = np.zeros(0)
         empty = np.zeros((0, BURST_BITS), np.float32)
-        return _Core(empty, z0, z0, z0, z0, z0, np.zeros((0, sps, lh), np.complex64))
+        return _Core(z0, z0, z0, z0, z0, np.zeros((0, sps, lh), np.complex64), empty)
     if not np.all(np.isfinite(nominal)):
         raise ValueError("nominal_start must be finite")
     tlen = training.shape[1]
@@ -310,9 +308,15 @@ def _demod(
         return hh.transpose(0, 2, 1), np.sum(resid.real**2 + resid.imag**2, axis=(1, 2)) / dof
 
     anchor = lag0 + np.argmax(win_en, axis=1)
-    h, sigma2 = fit(anchor)  # h: tap i acts on c[n - i]
-    sig = np.sum(np.abs(h) ** 2, axis=(1, 2)) / sps
-    sigma2 = np.maximum(sigma2, 1e-7 * sig + 1e-30)
+    def floor_noise(
+        h: npt.NDArray[np.complex64], s2: npt.NDArray[np.float64]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """(channel energy per sample, noise variance floored at 1e-7 of it)."""
+        sig = np.sum(np.abs(h) ** 2, axis=(1, 2)) / sps
+        return sig, np.maximum(s2, 1e-7 * sig + 1e-30)
+
+    h, s2 = fit(anchor)  # h: tap i acts on c[n - i]
+    sig, sigma2 = floor_noise(h, s2)
     # reported SNR: from the training sequence alone, independent of decisions (a
     # window without the expected burst gives a low value even after refinement)
     snr_db = 10.0 * np.log10((sig + 1e-30) / (sigma2 + 1e-20))  # a silent window: about -100 dB
@@ -325,15 +329,20 @@ def _demod(
     zr = np.ascontiguousarray(zt.real, dtype=np.float32)
     zi = np.ascontiguousarray(zt.imag, dtype=np.float32)
     okp = np.ascontiguousarray(np.all(okf.reshape(n_b, n_per, sps), axis=2).T, dtype=np.float32)
-    soft = _equalise(zr, zi, okp, h, sigma2, training, t0)
-
-    # 5. residual frequency: rebuild the burst from the decisions and measure the
-    # phase turn of y * conj(rebuilt) between its two halves
     n_lo, n_hi = memory, BURST_BITS
     half = (n_hi - n_lo) / 2.0
-    sym = np.ascontiguousarray(_decided_symbols(soft, training, t0).T)  # (148, N)
-    _, z1, z2 = residual_and_drift(zr, zi, okp, sym, h, n_lo, n_hi)
-    freq_hz = drift_hz(z1, z2, half, SYMBOL_RATE_HZ)
+
+    def equalise(zr: F32, zi: F32, h: npt.NDArray[np.complex64], sigma2: npt.NDArray[np.float64]
+                 ) -> tuple[FloatArray, FloatArray, npt.NDArray[np.float64]]:
+        """(soft (N, 148), decided symbols (148, N), residual frequency (N,)).
+        5. residual frequency: rebuild the burst from the decisions and measure
+        the phase turn of y * conj(rebuilt) between its two halves."""
+        soft = _equalise(zr, zi, okp, h, sigma2, training, t0)
+        sym = np.ascontiguousarray(_decided_symbols(soft, training, t0).T)
+        _, z1, z2 = residual_and_drift(zr, zi, okp, sym, h, n_lo, n_hi)
+        return soft, sym, drift_hz(z1, z2, half, SYMBOL_RATE_HZ)
+
+    soft, sym, freq_hz = equalise(zr, zi, h, sigma2)
     if refine:
         # decision-directed second pass: remove the residual carrier offset, then
         # estimate the channel by least squares over the whole burst (training,
@@ -345,12 +354,8 @@ def _demod(
         sin_p = np.sin(phase)[:, None, :]
         zr, zi = zr * cos_p - zi * sin_p, zr * sin_p + zi * cos_p
         h, s2 = ls_channel(zr, zi, okp, sym, lh, n_lo, n_hi)
-        sig = np.sum(np.abs(h) ** 2, axis=(1, 2)) / sps
-        sigma2 = np.maximum(s2, 1e-7 * sig + 1e-30)
-        soft = _equalise(zr, zi, okp, h, sigma2, training, t0)
-        sym = np.ascontiguousarray(_decided_symbols(soft, training, t0).T)
-        _, z1, z2 = residual_and_drift(zr, zi, okp, sym, h, n_lo, n_hi)
-        freq_hz = freq_hz + drift_hz(z1, z2, half, SYMBOL_RATE_HZ)
+        soft, _, more_hz = equalise(zr, zi, h, floor_noise(h, s2)[1])
+        freq_hz = freq_hz + more_hz
 
     # 6. timing: energy centroid of the taps (tap (p, i) at lag a + p + i*sps), bit 0
     # peaking at start + sps/2; power over the burst's symbol periods
@@ -362,7 +367,7 @@ def _demod(
     zb = zf.reshape(n_b, n_per, sps)[:, 2 : 2 + BURST_BITS - memory]
     okb = okp[2 : 2 + BURST_BITS - memory]
     power = np.sum(np.abs(zb) ** 2, axis=(1, 2)) / np.maximum(okb.sum(axis=0) * sps, 1)
-    return _Core(soft, start, timing, snr_db, power, freq_hz, h)
+    return _Core(start, timing, snr_db, power, freq_hz, h, soft)
 
 
 @lru_cache(maxsize=8)
@@ -398,17 +403,8 @@ def demod_normal(
     s = core.soft148
     data = np.concatenate([s[:, 3:NORMAL_HL_POS], s[:, NORMAL_HU_POS + 1 : 145]], axis=1)
     assert NORMAL_TSC_START + NORMAL_TSC_BITS == NORMAL_HU_POS
-    return NormalDemod(
-        data=np.ascontiguousarray(data),
-        hl=s[:, NORMAL_HL_POS].copy(),
-        hu=s[:, NORMAL_HU_POS].copy(),
-        start=core.start,
-        timing=core.timing,
-        snr_db=core.snr_db,
-        power=core.power,
-        freq_hz=core.freq_hz,
-        channel=core.channel,
-    )
+    return NormalDemod(data=np.ascontiguousarray(data), hl=s[:, NORMAL_HL_POS].copy(),
+                       hu=s[:, NORMAL_HU_POS].copy(), **core.measurements())
 
 
 def demod_sch(
@@ -430,12 +426,4 @@ def demod_sch(
     core = _demod(x, sps, nominal_start, training, pinv, t0, max_offset_sym, taps, refine)
     s = core.soft148
     soft = np.concatenate([s[:, 3:t0], s[:, t0 + SCH_TRAINING_BITS : 145]], axis=1)
-    return SchDemod(
-        soft=np.ascontiguousarray(soft),
-        start=core.start,
-        timing=core.timing,
-        snr_db=core.snr_db,
-        power=core.power,
-        freq_hz=core.freq_hz,
-        channel=core.channel,
-    )
+    return SchDemod(soft=np.ascontiguousarray(soft), **core.measurements())
