@@ -232,6 +232,20 @@ def write_selection_parameters(wr: BitWriter, sp: SelectionParameters | None) ->
     wr.write(sp.penalty_time, 5)
 
 
+def read_selection_and_power_offset(rd: BitReader) -> tuple[SelectionParameters | None, int | None]:
+    """The head shared by SI3 and SI4 rest octets (10.5.2.34/35):
+    <Optional selection parameter> <Optional Power offset: L | H <POWER_OFFSET:2>>."""
+    return read_selection_parameters(rd), (rd.read(2) if rd.lh() else None)
+
+
+def write_selection_and_power_offset(wr: BitWriter, sp: SelectionParameters | None,
+                                     power_offset: int | None) -> None:
+    write_selection_parameters(wr, sp)
+    wr.lh(power_offset is not None)
+    if power_offset is not None:
+        wr.write(power_offset, 2)
+
+
 def read_gprs_indicator(rd: BitReader) -> GprsIndicator | None:
     if not rd.lh():
         return None

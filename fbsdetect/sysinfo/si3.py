@@ -57,9 +57,9 @@ from fbsdetect.sysinfo.common import (
     l2_frame,
     need,
     read_gprs_indicator,
-    read_selection_parameters,
+    read_selection_and_power_offset,
     write_gprs_indicator,
-    write_selection_parameters,
+    write_selection_and_power_offset,
 )
 
 MSG_TYPE = 0x1B
@@ -115,8 +115,7 @@ class SI3:
 
 def parse_rest(rest: bytes) -> SI3Rest:
     rd = BitReader(rest)
-    sel = read_selection_parameters(rd)
-    po = rd.read(2) if rd.lh() else None
+    sel, po = read_selection_and_power_offset(rd)
     si2ter = bool(rd.lh())
     ecsc = bool(rd.lh())
     where = rd.read(3) if rd.lh() else None
@@ -128,10 +127,7 @@ def parse_rest(rest: bytes) -> SI3Rest:
 
 def build_rest(r: SI3Rest) -> bytes:
     wr = BitWriter()
-    write_selection_parameters(wr, r.selection)
-    wr.lh(r.power_offset is not None)
-    if r.power_offset is not None:
-        wr.write(r.power_offset, 2)
+    write_selection_and_power_offset(wr, r.selection, r.power_offset)
     wr.lh(r.si2ter)
     wr.lh(r.early_classmark)
     wr.lh(r.where is not None)

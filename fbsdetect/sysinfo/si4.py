@@ -44,9 +44,9 @@ from fbsdetect.sysinfo.common import (
     l2_frame,
     need,
     read_gprs_indicator,
-    read_selection_parameters,
+    read_selection_and_power_offset,
     write_gprs_indicator,
-    write_selection_parameters,
+    write_selection_and_power_offset,
 )
 
 MSG_TYPE = 0x1C
@@ -90,8 +90,7 @@ def parse(frame: bytes) -> SI4 | Malformed:
         if pos > end:
             raise MalformedError("SI4: optional elements overrun the pseudo length")
         rd = BitReader(frame[end:23])
-        rest = SI4Rest(read_selection_parameters(rd), rd.read(2) if rd.lh() else None,
-                       read_gprs_indicator(rd))
+        rest = SI4Rest(*read_selection_and_power_offset(rd), read_gprs_indicator(rd))
         return SI4(decode_lai(frame[3:8]), decode_cell_selection(frame[8:10]),
                    decode_rach(frame[10:13]), cbch, rest)
     except (MalformedError, BitsExhausted, IndexError) as e:
@@ -100,10 +99,7 @@ def parse(frame: bytes) -> SI4 | Malformed:
 
 def build(lai: Lai, selection: CellSelection, rach: RachControl, rest: SI4Rest) -> bytes:
     wr = BitWriter()
-    write_selection_parameters(wr, rest.selection)
-    wr.lh(rest.power_offset is not None)
-    if rest.power_offset is not None:
-        wr.write(rest.power_offset, 2)
+    write_selection_and_power_offset(wr, rest.selection, rest.power_offset)
     write_gprs_indicator(wr, rest.gprs)
     body = (bytes([0x06, MSG_TYPE]) + encode_lai(lai) + encode_cell_selection(selection)
             + encode_rach(rach))
