@@ -10,8 +10,11 @@ with value None when entered, so presence of an optional structure is
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from typing import Any
+
+from fbsdetect.sysinfo.common import Malformed, MalformedError, header, need
 
 Entry = tuple[tuple[str, ...], str, Any]
 
@@ -61,3 +64,20 @@ def decode(template: Any, data: bytes) -> list[Entry]:
     obj = template.clone()
     obj.from_bytes(data)
     return list(walk(obj, obj.get_val()))
+
+
+def decode_rest_octets(frame: bytes, msg_type: int, name: str, template: str) -> list[Entry] | Malformed:
+    """Check the header of a message made of rest octets only (SI13,
+    SI2quater: octets 3..22) and decode them with pycrate's CSN.1 description
+    `pycrate_csn1dir.<template>.<template>` (imported on first use: it is slow
+    to load); every failure is a `Malformed` outcome."""
+    try:
+        header(frame, msg_type, name)
+        need(frame, 23, name)
+    except MalformedError as e:
+        return Malformed(name, str(e), msg_type)
+    obj = getattr(importlib.import_module(f"pycrate_csn1dir.{template}"), template)
+    try:
+        return decode(obj, bytes(frame[3:23]))
+    except Exception as e:  # pycrate raises assorted errors on bad CSN.1
+        return Malformed(name, f"rest octets: {type(e).__name__}: {e}", msg_type)

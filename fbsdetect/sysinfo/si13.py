@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 from fbsdetect.sysinfo import _csn1
 from fbsdetect.sysinfo.bits import BitWriter
-from fbsdetect.sysinfo.common import Malformed, MalformedError, _range, header, l2_frame, need
+from fbsdetect.sysinfo.common import Malformed, _range, l2_frame
 
 MSG_TYPE = 0x00
 NAME = "SI13"
@@ -61,17 +61,9 @@ _FIELDS = ("bcch_change_mark", "si_change_field", "rac", "spgc_ccch_sup", "prior
 
 
 def parse(frame: bytes) -> SI13 | Malformed:
-    try:
-        header(frame, MSG_TYPE, NAME)
-        need(frame, 23, NAME)
-    except MalformedError as e:
-        return Malformed(NAME, str(e), MSG_TYPE)
-    from pycrate_csn1dir.si_13_rest_octets import si_13_rest_octets
-
-    try:
-        entries = _csn1.decode(si_13_rest_octets, bytes(frame[3:23]))
-    except Exception as e:  # pycrate raises assorted errors on bad CSN.1
-        return Malformed(NAME, f"rest octets: {type(e).__name__}: {e}", MSG_TYPE)
+    entries = _csn1.decode_rest_octets(frame, MSG_TYPE, NAME, "si_13_rest_octets")
+    if isinstance(entries, Malformed):
+        return entries
     vals: dict[str, int] = {}
     names: set[str] = set()
     for _path, name, value in entries:

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 
 from fbsdetect.sysinfo import _csn1
 from fbsdetect.sysinfo.bits import BitWriter
-from fbsdetect.sysinfo.common import Malformed, MalformedError, header, l2_frame, need
+from fbsdetect.sysinfo.common import Malformed, l2_frame
 
 MSG_TYPE = 0x07
 NAME = "SI2quater"
@@ -83,17 +83,9 @@ class SI2quater:
 
 
 def parse(frame: bytes) -> SI2quater | Malformed:
-    try:
-        header(frame, MSG_TYPE, NAME)
-        need(frame, 23, NAME)
-    except MalformedError as e:
-        return Malformed(NAME, str(e), MSG_TYPE)
-    from pycrate_csn1dir.si2quater_rest_octets import si2quater_rest_octets
-
-    try:
-        entries = _csn1.decode(si2quater_rest_octets, bytes(frame[3:23]))
-    except Exception as e:  # pycrate raises assorted errors on bad CSN.1
-        return Malformed(NAME, f"rest octets: {type(e).__name__}: {e}", MSG_TYPE)
+    entries = _csn1.decode_rest_octets(frame, MSG_TYPE, NAME, "si2quater_rest_octets")
+    if isinstance(entries, Malformed):
+        return entries
     top: dict[str, int] = {}
     names: set[str] = set()
     fdd: list[int] = []
