@@ -23,19 +23,8 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from fbsdetect.sysinfo import (
-    immediate_assignment,
-    paging,
-    parse_any,
-    si1,
-    si2,
-    si2quater,
-    si2ter,
-    si3,
-    si4,
-    si13,
-)
-from fbsdetect.sysinfo.dispatch import _parse_cached
+from fbsdetect.sysinfo import parse_any
+from fbsdetect.sysinfo.dispatch import ALL_PARSERS, PARSERS, _parse_cached
 
 SAMPLES = {
     "SI1": "5506198fe900200000000000000000000000007900002b",
@@ -48,8 +37,6 @@ SAMPLES = {
     "P1 fill": "1506210001f02b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b",
     "IA": "35063f0178b18207ec1704021fff2b2b2b2b2b2b2b2b2b",
 }
-PARSERS = [si1.parse, si2.parse, si2ter.parse, si2quater.parse, si3.parse, si4.parse, si13.parse,
-           paging.parse, immediate_assignment.parse]
 DATA = Path(os.environ.get("FBSDETECT_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
@@ -94,7 +81,7 @@ def throughput() -> None:
 def fuzz(n: int, seed: int) -> None:
     rng = random.Random(seed)
     seeds = [bytes.fromhex(h) for h in SAMPLES.values()]
-    types = [0x00, 0x02, 0x03, 0x07, 0x19, 0x1A, 0x1B, 0x1C, 0x21, 0x22, 0x24, 0x3F]
+    types = sorted(PARSERS)
     outcomes: Counter[str] = Counter()
     slowest = (0.0, b"")
     t_start = time.perf_counter()
@@ -113,7 +100,7 @@ def fuzz(n: int, seed: int) -> None:
                 b[2] = rng.choice(types)
             f = bytes(b)
         t0 = time.perf_counter()
-        for parse in PARSERS:
+        for parse in ALL_PARSERS:
             parse(f)
         r = _parse_cached.__wrapped__(f)
         dt = time.perf_counter() - t0

@@ -246,13 +246,13 @@ class CellParams:
         return cls(**d, malformed=tuple(bad))
 
 
+_SI_KEY_OF_TYPE: dict[type, str] = {si1.SI1: "1", si2ter.SI2ter: "2ter", si2quater.SI2quater: "2quater",
+                                    si3.SI3: "3", si4.SI4: "4", si13.SI13: "13"}
+
+
 def _kind(m: Any) -> str | None:
-    if isinstance(m, si1.SI1):
-        return "1"
+    """The SI key of a parsed message (SI2 and SI2bis share one class); None
+    for anything else (a Malformed frame, paging ...)."""
     if isinstance(m, si2.SI2):
         return "2bis" if m.bis else "2"
-    for mod, k in ((si2ter, "2ter"), (si2quater, "2quater"), (si3, "3"), (si4, "4"), (si13, "13")):
-        if isinstance(m, getattr(mod, {"2ter": "SI2ter", "2quater": "SI2quater", "3": "SI3",
-                                       "4": "SI4", "13": "SI13"}[k])):
-            return k
-    return None
+    return _SI_KEY_OF_TYPE.get(type(m))

@@ -45,6 +45,9 @@ PARSERS: dict[int, Callable[[bytes], Any]] = {
     immediate_assignment.MSG_TYPE: immediate_assignment.parse,
 }
 
+ALL_PARSERS: tuple[Callable[[bytes], Any], ...] = tuple(dict.fromkeys(PARSERS.values()))
+"""Each message parser once (for fuzzing and benchmarks)."""
+
 # SI type key (contracts.md section 4 "si") of each SI message type
 SI_KEYS: dict[int, str] = {
     si1.MSG_TYPE: "1", si2.MSG_TYPE: "2", si2.MSG_TYPE_2BIS: "2bis", si2ter.MSG_TYPE: "2ter",

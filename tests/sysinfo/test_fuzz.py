@@ -8,27 +8,11 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fbsdetect.sysinfo import (
-    L2Fill,
-    Malformed,
-    Unsupported,
-    freqlist,
-    immediate_assignment,
-    paging,
-    si1,
-    si2,
-    si2quater,
-    si2ter,
-    si3,
-    si4,
-    si13,
-)
-from fbsdetect.sysinfo.dispatch import _parse_cached
+from fbsdetect.sysinfo import L2Fill, Malformed, Unsupported, freqlist
+from fbsdetect.sysinfo.dispatch import ALL_PARSERS, PARSERS, _parse_cached
 from tests.conftest import shared_data_dir
 
-PARSERS = [si1.parse, si2.parse, si2ter.parse, si2quater.parse, si3.parse, si4.parse, si13.parse,
-           paging.parse, immediate_assignment.parse]
-TYPES = [0x00, 0x02, 0x03, 0x07, 0x19, 0x1A, 0x1B, 0x1C, 0x21, 0x22, 0x24, 0x3F]
+TYPES = sorted(PARSERS)  # every message type the dispatcher decodes
 
 
 def _seed_frames() -> list[bytes]:
@@ -50,7 +34,7 @@ OUTCOMES = (Malformed, Unsupported, L2Fill)
 
 
 def _check(frame: bytes) -> None:
-    for parse in PARSERS:
+    for parse in ALL_PARSERS:  # each parser on every frame, whatever its type
         r = parse(frame)  # must not raise
         assert r is not None
     r = _parse_cached.__wrapped__(frame)  # the dispatcher without its cache
