@@ -4,6 +4,7 @@ parsers with Wireshark's field by field. Batched: one tshark run per call."""
 
 from __future__ import annotations
 
+import builtins
 import subprocess
 import tempfile
 import xml.etree.ElementTree as ET
@@ -28,14 +29,14 @@ class Dissected:
         assert len(vals) == 1, f"{name}: {vals}"
         return vals[0]
 
-    def int(self, name: str) -> int:
+    def int(self, name: str) -> builtins.int:  # (this method shadows `int` in the class body)
         v = self.one(name)
         return int(v, 16) if v.startswith("0x") else int(v)
 
-    def ints(self, name: str) -> list[int]:
+    def ints(self, name: str) -> list[builtins.int]:
         return [int(v, 16) if v.startswith("0x") else int(v) for v in self.fields.get(name, [])]
 
-    def arfcn_lists(self) -> list[list[int]]:
+    def arfcn_lists(self) -> list[list[builtins.int]]:
         out = []
         for s in self.shownames.get("gsm_a.rr.arfcn_list", []):
             _, _, nums = s.partition("=")
@@ -44,11 +45,11 @@ class Dissected:
 
 
 def dissect(tshark: str, frames: Sequence[bytes], channel: str = "BCCH") -> list[Dissected]:
-    with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / "frames.pcapng"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "frames.pcapng"
         with PcapngWriter(path) as w:
-            for i, f in enumerate(frames):
-                w.write_frame(L2Frame(1, i, 0, channel, bytes(f)), 1.7e9 + i)
+            for i, frame in enumerate(frames):
+                w.write_frame(L2Frame(1, i, 0, channel, bytes(frame)), 1.7e9 + i)
         out = subprocess.run([tshark, "-n", "-r", str(path), "-T", "pdml"], capture_output=True,
                              check=True, timeout=120).stdout
     root = ET.fromstring(out)
