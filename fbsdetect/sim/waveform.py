@@ -137,19 +137,18 @@ class GmskStream:
         if self._ramp_key != (n, dt):
             self._ramp = np.arange(n, dtype=np.float64) * (dt * Q)
             self._ramp_key = (n, dt)
-        iv = np.add(self._ramp, v0)
-        np.rint(iv, out=iv)
-        iv = iv.astype(np.int64)
-        q_first = int(iv[0] >> Q_BITS) if n else 0
-        q_last = int(iv[-1] >> Q_BITS) if n else 0
-        if n and (q_first < self._q0 or q_last >= self._q0 + self._hi - self._lo):
+        # positions relative to the buffer's first entry, small enough for int32
+        rel0 = v0 - float((self._q0 - self._lo) * Q)
+        iv64 = np.add(self._ramp, rel0)
+        np.rint(iv64, out=iv64)
+        if n and (iv64[0] < self._lo * Q or iv64[-1] >= self._hi * Q):
             raise ValueError(f"instants {t0:.3f}..{t0 + (n - 1) * dt:.3f} symbols are outside the "
                              f"rendered stream ({self._q0 - 3}..{self.t_end})")
+        iv = iv64.astype(np.int32)
         q = iv >> Q_BITS
-        q -= self._q0 - self._lo
         iv &= Q - 1
         idx = self._buf[q]
-        np.bitwise_or(idx, iv, out=idx, casting="unsafe")
+        idx |= iv
         if out is None:
             return TABLE[idx]
         return np.take(TABLE, idx, out=out)
