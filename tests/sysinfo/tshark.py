@@ -45,13 +45,21 @@ class Dissected:
 
 
 def dissect(tshark: str, frames: Sequence[bytes], channel: str = "BCCH") -> list[Dissected]:
+    """Each frame wrapped in GSMTAP (our pcapng writer), dissected by tshark."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "frames.pcapng"
         with PcapngWriter(path) as w:
             for i, frame in enumerate(frames):
                 w.write_frame(L2Frame(1, i, 0, channel, bytes(frame)), 1.7e9 + i)
-        out = subprocess.run([tshark, "-n", "-r", str(path), "-T", "pdml"], capture_output=True,
-                             check=True, timeout=120).stdout
+        result = dissect_file(tshark, path)
+    assert len(result) == len(frames)
+    return result
+
+
+def dissect_file(tshark: str, path: Path) -> list[Dissected]:
+    """Every packet of a capture file as tshark dissects it (one PDML run)."""
+    out = subprocess.run([tshark, "-n", "-r", str(path), "-T", "pdml"], capture_output=True,
+                         check=True, timeout=120).stdout
     root = ET.fromstring(out)
     result = []
     for pkt in root.iter("packet"):
@@ -71,5 +79,4 @@ def dissect(tshark: str, frames: Sequence[bytes], channel: str = "BCCH") -> list
             if name == "_ws.malformed":
                 d.warnings.append("malformed")
         result.append(d)
-    assert len(result) == len(frames)
     return result
