@@ -183,7 +183,8 @@ def quantise(y: npt.NDArray[np.complex64], fmt: str) -> tuple[bytes, int]:
     """Samples in the recording's format (interleaved I/Q) and how many I or Q
     values clipped. cu8 as rtl_sdr writes it: ``u = round(127.5 + 127.5 x)``
     in 0..255; ci8: ``round(128 x)`` in -128..127; cf32: little-endian
-    complex64 unchanged. The inverse is the recording reader's scaling."""
+    complex64 unchanged. The inverse is the recording reader's scaling
+    (`sources.recording.to_complex64`, via `dequantise`)."""
     if fmt == "cf32":
         return np.asarray(y, dtype="<c8").tobytes(), 0
     v = np.asarray(y, dtype=np.complex64).view(np.float32)
@@ -201,14 +202,12 @@ def quantise(y: npt.NDArray[np.complex64], fmt: str) -> tuple[bytes, int]:
 
 
 def dequantise(raw: bytes, fmt: str) -> npt.NDArray[np.complex64]:
-    """The inverse scaling of `quantise` (as `sources.recording.to_complex64`)."""
-    if fmt == "cf32":
-        return np.frombuffer(raw, dtype="<c8").astype(np.complex64)
-    if fmt == "cu8":
-        x = (np.frombuffer(raw, np.uint8).astype(np.float32) - np.float32(127.5)) * np.float32(1 / 127.5)
-    else:
-        x = np.frombuffer(raw, np.int8).astype(np.float32) * np.float32(1 / 128)
-    return x.view(np.complex64)
+    """Samples of `quantise`'s output as the recording reader scales them."""
+    from fbsdetect.sources.recording import normalise_format, to_complex64
+
+    dt = normalise_format(fmt)
+    kind = {"cu8": np.uint8, "ci8": np.int8, "cf32_le": np.float32}[dt]
+    return to_complex64(np.frombuffer(raw, dtype=kind), dt)
 
 
 def quantisation_noise_fullscale(fmt: str) -> float:

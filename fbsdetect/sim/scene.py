@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -388,11 +388,16 @@ def _propagation(data: dict[str, Any], src: str) -> PropagationConfig:
     return p
 
 
+_CELL_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(CellConfig)}
+"""The contract's defaults, written once: on the CellConfig fields."""
+
+
 def _cell(raw: object, index: int, src: str) -> CellConfig:
     t = _Table(raw, f"[[cell]] {index + 1}", src, CELL_KEYS)
+    dflt = _CELL_DEFAULTS
     arfcn = t.integer("arfcn", lo=0, hi=1023, required=True)
     _check_arfcn(t, "arfcn", arfcn)
-    neighbours = t.int_list("neighbours", (60, 66, 71), lo=0, hi=1023, max_len=32)
+    neighbours = t.int_list("neighbours", dflt["neighbours"], lo=0, hi=1023, max_len=32)
     for a in neighbours:
         _check_arfcn(t, "neighbours", a)
     c = CellConfig(
@@ -405,25 +410,27 @@ def _cell(raw: object, index: int, src: str) -> CellConfig:
         cid=t.integer("cid", lo=0, hi=65535, required=True),
         bsic=t.integer("bsic", lo=0, hi=63, required=True),
         route=t.place(),
-        eirp_dbm=t.number("eirp_dbm", 45.0, lo=-40.0, hi=90.0),
-        active=t.interval("active", (0.0, 1e9)),
-        ccch=t.choice("ccch", "non-combined", CCCH_KINDS),
+        eirp_dbm=t.number("eirp_dbm", dflt["eirp_dbm"], lo=-40.0, hi=90.0),
+        active=t.interval("active", dflt["active"]),
+        ccch=t.choice("ccch", dflt["ccch"], CCCH_KINDS),
         neighbours=neighbours,
-        si2ter=t.boolean("si2ter", False),
-        si2quater=t.boolean("si2quater", True),
-        eutran_neighbours=t.int_list("eutran_neighbours", (1300, 1825), lo=0, hi=65535, max_len=4),
-        gprs=t.boolean("gprs", True),
-        t3212=t.integer("t3212", 20, lo=0, hi=255),
-        att=t.boolean("att", True),
-        cro=t.integer("cro", 0, lo=0, hi=63),
-        temporary_offset=t.integer("temporary_offset", 0, lo=0, hi=7),
-        penalty_time=t.integer("penalty_time", 0, lo=0, hi=31),
-        cell_reselect_hysteresis=t.integer("cell_reselect_hysteresis", 2, lo=0, hi=7),
-        rxlev_access_min=t.integer("rxlev_access_min", 8, lo=0, hi=63),
-        ms_txpwr_max_cch=t.integer("ms_txpwr_max_cch", 5, lo=0, hi=31),
-        cbq=t.integer("cbq", 0, lo=0, hi=1),
-        paging_rate=t.number("paging_rate", 2.0, lo=0.0, hi=200.0),
-        label=t.choice("label", "legit", LABELS),
+        si2ter=t.boolean("si2ter", dflt["si2ter"]),
+        si2quater=t.boolean("si2quater", dflt["si2quater"]),
+        eutran_neighbours=t.int_list("eutran_neighbours", dflt["eutran_neighbours"], lo=0, hi=65535,
+                                     max_len=4),
+        gprs=t.boolean("gprs", dflt["gprs"]),
+        t3212=t.integer("t3212", dflt["t3212"], lo=0, hi=255),
+        att=t.boolean("att", dflt["att"]),
+        cro=t.integer("cro", dflt["cro"], lo=0, hi=63),
+        temporary_offset=t.integer("temporary_offset", dflt["temporary_offset"], lo=0, hi=7),
+        penalty_time=t.integer("penalty_time", dflt["penalty_time"], lo=0, hi=31),
+        cell_reselect_hysteresis=t.integer("cell_reselect_hysteresis",
+                                           dflt["cell_reselect_hysteresis"], lo=0, hi=7),
+        rxlev_access_min=t.integer("rxlev_access_min", dflt["rxlev_access_min"], lo=0, hi=63),
+        ms_txpwr_max_cch=t.integer("ms_txpwr_max_cch", dflt["ms_txpwr_max_cch"], lo=0, hi=31),
+        cbq=t.integer("cbq", dflt["cbq"], lo=0, hi=1),
+        paging_rate=t.number("paging_rate", dflt["paging_rate"], lo=0.0, hi=200.0),
+        label=t.choice("label", dflt["label"], LABELS),
         freq_error_ppm=(t.number("freq_error_ppm", lo=-10.0, hi=10.0)
                         if "freq_error_ppm" in t.data else None),
         start_fn=(t.integer("start_fn", lo=0, hi=2715647) if "start_fn" in t.data else None),
