@@ -11,8 +11,8 @@ into a temporary folder (the two `socket_pdu` calls point at
 `grgsm_decode`'s input adaptor resamples without an anti-alias filter, so a
 capture holding several carriers must first be split with gr-gsm's own
 `grgsm_channelize` (rotator + polyphase resampler per ARFCN); `decode` does
-that when `channelize=True`. cu8/ci8 captures are converted to cf32 first
-((u8 - 127.5) / 127.5 and i8 / 128, as the project's recording reader does).
+that when `channelize=True`. cu8/ci8 captures are converted to cf32 first, scaled as the project's recording
+reader does ((u8 - 127.5) / 127.5, i8 / 128).
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from fbsdetect.sources.recording import to_complex64
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 GRGSM_DECODE = "/usr/bin/grgsm_decode"
@@ -79,16 +81,14 @@ def patched_decoder(folder: Path) -> Path:
 
 
 def to_cf32(src: Path, fmt: str, dst: Path, block: int = 1 << 22) -> None:
-    """Converts a cu8/ci8 capture to gr-gsm's cfile (complex64), block by block."""
+    """Converts a cu8/ci8 capture to gr-gsm's cfile (complex64), block by block,
+    scaled as the project's recording reader does."""
+    if fmt not in ("cu8", "ci8"):
+        raise ValueError(f"unsupported format {fmt}")
     with open(src, "rb") as fi, open(dst, "wb") as fo:
         while chunk := fi.read(block):
-            if fmt == "cu8":
-                x = (np.frombuffer(chunk, np.uint8).astype(np.float32) - 127.5) / 127.5
-            elif fmt == "ci8":
-                x = np.frombuffer(chunk, np.int8).astype(np.float32) / 128.0
-            else:
-                raise ValueError(f"unsupported format {fmt}")
-            fo.write(x.astype(np.float32).tobytes())
+            raw = np.frombuffer(chunk, np.uint8 if fmt == "cu8" else np.int8)
+            fo.write(to_complex64(raw, fmt).tobytes())
 
 
 def parse_output(text: str) -> list[GrgsmFrame]:
