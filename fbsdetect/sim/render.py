@@ -291,10 +291,6 @@ class Renderer:
         """Scene time of output sample n of the current epoch."""
         return self.t_epoch_s + n / (self.sample_rate_hz * self.clock)
 
-    @property
-    def t_next_s(self) -> float:
-        return self.time_of_output(self.segment * self.plan.H_o)
-
     # ------------------------------------------------------------------ rendering
 
     def next_block(self) -> npt.NDArray[np.complex64]:
