@@ -14,7 +14,8 @@ the block's first burst (contracts.md section 1)::
 
 Only timeslot 0 of a BCCH carrier is decoded (non-combined, or with
 `--combined` BCCH+SDCCH/4); bursts of other timeslots are counted and
-skipped. The logic lives in `fbsdetect.gsm.ts0decode`.
+skipped (TS 45.002 clause 7 table 3 maps TS0 only). The logic lives in
+`fbsdetect.gsm.ts0decode`; this module parses and validates the JSON lines.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ decided symbols ``c = +-1``. Planar float32 layout with the burst index last
 (``zr``, ``zi`` (n_per, P, N), ``ok`` (n_per, N) 0/1, ``sym`` (>= n_hi, N)) so
 the compiled loops run over bursts in SIMD lanes. The functions use the periods
 ``n_lo <= n < n_hi`` whose samples exist (``ok``). Compiled with numba when
-available, numpy otherwise (same results, tested).
+available, numpy otherwise (same results, tested). Hand-written: a receiver
+design choice, not specified by 3GPP (TS 45.005 sets only performance).
 """
 
 from __future__ import annotations

@@ -25,7 +25,9 @@ metrics of a sequence, which float32 represents with ample relative precision.
 Known symbols (tail bits) are imposed by excluding the other hypotheses; steps
 without an observation (outside the captured window) contribute nothing.
 
-Two implementations, tested equal: a numba kernel over planar float32 arrays
+TS 45.005 sets only the receiver's performance, not its algorithm; this MLSE
+is hand-written because no Python library offers a batched soft-output
+equaliser for it. Two implementations, tested equal: a numba kernel over planar float32 arrays
 with the sequence index innermost (SIMD over sequences, in cache-sized chunks;
 `mlse_soft_planar`, `mlse_soft`) and the numpy formulation `mlse_soft_numpy`,
 used when numba is absent. A brute-force test checks the LLRs against path

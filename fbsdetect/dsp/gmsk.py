@@ -26,6 +26,10 @@ differential encoding ``c_n = 2*d_n - 1`` (with ``d_(-1) = 1``): after derotatio
 by ``j^-n`` GMSK is a BPSK-like signal whose symbols ARE the burst's data bits,
 shaped by the main Laurent pulse ``C0`` (``laurent_c0``) plus a small second
 component. The equaliser in ``burst.py`` relies on this.
+
+Hand-written numpy (scipy only for ``erf``): no maintained Python library
+renders GSM's exact GMSK with its differential encoding and phase reference;
+gr-gsm's modulator (GNU Radio) is the independent check in tests.
 """
 
 from __future__ import annotations

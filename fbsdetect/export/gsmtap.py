@@ -18,6 +18,8 @@ Wireshark and gr-gsm use)::
     15 res            0
 
 followed by the 23-octet L2 frame. UDP destination port 4729 (IANA `gsmtap`).
+Hand-written with `struct`: 16 fixed octets need no library; tshark reads
+every field back in tests/export.
 """
 
 from __future__ import annotations

@@ -6,7 +6,10 @@ link type LINKTYPE_IPV4 (228), 127.0.0.1 -> 127.0.0.1, UDP checksum 0 (allowed
 for IPv4). pcapng blocks (IETF draft-ietf-opsawg-pcapng): Section Header
 Block, one Interface Description Block (microsecond timestamps), then one
 Enhanced Packet Block per frame with an `opt_comment` such as
-``time=2026-03-01T10:00:00.123Z lat=36.617100 lon=101.778200 arfcn=62 fn=2566029``.
+``time=2026-03-01T10:00:00.123Z lat=36.617100 lon=101.778200 arfcn=62 fn=2566029 channel=BCCH``.
+Classic pcap: the libpcap file format (24-octet header, 16-octet record
+headers). Hand-written with `struct` (three block types; no dependency such as
+scapy needed); tshark reads the files back in tests/export.
 """
 
 from __future__ import annotations

@@ -21,6 +21,9 @@ ARFCN they share; the band *reported* for an ARFCN is E-GSM900 for 0..124 and
 975..1023 (what current phones and networks use; contracts.md's example
 reports ARFCN 62 as E-GSM900) and R-GSM900 only for 955..974.
 
+Hand-written table (libosmogsm's gsm_arfcn2freq10 is the independent check in
+tests; it is C and knows no band names or spans).
+
 Invalid ARFCNs, band names and frequencies raise `BandError`, which is both a
 `fbsdetect.errors.BadInput` (exit 2 on the command line) and a `ValueError`.
 """

@@ -50,7 +50,8 @@ Debian's gr-gsm (libgnuradio-gsm) differs from the standard in bit 20 of TSC 1
 with the table here.
 
 Functions are vectorised over a leading axis N and work on hard bits
-(uint8) and soft bits (float32) alike.
+(uint8) and soft bits (float32) alike. Hand-written tables and slicing (the
+standard's tables typed in, checked against real bursts).
 """
 
 from __future__ import annotations

@@ -34,6 +34,11 @@ remainder inverted; 4 tail bits; the same convolutional code -> 78 bits;
 no interleaving. This order was checked against real SCH bursts and
 libosmocoding's gsm0503_sch_encode (tests).
 
+Hand-written in numpy, vectorised over blocks (parity as a GF(2) matrix
+product, interleaving as one gather): libosmocoding (C, GPL) would add a
+native dependency to every install and decodes one block per call; it is
+loaded with ctypes in tests only, as the independent check of every bit.
+
 Decoding takes soft bits (float32, positive = 1). A block is `ok` when the
 re-computed parity of the decoded bits matches (the Fire code is used for
 error detection only, never for correction). `bit_errors` counts the

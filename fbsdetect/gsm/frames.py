@@ -14,6 +14,7 @@ Because 26 and 51 are coprime, (T2, T3) fix ``fn mod 1326``:
 ``fn = 51 x ((T3 - T2) mod 26) + T3 + 1326 x T1``.
 
 All functions accept Python ints or numpy integer arrays (vectorised).
+Hand-written: three lines of arithmetic.
 """
 
 from __future__ import annotations

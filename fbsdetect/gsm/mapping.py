@@ -38,7 +38,11 @@ with TC = (fn div 51) mod 8 carries::
 
 A position whose type(s) the cell does not send is filled by repeating a type
 it does send (SI3, else SI4, SI2, SI1; the specification leaves the filler
-open). BCCH Ext and the other SI types (7, 8, 9, 16, 17 ...) are not modelled.
+open). BCCH Ext (the first CCCH block, T3 6..9, when SI3 puts SI2quater or
+SI13 there: position 1) and the other SI types (7, 8, 9, 16, 17 ...) are not
+modelled: such a block is labelled CCCH, as gr-gsm labels it.
+
+Hand-written tables (no library describes the multiframe as data).
 """
 
 from __future__ import annotations

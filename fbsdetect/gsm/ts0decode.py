@@ -1,6 +1,8 @@
 """Decoding timeslot-0 bursts of a BCCH carrier into L2 frames and SCH words
 (no I/O): the library behind `fbsdetect decode-bursts`, usable by anything that
-has demodulated bursts (soft or hard) with their frame numbers.
+has demodulated bursts (soft or hard) with their frame numbers. Channel of
+each frame: TS 45.002 clause 7 table 3 (`mapping`); burst payloads: TS 45.002
+5.2 (`bursts`); coding: TS 45.003 4.1 and 4.7 (`coding`). Hand-written glue.
 
 Bursts are pushed one at a time, in any order within a block; a 4-burst block
 (BCCH, CCCH, SDCCH/4, SACCH/4 per `mapping.ts0_channel`) is decoded once all

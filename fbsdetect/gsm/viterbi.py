@@ -18,6 +18,9 @@ reliability, 0 = erasure) and maximises the correlation between the soft
 input and the +-1 code word; it is vectorised over N blocks: each trellis
 step does one add-compare-select over an (N, 16) array, and the traceback
 walks all N survivors at once.
+
+Hand-written numpy (no library offers a soft-input, batch-vectorised decoder
+for this code); tested against libosmocoding's coder in tests/gsm.
 """
 
 from __future__ import annotations

@@ -29,6 +29,9 @@ Where each scene field goes:
     bsic                   not in SI (it is on the SCH); NCC permitted in SI2
                            includes the cell's own NCC
 
+Messages and fields: TS 44.018 9.1.31-9.1.36 and 9.1.43a (see each module).
+Hand-written glue over the message modules.
+
 Reading back, `neighbours` is the whole BA(BCCH) list: SI2 plus its SI2bis
 and SI2ter extensions when those frames are given.
 """

@@ -12,7 +12,7 @@ an all-0x2B frame), `Unsupported` (another message type, a non-RR PD, a
 non-zero skip indicator, a short-PD message without pseudo length) and
 `Malformed` (a known type that does not parse). Nothing raises for any input
 bytes. Results are cached by frame content (BCCH repeats the same SI frames
-every few seconds, and idle CCCH repeats the same fill).
+every few seconds, and idle CCCH repeats the same fill). Hand-written table.
 """
 
 from __future__ import annotations
