@@ -119,14 +119,15 @@ class CellTransmitter:
         self.mf_duration_s = MF_BITS / symbol_rate_hz
         self.present = set(frames.si)
         self._slots = [mapping.ts0_channel(t3, combined) for t3 in range(MF_FRAMES)]
+        # CCCH block index -> T3 of its first burst; the pageable ones skip the AGCH blocks
+        self._ccch_t3 = {idx: t3 for (t3, kind, idx) in mapping.block_starts(combined)
+                         if kind == mapping.CCCH}
+        self._pageable = [i for i in self._ccch_t3 if i >= frames.bs_ag_blks_res] or list(self._ccch_t3)
         self._fill_bursts = normal_burst(xcch_encode(np.frombuffer(frames.ccch_fill, np.uint8)[None])[0],
                                          self.tsc)
 
     def fn_of(self, m: int, t3: int = 0) -> int:
         return (self.first_fn + MF_FRAMES * m + t3) % HYPERFRAME
-
-    def _ccch_blocks(self) -> list[int]:
-        return [idx for (_t3, kind, idx) in mapping.block_starts(self.combined) if kind == mapping.CCCH]
 
     def _identities(self, rng: np.random.Generator) -> tuple[str, str]:
         if rng.random() < 0.1:  # networks page mostly by TMSI; sometimes by IMSI
@@ -147,8 +148,7 @@ class CellTransmitter:
         starts: list[int] = [2]
         blocks.append(Block(fn0 + 2, mapping.BCCH, self.frames.si[si_type], si_type))
         # CCCH: paging requests at the paging rate
-        ccch = self._ccch_blocks()
-        pageable = [i for i in ccch if i >= self.frames.bs_ag_blks_res] or ccch
+        pageable = self._pageable
         rng = np.random.default_rng([self.seed, 0x50474E47, self.index, m + 1])  # m >= -1
         n_pages = int(rng.poisson(self.paging_rate_hz * self.mf_duration_s)) if self.paging_rate_hz else 0
         per_block: dict[int, list[tuple[str, str]]] = {}
@@ -157,8 +157,7 @@ class CellTransmitter:
             ids = per_block.setdefault(b, [])
             if len(ids) < self.frames.max_identities:
                 ids.append(self._identities(rng))
-        block_t3 = {idx: t3 for (t3, kind, idx) in mapping.block_starts(self.combined)
-                    if kind == mapping.CCCH}
+        block_t3 = self._ccch_t3
         paging_frames: dict[int, bytes] = {}
         for b, ids in sorted(per_block.items()):
             data = self.frames.paging(ids)
@@ -166,7 +165,7 @@ class CellTransmitter:
             frames.append(data)
             starts.append(block_t3[b])
             blocks.append(Block(fn0 + block_t3[b], mapping.CCCH, data, None, len(ids)))
-        for b in ccch:
+        for b in block_t3:
             if b not in paging_frames:
                 blocks.append(Block(fn0 + block_t3[b], mapping.CCCH, self.frames.ccch_fill))
         coded = xcch_encode(np.frombuffer(b"".join(frames), np.uint8).reshape(-1, 23))
