@@ -130,3 +130,20 @@ def test_si4_with_cbch_description() -> None:
     d = dissect(tshark, [frame])[0]
     assert not d.warnings
     compare(m, d)
+
+
+def test_si1_rest_octets_nch_position_and_band_indicator() -> None:
+    """SI1 rest octets (10.5.2.32): NCH position and the 1800/1900 band
+    indicator, which the cell builder leaves at their defaults: built, parsed
+    back and dissected by tshark without warnings."""
+    from fbsdetect.sysinfo import si1
+
+    cases = [(nch, band) for nch in (None, 0, 17, 31) for band in (False, True)]
+    frames = [si1.build([62, 66], nch_position=nch, band_1900=band) for nch, band in cases]
+    for (nch, band), frame in zip(cases, frames, strict=True):
+        m = si1.parse(frame)
+        assert isinstance(m, si1.SI1) and (m.nch_position, m.band_1900) == (nch, band)
+    tshark = require_program("tshark")
+    for d, frame in zip(dissect(tshark, frames), frames, strict=True):
+        assert not d.warnings, (frame.hex(), d.warnings)
+        compare(parse_any(frame), d)
