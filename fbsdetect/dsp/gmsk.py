@@ -38,7 +38,6 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import erf
 
 SYMBOL_RATE_HZ = 1625000.0 / 6.0
 """GSM symbol rate, 270833.33 symbols/s (TS 45.010 / 45.004)."""
@@ -55,6 +54,15 @@ _QUAD = np.array([1, 1j, -1, -1j], dtype=np.complex128)
 
 FloatArray = npt.NDArray[np.float64]
 ComplexArray = npt.NDArray[np.complex64]
+
+
+def erf(x: npt.ArrayLike) -> FloatArray:
+    """scipy's ``erf``, imported on first use: importing scipy.special costs
+    ~0.3 s, and the receiver (which imports this module for its constants)
+    never calls it."""
+    from scipy.special import erf as scipy_erf
+
+    return np.asarray(scipy_erf(x), dtype=np.float64)
 
 
 def differential_encode(bits: npt.ArrayLike, prev: int = 1) -> npt.NDArray[np.uint8]:
