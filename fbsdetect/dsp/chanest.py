@@ -8,7 +8,7 @@ decided symbols ``c = +-1``. Planar float32 layout with the burst index last
 (``zr``, ``zi`` (n_per, P, N), ``ok`` (n_per, N) 0/1, ``sym`` (>= n_hi, N)) so
 the compiled loops run over bursts in SIMD lanes. The functions use the periods
 ``n_lo <= n < n_hi`` whose samples exist (``ok``). Compiled with numba when
-available, numpy otherwise (same results, tested). Hand-written: a receiver
+`equalizer.use_numba`, numpy otherwise (same results, tested). Hand-written: a receiver
 design choice, not specified by 3GPP (TS 45.005 sets only performance).
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from fbsdetect.dsp.equalizer import HAVE_NUMBA, numba
+from fbsdetect.dsp.equalizer import jit, use_numba
 
 F32 = npt.NDArray[np.float32]
 
@@ -94,21 +94,15 @@ def _correlation_energy_py(yr: Any, yi: Any, c: Any, sps: int, en: Any) -> None:
             en[b, d] = ar * ar + ai * ai
 
 
-if HAVE_NUMBA:
-    _correlation_energy = numba.njit(cache=True, nogil=True, fastmath=True)(_correlation_energy_py)
-    _normal_equations = numba.njit(cache=True, nogil=True, fastmath=True)(_normal_equations_py)
-    _residual_and_drift = numba.njit(cache=True, nogil=True, fastmath=True)(_residual_and_drift_py)
-
-
 def correlation_energy(ys: npt.NDArray[np.complex64], c: F32, sps: int, n_lags: int) -> F32:
     """Energy of the correlation of each row of ys (N, >= n_lags + K*sps) with the
     +-1 sequence c (N, K) sampled every sps samples, at lags 0 .. n_lags-1."""
     n_b = ys.shape[0]
-    if HAVE_NUMBA:
+    if use_numba():
         en = np.empty((n_b, n_lags), dtype=np.float32)
         yr = np.ascontiguousarray(ys.real, dtype=np.float32)
         yi = np.ascontiguousarray(ys.imag, dtype=np.float32)
-        _correlation_energy(yr, yi, np.ascontiguousarray(c, dtype=np.float32), sps, en)
+        jit(_correlation_energy_py)(yr, yi, np.ascontiguousarray(c, dtype=np.float32), sps, en)
         return en
     k = c.shape[1]
     view = np.lib.stride_tricks.sliding_window_view(ys, k * sps, axis=1)[:, :n_lags, ::sps]  # (N, D, K)
@@ -128,12 +122,12 @@ def ls_channel(
     """Least-squares taps (N, P, Lh) and the noise variance per complex sample (N,)
     over the periods n_lo..n_hi-1 (n_lo >= Lh - 1)."""
     _, n_p, n_b = zr.shape
-    if HAVE_NUMBA:
+    if use_numba():
         ata32 = np.zeros((lh, lh, n_b), dtype=np.float32)
         atr = np.zeros((lh, n_p, n_b), dtype=np.float32)
         ati = np.zeros((lh, n_p, n_b), dtype=np.float32)
         zz = np.zeros(n_b, dtype=np.float32)
-        _normal_equations(zr, zi, ok, sym, lh, n_lo, n_hi, ata32, atr, ati, zz)
+        jit(_normal_equations_py)(zr, zi, ok, sym, lh, n_lo, n_hi, ata32, atr, ati, zz)
         for i in range(lh):
             for k in range(i):
                 ata32[i, k] = ata32[k, i]
@@ -162,11 +156,12 @@ def residual_and_drift(
     """(residual energy, sum of z conj(rebuilt) over the first half, over the
     second half) of each burst, z rebuilt from taps h (N, P, Lh) and the symbols."""
     n_b = zr.shape[2]
-    if HAVE_NUMBA:
+    if use_numba():
         hr = np.ascontiguousarray(h.real.transpose(1, 2, 0), dtype=np.float32)
         hi = np.ascontiguousarray(h.imag.transpose(1, 2, 0), dtype=np.float32)
         out = np.zeros((5, n_b), dtype=np.float32)
-        _residual_and_drift(zr, zi, ok, sym, hr, hi, n_lo, n_hi, out[0], out[1], out[2], out[3], out[4])
+        kernel = jit(_residual_and_drift_py)
+        kernel(zr, zi, ok, sym, hr, hi, n_lo, n_hi, out[0], out[1], out[2], out[3], out[4])
         o = out.astype(np.float64)
         return o[0], o[1] + 1j * o[2], o[3] + 1j * o[4]
     cm = _stack(sym, h.shape[2], n_lo, n_hi).astype(np.complex64)

@@ -27,29 +27,45 @@ without an observation (outside the captured window) contribute nothing.
 
 TS 45.005 sets only the receiver's performance, not its algorithm; this MLSE
 is hand-written because no Python library offers a batched soft-output
-equaliser for it. Two implementations, tested equal: a numba kernel over planar float32 arrays
-with the sequence index innermost (SIMD over sequences, in cache-sized chunks;
-`mlse_soft_planar`, `mlse_soft`) and the numpy formulation `mlse_soft_numpy`,
-used when numba is absent. A brute-force test checks the LLRs against path
-enumeration.
+equaliser for it. Two implementations, tested equal, both on planar float32
+arrays with the sequence index innermost: the numpy formulation (the default:
+one array operation per trellis step over all sequences of a batch) and a
+numba kernel (SIMD over sequences, in cache-sized chunks), used when the
+environment sets ``FBSDETECT_NUMBA=1``. numba is off by default because
+importing it and loading its cached kernels costs ~0.7 s per process, more
+than it saves on a recording of a few minutes (the numpy path is 2-4x slower
+per burst). A brute-force test checks the LLRs against path enumeration.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-try:  # numba compiles the trellis loops (design: allowed for the Viterbi kernels)
-    import numba
-
-    HAVE_NUMBA = True
-except ImportError:  # pragma: no cover - numba is a dependency; keep a pure-numpy path
-    numba = None  # type: ignore[assignment]
-    HAVE_NUMBA = False
+HAVE_NUMBA = importlib.util.find_spec("numba") is not None
+"""numba is installed (it is imported only when `use_numba` says so)."""
 
 _NEG = np.float32(-1e30)
+
+
+def use_numba() -> bool:
+    """Whether the compiled kernels are used: numba installed and
+    ``FBSDETECT_NUMBA=1`` in the environment."""
+    return HAVE_NUMBA and os.environ.get("FBSDETECT_NUMBA", "") == "1"
+
+
+@functools.cache
+def jit(fn: Callable[..., None]) -> Any:
+    """`fn` compiled by numba (imported here, on first use; kernels cached on disk)."""
+    import numba
+
+    return numba.njit(cache=True, nogil=True, fastmath=True)(fn)
 
 
 def hypothesis_symbols(memory: int) -> npt.NDArray[np.float32]:
@@ -68,7 +84,7 @@ def mlse_soft_numpy(
     known: npt.NDArray[np.int8],
     valid: npt.NDArray[np.bool_],
 ) -> npt.NDArray[np.float32]:
-    """Soft symbols (max-log LLR, positive = bit 1) of B sequences.
+    """Soft symbols (max-log LLR, positive = bit 1) of B sequences, numpy.
 
     obs: (T, B, P) observations; h: (B, P, Lh) channel taps (tap j acts on the
     symbol j steps back); sigma2: (B,) noise variance per complex sample;
@@ -77,44 +93,81 @@ def mlse_soft_numpy(
     sequences); valid: (T, B) whether the observation of that step exists.
     Returns (T, B) float32.
     """
-    t_len, b_len, _ = obs.shape
-    lh = h.shape[2]
+    o = np.asarray(obs).transpose(0, 2, 1)  # (T, P, B)
+    hh = np.asarray(h).transpose(1, 2, 0)  # (P, Lh, B)
+    inv = (1.0 / np.maximum(np.asarray(sigma2, dtype=np.float64), 1e-30)).astype(np.float32)
+    return _mlse_planar_numpy(
+        np.ascontiguousarray(o.real, dtype=np.float32), np.ascontiguousarray(o.imag, dtype=np.float32),
+        np.ascontiguousarray(hh.real, dtype=np.float32), np.ascontiguousarray(hh.imag, dtype=np.float32),
+        inv, np.asarray(init_state, dtype=np.int64), np.asarray(known),
+        np.asarray(valid, dtype=np.float32))
+
+
+def _mlse_planar_numpy(
+    yr: npt.NDArray[np.float32], yi: npt.NDArray[np.float32], hr: npt.NDArray[np.float32],
+    hi: npt.NDArray[np.float32], inv: npt.NDArray[np.float32], init_state: npt.NDArray[np.int64],
+    known: npt.NDArray[Any], valid: npt.NDArray[np.float32],
+) -> npt.NDArray[np.float32]:
+    """The numpy formulation on the kernel's planar layout (arguments as
+    `_mlse_kernel_py`): every array operation covers all B sequences, so a
+    trellis step costs a few numpy calls whatever the batch size."""
+    t_len, n_p, b_len = yr.shape
+    lh = hr.shape[1]
     memory = lh - 1
     n_states = 1 << memory
     n_hyp = 1 << lh
-    half = n_states // 2
-    sym = hypothesis_symbols(memory)  # (Lh, n_hyp)
-    inv = (1.0 / np.maximum(sigma2, 1e-30)).astype(np.float32)
-    # branch metrics: cross(hyp) = sum_j c_j(hyp) * u_j with u_j = sum_p Re(y_p conj(h_pj))
-    hc = np.conj(h)  # (B, P, Lh)
-    u = np.einsum("tbp,bpj->tbj", obs, hc).real.astype(np.float32)  # (T, B, Lh)
-    u *= (2.0 * inv)[None, :, None]
-    e = np.matmul(h, sym.astype(np.complex64))  # (B, P, n_hyp)
-    energy = (np.sum(np.abs(e) ** 2, axis=1) * inv[:, None]).astype(np.float32)  # (B, n_hyp)
-    gamma = np.matmul(u.reshape(t_len * b_len, lh), sym).reshape(t_len, b_len, n_hyp)
-    gamma -= energy[None, :, :]
-    gamma *= valid[:, :, None]
+    symt = np.ascontiguousarray(hypothesis_symbols(memory).T)  # (n_hyp, Lh)
+    # u[m, j] = 2 Re(sum_p y[m, p] conj(h[p, j])) / sigma2, so that the cross term
+    # of hypothesis k is sum_j c_j(k) u[m, j]
+    u = np.empty((t_len, lh, b_len), dtype=np.float32)
+    tmp = np.empty((t_len, b_len), dtype=np.float32)
+    w = (2.0 * inv).astype(np.float32)
+    for j in range(lh):
+        uj = u[:, j]
+        np.multiply(yr[:, 0], hr[0, j], out=uj)
+        for p in range(n_p):
+            if p:
+                np.multiply(yr[:, p], hr[p, j], out=tmp)
+                uj += tmp
+            np.multiply(yi[:, p], hi[p, j], out=tmp)
+            uj += tmp
+        uj *= w
+    energy = np.zeros((n_hyp, b_len), dtype=np.float32)  # |E(k)|^2 / sigma2
+    for p in range(n_p):
+        er = symt @ hr[p]
+        ei = symt @ hi[p]
+        energy += er * er + ei * ei
+    energy *= inv
+    gamma = np.empty((t_len, n_hyp, b_len), dtype=np.float32)  # branch metrics
+    for m in range(t_len):
+        np.matmul(symt, u[m], out=gamma[m])
+    gamma -= energy
+    gamma *= valid[:, None, :]
     msb = np.arange(n_hyp) >> memory
     for step in np.nonzero(known >= 0)[0]:
-        gamma[step][:, msb != known[step]] = _NEG
-    # forward: hyp = b*S + s (b = new bit, s = previous state), new state = hyp >> 1
-    alpha = np.empty((t_len + 1, b_len, n_states), dtype=np.float32)
+        gamma[step, msb != known[step]] = _NEG
+    # forward: hypothesis k = 2 s' + e leads to state s' = k >> 1 from state k & mask;
+    # seen as (2, S) the second index of k is k & mask
+    alpha = np.empty((t_len + 1, n_states, b_len), dtype=np.float32)
     alpha[0] = _NEG
-    alpha[0][np.arange(b_len), init_state] = 0.0
+    alpha[0, init_state, np.arange(b_len)] = 0.0
+    cand = np.empty((n_hyp, b_len), dtype=np.float32)
+    by_msb = cand.reshape(2, n_states, b_len)  # [x[m], state before]
+    by_new = cand.reshape(n_states, 2, b_len)  # [state after, x[m - M]]
     for m in range(t_len):
-        cand = gamma[m].reshape(b_len, 2, n_states) + alpha[m][:, None, :]
-        np.maximum(cand[:, :, 0::2], cand[:, :, 1::2], out=alpha[m + 1].reshape(b_len, 2, half))
-    # backward (free end state): beta_m[s] = max_b gamma[b*S + s] + beta_(m+1)[b*S/2 + s//2]
-    beta = np.empty((t_len + 1, b_len, n_states), dtype=np.float32)
+        np.add(gamma[m].reshape(2, n_states, b_len), alpha[m], out=by_msb)
+        np.maximum(by_new[:, 0], by_new[:, 1], out=alpha[m + 1])
+    # backward (free end state): beta_m[s] = max_x gamma[x S + s] + beta_(m+1)[(x S + s) >> 1]
+    beta = np.empty((t_len + 1, n_states, b_len), dtype=np.float32)
     beta[t_len] = 0.0
     for m in range(t_len - 1, -1, -1):
-        cand = gamma[m].reshape(b_len, 2, half, 2) + beta[m + 1].reshape(b_len, 2, half, 1)
-        np.maximum(cand[:, 0], cand[:, 1], out=beta[m].reshape(b_len, half, 2))
-    # LLR of the new bit: max over hyp of alpha_m[s] + gamma[hyp] + beta_(m+1)[hyp >> 1]
-    total = gamma.reshape(t_len, b_len, 2, n_states) + alpha[:t_len][:, :, None, :]
-    total += np.repeat(beta[1:].reshape(t_len, b_len, 2, half), 2, axis=3)
-    best = total.max(axis=3)  # (T, B, 2)
-    return np.asarray(best[:, :, 1] - best[:, :, 0], dtype=np.float32)
+        np.add(gamma[m].reshape(n_states, 2, b_len), beta[m + 1][:, None, :], out=by_new)
+        np.maximum(by_msb[0], by_msb[1], out=beta[m])
+    # LLR of x[m]: max over k of alpha_m[k & mask] + gamma[k] + beta_(m+1)[k >> 1], by x[m]
+    total = gamma.reshape(t_len, 2, n_states, b_len)
+    total += alpha[:t_len, None]
+    gamma.reshape(t_len, n_states, 2, b_len)[...] += beta[1:, :, None]
+    return np.asarray(total[:, 1].max(axis=1) - total[:, 0].max(axis=1), dtype=np.float32)
 
 
 def _mlse_kernel_py(
@@ -256,9 +309,6 @@ def _mlse_kernel_py(
 _CHUNK = 128
 """Sequences per pass of the kernel: the working set (T x 32 x chunk floats) stays in cache."""
 
-_mlse_kernel: Any = numba.njit(cache=True, nogil=True, fastmath=True)(_mlse_kernel_py) if HAVE_NUMBA else None
-
-
 def mlse_soft_planar(
     yr: npt.NDArray[np.float32],
     yi: npt.NDArray[np.float32],
@@ -271,14 +321,16 @@ def mlse_soft_planar(
 ) -> npt.NDArray[np.float32]:
     """`mlse_soft` on planar float32 arrays, sequence index last: observations
     yr, yi (T, P, B), taps hr, hi (P, Lh, B), valid (T, B) as 0/1. Returns (T, B)."""
-    if _mlse_kernel is None:
-        obs = (yr + 1j * yi).transpose(0, 2, 1).astype(np.complex64)
-        h = (hr + 1j * hi).transpose(2, 0, 1).astype(np.complex64)
-        return mlse_soft_numpy(obs, h, sigma2.astype(np.float32), init_state, known, valid > 0)
+    inv = (1.0 / np.maximum(np.asarray(sigma2, dtype=np.float64), 1e-30)).astype(np.float32)
+    if not use_numba():
+        return _mlse_planar_numpy(
+            np.ascontiguousarray(yr, dtype=np.float32), np.ascontiguousarray(yi, dtype=np.float32),
+            np.ascontiguousarray(hr, dtype=np.float32), np.ascontiguousarray(hi, dtype=np.float32),
+            inv, np.asarray(init_state, dtype=np.int64), np.asarray(known),
+            np.asarray(valid, dtype=np.float32))
     t_len, _, b_len = yr.shape
     out = np.empty((t_len, b_len), dtype=np.float32)
-    inv = (1.0 / np.maximum(np.asarray(sigma2, dtype=np.float64), 1e-30)).astype(np.float32)
-    _mlse_kernel(
+    jit(_mlse_kernel_py)(
         np.ascontiguousarray(yr, dtype=np.float32),
         np.ascontiguousarray(yi, dtype=np.float32),
         np.ascontiguousarray(hr, dtype=np.float32),
@@ -303,8 +355,8 @@ def mlse_soft(
     valid: npt.NDArray[np.bool_],
 ) -> npt.NDArray[np.float32]:
     """Soft symbols (max-log LLR, positive = bit 1), see `mlse_soft_numpy` for the
-    arguments; compiled with numba when available (same results)."""
-    if _mlse_kernel is None:
+    arguments; the numba kernel when `use_numba` (same results)."""
+    if not use_numba():
         return mlse_soft_numpy(obs, h, sigma2, init_state, known, valid)
     o = np.asarray(obs).transpose(0, 2, 1)  # (T, P, B)
     hh = np.asarray(h).transpose(1, 2, 0)  # (P, Lh, B)

@@ -27,9 +27,11 @@ def _case(rng: np.random.Generator, t_len: int, b_len: int, p: int, lh: int) -> 
 
 @pytest.mark.skipif(not equalizer.HAVE_NUMBA, reason="numba is not installed")
 @pytest.mark.parametrize(("p", "lh"), [(1, 5), (2, 5), (2, 4), (4, 3)])
-def test_compiled_kernel_matches_numpy(p: int, lh: int) -> None:
+def test_compiled_kernel_matches_numpy(p: int, lh: int, monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(p * 10 + lh)
     args = _case(rng, 40, 300, p, lh)  # more sequences than one kernel chunk
+    monkeypatch.setenv("FBSDETECT_NUMBA", "1")
+    assert equalizer.use_numba()
     a = mlse_soft(*args)
     b = mlse_soft_numpy(*args)
     finite = np.abs(b) < 1e20  # known (tail) steps carry +-huge values
@@ -88,9 +90,11 @@ def test_chanest_compiled_matches_numpy(monkeypatch: pytest.MonkeyPatch) -> None
     zi = np.ascontiguousarray(z.imag, dtype=np.float32)
     ok = np.ones((n_per, n), dtype=np.float32)
     ok[140:, :5] = 0.0
+    monkeypatch.setenv("FBSDETECT_NUMBA", "1")
     fast = chanest.ls_channel(zr, zi, ok, sym, lh, lh - 1, 148)
     fast_d = chanest.residual_and_drift(zr, zi, ok, sym, h, lh - 1, 148)
-    monkeypatch.setattr(chanest, "HAVE_NUMBA", False)
+    monkeypatch.delenv("FBSDETECT_NUMBA")
+    assert not equalizer.use_numba()
     slow = chanest.ls_channel(zr, zi, ok, sym, lh, lh - 1, 148)
     slow_d = chanest.residual_and_drift(zr, zi, ok, sym, h, lh - 1, 148)
     assert np.allclose(fast[0], slow[0], atol=1e-4) and np.allclose(fast[1], slow[1], rtol=1e-3)
@@ -102,17 +106,18 @@ def test_chanest_compiled_matches_numpy(monkeypatch: pytest.MonkeyPatch) -> None
 
 @pytest.mark.skipif(not equalizer.HAVE_NUMBA, reason="numba is not installed")
 def test_whole_demodulator_without_numba(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The pure-numpy path (numba absent) gives the same soft bits."""
-    from fbsdetect.dsp import burst, chanest
+    """The pure-numpy path (the default) gives the same soft bits as the compiled one."""
+    from fbsdetect.dsp import burst
     from fbsdetect.gsm.bursts import normal_burst
     from tests.dsp.synth import PRE, make_windows
 
     rng = np.random.default_rng(3)
     data = rng.integers(0, 2, (60, 114), dtype=np.uint8)
     w = make_windows(normal_burst(data, 1), 2, 7.0, rng, offset_sym=0.7, channel=((0, 1.0), (1.2, 0.5j)))
+    monkeypatch.setenv("FBSDETECT_NUMBA", "1")
     fast = burst.demod_normal(w, 1, 2, PRE * 2)
-    monkeypatch.setattr(equalizer, "_mlse_kernel", None)
-    monkeypatch.setattr(chanest, "HAVE_NUMBA", False)
+    monkeypatch.delenv("FBSDETECT_NUMBA")
+    assert not equalizer.use_numba()
     slow = burst.demod_normal(w, 1, 2, PRE * 2)
     assert np.allclose(fast.data, slow.data, atol=1e-2)
     assert np.allclose(fast.snr_db, slow.snr_db, atol=1e-3)
