@@ -5,9 +5,13 @@ Facts this module relies on (design.md): librtlsdr accepts 225-300 kS/s and
 0.9-3.2 MS/s, 2.56 MS/s being the highest rate most hosts sustain without
 loss; R820T/R828D tuners reach about 24-1766 MHz; after a retune the first
 ~60 ms of samples are stale (they sit in the driver's buffers) and are
-discarded. Samples are scaled exactly as a `cu8` recording is
-((u8 - 127.5) / 127.5), so a live scan and a recording of it give the same
-numbers.
+discarded. librtlsdr is read in whole 512-byte USB packets; what a read
+brings beyond the caller's request is kept for the next read, so the sample
+stream has no gaps. `time_s` counts every sample taken from the dongle since
+it was opened and settled (read or discarded after a retune, each at the rate
+it was taken at), as the simulated dongle counts scene time. Samples are
+scaled exactly as a `cu8` recording is ((u8 - 127.5) / 127.5), so a live
+scan and a recording of it give the same numbers.
 
 `pip install 'fbsdetect[sdr]'` brings pyrtlsdr and pyrtlsdrlib (bundled
 librtlsdr builds; Debian's librtlsdr0 0.6.0 lacks RTL-SDR Blog V4 support).
@@ -75,7 +79,8 @@ class RtlSdrSource:
                  center_freq_hz: float = 947.4e6, gain_db: float | None = None, ppm: int = 0,
                  device_factory: Callable[[str | None], Any] | None = None) -> None:
         self._dev = (device_factory or _open_device)(serial)
-        self._samples_read = 0
+        self._t_s = 0.0  # time of the samples taken from the device, pending ones included
+        self._pending = np.zeros(0, np.complex64)  # taken from the device, not yet read
         self._rate = check_sample_rate(sample_rate_hz)
         self._dev.sample_rate = self._rate
         if ppm:
@@ -84,6 +89,7 @@ class RtlSdrSource:
         self.set_gain(gain_db)
         self._freq = 0.0
         self.tune(center_freq_hz)
+        self._t_s = self._pending.size / self._rate  # time 0: the first sample after opening
 
     # -- IqSource ---------------------------------------------------------------
     @property
@@ -100,7 +106,7 @@ class RtlSdrSource:
 
     @property
     def time_s(self) -> float:
-        return self._samples_read / self._rate
+        return self._t_s - self._pending.size / self._rate
 
     def tune(self, center_freq_hz: float) -> None:
         self._dev.center_freq = check_frequency(center_freq_hz)
@@ -108,8 +114,10 @@ class RtlSdrSource:
         self._discard(RETUNE_SETTLE_S)
 
     def set_sample_rate(self, sample_rate_hz: float) -> None:
-        self._dev.sample_rate = check_sample_rate(sample_rate_hz)
-        self._rate = float(sample_rate_hz)
+        rate = check_sample_rate(sample_rate_hz)
+        self._pending = self._pending[:0]  # taken at the old rate: stale, their time counted
+        self._dev.sample_rate = rate
+        self._rate = rate
         self._discard(RETUNE_SETTLE_S)
 
     def set_gain(self, gain_db: float | None) -> None:
@@ -123,17 +131,10 @@ class RtlSdrSource:
         self._gain = nearest
 
     def read(self, n_samples: int) -> np.ndarray:
-        out = np.empty(n_samples, np.complex64)
-        done = 0
-        while done < n_samples:
-            want = min(READ_CHUNK_BYTES, 2 * (n_samples - done))
-            want += (-want) % 512  # whole USB packets
-            raw = np.frombuffer(bytes(self._dev.read_bytes(want)), dtype=np.uint8)
-            iq = to_complex64(raw, "cu8")
-            take = min(len(iq), n_samples - done)
-            out[done: done + take] = iq[:take]
-            done += take
-        self._samples_read += n_samples
+        if n_samples < 0:
+            raise ValueError("n_samples must be >= 0")
+        self._fill(n_samples)
+        out, self._pending = self._pending[:n_samples], self._pending[n_samples:]
         return out
 
     def position(self) -> tuple[float, float] | None:
@@ -143,7 +144,25 @@ class RtlSdrSource:
         self._dev.close()
 
     # -- internals --------------------------------------------------------------
+    def _fill(self, n_samples: int) -> None:
+        """Takes whole USB packets from the device until `n_samples` are pending."""
+        parts = [self._pending]
+        have = self._pending.size
+        while have < n_samples:
+            want = min(READ_CHUNK_BYTES, 2 * (n_samples - have))
+            want += (-want) % 512  # whole USB packets
+            raw = np.frombuffer(bytes(self._dev.read_bytes(want)), dtype=np.uint8)
+            iq = to_complex64(raw[: raw.size & ~1], "cu8")
+            if iq.size == 0:
+                raise NotAvailable("the RTL-SDR returned no samples (unplugged?)")
+            parts.append(iq)
+            have += iq.size
+            self._t_s += iq.size / self._rate
+        self._pending = np.concatenate(parts) if len(parts) > 1 else self._pending
+
     def _discard(self, seconds: float) -> None:
+        """Drops what is pending (from before the change) and `seconds` of new samples."""
+        self._pending = self._pending[:0]
         n = int(seconds * self._rate)
-        if n:
-            self._dev.read_bytes(2 * n + (-2 * n) % 512)
+        self._fill(n)
+        self._pending = self._pending[n:]

@@ -57,7 +57,11 @@ def test_retune_discards_stale_samples() -> None:
     src.tune(935.2e6)
     assert dev.center_freq == 935.2e6
     assert sum(dev.reads) >= 2 * int(0.06 * DEFAULT_SAMPLE_RATE_HZ)
-    assert src.time_s == 0.0  # discarded samples are not the caller's
+    # the discarded samples are not the caller's, but they took time to arrive (the
+    # unread rest of the last USB packet before the retune, too: under 256 samples)
+    settle = int(0.06 * DEFAULT_SAMPLE_RATE_HZ) / DEFAULT_SAMPLE_RATE_HZ
+    assert 0 <= src.time_s - settle < 256 / DEFAULT_SAMPLE_RATE_HZ
+    assert src.read(1).size == 1 and sum(dev.reads) % 512 == 0
 
 
 def test_read_scales_like_cu8_and_counts_time() -> None:
@@ -92,3 +96,29 @@ def test_no_dongle_is_a_clear_error() -> None:
     one says why (NotAvailable, exit 1) instead of crashing."""
     with pytest.raises(NotAvailable, match=r"RTL-SDR|pyrtlsdr"):
         _open_device("no-such-serial")
+
+
+def test_reads_of_any_size_are_contiguous() -> None:
+    """librtlsdr is read in whole USB packets (512 bytes); the samples beyond
+    what the caller asked for are kept for the next read, not dropped."""
+    a, _ = make()
+    b, _ = make()
+    whole = a.read(3 * 1000 + 7)
+    parts = np.concatenate([b.read(1000), b.read(1000), b.read(7), b.read(1000)])
+    assert np.array_equal(whole, parts)
+    assert b.time_s == pytest.approx(3007 / DEFAULT_SAMPLE_RATE_HZ)
+
+
+def test_time_counts_settling_and_each_rate() -> None:
+    """time_s is the source time of the next sample: the samples discarded after a
+    retune took time to arrive (as the simulated dongle counts them), and samples
+    read before a rate change count at the rate they were taken."""
+    src, _ = make()
+    src.read(1000)
+    src.tune(935.2e6)
+    settle = int(0.06 * DEFAULT_SAMPLE_RATE_HZ)
+    t1 = (1000 + settle) / DEFAULT_SAMPLE_RATE_HZ
+    assert 0 <= src.time_s - t1 < 256 / DEFAULT_SAMPLE_RATE_HZ
+    src.set_sample_rate(1e6)
+    src.read(5000)
+    assert 0 <= src.time_s - (t1 + 0.06 + 5000 / 1e6) < 512 / DEFAULT_SAMPLE_RATE_HZ
