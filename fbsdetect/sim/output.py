@@ -108,5 +108,5 @@ def simulate(scene: Scene, out_dir: str | os.PathLike[str]) -> Rendered:
         meta.add_capture(start, metadata=cap)
     meta.tofile(str(meta_path), overwrite=True)
     truth = build_truth(scene, renderer, frames, log, n_samples=n_total, clipped_values=clipped)
-    truth_path.write_text(json.dumps(truth, indent=1) + "\n")
+    truth_path.write_text(json.dumps(truth, indent=1, allow_nan=False) + "\n")  # strict JSON
     return Rendered(meta_path, data_path, truth_path, n_total, clipped, truth)

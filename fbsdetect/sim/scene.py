@@ -251,7 +251,9 @@ class _Table:
                 or any(isinstance(x, bool) or not isinstance(x, int | float) for x in v)):
             raise self.fail(key, f"must be [start_s, end_s], got {v!r}")
         a, b = float(v[0]), float(v[1])
-        if not math.isfinite(a) or math.isnan(b) or b <= a:
+        if not (math.isfinite(a) and math.isfinite(b)):  # truth.json is strict JSON
+            raise self.fail(key, f"must be finite (1e9 for 'always'), got {v!r}")
+        if b <= a:
             raise self.fail(key, f"must be [start_s, end_s] with start < end, got {v!r}")
         return a, b
 

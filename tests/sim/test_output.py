@@ -75,7 +75,10 @@ def test_moving_receiver_has_a_capture_per_second_with_its_position(tmp_path: Pa
 
 def test_truth_contents(tmp_path: Path) -> None:
     out = simulate(loads_scene(FOUR_CELLS.format(duration=1.0)), tmp_path)
-    t = json.loads(out.truth_path.read_text())
+    def no_constants(name: str) -> None:
+        raise AssertionError(f"truth.json is not strict JSON: {name}")
+
+    t = json.loads(out.truth_path.read_text(), parse_constant=no_constants)
     assert set(t) >= {"cells", "jammers", "receiver", "scene"}
     c = t["cells"][1]
     assert c["ccch"] == "combined" and c["label"] == "legit"

@@ -135,6 +135,8 @@ BAD = [
     ("neighbours = [20, 62]", "neighbours = [20, 20]", "[[cell]] 2 'neighbours': has duplicate"),
     ("neighbours = [20, 62]", "neighbours = [20, 5000]", "[[cell]] 2 'neighbours': entry 5000"),
     ("active = [0.0, 1e9]", "active = [3.0, 1.0]", "[[cell]] 2 'active'"),
+    # truth.json is strict JSON, which has no Infinity
+    ("active = [0.0, 1e9]", "active = [0.0, inf]", "[[cell]] 2 'active': must be finite"),
     ("t3212 = 30", "t3212 = 256", "[[cell]] 2 't3212'"),
     ("cro = 0", "cro = -1", "[[cell]] 2 'cro'"),
     ("format = \"cu8\"", "format = \"cs16\"", "[receiver] 'format': must be one of cu8, ci8, cf32"),
