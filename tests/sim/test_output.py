@@ -36,7 +36,8 @@ def test_virtual_dongle_gives_the_recordings_samples_whatever_the_read_sizes(tmp
     want = dequantise(out.data_path.read_bytes(), "cu8")
     src = SimSource(loads_scene(text))
     sizes = [1, 1000, 65536, 12345, 100000, 7]
-    got, i = [], 0
+    got: list[np.ndarray] = []
+    i = 0
     while sum(g.size for g in got) < want.size:
         got.append(src.read(min(sizes[i % len(sizes)], want.size - sum(g.size for g in got))))
         i += 1
