@@ -9,7 +9,8 @@ low rate's aliases are cut), is added at the cell's frequency offset (a whole
 number of bins; the remainder is a small rotation applied at the low rate)
 into one spectrum of the output block, together with the thermal noise and
 the jammers' band-limited noise; one inverse FFT gives the block, of which
-the middle part is kept. Bins outside the output band are dropped, as an
+the middle part is kept. A jammer switching on or off inside a segment is
+added in the time domain instead, gated sample by sample. Bins outside the output band are dropped, as an
 ideal anti-alias filter would.
 
 Timing per cell: its bit stream (transmitter.py) runs on the BTS clock
@@ -360,18 +361,32 @@ class Renderer:
                 si = spec[i]
                 for s_0, s_1, d_0, d_1, w in cp.runs:
                     si[d_0:d_1] += Xi[s_0:s_1] * (w * c64)
+        # jammers: their noise is added to the spectrum of segments wholly on the air; a
+        # segment holding an edge of the on-air interval gets it in the time domain,
+        # gated sample by sample
+        switching: list[tuple[int, npt.NDArray[np.complex64], tuple[float, float]]] = []
         for link, (bins, n_bins_total) in zip(self.jammer_links, self.jammer_plans, strict=True):
             if bins.size == 0:
                 continue
+            a, b = link.on_air
             for i in range(BATCH):
-                g = link.gains(np.array([t_starts[i] + dur / 2]))
-                p_fs = float(abs(g.amplitude[0]) ** 2) * self.amp_scale**2
-                if p_fs == 0:
+                if t_starts[i] + dur <= a or t_starts[i] >= b:
                     continue
+                g = link.gains(np.array([t_starts[i] + dur / 2]), gated=False)
+                p_fs = float(abs(g.amplitude[0]) ** 2) * self.amp_scale**2
                 sj = math.sqrt(p_fs * p.M * p.M / n_bins_total / 2 * 12)
                 jn = (rngs[i].random(2 * bins.size, dtype=np.float32) - np.float32(0.5)).view(np.complex64)
-                spec[i, bins] += jn * np.float32(sj)
+                jn *= np.float32(sj)
+                if a <= t_starts[i] and t_starts[i] + dur <= b:
+                    spec[i, bins] += jn
+                else:
+                    js = np.zeros(p.M, dtype=np.complex64)
+                    js[bins] = jn
+                    switching.append((i, js, (a, b)))
         y = scipy.fft.ifft(spec, axis=1)  # a new array: spec is a reused buffer
+        for i, js, (a, b) in switching:
+            t = t_starts[i] + np.arange(p.M) * (dur / p.M)
+            y[i] += scipy.fft.ifft(js) * ((t >= a) & (t < b))
         return np.ascontiguousarray(y[:, p.margin_o : p.margin_o + p.H_o]).reshape(-1)
 
     def _amplitude_grid(self, st: _CellState, t_start: float, fs_c_true: float,

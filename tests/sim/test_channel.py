@@ -188,3 +188,30 @@ def test_block_plans(fs: float) -> None:
     assert 2 * 1625000 / 6 * 0.999 <= p.fs_c_hz <= 730e3
     assert p.M * p.c == p.L * p.d and p.H_o * p.c == p.H_c * p.d
     assert p.margin_c >= 128 and p.L - p.H_c == 2 * p.margin_c and p.M - p.H_o == 2 * p.margin_o
+
+
+def test_jammer_switches_on_and_off_at_its_interval_edges() -> None:
+    """The on-air interval holds to the sample, not to the renderer's ~25 ms
+    segments: the jammer's power steps up at 0.51 s and down at 0.73 s."""
+    text = ONE_CELL.format(duration=1.0).replace("eirp_dbm = 30.0", "eirp_dbm = -40.0") + """
+[[jammer]]
+center_freq_hz = 939000000
+bandwidth_hz = 400000
+position = [36.6175, 101.7785]
+eirp_dbm = 10.0
+active = [0.51, 0.73]
+"""
+    y, _, r = _render(text, 1.0)
+    p = np.abs(y) ** 2
+    ms = round(1e-3 * 1e6 * r.clock)
+
+    def level(t: float) -> float:  # mean power in the millisecond starting at t
+        n = round(t * 1e6 * r.clock)
+        return float(p[n:n + ms].mean())
+
+    floor, on = level(0.2), level(0.6)
+    assert on > 1e3 * floor
+    for edge, rising in ((0.51, True), (0.73, False)):
+        before, after = level(edge - 1.5e-3), level(edge + 0.5e-3)
+        assert (after if rising else before) > 0.5 * on, edge
+        assert (before if rising else after) < 10 * floor, edge
