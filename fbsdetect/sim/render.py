@@ -391,8 +391,8 @@ class Renderer:
 
     def _amplitude_grid(self, st: _CellState, t_start: float, fs_c_true: float,
                         p: Plan, segment: int) -> tuple[npt.NDArray[np.complex64], float]:
-        """Complex amplitude over the low-rate block and the propagation delay at its
-        middle. Power, shadowing and fading are evaluated on a grid (every GRID
+        """Complex amplitude over the low-rate block (0 off the air, sample by sample)
+        and the propagation delay at its middle. Power, shadowing and fading are evaluated on a grid (every GRID
         samples with fading, 8 points per block otherwise); the line-of-sight phase
         -2 pi d / lambda, which turns quickly on a moving link (2 pi x 95 Hz at
         30 m/s), is evaluated exactly every FINE_GRID samples (under 0.1 rad apart)
@@ -406,7 +406,7 @@ class Renderer:
             if len(self._rx_cache) > 4 * BATCH:
                 self._rx_cache.clear()
             rx = self._rx_cache[key] = st.link.receiver_at(tg)
-        g = st.link.gains(tg, rx, los_phase=False)
+        g = st.link.gains(tg, rx, los_phase=False, gated=False)
         n_fine = p.L // FINE_GRID
         pos = np.arange(n_fine + 1) * (n_grid / n_fine)  # fine points on the coarse grid's scale
         xg = np.arange(n_grid + 1)
@@ -417,6 +417,10 @@ class Renderer:
         f64 = fine.astype(np.complex64)
         frac = (np.arange(FINE_GRID) / FINE_GRID).astype(np.float32)
         out = (f64[:-1, None] + (f64[1:] - f64[:-1])[:, None] * frac[None, :]).reshape(-1)
+        a, b = st.link.on_air
+        if t_start < a or t_start + p.L / fs_c_true > b:  # an edge of the on-air interval
+            t = t_start + np.arange(p.L) / fs_c_true
+            out *= (t >= a) & (t < b)
         return out, float(g.delay_s[n_grid // 2])
 
 

@@ -201,6 +201,15 @@ position = [36.6175, 101.7785]
 eirp_dbm = 10.0
 active = [0.51, 0.73]
 """
+    _assert_on_air_edges(text, 0.51, 0.73)
+
+
+def test_cell_switches_on_and_off_at_its_interval_edges() -> None:
+    text = ONE_CELL.format(duration=1.0).replace("eirp_dbm = 30.0", "eirp_dbm = 30.0\nactive = [0.51, 0.73]")
+    _assert_on_air_edges(text, 0.51, 0.73)
+
+
+def _assert_on_air_edges(text: str, start_s: float, end_s: float) -> None:
     y, _, r = _render(text, 1.0)
     p = np.abs(y) ** 2
     ms = round(1e-3 * 1e6 * r.clock)
@@ -211,7 +220,7 @@ active = [0.51, 0.73]
 
     floor, on = level(0.2), level(0.6)
     assert on > 1e3 * floor
-    for edge, rising in ((0.51, True), (0.73, False)):
+    for edge, rising in ((start_s, True), (end_s, False)):
         before, after = level(edge - 1.5e-3), level(edge + 0.5e-3)
         assert (after if rising else before) > 0.5 * on, edge
         assert (before if rising else after) < 10 * floor, edge
