@@ -22,7 +22,11 @@ Layout (23 octets)::
         { L | H <RA COLOUR:3> <SI13 POSITION:1> }   -- GPRS indicator
         < 3G Early Classmark Sending Restriction : L | H >
         { L | H <SI2quater POSITION:1> }            -- SI2quater indicator
-        ... (Iu indicator, SI21 indicator: not decoded) < spare padding >
+        < Iu Indicator : L | H ... > < SI 21 Indicator : L | H ... >  -- not decoded
+        < spare padding >
+
+`build_rest` refuses fields that leave no room for the last two indicators
+(a receiver such as Wireshark then reports the frame malformed).
 
 Rest-octet components past the end of the message read as L (absent).
 BS_PA_MFRMS is reported raw (0..7 = 2..9 multiframes); CCCH_CONF raw
@@ -64,6 +68,7 @@ from fbsdetect.sysinfo.common import (
 
 MSG_TYPE = 0x1B
 NAME = "SI3"
+REST_BITS = 32  # octets 19..22
 
 
 @dataclass(frozen=True)
@@ -138,7 +143,10 @@ def build_rest(r: SI3Rest) -> bytes:
     wr.lh(r.si2quater_position is not None)
     if r.si2quater_position is not None:
         wr.write(r.si2quater_position & 1, 1)
-    return wr.to_bytes(4)
+    if len(wr) > REST_BITS - 2:
+        raise ValueError(f"SI3 rest octets of {len(wr)} bits leave no room for the Iu and SI 21 "
+                         f"indicators (one L/H bit each, TS 44.018 10.5.2.34): at most {REST_BITS - 2}")
+    return wr.to_bytes(REST_BITS // 8)
 
 
 def parse(frame: bytes) -> SI3 | Malformed:

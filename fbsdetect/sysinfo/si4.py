@@ -18,6 +18,10 @@ Layout::
         < spare padding >
 
 The rest octets start right after the pseudo length (octet 1 + length).
+`build` refuses rest octets whose first octet is 0x64 or 0x72 (no selection
+parameters, power offset 2 or 3, particular GPRS indicators): receivers that
+look for the optional CBCH elements by IEI instead of by pseudo length, as
+Wireshark does, misread them.
 Hand-written (as SI3, same reasons).
 """
 
@@ -51,6 +55,8 @@ from fbsdetect.sysinfo.common import (
 
 MSG_TYPE = 0x1C
 NAME = "SI4"
+IEI_CBCH_CHANNEL = 0x64  # CBCH Channel Description (10.5.2.5), TV 4
+IEI_CBCH_MA = 0x72       # CBCH Mobile Allocation (10.5.2.21), TLV
 
 
 @dataclass(frozen=True)
@@ -80,10 +86,10 @@ def parse(frame: bytes) -> SI4 | Malformed:
         cbch = None
         while pos < end:
             iei = frame[pos]
-            if iei == 0x64:
+            if iei == IEI_CBCH_CHANNEL:
                 cbch = bytes(frame[pos + 1:pos + 4])
                 pos += 4
-            elif iei == 0x72:
+            elif iei == IEI_CBCH_MA:
                 pos += 2 + frame[pos + 1]
             else:
                 raise MalformedError(f"SI4: unexpected IEI 0x{iei:02x}")
@@ -101,6 +107,10 @@ def build(lai: Lai, selection: CellSelection, rach: RachControl, rest: SI4Rest) 
     wr = BitWriter()
     write_selection_and_power_offset(wr, rest.selection, rest.power_offset)
     write_gprs_indicator(wr, rest.gprs)
+    rest_octets = wr.to_bytes(10)
+    if rest_octets[0] in (IEI_CBCH_CHANNEL, IEI_CBCH_MA):
+        raise ValueError(f"SI4 rest octets would start with 0x{rest_octets[0]:02x}, the IEI of an optional "
+                         "CBCH element: ambiguous for receivers that ignore the pseudo length")
     body = (bytes([0x06, MSG_TYPE]) + encode_lai(lai) + encode_cell_selection(selection)
             + encode_rach(rach))
-    return l2_frame(12, body, wr.to_bytes(10))
+    return l2_frame(12, body, rest_octets)

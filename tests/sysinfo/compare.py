@@ -54,6 +54,12 @@ def _rach(r: Any, d: Dissected) -> None:
     _eq("re", int(r.re_not_allowed), d.int("gsm_a.rr.re"))
 
 
+def _power_offset(po: int | None, d: Dissected) -> None:
+    _eq("power offset present", int(po is not None), d.int("gsm_a.rr.power_offset.present"))
+    if po is not None:
+        _eq("power offset", po, d.int("gsm_a.rr.power_offset"))
+
+
 def _gprs(g: Any, d: Dissected) -> None:
     _eq("gprs indicator", int(g is not None), d.int("gsm_a.rr.gprs_indicator"))
     if g is not None:
@@ -76,9 +82,14 @@ def compare(m: Any, d: Dissected) -> str:
         _cell_selection(m.selection, d)
         _rach(m.rach, d)
         _selection(m.rest.selection, d)
+        _power_offset(m.rest.power_offset, d)
         _eq("si2ter", int(m.rest.si2ter), d.int("gsm_a.rr.system_information_type_2ter"))
         _eq("early classmark", int(m.rest.early_classmark), d.int("gsm_a.rr.early_classmark_sending"))
+        _eq("where present", int(m.rest.where is not None), d.int("gsm_a.rr.scheduling_if_and_where"))
+        if m.rest.where is not None:
+            _eq("where", m.rest.where, d.int("gsm_a.rr.where"))
         _gprs(m.rest.gprs, d)
+        _eq("3g ecsr", int(m.rest.three_g_ecsr), d.int("gsm_a.rr.3g_early_classmark_sending_restriction"))
         _eq("si2quater indicator", int(m.rest.si2quater), d.int("gsm_a.rr.si2quater_indicator"))
         if m.rest.si2quater:
             _eq("si2quater position", m.rest.si2quater_position, d.int("gsm_a.rr.si2quater_position"))
@@ -88,6 +99,7 @@ def compare(m: Any, d: Dissected) -> str:
         _cell_selection(m.selection, d)
         _rach(m.rach, d)
         _selection(m.rest.selection, d)
+        _power_offset(m.rest.power_offset, d)
         _gprs(m.rest.gprs, d)
         return "SI4"
     if isinstance(m, si1.SI1):

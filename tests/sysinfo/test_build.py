@@ -7,8 +7,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fbsdetect.sysinfo import paging, parse_any
+from fbsdetect.sysinfo import paging, parse_any, si3, si4
 from fbsdetect.sysinfo.cell import CellParams, CellSpec, build_cell_si
+from fbsdetect.sysinfo.common import CellSelection, GprsIndicator, Lai, RachControl, SelectionParameters
 from tests.conftest import require_program
 from tests.sysinfo.compare import compare
 from tests.sysinfo.strategies import cell_specs
@@ -147,3 +148,84 @@ def test_si1_rest_octets_nch_position_and_band_indicator() -> None:
     for d, frame in zip(dissect(tshark, frames), frames, strict=True):
         assert not d.warnings, (frame.hex(), d.warnings)
         compare(parse_any(frame), d)
+
+
+selection_params = st.one_of(st.none(), st.builds(
+    SelectionParameters, st.integers(0, 1), st.integers(0, 63), st.integers(0, 7), st.integers(0, 31)))
+gprs_indicators = st.one_of(st.none(), st.builds(GprsIndicator, st.integers(0, 7), st.integers(0, 1)))
+si3_rests = st.builds(
+    si3.SI3Rest, selection_params, st.one_of(st.none(), st.integers(0, 3)), st.booleans(), st.booleans(),
+    st.one_of(st.none(), st.integers(0, 7)), gprs_indicators, st.booleans(),
+    st.one_of(st.none(), st.integers(0, 1)))
+si4_rests = st.builds(si4.SI4Rest, selection_params, st.one_of(st.none(), st.integers(0, 3)), gprs_indicators)
+
+
+def _si3(rest: si3.SI3Rest) -> bytes | None:
+    """SI3 with these rest octets, None when they do not fit the 4 octets."""
+    try:
+        return si3.build(41021, Lai(460, 0, 10290), si3.ControlChannel(), si3.CellOptions(),
+                         CellSelection(2, 5, 0, 1, 8), RachControl(), rest)
+    except ValueError:
+        return None
+
+
+def _si4(rest: si4.SI4Rest) -> bytes | None:
+    """SI4 with these rest octets, None when `build` refuses them (first octet an IEI)."""
+    try:
+        return si4.build(Lai(460, 0, 10290), CellSelection(2, 5, 0, 1, 8), RachControl(), rest)
+    except ValueError:
+        return None
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(si3_rests, min_size=40, max_size=40), st.lists(si4_rests, min_size=20, max_size=20))
+def test_si3_si4_rest_octets_over_their_whole_space(rests3: list[si3.SI3Rest],
+                                                    rests4: list[si4.SI4Rest]) -> None:
+    """Every SI3/SI4 rest-octet field (selection parameters, power offset,
+    SI2ter indicator, early classmark, WHERE, GPRS indicator, 3G ECSR,
+    SI2quater position): built, parsed back equal, and agreed field by field
+    by tshark without warnings."""
+    frames = [f for f in map(_si3, rests3) if f is not None]
+    assert len(frames) >= 10  # most combinations fit (test_si3_rest_octets_must_leave_room ...)
+    n3 = len(frames)
+    frames += [f for f in map(_si4, rests4) if f is not None]
+    for frame in frames:
+        m = parse_any(frame)
+        assert isinstance(m, si3.SI3 | si4.SI4), m
+    assert [parse_any(f).rest for f in frames[:n3]] == [r for r in rests3 if _si3(r)]  # type: ignore[union-attr]
+    assert [parse_any(f).rest for f in frames[n3:]] == [r for r in rests4 if _si4(r)]  # type: ignore[union-attr]
+    tshark = require_program("tshark")
+    for d, frame in zip(dissect(tshark, frames), frames, strict=True):
+        assert not d.warnings, (frame.hex(), d.warnings)
+        compare(parse_any(frame), d)
+
+
+def test_si3_rest_octets_must_leave_room_for_the_last_indicators() -> None:
+    """32 bits of SI3 rest-octet fields leave no bit for the Iu and SI 21
+    indicators that the grammar (10.5.2.34) still requires: refused (tshark
+    reported such a frame malformed); 30 bits are fine."""
+    full = si3.SI3Rest(SelectionParameters(0, 0, 0, 0), 0, False, False, 0, GprsIndicator(0, 0), False, None)
+    try:
+        si3.build_rest(full)
+    except ValueError as e:
+        assert "Iu and SI 21" in str(e)
+    else:
+        raise AssertionError("32 bits of rest-octet fields were accepted")
+    assert _si3(si3.SI3Rest(SelectionParameters(0, 0, 0, 0), 0, False, False, None, GprsIndicator(0, 0),
+                            False, 0)) is not None  # 30 bits
+
+
+def test_si4_rest_octets_never_start_with_an_optional_iei() -> None:
+    """SI4 rest octets beginning 0x64 / 0x72 are read by Wireshark as the
+    optional CBCH elements (power offset "absent", or a malformed frame):
+    refused; every other combination of the first rest-octet fields builds."""
+    built = refused = 0
+    for po in (None, 0, 1, 2, 3):
+        for g in [None] + [GprsIndicator(c, p) for c in range(8) for p in (0, 1)]:
+            frame = _si4(si4.SI4Rest(None, po, g))
+            if frame is None:
+                refused += 1
+            else:
+                built += 1
+                assert frame[13] not in (0x64, 0x72)
+    assert refused == 4 and built == 5 * 17 - 4
