@@ -391,12 +391,13 @@ class Renderer:
 
     def _amplitude_grid(self, st: _CellState, t_start: float, fs_c_true: float,
                         p: Plan, segment: int) -> tuple[npt.NDArray[np.complex64], float]:
-        """Complex amplitude over the low-rate block (0 off the air, sample by sample)
-        and the propagation delay at its middle. Power, shadowing and fading are evaluated on a grid (every GRID
-        samples with fading, 8 points per block otherwise); the line-of-sight phase
-        -2 pi d / lambda, which turns quickly on a moving link (2 pi x 95 Hz at
-        30 m/s), is evaluated exactly every FINE_GRID samples (under 0.1 rad apart)
-        from the interpolated distance; the product is interpolated linearly."""
+        """Complex amplitude over the low-rate block (0 off the air, sample by
+        sample) and the propagation delay at its middle. Power, shadowing and
+        fading are evaluated on a grid (every GRID samples with fading, 8 points
+        per block otherwise); the line-of-sight phase -2 pi d / lambda, which
+        turns quickly on a moving link (2 pi x 95 Hz at 30 m/s), is evaluated
+        exactly every FINE_GRID samples (under 0.1 rad apart) from the
+        interpolated distance; the product is interpolated linearly."""
         n_grid = p.L // GRID if self.scene.propagation.fading != "none" else 8
         step = p.L // n_grid
         tg = t_start + np.arange(n_grid + 1) * (step / fs_c_true)
