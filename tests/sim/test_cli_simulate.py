@@ -54,3 +54,14 @@ def test_bundled_demo_scene_is_valid() -> None:
         cell_frames(c)
         # inside the receiver's 2.4 MS/s band around 954.0 MHz (+-1.0 MHz), off its DC
         assert 1 <= abs(c.arfcn - 95) <= 5
+
+
+@pytest.mark.parametrize("raw", [TWO_CELLS.encode()[:333], b"\x00\xff\x89PNG\r\n", b"[[cell]]\narfcn = 1_"])
+def test_cli_malformed_scene_bytes_exit_2_one_line(raw: bytes, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    p = tmp_path / "scene.toml"
+    p.write_bytes(raw)
+    code = main(["simulate", str(p), "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.count("\n") == 0 and "scene.toml" in err, err
+    assert "Traceback" not in err

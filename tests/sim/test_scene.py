@@ -109,6 +109,15 @@ def test_defaults_equal_the_contract_example() -> None:
     assert minimal == full
 
 
+def test_other_tables_default_to_the_contract_example() -> None:
+    """The contract makes only [[cell]] defaults binding; [scene], [receiver] and
+    [propagation] default to the example's values too (name: the file stem)."""
+    full, minimal = loads_scene(CONTRACT_EXAMPLE), loads_scene(MINIMAL, stem="demo")
+    assert minimal.info == full.info
+    assert minimal.receiver == full.receiver
+    assert minimal.propagation == full.propagation
+
+
 def test_route_interpolates_linearly() -> None:
     s = loads_scene(MINIMAL.replace("position = [36.6171, 101.7782]",
                                     "route = [[36.0, 101.0, 0.0], [36.2, 101.4, 10.0]]"))
@@ -260,3 +269,29 @@ def test_fuzzed_scenes_raise_only_badinput(data: st.DataObject) -> None:
         loads_scene(text)
     except BadInput as exc:
         assert "\n" not in str(exc)
+
+
+def _parses_or_bad_input(raw: bytes) -> None:
+    """A scene's bytes either give cells whose SI can be built, or BadInput in one line."""
+    from fbsdetect.sim.content import cell_frames
+
+    try:
+        for c in loads_scene(raw).cells:
+            cell_frames(c)
+    except BadInput as exc:
+        assert "\n" not in str(exc)
+
+
+def test_every_truncation_of_a_scene_is_handled() -> None:
+    raw = CONTRACT_EXAMPLE.encode()
+    for n in range(len(raw)):
+        _parses_or_bad_input(raw[:n])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), min_size=1, max_size=6))
+def test_byte_flipped_scenes_raise_only_badinput(flips: list[tuple[float, int]]) -> None:
+    raw = bytearray(CONTRACT_EXAMPLE.encode())
+    for pos, byte in flips:
+        raw[int(pos * len(raw))] = byte
+    _parses_or_bad_input(bytes(raw))
