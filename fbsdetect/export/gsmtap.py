@@ -107,9 +107,12 @@ def gsmtap_packet(frame: L2Frame, *, pcs: bool = False) -> bytes:
 
 
 def parse_address(text: str, default_port: int = GSMTAP_PORT) -> tuple[str, int]:
-    """'HOST:PORT', 'HOST' or ':PORT' -> (host, port); raises ValueError."""
+    """'HOST:PORT', 'HOST', ':PORT', '[IPv6]:PORT', '[IPv6]' or a bare IPv6
+    literal -> (host, port); raises ValueError."""
+    if text.startswith("[") and text.endswith("]"):
+        return text[1:-1], default_port
     host, sep, port = text.rpartition(":")
-    if not sep:
+    if not sep or (":" in host and not host.startswith("[")):  # no port, or a bare IPv6 literal
         return text or "127.0.0.1", default_port
     p = int(port)
     if not 0 < p < 65536:

@@ -140,3 +140,11 @@ def test_sdcch4_and_sacch4_frames_carry_their_sub_slot(tmp_path: Path) -> None:
             w.write_frame(L2Frame(62, fn, 0, channel, FILL), 1772359200.0)
     rows = _fields(tshark, p, "gsmtap.frame_nr", "gsmtap.sub_slot")
     assert [(int(fn), int(sub)) for fn, sub in rows] == [(fn, sub) for fn, _, sub in cases]
+
+
+def test_parse_address_ipv6() -> None:
+    """A bare IPv6 literal is a host, not HOST:PORT; brackets carry a port."""
+    assert parse_address("::1") == ("::1", 4729)
+    assert parse_address("fe80::1") == ("fe80::1", 4729)
+    assert parse_address("[::1]:5000") == ("::1", 5000)
+    assert parse_address("[::1]") == ("::1", 4729)
