@@ -49,9 +49,9 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -113,12 +113,15 @@ class Bursts:
 
 class Demodulator(Protocol):
     """What the receiver needs from the burst demodulator (windows at OUT_SPS
-    samples per symbol, the burst expected to start at `nominal_start`)."""
+    samples per symbol, the burst expected to start at `nominal_start`).
+    `refine`: the slower decision-directed second pass; the receiver asks for
+    it only for bursts whose first pass did not decode."""
 
-    def sch(self, windows: npt.NDArray[np.complex64], nominal_start: npt.NDArray[np.float64]) -> Bursts: ...
+    def sch(self, windows: npt.NDArray[np.complex64], nominal_start: npt.NDArray[np.float64],
+            refine: bool = True) -> Bursts: ...
 
     def normal(self, windows: npt.NDArray[np.complex64], tsc: npt.NDArray[np.int64],
-               nominal_start: npt.NDArray[np.float64]) -> Bursts: ...
+               nominal_start: npt.NDArray[np.float64], refine: bool = True) -> Bursts: ...
 
 
 class MlseDemodulator:
@@ -129,17 +132,19 @@ class MlseDemodulator:
         self.sch_search_sym = sch_search_sym
         self.normal_search_sym = normal_search_sym
 
-    def sch(self, windows: npt.NDArray[np.complex64], nominal_start: npt.NDArray[np.float64]) -> Bursts:
+    def sch(self, windows: npt.NDArray[np.complex64], nominal_start: npt.NDArray[np.float64],
+            refine: bool = True) -> Bursts:
         from fbsdetect.dsp.burst import demod_sch
 
-        d = demod_sch(windows, OUT_SPS, nominal_start, max_offset_sym=self.sch_search_sym)
+        d = demod_sch(windows, OUT_SPS, nominal_start, max_offset_sym=self.sch_search_sym, refine=refine)
         return Bursts(d.soft, d.start, d.snr_db, d.power, d.freq_hz)
 
     def normal(self, windows: npt.NDArray[np.complex64], tsc: npt.NDArray[np.int64],
-               nominal_start: npt.NDArray[np.float64]) -> Bursts:
+               nominal_start: npt.NDArray[np.float64], refine: bool = True) -> Bursts:
         from fbsdetect.dsp.burst import demod_normal
 
-        d = demod_normal(windows, tsc, OUT_SPS, nominal_start, max_offset_sym=self.normal_search_sym)
+        d = demod_normal(windows, tsc, OUT_SPS, nominal_start, max_offset_sym=self.normal_search_sym,
+                         refine=refine)
         return Bursts(d.data, d.start, d.snr_db, d.power, d.freq_hz)
 
 
@@ -473,8 +478,13 @@ class Receiver:
         mixes = [tracks[i].mix_hz for i in which]
         win, w0, ch = self._sch_windows(starts_in, mixes, margin)
         start, _q = sch_search(win)
-        b = self.demod.sch(win, start)
+        b = self.demod.sch(win, start, refine=False)
         dec = sch_decode(b.soft)
+        if not dec.ok.all():  # the slower refined pass only where the first did not decode
+            bad = np.flatnonzero(~dec.ok)
+            b2 = self.demod.sch(win[bad], start[bad], refine=True)
+            dec2 = sch_decode(b2.soft)
+            b, dec = _merge_bursts(b, b2, bad), _merge_fields(dec, dec2, bad)
         out: list[tuple[int, float, int, float, float, float] | None] = []
         for j in range(len(which)):
             tracks[which[j]].result.stats.sch_tried += 1
@@ -613,8 +623,15 @@ class Receiver:
             tscs.extend([(t.result.bsic or 0) & 7] * 4)  # TSC = BCC on the BCCH carrier
         win = ch.extract(np.array(w0), np.array(mixes))
         nominal = np.full(len(w0), margin * OUT_SPS, dtype=np.float64)
-        b = self.demod.normal(win, np.array(tscs, dtype=np.int64), nominal)
+        tsc_arr = np.array(tscs, dtype=np.int64)
+        b = self.demod.normal(win, tsc_arr, nominal, refine=False)
         dec = xcch_decode(b.soft.reshape(len(blocks), 4, 114).astype(np.float32))
+        if not dec.ok.all():  # the slower refined pass only for the blocks that failed
+            bad_blocks = np.flatnonzero(~dec.ok)
+            bad = (4 * bad_blocks[:, None] + np.arange(4)[None, :]).ravel()
+            b2 = self.demod.normal(win[bad], tsc_arr[bad], nominal[bad], refine=True)
+            dec2 = xcch_decode(b2.soft.reshape(bad_blocks.size, 4, 114).astype(np.float32))
+            b, dec = _merge_bursts(b, b2, bad), _merge_fields(dec, dec2, bad_blocks)
         for k, (i, fn) in enumerate(blocks):
             t = tracks[i]
             st = t.result.stats
@@ -762,6 +779,30 @@ class Receiver:
             r.s_ref, r.fn_ref, r.sps_in = t.s_ref, t.fn_ref, t.sps_in
             if r.bsic is not None and r.sch_consistent < MIN_SCH:
                 r.status = "sch-unconfirmed"
+
+
+def _merge_bursts(b: Bursts, b2: Bursts, rows: npt.NDArray[np.intp]) -> Bursts:
+    """`b` with its `rows` replaced by those of `b2` (a second pass on them)."""
+    out = {}
+    for name in ("soft", "start", "snr_db", "power", "freq_hz"):
+        v = getattr(b, name).copy()
+        v[rows] = getattr(b2, name)
+        out[name] = v
+    return Bursts(**out)
+
+
+_D = TypeVar("_D")
+
+
+def _merge_fields(d: _D, d2: _D, rows: npt.NDArray[np.intp]) -> _D:
+    """A decoder result (a frozen dataclass of arrays over the same rows) with
+    its `rows` replaced by those of `d2`."""
+    out = {}
+    for f in fields(d):  # type: ignore[arg-type]
+        v = np.array(getattr(d, f.name), copy=True)
+        v[rows] = getattr(d2, f.name)
+        out[f.name] = v
+    return replace(d, **out)  # type: ignore[type-var]
 
 
 def _announced(si: dict[str, bytes]) -> set[str]:

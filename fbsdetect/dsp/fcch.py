@@ -104,21 +104,28 @@ def search_wideband(x: npt.NDArray[np.complex64], sample_rate_hz: float, *,
     if x.size < nfft:
         return []
     nfr = 1 + (x.size - nfft) // hop
-    win = np.hanning(nfft).astype(np.float32)
+    win = np.hanning(nfft)
     frames = np.lib.stride_tricks.as_strided(
         x, shape=(nfr, nfft), strides=(hop * x.strides[0], x.strides[0]), writeable=False)
+    # complex128: numpy's FFT is several times faster in double than in single precision
     spec = np.fft.fft(frames * win[None, :], axis=1)
-    p = np.fft.fftshift(spec.real * spec.real + spec.imag * spec.imag, axes=1).astype(np.float32)
-    del spec  # bin b: frequency (b - nfft/2) fs/nfft
+    # power spectrum, fft-shifted (bin b: frequency (b - nfft/2) fs/nfft), written
+    # straight into a cumulative-sum buffer padded at both ends so that the band
+    # sums below are differences of two slices
     df = fs / nfft
     b = np.arange(nfft)
-    # band sums by differences of one cumulative sum; the shifts are constants,
-    # so they are slices of the sum padded with its end values
     half_band = round(BAND_HZ / df)
     shift = round(FCCH_TONE_HZ / df)
     near = round(NEAR_HZ / df)
     pad = shift + half_band + 2
+    h = nfft // 2
     c = np.empty((nfr, nfft + 1 + 2 * pad), np.float32)
+    p = c[:, pad + 1: pad + 1 + nfft]
+    np.abs(spec[:, h:], out=p[:, :h])
+    np.abs(spec[:, :h], out=p[:, h:])
+    del spec
+    p *= p
+    p = p.copy()  # the power itself is needed for the peaks
     c[:, :pad + 1] = 0.0
     np.cumsum(p, axis=1, out=c[:, pad + 1: pad + 1 + nfft])
     c[:, pad + 1 + nfft:] = c[:, pad + nfft: pad + 1 + nfft]
@@ -128,10 +135,10 @@ def search_wideband(x: npt.NDArray[np.complex64], sample_rate_hz: float, *,
         return c[:, pad + k: pad + k + nfft]
 
     tone = csum(2) - csum(-1)  # 3 bins: the Hann main lobe
-    band = csum(-shift + half_band + 1) - csum(-shift - half_band)  # carrier band implied by the tone
-    near_band = csum(near + 1) - csum(-near)
-    eps = np.float32(1e-30)
-    conc = np.minimum(tone / (band + eps), tone / (near_band + eps))
+    # concentration = min(tone / band, tone / near band) = tone / max(band, near band),
+    # where band is the carrier band implied by the tone
+    ref = csum(-shift + half_band + 1) - csum(-shift - half_band)
+    np.maximum(ref, csum(near + 1) - csum(-near), out=ref)
     # a carrier band cut by the capture's edge is still searched (the receiver
     # then reports that carrier as not decodable)
     lo = np.clip(b - shift - half_band, 0, nfft)
@@ -139,10 +146,17 @@ def search_wideband(x: npt.NDArray[np.complex64], sample_rate_hz: float, *,
     valid = (hi - lo > near) & (b > 0) & (b < nfft - 1)
     if max_abs_offset_hz is not None:
         valid &= np.abs((b - nfft / 2) * df - FCCH_TONE_HZ) <= max_abs_offset_hz
-    cand = (conc > threshold) & valid[None, :]
-    cand[:, 1:] &= p[:, 1:] >= p[:, :-1]
-    cand[:, :-1] &= p[:, :-1] > p[:, 1:]
+    cand = tone > np.float32(threshold) * ref
+    cand &= valid[None, :]
     tt, bb = np.nonzero(cand)
+    # local maxima of the power spectrum only (checked on the few candidates)
+    peak = (p[tt, bb] >= p[tt, bb - 1]) & (p[tt, bb] > p[tt, bb + 1])
+    tt, bb = tt[peak], bb[peak]
+    eps = np.float32(1e-30)
+
+    def conc_at(t: int, b_: int) -> float:
+        return float(tone[t, b_] / (ref[t, b_] + eps))
+
     if tt.size == 0:
         return []
     # group into events: same region (+-2 bins), consecutive frames (gap <= 1)
@@ -163,7 +177,7 @@ def search_wideband(x: npt.NDArray[np.complex64], sample_rate_hz: float, *,
         ts = [t for t, _ in ev]
         if max(ts) - min(ts) + 1 > burst_frames:
             continue  # a steady tone, not a burst
-        t_pk, b_pk = max(ev, key=lambda tb: conc[tb[0], tb[1]])
+        t_pk, b_pk = max(ev, key=lambda tb: conc_at(*tb))
         # a burst: the tone's bins are much weaker just before and after it
         side = [t for t in (min(ts) - gap, max(ts) + gap) if 0 <= t < nfr]
         if side and max(float(tone[t, b_pk]) for t in side) * SIDE_RATIO > float(tone[t_pk, b_pk]):
@@ -176,7 +190,7 @@ def search_wideband(x: npt.NDArray[np.complex64], sample_rate_hz: float, *,
         # middle is the burst's middle, the burst starts half a burst earlier
         mid = first_sample + 0.5 * (min(ts) + max(ts)) * hop + nfft / 2
         start = mid - 0.5 * FCCH_SYMBOLS * fs / SYMBOL_RATE_HZ
-        out.append(FcchEvent(float(start), float(tone_hz), float(conc[t_pk, b_pk])))
+        out.append(FcchEvent(float(start), float(tone_hz), conc_at(t_pk, b_pk)))
     out.sort(key=lambda e: e.start_sample)
     return out
 

@@ -77,3 +77,21 @@ def test_band_edges() -> None:
     assert 20 in arfcns and 29 in arfcns
     edge = [s for s in slots if not s.decodable]
     assert edge and all(abs(s.offset_hz) > usable_offset_hz(fs) for s in edge)
+
+
+@pytest.mark.parametrize(("datatype", "dtype"), [("cu8", np.uint8), ("ci8", np.int8), ("ci16_le", np.int16)])
+def test_recording_reader_matches_the_recordings_scaling(datatype: str, dtype: type) -> None:
+    """The reader's 8-bit lookup table (and the generic path for 16 bits) gives
+    exactly `to_complex64` of the raw samples, inside and across the ends."""
+    from fbsdetect.dsp.channelizer import recording_reader
+    from fbsdetect.sources.recording import to_complex64
+
+    info = np.iinfo(dtype)
+    raw: np.ndarray = np.random.default_rng(1).integers(info.min, info.max, 2000, endpoint=True).astype(dtype)
+    ref = to_complex64(raw.copy(), datatype)[3:]
+    read = recording_reader(raw, datatype, 997, offset=3)
+    a = read(np.array([0, 10, 500]), 100)
+    assert np.array_equal(a[0], ref[:100]) and np.array_equal(a[2], ref[500:600])
+    b = read(np.array([-5, 990]), 20)
+    assert np.array_equal(b[0, 5:], ref[:15]) and not b[0, :5].any()
+    assert np.array_equal(b[1, :7], ref[990:997]) and not b[1, 7:].any()
