@@ -7,23 +7,19 @@ or two identities)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 
 from fbsdetect.errors import BadInput
-from fbsdetect.sim.scene import CellConfig
+from fbsdetect.sim.scene import CELL_KEYS, CellConfig
 from fbsdetect.sim.transmitter import CellFrames
 from fbsdetect.sysinfo import paging
 from fbsdetect.sysinfo.cell import CellSpec, build_cell_si
 
 
 def cell_spec(cell: CellConfig) -> CellSpec:
-    return CellSpec(
-        mcc=cell.mcc, mnc=cell.mnc, lac=cell.lac, cid=cell.cid, arfcn=cell.arfcn, bsic=cell.bsic,
-        ccch=cell.ccch, neighbours=cell.neighbours, si2ter=cell.si2ter, si2quater=cell.si2quater,
-        eutran_neighbours=cell.eutran_neighbours, gprs=cell.gprs, t3212=cell.t3212, att=cell.att,
-        cro=cell.cro, temporary_offset=cell.temporary_offset, penalty_time=cell.penalty_time,
-        cell_reselect_hysteresis=cell.cell_reselect_hysteresis,
-        rxlev_access_min=cell.rxlev_access_min, ms_txpwr_max_cch=cell.ms_txpwr_max_cch,
-        cbq=cell.cbq, mnc_digits=3 if cell.mnc > 99 else 2)
+    """The SI parameters of a scene cell: every scene key that is a `CellSpec` field."""
+    keys = {f.name for f in fields(CellSpec)} & set(CELL_KEYS)
+    return CellSpec(**{k: getattr(cell, k) for k in keys}, mnc_digits=3 if cell.mnc > 99 else 2)
 
 
 def _page(ids: Sequence[tuple[str, str]]) -> bytes:

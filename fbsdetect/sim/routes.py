@@ -10,6 +10,7 @@ over the few kilometres of a scene.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -45,6 +46,13 @@ class Route:
 
     def to_json(self) -> list[list[float]]:
         return [[a, b, c] for a, b, c in zip(self.lat_deg, self.lon_deg, self.t_s, strict=True)]
+
+    def place_json(self) -> dict[str, Any]:
+        """The scene key this route was (or could have been) given as:
+        `{"position": [lat, lon]}` when static, else `{"route": [[lat, lon, t], ...]}`."""
+        if self.is_static:
+            return {"position": [self.lat_deg[0], self.lon_deg[0]]}
+        return {"route": self.to_json()}
 
 
 def local_xy_m(lat_deg: np.ndarray, lon_deg: np.ndarray, ref_lat_deg: float,

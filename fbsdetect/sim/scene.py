@@ -31,6 +31,7 @@ from typing import Any
 
 from fbsdetect.errors import BadInput
 from fbsdetect.sim.routes import Route
+from fbsdetect.sysinfo.cell import CellSpec
 
 FORMATS = ("cu8", "ci8", "cf32")
 MODELS = ("log-distance", "free-space")
@@ -38,11 +39,9 @@ FADINGS = ("none", "rayleigh", "rician")
 CCCH_KINDS = ("non-combined", "combined")
 LABELS = ("legit", "fake")
 DEFAULT_START = "2026-03-01T10:00:00Z"
-CELL_KEYS = (
-    "name", "arfcn", "mcc", "mnc", "lac", "cid", "bsic", "position", "route", "eirp_dbm", "active",
-    "ccch", "neighbours", "si2ter", "si2quater", "eutran_neighbours", "gprs", "t3212", "att", "cro",
-    "temporary_offset", "penalty_time", "cell_reselect_hysteresis", "rxlev_access_min",
-    "ms_txpwr_max_cch", "cbq", "paging_rate", "label", "freq_error_ppm", "start_fn")
+_SI: dict[str, Any] = {f.name: f.default for f in fields(CellSpec)}
+"""Defaults of the cell keys that go into System Information: written once, on
+the SI builder's `CellSpec` (they are contracts.md section 3's)."""
 
 
 @dataclass(frozen=True)
@@ -89,21 +88,21 @@ class CellConfig:
     route: Route
     eirp_dbm: float = 45.0
     active: tuple[float, float] = (0.0, 1e9)
-    ccch: str = "non-combined"
-    neighbours: tuple[int, ...] = (60, 66, 71)
-    si2ter: bool = False
-    si2quater: bool = True
-    eutran_neighbours: tuple[int, ...] = (1300, 1825)
-    gprs: bool = True
-    t3212: int = 20
-    att: bool = True
-    cro: int = 0
-    temporary_offset: int = 0
-    penalty_time: int = 0
-    cell_reselect_hysteresis: int = 2
-    rxlev_access_min: int = 8
-    ms_txpwr_max_cch: int = 5
-    cbq: int = 0
+    ccch: str = _SI["ccch"]
+    neighbours: tuple[int, ...] = _SI["neighbours"]
+    si2ter: bool = _SI["si2ter"]
+    si2quater: bool = _SI["si2quater"]
+    eutran_neighbours: tuple[int, ...] = _SI["eutran_neighbours"]
+    gprs: bool = _SI["gprs"]
+    t3212: int = _SI["t3212"]
+    att: bool = _SI["att"]
+    cro: int = _SI["cro"]
+    temporary_offset: int = _SI["temporary_offset"]
+    penalty_time: int = _SI["penalty_time"]
+    cell_reselect_hysteresis: int = _SI["cell_reselect_hysteresis"]
+    rxlev_access_min: int = _SI["rxlev_access_min"]
+    ms_txpwr_max_cch: int = _SI["ms_txpwr_max_cch"]
+    cbq: int = _SI["cbq"]
     paging_rate: float = 2.0
     label: str = "legit"
     freq_error_ppm: float | None = None
@@ -114,24 +113,9 @@ class CellConfig:
         return self.ccch == "combined"
 
     def params_json(self) -> dict[str, Any]:
-        """The resolved scene keys, as truth.json lists them."""
-        d: dict[str, Any] = {
-            "name": self.name, "arfcn": self.arfcn, "mcc": self.mcc, "mnc": self.mnc,
-            "lac": self.lac, "cid": self.cid, "bsic": self.bsic, "eirp_dbm": self.eirp_dbm,
-            "active": list(self.active), "ccch": self.ccch, "neighbours": list(self.neighbours),
-            "si2ter": self.si2ter, "si2quater": self.si2quater,
-            "eutran_neighbours": list(self.eutran_neighbours), "gprs": self.gprs,
-            "t3212": self.t3212, "att": self.att, "cro": self.cro,
-            "temporary_offset": self.temporary_offset, "penalty_time": self.penalty_time,
-            "cell_reselect_hysteresis": self.cell_reselect_hysteresis,
-            "rxlev_access_min": self.rxlev_access_min, "ms_txpwr_max_cch": self.ms_txpwr_max_cch,
-            "cbq": self.cbq, "paging_rate": self.paging_rate, "label": self.label,
-        }
-        if self.route.is_static:
-            d["position"] = [self.route.lat_deg[0], self.route.lon_deg[0]]
-        else:
-            d["route"] = self.route.to_json()
-        return d
+        """The resolved scene keys, as truth.json lists them (the seeded
+        `freq_error_ppm` and `start_fn` are added by truth.py)."""
+        return _params_json(self, skip=("index", "route", "freq_error_ppm", "start_fn"))
 
 
 @dataclass(frozen=True)
@@ -145,14 +129,14 @@ class JammerConfig:
     active: tuple[float, float]
 
     def params_json(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"name": self.name, "center_freq_hz": self.center_freq_hz,
-                             "bandwidth_hz": self.bandwidth_hz, "eirp_dbm": self.eirp_dbm,
-                             "active": list(self.active)}
-        if self.route.is_static:
-            d["position"] = [self.route.lat_deg[0], self.route.lon_deg[0]]
-        else:
-            d["route"] = self.route.to_json()
-        return d
+        return _params_json(self, skip=("index", "route"))
+
+
+def _params_json(config: CellConfig | JammerConfig, skip: tuple[str, ...]) -> dict[str, Any]:
+    """The fields of a config in declaration order, tuples as lists, then its place."""
+    d = {f.name: getattr(config, f.name) for f in fields(config) if f.name not in skip}
+    d = {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+    return d | config.route.place_json()
 
 
 @dataclass(frozen=True)
@@ -391,7 +375,7 @@ def _propagation(data: dict[str, Any], src: str) -> PropagationConfig:
 
 
 _CELL_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(CellConfig)}
-"""The contract's defaults, written once: on the CellConfig fields."""
+CELL_KEYS = (*(f.name for f in fields(CellConfig) if f.name != "index"), "position")
 
 
 def _cell(raw: object, index: int, src: str) -> CellConfig:

@@ -105,11 +105,7 @@ def build_truth(scene: Scene, renderer: Renderer, frames: dict[int, CellFrames],
         "gain_db": rx.gain_db, "noise_figure_db": rx.noise_figure_db, "ppm": rx.ppm,
         "thermal_noise_dbm": round(thermal_dbm, 2), "noise_dbm": round(noise_dbm, 2),
         "n_samples": n_samples, "clipped_values": clipped_values,
-    }
-    if rx.route.is_static:
-        rxd["position"] = [rx.route.lat_deg[0], rx.route.lon_deg[0]]
-    else:
-        rxd["route"] = rx.route.to_json()
+    } | rx.route.place_json()
     return {
         "generator": f"fbsdetect {__version__} simulate",
         "scene": {"name": scene.info.name, "seed": scene.info.seed, "duration_s": dur,
