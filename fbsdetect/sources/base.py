@@ -12,6 +12,11 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+RETUNE_SETTLE_S = 0.060
+"""Samples a dongle delivers after a retune or rate change that are stale (they sit
+in the driver's buffers) and are discarded; the simulated dongle skips as much
+scene time (design.md)."""
+
 
 @runtime_checkable
 class IqSource(Protocol):

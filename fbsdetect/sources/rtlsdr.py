@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from fbsdetect.errors import BadUsage, NotAvailable
+from fbsdetect.sources.base import RETUNE_SETTLE_S
 from fbsdetect.sources.recording import to_complex64
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,6 @@ SYMBOL_RATE_HZ = 1625000 / 6
 DEFAULT_SAMPLE_RATE_HZ = 8 * SYMBOL_RATE_HZ  # 2.1667 MS/s: an integer multiple of the GSM symbol rate
 RATE_RANGES_HZ = ((225_001.0, 300_000.0), (900_001.0, 3_200_000.0))
 TUNER_RANGE_HZ = (24e6, 1766e6)
-RETUNE_SETTLE_S = 0.060
 READ_CHUNK_BYTES = 16 * 16384  # librtlsdr reads whole USB transfers; multiples of 16 KiB are safe
 
 

@@ -28,8 +28,8 @@ from fbsdetect.sim.content import cell_frames
 from fbsdetect.sim.render import Renderer
 from fbsdetect.sim.routes import EARTH_RADIUS_M, Route
 from fbsdetect.sim.scene import Scene, load_scene
+from fbsdetect.sources.base import RETUNE_SETTLE_S
 
-RETUNE_SETTLE_S = 0.060
 RATE_RANGE_HZ = (200e3, 20e6)
 FREQ_RANGE_HZ = (1e6, 6e9)
 
