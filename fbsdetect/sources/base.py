@@ -8,6 +8,7 @@ A live source is something that can be tuned: the RTL-SDR dongle
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -55,3 +56,33 @@ class IqSource(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class SampleQueue:
+    """Samples that come in blocks (USB transfers, rendered segments) and are read
+    in any sizes: what a block brings beyond a read waits for the next one, so
+    the stream a caller reads has no gaps."""
+
+    def __init__(self) -> None:
+        self._q = np.zeros(0, np.complex64)
+
+    @property
+    def size(self) -> int:
+        return int(self._q.size)
+
+    def clear(self) -> None:
+        self._q = np.zeros(0, np.complex64)
+
+    def take(self, n_samples: int, produce: Callable[[int], np.ndarray]) -> np.ndarray:
+        """The next `n_samples`: the queued ones, then blocks from `produce(missing)`."""
+        if n_samples < 0:
+            raise ValueError("n_samples must be >= 0")
+        parts = [self._q]
+        have = self._q.size
+        while have < n_samples:
+            block = produce(n_samples - have)
+            parts.append(block)
+            have += block.size
+        both = np.concatenate(parts) if len(parts) > 1 else self._q
+        out, self._q = both[:n_samples].copy(), both[n_samples:]
+        return out

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from fbsdetect.errors import BadUsage, NotAvailable
-from fbsdetect.sources.base import RETUNE_SETTLE_S
+from fbsdetect.sources.base import RETUNE_SETTLE_S, SampleQueue
 from fbsdetect.sources.recording import to_complex64
 
 log = logging.getLogger(__name__)
@@ -79,8 +79,8 @@ class RtlSdrSource:
                  center_freq_hz: float = 947.4e6, gain_db: float | None = None, ppm: int = 0,
                  device_factory: Callable[[str | None], Any] | None = None) -> None:
         self._dev = (device_factory or _open_device)(serial)
-        self._t_s = 0.0  # time of the samples taken from the device, pending ones included
-        self._pending = np.zeros(0, np.complex64)  # taken from the device, not yet read
+        self._t_s = 0.0  # time of the samples taken from the device, queued ones included
+        self._queue = SampleQueue()  # taken from the device, not yet read
         self._rate = check_sample_rate(sample_rate_hz)
         self._dev.sample_rate = self._rate
         if ppm:
@@ -89,7 +89,7 @@ class RtlSdrSource:
         self.set_gain(gain_db)
         self._freq = 0.0
         self.tune(center_freq_hz)
-        self._t_s = self._pending.size / self._rate  # time 0: the first sample after opening
+        self._t_s = self._queue.size / self._rate  # time 0: the first sample after opening
 
     # -- IqSource ---------------------------------------------------------------
     @property
@@ -106,7 +106,7 @@ class RtlSdrSource:
 
     @property
     def time_s(self) -> float:
-        return self._t_s - self._pending.size / self._rate
+        return self._t_s - self._queue.size / self._rate
 
     def tune(self, center_freq_hz: float) -> None:
         self._dev.center_freq = check_frequency(center_freq_hz)
@@ -115,7 +115,7 @@ class RtlSdrSource:
 
     def set_sample_rate(self, sample_rate_hz: float) -> None:
         rate = check_sample_rate(sample_rate_hz)
-        self._pending = self._pending[:0]  # taken at the old rate: stale, their time counted
+        self._queue.clear()  # taken at the old rate: stale, their time counted
         self._dev.sample_rate = rate
         self._rate = rate
         self._discard(RETUNE_SETTLE_S)
@@ -131,11 +131,7 @@ class RtlSdrSource:
         self._gain = nearest
 
     def read(self, n_samples: int) -> np.ndarray:
-        if n_samples < 0:
-            raise ValueError("n_samples must be >= 0")
-        self._fill(n_samples)
-        out, self._pending = self._pending[:n_samples], self._pending[n_samples:]
-        return out
+        return self._queue.take(n_samples, self._from_device)
 
     def position(self) -> tuple[float, float] | None:
         return None  # a dongle knows no position; the scan pairs it with a GPS source
@@ -144,25 +140,18 @@ class RtlSdrSource:
         self._dev.close()
 
     # -- internals --------------------------------------------------------------
-    def _fill(self, n_samples: int) -> None:
-        """Takes whole USB packets from the device until `n_samples` are pending."""
-        parts = [self._pending]
-        have = self._pending.size
-        while have < n_samples:
-            want = min(READ_CHUNK_BYTES, 2 * (n_samples - have))
-            want += (-want) % 512  # whole USB packets
-            raw = np.frombuffer(bytes(self._dev.read_bytes(want)), dtype=np.uint8)
-            iq = to_complex64(raw[: raw.size & ~1], "cu8")
-            if iq.size == 0:
-                raise NotAvailable("the RTL-SDR returned no samples (unplugged?)")
-            parts.append(iq)
-            have += iq.size
-            self._t_s += iq.size / self._rate
-        self._pending = np.concatenate(parts) if len(parts) > 1 else self._pending
+    def _from_device(self, n_missing: int) -> np.ndarray:
+        """Whole USB packets from the device, at most READ_CHUNK_BYTES."""
+        want = min(READ_CHUNK_BYTES, 2 * n_missing)
+        want += (-want) % 512
+        raw = np.frombuffer(bytes(self._dev.read_bytes(want)), dtype=np.uint8)
+        iq = to_complex64(raw[: raw.size & ~1], "cu8")
+        if iq.size == 0:
+            raise NotAvailable("the RTL-SDR returned no samples (unplugged?)")
+        self._t_s += iq.size / self._rate
+        return iq
 
     def _discard(self, seconds: float) -> None:
-        """Drops what is pending (from before the change) and `seconds` of new samples."""
-        self._pending = self._pending[:0]
-        n = int(seconds * self._rate)
-        self._fill(n)
-        self._pending = self._pending[n:]
+        """Drops what is queued (from before the change) and `seconds` of new samples."""
+        self._queue.clear()
+        self._queue.take(int(seconds * self._rate), self._from_device)

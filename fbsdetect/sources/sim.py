@@ -28,7 +28,7 @@ from fbsdetect.sim.content import cell_frames
 from fbsdetect.sim.render import Renderer
 from fbsdetect.sim.routes import EARTH_RADIUS_M, Route
 from fbsdetect.sim.scene import Scene, load_scene
-from fbsdetect.sources.base import RETUNE_SETTLE_S
+from fbsdetect.sources.base import RETUNE_SETTLE_S, SampleQueue
 
 RATE_RANGE_HZ = (200e3, 20e6)
 FREQ_RANGE_HZ = (1e6, 6e9)
@@ -73,8 +73,8 @@ class SimSource:
         self._gain: float | None = gain_db
         self._renderer = Renderer(scene, self._frames, center_freq_hz=self._freq,
                                   sample_rate_hz=self._rate, gain_db=self._effective_gain())
-        self._buf = np.zeros(0, dtype=np.complex64)
-        self._n_epoch = 0  # samples consumed (read or discarded) in the current epoch
+        self._queue = SampleQueue()  # rendered, not yet read
+        self._n_epoch = 0  # samples read in the current epoch
         self.gps = SceneGps(rx.route, scene.info.start_time)
         self._closed = False
 
@@ -122,19 +122,7 @@ class SimSource:
     def read(self, n_samples: int) -> np.ndarray:
         if self._closed:
             raise BadUsage("the simulated source is closed")
-        if n_samples < 0:
-            raise ValueError("n_samples must be >= 0")
-        parts = [self._buf]
-        have = self._buf.size
-        while have < n_samples:
-            y = self._renderer.next_block()
-            if self.scene.receiver.format != "cf32":
-                raw, _ = quantise(y, self.scene.receiver.format)
-                y = dequantise(raw, self.scene.receiver.format)
-            parts.append(y.astype(np.complex64, copy=False))
-            have += y.size
-        allb = np.concatenate(parts) if len(parts) > 1 else self._buf
-        out, self._buf = allb[:n_samples].copy(), allb[n_samples:]
+        out = self._queue.take(n_samples, self._render_block)
         self._n_epoch += n_samples
         return out
 
@@ -143,17 +131,25 @@ class SimSource:
 
     def close(self) -> None:
         self._closed = True
-        self._buf = np.zeros(0, dtype=np.complex64)
+        self._queue.clear()
 
     # -- internals ---------------------------------------------------------------
     def _effective_gain(self) -> float:
         """Manual gain, or for 'automatic' the scene's receiver gain."""
         return self._gain if self._gain is not None else self.scene.receiver.gain_db
 
+    def _render_block(self, _n_missing: int) -> np.ndarray:
+        """The next rendered block, through the 8-bit format of the scene's receiver."""
+        y = self._renderer.next_block()
+        fmt = self.scene.receiver.format
+        if fmt != "cf32":
+            y = dequantise(quantise(y, fmt)[0], fmt)
+        return y.astype(np.complex64, copy=False)
+
     def _new_epoch(self) -> None:
         t = self.time_s + RETUNE_SETTLE_S
         self._renderer.retune(self._freq, self._rate, self._effective_gain(), t_s=t)
-        self._buf = np.zeros(0, dtype=np.complex64)
+        self._queue.clear()
         self._n_epoch = 0
 
     @staticmethod
