@@ -155,15 +155,20 @@ def test_doppler_of_a_moving_transmitter() -> None:
     assert f1 - f0 == pytest.approx(-30.0 * 939e6 / 299792458.0, abs=8)  # -94 Hz
 
 
-def test_jammer_is_band_limited_noise_during_its_interval() -> None:
-    text = ONE_CELL.format(duration=1.0) + """
+def _jammer(center_freq_hz: float, bandwidth_hz: float, active: tuple[float, float]) -> str:
+    """A 10 dBm jammer 50 m from ONE_CELL's receiver."""
+    return f"""
 [[jammer]]
-center_freq_hz = 939300000
-bandwidth_hz = 200000
+center_freq_hz = {center_freq_hz}
+bandwidth_hz = {bandwidth_hz}
 position = [36.6175, 101.7785]
 eirp_dbm = 10.0
-active = [0.5, 2.0]
+active = {list(active)}
 """
+
+
+def test_jammer_is_band_limited_noise_during_its_interval() -> None:
+    text = ONE_CELL.format(duration=1.0) + _jammer(939.3e6, 200e3, (0.5, 2.0))
     y, truth, _ = _render(text, 1.0)
     fs = 1e6
     n = y.size // 2
@@ -193,14 +198,8 @@ def test_block_plans(fs: float) -> None:
 def test_jammer_switches_on_and_off_at_its_interval_edges() -> None:
     """The on-air interval holds to the sample, not to the renderer's ~25 ms
     segments: the jammer's power steps up at 0.51 s and down at 0.73 s."""
-    text = ONE_CELL.format(duration=1.0).replace("eirp_dbm = 30.0", "eirp_dbm = -40.0") + """
-[[jammer]]
-center_freq_hz = 939000000
-bandwidth_hz = 400000
-position = [36.6175, 101.7785]
-eirp_dbm = 10.0
-active = [0.51, 0.73]
-"""
+    text = ONE_CELL.format(duration=1.0).replace("eirp_dbm = 30.0", "eirp_dbm = -40.0")
+    text += _jammer(939e6, 400e3, (0.51, 0.73))
     _assert_on_air_edges(text, 0.51, 0.73)
 
 

@@ -10,22 +10,26 @@ from fbsdetect.cli.main import main
 from tests.sim.test_scene import TWO_CELLS
 
 
-def test_cli_bad_scene_exit_2_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def simulate_cli(tmp_path: Path, scene: str | bytes, capsys: pytest.CaptureFixture[str]) -> tuple[
+        int, str, str]:
+    """`fbsdetect simulate tmp_path/scene.toml -o tmp_path/out`: exit code, stdout, stderr."""
     p = tmp_path / "scene.toml"
-    p.write_text(TWO_CELLS.replace("eirp_dbm = 45.0", "eirp = 45.0"))
+    p.write_bytes(scene.encode() if isinstance(scene, str) else scene)
     code = main(["simulate", str(p), "-o", str(tmp_path / "out")])
-    err = capsys.readouterr().err.strip()
+    out, err = capsys.readouterr()
+    return code, out, err.strip()
+
+
+def test_cli_bad_scene_exit_2_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = simulate_cli(tmp_path, TWO_CELLS.replace("eirp_dbm = 45.0", "eirp = 45.0"), capsys)
     assert code == 2
     assert err.count("\n") == 0 and "[[cell]] 2 'eirp': unknown key" in err and "scene.toml" in err
 
 
-
-
 def test_cli_simulate_writes_the_three_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    p = tmp_path / "scene.toml"
-    p.write_text(TWO_CELLS.replace("duration_s = 4.0", "duration_s = 0.1"))
-    code = main(["simulate", str(p), "-o", str(tmp_path / "out")])
-    out = capsys.readouterr().out.split()
+    code, stdout, _ = simulate_cli(tmp_path, TWO_CELLS.replace("duration_s = 4.0", "duration_s = 0.1"),
+                                   capsys)
+    out = stdout.split()
     assert code == 0
     assert [Path(x).name for x in out] == ["scene.sigmf-meta", "scene.sigmf-data", "scene.truth.json"]
     assert all(Path(x).exists() for x in out)
@@ -59,9 +63,6 @@ def test_bundled_demo_scene_is_valid() -> None:
 @pytest.mark.parametrize("raw", [TWO_CELLS.encode()[:333], b"\x00\xff\x89PNG\r\n", b"[[cell]]\narfcn = 1_"])
 def test_cli_malformed_scene_bytes_exit_2_one_line(raw: bytes, tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    p = tmp_path / "scene.toml"
-    p.write_bytes(raw)
-    code = main(["simulate", str(p), "-o", str(tmp_path / "out")])
-    err = capsys.readouterr().err.strip()
+    code, _, err = simulate_cli(tmp_path, raw, capsys)
     assert code == 2 and err.count("\n") == 0 and "scene.toml" in err, err
     assert "Traceback" not in err
