@@ -65,7 +65,7 @@ from fbsdetect.dsp.channelizer import (
     recording_reader,
 )
 from fbsdetect.dsp.fcch import FCCH_TONE_HZ, FcchEvent, refine, search_wideband
-from fbsdetect.dsp.ppm import PpmEstimate, clock_scale, estimate_ppm
+from fbsdetect.dsp.ppm import PpmEstimate, clock_scale, estimate_ppm, median
 from fbsdetect.gsm.bursts import SCH_TRAINING, SCH_TRAINING_START
 from fbsdetect.gsm.coding import sch_decode, xcch_decode
 from fbsdetect.gsm.frames import HYPERFRAME
@@ -386,9 +386,23 @@ class Receiver:
                                  first_sample=first, max_abs_offset_hz=0.5 * self.fs - 30e3)
         # group the events by ARFCN (and by offset within 2 kHz: two emitters on one channel)
         groups: list[tuple[int, str, list[FcchEvent]]] = []
+        near: list[tuple[float, tuple[int, str]]] = []  # (downlink Hz, (ARFCN, band)) looked up
+
+        def channel_at(f_hz: float) -> tuple[int, str] | None:
+            """`arfcn_from_downlink_hz`, remembering the channels found: a frequency
+            within 80 kHz of one (less than half the 200 kHz raster) has it as the
+            nearest channel (GSM bands that overlap share one raster)."""
+            for f_ch, ch in near:
+                if abs(f_hz - f_ch) < 80e3:
+                    return ch
+            hit = arfcn_from_downlink_hz(f_hz)
+            if hit is not None:
+                near.append((downlink_hz(*hit), hit))
+            return hit
+
         for ev in events:
             off = ev.tone_hz - FCCH_TONE_HZ
-            hit = arfcn_from_downlink_hz(self.fc + off)
+            hit = channel_at(self.fc + off)
             if hit is None:
                 continue
             if any(k.arfcn == hit[0] and (k.bsic is not None or not k.decodable)
@@ -425,12 +439,12 @@ class Receiver:
             res.stats.fcch_seen = len(evs)
             res.stats.fcch_refined = len(mine)
             if not mine:
-                coarse = float(np.median([e.tone_hz - FCCH_TONE_HZ for e in evs]))
+                coarse = median([e.tone_hz - FCCH_TONE_HZ for e in evs])
                 res.offset_hz = coarse - (nominal - self.fc)
                 res.status = "fcch-unconfirmed"
                 results.append(res)
                 continue
-            mix = float(np.median([m for _, m in mine]))
+            mix = median([m for _, m in mine])
             res.offset_hz = mix - (nominal - self.fc)
             if not carrier_is_decodable(mix, self.fs):
                 res.decodable = False
@@ -572,7 +586,7 @@ class Receiver:
         # frequency tracking (Doppler, oscillator drift): the SCHs' residual frequency
         for i, fr in residual.items():
             if len(fr) >= 2:
-                step_hz = float(np.clip(FREQ_TRACK_GAIN * np.median(fr), -FREQ_TRACK_MAX_HZ,
+                step_hz = float(np.clip(FREQ_TRACK_GAIN * median(fr), -FREQ_TRACK_MAX_HZ,
                                         FREQ_TRACK_MAX_HZ))
                 tracks[i].mix_hz += step_hz
         # 2. the blocks
@@ -768,11 +782,11 @@ class Receiver:
             if r.combined:  # blocks decoded before SI3 told the channel combination
                 r.frames = [replace(f, channel=ts0_channel(f.fn, True).kind) for f in r.frames]
             if t.powers:
-                r.power_dbfs = _dbfs(float(np.median(t.powers)))
+                r.power_dbfs = _dbfs(median(t.powers))
             # both estimates count interference as noise and each has its own
             # floor (the FCCH's: neighbours near the tone; the equaliser's: its
             # linear GMSK model, ~20 dB): the larger is the better one
-            ests = [float(np.median(v)) for v in (t.fcch_snrs, t.snrs) if v]
+            ests = [median(v) for v in (t.fcch_snrs, t.snrs) if v]
             if ests:
                 r.snr_db = max(ests)
             r.sch_consistent = len(t.anchors)

@@ -49,7 +49,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 import numpy.typing as npt
@@ -113,6 +112,8 @@ def arfcns_in_capture(center_freq_hz: float, sample_rate_hz: float) -> list[Arfc
 def _choose_sizes(sample_rate_hz: float, out_rate_hz: float, min_in: int) -> tuple[int, int]:
     """(n_fft, n_out) with n_fft >= min_in and n_out/n_fft within RATE_TOLERANCE of
     out_rate/sample_rate (exact for the GSM-friendly rates)."""
+    from fractions import Fraction  # (imports decimal: only when a channelizer is made)
+
     r = out_rate_hz / sample_rate_hz
     min_in = max(8, min_in)
     exact = Fraction(r).limit_denominator(1 << 16)

@@ -148,7 +148,9 @@ def search_wideband(x: npt.NDArray[np.complex64], sample_rate_hz: float, *,
         valid &= np.abs((b - nfft / 2) * df - FCCH_TONE_HZ) <= max_abs_offset_hz
     cand = tone > np.float32(threshold) * ref
     cand &= valid[None, :]
-    tt, bb = np.nonzero(cand)
+    rows = np.flatnonzero(cand.any(axis=1))  # few time steps hold a candidate
+    tt, bb = np.nonzero(cand[rows])
+    tt = rows[tt]
     # local maxima of the power spectrum only (checked on the few candidates)
     peak = (p[tt, bb] >= p[tt, bb - 1]) & (p[tt, bb] > p[tt, bb + 1])
     tt, bb = tt[peak], bb[peak]

@@ -26,3 +26,17 @@ def test_no_cells() -> None:
 def test_clock_scale_follows_the_offset() -> None:
     # a carrier seen 80 ppm low: its symbols are 80 ppm longer in samples
     assert clock_scale(-80e-6 * 950e6, 950e6) == pytest.approx(1 + 80e-6)
+
+
+def test_median_matches_numpy() -> None:
+    import math
+
+    import numpy as np
+
+    from fbsdetect.dsp.ppm import median
+
+    rng = np.random.default_rng(4)
+    for n in (1, 2, 3, 10, 11):
+        v = rng.normal(size=n)
+        assert median(v.tolist()) == float(np.median(v))
+    assert math.isnan(median([]))
