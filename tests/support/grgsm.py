@@ -11,8 +11,9 @@ into a temporary folder (the two `socket_pdu` calls point at
 `grgsm_decode`'s input adaptor resamples without an anti-alias filter, so a
 capture holding several carriers must first be split with gr-gsm's own
 `grgsm_channelize` (rotator + polyphase resampler per ARFCN); `decode` does
-that when `channelize=True`. cu8/ci8 captures are converted to cf32 first, scaled as the project's recording
-reader does ((u8 - 127.5) / 127.5, i8 / 128).
+that when `channelize=True`, `decode_channels` for several ARFCNs at once.
+cu8/ci8 captures are converted to cf32 first, scaled as the project's
+recording reader does ((u8 - 127.5) / 127.5, i8 / 128).
 """
 
 from __future__ import annotations
@@ -61,8 +62,9 @@ def _free_udp_port() -> int:
         return int(s.getsockname()[1])
 
 
-def patched_decoder(folder: Path) -> Path:
-    """A copy of /usr/bin/grgsm_decode that runs on GNU Radio 3.10 (see module docstring)."""
+def patched_decoder(folder: Path, name: str = "grgsm_decode_gr310") -> Path:
+    """A copy of /usr/bin/grgsm_decode that runs on GNU Radio 3.10 (see module docstring),
+    with its own free loop-back port (so that copies can run side by side)."""
     src = Path(GRGSM_DECODE).read_text()
     n_calls = src.count("pdu.socket_pdu(")
     if n_calls != 2 or "from gnuradio import pdu\n" not in src:
@@ -75,7 +77,7 @@ def patched_decoder(folder: Path) -> Path:
     out = out.replace('"127.0.0.1", "4729"', f'"127.0.0.1", "{port}"')
     if out.count(port) != 2:
         raise RuntimeError("could not move grgsm_decode's GSMTAP loop-back port")
-    dst = folder / "grgsm_decode_gr310"
+    dst = folder / name
     dst.write_text(out)
     return dst
 
@@ -100,6 +102,34 @@ def parse_output(text: str) -> list[GrgsmFrame]:
     return out
 
 
+def _as_cfile(path: str | os.PathLike[str], fmt: str, folder: Path) -> Path:
+    if fmt in ("cu8", "ci8"):
+        cfile = folder / "capture.cf32"
+        to_cf32(Path(path), fmt, cfile)
+        return cfile
+    if fmt not in ("cf32", "cf32_le"):
+        raise ValueError(f"unsupported format {fmt}")
+    return Path(path)
+
+
+def _run_decoders(arg_lists: list[list[str]], timeout_s: float) -> list[list[GrgsmFrame]]:
+    """Runs the decoders side by side (each is mostly one thread) and parses their output."""
+    procs = [subprocess.Popen(a, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for a in arg_lists]
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=timeout_s)
+        if proc.returncode != 0:
+            raise RuntimeError(f"grgsm_decode failed ({proc.returncode}): {err[-2000:]}")
+        results.append(parse_output(out))
+    return results
+
+
+def _decoder_args(folder: Path, name: str, mode: str, timeslot: int, ppm: float) -> list[str]:
+    args = [SYSTEM_PYTHON, str(patched_decoder(folder, name)), "-m", mode, "-t", str(timeslot), "-v"]
+    return [*args, "--ppm", str(ppm)] if ppm else args
+
+
 def decode(path: str | os.PathLike[str], *, sample_rate_hz: float, center_freq_hz: float,
            fmt: str = "cf32", arfcn: int | None = None, freq_hz: float | None = None,
            channelize: bool = False, mode: str = "BCCH", timeslot: int = 0,
@@ -108,42 +138,46 @@ def decode(path: str | os.PathLike[str], *, sample_rate_hz: float, center_freq_h
 
     Without `channelize`, `grgsm_decode -c FILE -s RATE -f FREQ` is run on the
     capture as it is (one carrier in the capture). With it, the capture is
-    first split by `grgsm_channelize` at ARFCN `arfcn` to 4 x 270.833 kHz...
-    (the rate nearest to a quarter of the input rate that gr-gsm accepts).
+    first split by `grgsm_channelize` at ARFCN `arfcn` (see `decode_channels`).
     """
+    if channelize:
+        if arfcn is None:
+            raise ValueError("channelize needs the ARFCN")
+        return decode_channels(path, [arfcn], sample_rate_hz=sample_rate_hz,
+                               center_freq_hz=center_freq_hz, fmt=fmt, mode=mode, timeslot=timeslot,
+                               ppm=ppm, timeout_s=timeout_s)[arfcn]
     with tempfile.TemporaryDirectory(prefix="grgsm_") as tmp:
         t = Path(tmp)
-        cfile = Path(path)
-        if fmt in ("cu8", "ci8"):
-            cfile = t / "capture.cf32"
-            to_cf32(Path(path), fmt, cfile)
-        elif fmt not in ("cf32", "cf32_le"):
-            raise ValueError(f"unsupported format {fmt}")
-        decoder = patched_decoder(t)
-        args = [SYSTEM_PYTHON, str(decoder), "-m", mode, "-t", str(timeslot), "-v"]
-        if ppm:
-            args += ["--ppm", str(ppm)]
-        if channelize:
-            if arfcn is None:
-                raise ValueError("channelize needs the ARFCN")
-            out_rate = 1.2e6 if sample_rate_hz >= 1.2e6 else sample_rate_hz
-            (t / "chans").mkdir()
-            r = subprocess.run(
-                [SYSTEM_PYTHON, GRGSM_CHANNELIZE, "-s", repr(float(sample_rate_hz)), "-f",
-                 repr(float(center_freq_hz)), "-o", repr(out_rate), "-t", "complex", "-i", str(cfile),
-                 "-d", str(t / "chans"), str(arfcn)],
-                capture_output=True, text=True, timeout=timeout_s)
-            chan = t / "chans" / f"out_{arfcn}.cfile"
-            if r.returncode != 0 or not chan.exists():
-                raise RuntimeError(f"grgsm_channelize failed ({r.returncode}): {r.stderr[-2000:]}")
-            args += ["-c", str(chan), "-s", repr(out_rate), "-a", str(arfcn)]
-        else:
-            f = freq_hz if freq_hz is not None else center_freq_hz
-            args += ["-c", str(cfile), "-s", repr(float(sample_rate_hz)), "-f", repr(float(f))]
-        r = subprocess.run(args, capture_output=True, text=True, timeout=timeout_s)
-        if r.returncode != 0:
-            raise RuntimeError(f"grgsm_decode failed ({r.returncode}): {r.stderr[-2000:]}")
-        return parse_output(r.stdout)
+        cfile = _as_cfile(path, fmt, t)
+        f = freq_hz if freq_hz is not None else center_freq_hz
+        args = [*_decoder_args(t, "grgsm_decode_gr310", mode, timeslot, ppm),
+                "-c", str(cfile), "-s", repr(float(sample_rate_hz)), "-f", repr(float(f))]
+        return _run_decoders([args], timeout_s)[0]
+
+
+def decode_channels(path: str | os.PathLike[str], arfcns: list[int], *, sample_rate_hz: float,
+                    center_freq_hz: float, fmt: str = "cf32", mode: str = "BCCH", timeslot: int = 0,
+                    ppm: float = 0.0, timeout_s: float = 300.0) -> dict[int, list[GrgsmFrame]]:
+    """gr-gsm on several carriers of one capture: one `grgsm_channelize` run splits
+    it at the ARFCNs (to 1.2 MS/s, or the input rate if lower), then one
+    `grgsm_decode -a ARFCN` per channel, run side by side."""
+    with tempfile.TemporaryDirectory(prefix="grgsm_") as tmp:
+        t = Path(tmp)
+        cfile = _as_cfile(path, fmt, t)
+        out_rate = 1.2e6 if sample_rate_hz >= 1.2e6 else sample_rate_hz
+        (t / "chans").mkdir()
+        r = subprocess.run(
+            [SYSTEM_PYTHON, GRGSM_CHANNELIZE, "-s", repr(float(sample_rate_hz)), "-f",
+             repr(float(center_freq_hz)), "-o", repr(out_rate), "-t", "complex", "-i", str(cfile),
+             "-d", str(t / "chans"), *map(str, arfcns)],
+            capture_output=True, text=True, timeout=timeout_s)
+        chans = [t / "chans" / f"out_{a}.cfile" for a in arfcns]
+        if r.returncode != 0 or not all(c.exists() for c in chans):
+            raise RuntimeError(f"grgsm_channelize failed ({r.returncode}): {r.stderr[-2000:]}")
+        frames = _run_decoders([[*_decoder_args(t, f"grgsm_decode_{a}", mode, timeslot, ppm),
+                                 "-c", str(c), "-s", repr(out_rate), "-a", str(a)]
+                                for a, c in zip(arfcns, chans, strict=True)], timeout_s)
+        return dict(zip(arfcns, frames, strict=True))
 
 
 def have_program(name: str) -> bool:
