@@ -138,9 +138,15 @@ def _mlse_planar_numpy(
         ei = symt @ hi[p]
         energy += er * er + ei * ei
     energy *= inv
-    gamma = np.empty((t_len, n_hyp, b_len), dtype=np.float32)  # branch metrics
-    for m in range(t_len):
-        np.matmul(symt, u[m], out=gamma[m])
+    # branch metrics: the cross terms of all hypotheses by a butterfly over the
+    # taps (x[m] the most significant bit: each tap doubles the hypotheses)
+    gamma = u[:, :1]
+    for j in range(lh):
+        g = np.empty((t_len, gamma.shape[1], 2, b_len), dtype=np.float32)
+        src = gamma if j else np.zeros((t_len, 1, b_len), dtype=np.float32)
+        np.subtract(src, u[:, j:j + 1], out=g[:, :, 0])
+        np.add(src, u[:, j:j + 1], out=g[:, :, 1])
+        gamma = g.reshape(t_len, -1, b_len)
     gamma -= energy
     gamma *= valid[:, None, :]
     msb = np.arange(n_hyp) >> memory
