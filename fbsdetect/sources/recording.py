@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TypeGuard
 
 import numpy as np
 
@@ -78,6 +80,11 @@ class RecordingInfo:
         return self.n_samples / self.sample_rate_hz
 
 
+def _is_number(value: object) -> TypeGuard[int | float]:
+    """A finite JSON number (Python's json reads NaN and Infinity too; true/false are not numbers)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _parse_time(value: object, source: str) -> datetime | None:
     if value is None:
         return None
@@ -124,7 +131,7 @@ def _read_sigmf(meta_path: Path) -> RecordingInfo:
         raise BadInput(f"unsupported core:datatype {dt!r} (supported: {', '.join(FORMATS)})",
                        source=src)
     rate = glob.get("core:sample_rate")
-    if not isinstance(rate, int | float) or isinstance(rate, bool) or not rate > 0:
+    if not _is_number(rate) or not rate > 0:
         raise BadInput(f"core:sample_rate must be a positive number, got {rate!r}", source=src)
     caps_raw = meta.get("captures")
     if not isinstance(caps_raw, list) or not caps_raw:
@@ -135,7 +142,7 @@ def _read_sigmf(meta_path: Path) -> RecordingInfo:
         if not isinstance(c, dict):
             raise BadInput(f"captures[{i}] is not an object", source=src)
         freq = c.get("core:frequency")
-        if not isinstance(freq, int | float) or isinstance(freq, bool) or not freq > 0:
+        if not _is_number(freq) or not freq > 0:
             raise BadInput(f"captures[{i}] core:frequency must be a positive number, got {freq!r}",
                            source=src)
         start = c.get("core:sample_start", 0)
@@ -155,11 +162,13 @@ def _read_sigmf(meta_path: Path) -> RecordingInfo:
         raise BadInput(f"a capture starts at sample {captures[-1].sample_start}, past the end of the "
                        f"data ({n} samples)", source=src)
     gain = glob.get("fbsdetect:gain_db")
+    if gain is not None and not _is_number(gain):
+        raise BadInput(f"fbsdetect:gain_db must be a number of dB, got {gain!r}", source=src)
     return RecordingInfo(
         data_path=data_path, meta_path=meta_path, datatype=dt, sample_rate_hz=float(rate),
         center_freq_hz=captures[0].center_freq_hz, n_samples=n, start_time=captures[0].datetime,
         lat=captures[0].lat, lon=captures[0].lon,
-        gain_db=float(gain) if isinstance(gain, int | float) else None, captures=tuple(captures))
+        gain_db=None if gain is None else float(gain), captures=tuple(captures))
 
 
 def _count_samples(data_path: Path, datatype: str) -> int:
