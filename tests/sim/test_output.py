@@ -18,12 +18,25 @@ from fbsdetect.sources import recording
 from fbsdetect.sources.sim import SimSource
 from tests.sim.scenes import FOUR_CELLS, ONE_CELL, TWO_BANDS
 
+MOVING_FADING_JAMMED = TWO_BANDS.replace("duration_s = 30.0", "duration_s = 0.3") + """
+[propagation]
+fading = "rayleigh"
+shadowing_db = 6.0
+[[jammer]]
+center_freq_hz = 939100000
+bandwidth_hz = 300000
+route = [[36.6175, 101.7785, 0.0], [36.62, 101.78, 0.2]]
+eirp_dbm = 10.0
+active = [0.1, 0.2]
+"""
 
-def test_same_scene_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
-    text = FOUR_CELLS.format(duration=0.3)
+
+@pytest.mark.parametrize(("text", "seed"), [(FOUR_CELLS.format(duration=0.3), "seed = 11"),
+                                            (MOVING_FADING_JAMMED, "seed = 5")])
+def test_same_scene_same_bytes_other_seed_other_bytes(tmp_path: Path, text: str, seed: str) -> None:
     a = simulate(loads_scene(text), tmp_path / "a")
     b = simulate(loads_scene(text), tmp_path / "b")
-    c = simulate(loads_scene(text.replace("seed = 11", "seed = 12")), tmp_path / "c")
+    c = simulate(loads_scene(text.replace(seed, "seed = 12")), tmp_path / "c")
     assert a.data_path.read_bytes() == b.data_path.read_bytes()
     assert a.truth_path.read_text() == b.truth_path.read_text()
     assert a.meta_path.read_text() == b.meta_path.read_text()
