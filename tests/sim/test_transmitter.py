@@ -4,6 +4,8 @@ bursts back with the project's decoders and libosmocoding-verified coder."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -98,3 +100,17 @@ def test_same_multiframe_whatever_came_before() -> None:
     bits_a, blocks_a = a.multiframe(5)
     bits_b, blocks_b = b.multiframe(5)
     assert (bits_a == bits_b).all() and blocks_a == blocks_b
+
+
+def test_paging_near_capacity_is_not_lost() -> None:
+    """At 50 pages/s (11.8 per multiframe, capacity 8 blocks x 2 identities) a page
+    drawn for a full block goes to another with room: the count sent per
+    multiframe is min(Poisson draw, 16), not 18% fewer."""
+    tx = _tx(0, rate=50.0)
+    n_mf = 80
+    sent = sum(b.identities for m in range(n_mf) for b in tx.multiframe(m)[1])
+    lam = 50.0 * MF_BITS / (1625000 / 6)
+    pmf = [math.exp(-lam) * lam**k / math.factorial(k) for k in range(60)]
+    mean = sum(min(k, 16) * p for k, p in enumerate(pmf))
+    var = sum((min(k, 16) - mean) ** 2 * p for k, p in enumerate(pmf))
+    assert abs(sent - n_mf * mean) < 4 * math.sqrt(n_mf * var), (sent, n_mf * mean)
