@@ -241,16 +241,20 @@ def gmsk_reference(bits: npt.NDArray[np.uint8], sps: int = OUT_SPS) -> npt.NDArr
     alpha = 1.0 - 2.0 * dhat
     delta = math.sqrt(math.log(2.0)) / (2.0 * math.pi * 0.3)
     sig = delta * math.sqrt(2.0)
-    erf = np.vectorize(math.erf)
 
-    def f(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    def f(x: float) -> float:
         u = x / sig
-        return np.asarray(x * erf(u) + sig / math.sqrt(math.pi) * np.exp(-u * u), dtype=np.float64)
+        return x * math.erf(u) + sig / math.sqrt(math.pi) * math.exp(-u * u)
 
-    t = np.arange(d.size * sps) / sps
-    tau = t[:, None] - np.arange(d.size)[None, :]
-    g = np.clip(0.5 + 0.5 * (f(tau + 0.5) - f(tau - 0.5)), 0.0, 1.0)  # phase pulse G, 0 -> 1
-    phase = 0.5 * math.pi * (g @ alpha)
+    # sample k sees bit i at tau = (k - i sps) / sps: the phase pulse G on that
+    # integer grid, computed once per offset
+    n = d.size
+    offsets = np.arange(-(n - 1) * sps, n * sps)
+    table = np.array([f(q / sps + 0.5) - f(q / sps - 0.5) for q in offsets.tolist()])
+    g = np.clip(0.5 + 0.5 * table, 0.0, 1.0)  # phase pulse G, 0 -> 1
+    k = np.arange(n * sps)
+    tau = k[:, None] - sps * np.arange(n)[None, :] + (n - 1) * sps
+    phase = 0.5 * math.pi * (g[tau] @ alpha)
     return np.exp(1j * phase).astype(np.complex64)
 
 

@@ -112,15 +112,13 @@ def arfcns_in_capture(center_freq_hz: float, sample_rate_hz: float) -> list[Arfc
 def _choose_sizes(sample_rate_hz: float, out_rate_hz: float, min_in: int) -> tuple[int, int]:
     """(n_fft, n_out) with n_fft >= min_in and n_out/n_fft within RATE_TOLERANCE of
     out_rate/sample_rate (exact for the GSM-friendly rates)."""
-    from fractions import Fraction  # (imports decimal: only when a channelizer is made)
-
     r = out_rate_hz / sample_rate_hz
     min_in = max(8, min_in)
-    exact = Fraction(r).limit_denominator(1 << 16)
-    if abs(float(exact) - r) <= 1e-12 * r and exact.denominator <= min_in:
-        q = exact.denominator
+    exact = _exact_ratio(r, 1 << 16)
+    if exact is not None and exact[1] <= min_in:
+        p, q = exact
         n = -(-min_in // q) * q
-        return n, n * exact.numerator // q
+        return n, n * p // q
     best: tuple[float, int, int] | None = None
     for n in range(min_in, min_in * 3 + 64):
         m = round(n * r)
@@ -133,6 +131,26 @@ def _choose_sizes(sample_rate_hz: float, out_rate_hz: float, min_in: int) -> tup
             best = (err, n, m)
     assert best is not None
     return best[1], best[2]
+
+
+def _exact_ratio(r: float, max_den: int) -> tuple[int, int] | None:
+    """(p, q) with p/q equal to r within 1e-12 and q <= max_den, from the
+    continued fraction of r (its convergents are the best approximations),
+    else None. (fractions.Fraction would import decimal at start-up.)"""
+    h0, h1, k0, k1 = 0, 1, 1, 0
+    x = r
+    for _ in range(64):
+        a = math.floor(x)
+        h0, h1, k0, k1 = h1, a * h1 + h0, k1, a * k1 + k0
+        if k1 > max_den:
+            return None
+        if abs(h1 / k1 - r) <= 1e-12 * r:
+            return h1, k1
+        rest = x - a
+        if rest <= 0:
+            return None
+        x = 1.0 / rest
+    return None
 
 
 class WindowChannelizer:
@@ -253,9 +271,12 @@ def recording_reader(raw: np.ndarray, datatype: str, n_samples: int, offset: int
         starts = np.asarray(starts, dtype=np.int64)
         if starts.size and starts.min() >= 0 and starts.max() + length <= n_samples:
             # all inside: one gather (the memory map reads only those pages)
-            idx = offset + starts[:, None] + np.arange(length)[None, :]
             if words is not None and table is not None:
-                return table[words[idx]]
+                if starts.size == 1:  # one contiguous block (the FCCH search): a slice
+                    s0 = offset + int(starts[0])
+                    return table[np.asarray(words[s0:s0 + length])][None, :]
+                return table[words[offset + starts[:, None] + np.arange(length)[None, :]]]
+            idx = offset + starts[:, None] + np.arange(length)[None, :]
             pairs = np.stack([raw[2 * idx], raw[2 * idx + 1]], axis=-1).reshape(starts.size, 2 * length)
             return _finite(to_complex64(pairs, datatype))
         out = np.zeros((starts.size, length), np.complex64)

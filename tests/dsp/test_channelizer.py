@@ -92,6 +92,19 @@ def test_recording_reader_matches_the_recordings_scaling(datatype: str, dtype: t
     read = recording_reader(raw, datatype, 997, offset=3)
     a = read(np.array([0, 10, 500]), 100)
     assert np.array_equal(a[0], ref[:100]) and np.array_equal(a[2], ref[500:600])
+    assert np.array_equal(read(np.array([7]), 300)[0], ref[7:307])  # one block: read as a slice
     b = read(np.array([-5, 990]), 20)
     assert np.array_equal(b[0, 5:], ref[:15]) and not b[0, :5].any()
     assert np.array_equal(b[1, :7], ref[990:997]) and not b[1, 7:].any()
+
+
+def test_exact_ratio_matches_fractions() -> None:
+    from fractions import Fraction
+
+    from fbsdetect.dsp.channelizer import SYMBOL_RATE_HZ, _exact_ratio
+
+    for fs in (1e6, 1.0833333e6, 2e6, 2.4e6, 2.048e6, 3.2e6, 2.8e6, 1.92e6, 1e6 / 3, 2.166666664e6):
+        r = 2 * SYMBOL_RATE_HZ / fs
+        f = Fraction(r).limit_denominator(1 << 16)
+        want = (f.numerator, f.denominator) if abs(float(f) - r) <= 1e-12 * r else None
+        assert _exact_ratio(r, 1 << 16) == want, fs
