@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -68,6 +69,18 @@ def refgen(cfg: dict[str, Any], workdir: Path, name: str) -> tuple[Path, dict[st
     return out, json.loads(truth_path.read_text())
 
 
+def reference_loop_s() -> float:
+    """Best of 3 of a fixed pure-Python loop (~0.4 s on an idle 2.6 GHz core):
+    the speed of this machine at the moment, to read the timings against (a
+    shared virtual machine's speed was seen to vary by 1.7x within minutes)."""
+    best = math.inf
+    for _ in range(3):
+        t0 = time.perf_counter()
+        sum(range(30_000_000))
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
 def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str, float]:
     """(wall s, peak RSS KiB, stdout, CPU s = user + sys) of a command, via GNU time."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
@@ -102,6 +115,7 @@ def throughput(workdir: Path, runs: int, with_grgsm: bool) -> dict[str, Any]:
     cmd = [*one_core, str(FBSDETECT), "decode", str(rec), "--rate", "2.4e6", "--freq", "940e6", "--json"]
     timed(cmd, env)  # warm-up: bytecode cache, the recording in the page cache
     load = os.getloadavg()[0]
+    ref = reference_loop_s()
     for _ in range(runs):
         wall, rss, out, cpu = timed(cmd, env)
         walls.append(wall)
@@ -114,7 +128,7 @@ def throughput(workdir: Path, runs: int, with_grgsm: bool) -> dict[str, Any]:
                 if c["arfcn"] == tc["arfcn"] and c["si"].get("3") == tc["si"]["SI3"])
     res: dict[str, Any] = {"duration_s": dur, "fbsdetect_wall_s": min(walls), "fbsdetect_wall_runs": walls,
                            "fbsdetect_cpu_s": min(cpus), "load_average_1min": load,
-                           "one_core": bool(one_core),
+                           "one_core": bool(one_core), "reference_loop_s": ref,
                            "fbsdetect_rss_mb": max(rsss) / 1024, "cells_found": len(found & want),
                            "cells_invented": len(found - want), "si3_bit_exact": si_ok}
     # in-process time of a running scanner (start-up, imports and the first
@@ -184,7 +198,8 @@ def print_throughput(r: dict[str, Any]) -> None:
     c = r["fbsdetect_cpu_s"]
     print(f"{'  same, CPU time (user + sys)':<34} {c:8.2f} {d / c:12.1f} {'':>12}  "
           f"runs (wall) {', '.join(f'{v:.2f}' for v in r['fbsdetect_wall_runs'])} s; "
-          f"load average {r['load_average_1min']:.2f} on {os.cpu_count()} cores"
+          f"load average {r['load_average_1min']:.2f} on {os.cpu_count()} cores, "
+          f"reference loop {r['reference_loop_s']:.2f} s"
           f"{', pinned to one core' if r.get('one_core') else ''}")
     wi = r["fbsdetect_inprocess_s"]
     print(f"{'fbsdetect receiver (in process)':<34} {wi:8.2f} {d / wi:12.1f} {'':>12}  "
