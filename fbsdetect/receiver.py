@@ -64,7 +64,7 @@ from fbsdetect.dsp.channelizer import (
     carrier_is_decodable,
     recording_reader,
 )
-from fbsdetect.dsp.fcch import FCCH_TONE_HZ, FcchEvent, refine, search_wideband
+from fbsdetect.dsp.fcch import FCCH_TONE_HZ, FcchEvent, FcchRefined, refine, search_wideband
 from fbsdetect.dsp.ppm import PpmEstimate, clock_scale, estimate_ppm, median
 from fbsdetect.gsm.bursts import SCH_TRAINING, SCH_TRAINING_START
 from fbsdetect.gsm.coding import sch_decode, xcch_decode
@@ -79,6 +79,10 @@ BCCH_T3 = 2
 FCCH_MARGIN_SYMBOLS = 40  # coarse FCCH timing is +- half an STFT hop
 FCCH_PASS_HZ = 15_000.0  # FCCH refinement filter around the tone (coarse error < 2.5 kHz)
 FCCH_STOP_HZ = 35_000.0
+NOISE_PASS_HZ = 15_000.0  # noise window centred on the carrier during its FCCH (tone at 67.7 kHz)
+NOISE_STOP_HZ = 30_000.0
+NOISE_EDGE_SYMBOLS = 34  # left out at each end of the FCCH (filter transients, the ramps)
+FCCH_SYMBOLS = 148
 SCH_MARGIN_SYMBOLS = 24  # refined FCCH start (and the tone's spill into guard bits) is +- ~10
 TRACK_MARGIN_SYMBOLS = 10  # burst.py searches +-4 symbols and needs 5 more (channel taps)
 MIN_SCH = 2
@@ -432,6 +436,7 @@ class Receiver:
                 owner.append(gi)
         refined = refine(ch.extract(np.array(starts), np.array(mixes) + FCCH_TONE_HZ), tone_hz=0.0) \
             if starts else []
+        noise_density = self._fcch_noise_density(starts, mixes, refined)
         results: list[CarrierResult] = []
         tracks: list[_Track] = []
         for gi, (arfcn, band, evs) in enumerate(groups):
@@ -458,16 +463,41 @@ class Receiver:
             sps_in = self.sps_nominal * clock_scale(res.offset_hz, nominal)
             results.append(res)
             track = _Track(res, mix, sps_in, [s for s, _ in mine])
-            # SNR in the symbol-rate bandwidth from the FCCH: its tone against what
-            # the narrow window holds besides (noise per Hz from the filter's
-            # noise bandwidth); independent of any modulation model
+            # SNR in the symbol-rate bandwidth from the FCCH: its tone's power against
+            # the noise per Hz in the middle of the channel during the burst
+            # (`_fcch_noise_density`); independent of any modulation model
             for j in range(len(owner)):
                 rj = refined[j]
-                if owner[j] == gi and rj.found and rj.residual_power > 0:
-                    n0 = rj.residual_power / ch.noise_bandwidth_hz
+                n0 = noise_density.get(j, 0.0)
+                if owner[j] == gi and rj.found and n0 > 0:
                     track.fcch_snrs.append(10 * math.log10(max(rj.tone_power, 1e-30) / (n0 * SYMBOL_RATE_HZ)))
             tracks.append(track)
         return tracks, results
+
+    def _fcch_noise_density(self, starts: list[float], mixes: list[float], refined: list[FcchRefined]
+                            ) -> dict[int, float]:
+        """Noise per Hz (window units) at each refined FCCH, by index.
+
+        During the FCCH a carrier's whole power is in its tone, 67.7 kHz above
+        the carrier; a window centred on the carrier and filtered to +-NOISE_STOP_HZ
+        then holds only noise over the middle of the burst, and much less of a
+        neighbour 200 kHz away than the tone's own window (whose far edge is
+        100 kHz from that neighbour): interference is not counted as noise."""
+        found = [j for j, r in enumerate(refined) if r.found]
+        if not found:
+            return {}
+        ch = WindowChannelizer(self.reader, self.fs, (BURST_SYMBOLS + 2 * FCCH_MARGIN_SYMBOLS) * OUT_SPS,
+                               dc=self.dc, pass_hz=NOISE_PASS_HZ, stop_hz=NOISE_STOP_HZ)
+        w = ch.extract(np.array([starts[j] for j in found]),
+                       np.array([mixes[j] + refined[j].freq_error_hz for j in found]))
+        out = {}
+        for k, j in enumerate(found):
+            a = round(refined[j].start) + NOISE_EDGE_SYMBOLS * OUT_SPS
+            b = round(refined[j].start) + (FCCH_SYMBOLS - NOISE_EDGE_SYMBOLS) * OUT_SPS
+            seg = w[k, max(a, 0): min(b, w.shape[1])]
+            if seg.size >= 16:
+                out[j] = float(np.mean(seg.real ** 2 + seg.imag ** 2)) / ch.noise_bandwidth_hz
+        return out
 
     # ----------------------------------------------------------------- SCH
 
@@ -787,9 +817,10 @@ class Receiver:
                 r.frames = [replace(f, channel=ts0_channel(f.fn, True).kind) for f in r.frames]
             if t.powers:
                 r.power_dbfs = _dbfs(median(t.powers))
-            # both estimates count interference as noise and each has its own
-            # floor (the FCCH's: neighbours near the tone; the equaliser's: its
-            # linear GMSK model, ~20 dB): the larger is the better one
+            # the FCCH's estimate measures the noise in the middle of the channel
+            # (a neighbour 200 kHz away leaks ~35 dB under its own power there);
+            # the equaliser's counts all interference and its linear GMSK model's
+            # error (~20 dB floor) as noise: the larger is the better one
             ests = [median(v) for v in (t.fcch_snrs, t.snrs) if v]
             if ests:
                 r.snr_db = max(ests)

@@ -181,6 +181,26 @@ def test_receiver_error_of_75_ppm(tmp_path: Path) -> None:
 
 @pytest.mark.external
 @pytest.mark.slow
+def test_snr_does_not_count_neighbours_as_noise(tmp_path: Path) -> None:
+    """Four carriers 200 kHz apart (0, -3, -6, -9 dB; 28 dB SNR for the
+    strongest): each cell's SNR (symbol-rate bandwidth, refgen's definition)
+    within 2.5 dB of the truth; counting the neighbours' skirts as noise read
+    up to 12 dB low."""
+    cells = [{"arfcn_offset_hz": off, "bsic": 40 + k, "power_db": -3.0 * k, "freq_error_hz": 30.0 * k,
+              "si": SI_FRAMES, "ccch_fill": "2b" * 23}
+             for k, off in enumerate((-300e3, -100e3, 100e3, 300e3))]
+    path, truth = _refgen(tmp_path, {"sample_rate": 1083333.3333333333, "duration_s": 1.2, "snr_db": 28.0,
+                                     "center_freq_hz": 947.1e6, "format": "cf32", "seed": 11, "cells": cells})
+    res = _decode(path, 1083333.3333333333, 947.1e6)
+    snr = {c.arfcn: c.snr_db for c in cell_observations(res)}
+    for c in truth["cells"]:
+        want = truth["snr_db"] + c["power_db"]
+        got = snr[c["arfcn"]]
+        assert got is not None and abs(got - want) < 2.5, (c["arfcn"], got, want)
+
+
+@pytest.mark.external
+@pytest.mark.slow
 def test_adjacent_channel_interference(tmp_path: Path) -> None:
     """TS 45.005 6.3 style: the wanted cell with one 9 dB stronger at 200 kHz
     and one 41 dB stronger at 400 kHz: the wanted cell is decoded fully."""
