@@ -79,6 +79,18 @@ BCCH_T3 = 2
 FCCH_MARGIN_SYMBOLS = 40  # coarse FCCH timing is +- half an STFT hop
 FCCH_PASS_HZ = 15_000.0  # FCCH refinement filter around the tone (coarse error < 2.5 kHz)
 FCCH_STOP_HZ = 35_000.0
+CHANNEL_SPACING_HZ = 200_000.0
+NEIGHBOUR_PASS_HZ = 5_000.0  # narrow band searched for a weak neighbour's FCCH, around its tone
+NEIGHBOUR_STOP_HZ = 12_000.0
+NEIGHBOUR_LAG_SYMBOLS = 32
+NEIGHBOUR_COHERENCE = 0.5
+"""A tone's correlation with itself 32 symbols later, normalised (1: a clean
+tone), that a weak neighbour's FCCH must exceed. Narrow-band noise passes it
+now and then (few independent samples), so such a carrier is reported only
+when its SCH decodes (`CarrierResult.speculative`)."""
+NEIGHBOUR_MAX_ERROR_HZ = 2_000.0
+"""Its tone within this of where the found carrier's tone +-200 kHz puts it
+(one operator's carriers share the receiver's error; BTS errors are 0.05 ppm)."""
 NOISE_PASS_HZ = 15_000.0  # noise window centred on the carrier during its FCCH (tone at 67.7 kHz)
 NOISE_STOP_HZ = 30_000.0
 NOISE_EDGE_SYMBOLS = 34  # left out at each end of the FCCH (filter transients, the ramps)
@@ -199,6 +211,7 @@ class CarrierResult:
     snr_db: float | None = None
     combined: bool | None = None  # CCCH_CONF says BCCH+SDCCH/4
     sch_consistent: int = 0  # decoded SCHs that agree on BSIC, FN and timing
+    speculative: bool = False  # found only by the narrow search beside a carrier: dropped unless SCH decodes
     stats: CarrierStats = field(default_factory=CarrierStats)
     s_ref: float = 0.0  # sample of the TS0 burst of frame fn_ref (unwrapped), for copy detection
     fn_ref: int = 0
@@ -392,6 +405,7 @@ class Receiver:
         seg = self._read(first, n_search)
         events = search_wideband((seg - np.complex64(self.dc)).astype(np.complex64), self.fs,
                                  first_sample=first, max_abs_offset_hz=0.5 * self.fs - 30e3)
+        events += self._neighbour_fcch(first, n_search, events, known)
         # group the events by ARFCN (and by offset within 2 kHz: two emitters on one channel)
         groups: list[tuple[int, str, list[FcchEvent]]] = []
         near: list[tuple[float, tuple[int, str]]] = []  # (downlink Hz, (ARFCN, band)) looked up
@@ -447,6 +461,7 @@ class Receiver:
                                 status="fcch-only")
             res.stats.fcch_seen = len(evs)
             res.stats.fcch_refined = len(mine)
+            res.speculative = all(e.speculative for e in evs)
             if not mine:
                 coarse = median([e.tone_hz - FCCH_TONE_HZ for e in evs])
                 res.offset_hz = coarse - (nominal - self.fc)
@@ -473,6 +488,59 @@ class Receiver:
                     track.fcch_snrs.append(10 * math.log10(max(rj.tone_power, 1e-30) / (n0 * SYMBOL_RATE_HZ)))
             tracks.append(track)
         return tracks, results
+
+    def _neighbour_fcch(self, first: int, n_search: int, events: list[FcchEvent],
+                        known: list[CarrierResult]) -> list[FcchEvent]:
+        """FCCHs of carriers 200 kHz beside the ones found, searched on a narrow
+        band around where their tone would be.
+
+        The wideband search compares a tone with the carrier band it implies;
+        a much stronger neighbour 200 kHz away fills that band with its skirt
+        and hides the FCCH of a weak carrier (from ~15 dB on). Centred on the
+        weak carrier's tone (neighbour's tone +-200 kHz) and filtered to
+        +-FCCH_STOP_HZ, the same segment shows it: the strong carrier is 130 kHz
+        or more away, its data has no tone, and its own FCCH tone is 200 kHz off."""
+        # carriers decoded by an earlier search had their neighbours searched then
+        decoded = [k.freq_hz + k.offset_hz for k in known if k.bsic is not None]
+        tones: list[float] = []
+        for ev in events:
+            f = self.fc + ev.tone_hz - FCCH_TONE_HZ
+            if all(abs(ev.tone_hz - t) > 20e3 for t in tones) and all(abs(f - d) > 20e3 for d in decoded):
+                tones.append(ev.tone_hz)
+        cands: list[float] = []
+        for t in tones:
+            for c in (t - CHANNEL_SPACING_HZ, t + CHANNEL_SPACING_HZ):
+                carrier = c - FCCH_TONE_HZ
+                if (all(abs(c - u) > 20e3 for u in tones + cands)
+                        and all(abs(self.fc + carrier - d) > 20e3 for d in decoded)
+                        and carrier_is_decodable(carrier, self.fs)):
+                    cands.append(c)
+        if not cands:
+            return []
+        margin = 8 * self.sps_nominal
+        n_search = min(n_search, int(self.cfg.research_search_s * self.fs))  # one FCCH of each
+        ch = WindowChannelizer(self.reader, self.fs, int((n_search - 2 * margin) / self.fs * SYMBOL_RATE_HZ)
+                               * OUT_SPS, dc=self.dc, pass_hz=NEIGHBOUR_PASS_HZ, stop_hz=NEIGHBOUR_STOP_HZ)
+        win = ch.extract(np.full(len(cands), first + margin), np.array(cands))
+        found = refine(win, tone_hz=0.0)
+        # the narrow band's noise (and a neighbour's skirt) is coherent over a
+        # symbol, so `refine`'s one-symbol test alone would pass on it: over the
+        # middle of the burst a tone must also be coherent across 32 symbols
+        lag = NEIGHBOUR_LAG_SYMBOLS * OUT_SPS
+        out = []
+        for i, (c, r) in enumerate(zip(cands, found, strict=True)):
+            a = round(r.start) + NOISE_EDGE_SYMBOLS * OUT_SPS
+            b = round(r.start) + (FCCH_SYMBOLS - NOISE_EDGE_SYMBOLS) * OUT_SPS
+            seg = win[i, max(a, 0): min(b, win.shape[1])].astype(np.complex128)
+            if not r.found or seg.size <= 2 * lag:
+                continue
+            x, y = seg[lag:], seg[:-lag]
+            norm = float(np.sqrt(np.sum(abs(x) ** 2) * np.sum(abs(y) ** 2)))
+            coherence = abs(np.sum(x * np.conj(y))) / max(norm, 1e-30)
+            if coherence > NEIGHBOUR_COHERENCE and abs(r.freq_error_hz) < NEIGHBOUR_MAX_ERROR_HZ:
+                out.append(FcchEvent(first + margin + r.start * ch.step_in, c + r.freq_error_hz, coherence,
+                                     speculative=True))
+        return out
 
     def _fcch_noise_density(self, starts: list[float], mixes: list[float], refined: list[FcchRefined]
                             ) -> dict[int, float]:
@@ -728,6 +796,7 @@ class Receiver:
         tracks, results = self._acquire(0, n_search, [])
         tracks = self._confirm(tracks)
         self._process(tracks, 0)
+        results = [r for r in results if not (r.speculative and r.bsic is None)]
         # cells that switch on later (a fake base station arriving) are found by
         # shorter searches every `research_s` seconds
         n_re = int(self.cfg.research_search_s * self.fs)
@@ -737,6 +806,7 @@ class Receiver:
             new_tracks, new_results = self._acquire(start, n_re, results)
             new_tracks = self._confirm(new_tracks)
             self._process(new_tracks, start)
+            new_results = [r for r in new_results if not (r.speculative and r.bsic is None)]
             for r in new_results:
                 old = [k for k in results if k.arfcn == r.arfcn and k.bsic is None and k.decodable]
                 if r.bsic is not None:  # decoded now: it replaces earlier failed attempts

@@ -201,6 +201,23 @@ def test_snr_does_not_count_neighbours_as_noise(tmp_path: Path) -> None:
 
 @pytest.mark.external
 @pytest.mark.slow
+def test_weak_cell_200k_beside_a_20_db_stronger_one_is_found(tmp_path: Path) -> None:
+    """The wideband FCCH search misses a carrier whose band a 20 dB stronger
+    neighbour's skirt fills; the narrow search beside found carriers finds it,
+    and it is reported because its SCH decodes (SI3 bit-exact here)."""
+    cells = [{"arfcn_offset_hz": off, "bsic": b, "power_db": p, "freq_error_hz": 30.0, "si": SI_FRAMES,
+              "ccch_fill": "2b" * 23} for off, b, p in ((-100e3, 40, -20.0), (100e3, 41, 0.0))]
+    path, truth = _refgen(tmp_path, {"sample_rate": 1083333.3333333333, "duration_s": 1.2, "snr_db": 40.0,
+                                     "center_freq_hz": 947.1e6, "format": "cf32", "seed": 3, "cells": cells})
+    res = _decode(path, 1083333.3333333333, 947.1e6)
+    obs = {c.arfcn: c for c in cell_observations(res)}
+    assert {a: o.bsic for a, o in obs.items()} == {c["arfcn"]: c["bsic"] for c in truth["cells"]}
+    weak = obs[truth["cells"][0]["arfcn"]]
+    assert weak.si.get("3") == SI_FRAMES[2]
+
+
+@pytest.mark.external
+@pytest.mark.slow
 def test_adjacent_channel_interference(tmp_path: Path) -> None:
     """TS 45.005 6.3 style: the wanted cell with one 9 dB stronger at 200 kHz
     and one 41 dB stronger at 400 kHz: the wanted cell is decoded fully."""

@@ -69,6 +69,7 @@ class FcchEvent:
     start_sample: float  # approximate first sample of the burst (+- a hop)
     tone_hz: float  # tone frequency from the capture centre (+- ~0.2 bin)
     concentration: float  # share of the carrier band's power in the tone (0..1)
+    speculative: bool = False  # from a narrow search beside a found carrier, not the wideband search
 
 
 @dataclass(frozen=True)
