@@ -9,8 +9,11 @@ Stages (each counted per carrier, never raised):
    whose raster point is nearest to ``tone - 67.7 kHz`` (unambiguous for
    receiver errors up to +-100 kHz, i.e. +-100 ppm at 1 GHz). Every FCCH is
    refined on a narrow window centred on its tone (`dsp.fcch.refine`: burst
-   start, carrier offset to a few Hz). Shorter searches every `research_s`
-   seconds find cells that switch on later (a fake base station arriving).
+   start, carrier offset to a few Hz). Beside every newly found carrier a
+   narrow search looks for the FCCH of a carrier 200 kHz away that a much
+   stronger neighbour's skirt hides from the wideband search (reported only if
+   its SCH then decodes). Shorter searches every `research_s` seconds find
+   cells that switch on later (a fake base station arriving).
    Carriers too close to the capture's band edges are reported as not
    decodable, never decoded from an aliased band.
 2. **SCH.** One frame (1250 symbol periods) after each FCCH the SCH
