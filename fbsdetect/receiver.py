@@ -83,6 +83,12 @@ FCCH_MARGIN_SYMBOLS = 40  # coarse FCCH timing is +- half an STFT hop
 FCCH_PASS_HZ = 15_000.0  # FCCH refinement filter around the tone (coarse error < 2.5 kHz)
 FCCH_STOP_HZ = 35_000.0
 CHANNEL_SPACING_HZ = 200_000.0
+DC_BAND_HZ = 2_000.0
+"""Width (+-) of the DC spike that a drifting DC offset leaves after mean removal."""
+DC_SPIKE_DB = 6.0
+"""A DC spike counts when its density stands this far above its surroundings."""
+DC_OVERLAP_HZ = 100_000.0
+"""A carrier within this of 0 Hz has the spike in its band."""
 NEIGHBOUR_PASS_HZ = 5_000.0  # narrow band searched for a weak neighbour's FCCH, around its tone
 NEIGHBOUR_STOP_HZ = 12_000.0
 NEIGHBOUR_LAG_SYMBOLS = 32
@@ -188,6 +194,7 @@ class CarrierStats:
     blocks_bad_crc: int = 0
     blocks_incomplete: int = 0  # a burst of the block lies outside the recording
     frames_decoded_s: float = 0.0  # recording time covered before the early stop
+    dc_spike: int = 0  # 1: the carrier's band holds the receiver's DC spike (power, SNR include it)
 
     def as_dict(self) -> dict[str, int]:
         return {k: (round(v, 3) if isinstance(v, float) else v)  # type: ignore[misc]
@@ -234,6 +241,8 @@ class DecodeResult:
     sample_rate_hz: float
     center_freq_hz: float
     duration_s: float
+    dc_offset_dbfs: float | None = None  # the capture's mean (removed before everything else)
+    dc_spike_db: float | None = None  # density within +-DC_BAND_HZ of 0 Hz over that of 2-16 kHz, after it
 
 
 @dataclass(frozen=True)
@@ -396,6 +405,9 @@ class Receiver:
         self._read: Callable[[int, int], npt.NDArray[np.complex64]] = (
             lambda s, n: reader(np.array([s], np.int64), n)[0])
         self.sps_nominal = self.fs / SYMBOL_RATE_HZ
+        self.dc: complex = 0.0
+        self.dc_spike_db: float | None = None
+        self._dc_spike = False
 
     # ----------------------------------------------------------------- acquisition
 
@@ -408,6 +420,8 @@ class Receiver:
         seg = self._read(first, n_search)
         events = search_wideband((seg - np.complex64(self.dc)).astype(np.complex64), self.fs,
                                  first_sample=first, max_abs_offset_hz=0.5 * self.fs - 30e3)
+        if self._dc_spike:  # the spike's own noise now and then looks like a short tone
+            events = [e for e in events if abs(e.tone_hz) > 3 * DC_BAND_HZ]
         events += self._neighbour_fcch(first, n_search, events, known)
         # group the events by ARFCN (and by offset within 2 kHz: two emitters on one channel)
         groups: list[tuple[int, str, list[FcchEvent]]] = []
@@ -584,7 +598,8 @@ class Receiver:
         if not hasattr(self, "_chs"):
             self._chs = {}
         if out_len not in self._chs:
-            self._chs[out_len] = WindowChannelizer(self.reader, self.fs, out_len, dc=self.dc)
+            self._chs[out_len] = WindowChannelizer(self.reader, self.fs, out_len, dc=self.dc,
+                                                   notch_dc=self._dc_spike)
         return self._chs[out_len]
 
     def _demod_sch(self, tracks: list[_Track], which: list[int], starts_in: list[float], margin: int
@@ -796,6 +811,8 @@ class Receiver:
         n_search = min(self.n_samples, max(1, int(self.cfg.search_s * self.fs)))
         first = self._read(0, n_search)
         self.dc = complex(np.mean(first)) if first.size else 0.0
+        self.dc_spike_db = dc_spike_db(first - np.complex64(self.dc), self.fs)
+        self._dc_spike = self.dc_spike_db is not None and self.dc_spike_db > DC_SPIKE_DB
         tracks, results = self._acquire(0, n_search, [])
         tracks = self._confirm(tracks)
         self._process(tracks, 0)
@@ -831,7 +848,16 @@ class Receiver:
         ppm = estimate_ppm([r.freq_hz for r in good], [r.offset_hz for r in good],
                            [r.stats.fcch_refined for r in good]) if good else None
         results.sort(key=lambda r: (r.freq_hz, r.offset_hz))
-        return DecodeResult(results, ppm, self.fs, self.fc, self.n_samples / self.fs)
+        if self._dc_spike:
+            for r in results:
+                if abs(r.freq_hz + r.offset_hz - self.fc) < DC_OVERLAP_HZ:
+                    r.stats.dc_spike = 1
+                    if r.bsic is None and r.status in ("sch-failed", "fcch-unconfirmed"):
+                        r.decodable = False
+                        r.status = "not-decodable (DC spike)"
+        dc_dbfs = 10 * math.log10(max(abs(self.dc) ** 2, 1e-20))
+        return DecodeResult(results, ppm, self.fs, self.fc, self.n_samples / self.fs, dc_dbfs,
+                            self.dc_spike_db)
 
     def _drop_copies(self, results: list[CarrierResult]) -> None:
         """Marks carriers that repeat a much stronger carrier's BSIC and frame
@@ -901,6 +927,29 @@ class Receiver:
             r.s_ref, r.fn_ref, r.sps_in = t.s_ref, t.fn_ref, t.sps_in
             if r.bsic is not None and r.sch_consistent < MIN_SCH:
                 r.status = "sch-unconfirmed"
+
+
+def dc_spike_db(x: npt.NDArray[np.complex64], fs: float) -> float | None:
+    """How far the power density within +-DC_BAND_HZ of 0 Hz stands above the
+    density 2..16 kHz around it (dB), in samples whose mean is removed: an
+    RTL-SDR's DC offset drifts, and what the mean leaves is a narrow spike at
+    0 Hz. About 0 dB without one (noise, or a carrier's flat middle). Block
+    means are the low-pass filters (block of fs/(2 B) samples: +-B Hz)."""
+    blk = max(4, int(fs / (2 * DC_BAND_HZ)))
+    wide = max(1, blk // 8)  # +-8 B
+    n = (x.size // blk) * blk
+    if n < 8 * blk:
+        return None
+    y = np.asarray(x[:n], dtype=np.complex64)
+    m0 = y.reshape(-1, blk).mean(axis=1)
+    m1 = y[: (n // wide) * wide].reshape(-1, wide).mean(axis=1)
+    # a block mean of white noise of density N0 holds N0 fs / blk
+    d0 = float(np.mean(m0.real ** 2 + m0.imag ** 2)) * blk
+    d_all = float(np.mean(m1.real ** 2 + m1.imag ** 2)) * wide
+    ring = (d_all * (blk / wide) - d0) / (blk / wide - 1)  # densities: the wide band minus its middle
+    if ring <= 0 or d0 <= 0:
+        return None
+    return 10 * math.log10(d0 / ring)
 
 
 def _merge_bursts(b: Bursts, b2: Bursts, rows: npt.NDArray[np.intp]) -> Bursts:

@@ -218,6 +218,35 @@ def test_weak_cell_200k_beside_a_20_db_stronger_one_is_found(tmp_path: Path) -> 
 
 @pytest.mark.external
 @pytest.mark.slow
+def test_dc_spike_is_measured_and_notched(tmp_path: Path) -> None:
+    """A carrier at 0 Hz with an RTL-SDR-like DC spike as strong as the carrier
+    (constant offset plus ~1 kHz of flicker): the spike is measured, the cell
+    is still decoded in full (each window's own DC notched) and flagged, and the
+    spike's own noise yields no other carrier; without the spike nothing is
+    flagged."""
+    cells = [{"arfcn_offset_hz": 0.0, "bsic": 40, "power_db": 0.0, "freq_error_hz": 30.0, "si": SI_FRAMES,
+              "ccch_fill": "2b" * 23}]
+    fs = 1083333.3333333333
+    path, _ = _refgen(tmp_path, {"sample_rate": fs, "duration_s": 1.2, "snr_db": 25.0,
+                                 "center_freq_hz": 947e6, "format": "cf32", "seed": 11, "cells": cells})
+    x = Recording.open(path, sample_rate_hz=fs, center_freq_hz=947e6).read(0, 10**8)
+    p = float(np.mean(np.abs(x) ** 2))
+    rng = np.random.default_rng(1)
+    flicker = rng.standard_normal(x.size) + 1j * rng.standard_normal(x.size)
+    k = np.exp(-np.arange(3000) / 170.0)
+    flicker = np.convolve(flicker, k / k.sum(), mode="same")
+    flicker *= np.sqrt(p / np.mean(np.abs(flicker) ** 2))
+    for spike in (False, True):
+        y = (x + (0.3 * np.sqrt(p) + flicker) * spike).astype(np.complex64)
+        res = Receiver(array_reader(y), y.size, fs, 947e6).run()
+        assert res.dc_spike_db is not None and (res.dc_spike_db > 6 if spike else res.dc_spike_db < 3)
+        (car,) = res.carriers
+        assert car.is_cell and car.bsic == 40 and car.stats.blocks_ok == 5 and car.stats.blocks_bad_crc == 0
+        assert car.stats.dc_spike == int(spike)
+
+
+@pytest.mark.external
+@pytest.mark.slow
 def test_adjacent_channel_interference(tmp_path: Path) -> None:
     """TS 45.005 6.3 style: the wanted cell with one 9 dB stronger at 200 kHz
     and one 41 dB stronger at 400 kHz: the wanted cell is decoded fully."""

@@ -64,8 +64,11 @@ def _outcomes(results: list[DecodeResult]) -> str:
     for res in results:
         ppm = "unknown" if res.ppm is None else (
             f"{res.ppm.ppm:+.2f} ppm from {res.ppm.n_cells} carrier(s), spread {res.ppm.spread_ppm:.2f}")
+        dc = "" if res.dc_offset_dbfs is None else f"; DC offset {res.dc_offset_dbfs:.1f} dBFS removed"
+        if res.dc_spike_db is not None:
+            dc += f", DC spike {res.dc_spike_db:+.1f} dB over its surroundings"
         lines.append(f"capture {res.center_freq_hz / 1e6:.3f} MHz, {res.sample_rate_hz / 1e6:.4g} MS/s, "
-                     f"{res.duration_s:.2f} s; receiver error {ppm}")
+                     f"{res.duration_s:.2f} s; receiver error {ppm}{dc}")
         if not res.carriers:
             lines.append("  no FCCH found")
         for r in res.carriers:
@@ -75,7 +78,8 @@ def _outcomes(results: list[DecodeResult]) -> str:
                 f"  offset {r.offset_hz:+8.0f} Hz  FCCH {st.fcch_refined}/{st.fcch_seen}"
                 f"  SCH {st.sch_ok}/{st.sch_tried}  bursts {st.bursts}  blocks ok {st.blocks_ok}"
                 f" bad-crc {st.blocks_bad_crc} incomplete {st.blocks_incomplete}"
-                f"  decoded up to {st.frames_decoded_s:.2f} s")
+                f"  decoded up to {st.frames_decoded_s:.2f} s"
+                + ("  (DC spike in band)" if st.dc_spike else ""))
     return "\n".join(lines)
 
 

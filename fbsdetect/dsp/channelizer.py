@@ -39,9 +39,11 @@ lies inside ``USABLE_FRACTION`` of the capture's Nyquist band (RTL-SDR's
 anti-alias roll-off; TS 45.005 receiver filters are about 180 kHz wide);
 bins beyond that are zeroed rather than let alias in.
 The DC offset of 8-bit dongles is removed by subtracting the capture's mean,
-so a carrier at the tuner's centre stays decodable; a carrier whose band the
-mean removal would cut (none: the GMSK spectrum has no line at DC) is not
-special-cased.
+so a carrier at the tuner's centre stays decodable. An offset that drifts
+leaves a narrow spike at 0 Hz; when the receiver measures one it asks for
+`notch_dc` windows (each window's own DC bin and its neighbours zeroed: ~1 %
+of a carrier's spectrum if it sits at 0 Hz) and reports carriers whose band
+holds the spike (see `receiver.dc_spike_db`).
 """
 
 from __future__ import annotations
@@ -67,6 +69,10 @@ EDGE_NEED_HZ = 100_000.0
 BATCH = 256
 """Windows channelised at once (bounds the temporaries: ~BATCH x n_fft x 16 bytes)."""
 RATE_TOLERANCE = 2e-5
+DC_NOTCH_BINS = 1
+"""With `notch_dc`, the input bins 0 and +-1..this (about +-1.4 kHz at 2.4 MS/s
+for the receiver's burst windows) are zeroed: the DC offset of the window's own
+instant, which a drifting offset makes differ from the capture's mean."""
 """Largest relative error of the output sample rate."""
 
 ComplexArray = npt.NDArray[np.complex64]
@@ -162,8 +168,9 @@ class WindowChannelizer:
 
     def __init__(self, reader: Reader, sample_rate_hz: float, out_len: int, *,
                  out_sps: int = OUT_SPS, dc: complex = 0.0, pass_hz: float = PASS_HZ,
-                 stop_hz: float = STOP_HZ) -> None:
+                 stop_hz: float = STOP_HZ, notch_dc: bool = False) -> None:
         self.reader = reader
+        self.notch_dc = notch_dc
         self.sample_rate_hz = float(sample_rate_hz)
         self.out_sps = out_sps
         self.out_rate_hz = out_sps * SYMBOL_RATE_HZ
@@ -213,6 +220,9 @@ class WindowChannelizer:
             x -= self.dc
         fs = self.sample_rate_hz
         spec = np.fft.fft(x.astype(np.complex128), axis=1)  # numpy's double FFT is the faster one
+        if self.notch_dc:  # each window's own DC and the bins beside it (a drifting DC offset)
+            spec[:, :DC_NOTCH_BINS + 1] = 0
+            spec[:, -DC_NOTCH_BINS:] = 0
         # mixing by a whole number of bins is a rotation of the spectrum; the
         # remainder (under half a bin) is removed after decimation
         k0 = np.round(fo * self.n_fft / fs).astype(np.int64)
