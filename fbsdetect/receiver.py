@@ -140,7 +140,7 @@ class Demodulator(Protocol):
     """What the receiver needs from the burst demodulator (windows at OUT_SPS
     samples per symbol, the burst expected to start at `nominal_start`).
     `refine`: the slower decision-directed second pass; the receiver asks for
-    it only for bursts whose first pass did not decode."""
+    it on normal bursts only when their block did not decode."""
 
     def sch(self, windows: npt.NDArray[np.complex64], nominal_start: npt.NDArray[np.float64],
             refine: bool = True) -> Bursts: ...
@@ -612,13 +612,10 @@ class Receiver:
         mixes = [tracks[i].mix_hz for i in which]
         win, w0, ch = self._sch_windows(starts_in, mixes, margin)
         start, _q = sch_search(win)
-        b = self.demod.sch(win, start, refine=False)
+        # always refined: the SCHs' timing and residual frequency steer the tracking
+        # (first-pass estimates cost a block now and then at 1 dB Eb/N0)
+        b = self.demod.sch(win, start, refine=True)
         dec = sch_decode(b.soft)
-        if not dec.ok.all():  # the slower refined pass only where the first did not decode
-            bad = np.flatnonzero(~dec.ok)
-            b2 = self.demod.sch(win[bad], start[bad], refine=True)
-            dec2 = sch_decode(b2.soft)
-            b, dec = _merge_bursts(b, b2, bad), _merge_fields(dec, dec2, bad)
         out: list[tuple[int, float, int, float, float, float] | None] = []
         for j in range(len(which)):
             tracks[which[j]].result.stats.sch_tried += 1
