@@ -347,6 +347,7 @@ class _Track:
     powers: list[float] = field(default_factory=list)
     snrs: list[float] = field(default_factory=list)
     fcch_snrs: list[float] = field(default_factory=list)
+    noise_density: list[float] = field(default_factory=list)  # per Hz, window units, from the FCCHs
     decoded_blocks: set[int] = field(default_factory=set)
 
     @property
@@ -503,6 +504,7 @@ class Receiver:
                 n0 = noise_density.get(j, 0.0)
                 if owner[j] == gi and rj.found and n0 > 0:
                     track.fcch_snrs.append(10 * math.log10(max(rj.tone_power, 1e-30) / (n0 * SYMBOL_RATE_HZ)))
+                    track.noise_density.append(n0)
             tracks.append(track)
         return tracks, results
 
@@ -776,8 +778,11 @@ class Receiver:
             st.blocks_ok += 1
             frame = bytes(dec.frames[k].tobytes())
             slot = ts0_channel(fn % HYPERFRAME, bool(t.result.combined))
+            block_power = float(np.mean(b.power[4 * k: 4 * k + 4]))
             fr = L2Frame(arfcn=t.result.arfcn, fn=fn % HYPERFRAME, ts=0, channel=slot.kind, data=frame,
                          time_s=self.time_offset_s + float(t.position(np.array([fn]))[0] / self.fs),
+                         power_dbm=_dbfs(block_power),  # dBFS here; `decode` refers it to the antenna
+                         snr_db=self._block_snr_db(t, block_power, b.snr_db[4 * k: 4 * k + 4], ch),
                          freq_offset_hz=t.result.offset_hz)
             t.result.frames.append(fr)
             if slot.kind == "BCCH":
@@ -793,6 +798,19 @@ class Receiver:
                         # CCCH_CONF: low 3 bits of the Control Channel Description's 2nd octet
                         # (TS 44.018 10.5.2.11; octet 10 of the SI3 frame); 1 = combined
                         t.result.combined = (frame[10] & 0x07) == 1
+
+    @staticmethod
+    def _block_snr_db(t: _Track, power: float, burst_snr_db: npt.NDArray[np.float64],
+                      ch: WindowChannelizer) -> float:
+        """SNR of one block in the symbol-rate bandwidth: its power (signal plus
+        the noise the burst filter lets through) over the carrier's noise density
+        from its FCCHs; the equaliser's estimate (which counts interference as
+        noise) when the FCCH gave none."""
+        if t.noise_density:
+            n0 = median(t.noise_density)
+            signal = power - n0 * ch.noise_bandwidth_hz
+            return round(10 * math.log10(max(signal, 1e-3 * n0 * SYMBOL_RATE_HZ) / (n0 * SYMBOL_RATE_HZ)), 1)
+        return round(median(burst_snr_db), 1)
 
     def _satisfied(self, t: _Track) -> bool:
         n = self.cfg.si_repeats

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -124,6 +125,9 @@ def run(args: argparse.Namespace) -> int:
     sinks = _sinks(args, info)
     frames: list[L2Frame] = sorted((f for res in results for c in res.carriers for f in c.frames),
                                    key=lambda f: (f.time_s or 0.0, f.arfcn or 0))
+    if info.gain_db is not None:  # the receiver measures dBFS; dBm = dBFS - gain (contracts.md 4)
+        frames = [replace(f, power_dbm=None if f.power_dbm is None else round(f.power_dbm - info.gain_db, 1))
+                  for f in frames]
     t0 = info.start_time.timestamp() if info.start_time else 0.0
     try:
         for s in sinks:

@@ -81,8 +81,6 @@ def test_gsmtap_headers_carry_frame_numbers_of_the_blocks(
     assert bcch and all(d.int("gsmtap.chan_type") == 1 for d in bcch)
 
 
-@pytest.mark.xfail(strict=True, reason="receiver.py does not set L2Frame.power_dbm/snr_db, so every GSMTAP "
-                   "header carries signal 0 dBm, SNR 0 dB (reported to the receiver's owner)")
 def test_gsmtap_headers_carry_signal_level_and_snr(
         decoded: tuple[list[dict[str, Any]], list[Dissected]]) -> None:
     cells, packets = decoded
