@@ -36,12 +36,17 @@ Stages (each counted per carrier, never raised):
    would miss is lost.
 4. **Bursts and blocks.** Only TS0 windows that are needed are channelised
    (`dsp.channelizer.WindowChannelizer`): the BCCH Norm block (T3 = 2..5)
-   of every 51-multiframe, plus every other TS0 block with `all_frames`.
+   of every 51-multiframe, plus the first CCCH block (BCCH Ext, T3 = 6..9)
+   while a type SI3 puts there (SI2quater or SI13 at position 1, TS 44.018
+   10.5.2.34) is still wanted, plus every other TS0 block with `all_frames`.
+   SI messages (RR message type, TS 44.018 10.4) are collected from BCCH and
+   CCCH blocks alike: real cells send SI2quater on BCCH Ext.
    Bursts are equalised (`dsp.burst.demod_normal`, TSC = BCC, TS 45.002
    5.2.3) and blocks decoded (`gsm.coding.xcch_decode`, TS 45.003 4.1).
 5. **Early stop.** Without `all_frames`, a carrier is done once every BCCH TC
    position (TS 45.002 6.3.1.3) and every SI type seen or announced in SI3
-   (SI2ter, SI2quater, SI13 with GPRS) has been decoded `si_repeats` times.
+   (SI2ter, SI2quater, SI13 with GPRS; on BCCH Norm or Ext) has been decoded
+   `si_repeats` times.
 
 Processing goes in chunks of `chunk_multiframes` 51-multiframes, batched over
 all carriers, so numpy works on arrays of hundreds of bursts at a time.
@@ -73,6 +78,7 @@ from fbsdetect.gsm.bursts import SCH_TRAINING, SCH_TRAINING_START
 from fbsdetect.gsm.coding import sch_decode, xcch_decode
 from fbsdetect.gsm.frames import HYPERFRAME
 from fbsdetect.sources.recording import Capture, Recording
+from fbsdetect.sysinfo.dispatch import si_key
 from fbsdetect.types import CellObservation, L2Frame
 
 FRAME_SYMBOLS = 1250  # 8 timeslots of 156.25 symbol periods
@@ -113,9 +119,9 @@ MAX_BLOCKS_PER_BATCH = 128
 COPY_MARGIN_DB = 15.0
 """A carrier with the BSIC and frame timing of one this much stronger is a copy
 (receiver intermodulation, an image), not a cell."""
-SI_TYPE_BY_MT = {0x19: "1", 0x1A: "2", 0x02: "2bis", 0x03: "2ter", 0x07: "2quater",
-                 0x1B: "3", 0x1C: "4", 0x00: "13"}
-"""RR message type (3rd octet of a BCCH frame, TS 44.018 10.4) -> SI type."""
+BCCH_EXT_T3 = 6
+"""BCCH Ext: the first CCCH block (T3 = 6..9, TS 45.002 6.3.1.3 and 7 table 3),
+where SI3 may put SI2quater and the GPRS indicator SI13 (position 1)."""
 
 
 # --------------------------------------------------------------------------- demodulator
@@ -736,6 +742,8 @@ class Receiver:
         for t in tracks:
             if self.cfg.all_frames:
                 out.append(tuple(s for s, _k, _b in block_starts(bool(t.result.combined))))
+            elif _ext_wanted(t.result, self.cfg.si_repeats):
+                out.append((BCCH_T3, BCCH_EXT_T3))
             else:
                 out.append((BCCH_T3,))
         return out
@@ -787,7 +795,10 @@ class Receiver:
             t.result.frames.append(fr)
             if slot.kind == "BCCH":
                 t.tc_count[(fn // 51) % 8] += 1
-                si = SI_TYPE_BY_MT.get(frame[2]) if len(frame) > 2 else None
+            if slot.kind in ("BCCH", "CCCH"):
+                # an SI message in a CCCH block is BCCH Ext (e.g. SI2quater at
+                # position 1); paging and assignments are not SI
+                si = si_key(frame)
                 if si is not None:
                     t.result.si[si] = frame
                     inst = t.result.si_all.setdefault(si, [])
@@ -989,6 +1000,32 @@ def _merge_fields(d: _D, d2: _D, rows: npt.NDArray[np.intp]) -> _D:
         v[rows] = getattr(d2, f.name)
         out[f.name] = v
     return replace(d, **out)  # type: ignore[type-var]
+
+
+def _ext_announced(si: dict[str, bytes]) -> set[str]:
+    """SI types that SI3's rest octets put on BCCH Ext (TS 44.018 10.5.2.34:
+    SI2quater position 1, and SI13 position 1 in the GPRS indicator)."""
+    if "3" not in si:
+        return set()
+    from fbsdetect.sysinfo import parse_any
+    from fbsdetect.sysinfo.si3 import SI3
+
+    m = parse_any(si["3"])
+    if not isinstance(m, SI3):
+        return set()
+    out = set()
+    if m.rest.si2quater_position == 1:
+        out.add("2quater")
+    if m.rest.gprs is not None and m.rest.gprs.si13_position == 1:
+        out.add("13")
+    return out
+
+
+def _ext_wanted(r: CarrierResult, repeats: int) -> bool:
+    """Whether the first CCCH block must be decoded for BCCH Ext: a type SI3
+    puts there has not been seen `repeats` times yet. Every multiframe's is
+    decoded (TS 45.002 gives each type a TC there, but a cell may use more)."""
+    return any(r.si_count[s] < repeats for s in _ext_announced(r.si))
 
 
 def _announced(si: dict[str, bytes]) -> set[str]:

@@ -436,3 +436,82 @@ def test_damaged_float_samples_do_not_spoil_the_rest() -> None:
     assert obs.bsic == 38 and obs.blocks_bad == 0 and obs.blocks_ok >= 8
     x[:] = np.nan
     assert cell_observations(Receiver(array_reader(x), x.size, 1e6, 939e6).run()) == []
+
+
+# ------------------------------------------------------------------ BCCH Ext
+
+
+def _cell_from_frames(frames: dict[int, bytes], bsic: int, fn_a: int, fn_b: int, *, sps: int = 2,
+                      snr_db: float = 25.0, seed: int = 0) -> np.ndarray:
+    """TS0 of a non-combined BCCH carrier for frames [fn_a, fn_b) sending the
+    given blocks (keyed by the fn of their first burst; absent ones carry an
+    empty Paging Request), dummy bursts on TS1-7 (TS 45.002 5.2.6), GMSK at
+    `sps` samples per symbol with white noise."""
+    from fbsdetect.dsp.gmsk import gmsk_modulate
+    from fbsdetect.gsm.bursts import DUMMY_BITS, FCCH_BITS, normal_burst, sch_burst
+    from fbsdetect.gsm.coding import sch_encode, xcch_encode
+    from fbsdetect.gsm.mapping import block_start_fn, ts0_channel
+
+    fill = bytes.fromhex("1506210001f0" + "2b" * 17)
+    slots = (157, 156, 156, 156, 157, 156, 156, 156)  # 1250 symbols a frame
+    dummy = [np.concatenate([DUMMY_BITS, np.ones(n - 148, np.uint8)]) for n in slots]
+    out = []
+    coded: dict[int, np.ndarray] = {}
+    for fn in range(fn_a, fn_b):
+        slot = ts0_channel(fn)
+        if slot.kind == "FCCH":
+            b0 = FCCH_BITS
+        elif slot.kind == "SCH":
+            b0 = sch_burst(sch_encode([bsic], [fn]))[0]
+        elif slot.kind in ("BCCH", "CCCH"):
+            s = block_start_fn(fn)
+            if s not in coded:
+                coded[s] = xcch_encode(np.frombuffer(frames.get(s, fill), np.uint8)[None, :])[0]
+            b0 = normal_burst(coded[s][slot.burst][None, :], bsic & 7)[0]
+        else:
+            b0 = DUMMY_BITS
+        out.append(np.concatenate([b0, np.ones(slots[0] - 148, np.uint8)]))
+        out.extend(dummy[1:])
+    x = gmsk_modulate(np.concatenate(out), sps).astype(np.complex64)
+    rng = np.random.default_rng(seed)
+    sigma = np.sqrt(0.5 * 10 ** (-snr_db / 10) * sps)  # SNR in the symbol-rate bandwidth
+    return (x + sigma * (rng.standard_normal(x.size) + 1j * rng.standard_normal(x.size))).astype(np.complex64)
+
+
+def test_si2quater_on_bcch_ext_from_a_real_cell() -> None:
+    """The real Vodafone cell's TS0 frames (decoded by gr-gsm from its bursts)
+    re-sent: its SI3 puts SI2quater on BCCH Ext (position 1), which it sends in
+    the first CCCH block of TC 5. The observation holds it in `si` and
+    `params`; the early stop waits for it (seen twice) and paging stays CCCH."""
+    from fbsdetect.sysinfo import parse_any
+    from fbsdetect.sysinfo.si3 import SI3
+
+    rows = [json.loads(line) for line in
+            shared_file("real/vf262-02_a725_ts0_frames_grgsm.jsonl").read_text().splitlines() if line]
+    frames = {r["fn"]: bytes.fromhex(r["hex"]) for r in rows}
+    si3 = next(f for f in frames.values() if f[2] == 0x1B)
+    s3 = parse_any(si3)
+    assert isinstance(s3, SI3) and s3.rest.si2quater_position == 1  # the premise: BCCH Ext
+    quater = {fn: f for fn, f in frames.items() if f[2] == 0x07}
+    assert quater and all(fn % 51 == 6 for fn in quater)
+    fn_a = min(frames) - min(frames) % 51 + 51
+    x = _cell_from_frames(frames, 17, fn_a, max(frames) + 4)
+    fs = 1625000 / 6 * 2
+    for all_frames in (False, True):
+        res = Receiver(array_reader(x), x.size, fs, 940e6,
+                       config=ReceiverConfig(all_frames=all_frames)).run()
+        (car,) = [c for c in res.carriers if c.is_cell]
+        (obs,) = cell_observations(res)
+        assert car.bsic == 17 and obs.blocks_bad == 0
+        assert obs.si["2quater"] == next(iter(quater.values())).hex()
+        assert obs.params.get("si2quater") is True
+        got = {f.fn: f for f in car.frames}
+        for fn, f in got.items():
+            assert f.data == frames.get(fn, f.data)
+        assert {fn for fn in quater if fn in got} and all(got[fn].channel == "CCCH" for fn in quater
+                                                           if fn in got)
+        assert car.si_count["2quater"] >= 2
+        assert set(obs.si) == {"1", "2", "2ter", "2quater", "3", "4", "13"}
+        if not all_frames:  # stopped early, after the second SI2quater
+            assert car.stats.frames_decoded_s < res.duration_s - 0.5
+            assert not any(f.channel == "CCCH" and f.fn % 51 != 6 for f in car.frames)
