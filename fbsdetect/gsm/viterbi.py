@@ -16,8 +16,9 @@ input b moves it to ``(b<<3) | (s>>1)``. The predecessors of state s' are
 The decoder works on soft bits (float32, positive = bit 1, magnitude =
 reliability, 0 = erasure) and maximises the correlation between the soft
 input and the +-1 code word; it is vectorised over N blocks: each trellis
-step does one add-compare-select over an (N, 16) array, and the traceback
-walks all N survivors at once.
+step does one add-compare-select over planar (16, N) arrays (three numpy
+calls, no gathers; see `viterbi_decode`), and the traceback walks all N
+survivors at once.
 
 Hand-written numpy (no library offers a soft-input, batch-vectorised decoder
 for this code); tested against libosmocoding's coder in tests/gsm.
@@ -49,6 +50,11 @@ _C0_P1, _C1_P1 = _outputs(_PRED1, _IN)
 # Index into the 4 branch metrics [(-,-), (-,+), (+,-), (+,+)] = 2*c0 + c1
 _BM_IDX0 = (2 * _C0_P0 + _C1_P0).astype(np.intp)
 _BM_IDX1 = (2 * _C0_P1 + _C1_P1).astype(np.intp)
+# ... and of branch k = b << 4 | s (input b from previous state s), the layout of
+# `viterbi_decode`: k = 2 s' + x reaches s' = k >> 1 from s = k & 15
+_K = np.arange(2 * N_STATES)
+_C0_K, _C1_K = _outputs(_K & 15, _K >> 4)
+_BM_IDX_K = (2 * _C0_K + _C1_K).astype(np.intp)
 
 
 def conv_encode(u: npt.ArrayLike) -> npt.NDArray[np.uint8]:
@@ -71,35 +77,45 @@ def viterbi_decode(soft: npt.ArrayLike) -> npt.NDArray[np.uint8]:
 
     `soft` is (N, 2L) float (positive = 1). Returns the decoded bits u (N, L),
     tail bits included; the path is forced to start and end in state 0.
+
+    Layout (as the equaliser's, `dsp.equalizer`): arrays are planar with the
+    block index innermost, and a branch is indexed by ``k = b << 4 | s``
+    (input bit b, previous state s), so the next state is ``k >> 1`` and the
+    predecessors of s' are ``k = 2 s' + x``: one add-compare-select step is an
+    add over ``(2, 16, N)`` (viewed as [b, s]) followed by a compare of the
+    two halves of the ``(16, 2, N)`` view (x = u(k-4)) -- no gathers in the
+    loop. Same additions and comparisons as the textbook form, so the same
+    bits, ties included (the x = 1 predecessor wins only when strictly better).
     """
     s = np.asarray(soft, dtype=np.float32)
     if s.ndim != 2 or s.shape[1] % 2:
         raise ValueError(f"viterbi_decode: expected (N, 2L) soft bits, got shape {s.shape}")
     n, two_l = s.shape
     length = two_l // 2
-    # Branch metrics per step, (L, N, 4) for outputs (c0, c1) = 00, 01, 10, 11.
-    s0 = np.ascontiguousarray(s[:, 0::2].T)
-    s1 = np.ascontiguousarray(s[:, 1::2].T)
-    bm = np.empty((length, n, 4), dtype=np.float32)
-    bm[:, :, 0] = -s0 - s1
-    bm[:, :, 1] = -s0 + s1
-    bm[:, :, 2] = s0 - s1
-    bm[:, :, 3] = s0 + s1
-    pm = np.full((n, N_STATES), -np.inf, dtype=np.float32)
-    pm[:, 0] = 0.0
-    decisions = np.empty((length, n, N_STATES), dtype=bool)
+    # branch metrics of the 4 output pairs (c0, c1) = 00, 01, 10, 11: (L, 4, N)
+    s0 = s[:, 0::2].T
+    s1 = s[:, 1::2].T
+    bm = np.empty((length, 4, n), dtype=np.float32)
+    np.subtract(np.negative(s0), s1, out=bm[:, 0])
+    np.subtract(s1, s0, out=bm[:, 1])
+    np.subtract(s0, s1, out=bm[:, 2])
+    np.add(s0, s1, out=bm[:, 3])
+    gamma = bm[:, _BM_IDX_K]  # (L, 32, N) by branch k
+    pm = np.full((N_STATES, n), -np.inf, dtype=np.float32)
+    pm[0] = 0.0
+    decisions = np.empty((length, N_STATES, n), dtype=bool)
+    cand = np.empty((2 * N_STATES, n), dtype=np.float32)
+    by_bs = cand.reshape(2, N_STATES, n)  # [b, previous state]
+    by_next = cand.reshape(N_STATES, 2, n)  # [next state, x]
     for k in range(length):
-        b = bm[k]
-        cand0 = pm[:, _PRED0] + b[:, _BM_IDX0]
-        cand1 = pm[:, _PRED1] + b[:, _BM_IDX1]
-        d = cand1 > cand0
-        decisions[k] = d
-        pm = np.where(d, cand1, cand0)
+        np.add(gamma[k].reshape(2, N_STATES, n), pm, out=by_bs)
+        np.greater(by_next[:, 1], by_next[:, 0], out=decisions[k])
+        np.maximum(by_next[:, 0], by_next[:, 1], out=pm)
     # Traceback from state 0 (terminated code).
     out = np.empty((n, length), dtype=np.uint8)
     state = np.zeros(n, dtype=np.intp)
-    rows = np.arange(n)
+    cols = np.arange(n)
     for k in range(length - 1, -1, -1):
         out[:, k] = state >> 3
-        state = ((state & 7) << 1) | decisions[k, rows, state]
+        state = ((state & 7) << 1) | decisions[k, state, cols]
     return out
