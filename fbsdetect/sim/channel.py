@@ -26,6 +26,28 @@ sample clock, so a ppm error shifts every carrier by -ppm * f and stretches
 time by the same factor; gain maps antenna power to the sample scale:
 ``dBFS = dBm + gain_db`` (0 dBFS is a complex sample of magnitude 1, the
 full scale of cu8/ci8; recorded as `fbsdetect:gain_db`).
+
+Dongle front-end impairments (`DongleImpairments`, all optional; the
+`[receiver]` keys of scene.py), in the order a sample meets them:
+- anti-alias / IF filter roll-off: a real gain mask over the output band,
+  1 inside, falling as a raised cosine in dB, ``A(x) = R (1 - cos(pi x)) / 2``
+  with ``x = (|f| - (1/2 - w) fs) / (w fs)`` clipped to 0..1, to ``R =
+  band_edge_rolloff_db`` at +-fs/2 (``w = band_edge_rolloff_fraction``); the
+  mask is smooth at both ends (its impulse response is short), applied to the
+  spectrum of everything that enters the dongle (cells, jammers, thermal
+  noise);
+- IQ gain/phase imbalance: I scaled by ``g^-1/2``, Q by ``g^1/2`` with
+  ``g = 10^(iq_imbalance_db / 20)``, and the Q branch's LO off quadrature by
+  ``phi = iq_phase_deg``: ``I + jQ = g^-1/2 Re x + j g^1/2 (Im x cos phi -
+  Re x sin phi)``, i.e. ``y = mu x + nu conj(x)`` with ``mu = (g^-1/2 +
+  g^1/2 e^-j phi) / 2`` and ``nu = (g^-1/2 - g^1/2 e^+j phi) / 2``: each
+  carrier at +f gets a mirror image at -f, ``|nu|^2 / |mu|^2`` below it;
+- DC offset (LO leakage, ADC offset): a complex constant of power
+  ``10^(dc_offset_dbfs / 10)`` full scale, whose magnitude wanders by +-0.5 dB
+  and phase by +-0.3 rad as sinusoids of seeded periods of 2..8 s (scene
+  time), so the spike at 0 Hz is a fraction of a hertz wide, as the slow
+  thermal drift of a real dongle's offset; added after the imbalance,
+  before the 8-bit quantisation.
 """
 
 from __future__ import annotations
@@ -37,7 +59,7 @@ import numpy as np
 import numpy.typing as npt
 
 from fbsdetect.sim.routes import Route, distance_m, local_xy_m
-from fbsdetect.sim.scene import PropagationConfig
+from fbsdetect.sim.scene import PropagationConfig, ReceiverConfig
 
 SPEED_OF_LIGHT_M_S = 299_792_458.0
 BOLTZMANN_J_K = 1.380649e-23
@@ -172,6 +194,79 @@ class Link:
         p = np.abs(g.amplitude) ** 2  # mW (sqrt of 10^(dBm/10))^2
         m = float(np.mean(p))
         return 10.0 * math.log10(m) if m > 0 else None
+
+
+# ---------------------------------------------------------------- front end
+
+DC_DRIFT_DB = 0.5  # peak wander of the DC offset's magnitude
+DC_DRIFT_RAD = 0.3  # peak wander of its phase
+DC_DRIFT_PERIOD_S = (2.0, 8.0)  # range of the seeded periods of both wanders
+
+
+@dataclass(frozen=True)
+class DongleImpairments:
+    """The dongle's DC offset, IQ imbalance and band-edge roll-off (see the
+    module docstring); `from_receiver` gives None when all are off."""
+
+    dc_offset_dbfs: float | None
+    iq_imbalance_db: float
+    iq_phase_deg: float
+    band_edge_rolloff_db: float
+    band_edge_rolloff_fraction: float
+    seed: int
+
+    @classmethod
+    def from_receiver(cls, rx: ReceiverConfig, seed: int) -> DongleImpairments | None:
+        d = cls(rx.dc_offset_dbfs, rx.iq_imbalance_db, rx.iq_phase_deg, rx.band_edge_rolloff_db,
+                rx.band_edge_rolloff_fraction, seed)
+        return d if d.dc or d.iq or d.rolloff else None
+
+    @property
+    def dc(self) -> bool:
+        return self.dc_offset_dbfs is not None
+
+    @property
+    def iq(self) -> bool:
+        return self.iq_imbalance_db != 0.0 or self.iq_phase_deg != 0.0
+
+    @property
+    def rolloff(self) -> bool:
+        return self.band_edge_rolloff_db > 0.0
+
+    def iq_mu_nu(self) -> tuple[complex, complex]:
+        """``y = mu x + nu conj(x)``."""
+        g = 10.0 ** (self.iq_imbalance_db / 20.0)
+        phi = math.radians(self.iq_phase_deg)
+        gi, gq = g ** -0.5, g ** 0.5
+        return (gi + gq * complex(math.cos(phi), -math.sin(phi))) / 2, \
+            (gi - gq * complex(math.cos(phi), math.sin(phi))) / 2
+
+    def image_rejection_db(self) -> float:
+        """``10 log10(|mu|^2 / |nu|^2)``: how far each carrier's image lies below it."""
+        mu, nu = self.iq_mu_nu()
+        return math.inf if nu == 0 else 10.0 * math.log10(abs(mu) ** 2 / abs(nu) ** 2)
+
+    def rolloff_db(self, freqs_hz: npt.ArrayLike, fs_hz: float) -> npt.NDArray[np.float64]:
+        """Attenuation (dB, >= 0) of the band-edge roll-off at `freqs_hz`."""
+        w = self.band_edge_rolloff_fraction * fs_hz
+        x = np.clip((np.abs(np.asarray(freqs_hz, dtype=np.float64)) - (fs_hz / 2 - w)) / w, 0.0, 1.0)
+        return np.asarray(self.band_edge_rolloff_db * (1.0 - np.cos(np.pi * x)) / 2.0)
+
+    def rolloff_gain(self, freqs_hz: npt.ArrayLike, fs_hz: float) -> npt.NDArray[np.float32]:
+        """Amplitude mask of the roll-off at `freqs_hz`."""
+        return np.asarray(10.0 ** (-self.rolloff_db(freqs_hz, fs_hz) / 20.0), dtype=np.float32)
+
+    def dc_at(self, t_s: npt.ArrayLike) -> npt.NDArray[np.complex128]:
+        """The DC offset (full-scale units) at scene times `t_s`."""
+        t = np.asarray(t_s, dtype=np.float64)
+        if self.dc_offset_dbfs is None:
+            return np.zeros(t.shape, dtype=np.complex128)
+        rng = np.random.default_rng([self.seed, 0x44435F4F])
+        theta0, ph1, ph2 = rng.uniform(0, 2 * math.pi, 3)
+        t1, t2 = rng.uniform(*DC_DRIFT_PERIOD_S, 2)
+        mag_db = self.dc_offset_dbfs + DC_DRIFT_DB * np.sin(2 * math.pi * t / t1 + ph1)
+        theta = theta0 + DC_DRIFT_RAD * np.sin(2 * math.pi * t / t2 + ph2)
+        return np.asarray(10.0 ** (mag_db / 20.0) * np.exp(1j * theta))
 
 
 # ---------------------------------------------------------------- 8-bit sampling

@@ -13,6 +13,13 @@ the middle part is kept. A jammer switching on or off inside a segment is
 added in the time domain instead, gated sample by sample. Bins outside the output band are dropped, as an
 ideal anti-alias filter would.
 
+The dongle's front-end impairments (`channel.DongleImpairments`, when the
+scene sets any): the band-edge roll-off multiplies the spectrum of each
+segment (one mask per tuning) before the inverse FFT; the IQ imbalance
+``mu y + nu conj(y)`` and the DC offset (evaluated at the ends of each block,
+linearly in between) are applied to the kept output samples. Without them
+nothing of this runs, and the samples are those of a scene without the keys.
+
 Timing per cell: its bit stream (transmitter.py) runs on the BTS clock
 (symbol rate and carrier offset by the cell's frequency error); the
 receiver samples it at the dongle's clock (ppm error: LO and sample clock);
@@ -44,7 +51,13 @@ import scipy.fft
 
 from fbsdetect.dsp.gmsk import SYMBOL_RATE_HZ
 from fbsdetect.gsm.bands import downlink_hz
-from fbsdetect.sim.channel import Link, RxPositions, dbm_to_fullscale, thermal_noise_dbm
+from fbsdetect.sim.channel import (
+    DongleImpairments,
+    Link,
+    RxPositions,
+    dbm_to_fullscale,
+    thermal_noise_dbm,
+)
 from fbsdetect.sim.scene import CellConfig, JammerConfig, Scene
 from fbsdetect.sim.transmitter import FRAME_BITS, MF_BITS, Block, CellFrames, CellTransmitter
 from fbsdetect.sim.waveform import GmskStream
@@ -222,6 +235,8 @@ class Renderer:
         self.cells = [_CellState(scene, c, frames[c.index], self.origin) for c in scene.cells]
         self.jammer_links = [self._jammer_link(j) for j in scene.jammers]
         self.on_blocks = on_blocks
+        self.impairments = DongleImpairments.from_receiver(rx, scene.info.seed)
+        self._mask: npt.NDArray[np.float32] | None = None
         self._xs: npt.NDArray[np.complex64] | None = None
         self._spec: npt.NDArray[np.complex64] | None = None
         self._rx_cache: dict[tuple[int, int, int], RxPositions] = {}
@@ -278,6 +293,9 @@ class Renderer:
             self.cell_plans.append(_CellPlan(
                 k=k, f_res_hz=f_res, runs=_runs(src_i, dst_i, taper[src_i] * (p.M / p.L)),
                 rot=np.exp(2j * np.pi * f_res / p.fs_c_hz * np.arange(p.L)).astype(np.complex64)))
+        imp = self.impairments
+        self._mask = (imp.rolloff_gain(scipy.fft.fftfreq(p.M, 1.0 / p.fs_hz), p.fs_hz)
+                      if imp is not None and imp.rolloff else None)
         self.jammer_plans = []
         for j in self.scene.jammers:
             lo = max(j.center_freq_hz - j.bandwidth_hz / 2 - lo_hz, -p.fs_hz / 2) / self.clock
@@ -383,11 +401,35 @@ class Renderer:
                     js = np.zeros(p.M, dtype=np.complex64)
                     js[bins] = jn
                     switching.append((i, js, (a, b)))
+        if self._mask is not None:  # the dongle's band-edge roll-off
+            spec *= self._mask
+            for _, js, _ab in switching:
+                js *= self._mask
         y = scipy.fft.ifft(spec, axis=1)  # a new array: spec is a reused buffer
         for i, js, (a, b) in switching:
             t = t_starts[i] + np.arange(p.M) * (dur / p.M)
             y[i] += scipy.fft.ifft(js) * ((t >= a) & (t < b))
-        return np.ascontiguousarray(y[:, p.margin_o : p.margin_o + p.H_o]).reshape(-1)
+        out = np.ascontiguousarray(y[:, p.margin_o : p.margin_o + p.H_o]).reshape(-1)
+        if self.impairments is not None:
+            self._front_end(out, s0 * p.H_o)
+        return out
+
+    def _front_end(self, out: npt.NDArray[np.complex64], n0: int) -> None:
+        """IQ imbalance and DC offset, in place, on output samples n0.. of the epoch."""
+        imp = self.impairments
+        assert imp is not None
+        if imp.iq:
+            mu, nu = imp.iq_mu_nu()
+            c = np.conj(out)
+            c *= np.complex64(nu)
+            out *= np.complex64(mu)
+            out += c
+        if imp.dc:
+            n = out.size
+            d0, d1 = imp.dc_at([self.time_of_output(n0), self.time_of_output(n0 + n)])
+            ramp = np.arange(n, dtype=np.float32) * np.complex64((d1 - d0) / n)
+            ramp += np.complex64(d0)
+            out += ramp
 
     def _amplitude_grid(self, st: _CellState, t_start: float, fs_c_true: float,
                         p: Plan, segment: int) -> tuple[npt.NDArray[np.complex64], float]:

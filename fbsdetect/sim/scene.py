@@ -12,6 +12,20 @@ Keys beyond the contract (allowed: "extend freely"):
 - `[[cell]] freq_error_ppm` (default: a seeded draw within the +-0.05 ppm
   that TS 45.010 5.1 allows a BTS), `start_fn` (default: seeded draw).
 - `[[jammer]] name`.
+- `[receiver]` impairments of a real RTL-SDR (R820T/R828D tuner + RTL2832U),
+  all off by default (a scene without them renders exactly as before);
+  `channel.DongleImpairments` has the model:
+  - `dc_offset_dbfs` (-120..0; default: none): the LO-leakage DC offset, power
+    of the 0 Hz component relative to full scale (|dc|^2), wandering slowly
+    (+-0.5 dB, +-0.3 rad over seconds), so it shows as a narrow spike at 0 Hz;
+  - `iq_imbalance_db` (-6..6, default 0): gain of Q over I, and
+    `iq_phase_deg` (-30..30, default 0): quadrature phase error of the Q
+    branch; together they mirror every carrier around 0 Hz with the image
+    rejection ratio ``|mu|^2 / |nu|^2`` (0.5 dB and 2 deg: about 29 dB);
+  - `band_edge_rolloff_db` (0..60, default 0): attenuation at +-fs/2 of the
+    anti-alias/IF filter, reached over the outer `band_edge_rolloff_fraction`
+    (0 < f <= 0.5, default 0.1) of the sample rate at each edge (raised
+    cosine in dB); it shapes cells, jammers and thermal noise alike.
 
 Value ranges follow the fields they end up in: TS 44.018 10.5.2.4 (cell
 selection parameters: CRH 3 bits, MS_TXPWR_MAX_CCH 5 bits, RXLEV_ACCESS_MIN
@@ -61,6 +75,11 @@ class ReceiverConfig:
     noise_figure_db: float
     ppm: float
     route: Route
+    dc_offset_dbfs: float | None = None
+    iq_imbalance_db: float = 0.0
+    iq_phase_deg: float = 0.0
+    band_edge_rolloff_db: float = 0.0
+    band_edge_rolloff_fraction: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -345,7 +364,8 @@ def _receiver(data: dict[str, Any], src: str) -> ReceiverConfig:
         raise BadInput("[receiver]: missing (the scene needs a receiver position or route)", source=src)
     t = _Table(data["receiver"], "[receiver]", src,
                ("sample_rate", "center_freq_hz", "format", "gain_db", "noise_figure_db", "ppm",
-                "position", "route"))
+                "position", "route", "dc_offset_dbfs", "iq_imbalance_db", "iq_phase_deg",
+                "band_edge_rolloff_db", "band_edge_rolloff_fraction"))
     r = ReceiverConfig(
         sample_rate_hz=t.number("sample_rate", 2400000.0, lo=200e3, hi=20e6),
         center_freq_hz=t.number("center_freq_hz", 947000000.0, lo=1e6, hi=6e9),
@@ -354,6 +374,13 @@ def _receiver(data: dict[str, Any], src: str) -> ReceiverConfig:
         noise_figure_db=t.number("noise_figure_db", 7.0, lo=0.0, hi=40.0),
         ppm=t.number("ppm", 0.0, lo=-500.0, hi=500.0),
         route=t.place(),
+        dc_offset_dbfs=(t.number("dc_offset_dbfs", lo=-120.0, hi=0.0)
+                        if "dc_offset_dbfs" in t.data else None),
+        iq_imbalance_db=t.number("iq_imbalance_db", 0.0, lo=-6.0, hi=6.0),
+        iq_phase_deg=t.number("iq_phase_deg", 0.0, lo=-30.0, hi=30.0),
+        band_edge_rolloff_db=t.number("band_edge_rolloff_db", 0.0, lo=0.0, hi=60.0),
+        band_edge_rolloff_fraction=t.number("band_edge_rolloff_fraction", 0.1, lo=0.0, hi=0.5,
+                                            lo_open=True),
     )
     t.done()
     return r

@@ -16,6 +16,10 @@ whose four bursts all lie inside the recording and the cell's on-air interval, a
 t_s}` (fn of the first burst; t_s its start at the transmitter), so a
 decoder can be scored block by block; CCCH blocks not listed carry
 `ccch_fill`.
+
+When the scene sets the dongle's front-end impairments, `receiver` lists
+them too, with the resulting `image_rejection_db`; `snr_db` leaves them
+out (a cell inside the band-edge roll-off, or on the DC spike, sees less).
 """
 
 from __future__ import annotations
@@ -106,6 +110,13 @@ def build_truth(scene: Scene, renderer: Renderer, frames: dict[int, CellFrames],
         "thermal_noise_dbm": round(thermal_dbm, 2), "noise_dbm": round(noise_dbm, 2),
         "n_samples": n_samples, "clipped_values": clipped_values,
     } | rx.route.place_json()
+    imp = renderer.impairments
+    if imp is not None:  # only then, so a scene without them has the truth it always had
+        rxd |= {"dc_offset_dbfs": imp.dc_offset_dbfs, "iq_imbalance_db": imp.iq_imbalance_db,
+                "iq_phase_deg": imp.iq_phase_deg,
+                "image_rejection_db": round(imp.image_rejection_db(), 2) if imp.iq else None,
+                "band_edge_rolloff_db": imp.band_edge_rolloff_db,
+                "band_edge_rolloff_fraction": imp.band_edge_rolloff_fraction}
     return {
         "generator": f"fbsdetect {__version__} simulate",
         "scene": {"name": scene.info.name, "seed": scene.info.seed, "duration_s": dur,

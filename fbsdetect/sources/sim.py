@@ -2,7 +2,8 @@
 
 `SimSource` implements `IqSource`: it synthesises whatever band it is tuned
 to, at the scene receiver's position and the scene time, with the scene's
-receiver impairments (noise figure, ppm error of LO and sample clock, gain)
+receiver impairments (noise figure, ppm error of LO and sample clock, gain,
+and when the scene sets them DC offset, IQ imbalance and band-edge roll-off)
 and, like the dongle, 8-bit samples scaled as a cu8 recording when the
 scene's format is cu8/ci8 (cf32 scenes give unquantised samples). A retune
 or a change of rate or gain costs `RETUNE_SETTLE_S` of scene time, the stale
