@@ -110,9 +110,9 @@ def search_wideband(x: npt.NDArray[np.complex64], sample_rate_hz: float, *,
         x, shape=(nfr, nfft), strides=(hop * x.strides[0], x.strides[0]), writeable=False)
     # complex128: numpy's FFT is several times faster in double than in single precision
     spec = np.fft.fft(frames * win[None, :], axis=1)
-    # power spectrum, fft-shifted (bin b: frequency (b - nfft/2) fs/nfft), written
-    # straight into a cumulative-sum buffer padded at both ends so that the band
-    # sums below are differences of two slices
+    # power spectrum, fft-shifted (bin b: frequency (b - nfft/2) fs/nfft), and its
+    # cumulative sum in a buffer padded at both ends so that the band sums
+    # below are differences of two slices
     df = fs / nfft
     b = np.arange(nfft)
     half_band = round(BAND_HZ / df)
@@ -120,13 +120,12 @@ def search_wideband(x: npt.NDArray[np.complex64], sample_rate_hz: float, *,
     near = round(NEAR_HZ / df)
     pad = shift + half_band + 2
     h = nfft // 2
-    c = np.empty((nfr, nfft + 1 + 2 * pad), np.float32)
-    p = c[:, pad + 1: pad + 1 + nfft]
+    p = np.empty((nfr, nfft), np.float32)
     np.abs(spec[:, h:], out=p[:, :h])
     np.abs(spec[:, :h], out=p[:, h:])
     del spec
     p *= p
-    p = p.copy()  # the power itself is needed for the peaks
+    c = np.empty((nfr, nfft + 1 + 2 * pad), np.float32)
     c[:, :pad + 1] = 0.0
     np.cumsum(p, axis=1, out=c[:, pad + 1: pad + 1 + nfft])
     c[:, pad + 1 + nfft:] = c[:, pad + nfft: pad + 1 + nfft]
