@@ -53,8 +53,15 @@ paging_rate = 3.0
 """
 
 
+DONGLE = """dc_offset_dbfs = -32.0
+iq_imbalance_db = 0.6
+iq_phase_deg = 2.5
+band_edge_rolloff_db = 8.0
+"""
+
+
 def eight_cells(rate: float, fmt: str, *, moving: bool = False, fading: str = "none",
-                shadowing: float = 0.0) -> str:
+                shadowing: float = 0.0, dongle: bool = False) -> str:
     rx = ("route = [[36.6150, 101.7700, 0.0], [36.6190, 101.7830, 120.0]]" if moving
           else "position = [36.6171, 101.7782]")
     head = f"""
@@ -69,6 +76,7 @@ format = "{fmt}"
 gain_db = 20.0
 ppm = 7.5
 {rx}
+{DONGLE if dongle else ""}
 [propagation]
 shadowing_db = {shadowing}
 fading = "{fading}"
@@ -109,6 +117,7 @@ def main() -> None:
         grgsm_sweep()
     cases = [
         ("8 cells, 2.4 MS/s cu8, fixed", eight_cells(2.4e6, "cu8")),
+        ("8 cells, 2.4 MS/s cu8, fixed, DC+IQ+roll-off", eight_cells(2.4e6, "cu8", dongle=True)),
         ("8 cells, 2.1667 MS/s cu8, fixed", eight_cells(2166666.67, "cu8")),
         ("8 cells, 2.4 MS/s cu8, moving rx + shadowing", eight_cells(2.4e6, "cu8", moving=True,
                                                                     shadowing=4.0)),
