@@ -293,3 +293,45 @@ def test_image_of_the_strong_cell_is_in_the_recording(tmp_path: Path) -> None:
     off = out.truth["cells"][0]["offset_from_center_hz"]
     img_db = 10 * math.log10(psd[np.abs(f + off) < 50e3].mean() / floor)
     assert img_db > 10, img_db
+
+
+def _decode(scene: Scene, out_dir: Path) -> tuple[DecodeResult, dict[int, dict[str, Any]]]:
+    out = simulate(scene, out_dir)
+    assert out.clipped_values == 0
+    (res,) = decode_recording(Recording.open(out.meta_path))
+    return res, _sent(out.truth)
+
+
+def test_image_exactly_on_the_channel_grid_is_not_a_cell(tmp_path: Path) -> None:
+    """Dongle without ppm error: the image of a ~54 dB cell at +600 kHz lies
+    on ARFCN 57 exactly, about 30 dB over the noise. Spectrally inverted, its
+    FCCH reads as a carrier 135 kHz lower; whatever the receiver makes of it,
+    only the real cell is reported."""
+    scene = _scene("iq_imbalance_db = 1.0\niq_phase_deg = 4.0", _cell(63, 35, 1, 36.6200, 43.0),
+                   fmt="cu8", duration=3.0, seed=7)
+    res, sent = _decode(scene, tmp_path)
+    assert sent[63]["snr_db"] > 50
+    obs = cell_observations(res)
+    assert [(o.arfcn, o.bsic) for o in obs] == [(63, 35)]
+    assert {k: obs[0].si.get(k) for k in sent[63]["si"]} == sent[63]["si"]
+    assert not any(r.is_cell for r in res.carriers if r.arfcn != 63)
+
+
+def test_cells_in_the_band_edge_rolloff(tmp_path: Path) -> None:
+    """A 40 dB roll-off over the outer 15 %: cells at +-1.0 MHz (25 dB SNR
+    before the filter) are still decoded bit-exact; the ones at +-1.2 MHz,
+    half outside the band, are not invented into anything else."""
+    cells = (_cell(65, 35, 1, 36.6300, 35.0) + _cell(55, 36, 2, 36.6300, 35.0)
+             + _cell(66, 37, 3, 36.6300, 45.0) + _cell(54, 38, 4, 36.6300, 45.0))
+    scene = _scene("band_edge_rolloff_db = 40.0\nband_edge_rolloff_fraction = 0.15", cells,
+                   fmt="cu8", duration=3.0, seed=7)
+    res, sent = _decode(scene, tmp_path)
+    obs = {o.arfcn: o for o in cell_observations(res) if o.arfcn is not None}
+    assert {55, 65} <= set(obs) <= set(sent)
+    assert len(obs) == len(cell_observations(res))
+    for arfcn, o in obs.items():
+        c = sent[arfcn]
+        assert (o.bsic, o.cid) == (c["bsic"], c["cid"])
+        assert all(c["si"].get(k) == v for k, v in o.si.items())
+        if arfcn in (55, 65):
+            assert {k: o.si.get(k) for k in c["si"]} == c["si"]
