@@ -40,7 +40,13 @@ anti-alias roll-off; TS 45.005 receiver filters are about 180 kHz wide);
 bins beyond that are zeroed rather than let alias in.
 The DC offset of 8-bit dongles is removed by subtracting the capture's mean,
 so a carrier at the tuner's centre stays decodable. An offset that drifts
-leaves a narrow spike at 0 Hz; when the receiver measures one it asks for
+(thermally, over seconds) is followed by a `DcTrack` when the receiver
+measures one: block means of a few tens of milliseconds, interpolated to each
+window's instant, replace the capture's mean for windows of carriers whose
+filter passes 0 Hz (a constant subtracted from a window is its FFT's bin 0
+less ``n_fft`` times the constant, so this costs nothing per window). The
+drift the capture's mean leaves is a narrow spike at 0 Hz; when the receiver
+measures one it also asks for
 `notch_dc` windows (each window's own DC bin and its neighbours zeroed: ~1 %
 of a carrier's spectrum if it sits at 0 Hz) and reports carriers whose band
 holds the spike (see `receiver.dc_spike_db`).
@@ -74,6 +80,9 @@ DC_NOTCH_BINS = 1
 for the receiver's burst windows) are zeroed: the DC offset of the window's own
 instant, which a drifting offset makes differ from the capture's mean."""
 """Largest relative error of the output sample rate."""
+DC_TRACK_MARGIN_HZ = 5_000.0
+"""With a `dc_track`, windows of carriers within the channel filter's stop
+frequency plus this of 0 Hz take the DC of their own instant from the track."""
 
 ComplexArray = npt.NDArray[np.complex64]
 Reader = Callable[[npt.NDArray[np.int64], int], ComplexArray]
@@ -168,9 +177,12 @@ class WindowChannelizer:
 
     def __init__(self, reader: Reader, sample_rate_hz: float, out_len: int, *,
                  out_sps: int = OUT_SPS, dc: complex = 0.0, pass_hz: float = PASS_HZ,
-                 stop_hz: float = STOP_HZ, notch_dc: bool = False) -> None:
+                 stop_hz: float = STOP_HZ, notch_dc: bool = False,
+                 dc_track: DcTrack | None = None) -> None:
         self.reader = reader
         self.notch_dc = notch_dc
+        self.dc_track = dc_track
+        self._track_hz = stop_hz + DC_TRACK_MARGIN_HZ
         self.sample_rate_hz = float(sample_rate_hz)
         self.out_sps = out_sps
         self.out_rate_hz = out_sps * SYMBOL_RATE_HZ
@@ -220,6 +232,11 @@ class WindowChannelizer:
             x -= self.dc
         fs = self.sample_rate_hz
         spec = np.fft.fft(x.astype(np.complex128), axis=1)  # numpy's double FFT is the faster one
+        if self.dc_track is not None:  # the DC of each window's own instant, where it is in the band
+            near = np.flatnonzero(np.abs(fo) < self._track_hz)
+            if near.size:
+                mid = i0[near] + 0.5 * self.n_fft
+                spec[near, 0] -= self.n_fft * (self.dc_track(mid) - complex(self.dc))
         if self.notch_dc:  # each window's own DC and the bins beside it (a drifting DC offset)
             spec[:, :DC_NOTCH_BINS + 1] = 0
             spec[:, -DC_NOTCH_BINS:] = 0
@@ -239,6 +256,49 @@ class WindowChannelizer:
         k = np.arange(self.out_len) * self.step_in
         y *= _expj(((-2 * math.pi / fs) * rest[:, None] * k[None, :]).astype(np.float32))
         return np.ascontiguousarray(y, dtype=np.complex64)
+
+
+class DcTrack:
+    """The DC offset over time: the mean of each block of `block` samples
+    (computed when first needed, cached), linearly interpolated between block
+    centres (held before the first and after the last).
+
+    A block of a few tens of milliseconds is long against a burst: a GSM
+    carrier's GMSK (at 0 Hz too) contributes its density at 0 Hz over a band
+    of 1/block (~-39 dB of its power for 50 ms), its FCCH tone (67.7 kHz off
+    the carrier, 0.55 ms) ~-80 dB, white noise its power over `block`; an
+    RTL-SDR's offset drifts over seconds, far slower than the block rate."""
+
+    def __init__(self, reader: Reader, n_samples: int, block: int) -> None:
+        self.reader = reader
+        self.n_blocks = max(1, int(n_samples) // max(1, int(block)))
+        # equal blocks covering the samples (the remainder, under n_blocks, left out)
+        self.block = max(1, int(n_samples) // self.n_blocks)
+        self._means = np.zeros(self.n_blocks, np.complex128)
+        self._have = np.zeros(self.n_blocks, bool)
+        self.blocks_read = 0
+
+    def means(self, blocks: npt.NDArray[np.int64]) -> npt.NDArray[np.complex128]:
+        """Means of the given blocks (read once each)."""
+        idx = np.asarray(blocks, dtype=np.int64)
+        missing = np.unique(idx[~self._have[idx]])
+        for k in range(0, missing.size, 8):  # ~8 blocks of samples in memory at once
+            b = missing[k:k + 8]
+            x = self.reader(b * self.block, self.block)
+            self._means[b] = x.mean(axis=1, dtype=np.complex128)
+            self._have[b] = True
+            self.blocks_read += b.size
+        return self._means[idx]
+
+    def __call__(self, t: npt.ArrayLike) -> npt.NDArray[np.complex128]:
+        """The DC at input instants `t` (samples)."""
+        u = np.asarray(t, dtype=np.float64) / self.block - 0.5
+        last = self.n_blocks - 1
+        j0 = np.clip(np.floor(u), 0, last).astype(np.int64)
+        j1 = np.minimum(j0 + 1, last)
+        w = np.clip(u - j0, 0.0, 1.0)
+        m = self.means(np.concatenate([j0, j1]))
+        return (1.0 - w) * m[: j0.size] + w * m[j0.size:]
 
 
 def _expj(phase: npt.NDArray[np.float32], gain: npt.NDArray[np.float32] | None = None) -> ComplexArray:

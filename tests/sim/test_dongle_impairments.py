@@ -337,12 +337,6 @@ def test_cells_in_the_band_edge_rolloff(tmp_path: Path) -> None:
             assert {k: o.si.get(k) for k in c["si"]} == c["si"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "receiver removes one mean over the whole capture (DecodeResult.dc_offset_dbfs); a DC offset "
-    "of -18 dBFS wandering +-0.5 dB / +-0.3 rad over seconds leaves a residual tone some 10 dB "
-    "above a 28 dB-SNR cell at DC: 5 of 13 BCCH blocks pass CRC (13 of 13 with the same offset held "
-    "constant), and dc_spike_db (4.6 dB, under DC_SPIKE_DB) does not see it, the cell's own "
-    "spectrum surrounding 0 Hz; tracking the DC (a mean per few tens of ms) would remove it"))
 def test_cell_at_dc_survives_a_drifting_dc_offset(tmp_path: Path) -> None:
     scene = _scene("dc_offset_dbfs = -18.0", _cell(60, 44, 5, 36.6280, 36.0), fmt="cu8", duration=3.0,
                    ppm=4.0, seed=7)
