@@ -328,27 +328,14 @@ def mlse_soft_planar(
     """`mlse_soft` on planar float32 arrays, sequence index last: observations
     yr, yi (T, P, B), taps hr, hi (P, Lh, B), valid (T, B) as 0/1. Returns (T, B)."""
     inv = (1.0 / np.maximum(np.asarray(sigma2, dtype=np.float64), 1e-30)).astype(np.float32)
+    yr, yi, hr, hi = (np.ascontiguousarray(a, dtype=np.float32) for a in (yr, yi, hr, hi))
+    init = np.ascontiguousarray(init_state, dtype=np.int64)
+    ok = np.ascontiguousarray(valid, dtype=np.float32)
     if not use_numba():
-        return _mlse_planar_numpy(
-            np.ascontiguousarray(yr, dtype=np.float32), np.ascontiguousarray(yi, dtype=np.float32),
-            np.ascontiguousarray(hr, dtype=np.float32), np.ascontiguousarray(hi, dtype=np.float32),
-            inv, np.asarray(init_state, dtype=np.int64), np.asarray(known),
-            np.asarray(valid, dtype=np.float32))
-    t_len, _, b_len = yr.shape
-    out = np.empty((t_len, b_len), dtype=np.float32)
-    jit(_mlse_kernel_py)(
-        np.ascontiguousarray(yr, dtype=np.float32),
-        np.ascontiguousarray(yi, dtype=np.float32),
-        np.ascontiguousarray(hr, dtype=np.float32),
-        np.ascontiguousarray(hi, dtype=np.float32),
-        inv,
-        np.ascontiguousarray(init_state, dtype=np.int64),
-        np.ascontiguousarray(known, dtype=np.int64),
-        np.ascontiguousarray(valid, dtype=np.float32),
-        hypothesis_symbols(hr.shape[1] - 1),
-        out,
-        _CHUNK,
-    )
+        return _mlse_planar_numpy(yr, yi, hr, hi, inv, init, np.asarray(known), ok)
+    out = np.empty((yr.shape[0], yr.shape[2]), dtype=np.float32)
+    jit(_mlse_kernel_py)(yr, yi, hr, hi, inv, init, np.ascontiguousarray(known, dtype=np.int64), ok,
+                         hypothesis_symbols(hr.shape[1] - 1), out, _CHUNK)
     return out
 
 
