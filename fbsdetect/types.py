@@ -8,6 +8,7 @@ outputs (contracts.md sections 4 and 5) and the database.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 
@@ -62,10 +63,37 @@ class CellObservation:
     lat: float | None = None
     lon: float | None = None
     stats: dict[str, int] = field(default_factory=dict)  # counted outcomes, for -v
+    # where the observation came from (contracts.md section 8); None from a plain `decode`
+    gps_mode: int | None = None  # 0 unknown / no fix, 1 no fix, 2 2D, 3 3D (gpsd's TPV mode)
+    gps_error_m: float | None = None  # horizontal error estimate of the fix
+    sensor: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("stats")
         if self.power_ref == "dBm":
             d.pop("power_ref")
+        for k in ("gps_mode", "gps_error_m", "sensor"):
+            if d[k] is None:
+                d.pop(k)
         return d
+
+
+@dataclass(frozen=True)
+class GpsFix:
+    """One receiver position at one instant, as a GPS gives it (or its absence:
+    mode 0 with lat/lon None during a dropout; scanning never waits for a fix)."""
+
+    time: datetime  # UTC, timezone-aware
+    lat: float | None
+    lon: float | None
+    mode: int  # 0 unknown / no fix, 1 no fix, 2 2D, 3 3D (gpsd's TPV mode)
+    error_m: float | None = None  # horizontal error estimate (gpsd eph, or HDOP x UERE)
+    alt_m: float | None = None
+    speed_m_s: float | None = None
+    course_deg: float | None = None
+    source: str = ""  # "gpsd" | "nmea" | "gpx" | "scene" | "fixed"
+
+    @property
+    def has_position(self) -> bool:
+        return self.mode >= 2 and self.lat is not None and self.lon is not None
