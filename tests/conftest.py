@@ -51,3 +51,35 @@ def shared_data() -> Path:
     if not d.exists():
         pytest.skip(f"reference data folder {d} is absent (set FBSDETECT_SHARED_DATA)")
     return d
+
+
+PG_ADMIN_URL = os.environ.get("FBSDETECT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture
+def pg_url() -> object:
+    """URL of a fresh PostgreSQL database (created for the test, dropped after);
+    skips with the reason when the server on 127.0.0.1:5432 is unreachable."""
+    import uuid
+
+    require_service(5432, "PostgreSQL")
+    try:
+        import psycopg
+    except ImportError:
+        pytest.skip("psycopg is not installed (the [server] extra)")
+    name = f"fbsdetect_test_{uuid.uuid4().hex[:12]}"
+    admin = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = admin.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same test against SQLite (a file in tmp_path) and PostgreSQL (a fresh database)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'fbsdetect.db'}"
+    return str(request.getfixturevalue("pg_url"))

@@ -17,4 +17,5 @@ SUBCOMMANDS: tuple[str, ...] = (
     "export",
     "node",
     "serve",
+    "db",
 )

@@ -1,0 +1,165 @@
+"""The store on SQLite and PostgreSQL: migrations, UTC times, the scan sink's
+write policy (everything handed over is committed; records wait in memory
+while the database is down and go in, in order, when it is back)."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+
+from fbsdetect.cli.main import main
+from fbsdetect.errors import BadUsage, NotAvailable
+from fbsdetect.store import open_store
+from fbsdetect.store.db import current_revision, head_revision
+from fbsdetect.store.models import FrameRow, GpsFixRow, Observation, ScanRun, Sensor, Tuning
+from fbsdetect.store.sink import StoreSink
+from fbsdetect.types import CellObservation, GpsFix, L2Frame
+
+T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+
+
+@dataclass
+class _Run:
+    source: str = "sim:x.toml"
+    profile: str = "cn"
+    sensor: str = "laptop-1"
+    start_time: datetime = T0
+    software_version: str = "test"
+    learn: bool = False
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Tuning:
+    radio_s: float = 0.5
+    time: datetime = T0
+    center_freq_hz: float = 947e6
+    sample_rate_hz: float = 2.4e6
+    gain_db: float | None = 30.0
+    dwell_s: float = 1.9
+    kind: str = "decode"
+    arfcns: list[int] = field(default_factory=lambda: [60, 62])
+    outcome: dict[str, int] = field(default_factory=lambda: {"decoded": 2, "no_energy": 5})
+    spectrum_start_hz: float = 945.8e6
+    spectrum_step_hz: float = 10e3
+    spectrum_db: Any = field(default_factory=lambda: np.linspace(-80, -20, 240, dtype=np.float32))
+    noise_floor_db: float = -75.0
+    clipped: bool = False
+
+
+def _obs(i: int = 0) -> CellObservation:
+    return CellObservation(arfcn=62, band="E-GSM900", freq_hz=947.4e6, bsic=35, mcc=460, mnc=0, lac=10290,
+                           cid=41021 + i, power_dbm=-61.2, snr_db=24.1, freq_offset_hz=312.0,
+                           blocks_ok=37, blocks_bad=1, si={"3": "49" * 23}, params={"t3212": 20},
+                           time="2026-03-01T10:00:01.250Z", lat=36.6, lon=101.7, gps_mode=3,
+                           gps_error_m=2.5, sensor="laptop-1")
+
+
+def _frames() -> list[L2Frame]:
+    return [L2Frame(arfcn=62, fn=1000 + 51 * k, ts=0, channel="BCCH", data=bytes(range(23)), time_s=1.0 + k,
+                    power_dbm=-61.0, snr_db=20.0) for k in range(3)]
+
+
+def test_migrates_to_head_and_keeps_utc(db_url: str) -> None:
+    store = open_store(db_url)
+    assert current_revision(store.engine) == head_revision()
+    sink = StoreSink(store, sensor="laptop-1")
+    sink.run_started(_Run())
+    tid = sink.tuning(_Tuning())
+    oid = sink.observation(_obs(), radio_s=1.2, tuning_id=tid, kind="dwell", frames=_frames())
+    sink.fix(GpsFix(T0 + timedelta(seconds=1), 36.6, 101.7, 3, 2.5, source="scene"))
+    sink.run_ended({"sweeps": 1})
+    assert tid > 0 and oid > 0
+    with store.session() as s:
+        o = s.get(Observation, oid)
+        assert o is not None and o.tuning_id == tid
+        assert o.time == datetime(2026, 3, 1, 10, 0, 1, 250000, tzinfo=UTC)
+        cell = o.to_cell()
+        assert cell.to_json() == _obs().to_json()
+        frames = s.scalars(select(FrameRow).where(FrameRow.observation_id == oid)).all()
+        assert [f.fn for f in frames] == [1000, 1051, 1102] and frames[0].data == bytes(range(23))
+        assert frames[1].time == T0 + timedelta(seconds=2)
+        t = s.get(Tuning, tid)
+        assert t is not None and np.frombuffer(t.spectrum or b"", "<f4").size == 240
+        run = s.scalars(select(ScanRun)).one()
+        assert run.summary == {"sweeps": 1} and run.ended_at is not None
+        assert s.scalar(select(func.count()).select_from(GpsFixRow)) == 1
+    # opening again is a no-op migration, and the sensor is reused
+    store.close()
+    store = open_store(db_url)
+    sink = StoreSink(store, sensor="laptop-1")
+    sink.run_started(_Run())
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Sensor)) == 1
+    store.close()
+
+
+def test_sqlite_is_wal(tmp_path: Any) -> None:
+    path = tmp_path / "x.db"
+    open_store(f"sqlite:///{path}").close()
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    con.close()
+
+
+def test_records_wait_while_the_database_is_down(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'x.db'}")
+    sink = StoreSink(store, sensor="n1")
+    sink.run_started(_Run())
+    real = store.session
+    down = {"on": True}
+
+    def failing() -> Any:
+        if down["on"]:
+            raise OperationalError("INSERT", {}, Exception("server closed the connection"))
+        return real()
+
+    monkeypatch.setattr(store, "session", failing)
+    tid = sink.tuning(_Tuning())
+    ids = [sink.observation(_obs(i), radio_s=2.0 + i, tuning_id=tid, frames=_frames()) for i in range(5)]
+    assert tid < 0 and all(i < 0 for i in ids) and sink.pending == 6 and sink.db_errors >= 6
+    down["on"] = False
+    oid = sink.observation(_obs(9), radio_s=9.0, tuning_id=tid)
+    assert oid > 0 and sink.pending == 0
+    with real() as s:
+        rows = s.scalars(select(Observation).order_by(Observation.id)).all()
+        assert [r.cid for r in rows] == [41021 + i for i in (0, 1, 2, 3, 4, 9)]  # in order, none lost
+        tuning_id = s.scalars(select(Tuning.id)).one()
+        assert {r.tuning_id for r in rows} == {tuning_id}
+        assert s.scalar(select(func.count()).select_from(FrameRow)) == 15
+
+
+def test_bad_urls(tmp_path: Any) -> None:
+    with pytest.raises(BadUsage):
+        open_store("nonsense://x")
+    with pytest.raises(BadUsage):
+        open_store(f"sqlite:///{tmp_path}/no/such/dir/x.db")
+    with pytest.raises(NotAvailable):
+        open_store("postgresql://postgres@127.0.0.1:1/x")
+
+
+def test_db_upgrade_cli(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    assert main(["db", "upgrade", "--db", url]) == 0
+    assert "-> " + head_revision() in capsys.readouterr().out
+    assert main(["db", "upgrade", "--db", url]) == 0
+    assert "already at" in capsys.readouterr().out
+    assert main(["db", "upgrade", "--db", "postgresql://postgres@127.0.0.1:1/x"]) == 1
+    assert "not reachable" in capsys.readouterr().err
+
+
+def test_foreign_tables_are_refused(tmp_path: Any) -> None:
+    path = tmp_path / "other.db"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE customers (id INTEGER)")
+    con.commit()
+    con.close()
+    with pytest.raises(BadUsage):
+        open_store(f"sqlite:///{path}")
