@@ -55,7 +55,7 @@ def check_frequency(center_freq_hz: float) -> float:
     return float(center_freq_hz)
 
 
-def _open_device(serial: str | None) -> Any:
+def _open_device(serial: str | None, index: int | None = None) -> Any:
     try:
         from rtlsdr import RtlSdr  # lazy: loads librtlsdr with ctypes on import
     except (ImportError, OSError, AttributeError) as exc:
@@ -64,9 +64,9 @@ def _open_device(serial: str | None) -> Any:
         raise NotAvailable("pyrtlsdr/librtlsdr is not usable "
                            f"({exc}); install with: pip install 'fbsdetect[sdr]'") from None
     try:
-        return RtlSdr(serial_number=serial) if serial else RtlSdr()
+        return RtlSdr(serial_number=serial) if serial else RtlSdr(device_index=index or 0)
     except Exception as exc:  # LibUSBError, IOError: no dongle, busy, or permissions
-        which = f"with serial {serial}" if serial else "at index 0"
+        which = f"with serial {serial}" if serial else f"at index {index or 0}"
         raise NotAvailable(f"cannot open the RTL-SDR {which}: {exc} (is it plugged in, not claimed "
                            "by the DVB driver, and allowed by the udev rules in udev/?)") from None
 
@@ -77,8 +77,11 @@ class RtlSdrSource:
 
     def __init__(self, serial: str | None = None, *, sample_rate_hz: float = DEFAULT_SAMPLE_RATE_HZ,
                  center_freq_hz: float = 947.4e6, gain_db: float | None = None, ppm: int = 0,
+                 index: int | None = None,
                  device_factory: Callable[[str | None], Any] | None = None) -> None:
-        self._dev = (device_factory or _open_device)(serial)
+        self.serial = serial
+        self.exhausted = False
+        self._dev = device_factory(serial) if device_factory else _open_device(serial, index)
         self._t_s = 0.0  # time of the samples taken from the device, queued ones included
         self._queue = SampleQueue()  # taken from the device, not yet read
         self._rate = check_sample_rate(sample_rate_hz)

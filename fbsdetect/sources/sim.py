@@ -64,6 +64,8 @@ class SceneGps:
 class SimSource:
     """A virtual dongle in a scene (see module docstring)."""
 
+    serial: str | None = None  # a virtual dongle has no serial number (sources/open.py contract)
+
     def __init__(self, scene: Scene, *, center_freq_hz: float | None = None,
                  sample_rate_hz: float | None = None, gain_db: float | None = None) -> None:
         self.scene = scene
