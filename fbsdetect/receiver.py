@@ -429,8 +429,12 @@ class Receiver:
 
     def __init__(self, reader: Reader, n_samples: int, sample_rate_hz: float, center_freq_hz: float,
                  *, config: ReceiverConfig | None = None, demodulator: Demodulator | None = None,
-                 time_offset_s: float = 0.0) -> None:
+                 time_offset_s: float = 0.0,
+                 satisfied: Callable[[CarrierResult], bool] | None = None) -> None:
         self.reader = reader
+        # the early stop's test per carrier (the scan's, which knows what earlier
+        # dwells decoded); None: every TC and SI type `si_repeats` times
+        self.satisfied = satisfied
         self.time_offset_s = time_offset_s
         self.n_samples = int(n_samples)
         self.fs = float(sample_rate_hz)
@@ -989,7 +993,8 @@ class Receiver:
                 t = tracks[i]
                 t.result.stats.frames_decoded_s = float(
                     min(t.position(np.array([cursor[i]]))[0], self.n_samples) / self.fs)
-                if not self.cfg.all_frames and self._satisfied(t):
+                if not self.cfg.all_frames and (self._satisfied(t) if self.satisfied is None
+                                                else self.satisfied(t.result)):
                     t.done = True
         from fbsdetect.gsm.mapping import ts0_channel
 
