@@ -17,9 +17,25 @@ Uplink carrier of ARFCN n, Fu(n), and downlink Fd(n) = Fu(n) + duplex::
 DCS1800 and PCS1900 share ARFCNs 512..810: an ARFCN in that range is DCS1800
 unless the caller says PCS (`pcs=True` or `band="PCS1900"`). The three
 900 MHz bands nest (P within E within R) and give the same frequency for an
-ARFCN they share; the band *reported* for an ARFCN is E-GSM900 for 0..124 and
-975..1023 (what current phones and networks use; contracts.md's example
-reports ARFCN 62 as E-GSM900) and R-GSM900 only for 955..974.
+ARFCN they share.
+
+The band *reported* for an ARFCN (`band_of_arfcn`, `arfcn_from_downlink_hz`,
+`arfcns_in_span` without `bands`) is the narrowest band holding it, as in
+TS 45.005 clause 2 and gr-gsm's scanner (`grgsm_scanner`)::
+
+    ARFCN          reported band
+    1..124         P-GSM900
+    0, 975..1023   E-GSM900   (the extension of P-GSM900)
+    955..974       R-GSM900   (railways, the extension of E-GSM900)
+    128..251       GSM850
+    259..293       GSM450
+    306..340       GSM480
+    512..885       DCS1800    (PCS1900 for 512..810 only when asked)
+
+A label is a name, not a sweep plan: a scan profile's swept band "E-GSM900"
+still means ARFCNs 975..1023 and 0..124 (profiles list ARFCN ranges), and
+`downlink_hz(n, "E-GSM900")` gives the same frequency as `downlink_hz(n)` for
+every n of E-GSM900.
 
 Hand-written table (libosmogsm's gsm_arfcn2freq10 is the independent check in
 tests; it is C and knows no band names or spans).
@@ -88,8 +104,9 @@ BANDS: dict[str, Band] = {b.name: b for b in (
     _b("PCS1900", 80, (512, 810, 1850.2)),
 )}
 BAND_NAMES: tuple[str, ...] = tuple(BANDS)
-# The band reported for an ARFCN (module docstring), PCS excluded.
-_CANONICAL: tuple[str, ...] = ("GSM450", "GSM480", "GSM850", "E-GSM900", "R-GSM900", "DCS1800")
+# The band reported for an ARFCN (module docstring), PCS excluded: the first that holds it.
+_CANONICAL: tuple[str, ...] = ("GSM450", "GSM480", "GSM850", "P-GSM900", "E-GSM900", "R-GSM900",
+                               "DCS1800")
 
 
 def get_band(name: str) -> Band:
@@ -181,7 +198,7 @@ def arfcns_in_span(lo_hz: float, hi_hz: float, bands: list[str] | tuple[str, ...
     seen: dict[float, tuple[int, str]] = {}
     for b, canonical_only in chosen:
         for n in b.arfcns():
-            if canonical_only and b.name in ("E-GSM900", "R-GSM900") and band_of_arfcn(n) != b.name:
+            if canonical_only and band_of_arfcn(n) != b.name:
                 continue
             f = b.downlink_hz(n)
             if lo_hz <= f <= hi_hz and round(f) not in seen:

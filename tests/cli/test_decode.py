@@ -44,7 +44,7 @@ def test_json_cells(capsys: pytest.CaptureFixture[str]) -> None:
         assert c["power_ref"] == "dBFS"  # a raw file states no gain
         assert set(c["params"]) == PARAM_KEYS
         assert (c["mcc"], c["mnc"]) == (460, 0)
-        assert c["band"] == "E-GSM900" and c["time"] is None
+        assert c["band"] == "P-GSM900" and c["time"] is None  # ARFCN 1..124 (bands.py)
         assert set(c["si"]) == {"1", "2", "2quater", "3", "4", "13"}
     assert [c["bsic"] for c in cells] == [38, 12, 57, 5]
 

@@ -21,9 +21,14 @@ def test_known_channels() -> None:
 
 
 def test_band_of_arfcn() -> None:
-    assert b.band_of_arfcn(62) == "E-GSM900"
+    # the narrowest 900 MHz band (3GPP TS 45.005 clause 2, as gr-gsm's scanner labels them)
+    assert b.band_of_arfcn(62) == "P-GSM900"
+    assert b.band_of_arfcn(1) == "P-GSM900" and b.band_of_arfcn(124) == "P-GSM900"
+    assert b.band_of_arfcn(0) == "E-GSM900"
     assert b.band_of_arfcn(1000) == "E-GSM900"
+    assert b.band_of_arfcn(975) == "E-GSM900" and b.band_of_arfcn(1023) == "E-GSM900"
     assert b.band_of_arfcn(960) == "R-GSM900"
+    assert b.band_of_arfcn(955) == "R-GSM900" and b.band_of_arfcn(974) == "R-GSM900"
     assert b.band_of_arfcn(700) == "DCS1800" and b.band_of_arfcn(700, pcs=True) == "PCS1900"
     assert b.band_of_arfcn(850, pcs=True) == "DCS1800"  # beyond PCS's 810
     assert b.band_of_arfcn(200) == "GSM850"
@@ -56,9 +61,11 @@ def test_900_bands_agree() -> None:
 
 
 def test_frequency_to_arfcn() -> None:
-    assert b.arfcn_from_downlink_hz(947.4e6) == (62, "E-GSM900")
-    assert b.arfcn_from_downlink_hz(947.4e6 + 99e3) == (62, "E-GSM900")
-    assert b.arfcn_from_downlink_hz(947.4e6 - 60e3) == (62, "E-GSM900")
+    assert b.arfcn_from_downlink_hz(947.4e6) == (62, "P-GSM900")
+    assert b.arfcn_from_downlink_hz(947.4e6 + 99e3) == (62, "P-GSM900")
+    assert b.arfcn_from_downlink_hz(947.4e6 - 60e3) == (62, "P-GSM900")
+    assert b.arfcn_from_downlink_hz(935.0e6) == (0, "E-GSM900")
+    assert b.arfcn_from_downlink_hz(925.2e6) == (975, "E-GSM900")
     assert b.arfcn_from_downlink_hz(1847.8e6) == (725, "DCS1800")
     assert b.arfcn_from_downlink_hz(1950.0e6) is None
     assert b.arfcn_from_downlink_hz(1950.0e6, pcs=True) == (611, "PCS1900")
@@ -74,8 +81,11 @@ def test_frequency_to_arfcn() -> None:
 
 def test_arfcns_in_span() -> None:
     got = b.arfcns_in_span(939e6, 941e6)
-    assert got == [(n, "E-GSM900") for n in range(20, 31)]
+    assert got == [(n, "P-GSM900") for n in range(20, 31)]
     assert b.arfcns_in_span(924.9e6, 925.3e6) == [(974, "R-GSM900"), (975, "E-GSM900")]
+    assert b.arfcns_in_span(934.7e6, 935.3e6) == [(1023, "E-GSM900"), (0, "E-GSM900"), (1, "P-GSM900")]
+    # naming a band still gives all of its ARFCNs under its own name
+    assert b.arfcns_in_span(934.9e6, 935.3e6, bands=["E-GSM900"]) == [(0, "E-GSM900"), (1, "E-GSM900")]
     assert b.arfcns_in_span(1930e6, 1931e6) == []
     assert b.arfcns_in_span(1930e6, 1931e6, bands=["PCS1900"]) == [(n, "PCS1900") for n in range(512, 517)]
     assert [a for a, _ in b.arfcns_in_span(935e6, 935.4e6, bands=["P-GSM900"])] == [1, 2]
