@@ -12,6 +12,11 @@ the block's first burst (contracts.md section 1)::
 
     {"fn": 860902, "ts": 0, "channel": "BCCH", "hex": "..."}
 
+A burst given twice (same frame number, same bits: an input that replays
+itself) is decoded once and counted as a duplicate; a block of four dummy
+bursts (an idle SDCCH/4 or SACCH/4 sub-channel) is counted as idle, not as a
+parity failure (`--stats`).
+
 Only timeslot 0 of a BCCH carrier is decoded (non-combined, or with
 `--combined` BCCH+SDCCH/4); bursts of other timeslots are counted and
 skipped (TS 45.002 clause 7 table 3 maps TS0 only). The logic lives in
@@ -151,7 +156,8 @@ def run(args: argparse.Namespace) -> int:
         st = dec.stats
         sys.stderr.write(
             f"blocks: {st['blocks_ok']} ok, {st['blocks_bad']} failed parity, "
+            f"{st['blocks_idle']} idle (dummy bursts), "
             f"{st['blocks_incomplete']} incomplete; SCH: {st['sch_ok']} ok, {st['sch_bad']} bad; "
-            f"{st['fcch']} FCCH, {st['idle']} idle, {st['duplicate']} duplicate, "
+            f"{st['fcch']} FCCH, {st['idle']} idle frames, {st['duplicate']} duplicate bursts, "
             f"{st['other_ts']} bursts of other timeslots skipped\n")
     return 0

@@ -14,9 +14,15 @@ Every outcome is counted in `stats`:
   have arrived after the block's first one, or at `flush`),
 - ``sch_ok`` / ``sch_bad`` (SCH parity failed or reduced frame number
   inconsistent with the burst's own fn),
-- ``fcch``, ``idle``, ``duplicate`` (a second burst for the same frame while
-  its block is pending or recently decoded: the first is kept; a stream that
-  repeats itself much later is decoded again), ``other_ts`` (bursts of timeslots other than 0, whose channel
+- ``blocks_idle``: a block whose parity failed and whose four bursts are dummy
+  bursts (TS 45.002 5.2.6; the hard bits agree with `bursts.DUMMY_BITS` in at
+  least `DUMMY_MIN_AGREEMENT` of their positions): an idle SDCCH/4 or SACCH/4
+  sub-channel of a combined CCCH, not a decoding failure,
+- ``fcch``, ``idle``, ``duplicate``: a burst seen again with the same frame
+  number and the same bits (an input that replays itself; remembered for the
+  last `SEEN_BURSTS` bursts) is decoded once, and so is a second burst for a
+  frame whose block is pending or recently decoded (the first is kept);
+  ``other_ts`` (bursts of timeslots other than 0, whose channel
   configuration is unknown here, are not decoded).
 """
 
@@ -34,6 +40,20 @@ from fbsdetect.types import L2Frame
 STALE_BURSTS = 2 * 51
 """A pending block is given up once this many further TS0 bursts have arrived
 (counted by arrival, so that streams that jump or repeat do not confuse it)."""
+SEEN_BURSTS = 1 << 16
+"""Bursts remembered (frame number and a hash of the bits) to recognise an
+exact repeat: ~5 minutes of TS0, a few MB."""
+DUMMY_MIN_AGREEMENT = 0.9
+"""Share of a burst's 148 hard bits that must match the dummy burst."""
+
+
+def is_dummy(soft: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+    """Whether each burst (soft (..., 148), positive = 1) is a dummy burst
+    (TS 45.002 5.2.6): its hard bits agree with `bursts.DUMMY_BITS` in at
+    least DUMMY_MIN_AGREEMENT of the positions (random data agrees in ~50 %)."""
+    hard = np.asarray(soft) > 0
+    agree = np.mean(hard == bursts.DUMMY_BITS.astype(bool), axis=-1)
+    return np.asarray(agree >= DUMMY_MIN_AGREEMENT)
 
 
 @dataclass(frozen=True)
@@ -70,6 +90,8 @@ class Ts0Decoder:
     _sch: list[tuple[int, npt.NDArray[np.float32]]] = field(default_factory=list)
     _born: dict[int, int] = field(default_factory=dict)
     _done: dict[int, int] = field(default_factory=dict)  # recently completed block -> arrival count
+    _seen: dict[tuple[int, int], None] = field(default_factory=dict)  # (fn, hash of bits), oldest first
+    _dummy: dict[int, bool] = field(default_factory=dict)  # block start -> its bursts are all dummies
     _count: int = 0
 
     def push(self, fn: int, ts: int, soft148: npt.ArrayLike) -> list[L2Frame | SchWord]:
@@ -78,6 +100,13 @@ class Ts0Decoder:
             self.stats["other_ts"] += 1
             return []
         soft = np.asarray(soft148, dtype=np.float32)
+        key = (fn, hash(soft.tobytes()))
+        if key in self._seen:
+            self.stats["duplicate"] += 1
+            return []
+        self._seen[key] = None
+        if len(self._seen) > SEEN_BURSTS:
+            del self._seen[next(iter(self._seen))]
         slot = mapping.ts0_channel(fn, self.combined)
         self._count += 1
         if self._count % 51 == 0:
@@ -97,15 +126,18 @@ class Ts0Decoder:
             if start not in self._pending:
                 self._pending[start] = [None] * 4
                 self._born[start] = self._count
+                self._dummy[start] = True
             got = self._pending[start]
             if got[slot.burst] is not None:
                 self.stats["duplicate"] += 1
             else:
                 got[slot.burst] = bursts.normal_payload(soft)[0][0]
+                self._dummy[start] = self._dummy[start] and bool(is_dummy(soft))
                 if all(g is not None for g in got):
                     del self._pending[start], self._born[start]
                     self._done[start] = self._count
-                    self._ready.append((start, slot.kind, np.stack(got)))  # type: ignore[arg-type]
+                    block = np.stack(got)  # type: ignore[arg-type]
+                    self._ready.append((start, slot.kind, block))
         out: list[L2Frame | SchWord] = []
         if len(self._ready) >= self.batch_blocks:
             out += self._decode_blocks()
@@ -116,6 +148,8 @@ class Ts0Decoder:
     def flush(self) -> list[L2Frame | SchWord]:
         """Decodes everything complete; counts and forgets incomplete blocks."""
         self.stats["blocks_incomplete"] += len(self._pending)
+        for s in self._pending:
+            self._dummy.pop(s, None)
         self._pending.clear()
         self._born.clear()
         return self._decode_blocks() + self._decode_sch()
@@ -124,6 +158,7 @@ class Ts0Decoder:
         stale = [s for s, born in self._born.items() if self._count - born > STALE_BURSTS]
         for s in stale:
             del self._pending[s], self._born[s]
+            self._dummy.pop(s, None)
             self.stats["blocks_incomplete"] += 1
         for s in [s for s, done in self._done.items() if self._count - done > STALE_BURSTS]:
             del self._done[s]
@@ -138,8 +173,11 @@ class Ts0Decoder:
             if res.ok[i]:
                 self.stats["blocks_ok"] += 1
                 out.append(L2Frame(arfcn=self.arfcn, fn=fn, ts=0, channel=kind, data=res.frame_bytes(i)))
+            elif self._dummy.get(fn, False):
+                self.stats["blocks_idle"] += 1
             else:
                 self.stats["blocks_bad"] += 1
+            self._dummy.pop(fn, None)
         return out
 
     def _decode_sch(self) -> list[L2Frame | SchWord]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 
 from fbsdetect.gsm import bursts, coding
-from fbsdetect.gsm.ts0decode import SchWord, Ts0Decoder, hard_to_soft
+from fbsdetect.gsm.ts0decode import SchWord, Ts0Decoder, hard_to_soft, is_dummy
 from fbsdetect.types import L2Frame
 
 
@@ -66,3 +66,13 @@ def test_other_timeslots_skipped() -> None:
     dec = Ts0Decoder()
     assert dec.push(2, 1, np.zeros(148, np.float32)) == []
     assert dec.stats["other_ts"] == 1
+
+
+def test_is_dummy() -> None:
+    rng = np.random.default_rng(7)
+    dummy = hard_to_soft(bursts.DUMMY_BITS)
+    flipped = dummy.copy()
+    flipped[rng.choice(148, 10, replace=False)] *= -1  # 93 % agreement
+    rand = hard_to_soft(rng.integers(0, 2, (200, 148)))
+    assert is_dummy(dummy) and is_dummy(flipped)
+    assert not is_dummy(rand).any()
