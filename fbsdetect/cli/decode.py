@@ -120,9 +120,14 @@ def run(args: argparse.Namespace) -> int:
     if sys.stderr.isatty() and not args.quiet:
         sys.stderr.write(f"decoding {info.data_path.name} ({info.duration_s:.1f} s at "
                          f"{info.sample_rate_hz / 1e6:.4g} MS/s) ...\n")
+    sinks = _sinks(args, info)  # before the work: a bad --pcap path or --gsmtap host fails at once
     cfg = ReceiverConfig(search_s=args.search_s, si_repeats=args.si_repeats, all_frames=args.frames)
-    results = decode_recording(Recording(info), config=cfg)
-    sinks = _sinks(args, info)
+    try:
+        results = decode_recording(Recording(info), config=cfg)
+    except BaseException:
+        for s in sinks:
+            s.close()
+        raise
     frames: list[L2Frame] = sorted((f for res in results for c in res.carriers for f in c.frames),
                                    key=lambda f: (f.time_s or 0.0, f.arfcn or 0))
     if info.gain_db is not None:  # the receiver measures dBFS; dBm = dBFS - gain (contracts.md 4)

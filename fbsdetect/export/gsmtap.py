@@ -28,6 +28,7 @@ import socket
 import struct
 from types import TracebackType
 
+from fbsdetect.errors import BadInput
 from fbsdetect.gsm.mapping import SACCH4, SDCCH4, ts0_channel
 from fbsdetect.types import L2Frame
 
@@ -121,11 +122,17 @@ def parse_address(text: str, default_port: int = GSMTAP_PORT) -> tuple[str, int]
 
 
 class GsmtapSender:
-    """Streams frames as GSMTAP over UDP (default 127.0.0.1:4729)."""
+    """Streams frames as GSMTAP over UDP (default 127.0.0.1:4729). The host is
+    resolved once, here: a name that does not resolve raises `BadInput`."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = GSMTAP_PORT) -> None:
-        self.address = (host, port)
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        try:
+            family, _, _, _, sockaddr = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
+        except (socket.gaierror, UnicodeError) as exc:
+            reason = exc.strerror if isinstance(exc, socket.gaierror) and exc.strerror else str(exc)
+            raise BadInput(f"cannot resolve GSMTAP host {host!r}: {reason}",
+                           source=f"--gsmtap {host}:{port}") from None
+        self.address = sockaddr
         self._sock = socket.socket(family, socket.SOCK_DGRAM)
         self.sent = 0
 

@@ -151,3 +151,14 @@ def test_sigmf_with_a_retune_is_decoded_per_frequency(capsys: pytest.CaptureFixt
     assert [(c["arfcn"], c["bsic"]) for c in cells] == [(20, 38), (30, 38)]
     assert cells[1]["time"] >= "2026-03-01T10:00:01.250Z"
     assert err.count("capture ") == 2
+
+
+@pytest.mark.parametrize("spec", ["nohost.invalid", "nohost.invalid:4729"])
+def test_gsmtap_unresolvable_host_is_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                               spec: str) -> None:
+    p = tmp_path / "z.cu8"
+    p.write_bytes(b"\x80" * 20_000)
+    code, out, err = run_cli(capsys, "decode", str(p), "--rate", "1e6", "--freq", "939e6", "--gsmtap", spec)
+    assert code == 2 and out == ""
+    assert "cannot resolve GSMTAP host 'nohost.invalid'" in err
+    assert len(err.strip().splitlines()) == 1 and "internal error" not in err
