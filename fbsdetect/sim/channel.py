@@ -16,6 +16,12 @@ Propagation (received power = EIRP - path loss + shadowing, receive antenna
   with random directions and phases, so that a moving end produces the
   Doppler spread of its speed and a fixed link has a fixed (random) gain;
   Rician adds a line-of-sight term with the K factor `rician_k_db`.
+- optional path extensions (scene.py, `[[propagation.obstruction]]` and
+  `[[propagation.antenna]]`): `loss_db` more loss on every path whose
+  straight line crosses an obstruction disc, and the transmit antenna's
+  horizontal pattern ``-min(12 (theta / beamwidth)^2, front_back_db)`` at
+  the angle between its azimuth and the bearing to the receiver; applied to
+  the mean power before shadowing and fading (absent: nothing is computed);
 - the carrier phase of the line-of-sight delay ``exp(-j 2 pi d / lambda)``
   and the propagation delay d / c on the symbol timing, so that motion
   shows as Doppler on the carrier and on the symbol clock.
@@ -127,6 +133,7 @@ class Link:
         self.on_air = (active[0] if active[0] > 0 else -math.inf, active[1])
         self.prop = prop
         self.origin = origin
+        self.key = key
         rng = np.random.default_rng([seed, 0x4C494E4B, key])
         # shadowing field: wave vectors with random directions, periods 1.5..6 x decorrelation
         ang = rng.uniform(0, 2 * math.pi, _SHADOW_TERMS)
@@ -166,6 +173,8 @@ class Link:
         d = distance_m(tlat, tlon, rx.lat, rx.lon)
         p_dbm = self.eirp_dbm - path_loss_db(d, self.freq_hz, self.prop)
         rx_xy = rx.xy
+        if self.prop.has_path_extras:
+            p_dbm = p_dbm + self.path_extras_db(self._xy(self.tx, t), rx_xy)
         if self.prop.shadowing_db > 0:
             s = np.cos(rx_xy @ self._sh_k.T + self._sh_phi).sum(axis=-1)
             p_dbm = p_dbm + self.prop.shadowing_db * math.sqrt(2.0 / _SHADOW_TERMS) * s
@@ -183,6 +192,27 @@ class Link:
         if gated:
             amp = np.where((t >= self.on_air[0]) & (t < self.on_air[1]), amp, 0)
         return Gains(amplitude=amp, delay_s=d / SPEED_OF_LIGHT_M_S, power_dbm=p_dbm, distance_m=d)
+
+    def path_extras_db(self, tx_xy: npt.NDArray[np.float64],
+                       rx_xy: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Gain (dB, <= 0) of the antenna pattern and the obstructions on the
+        paths tx_xy -> rx_xy (east, north metres from the link's origin)."""
+        tx_xy = np.broadcast_to(tx_xy, rx_xy.shape)
+        out = np.zeros(rx_xy.shape[:-1])
+        dv = rx_xy - tx_xy
+        for a in self.prop.antennas:
+            if a.key == self.key:
+                out += a.gain_db(np.degrees(np.arctan2(dv[..., 0], dv[..., 1])))
+        for o in self.prop.obstructions:
+            if o.keys and self.key not in o.keys:
+                continue
+            ce, cn = local_xy_m(np.array(o.lat), np.array(o.lon), *self.origin)
+            c = np.array([float(ce), float(cn)])
+            seg2 = np.maximum((dv * dv).sum(axis=-1), 1e-9)
+            u = np.clip(((c - tx_xy) * dv).sum(axis=-1) / seg2, 0.0, 1.0)
+            near = tx_xy + u[..., None] * dv
+            out -= np.where(((near - c) ** 2).sum(axis=-1) <= o.radius_m ** 2, o.loss_db, 0.0)
+        return out
 
     def mean_power_dbm(self, t0_s: float, t1_s: float, n: int = 256) -> float | None:
         """Mean received power (linear mean, fading included) while on the air

@@ -12,6 +12,20 @@ Keys beyond the contract (allowed: "extend freely"):
 - `[[cell]] freq_error_ppm` (default: a seeded draw within the +-0.05 ppm
   that TS 45.010 5.1 allows a BTS), `start_fn` (default: seeded draw).
 - `[[jammer]] name`.
+- `[propagation]` path extensions (localization benches, issue 12; all
+  optional, a scene without them renders the same bytes and the same
+  truth.json; `channel.Link` applies them):
+  - `[[propagation.obstruction]]`: `position = [lat, lon]`, `radius_m` (> 0),
+    `loss_db` (0..80), `cells = ["name", ...]` (default: every cell and
+    jammer): `loss_db` more path loss on every path whose straight line from
+    the emitter to the receiver passes through the disc (a building block, a
+    hill);
+  - `[[propagation.antenna]]`: `cell = "name"`, `azimuth_deg` (0..360,
+    clockwise from north), `beamwidth_deg` (3 dB width, default 65),
+    `front_back_db` (default 25): the cell's horizontal antenna pattern
+    ``G = -min(12 (theta / beamwidth)^2, front_back_db)`` dB (3GPP TR 36.814
+    A.2.1.1) at the angle theta between the azimuth and the bearing to the
+    receiver; `eirp_dbm` is the boresight EIRP.
 - `[receiver]` impairments of a real RTL-SDR (R820T/R828D tuner + RTL2832U),
   all off by default (a scene without them renders exactly as before);
   `channel.DongleImpairments` has the model:
@@ -83,6 +97,44 @@ class ReceiverConfig:
 
 
 @dataclass(frozen=True)
+class Obstruction:
+    """Extra loss on paths through a disc (`[[propagation.obstruction]]`)."""
+
+    lat: float
+    lon: float
+    radius_m: float
+    loss_db: float
+    cells: tuple[str, ...] = ()  # names of the cells it affects; empty: every emitter
+    keys: tuple[int, ...] = ()  # their indices (channel.Link's `key`), resolved from `cells`
+
+    def to_json(self) -> dict[str, Any]:
+        return {"position": [self.lat, self.lon], "radius_m": self.radius_m,
+                "loss_db": self.loss_db, "cells": list(self.cells)}
+
+
+@dataclass(frozen=True)
+class AntennaPattern:
+    """A cell's horizontal antenna pattern (`[[propagation.antenna]]`)."""
+
+    cell: str
+    key: int  # the cell's index (channel.Link's `key`)
+    azimuth_deg: float
+    beamwidth_deg: float = 65.0
+    front_back_db: float = 25.0
+
+    def gain_db(self, bearing_deg: Any) -> Any:
+        """Gain relative to boresight at the bearings (degrees) to the receiver."""
+        import numpy as np
+
+        theta = (np.asarray(bearing_deg, dtype=np.float64) - self.azimuth_deg + 180.0) % 360.0 - 180.0
+        return -np.minimum(12.0 * (theta / self.beamwidth_deg) ** 2, self.front_back_db)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"cell": self.cell, "azimuth_deg": self.azimuth_deg,
+                "beamwidth_deg": self.beamwidth_deg, "front_back_db": self.front_back_db}
+
+
+@dataclass(frozen=True)
 class PropagationConfig:
     model: str = "log-distance"
     exponent: float = 3.2
@@ -90,6 +142,25 @@ class PropagationConfig:
     shadowing_db: float = 0.0
     fading: str = "none"
     rician_k_db: float = 6.0
+    obstructions: tuple[Obstruction, ...] = ()
+    antennas: tuple[AntennaPattern, ...] = ()
+
+    @property
+    def has_path_extras(self) -> bool:
+        return bool(self.obstructions or self.antennas)
+
+    def to_json(self) -> dict[str, Any]:
+        """The resolved keys for truth.json; the path extensions only when given,
+        so that a scene without them has the truth it always had."""
+        d: dict[str, Any] = {"model": self.model, "exponent": self.exponent,
+                             "ref_distance_m": self.ref_distance_m,
+                             "shadowing_db": self.shadowing_db, "fading": self.fading,
+                             "rician_k_db": self.rician_k_db}
+        if self.obstructions:
+            d["obstructions"] = [o.to_json() for o in self.obstructions]
+        if self.antennas:
+            d["antennas"] = [a.to_json() for a in self.antennas]
+        return d
 
 
 @dataclass(frozen=True)
@@ -386,9 +457,52 @@ def _receiver(data: dict[str, Any], src: str) -> ReceiverConfig:
     return r
 
 
-def _propagation(data: dict[str, Any], src: str) -> PropagationConfig:
+def _propagation(data: dict[str, Any], src: str, cells: tuple[CellConfig, ...]) -> PropagationConfig:
     t = _Table(data.get("propagation", {}), "[propagation]", src,
-               ("model", "exponent", "ref_distance_m", "shadowing_db", "fading", "rician_k_db"))
+               ("model", "exponent", "ref_distance_m", "shadowing_db", "fading", "rician_k_db",
+                "obstruction", "antenna"))
+    by_name = {c.name: c.index for c in cells}
+
+    def tables(key: str) -> list[object]:
+        v = t.data.pop(key, [])
+        if not isinstance(v, list):
+            raise t.fail(key, f"must be an array of tables ([[propagation.{key}]])")
+        return v
+
+    def cell_index(u: _Table, name: object, key: str) -> int:
+        if not isinstance(name, str) or name not in by_name:
+            raise u.fail(key, f"{name!r} is not the name of a [[cell]]")
+        return by_name[name]
+
+    obstructions = []
+    for i, raw in enumerate(tables("obstruction")):
+        u = _Table(raw, f"[[propagation.obstruction]] {i + 1}", src,
+                   ("position", "radius_m", "loss_db", "cells"))
+        names = u._take("cells", [], False)
+        if not isinstance(names, list):
+            raise u.fail("cells", f"must be a list of cell names, got {names!r}")
+        keys = tuple(cell_index(u, n, "cells") for n in names)
+        place = u.place()
+        obstructions.append(Obstruction(
+            lat=place.lat_deg[0], lon=place.lon_deg[0],
+            radius_m=u.number("radius_m", lo=0.0, hi=1e5, lo_open=True, required=True),
+            loss_db=u.number("loss_db", lo=0.0, hi=80.0, required=True),
+            cells=tuple(str(n) for n in names), keys=keys))
+        u.done()
+    antennas = []
+    for i, raw in enumerate(tables("antenna")):
+        u = _Table(raw, f"[[propagation.antenna]] {i + 1}", src,
+                   ("cell", "azimuth_deg", "beamwidth_deg", "front_back_db"))
+        name = u._take("cell", None, True)
+        key = cell_index(u, name, "cell")
+        if any(a.key == key for a in antennas):
+            raise u.fail("cell", f"{name!r} already has an antenna pattern")
+        antennas.append(AntennaPattern(
+            cell=str(name), key=key,
+            azimuth_deg=u.number("azimuth_deg", lo=0.0, hi=360.0, required=True),
+            beamwidth_deg=u.number("beamwidth_deg", 65.0, lo=1.0, hi=360.0),
+            front_back_db=u.number("front_back_db", 25.0, lo=0.0, hi=60.0)))
+        u.done()
     p = PropagationConfig(
         model=t.choice("model", "log-distance", MODELS),
         exponent=t.number("exponent", 3.2, lo=1.0, hi=8.0),
@@ -396,6 +510,8 @@ def _propagation(data: dict[str, Any], src: str) -> PropagationConfig:
         shadowing_db=t.number("shadowing_db", 0.0, lo=0.0, hi=30.0),
         fading=t.choice("fading", "none", FADINGS),
         rician_k_db=t.number("rician_k_db", 6.0, lo=-30.0, hi=40.0),
+        obstructions=tuple(obstructions),
+        antennas=tuple(antennas),
     )
     t.done()
     return p
@@ -483,7 +599,6 @@ def parse_scene(data: dict[str, Any], *, source: str = "scene.toml", stem: str =
                            "[[cell]], [[jammer]])", source=source)
     info = _scene(data, source, stem)
     receiver = _receiver(data, source)
-    prop = _propagation(data, source)
     cells = tuple(_cell(c, i, source) for i, c in enumerate(_array_of_tables(data, "cell", source)))
     jammers = tuple(_jammer(j, i, source)
                     for i, j in enumerate(_array_of_tables(data, "jammer", source)))
@@ -493,6 +608,7 @@ def parse_scene(data: dict[str, Any], *, source: str = "scene.toml", stem: str =
             raise BadInput(f"[[cell]] {c.index + 1} 'name': {c.name!r} is already the name of "
                            f"[[cell]] {seen[c.name] + 1}", source=source)
         seen[c.name] = c.index
+    prop = _propagation(data, source, cells)
     return Scene(path=source, info=info, receiver=receiver, propagation=prop, cells=cells,
                  jammers=jammers)
 

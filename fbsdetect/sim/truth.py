@@ -25,7 +25,7 @@ out (a cell inside the band-edge roll-off, or on the DC spike, sees less).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from fbsdetect import __version__
@@ -121,7 +121,7 @@ def build_truth(scene: Scene, renderer: Renderer, frames: dict[int, CellFrames],
         "generator": f"fbsdetect {__version__} simulate",
         "scene": {"name": scene.info.name, "seed": scene.info.seed, "duration_s": dur,
                   "start_time": scene.info.start_time.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                  "propagation": asdict(scene.propagation)},
+                  "propagation": scene.propagation.to_json()},
         "snr_definition": "power_dbm / (noise in a 270.833 kHz bandwidth: thermal + 8-bit rounding)",
         "receiver": rxd,
         "cells": cells,
