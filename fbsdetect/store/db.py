@@ -133,6 +133,9 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        from fbsdetect.store import audit
+
+        audit.install(self._sessions)  # every ORM write of an observation/detection/finding is audited
 
     @property
     def url(self) -> str:

@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -302,3 +303,23 @@ class AnalysisRun(Base):
     rule_versions: Mapped[dict[str, Any] | None]
     observations: Mapped[int] = mapped_column(Integer, default=0)
     detections: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AuditEntry(Base):
+    """One entry of the hash-chained audit log (`fbsdetect.store.audit`): a
+    row of `observation` (with its frames), `detection` or `finding` was
+    written. `hash` = SHA-256(prev_hash | entry), so that editing, removing or
+    inserting an entry breaks the chain; `row_digest` commits to the row."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_row", "table_name", "row_id", "seq"),)
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    time: Mapped[datetime]
+    table_name: Mapped[str] = mapped_column(String(32))
+    row_id: Mapped[int] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(8))  # insert | update | delete | baseline
+    row_digest: Mapped[str | None] = mapped_column(String(64))
+    fields: Mapped[str | None] = mapped_column(Text)  # JSON {column: short digest of its value}
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,534 @@
+"""The store's hash-chained audit log: every write of an observation (with
+its frames), a detection or a finding leaves an `audit_log` entry that
+commits to the row's content and to the previous entry, so that a later edit
+of a row (with plain SQL, behind fbsdetect's back) or of the log itself is
+found by `verify_db` (`fbsdetect verify --db`).
+
+An entry (`models.AuditEntry`): `seq` (1, 2, ...), `time`, `table_name`,
+`row_id`, `action` (insert | update | delete | baseline), `row_digest` =
+SHA-256 of the row's canonical JSON, `fields` = a short digest per column
+(so that verify can say *which* columns changed), `prev_hash` and `hash` =
+SHA-256(prev_hash "|" canonical JSON of the entry). The first entry's
+prev_hash is 64 zeros.
+
+Canonical JSON of a row: every column of the model as read back from the
+database through the model's column types (UTC datetimes as ISO-8601 with
+microseconds, floats as `repr`, bytes as hex, JSON columns re-serialised with
+sorted keys), as a JSON object with sorted keys. An observation's frames
+(`frame` rows, ordered by id) are part of its content under the key
+`__frames__` (one digest over all of them): frames are many and never
+written alone, so they are audited through their observation instead of one
+entry each.
+
+Hooked automatically: `install(sessionmaker)` (called by `Store.__init__`)
+listens to the ORM session: rows added, changed or deleted in a transaction
+(through flushes or ORM-enabled `update()`/`delete()` statements) are
+collected, and their entries are appended just before the transaction
+commits, under a lock so that two writers never fork the chain: SQLite
+serialises writers (the entries are written while holding its write lock),
+on PostgreSQL a transaction-level advisory lock is taken (and `seq` is the
+primary key: a fork would fail to commit rather than exist). Writers that use
+Core statements on the engine (bulk inserts) call `record_rows` themselves,
+in the same transaction; rows written without an entry are reported by
+`verify_db` as such.
+
+A schema change that adds a column to an audited table does not invalidate
+old entries: verify recomputes a row's digest over the columns its entry
+named.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    Float,
+    Integer,
+    LargeBinary,
+    Table,
+    event,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
+
+from fbsdetect.store.models import AuditEntry, Detection, Finding, FrameRow, Observation
+
+log = logging.getLogger(__name__)
+
+GENESIS = "0" * 64
+AUDITED: dict[str, Table] = {
+    "observation": Observation.__table__,  # type: ignore[dict-item]
+    "detection": Detection.__table__,  # type: ignore[dict-item]
+    "finding": Finding.__table__,  # type: ignore[dict-item]
+}
+FRAMES_KEY = "__frames__"
+AUDIT_TABLE: Table = AuditEntry.__table__  # type: ignore[assignment]
+FRAME_TABLE: Table = FrameRow.__table__  # type: ignore[assignment]
+PG_LOCK_KEY = 0x46425341  # "FBSA": the advisory lock of the chain's tail
+_CHUNK = 500
+_INFO_KEY = "fbsdetect_audit_touched"
+
+
+# -- canonical content ----------------------------------------------------------------
+
+def _canon_value(col: Column[Any], v: Any) -> Any:
+    if v is None:
+        return None
+    t = col.type
+    if isinstance(t, DateTime) or isinstance(v, datetime):
+        if v.tzinfo is None:
+            v = v.replace(tzinfo=UTC)
+        return v.astimezone(UTC).isoformat(timespec="microseconds")
+    if isinstance(t, LargeBinary) or isinstance(v, bytes | bytearray | memoryview):
+        return bytes(v).hex()
+    if isinstance(t, Boolean):
+        return bool(v)
+    if isinstance(t, Float):
+        f = float(v)
+        return repr(f) if math.isfinite(f) else str(f)
+    if isinstance(t, Integer):
+        return int(v)
+    if isinstance(t, JSON):
+        return json.loads(json.dumps(v, sort_keys=True, default=str))
+    return str(v)
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=True)
+
+
+def _sha(s: str) -> str:
+    return hashlib.sha256(s.encode("utf-8")).hexdigest()
+
+
+def canonical_row(table: Table, row: Any, columns: Iterable[str] | None = None) -> dict[str, Any]:
+    """{column: canonical value} of a row (a Core Row or mapping) over `columns` (default all)."""
+    m = row._mapping if hasattr(row, "_mapping") else row
+    names = list(columns) if columns is not None else [c.name for c in table.columns]
+    out: dict[str, Any] = {}
+    for name in names:
+        if name == FRAMES_KEY:
+            continue
+        col = table.columns.get(name)
+        if col is None:
+            out[name] = None  # named by an old entry, dropped from the schema since
+        else:
+            out[name] = _canon_value(col, m.get(name))
+    return out
+
+
+def frames_digest(frame_rows: Iterable[Any]) -> str:
+    """One digest over an observation's frames (in id order)."""
+    h = hashlib.sha256()
+    for fr in frame_rows:
+        h.update(_dumps(canonical_row(FRAME_TABLE, fr)).encode())
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def digest_fields(canon: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """(row_digest, {column: 12-hex digest}) of a canonical row."""
+    return _sha(_dumps(canon)), {k: _sha(_dumps(v))[:12] for k, v in canon.items()}
+
+
+def entry_hash(prev_hash: str, seq: int, time: datetime, table_name: str, row_id: int, action: str,
+               row_digest: str | None, fields: str | None) -> str:
+    content = {"seq": int(seq), "time": _canon_value(AUDIT_TABLE.c.time, time), "table": table_name,
+               "row_id": int(row_id), "action": action, "row_digest": row_digest, "fields": fields}
+    return _sha(prev_hash + "|" + _dumps(content))
+
+
+# -- appending ------------------------------------------------------------------------
+
+def _lock_tail(conn: Connection) -> tuple[int, str]:
+    """Takes the chain's write lock (held to the end of the transaction); (seq, hash) of its tail."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK_KEY})
+    elif dialect == "sqlite":
+        # a write statement takes SQLite's database write lock (usually already held: the rows
+        # being audited were written in this transaction)
+        conn.execute(update(AUDIT_TABLE).where(AUDIT_TABLE.c.seq < 0).values(seq=AUDIT_TABLE.c.seq))
+    tail = conn.execute(select(AUDIT_TABLE.c.seq, AUDIT_TABLE.c.hash)
+                        .order_by(AUDIT_TABLE.c.seq.desc()).limit(1)).first()
+    return (int(tail[0]), str(tail[1])) if tail is not None else (0, GENESIS)
+
+
+def _columns(table: Table, present: dict[str, set[str]] | None) -> list[Column[Any]]:
+    if present is None:
+        return list(table.columns)
+    return [c for c in table.columns if c.name in present[table.name]]
+
+
+def _current_digests(conn: Connection, table_name: str, ids: Sequence[int],
+                     present: dict[str, set[str]] | None = None
+                     ) -> dict[int, tuple[str, dict[str, str]]]:
+    """{row id: (digest, fields)} of the rows as they are in the database now (missing ids absent);
+    `present`: the columns each table has (a migration running before later columns exist)."""
+    table = AUDITED[table_name]
+    cols = _columns(table, present)
+    fcols = _columns(FRAME_TABLE, present)
+    out: dict[int, tuple[str, dict[str, str]]] = {}
+    for i in range(0, len(ids), _CHUNK):
+        chunk = list(ids[i:i + _CHUNK])
+        rows = conn.execute(select(*cols).where(table.c.id.in_(chunk))).all()
+        frames: dict[int, list[Any]] = {}
+        if table_name == "observation":
+            for fr in conn.execute(select(*fcols).where(FRAME_TABLE.c.observation_id.in_(chunk))
+                                   .order_by(FRAME_TABLE.c.observation_id, FRAME_TABLE.c.id)):
+                frames.setdefault(int(fr.observation_id), []).append(fr)
+        for r in rows:
+            canon = canonical_row(table, r, [c.name for c in cols])
+            if table_name == "observation":
+                canon[FRAMES_KEY] = frames_digest(frames.get(int(r.id), []))
+            out[int(r.id)] = digest_fields(canon)
+    return out
+
+
+def record_rows(conn: Connection, changes: Iterable[tuple[str, int, str]], *,
+                present: dict[str, set[str]] | None = None) -> int:
+    """Appends entries for (table_name, row_id, action) in the transaction of `conn`
+    (rows read back as they now are; a row that no longer exists gets a `delete` entry).
+    Returns the number of entries written. For writers that bypass the ORM session."""
+    by_table: dict[str, dict[int, str]] = {}
+    for table_name, row_id, action in changes:
+        if table_name not in AUDITED:
+            raise ValueError(f"table {table_name!r} is not audited")
+        acts = by_table.setdefault(table_name, {})
+        prev = acts.get(int(row_id))
+        acts[int(row_id)] = "insert" if prev == "insert" and action != "delete" else action
+    if not by_table:
+        return 0
+    seq, prev_hash = _lock_tail(conn)
+    now = datetime.now(UTC)
+    entries: list[dict[str, Any]] = []
+    for table_name in sorted(by_table):
+        acts = by_table[table_name]
+        ids = sorted(acts)
+        current = _current_digests(conn, table_name, ids, present)
+        for row_id in ids:
+            action = acts[row_id]
+            if row_id in current:
+                digest, fields = current[row_id]
+                fields_json: str | None = _dumps(fields)
+                if action == "delete":
+                    action = "update"  # deleted and re-inserted: what is there now counts
+            else:
+                digest, fields_json, action = None, None, "delete"
+            seq += 1
+            h = entry_hash(prev_hash, seq, now, table_name, row_id, action, digest, fields_json)
+            entries.append({"seq": seq, "time": now, "table_name": table_name, "row_id": row_id,
+                            "action": action, "row_digest": digest, "fields": fields_json,
+                            "prev_hash": prev_hash, "hash": h})
+            prev_hash = h
+            if len(entries) >= _CHUNK:
+                conn.execute(insert(AUDIT_TABLE), entries)
+                entries = []
+    if entries:
+        conn.execute(insert(AUDIT_TABLE), entries)
+    return sum(len(a) for a in by_table.values())
+
+
+def seal_existing(conn: Connection) -> int:
+    """`baseline` entries for every audited row that has none (the migration that
+    creates the log seals the rows written before it). Returns the number sealed."""
+    from sqlalchemy import inspect
+
+    insp = inspect(conn)
+    present = {t: {c["name"] for c in insp.get_columns(t)} for t in [*AUDITED, FRAME_TABLE.name]}
+    n = 0
+    for table_name, table in AUDITED.items():
+        have = select(AUDIT_TABLE.c.row_id).where(AUDIT_TABLE.c.table_name == table_name)
+        ids = [int(r[0]) for r in conn.execute(select(table.c.id).where(table.c.id.not_in(have))
+                                                .order_by(table.c.id))]
+        for i in range(0, len(ids), 20_000):
+            n += record_rows(conn, ((table_name, x, "baseline") for x in ids[i:i + 20_000]), present=present)
+    return n
+
+
+# -- the ORM hook ---------------------------------------------------------------------
+
+_CLASS_TABLE: dict[type, str] = {Observation: "observation", Detection: "detection", Finding: "finding"}
+
+
+def _touched(session: Session) -> dict[tuple[str, int], str]:
+    touched: dict[tuple[str, int], str] = session.info.setdefault(_INFO_KEY, {})
+    return touched
+
+
+def _mark(session: Session, table_name: str, row_id: int | None, action: str) -> None:
+    if row_id is None:
+        return
+    t = _touched(session)
+    key = (table_name, int(row_id))
+    prev = t.get(key)
+    t[key] = "insert" if prev == "insert" and action != "delete" else action
+
+
+def _after_flush(session: Session, _ctx: Any) -> None:
+    for obj in session.new:
+        name = _CLASS_TABLE.get(type(obj))
+        if name is not None:
+            _mark(session, name, obj.id, "insert")
+        elif isinstance(obj, FrameRow):
+            _mark(session, "observation", obj.observation_id, "update")
+    for obj in session.dirty:
+        if not session.is_modified(obj, include_collections=False):
+            continue
+        name = _CLASS_TABLE.get(type(obj))
+        if name is not None:
+            _mark(session, name, obj.id, "update")
+        elif isinstance(obj, FrameRow):
+            _mark(session, "observation", obj.observation_id, "update")
+    for obj in session.deleted:
+        name = _CLASS_TABLE.get(type(obj))
+        if name is not None:
+            _mark(session, name, obj.id, "delete")
+        elif isinstance(obj, FrameRow):
+            _mark(session, "observation", obj.observation_id, "update")
+
+
+def _do_orm_execute(state: ORMExecuteState) -> Any:
+    """ORM-enabled update()/delete() statements on audited tables: the rows they match are recorded."""
+    if not (state.is_update or state.is_delete):
+        return None
+    mapper = state.bind_mapper
+    if mapper is None:
+        return None
+    cls = mapper.class_
+    frame = cls is FrameRow
+    name = "observation" if frame else _CLASS_TABLE.get(cls)
+    if name is None:
+        return None
+    where = getattr(state.statement, "whereclause", None)
+    key_col = FRAME_TABLE.c.observation_id if frame else AUDITED[name].c.id
+    q = select(key_col).distinct()
+    if where is not None:
+        q = q.where(where)
+    ids = [int(r[0]) for r in state.session.execute(q)
+           if r[0] is not None]
+    result = state.invoke_statement()
+    action = "delete" if state.is_delete and not frame else "update"
+    for i in ids:
+        _mark(state.session, name, i, action)
+    return result
+
+
+def _before_commit(session: Session) -> None:
+    session.flush()  # so that what commit would flush is collected now
+    touched = session.info.pop(_INFO_KEY, None)
+    if touched:
+        record_rows(session.connection(), ((t, i, a) for (t, i), a in sorted(touched.items())))
+
+
+def _forget(session: Session, *_a: Any) -> None:
+    session.info.pop(_INFO_KEY, None)
+
+
+def install(factory: sessionmaker[Session]) -> None:
+    """Audits every session `factory` makes (idempotent)."""
+    if event.contains(factory, "after_flush", _after_flush):
+        return
+    event.listen(factory, "after_flush", _after_flush)
+    event.listen(factory, "do_orm_execute", _do_orm_execute)
+    event.listen(factory, "before_commit", _before_commit)
+    event.listen(factory, "after_rollback", _forget)
+
+
+# -- verification ---------------------------------------------------------------------
+
+@dataclass
+class Problem:
+    kind: str  # chain | edited | deleted | unaudited | reappeared
+    table: str
+    row_id: int | None
+    detail: str
+
+    def line(self) -> str:
+        where = f"{self.table} {self.row_id}" if self.row_id is not None else self.table
+        return f"{where}: {self.detail}"
+
+
+@dataclass
+class VerifyReport:
+    entries: int = 0
+    head_seq: int = 0
+    head_hash: str = GENESIS
+    rows: dict[str, int] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    n_problems: int = 0
+    max_listed: int = 1000
+
+    @property
+    def ok(self) -> bool:
+        return self.n_problems == 0
+
+    def add(self, p: Problem) -> None:
+        self.n_problems += 1
+        if len(self.problems) < self.max_listed:
+            self.problems.append(p)
+
+    def lines(self) -> list[str]:
+        out = [p.line() for p in self.problems]
+        if self.n_problems > len(self.problems):
+            out.append(f"... and {self.n_problems - len(self.problems)} more problems")
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "entries": self.entries, "head_seq": self.head_seq,
+                "head_hash": self.head_hash, "rows": self.rows, "problems": self.n_problems,
+                "listed": [{"kind": p.kind, "table": p.table, "row_id": p.row_id, "detail": p.detail}
+                           for p in self.problems]}
+
+
+def chain_head(conn: Connection) -> tuple[int, str]:
+    """(seq, hash) of the newest entry ((0, 64 zeros) for an empty log)."""
+    tail = conn.execute(select(AUDIT_TABLE.c.seq, AUDIT_TABLE.c.hash)
+                        .order_by(AUDIT_TABLE.c.seq.desc()).limit(1)).first()
+    return (int(tail[0]), str(tail[1])) if tail is not None else (0, GENESIS)
+
+
+def _stream(conn: Connection, stmt: Any, n: int = 2000) -> Iterator[Any]:
+    yield from conn.execution_options(stream_results=True, yield_per=n).execute(stmt)
+
+
+def _walk_chain(conn: Connection, rep: VerifyReport) -> None:
+    prev_hash, expect = GENESIS, 1
+    for e in _stream(conn, select(AUDIT_TABLE).order_by(AUDIT_TABLE.c.seq)):
+        rep.entries += 1
+        seq = int(e.seq)
+        if seq != expect:
+            rep.add(Problem("chain", "audit_log", seq,
+                            f"entries {expect}..{seq - 1} are missing from the log" if seq > expect
+                            else f"entry out of order (expected seq {expect})"))
+        if e.prev_hash != prev_hash:
+            rep.add(Problem("chain", "audit_log", seq,
+                            "prev_hash does not match the previous entry (an entry was removed, "
+                            "inserted or rewritten before it)"))
+        h = entry_hash(e.prev_hash, seq, e.time, e.table_name, int(e.row_id), e.action, e.row_digest,
+                       e.fields)
+        if h != e.hash:
+            rep.add(Problem("chain", "audit_log", seq,
+                            f"entry edited (its content no longer matches its hash; it names "
+                            f"{e.table_name} {e.row_id})"))
+        prev_hash, expect = str(e.hash), seq + 1
+        rep.head_seq, rep.head_hash = seq, str(e.hash)
+
+
+def _latest_entries(conn: Connection, table_name: str) -> Iterator[Any]:
+    a = AUDIT_TABLE
+    latest = (select(a.c.row_id, func.max(a.c.seq).label("mseq"))
+              .where(a.c.table_name == table_name).group_by(a.c.row_id).subquery())
+    stmt = (select(a.c.row_id, a.c.seq, a.c.action, a.c.row_digest, a.c.fields)
+            .join(latest, a.c.seq == latest.c.mseq).order_by(a.c.row_id))
+    return _stream(conn, stmt)
+
+
+def _check_table(conn: Connection, table_name: str, rep: VerifyReport) -> None:
+    table = AUDITED[table_name]
+    rows = _stream(conn, select(table).order_by(table.c.id))
+    entries = _latest_entries(conn, table_name)
+    frames: Iterator[Any] | None = None
+    pending_frame: Any = None
+    if table_name == "observation":
+        frames = _stream(conn, select(FRAME_TABLE).order_by(FRAME_TABLE.c.observation_id, FRAME_TABLE.c.id))
+
+    def frames_of(obs_id: int) -> list[Any]:
+        nonlocal pending_frame
+        out: list[Any] = []
+        assert frames is not None
+        while True:
+            if pending_frame is None:
+                pending_frame = next(frames, None)
+                if pending_frame is None:
+                    return out
+            fid = int(pending_frame.observation_id)
+            if fid < obs_id:
+                pending_frame = None  # a frame of a missing observation (the FK forbids it)
+                continue
+            if fid > obs_id:
+                return out
+            out.append(pending_frame)
+            pending_frame = None
+
+    n = 0
+    row = next(rows, None)
+    ent = next(entries, None)
+    while row is not None or ent is not None:
+        rid = int(row.id) if row is not None else None
+        eid = int(ent.row_id) if ent is not None else None
+        if rid is not None and (eid is None or rid < eid):
+            n += 1
+            if frames is not None:
+                frames_of(rid)
+            rep.add(Problem("unaudited", table_name, rid, "row has no audit entry (written behind "
+                            "fbsdetect's back, or by a writer that skipped the log)"))
+            row = next(rows, None)
+            continue
+        if eid is not None and (rid is None or eid < rid):
+            assert ent is not None
+            if ent.action != "delete":
+                rep.add(Problem("deleted", table_name, eid,
+                                f"row deleted (audited by entry {ent.seq}, not in the table)"))
+            ent = next(entries, None)
+            continue
+        assert row is not None and ent is not None and rid is not None
+        n += 1
+        if ent.action == "delete":
+            rep.add(Problem("reappeared", table_name, rid,
+                            f"row present although entry {ent.seq} recorded its deletion"))
+        else:
+            old: dict[str, str] = json.loads(ent.fields) if ent.fields else {}
+            canon = canonical_row(table, row, [k for k in old if k != FRAMES_KEY])
+            if table_name == "observation" and FRAMES_KEY in old:
+                canon[FRAMES_KEY] = frames_digest(frames_of(rid))
+            elif frames is not None:
+                frames_of(rid)
+            digest, now = digest_fields(canon)
+            if digest != ent.row_digest:
+                changed = [k for k in sorted(old) if now.get(k) != old[k]]
+                what = ", ".join("its frames" if k == FRAMES_KEY else k for k in changed)
+                if not changed:
+                    what = "content (the entry's field digests were altered too)"
+                rep.add(Problem("edited", table_name, rid,
+                                f"row edited after audit entry {ent.seq}: {what} changed"))
+        row = next(rows, None)
+        ent = next(entries, None)
+    rep.rows[table_name] = n
+
+
+def verify_db(store: Any, *, max_listed: int = 1000) -> VerifyReport:
+    """Walks the chain and checks every audited row against its latest entry (streaming)."""
+    rep = VerifyReport(max_listed=max_listed)
+    engine = store.engine
+    opts: dict[str, Any] = {}
+    if engine.dialect.name == "postgresql":
+        opts["isolation_level"] = "REPEATABLE READ"  # one snapshot for the chain and the tables
+    with engine.connect().execution_options(**opts) as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN")  # one read snapshot (WAL) for every cursor below
+        _walk_chain(conn, rep)
+        for name in AUDITED:
+            _check_table(conn, name, rep)
+        conn.rollback()
+    return rep
+
+
+__all__ = ["AUDITED", "Problem", "VerifyReport", "chain_head", "install", "record_rows", "seal_existing",
+           "verify_db"]
