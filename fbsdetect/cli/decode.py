@@ -6,6 +6,16 @@ Output on stdout: a table (default), JSON lines of cell observations
 stop). `-v` prints the counted outcomes of every carrier on stderr, including
 carriers whose FCCH was seen but that could not be decoded (band edge, SCH
 failed). The work is done by `fbsdetect.receiver`.
+
+Power: dBm when the recording states its gain (`fbsdetect:gain_db`), else
+dBFS (`"power_ref": "dBFS"`) relative to the format's full scale
+(`sources.recording.FULL_SCALE`: cf32 1.0; cu8, ci8 and ci16 scaled to +-1),
+so a signal inside full scale never reads above 0 dBFS; the table's first
+line names the reference. A recording whose values exceed it (a cf32 file of
+unscaled integers, like the real GSMSP capture with |I|, |Q| up to ~17 000)
+is decoded with a warning on stderr and its powers read above 0 dBFS. A cf32
+file whose values cannot be samples (NaN/inf, magnitudes beyond 1e9: another
+format's bytes) is refused (exit 2) before decoding.
 """
 
 from __future__ import annotations
@@ -43,10 +53,10 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="seconds at the start searched for FCCH bursts (default 0.15)")
 
 
-def _table(cells: list[CellObservation]) -> str:
+def _table(cells: list[CellObservation], header: str = "") -> str:
     head = (f"{'ARFCN':>5} {'band':<8} {'MHz':>9} {'BSIC':>4} {'MCC':>4} {'MNC':>4} {'LAC':>6} "
             f"{'CID':>6} {'power':>7} {'ref':<4} {'SNR':>5} {'offs Hz':>8} {'ok/bad':>7}  SI")
-    lines = [head]
+    lines = ([header] if header else []) + [head]
 
     def f(v: Any, spec: str = "") -> str:
         return "-" if v is None else format(v, spec)
@@ -58,6 +68,25 @@ def _table(cells: list[CellObservation]) -> str:
             f"{c.power_ref:<4} {f(c.snr_db, '.1f'):>5} {f(c.freq_offset_hz, '.0f'):>8} "
             f"{f'{c.blocks_ok}/{c.blocks_bad}':>7}  {' '.join(c.si)}")
     return "\n".join(lines)
+
+
+def _warn(text: str) -> None:
+    sys.stderr.write(f"fbsdetect decode: warning: {text}\n")
+
+
+def _header(results: list[DecodeResult], reference: str, gain_db: float | None) -> str:
+    """The table's first line: each capture, the receiver's ppm error (as
+    kalibrate prints it) and what the power column is relative to."""
+    parts = []
+    for res in results:
+        n = 0 if res.ppm is None else res.ppm.n_cells
+        ppm = "ppm unknown" if res.ppm is None else (
+            f"receiver error {res.ppm.ppm:+.2f} ppm ({n} cell{'s' if n != 1 else ''})")
+        parts.append(f"{res.center_freq_hz / 1e6:.3f} MHz, {res.sample_rate_hz / 1e6:.4g} MS/s, "
+                     f"{res.duration_s:.2f} s: {ppm}")
+    power = (f"power dBm (dBFS - gain {gain_db:g} dB)" if gain_db is not None
+             else f"power dBFS (0 dBFS = {reference})")
+    return "# " + "; ".join(parts) + "; " + power
 
 
 def _outcomes(results: list[DecodeResult]) -> str:
@@ -108,11 +137,20 @@ def _sinks(args: argparse.Namespace, info: RecordingInfo) -> list[Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from fbsdetect.errors import BadUsage
     from fbsdetect.receiver import ReceiverConfig, cell_observations, decode_recording
-    from fbsdetect.sources.recording import Recording, inspect
+    from fbsdetect.sources.recording import Recording, check_values, inspect
 
     info = inspect(args.recording, sample_rate_hz=args.rate, center_freq_hz=args.freq, fmt=args.format)
+    rec = Recording(info)
+    values = check_values(rec)  # a cf32 file holding other bytes: exit 2 before numpy warns
+    if values.exceeds_full_scale and not args.quiet:
+        _warn(f"{info.data_path.name} exceeds the {values.reference} (largest |I|, |Q| {values.peak:.4g}, "
+              f"mean power {values.power_dbfs:+.1f} dBFS): powers are relative to that full scale and read "
+              "above 0 dBFS" + (" (unscaled 16-bit values stored as floats? full scale 32768 would read "
+                                "90.3 dB lower)" if values.peak <= 32768 else ""))
     if args.si_repeats < 1:
         raise BadUsage("--si-repeats must be at least 1")
     if not 0.02 <= args.search_s <= 10:
@@ -123,7 +161,8 @@ def run(args: argparse.Namespace) -> int:
     sinks = _sinks(args, info)  # before the work: a bad --pcap path or --gsmtap host fails at once
     cfg = ReceiverConfig(search_s=args.search_s, si_repeats=args.si_repeats, all_frames=args.frames)
     try:
-        results = decode_recording(Recording(info), config=cfg)
+        with np.errstate(all="ignore"):  # odd bytes (random data, a wrong format) must not warn
+            results = decode_recording(rec, config=cfg)
     except BaseException:
         for s in sinks:
             s.close()
@@ -161,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
             for c in cells:
                 out.write(json.dumps(c.to_json()) + "\n")
         elif cells:
-            out.write(_table(cells) + "\n")
+            out.write(_table(cells, _header(results, values.reference, info.gain_db)) + "\n")
         else:
             out.write("no GSM cell found\n")
     if args.verbose:

@@ -171,7 +171,7 @@ def _read_sigmf(meta_path: Path) -> RecordingInfo:
         gain_db=None if gain is None else float(gain), captures=tuple(captures))
 
 
-def _count_samples(data_path: Path, datatype: str) -> int:
+def _count_samples(data_path: Path, datatype: str, hint: str = "") -> int:
     if not data_path.exists():
         raise BadInput("recording data file is missing", source=str(data_path))
     size = data_path.stat().st_size
@@ -180,7 +180,7 @@ def _count_samples(data_path: Path, datatype: str) -> int:
         raise BadInput("recording is empty", source=str(data_path))
     if size % per:
         raise BadInput(f"truncated or odd size: {size} bytes is not a whole number of {datatype} "
-                       f"samples ({per} bytes each)", source=str(data_path))
+                       f"samples ({per} bytes each){hint}", source=str(data_path))
     return size // per
 
 
@@ -211,14 +211,96 @@ def inspect(path: str | os.PathLike[str], *, sample_rate_hz: float | None = None
         raise BadUsage(f"{src}: a raw recording needs --rate HZ and --freq HZ")
     if not sample_rate_hz > 0 or not center_freq_hz > 0:
         raise BadUsage("--rate and --freq must be positive")
-    n = _count_samples(p, datatype)
+    n = _count_samples(p, datatype, "; is the format right?" if fmt is not None else "")
     return RecordingInfo(data_path=p, meta_path=None, datatype=datatype,
                          sample_rate_hz=float(sample_rate_hz), center_freq_hz=float(center_freq_hz),
                          n_samples=n, captures=(Capture(0, float(center_freq_hz)),))
 
 
+FULL_SCALE = {
+    "cu8": "cu8 full scale, (v - 127.5) / 127.5",
+    "ci8": "ci8 full scale, v / 128",
+    "ci16_le": "ci16 full scale, v / 32768",
+    "cf32_le": "cf32 full scale 1.0",
+}
+"""What 0 dBFS means for each format: dBFS = 10 log10 of the mean |I + jQ|^2 of
+the samples as `to_complex64` scales them, so a complex tone whose I and Q
+swing over the whole range of the format reads 0 dBFS and a recording inside
+full scale never reads above it (+3 dB at most, for I and Q both at the rails)."""
+CF32_MAX_PLAUSIBLE = 1e9
+"""Larger cf32 values (or NaN/inf) are not samples: bytes of another format
+read as float32 give NaN/inf and values up to 3e38 (unscaled 16-bit integers
+stored as floats reach 32768)."""
+
+
+@dataclass(frozen=True)
+class ValueSurvey:
+    """What the samples of a recording hold, from blocks spread over it."""
+
+    datatype: str
+    n_values: int  # I and Q values examined
+    non_finite: int  # NaN or inf among them (cf32 only)
+    peak: float  # largest |I| or |Q| of the finite values, in full-scale units
+    power_dbfs: float | None  # 10 log10 mean |x|^2 of the finite samples (None: all zero)
+
+    @property
+    def exceeds_full_scale(self) -> bool:
+        return self.peak > 1.0 + 1e-6
+
+    @property
+    def reference(self) -> str:
+        return FULL_SCALE[self.datatype]
+
+
+def survey(rec: Recording, *, blocks: int = 16, block_samples: int = 1 << 15) -> ValueSurvey:
+    """Examines `blocks` blocks of samples spread evenly over the recording
+    (the whole of a short one): value range, NaN/inf, mean power. No numpy
+    warnings (overflow, invalid) escape, whatever the bytes."""
+    n = rec.info.n_samples
+    if n <= blocks * block_samples:
+        starts = [0]
+        block_samples = n
+    else:
+        starts = [round(k * (n - block_samples) / (blocks - 1)) for k in range(blocks)]
+    values = 0
+    bad = 0
+    peak = 0.0
+    power = 0.0
+    count = 0
+    with np.errstate(all="ignore"):
+        for st in starts:
+            v = to_complex64(np.asarray(rec._raw[2 * st: 2 * (st + block_samples)]), rec.info.datatype)
+            pair = v.view(np.float32).reshape(-1, 2).astype(np.float64)
+            values += pair.size
+            ok = np.isfinite(pair).all(axis=1)
+            bad += int(pair.size - np.count_nonzero(np.isfinite(pair)))
+            good = pair[ok]
+            if good.size:
+                peak = max(peak, float(np.max(np.abs(good))))
+                power += float(np.sum(good * good))
+                count += good.shape[0]
+    p = power / count if count else 0.0
+    return ValueSurvey(rec.info.datatype, values, bad, peak,
+                       10 * math.log10(p) if p > 0 and math.isfinite(p) else None)
+
+
+def check_values(rec: Recording) -> ValueSurvey:
+    """`survey`, raising BadInput when a cf32 recording's values cannot be
+    samples (NaN/inf, or beyond CF32_MAX_PLAUSIBLE): the bytes are of another
+    format (a cu8 file given as cf32, random data)."""
+    sv = survey(rec)
+    if rec.info.datatype == "cf32_le" and (sv.non_finite or sv.peak > CF32_MAX_PLAUSIBLE):
+        share = 100.0 * sv.non_finite / max(sv.n_values, 1)
+        raise BadInput(f"the values are not cf32 samples ({share:.2g} % NaN/inf, magnitudes up to "
+                       f"{sv.peak:.3g} in {sv.n_values} values examined): the file is of another format "
+                       "(cu8 or ci8?); give the right --format or file extension",
+                       source=str(rec.info.data_path))
+    return sv
+
+
 def to_complex64(raw: np.ndarray, datatype: str) -> np.ndarray:
-    """Interleaved I/Q values of `datatype` -> complex64 scaled to about [-1, 1]."""
+    """Interleaved I/Q values of `datatype` -> complex64 scaled to about [-1, 1]
+    (`FULL_SCALE`)."""
     x = raw.astype(np.float32)
     if datatype == "cu8":
         x = (x - 127.5) * np.float32(1 / 127.5)

@@ -52,8 +52,9 @@ def test_json_cells(capsys: pytest.CaptureFixture[str]) -> None:
 def test_table_and_counted_outcomes(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run_cli(capsys, "decode", *_pub2(), "-v")
     assert code == 0
-    assert out.splitlines()[0].split()[:4] == ["ARFCN", "band", "MHz", "BSIC"]
-    assert len(out.splitlines()) == 5
+    assert out.startswith("# 940.000 MHz, 2.4 MS/s, ") and "receiver error" in out.splitlines()[0]
+    assert out.splitlines()[1].split()[:4] == ["ARFCN", "band", "MHz", "BSIC"]
+    assert len(out.splitlines()) == 6
     assert "receiver error" in err and err.count("ARFCN") == 4 and "blocks ok 17" in err
 
 
@@ -162,3 +163,68 @@ def test_gsmtap_unresolvable_host_is_bad_input(capsys: pytest.CaptureFixture[str
     assert code == 2 and out == ""
     assert "cannot resolve GSMTAP host 'nohost.invalid'" in err
     assert len(err.strip().splitlines()) == 1 and "internal error" not in err
+
+
+GSMSP = "real/gsmsp_953.6M_500k.cf32"
+
+
+def test_dbfs_reference_on_the_real_recording(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """The real GSMSP recording holds unscaled values (|I|, |Q| up to ~17 000):
+    relative to the cf32 full scale 1.0 it reads far above 0 dBFS, and decode
+    says so; the same samples scaled into full scale never read positive."""
+    src = shared_file(GSMSP)
+    x = np.fromfile(src, np.complex64)
+    file_dbfs = 10 * np.log10(np.mean(np.abs(x) ** 2))
+    code, out, err = run_cli(capsys, "decode", str(src), "--rate", "5e5", "--freq", "953.6e6", "--json")
+    assert code == 0, err
+    (c,) = [json.loads(line) for line in out.splitlines()]
+    assert c["power_ref"] == "dBFS" and abs(c["power_dbm"] - file_dbfs) < 1.5 and c["power_dbm"] > 60
+    assert "exceeds the cf32 full scale 1.0" in err and "warning" in err
+    code, out, _ = run_cli(capsys, "decode", str(src), "--rate", "5e5", "--freq", "953.6e6")
+    assert code == 0 and out.splitlines()[0].endswith("power dBFS (0 dBFS = cf32 full scale 1.0)")
+    # inside full scale: never positive
+    peak = max(np.abs(x.real).max(), np.abs(x.imag).max())
+    scaled = tmp_path / "gsmsp_scaled.cf32"
+    (x / np.float32(peak * 1.001)).astype(np.complex64).tofile(scaled)
+    code, out, err = run_cli(capsys, "decode", str(scaled), "--rate", "5e5", "--freq", "953.6e6", "--json")
+    assert code == 0 and "warning" not in err
+    (c,) = [json.loads(line) for line in out.splitlines()]
+    assert c["bsic"] == 56 and -40 < c["power_dbm"] <= 0.0
+
+
+def test_cu8_full_scale_tone_reads_at_most_0_dbfs(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """The strongest carrier of a cu8 recording near full scale stays <= 0 dBFS."""
+    src = shared_file("refgen/pub2_multi_940M_2400k.cu8")
+    raw = np.fromfile(src, np.uint8).astype(np.float32) - 127.5
+    loud = tmp_path / "loud.cu8"
+    (np.clip(raw * (127.0 / np.abs(raw).max()), -127.5, 127.5) + 127.5).round().astype(np.uint8).tofile(loud)
+    code, out, err = run_cli(capsys, "decode", str(loud), "--rate", "2.4e6", "--freq", "940e6", "--json")
+    assert code == 0, err
+    powers = [json.loads(line)["power_dbm"] for line in out.splitlines()]
+    assert powers and max(powers) <= 0.0
+
+
+@pytest.mark.parametrize("what", ["cu8-as-cf32", "random-bytes"])
+def test_wrong_cf32_format_is_named_without_numpy_warnings(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                           what: str) -> None:
+    import warnings
+
+    if what == "cu8-as-cf32":
+        args = [str(shared_file("refgen/pub2_multi_940M_2400k.cu8")), "--format", "cf32"]
+    else:
+        p = tmp_path / "noise.cf32"
+        p.write_bytes(np.random.default_rng(3).integers(0, 256, 8 * 300_000, dtype=np.uint8).tobytes())
+        args = [str(p)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code, out, err = run_cli(capsys, "decode", *args, "--rate", "2.4e6", "--freq", "940e6")
+    assert not caught and "Warning" not in err
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "not cf32 samples" in err and "--format" in err
+
+
+def test_wrong_format_by_byte_count(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    p = tmp_path / "x.bin"
+    p.write_bytes(b"\x80" * 1002)
+    code, _, err = run_cli(capsys, "decode", str(p), "--rate", "1e6", "--freq", "939e6", "--format", "cf32")
+    assert code == 2 and "not a whole number of cf32_le samples" in err and "format right" in err

@@ -97,3 +97,25 @@ def test_fuzzed_metadata_is_bad_input_or_meaningful(tmp_path: Path,
     assert math.isfinite(info.sample_rate_hz) and info.sample_rate_hz > 0
     assert all(math.isfinite(c.center_freq_hz) and c.center_freq_hz > 0 for c in info.captures)
     assert info.gain_db is None or math.isfinite(info.gain_db)
+
+
+def test_survey_full_scale_and_non_samples(tmp_path: Path) -> None:
+    from fbsdetect.sources.recording import Recording, check_values, survey
+
+    p = tmp_path / "tone.cu8"
+    t = np.arange(100_000)
+    x = np.exp(2j * np.pi * 0.01 * t)
+    iq = np.empty(2 * t.size)
+    iq[0::2], iq[1::2] = x.real, x.imag
+    (iq * 127 + 127.5).round().astype(np.uint8).tofile(p)
+    sv = survey(Recording.open(p, sample_rate_hz=1e6, center_freq_hz=939e6))
+    assert not sv.exceeds_full_scale and sv.power_dbfs is not None and -0.2 < sv.power_dbfs <= 0.0
+    assert sv.reference.startswith("cu8 full scale")
+    loud = tmp_path / "loud.cf32"
+    (x * 3).astype(np.complex64).tofile(loud)
+    sv = check_values(Recording.open(loud, sample_rate_hz=1e6, center_freq_hz=939e6))
+    assert sv.exceeds_full_scale and abs(sv.power_dbfs - 9.54) < 0.01  # type: ignore[operator]
+    bad = tmp_path / "bad.cf32"
+    np.full(2000, np.nan, np.float32).tofile(bad)
+    with pytest.raises(BadInput, match="not cf32 samples"):
+        check_values(Recording.open(bad, sample_rate_hz=1e6, center_freq_hz=939e6))
