@@ -4,19 +4,125 @@ from __future__ import annotations
 
 import argparse
 
-from fbsdetect.cli._common import not_built
-
 NAME = "scan"
-HELP = "scan a source (rtlsdr[:SERIAL], file:PATH, sim:SCENE.toml, grgsm[:ARGS]): decode, detect, store"
+HELP = "scan a source (rtlsdr[:SERIAL], rtltcp:HOST:PORT, file:PATH, sim:SCENE.toml): decode, detect, store"
 
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--source", required=True, metavar="SRC",
-                   help="rtlsdr[:SERIAL] | file:PATH | sim:SCENE.toml | grgsm[:ARGS]")
+                   help="rtlsdr[:SERIAL|:INDEX] | rtltcp:HOST:PORT | file:PATH | sim:SCENE.toml | grgsm[:ARGS]")
     p.add_argument("--profile", default="cn", metavar="PROFILE",
-                   help="scan profile name in scanners/ (default: cn)")
-    p.add_argument("--gps", metavar="GPS", help="GPS source: gpsd[:HOST:PORT] | nmea:FILE | gpx:FILE")
+                   help="scan profile: a name in scanners/ (or $FBSDETECT_SCANNERS) or a path (default: cn)")
+    p.add_argument("--gps", metavar="GPS",
+                   help="gpsd[:HOST:PORT] | nmea:FILE | gpx:FILE | fixed:LAT,LON (default: the scene's "
+                        "route for sim:, else none)")
+    p.add_argument("--summary-json", metavar="FILE", help="write the scan summary (contracts section 7) here")
+    p.add_argument("--sensor", metavar="NAME", help="sensor name stored with every observation (default: host name)")
+    p.add_argument("--learn", action="store_true",
+                   help="learning run: observations form the baseline of what is normal here")
+    p.add_argument("--max-sweeps", type=int, metavar="N", help="stop after N full sweeps")
+    p.add_argument("--duration-s", type=float, metavar="S", help="stop after S seconds of radio time")
+    p.add_argument("--no-store", action="store_true", help="do not write to the database (summary/log only)")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise not_built(NAME, "field survey / scan pipeline")
+    import json
+    import os
+    import socket
+
+    from fbsdetect import __version__
+    from fbsdetect.errors import BadUsage
+    from fbsdetect.scan.profile import load_profile
+    from fbsdetect.scan.runner import ScanRunner
+    from fbsdetect.scan.sink import MemorySink, ScanSink
+    from fbsdetect.scan.view import make_view
+    from fbsdetect.sources.open import open_source
+
+    if args.max_sweeps is not None and args.max_sweeps < 1:
+        raise BadUsage("--max-sweeps must be at least 1")
+    if args.duration_s is not None and args.duration_s <= 0:
+        raise BadUsage("--duration-s must be positive")
+    profile = load_profile(args.profile)
+    src = open_source(args.source)
+    sensor = args.sensor or socket.gethostname()
+    gps = None
+    sink: ScanSink
+    store = None
+    try:
+        from fbsdetect.geo import open_gps
+
+        gps = open_gps(args.gps, source=src)
+        if args.no_store:
+            sink = MemorySink()
+        else:
+            from fbsdetect.store import open_store, url_from_args
+            from fbsdetect.store.sink import StoreSink
+
+            store = open_store(url_from_args(args))
+            sink = StoreSink(store, sensor=sensor)
+        detector = _detector(store, profile)
+        ppm = _calibration(src)
+        view = make_view(quiet=bool(getattr(args, "quiet", False)))
+        runner = ScanRunner(src, profile, sink, source_spec=args.source, gps=gps, detector=detector,
+                            sensor=sensor, learn=args.learn, max_sweeps=args.max_sweeps,
+                            duration_s=args.duration_s, view=view, software_version=__version__, ppm=ppm,
+                            log=view.log)
+        try:
+            summary = runner.run()
+        finally:
+            view.close()
+            if detector is not None:
+                try:
+                    detector.close()
+                except Exception:
+                    pass
+        if args.summary_json:
+            tmp = args.summary_json + ".tmp"
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump(summary, f, indent=1)
+            os.replace(tmp, args.summary_json)
+        n = len(summary["cells"])
+        done = sum(1 for c in summary["cells"] if c["si_complete_s"] is not None)
+        view.log(f"scan: {summary['radio_s']:.1f} s radio, {summary['sweeps']} sweeps, {n} cells "
+                 f"({done} with complete SI), {summary['overflows']} overflows, cpu {summary['cpu_s']:.1f} s")
+        if n == 0:
+            for t in summary["tunings"]:
+                for why in t.get("why", []):
+                    view.log(f"  {t['center_freq_hz'] / 1e6:.1f} MHz: {why}")
+            for why in summary["unreachable"]:
+                view.log(f"  {why}")
+    finally:
+        if gps is not None:
+            gps.close()
+        src.close()
+    return 0
+
+
+def _detector(store: object, profile: object) -> object | None:
+    """The live detector (`fbsdetect.detect.live.Detector`) when it is built."""
+    try:
+        from fbsdetect.detect.live import Detector  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        return None
+    try:
+        return Detector(store, profile, config={})  # type: ignore[no-any-return, unused-ignore]
+    except TypeError:
+        return Detector(store, profile)  # type: ignore[no-any-return, unused-ignore]
+
+
+def _calibration(src: object) -> float | None:
+    """The stored ppm of this dongle (`fbsdetect calibrate`), applied when the source can."""
+    serial = getattr(src, "serial", None)
+    if not serial:
+        return None
+    try:
+        from fbsdetect.scan.calibration import load_ppm
+    except ImportError:
+        return None
+    ppm = load_ppm(serial)
+    if ppm is not None and hasattr(src, "set_freq_correction"):
+        try:
+            src.set_freq_correction(round(ppm))
+        except Exception:
+            pass
+    return ppm

@@ -1,0 +1,670 @@
+"""The scan loop: sweeps, dwells, revisits, observations to a `ScanSink`.
+
+One sweep:
+
+1. **Power pass** over the plan's grid (every ARFCN of the profile in reach,
+   `plan.plan_sweep`) and the LTE spectrum tunings: which channels have
+   energy; every spectrum is recorded (`TuningRecord` kind "power"/"lte").
+2. **Decode tunings**: the fewest tunings holding every channel with energy
+   (`SweepPlan.cover`). On the first sweep two passes: *identity* (each
+   dwell ends once every carrier of the tuning has BSIC and SI3: ~1 s) and
+   then *completion* (dwells only on tunings with a cell whose announced SI
+   set is not complete, ending when it is, counting what the identity
+   dwell already decoded). Later sweeps do one *refresh* pass: SI3 again
+   (identity, changes) plus whatever is still missing.
+3. **Revisits** (from the second sweep on): between steps, carriers that
+   matter (new since the first sweep, changed, or the detector's
+   `suspect_arfcns()`) get short dwells (FCCH, SCH, power: ~0.1 s) at most
+   every `REVISIT_INTERVAL_S` each, within `REVISIT_BUDGET` of the radio
+   time, so the band is still swept end to end.
+
+Per cell (ARFCN, BSIC) the runner keeps the SI decoded across visits
+(`CellState`): an observation carries the cell's latest frame of every SI type
+(params therefore complete once they were all seen), its `frames` only what
+this dwell decoded. Radio time is the source's time since the scan started
+(scene time for `sim:`); observation times are the instant of the cell's first
+SCH in the dwell, with the GPS fix of that instant.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from fbsdetect.scan.dwell import (
+    DwellResult,
+    PowerResult,
+    decode_dwell,
+    outcome_counts,
+    power_pass,
+    scan_receiver_config,
+    spectrum_dbfs,
+)
+from fbsdetect.scan.plan import SweepPlan, Tuning, plan_sweep
+from fbsdetect.scan.profile import Profile
+from fbsdetect.scan.sink import RunInfo, ScanSink, TuningRecord
+from fbsdetect.types import CellObservation, GpsFix, L2Frame
+
+REVISIT_INTERVAL_S = 1.6  # per carrier: ~37 power/position samples a minute
+REVISIT_BUDGET = 0.35  # at most this share of the radio time goes to revisits
+NEW_FOR_SWEEPS = 2  # a carrier first seen after the first sweep is "new" for this many sweeps
+FLUSH_EVERY_S = 0.5  # wall-clock
+FIX_EVERY_S = 1.0  # radio time between GPS fixes sent to the sink
+ALL_TC = frozenset(range(8))
+_OUTCOME_RANK = {"no_energy": 0, "no_fcch": 1, "no_sch": 2, "crc_fail": 3, "decoded": 4}
+
+
+def announced_si(si: dict[str, bytes]) -> set[str]:
+    """SI types SI3 announces beyond the always-sent ones (TS 44.018 10.5.2.34:
+    SI2ter, SI2quater, SI13 through the GPRS indicator)."""
+    if "3" not in si:
+        return set()
+    from fbsdetect.sysinfo.cell import CellParams
+
+    p = CellParams.from_frames({"3": si["3"]})
+    out = set()
+    if p.si2ter:
+        out.add("2ter")
+    if p.si2quater:
+        out.add("2quater")
+    if p.gprs:
+        out.add("13")
+    return out
+
+
+def _tcs(frames: list[L2Frame]) -> set[int]:
+    return {(f.fn // 51) % 8 for f in frames if f.channel == "BCCH"}
+
+
+@dataclass
+class CellState:
+    """What the scan knows of one cell (ARFCN, BSIC) across visits."""
+
+    arfcn: int
+    bsic: int
+    band: str
+    si: dict[str, bytes] = field(default_factory=dict)
+    si_all: dict[str, list[bytes]] = field(default_factory=dict)
+    tcs: set[int] = field(default_factory=set)
+    first_seen_s: float = 0.0
+    last_seen_s: float = 0.0
+    identity_s: float | None = None
+    si_complete_s: float | None = None
+    first_sweep: int = 0
+    changed_sweep: int | None = None
+    n_obs: int = 0
+    n_revisits: int = 0
+    last_revisit_s: float = -math.inf
+    power_dbm: float | None = None
+    power_ref: str = "dBm"
+    snr_db: float | None = None
+    mcc: int | None = None
+    mnc: int | None = None
+    lac: int | None = None
+    cid: int | None = None
+
+    @property
+    def complete(self) -> bool:
+        return ALL_TC <= self.tcs and announced_si(self.si) <= set(self.si)
+
+    def wanted(self) -> set[str]:
+        return announced_si(self.si) - set(self.si)
+
+    def reset(self) -> None:
+        self.si, self.si_all, self.tcs = {}, {}, set()
+
+
+class ScanRunner:
+    """Runs a scan of `source` with `profile` into `sink` (see module docstring)."""
+
+    def __init__(self, source: Any, profile: Profile, sink: ScanSink, *, source_spec: str = "",
+                 gps: Any = None, detector: Any = None, sensor: str | None = None, learn: bool = False,
+                 max_sweeps: int | None = None, duration_s: float | None = None,
+                 view: Any = None, software_version: str = "", ppm: float | None = None,
+                 log: Callable[[str], None] | None = None) -> None:
+        self.source = source
+        self.profile = profile
+        self.sink = sink
+        self.spec = source_spec
+        self.gps = gps
+        self.detector = detector
+        self.sensor = sensor
+        self.learn = learn
+        self.max_sweeps = max_sweeps
+        self.duration_s = duration_s
+        self.view = view
+        self.version = software_version
+        self.ppm = ppm
+        self.log = log or (lambda _s: None)
+        self.stop_requested = False
+        rng = getattr(source, "freq_range_hz", None)
+        if rng is None:
+            try:
+                from fbsdetect.sources import sim as _sim
+
+                if isinstance(source, _sim.SimSource):
+                    rng = _sim.FREQ_RANGE_HZ
+            except ImportError:  # pragma: no cover
+                pass
+        self.plan: SweepPlan = plan_sweep(profile, freq_range_hz=rng)
+        self.cells: dict[tuple[int, int], CellState] = {}
+        self.sweeps = 0
+        self.arfcn_outcome: dict[int, str] = {}
+        self.tuning_stats: dict[float, dict[str, Any]] = {}
+        self.decode_stats: dict[float, dict[str, Any]] = {}
+        self.overflows = 0
+        self.stale_reads = 0
+        self.source_cpu_s = 0.0
+        self.revisit_s = 0.0
+        self.n_revisits = 0
+        self.alerts: list[Any] = []
+        self.phase = ""
+        self.step = (0, 0)
+        self._last_fix_s = -math.inf
+        self._last_flush = 0.0
+        self._cpu0 = 0.0
+        self.t_start = float(source.time_s)
+        self.time_zero = self._time_zero()
+        self.start_time = self.time_zero + timedelta(seconds=self.t_start)
+        self.last_fix: GpsFix | None = None
+        self._gain: float | None = self._effective_gain()
+
+    # ------------------------------------------------------------------ time, gps, gain
+
+    def _time_zero(self) -> datetime:
+        """The UTC instant of source time 0."""
+        scene = getattr(self.source, "scene", None)
+        info = getattr(scene, "info", None)
+        st = getattr(info, "start_time", None)
+        if isinstance(st, datetime):
+            return st.astimezone(UTC) if st.tzinfo else st.replace(tzinfo=UTC)
+        return datetime.now(UTC) - timedelta(seconds=float(self.source.time_s))
+
+    def _effective_gain(self) -> float | None:
+        g = self.source.gain_db
+        if g is None:
+            rx = getattr(getattr(self.source, "scene", None), "receiver", None)
+            g = getattr(rx, "gain_db", None)  # the virtual dongle's automatic gain is the scene's
+        return None if g is None else float(g)
+
+    def radio_s(self, t_source: float | None = None) -> float:
+        return (self.source.time_s if t_source is None else t_source) - self.t_start
+
+    def when(self, t_source: float) -> datetime:
+        return self.time_zero + timedelta(seconds=t_source)
+
+    def fix_at(self, t_source: float) -> GpsFix | None:
+        if self.gps is None:
+            return None
+        try:
+            fix: GpsFix = self.gps.fix_at(self.when(t_source))
+            return fix
+        except Exception as e:  # a GPS problem never stops scanning
+            self.log(f"gps: {e}")
+            return None
+
+    def _send_fix(self) -> None:
+        r = self.radio_s()
+        if r - self._last_fix_s < FIX_EVERY_S:
+            return
+        self._last_fix_s = r
+        f = self.fix_at(self.source.time_s)
+        if f is not None:
+            self.last_fix = f
+            self.sink.fix(f)
+
+    # ------------------------------------------------------------------ control
+
+    def done(self) -> bool:
+        if self.stop_requested:
+            return True
+        if getattr(self.source, "exhausted", False):
+            return True
+        if self.duration_s is not None and self.radio_s() >= self.duration_s:
+            return True
+        return self.max_sweeps is not None and self.sweeps >= self.max_sweeps
+
+    def _remaining_s(self) -> float:
+        rem = math.inf
+        d = getattr(self.source, "duration_s", None)
+        if isinstance(d, int | float) and getattr(self.source, "scene", None) is not None:
+            rem = float(d) - float(self.source.time_s)
+        if self.duration_s is not None:
+            rem = min(rem, self.duration_s - self.radio_s())
+        return rem
+
+    def _tick(self) -> None:
+        self._send_fix()
+        now = time.monotonic()
+        if now - self._last_flush >= FLUSH_EVERY_S:
+            self.sink.flush()
+            self._last_flush = now
+        if self.view is not None:
+            self.view.update(self)
+
+    def _tune(self, t: Tuning) -> None:
+        if abs(self.source.sample_rate_hz - t.sample_rate_hz) > 1.0:
+            self.source.set_sample_rate(t.sample_rate_hz)
+        self.source.tune(t.center_freq_hz)
+
+    # ------------------------------------------------------------------ main
+
+    def run(self) -> dict[str, Any]:
+        self._cpu0 = time.process_time()
+        cfg = {"plan": {"sample_rate_hz": self.plan.sample_rate_hz, "tunings": len(self.plan.tunings),
+                        "half_span_hz": self.plan.half_span_hz,
+                        "unreachable": [u.reason for u in self.plan.unreachable]
+                        + [r for _, r in self.plan.lte_unreachable]},
+               "radio": {k: getattr(self.profile.radio, k) for k in self.profile.radio.__dataclass_fields__},
+               "serial": getattr(self.source, "serial", None), "ppm": self.ppm,
+               "max_sweeps": self.max_sweeps, "duration_s": self.duration_s}
+        self.sink.run_started(RunInfo(source=self.spec, profile=self.profile.name, sensor=self.sensor,
+                                      start_time=self.start_time, software_version=self.version,
+                                      learn=self.learn, config=cfg))
+        for u in self.plan.unreachable:
+            self.log(u.reason)
+        for _, r in self.plan.lte_unreachable:
+            self.log(r)
+        if self.profile.radio.gain_db is not None:
+            self.source.set_gain(self.profile.radio.gain_db)
+            self._gain = self._effective_gain()
+        interrupted = False
+        try:
+            while not self.done():
+                self._sweep()
+        except KeyboardInterrupt:
+            interrupted = True
+            self.log("interrupted: storing what was decoded")
+        summary = self.summary(interrupted=interrupted)
+        try:
+            self.sink.flush()
+        finally:
+            self.sink.run_ended(summary)
+        return summary
+
+    def _sweep(self) -> None:
+        k = self.sweeps
+        energetic: set[int] = set()
+        # 1. power pass over the grid and the LTE bands
+        grid = self.plan.tunings + self.plan.lte_tunings
+        self.phase = "power"
+        for i, t in enumerate(grid):
+            if self.done():
+                return
+            self.step = (i + 1, len(grid))
+            p = self._power(t)
+            energetic.update(p.energetic)
+            self._revisits()
+            self._tick()
+        # 2. decode tunings
+        band_of = {a: b for (a, b) in self.plan.freq}
+        targets = {(a, band_of[a]) for a in energetic if a in band_of}
+        dec = self.plan.cover(targets)
+        phases = [("identity", self.profile.radio.identity_dwell_max_s),
+                  ("complete", self.profile.radio.dwell_max_s)] if k == 0 else \
+                 [("refresh", self.profile.radio.dwell_max_s)]
+        for phase, cap in phases:
+            self.phase = phase
+            for i, t in enumerate(dec):
+                if self.done():
+                    return
+                if phase == "complete" and not self._incomplete_in(t, energetic):
+                    continue
+                self.step = (i + 1, len(dec))
+                self._decode(t, phase, cap, energetic)
+                self._revisits()
+                self._tick()
+        self.sweeps += 1
+        if self.detector is not None:
+            try:
+                self._alerts(self.detector.sweep_done())
+            except Exception as e:  # the detector is someone else's; it never stops the scan
+                self.log(f"detector: {e}")
+        self.log(f"sweep {self.sweeps} done at {self.radio_s():.1f} s: {len(self.cells)} cells")
+
+    def _incomplete_in(self, t: Tuning, energetic: set[int]) -> bool:
+        arfcns = set(t.arfcns)
+        have = {c.arfcn for c in self.cells.values() if c.arfcn in arfcns}
+        if any(a in energetic and a not in have for a in arfcns):
+            return True  # a carrier with energy and no cell yet: another try
+        return any(not c.complete for c in self.cells.values() if c.arfcn in arfcns)
+
+    # ------------------------------------------------------------------ power
+
+    def _power(self, t: Tuning) -> PowerResult:
+        from fbsdetect.gsm.bands import downlink_hz
+
+        self._tune(t)
+        band = t.band
+        p = power_pass(self.source, t, self.profile.radio.power_dwell_s,
+                       lambda a: self.plan.freq.get((a, band)) or downlink_hz(a, band))
+        self.source_cpu_s += p.source_cpu_s
+        out = {"no_energy": len(t.arfcns) - len(p.energetic), "energy": len(p.energetic)}
+        notes = list(p.notes)
+        if t.kind == "gsm":
+            for a in t.arfcns:
+                if a not in p.energetic and a not in self.arfcn_outcome:
+                    self.arfcn_outcome[a] = "no_energy"
+            st = self.tuning_stats.setdefault(t.center_freq_hz, {"dwell_s": 0.0, "visits": 0, "notes": set()})
+            st["dwell_s"] += p.dwell_s
+            st["visits"] += 1
+            st["notes"].update(notes)
+            if not p.energetic:
+                st["notes"].add("no energy above the noise floor")
+        self.sink.tuning(TuningRecord(
+            radio_s=self.radio_s(p.t0_s), time=self.when(p.t0_s), center_freq_hz=t.center_freq_hz,
+            sample_rate_hz=t.sample_rate_hz, gain_db=self._gain, dwell_s=p.dwell_s,
+            kind="power" if t.kind == "gsm" else "lte", arfcns=list(t.arfcns), outcome=out,
+            spectrum_start_hz=p.spectrum_start_hz, spectrum_step_hz=p.spectrum_step_hz,
+            spectrum_db=p.spectrum_db, noise_floor_db=p.noise_floor_db, clipped=p.clipped, band=t.band,
+            notes=tuple(notes)))
+        return p
+
+    # ------------------------------------------------------------------ decode
+
+    def _satisfied(self, phase: str) -> Callable[[Any], bool]:
+        cells = self.cells
+
+        def test(r: Any) -> bool:
+            if r.bsic is None or "3" not in r.si:
+                return False
+            if phase == "identity":
+                return True
+            st = cells.get((r.arfcn, r.bsic))
+            si = dict(r.si)
+            tcs = _tcs(r.frames)
+            if st is not None and st.si.get("3") == r.si.get("3"):
+                si = {**st.si, **si}
+                tcs |= st.tcs
+            return ALL_TC <= tcs and announced_si(si) <= set(si)
+
+        return test
+
+    def _decode(self, t: Tuning, phase: str, cap_s: float, energetic: set[int]) -> None:
+        cap = min(cap_s, self._remaining_s())
+        if cap < 0.1:
+            self.stop_requested = self.stop_requested or self._remaining_s() <= 0
+            return
+        self._tune(t)
+        d = decode_dwell(self.source, t, cap_s=cap, satisfied=self._satisfied(phase),
+                         config=scan_receiver_config())
+        self._account(d)
+        targets = [a for a in t.arfcns if a in energetic]
+        out, notes = outcome_counts(t, None, d, targets)
+        for a in targets:
+            o = self._outcome_of(a, d)
+            if _OUTCOME_RANK[o] >= _OUTCOME_RANK.get(self.arfcn_outcome.get(a, "no_energy"), 0):
+                self.arfcn_outcome[a] = o
+        st = self.decode_stats.setdefault(t.center_freq_hz, {"dwell_s": 0.0, "visits": 0, "arfcns": t.arfcns,
+                                                             "outcome": {}, "notes": set()})
+        st["dwell_s"] += d.dwell_s
+        st["visits"] += 1
+        st["outcome"] = out
+        st["notes"].update(notes)
+        spec = self._dwell_spectrum(d)
+        tid = self.sink.tuning(TuningRecord(
+            radio_s=self.radio_s(d.t0_s), time=self.when(d.t0_s), center_freq_hz=t.center_freq_hz,
+            sample_rate_hz=t.sample_rate_hz, gain_db=self._gain, dwell_s=d.dwell_s, kind="decode",
+            arfcns=targets, outcome=out, spectrum_start_hz=t.center_freq_hz - t.sample_rate_hz / 2,
+            spectrum_step_hz=t.sample_rate_hz / spec.size if spec.size else 0.0, spectrum_db=spec,
+            noise_floor_db=None, clipped=d.clipped, band=t.band, notes=tuple(notes)))
+        self._observe(d, tid, "dwell")
+
+    @staticmethod
+    def _outcome_of(a: int, d: DwellResult) -> str:
+        cs = [c for c in d.decode.carriers if c.arfcn == a]
+        if any(c.is_cell and c.stats.blocks_ok > 0 for c in cs):
+            return "decoded"
+        if any(c.bsic is not None for c in cs):
+            return "crc_fail"
+        return "no_sch" if cs else "no_fcch"
+
+    def _dwell_spectrum(self, d: DwellResult) -> np.ndarray:
+        return np.zeros(0, np.float32)  # the power pass holds the tuning's spectrum
+
+    def _account(self, d: DwellResult) -> None:
+        self.overflows += d.overflows
+        self.stale_reads += d.stale_reads
+        self.source_cpu_s += d.source_cpu_s
+
+    def _observe(self, d: DwellResult, tuning_id: int, kind: str) -> None:
+        from fbsdetect.receiver import cell_observations
+
+        obs = cell_observations(d.decode, start_time=self.time_zero, gain_db=self._gain)
+        by_arfcn = {c.arfcn: c for c in d.decode.carriers if c.is_cell}
+        for o in obs:
+            r = by_arfcn.get(o.arfcn) if o.arfcn is not None else None
+            if r is None or r.bsic is None:
+                continue
+            st = self._absorb(r, o)
+            o = self._with_state(o, st)
+            t_src = r.first_seen_s if r.first_seen_s is not None else d.t0_s
+            o = self._with_fix(o, t_src)
+            oid = self.sink.observation(o, radio_s=self.radio_s(t_src), tuning_id=tuning_id, kind=kind,
+                                        frames=list(r.frames))
+            st.n_obs += 1
+            if self.detector is not None:
+                try:
+                    self._alerts(self.detector.observe(o, oid))
+                except Exception as e:
+                    self.log(f"detector: {e}")
+
+    def _absorb(self, r: Any, o: CellObservation) -> CellState:
+        """Merges one carrier's dwell into its CellState, in frame order, noting
+        when its identity (BSIC + SI3) and its complete SI set were first held."""
+        from fbsdetect.sysinfo.dispatch import si_key
+
+        key = (r.arfcn, r.bsic)
+        st = self.cells.get(key)
+        t_first = r.first_seen_s if r.first_seen_s is not None else self.source.time_s
+        if st is None:
+            st = CellState(r.arfcn, r.bsic, r.band, first_seen_s=self.radio_s(t_first),
+                           first_sweep=self.sweeps)
+            self.cells[key] = st
+        new3 = r.si.get("3")
+        if new3 is not None and "3" in st.si and st.si["3"] != new3:
+            ident_old = (st.mcc, st.mnc, st.lac, st.cid)
+            ident_new = (o.mcc, o.mnc, o.lac, o.cid)
+            if ident_old != ident_new:
+                st.reset()  # another cell on this ARFCN/BSIC, or a changed one
+            st.changed_sweep = self.sweeps
+        for f in sorted(r.frames, key=lambda f: f.time_s or 0.0):
+            if f.channel == "BCCH":
+                st.tcs.add((f.fn // 51) % 8)
+            if f.channel not in ("BCCH", "CCCH"):
+                continue
+            k = si_key(f.data)
+            if k is None:
+                continue
+            st.si[k] = f.data
+            inst = st.si_all.setdefault(k, [])
+            if f.data not in inst:
+                inst.append(f.data)
+            t_rel = self.radio_s(f.time_s) if f.time_s is not None else self.radio_s()
+            if st.identity_s is None and "3" in st.si:
+                st.identity_s = round(t_rel, 3)
+            if st.si_complete_s is None and st.complete:
+                st.si_complete_s = round(t_rel, 3)
+        if st.si_complete_s is None and st.complete:
+            st.si_complete_s = round(self.radio_s(), 3)
+        st.last_seen_s = self.radio_s(t_first)
+        st.power_dbm, st.power_ref, st.snr_db = o.power_dbm, o.power_ref, o.snr_db
+        if o.mcc is not None:
+            st.mcc, st.mnc, st.lac, st.cid = o.mcc, o.mnc, o.lac, o.cid
+        return st
+
+    def _with_state(self, o: CellObservation, st: CellState) -> CellObservation:
+        """The observation with the cell's SI as known across visits."""
+        from fbsdetect.sysinfo.cell import CellParams
+
+        if not st.si:
+            return o
+        order = ("1", "2", "2bis", "2ter", "2quater", "3", "4", "13")
+        si = {k: st.si[k].hex() for k in sorted(st.si, key=lambda k: order.index(k) if k in order else 99)}
+        params = CellParams.from_frames({k: list(v) for k, v in st.si_all.items()})
+        stats = dict(o.stats)
+        stats["si_this_dwell"] = len(o.si)
+        return replace(o, si=si, params=params.params(), mcc=params.mcc if params.mcc is not None else o.mcc,
+                       mnc=params.mnc if params.mnc is not None else o.mnc,
+                       lac=params.lac if params.lac is not None else o.lac,
+                       cid=params.cid if params.cid is not None else o.cid, stats=stats)
+
+    def _with_fix(self, o: CellObservation, t_source: float) -> CellObservation:
+        f = self.fix_at(t_source)
+        kw: dict[str, Any] = {"sensor": self.sensor, "time": _iso_ms(self.when(t_source))}
+        if f is not None:
+            kw.update(lat=f.lat if f.has_position else None, lon=f.lon if f.has_position else None,
+                      gps_mode=f.mode, gps_error_m=f.error_m)
+        else:
+            kw.update(gps_mode=0)
+        return replace(o, **kw)
+
+    def _alerts(self, alerts: Any) -> None:
+        for a in alerts or []:
+            self.alerts.append(a)
+            self.log(f"ALERT ARFCN {getattr(a, 'arfcn', '?')} [{getattr(a, 'severity', '?')}] "
+                     f"{getattr(a, 'text', a)}")
+
+    # ------------------------------------------------------------------ revisits
+
+    def revisit_candidates(self) -> list[CellState]:
+        if self.sweeps < 1 or not self.profile.radio.revisit:
+            return []
+        suspects: set[int] = set()
+        if self.detector is not None:
+            try:
+                suspects = set(self.detector.suspect_arfcns())
+            except Exception as e:
+                self.log(f"detector: {e}")
+        out = []
+        for st in self.cells.values():
+            new = st.first_sweep >= 1 and self.sweeps - st.first_sweep < NEW_FOR_SWEEPS
+            changed = st.changed_sweep is not None and self.sweeps - st.changed_sweep < NEW_FOR_SWEEPS
+            if st.arfcn in suspects or new or changed:
+                out.append(st)
+        return out
+
+    def _revisits(self) -> None:
+        cands = self.revisit_candidates()
+        if not cands:
+            return
+        now = self.radio_s()
+        if self.revisit_s > REVISIT_BUDGET * max(now, 1.0):
+            return
+        due = [c for c in cands if now - c.last_revisit_s >= REVISIT_INTERVAL_S]
+        if not due:
+            return
+        st = min(due, key=lambda c: c.last_revisit_s)
+        self._revisit(st)
+
+    def _revisit(self, st: CellState) -> None:
+        try:
+            t = self.plan.tuning_for(st.arfcn, self._plan_band(st.arfcn))
+        except KeyError:
+            return
+        cap = min(self.profile.radio.revisit_dwell_s, self._remaining_s())
+        if cap < 0.05:
+            return
+        t0 = self.radio_s()
+        self._tune(t)
+        d = decode_dwell(self.source, t, cap_s=cap, satisfied=lambda _r: True, config=scan_receiver_config(),
+                         search_s=cap)
+        self._account(d)
+        self.revisit_s += self.radio_s() - t0
+        self.n_revisits += 1
+        st.last_revisit_s = self.radio_s()
+        hit = [c for c in d.decode.carriers if c.arfcn == st.arfcn and c.bsic == st.bsic]
+        out = {"no_energy": 0, "no_fcch": 0, "no_sch": 0, "crc_fail": 0, "decoded": 0}
+        cs = [c for c in d.decode.carriers if c.arfcn == st.arfcn]
+        out["decoded" if hit else ("no_sch" if cs else "no_fcch")] = 1
+        tid = self.sink.tuning(TuningRecord(
+            radio_s=self.radio_s(d.t0_s), time=self.when(d.t0_s), center_freq_hz=t.center_freq_hz,
+            sample_rate_hz=t.sample_rate_hz, gain_db=self._gain, dwell_s=d.dwell_s, kind="revisit",
+            arfcns=[st.arfcn], outcome=out, band=t.band, clipped=d.clipped))
+        if not hit:
+            return
+        r = hit[0]
+        power = r.power_dbfs
+        ref = "dBFS"
+        if power is not None and self._gain is not None:
+            power, ref = power - self._gain, "dBm"
+        t_src = r.first_seen_s if r.first_seen_s is not None else d.t0_s
+        o = CellObservation(
+            arfcn=st.arfcn, band=r.band, freq_hz=r.freq_hz, bsic=st.bsic, mcc=st.mcc, mnc=st.mnc, lac=st.lac,
+            cid=st.cid, power_dbm=None if power is None else round(power, 1), power_ref=ref,
+            snr_db=None if r.snr_db is None else round(r.snr_db, 1), freq_offset_hz=round(r.offset_hz, 1),
+            blocks_ok=r.stats.blocks_ok, blocks_bad=r.stats.blocks_bad_crc,
+            stats={**r.stats.as_dict(), "identity_from_dwell": 1})
+        o = self._with_fix(o, t_src)
+        st.n_revisits += 1
+        st.last_seen_s = self.radio_s(t_src)
+        st.power_dbm, st.snr_db = o.power_dbm, o.snr_db
+        oid = self.sink.observation(o, radio_s=self.radio_s(t_src), tuning_id=tid, kind="revisit",
+                                    frames=list(r.frames))
+        if self.detector is not None:
+            try:
+                self._alerts(self.detector.observe(o, oid))
+            except Exception as e:
+                self.log(f"detector: {e}")
+
+    def _plan_band(self, arfcn: int) -> str:
+        for a, b in self.plan.freq:
+            if a == arfcn:
+                return b
+        raise KeyError(arfcn)
+
+    # ------------------------------------------------------------------ summary
+
+    def summary(self, *, interrupted: bool = False) -> dict[str, Any]:
+        tunings = []
+        for t in self.plan.tunings:
+            st = self.tuning_stats.get(t.center_freq_hz, {"dwell_s": 0.0, "visits": 0, "notes": set()})
+            counts = {k: 0 for k in _OUTCOME_RANK}
+            for a in t.arfcns:
+                counts[self.arfcn_outcome.get(a, "no_energy")] += 1
+            dwell = st["dwell_s"] + sum(s["dwell_s"] for c, s in self.decode_stats.items()
+                                        if abs(c - t.center_freq_hz) < t.sample_rate_hz / 4)
+            why = sorted(st["notes"])
+            tunings.append({"center_freq_hz": t.center_freq_hz, "sample_rate_hz": t.sample_rate_hz,
+                            "dwell_s": round(dwell, 3), "arfcns": list(t.arfcns), "outcome": counts,
+                            "band": t.band, "why": why})
+        decode = [{"center_freq_hz": c, "dwell_s": round(s["dwell_s"], 3), "visits": s["visits"],
+                   "arfcns": list(s["arfcns"]), "outcome": s["outcome"], "why": sorted(s["notes"])}
+                  for c, s in sorted(self.decode_stats.items())]
+        cells = []
+        for cs in sorted(self.cells.values(), key=lambda c: (c.arfcn, c.bsic)):
+            cells.append({"arfcn": cs.arfcn, "bsic": cs.bsic, "mcc": cs.mcc, "mnc": cs.mnc, "lac": cs.lac,
+                          "cid": cs.cid, "identity_s": cs.identity_s, "si_complete_s": cs.si_complete_s,
+                          "first_seen_s": round(cs.first_seen_s, 3), "last_seen_s": round(cs.last_seen_s, 3),
+                          "power_dbm": cs.power_dbm, "power_ref": cs.power_ref, "snr_db": cs.snr_db,
+                          "observations": cs.n_obs, "revisits": cs.n_revisits,
+                          "si": sorted(cs.si), "si_missing": sorted(cs.wanted() | (
+                              {f"TC{t}" for t in ALL_TC - cs.tcs}))})
+        return {
+            "source": self.spec, "profile": self.profile.name, "start_time": _iso_ms(self.start_time),
+            "radio_s": round(self.radio_s(), 3), "cpu_s": round(time.process_time() - self._cpu0, 3),
+            "source_cpu_s": round(self.source_cpu_s, 3), "overflows": self.overflows,
+            "stale_reads": self.stale_reads, "sweeps": self.sweeps, "revisits": self.n_revisits,
+            "revisit_s": round(self.revisit_s, 3), "interrupted": interrupted,
+            "sample_rate_hz": self.plan.sample_rate_hz,
+            "unreachable": [u.reason for u in self.plan.unreachable]
+            + [r for _, r in self.plan.lte_unreachable],
+            "tunings": tunings, "decode_tunings": decode, "cells": cells,
+            "alerts": [{"arfcn": getattr(a, "arfcn", None), "severity": getattr(a, "severity", None),
+                        "text": str(getattr(a, "text", a))} for a in self.alerts],
+        }
+
+
+def _iso_ms(t: datetime) -> str:
+    t = t.astimezone(UTC)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
+def spectrum_of(x: np.ndarray) -> np.ndarray:
+    return spectrum_dbfs(x).astype(np.float32)
