@@ -10,14 +10,16 @@ HELP = "scan a source (rtlsdr[:SERIAL], rtltcp:HOST:PORT, file:PATH, sim:SCENE.t
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--source", required=True, metavar="SRC",
-                   help="rtlsdr[:SERIAL|:INDEX] | rtltcp:HOST:PORT | file:PATH | sim:SCENE.toml | grgsm[:ARGS]")
+                   help="rtlsdr[:SERIAL|:INDEX] | rtltcp:HOST:PORT | file:PATH | sim:SCENE.toml "
+                        "| grgsm[:ARGS]")
     p.add_argument("--profile", default="cn", metavar="PROFILE",
                    help="scan profile: a name in scanners/ (or $FBSDETECT_SCANNERS) or a path (default: cn)")
     p.add_argument("--gps", metavar="GPS",
                    help="gpsd[:HOST:PORT] | nmea:FILE | gpx:FILE | fixed:LAT,LON (default: the scene's "
                         "route for sim:, else none)")
     p.add_argument("--summary-json", metavar="FILE", help="write the scan summary (contracts section 7) here")
-    p.add_argument("--sensor", metavar="NAME", help="sensor name stored with every observation (default: host name)")
+    p.add_argument("--sensor", metavar="NAME",
+                   help="sensor name stored with every observation (default: host name)")
     p.add_argument("--learn", action="store_true",
                    help="learning run: observations form the baseline of what is normal here")
     p.add_argument("--max-sweeps", type=int, metavar="N", help="stop after N full sweeps")

@@ -51,7 +51,7 @@ class LiveView:
         self._last = 0.0
 
     def log(self, line: str) -> None:
-        self.lines = (self.lines + [line])[-6:]
+        self.lines = [*self.lines, line][-6:]
 
     def update(self, runner: Any) -> None:
         now = time.monotonic()
