@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 NAME = "scan"
 HELP = "scan a source (rtlsdr[:SERIAL], rtltcp:HOST:PORT, file:PATH, sim:SCENE.toml): decode, detect, store"
@@ -100,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _detector(store: object, profile: object) -> object | None:
+def _detector(store: object, profile: object) -> Any:
     """The live detector (`fbsdetect.detect.live.Detector`) when it is built."""
     try:
         from fbsdetect.detect.live import Detector  # type: ignore[import-not-found, unused-ignore]
