@@ -13,6 +13,30 @@ it was taken at), as the simulated dongle counts scene time. Samples are
 scaled exactly as a `cu8` recording is ((u8 - 127.5) / 127.5), so a live
 scan and a recording of it give the same numbers.
 
+Hardening for long unattended scans:
+
+- **Async reads, bounded.** When the device has `read_bytes_async` (pyrtlsdr's
+  `RtlSdr`), a reader thread streams `ASYNC_BLOCK_BYTES` transfers into a queue
+  of at most `queue_blocks` blocks (64 x 32 KiB: 0.48 s at 2.17 MS/s, 2 MiB).
+  When decoding falls behind and the queue is full, new blocks are dropped and
+  counted (`overflows`, `dropped_samples`); `time_s` jumps over what was
+  dropped, so source time stays true. The queue never grows without bound.
+  Without `read_bytes_async` (or `async_reads=False`) reads are synchronous.
+- **Retunes in a stream.** Each retune or rate change starts a new generation;
+  blocks delivered for an older one are discarded, then `RETUNE_SETTLE_S` more
+  (a block is 7.5 ms at 2.17 MS/s, so the transfer that was filling during the
+  retune falls inside the settling samples).
+- **Unplug / replug.** A read that fails with a USB or I/O error (or a stream
+  that ends or stalls for `STALL_S`) closes the device, waits (0.5 s doubling
+  to `max_backoff_s`), reopens it by serial (the serial learnt at the first
+  open when it was opened by index), re-applies rate, frequency, gain, ppm and
+  bias tee, and goes on; `reopens` counts it. The outage is counted in
+  `time_s` (the back-off slept) and its samples are missing, as for an
+  overflow. With `reopen_timeout_s` it gives up with NotAvailable after so
+  long; by default it waits for the dongle for as long as the scan runs.
+- **Bias tee** (`bias_tee=True`): `set_bias_tee` when this librtlsdr has it
+  (RTL-SDR Blog V3/V4 power an LNA or active antenna); else a warning.
+
 `pip install 'fbsdetect[sdr]'` brings pyrtlsdr and pyrtlsdrlib (bundled
 librtlsdr builds; Debian's librtlsdr0 0.6.0 lacks RTL-SDR Blog V4 support).
 """
@@ -20,6 +44,9 @@ librtlsdr builds; Debian's librtlsdr0 0.6.0 lacks RTL-SDR Blog V4 support).
 from __future__ import annotations
 
 import logging
+import queue
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -36,6 +63,12 @@ DEFAULT_SAMPLE_RATE_HZ = 8 * SYMBOL_RATE_HZ  # 2.1667 MS/s: an integer multiple 
 RATE_RANGES_HZ = ((225_001.0, 300_000.0), (900_001.0, 3_200_000.0))
 TUNER_RANGE_HZ = (24e6, 1766e6)
 READ_CHUNK_BYTES = 16 * 16384  # librtlsdr reads whole USB transfers; multiples of 16 KiB are safe
+ASYNC_BLOCK_BYTES = 2 * 16384  # one async transfer: 16 384 samples, 7.5 ms at 2.17 MS/s
+QUEUE_BLOCKS = 64
+MAX_BACKOFF_S = 30.0
+FIRST_BACKOFF_S = 0.5
+STALL_S = 2.0  # an async stream that delivers nothing for this long is treated as lost
+TUNER_NAMES = {0: "unknown", 1: "E4000", 2: "FC0012", 3: "FC0013", 4: "FC2580", 5: "R820T", 6: "R828D"}
 
 
 def check_sample_rate(sample_rate_hz: float) -> float:
@@ -71,28 +104,71 @@ def _open_device(serial: str | None, index: int | None = None) -> Any:
                            "by the DVB driver, and allowed by the udev rules in udev/?)") from None
 
 
+def _serial_at(dev: Any, index: int) -> str | None:
+    """The USB serial of the device at `index` (to reopen the same dongle after a replug)."""
+    try:
+        serials = type(dev).get_device_serial_addresses()
+        return str(serials[index]) if 0 <= index < len(serials) else None
+    except Exception:  # no such call on a stand-in, or a USB error: reopen by index then
+        return None
+
+
+class _Lost(Exception):
+    """The device went away during a read (internal: triggers a reopen)."""
+
+
 class RtlSdrSource:
-    """A live dongle. `device_factory` exists so tests can exercise this
-    class's logic with a stand-in device; real use leaves it None."""
+    """A live dongle (module docstring). `device_factory(serial)` exists so tests
+    can hand in a stand-in device; real use leaves it None (pyrtlsdr)."""
+
+    exhausted = False
 
     def __init__(self, serial: str | None = None, *, sample_rate_hz: float = DEFAULT_SAMPLE_RATE_HZ,
                  center_freq_hz: float = 947.4e6, gain_db: float | None = None, ppm: int = 0,
-                 index: int | None = None,
-                 device_factory: Callable[[str | None], Any] | None = None) -> None:
+                 index: int | None = None, bias_tee: bool = False, async_reads: bool = True,
+                 queue_blocks: int = QUEUE_BLOCKS, block_bytes: int = ASYNC_BLOCK_BYTES,
+                 max_backoff_s: float = MAX_BACKOFF_S, reopen_timeout_s: float | None = None,
+                 device_factory: Callable[[str | None], Any] | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.serial = serial
-        self.exhausted = False
-        self._dev = device_factory(serial) if device_factory else _open_device(serial, index)
-        self._t_s = 0.0  # time of the samples taken from the device, queued ones included
+        self._index = index
+        self._factory = device_factory
+        self._sleep = sleep
+        self._ppm = int(ppm)
+        self._bias_tee = bool(bias_tee)
+        self._async_wanted = async_reads
+        self._block_bytes = int(block_bytes) + (-int(block_bytes)) % 512
+        self._max_backoff_s = max_backoff_s
+        self._reopen_timeout_s = reopen_timeout_s
+        # counted outcomes
+        self.reopens = 0
+        self.overflows = 0  # async blocks dropped because the consumer was behind
+        self.dropped_samples = 0
+        self.read_errors = 0
+        self.tuner = "unknown"
+        # stream state
+        self._t_s = 0.0  # source time of the end of the samples taken from the device
+        self._t0 = 0.0
         self._queue = SampleQueue()  # taken from the device, not yet read
+        self._blocks: queue.Queue[tuple[int, float, bytes]] = queue.Queue(maxsize=max(1, queue_blocks))
+        self._gen = 0  # bumped by every retune / rate change / reopen
+        self._cb_t = 0.0  # source time of the next sample the device will deliver (async)
+        self._lost = threading.Event()
+        self._stream_id = 0  # callbacks of an abandoned stream are ignored
+        self._skip = 0  # samples still to drop after a reopen (settling)
+        self._reader: threading.Thread | None = None
+        self._closing = False
         self._rate = check_sample_rate(sample_rate_hz)
-        self._dev.sample_rate = self._rate
-        if ppm:
-            self._dev.freq_correction = int(ppm)
-        self._gain: float | None = None
-        self.set_gain(gain_db)
-        self._freq = 0.0
-        self.tune(center_freq_hz)
-        self._t_s = self._queue.size / self._rate  # time 0: the first sample after opening
+        self._freq = check_frequency(center_freq_hz)
+        self._gain: float | None = gain_db
+        self._dev = self._open()
+        if self.serial is None and self._factory is None:
+            self.serial = _serial_at(self._dev, index or 0)
+        self._configure()
+        self._start_stream()
+        self._discard(RETUNE_SETTLE_S)
+        self._t0 = 0.0
+        self._t0 = self.time_s  # time 0: the first sample after opening and settling
 
     # -- IqSource ---------------------------------------------------------------
     @property
@@ -109,29 +185,35 @@ class RtlSdrSource:
 
     @property
     def time_s(self) -> float:
-        return self._t_s - self._queue.size / self._rate
+        return self._t_s - self._queue.size / self._rate - self._t0
+
+    @property
+    def is_async(self) -> bool:
+        return self._reader is not None
+
+    @property
+    def stats(self) -> dict[str, int]:
+        return {"reopens": self.reopens, "overflows": self.overflows,
+                "dropped_samples": self.dropped_samples, "read_errors": self.read_errors}
 
     def tune(self, center_freq_hz: float) -> None:
-        self._dev.center_freq = check_frequency(center_freq_hz)
-        self._freq = float(center_freq_hz)
+        freq = check_frequency(center_freq_hz)
+        self._gen += 1
+        self._freq = freq
+        self._device_call(lambda d: setattr(d, "center_freq", freq))
         self._discard(RETUNE_SETTLE_S)
 
     def set_sample_rate(self, sample_rate_hz: float) -> None:
         rate = check_sample_rate(sample_rate_hz)
         self._queue.clear()  # taken at the old rate: stale, their time counted
-        self._dev.sample_rate = rate
+        self._gen += 1
         self._rate = rate
+        self._device_call(lambda d: setattr(d, "sample_rate", rate))
         self._discard(RETUNE_SETTLE_S)
 
     def set_gain(self, gain_db: float | None) -> None:
-        if gain_db is None:
-            self._dev.gain = "auto"
-            self._gain = None
-            return
-        gains = [g / 10 for g in self._dev.get_gains()] or [float(gain_db)]
-        nearest = min(gains, key=lambda g: abs(g - gain_db))
-        self._dev.gain = nearest
-        self._gain = nearest
+        self._gain = gain_db
+        self._device_call(self._apply_gain)
 
     def read(self, n_samples: int) -> np.ndarray:
         return self._queue.take(n_samples, self._from_device)
@@ -140,21 +222,194 @@ class RtlSdrSource:
         return None  # a dongle knows no position; the scan pairs it with a GPS source
 
     def close(self) -> None:
-        self._dev.close()
+        self._closing = True
+        self._stop_stream()
+        try:
+            self._dev.close()
+        except Exception as exc:  # already closed by pyrtlsdr after a USB error
+            log.debug("closing the RTL-SDR: %s", exc)
 
-    # -- internals --------------------------------------------------------------
+    # -- device -----------------------------------------------------------------
+    def _open(self) -> Any:
+        if self._factory is not None:
+            return self._factory(self.serial)
+        return _open_device(self.serial, None if self.serial else self._index)
+
+    def _configure(self) -> None:
+        """Applies every setting to a freshly opened device."""
+        dev = self._dev
+        dev.sample_rate = self._rate
+        if self._ppm:
+            dev.freq_correction = self._ppm
+        self._apply_gain(dev)
+        dev.center_freq = self._freq
+        if self._bias_tee:
+            self._apply_bias_tee(dev)
+        try:
+            self.tuner = TUNER_NAMES.get(int(dev.get_tuner_type()), "unknown")
+        except Exception:
+            self.tuner = "unknown"
+
+    def _apply_gain(self, dev: Any) -> None:
+        if self._gain is None:
+            dev.gain = "auto"
+            return
+        gains = [g / 10 for g in dev.get_gains()] or [float(self._gain)]
+        nearest = min(gains, key=lambda g: abs(g - float(self._gain or 0.0)))
+        dev.gain = nearest
+        self._gain = nearest
+
+    def _apply_bias_tee(self, dev: Any) -> None:
+        setter = getattr(dev, "set_bias_tee", None)
+        try:
+            if setter is None:
+                raise AttributeError("set_bias_tee")
+            setter(True)
+        except (AttributeError, OSError) as exc:
+            log.warning("bias tee requested but this librtlsdr/dongle cannot switch it (%s); "
+                        "pyrtlsdrlib's librtlsdr has rtlsdr_set_bias_tee", exc)
+
+    def _device_call(self, fn: Callable[[Any], None]) -> None:
+        """A setting change; a USB error here is a lost device like a failed read."""
+        try:
+            fn(self._dev)
+        except OSError as exc:
+            self.read_errors += 1
+            log.warning("RTL-SDR %s: %s; reopening", self.serial or "", exc)
+            self._reopen()  # re-applies every setting, the new one included
+
+    # -- streaming --------------------------------------------------------------
+    def _start_stream(self) -> None:
+        self._lost.clear()
+        if not self._async_wanted or not hasattr(self._dev, "read_bytes_async"):
+            self._reader = None
+            return
+        self._stream_id += 1
+        self._reader = threading.Thread(target=self._reader_main, args=(self._dev, self._stream_id),
+                                        name=f"rtlsdr {self.serial or ''}", daemon=True)
+        self._reader.start()
+
+    def _reader_main(self, dev: Any, stream_id: int) -> None:
+        def on_block(values: Any, context: Any = None) -> None:
+            if stream_id == self._stream_id:
+                self._on_block(values, context)
+
+        try:
+            dev.read_bytes_async(on_block, self._block_bytes)
+        except Exception as exc:  # LibUSBError/IOError: unplugged, or cancelled mid-error
+            if not self._closing:
+                log.warning("RTL-SDR %s stream ended: %s", self.serial or "", exc)
+        finally:
+            if stream_id == self._stream_id:
+                self._lost.set()  # the stream is over: expected after a cancel, a loss otherwise
+
+    def _on_block(self, values: Any, _context: Any = None) -> None:
+        """librtlsdr's async callback (its thread): copy, tag, and queue without waiting."""
+        data = bytes(values)
+        n = len(data) // 2
+        t = self._cb_t
+        self._cb_t = t + n / self._rate
+        try:
+            self._blocks.put_nowait((self._gen, t, data))
+        except queue.Full:
+            self.overflows += 1
+            self.dropped_samples += n
+
+    def _stop_stream(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is None:
+            return
+        try:
+            self._dev.cancel_read_async()
+        except Exception as exc:
+            log.debug("cancel_read_async: %s", exc)
+        reader.join(timeout=2.0)
+
     def _from_device(self, n_missing: int) -> np.ndarray:
+        while True:
+            try:
+                iq = self._take_async() if self._reader is not None else self._take_sync(n_missing)
+                if self._skip:  # settling after a reopen: dropped, its time counted
+                    k = min(self._skip, iq.size)
+                    self._skip -= k
+                    iq = iq[k:]
+                    if not iq.size:
+                        continue
+                return iq
+            except _Lost as lost:
+                if self._closing:
+                    raise NotAvailable("the RTL-SDR source is closed") from None
+                self.read_errors += 1
+                log.warning("RTL-SDR %s lost (%s); reopening", self.serial or "", lost)
+                self._reopen()
+
+    def _take_sync(self, n_missing: int) -> np.ndarray:
         """Whole USB packets from the device, at most READ_CHUNK_BYTES."""
         want = min(READ_CHUNK_BYTES, 2 * n_missing)
         want += (-want) % 512
-        raw = np.frombuffer(bytes(self._dev.read_bytes(want)), dtype=np.uint8)
+        try:
+            raw = np.frombuffer(bytes(self._dev.read_bytes(want)), dtype=np.uint8)
+        except OSError as exc:  # LibUSBError, short read: pyrtlsdr has closed the device
+            raise _Lost(str(exc)) from None
         iq = to_complex64(raw[: raw.size & ~1], "cu8")
         if iq.size == 0:
-            raise NotAvailable("the RTL-SDR returned no samples (unplugged?)")
+            raise _Lost("the RTL-SDR returned no samples")
         self._t_s += iq.size / self._rate
         return iq
+
+    def _take_async(self) -> np.ndarray:
+        """The next block of the current generation (older ones are stale: dropped)."""
+        waited = 0.0
+        while True:
+            try:
+                gen, t, data = self._blocks.get(timeout=0.05)
+            except queue.Empty:
+                if self._lost.is_set():
+                    raise _Lost("the sample stream ended") from None
+                waited += 0.05
+                if waited >= STALL_S:
+                    raise _Lost(f"no samples for {STALL_S:.0f} s") from None
+                continue
+            if gen != self._gen:
+                continue
+            iq = to_complex64(np.frombuffer(data, dtype=np.uint8), "cu8")
+            self._t_s = t + iq.size / self._rate
+            return iq
 
     def _discard(self, seconds: float) -> None:
         """Drops what is queued (from before the change) and `seconds` of new samples."""
         self._queue.clear()
         self._queue.take(int(seconds * self._rate), self._from_device)
+
+    def _reopen(self) -> None:
+        """Close, back off, reopen by serial and re-apply the settings (module docstring)."""
+        self._stop_stream()
+        try:
+            self._dev.close()
+        except Exception as exc:
+            log.debug("closing the lost RTL-SDR: %s", exc)
+        self._queue.clear()
+        delay, waited = FIRST_BACKOFF_S, 0.0
+        while True:
+            self._sleep(delay)
+            waited += delay
+            try:
+                self._dev = self._open()
+                self._configure()
+                break
+            except (NotAvailable, OSError) as exc:
+                log.info("RTL-SDR %s not back yet (%s); next try in %.1f s", self.serial or "", exc,
+                         min(self._max_backoff_s, delay * 2))
+                if self._reopen_timeout_s is not None and waited >= self._reopen_timeout_s:
+                    raise NotAvailable(f"the RTL-SDR {self.serial or ''} was lost and did not come "
+                                       f"back within {self._reopen_timeout_s:.0f} s") from None
+                delay = min(self._max_backoff_s, delay * 2)
+        self.reopens += 1
+        log.warning("RTL-SDR %s reopened after %.1f s", self.serial or "", waited)
+        # the outage is source time too; its samples are missing (as for an overflow)
+        self._t_s = max(self._t_s, self._cb_t) + waited
+        self._gen += 1
+        self._skip = int(RETUNE_SETTLE_S * self._rate)
+        self._blocks = queue.Queue(maxsize=self._blocks.maxsize)
+        self._cb_t = self._t_s
+        self._start_stream()
