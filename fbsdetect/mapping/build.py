@@ -1,0 +1,377 @@
+"""The investigator's map (`fbsdetect map -o FILE.html`), built with folium.
+
+Layers (each can be switched in the layer control):
+- **Detections** by severity (high / medium / low): a marker at the
+  estimated transmitter position when there is one, else at the place where
+  the cell was received strongest (said so in the popup: that is where the
+  receiver was, not the transmitter); the popup gives the cell identity,
+  score, every rule with its explanation, first/last seen, sensors and the
+  evidence package (a link when `evidence-<id>.zip` lies beside the map,
+  else the command that makes it).
+- **Estimated positions**: the 50 % and 95 % uncertainty regions.
+- **Power: <cell>** per suspect cell: a heat map of the received power along
+  the drives (binned on ~20 m, the strongest reading per bin).
+- **Observed cells**: every other cell, at its strongest reading.
+- **Registry**: known cells of the area from the imported registry.
+- **Drive tracks**: the receiver's GPS track per scan run.
+- **Coverage**: where anything was observed (~100 m bins), for the extent of the survey.
+- A **time slider** replays the suspect cells' readings over time (a moving
+  transmitter shows as a moving hot spot), and a **legend**.
+
+Colours: severity high #d7301f, medium #fc8d59, low #fdcc8a; operator cells
+blue, registry grey. Large stores stay usable in a browser because every
+layer is aggregated (data.py) and the slider holds at most a few thousand
+points per suspect.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import folium
+from branca.element import Element, MacroElement
+from jinja2 import Template
+
+from fbsdetect.mapping import assets
+from fbsdetect.mapping.data import HEAT_BIN_DEG, MapData
+from fbsdetect.mapping.presets import MapPreset, extract_mbtiles
+
+SEVERITY_COLOUR = {"high": "#d7301f", "medium": "#fc8d59", "low": "#fdcc8a"}
+CELL_COLOUR = "#2b6cb0"
+REGISTRY_COLOUR = "#777777"
+TRACK_COLOUR = "#6a3d9a"
+
+
+def _fmt_cell(c: dict[str, Any]) -> str:
+    def v(k: str) -> str:
+        x = c.get(k)
+        return "?" if x is None else str(x)
+
+    return f"{v('mcc')}-{v('mnc')} LAC {v('lac')} CID {v('cid')} · ARFCN {v('arfcn')} BSIC {v('bsic')}"
+
+
+def _region_latlon(region: Any) -> list[list[float]] | None:
+    """A stored region (GeoJSON Polygon, or a ring of [lon, lat]) as Leaflet's [lat, lon] ring."""
+    if region is None:
+        return None
+    ring = region
+    if isinstance(region, dict):
+        coords = region.get("coordinates")
+        if not coords:
+            return None
+        ring = coords[0]
+    try:
+        return [[float(p[1]), float(p[0])] for p in ring]
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _popup_detection(d: dict[str, Any], at_estimate: bool, evidence: str) -> str:
+    e = html.escape
+    rules = "".join(
+        f"<li><b>{e(str(r.get('title') or r.get('id')))}</b> <code>{e(str(r.get('id')))}"
+        f"{'' if r.get('version') is None else ' v' + e(str(r.get('version')))}</code> "
+        f"({float(r.get('score') or 0):.2f}): {e(str(r.get('evidence', '')))}</li>" for r in d["rules"])
+    pos = d.get("position") or {}
+    method = e(str(pos.get("method", "")))
+    where = (f"estimated transmitter position, ±{float(pos['error_m']):.0f} m ({method})"
+             if at_estimate and pos.get("error_m") is not None else
+             "estimated transmitter position" if at_estimate else
+             "no position estimate yet: marker at the strongest reading (the receiver's place)")
+    sensors = ", ".join(e(str(x)) for x in d.get("sensors") or [])
+    return (f"<div style='max-width:420px'><b style='color:{SEVERITY_COLOUR.get(d['severity'], '#000')}'>"
+            f"Detection #{d['id']}: {e(d['severity'].upper())}</b> (score {d['score']:.2f})<br>"
+            f"{e(_fmt_cell(d['cell']))}<br><i>{where}</i><ul style='padding-left:16px'>{rules}</ul>"
+            f"first seen {e(str(d.get('first_seen') or '-'))}<br>"
+            f"last seen {e(str(d.get('last_seen') or '-'))}"
+            f"<br>{d.get('observations', 0)} observations; sensors: {sensors or '-'}<br>"
+            f"evidence: {evidence}</div>")
+
+
+class _Legend(MacroElement):
+    _template = Template("""
+{% macro html(this, kwargs) %}
+<div id="fbs-legend" style="position:fixed;bottom:24px;left:12px;z-index:9999;background:#fff;
+ padding:8px 10px;border:1px solid #999;border-radius:4px;font:12px sans-serif;line-height:18px">
+<b>{{ this.title }}</b><br>
+{% for colour, label, shape in this.items %}
+<span style="display:inline-block;width:12px;height:12px;margin-right:6px;vertical-align:middle;
+ {% if shape == 'line' %}height:3px;{% else %}border-radius:6px;{% endif %}background:{{ colour }}">
+</span>{{ label }}<br>
+{% endfor %}
+<span style="color:#555">{{ this.note }}</span>
+</div>
+{% endmacro %}
+""")
+
+    def __init__(self, title: str, items: list[tuple[str, str, str]], note: str) -> None:
+        super().__init__()
+        self._name = "Legend"
+        self.title = title
+        self.items = items
+        self.note = note
+
+
+class _BoundPopup(MacroElement):
+    """A popup with plain HTML content bound to its parent marker (folium's own
+    Popup builds its content with jQuery, which our pages do not load)."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+{{ this._parent.get_name() }}.bindPopup({{ this.content_json }}, {maxWidth: {{ this.max_width }}});
+{% endmacro %}
+""")
+
+    def __init__(self, content_html: str, max_width: int = 450) -> None:
+        super().__init__()
+        self._name = "BoundPopup"
+        self.content_json = json.dumps(content_html).replace("</", "<\\/")
+        self.max_width = max_width
+
+
+class _TimeSlider(MacroElement):
+    """A range input replaying timed points (lat, lon, t_ms, power, label) on the map."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function(){
+  var map = {{ this._parent.get_name() }};
+  var pts = {{ this.points_json }};
+  if (!pts.length) return;
+  var layer = L.layerGroup().addTo(map);
+  var t0 = pts[0][2], t1 = pts[pts.length-1][2], win = {{ this.window_ms }};
+  var ctl = L.control({position: 'bottomright'});
+  ctl.onAdd = function() {
+    var d = L.DomUtil.create('div');
+    d.id = 'fbs-time-slider';
+    d.style.cssText = 'background:#fff;padding:6px 8px;border:1px solid #999;border-radius:4px;'
+      + 'font:12px sans-serif';
+    d.innerHTML = '<b>{{ this.title }}</b><br>'
+      + '<input type="range" min="0" max="1000" value="1000" style="width:240px"><br><span></span>';
+    L.DomEvent.disableClickPropagation(d);
+    return d;
+  };
+  ctl.addTo(map);
+  var box = document.getElementById('fbs-time-slider');
+  var input = box.querySelector('input'), label = box.querySelector('span');
+  function draw() {
+    var t = t0 + (t1 - t0) * input.value / 1000;
+    layer.clearLayers();
+    for (var i = 0; i < pts.length; i++) {
+      var p = pts[i];
+      if (p[2] > t || p[2] < t - win) continue;
+      var a = 1 - (t - p[2]) / win;
+      L.circleMarker([p[0], p[1]], {radius: 5, color: p[5], weight: 1, fillOpacity: 0.3 + 0.6 * a,
+        opacity: a}).bindTooltip(p[4] + ': ' + p[3].toFixed(1) + ' dB').addTo(layer);
+    }
+    label.textContent = new Date(t).toISOString().replace('T', ' ').slice(0, 19) + ' UTC (last '
+      + Math.round(win / 1000) + ' s)';
+  }
+  input.addEventListener('input', draw);
+  draw();
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, points: list[list[Any]], window_ms: float, title: str) -> None:
+        super().__init__()
+        self._name = "TimeSlider"
+        self.points_json = json.dumps(points)
+        self.window_ms = window_ms
+        self.title = title
+
+
+def build_map(data: MapData, preset: MapPreset | None, out_path: Path, *, offline: bool = False,
+              title: str = "fbsdetect") -> dict[str, Any]:
+    """Writes the map page; returns what it holds (layer names, marker counts)."""
+    bbox = data.bbox or (36.6, 101.77, 36.63, 101.79)
+    centre = ((bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2)
+    m = folium.Map(location=centre, zoom_start=14, tiles=None, control_scale=True, prefer_canvas=True)
+    m.default_js = list(assets.ONLINE_JS)
+    m.default_css = list(assets.ONLINE_CSS)
+    tiles_note = "no base map"
+    if preset is not None:
+        url = preset.url
+        if preset.mbtiles is not None:
+            tiles_dir = out_path.with_name(out_path.stem + "_tiles")
+            # the data's area and as much again around it
+            dlat, dlon = max(bbox[2] - bbox[0], 0.01), max(bbox[3] - bbox[1], 0.01)
+            area = (bbox[0] - dlat, bbox[1] - dlon, bbox[2] + dlat, bbox[3] + dlon)
+            n = extract_mbtiles(preset.mbtiles, tiles_dir, area, range(preset.min_zoom, preset.max_zoom + 1))
+            url = f"{tiles_dir.name}/{{z}}/{{x}}/{{y}}.png"
+            tiles_note = f"{n} tiles from {preset.mbtiles.name}"
+        else:
+            tiles_note = preset.name
+        folium.TileLayer(tiles=url, attr=preset.attribution, name=f"Base map ({preset.name})",
+                         max_zoom=preset.max_zoom, min_zoom=preset.min_zoom, overlay=False,
+                         control=True).add_to(m)
+    counts: dict[str, Any] = {}
+
+    # suspects' power heat maps
+    from folium.plugins import HeatMap
+
+    by_det = {d["id"]: d for d in data.detections}
+    for agg in data.cells.values():
+        if agg.detection_id is None or not agg.heat:
+            continue
+        vals = list(agg.heat.values())
+        lo, hi = min(vals), max(vals)
+        span = max(hi - lo, 1.0)
+        heat = [[bi * HEAT_BIN_DEG, bj * HEAT_BIN_DEG, 0.15 + 0.85 * (p - lo) / span]
+               for (bi, bj), p in agg.heat.items()]
+        d = by_det.get(agg.detection_id)
+        name = f"Power: #{agg.detection_id} {_fmt_cell(d['cell']) if d else agg.key}"
+        g = folium.FeatureGroup(name=name, show=True)
+        HeatMap(heat, radius=14, blur=12, min_opacity=0.35, max_zoom=17).add_to(g)
+        g.add_to(m)
+    counts["heat_layers"] = sum(1 for a in data.cells.values() if a.detection_id is not None and a.heat)
+
+    # drive tracks
+    g_tracks = folium.FeatureGroup(name="Drive tracks", show=True)
+    for run_id, pts in data.tracks.items():
+        if len(pts) >= 2:
+            folium.PolyLine(pts, color=TRACK_COLOUR, weight=3, opacity=0.7,
+                            tooltip=f"scan run {run_id}").add_to(g_tracks)
+    counts["tracks"] = len(data.tracks)
+    g_tracks.add_to(m)
+
+    # coverage
+    g_cov = folium.FeatureGroup(name="Coverage (where observed)", show=False)
+    for (bi, bj), n in data.coverage.items():
+        folium.CircleMarker((bi * 1e-3, bj * 1e-3), radius=3, color="#999", weight=0, fill=True,
+                            fill_opacity=0.35, tooltip=f"{n} observations").add_to(g_cov)
+    g_cov.add_to(m)
+
+    # registry
+    g_reg = folium.FeatureGroup(name="Registry (known cells)", show=True)
+    for r in data.registry:
+        tip = (f"registry: {r['mcc']}-{r['mnc']} LAC {r['lac']} CID {r['cid']}"
+               + (f", range {r['range_m']:.0f} m" if r.get("range_m") else "")
+               + (f", {r['samples']} samples" if r.get("samples") else ""))
+        folium.CircleMarker((r["lat"], r["lon"]), radius=4, color=REGISTRY_COLOUR, weight=1, fill=True,
+                            fill_opacity=0.6, tooltip=html.escape(tip)).add_to(g_reg)
+    counts["registry"] = len(data.registry)
+    g_reg.add_to(m)
+
+    # observed (not suspect) cells
+    g_cells = folium.FeatureGroup(name="Observed cells (strongest reading)", show=True)
+    n_cells = 0
+    for agg in data.cells.values():
+        if agg.detection_id is not None or agg.best_lat is None or agg.best_lon is None:
+            continue
+        mcc, mnc, lac, cid, arfcn = agg.key
+        label = _fmt_cell({"mcc": mcc, "mnc": mnc, "lac": lac, "cid": cid, "arfcn": arfcn, "bsic": agg.bsic})
+        tip = (f"{label}; strongest {agg.best_power:.1f} {agg.power_ref} here (receiver position); "
+               f"{agg.n} observations" if agg.best_power is not None else label)
+        folium.CircleMarker((agg.best_lat, agg.best_lon), radius=5, color=CELL_COLOUR, weight=1, fill=True,
+                            fill_opacity=0.7, tooltip=html.escape(tip)).add_to(g_cells)
+        n_cells += 1
+    counts["cells"] = n_cells
+    g_cells.add_to(m)
+
+    # estimated positions and regions
+    g_pos = folium.FeatureGroup(name="Estimated positions (50 % / 95 % regions)", show=True)
+    n_pos = 0
+    for d in data.detections:
+        pos = d.get("position") or {}
+        for key, opacity, dash in (("region95", 0.08, "6 4"), ("region50", 0.2, None)):
+            ring = _region_latlon(pos.get(key))
+            if ring:
+                folium.Polygon(ring, color=SEVERITY_COLOUR.get(d["severity"], "#000"), weight=2, fill=True,
+                               fill_opacity=opacity, dash_array=dash,
+                               tooltip=f"#{d['id']}: {key[-2:]} % region").add_to(g_pos)
+        if pos.get("lat") is not None and pos.get("lon") is not None:
+            n_pos += 1
+    counts["positions"] = n_pos
+    g_pos.add_to(m)
+
+    # detections by severity
+    strongest = {a.detection_id: a for a in data.cells.values() if a.detection_id is not None}
+    n_det = {"high": 0, "medium": 0, "low": 0}
+    groups = {sev: folium.FeatureGroup(name=f"Detections: {sev}", show=True)
+              for sev in ("high", "medium", "low")}
+    for d in data.detections:
+        pos = d.get("position") or {}
+        at_estimate = pos.get("lat") is not None and pos.get("lon") is not None
+        if at_estimate:
+            where = (float(pos["lat"]), float(pos["lon"]))
+        else:
+            best = strongest.get(d["id"])
+            if best is None or best.best_lat is None or best.best_lon is None:
+                continue
+            where = (best.best_lat, best.best_lon)
+        ev_file = out_path.parent / f"evidence-{d['id']}.zip"
+        link = html.escape(ev_file.name)
+        evidence = (f"<a href='{link}'>{link}</a>" if ev_file.exists()
+                    else f"<code>fbsdetect export --format evidence --detection {d['id']} -o "
+                         f"evidence-{d['id']}.zip</code>")
+        sev = d["severity"] if d["severity"] in groups else "low"
+        marker = folium.CircleMarker(where, radius=11 if sev == "high" else 9, color="#000", weight=2,
+                                     fill=True, fill_color=SEVERITY_COLOUR[sev], fill_opacity=0.95,
+                                     tooltip=f"#{d['id']} {sev}: {_fmt_cell(d['cell'])}")
+        marker.add_child(_BoundPopup(_popup_detection(d, at_estimate, evidence)))
+        marker.add_to(groups[sev])
+        n_det[sev] += 1
+    for sev in ("low", "medium", "high"):
+        groups[sev].add_to(m)
+    counts.update({f"detections_{k}": v for k, v in n_det.items()})
+
+    # time slider over the suspects' readings
+    slider: list[list[Any]] = []
+    for agg in data.cells.values():
+        if agg.detection_id is None:
+            continue
+        d = by_det.get(agg.detection_id)
+        colour = SEVERITY_COLOUR.get(d["severity"], "#000") if d else "#000"
+        slider += [[la, lo, t, p, f"#{agg.detection_id}", colour] for la, lo, t, p in agg.slider]
+    slider.sort(key=lambda p: p[2])
+    if slider:
+        span_ms = slider[-1][2] - slider[0][2]
+        m.add_child(_TimeSlider(slider, max(10_000.0, span_ms / 10), "Suspect readings over time"))
+    counts["slider_points"] = len(slider)
+
+    folium.LayerControl(collapsed=False).add_to(m)
+    legend = [(SEVERITY_COLOUR["high"], "detection: high", "dot"),
+              (SEVERITY_COLOUR["medium"], "detection: medium", "dot"),
+              (SEVERITY_COLOUR["low"], "detection: low", "dot"),
+              (CELL_COLOUR, "observed cell (strongest reading)", "dot"),
+              (REGISTRY_COLOUR, "registry cell", "dot"), (TRACK_COLOUR, "drive track", "line")]
+    m.add_child(_Legend(html.escape(title), legend,
+                        f"{data.n_observations} observations · base map: {html.escape(tiles_note)}"))
+    if data.bbox is not None:
+        south, west, north, east = data.bbox
+        pad = 0.002
+        m.fit_bounds([[south - pad, west - pad], [north + pad, east + pad]])
+    root: Any = m.get_root()
+    root.header.add_child(Element('<meta charset="utf-8">'))
+    page = root.render()
+    page = _with_heat_js(page, offline)
+    if offline:
+        page = _inline_assets(page)
+    out_path.write_text(page, encoding="utf-8")
+    counts["bytes"] = len(page.encode("utf-8"))
+    return counts
+
+
+def _with_heat_js(page: str, offline: bool) -> str:
+    """folium's HeatMap refers to its plugin on a CDN: use the vendored Leaflet.heat's address."""
+    return re.sub(r'<script src="[^"]*leaflet[-_]heat[^"]*"></script>',
+                  f'<script src="{assets.HEAT_ONLINE}"></script>', page)
+
+
+def _inline_assets(page: str) -> str:
+    """Every script and style inlined: the page makes no request beyond its tiles."""
+    page = page.replace(f'<script src="{assets.ONLINE_JS[0][1]}"></script>',
+                        assets.script_tag(assets.vendored("leaflet.js")))
+    page = page.replace(f'<script src="{assets.HEAT_ONLINE}"></script>',
+                        assets.script_tag(assets.vendored("leaflet-heat.js")))
+    page = page.replace(f'<link rel="stylesheet" href="{assets.ONLINE_CSS[0][1]}"/>',
+                        assets.style_tag(assets.leaflet_css_inline()))
+    left = re.findall(r'<(?:script|link)[^>]+(?:src|href)="(https?:[^"]+)"', page)
+    if left:
+        raise RuntimeError(f"offline map still refers to {left}")
+    return page
