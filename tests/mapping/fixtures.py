@@ -57,8 +57,9 @@ def populate(store: Store, n_steps: int = 120, with_detection: bool = True) -> i
         iso = when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
         cells = [(FAKE, 90, 9999, 1234, 63, 60.0)] + [(p, a, lac, cid, 35, 55.0) for p, a, lac, cid in LEGIT]
         for pos, arfcn, lac, cid, bsic, eirp in cells:
+            power = round(_power(pos, (lat, lon), eirp), 1)
             obs = CellObservation(arfcn=arfcn, band="P-GSM900", freq_hz=935e6 + arfcn * 200e3, bsic=bsic,
-                                  mcc=460, mnc=0, lac=lac, cid=cid, power_dbm=round(_power(pos, (lat, lon), eirp), 1),
+                                  mcc=460, mnc=0, lac=lac, cid=cid, power_dbm=power,
                                   snr_db=25.0, freq_offset_hz=300.0, blocks_ok=10, time=iso, lat=lat, lon=lon,
                                   gps_mode=3, gps_error_m=2.5, sensor="laptop-1")
             oid = sink.observation(obs, radio_s=t, kind="revisit" if arfcn == 90 else "dwell")
@@ -69,7 +70,7 @@ def populate(store: Store, n_steps: int = 120, with_detection: bool = True) -> i
         src = RegistrySource(name="fixture", kind="opencellid", attribution="OpenCellID, CC BY-SA 4.0")
         s.add(src)
         s.flush()
-        for pos, arfcn, lac, cid in LEGIT:
+        for pos, _arfcn, lac, cid in LEGIT:
             s.add(RegistryCell(source_id=src.id, radio="GSM", mcc=460, mnc=0, lac=lac, cid=cid, lat=pos[0],
                                lon=pos[1], range_m=800, samples=40, created=1600000000, updated=1690000000))
         if not with_detection:
@@ -83,7 +84,8 @@ def populate(store: Store, n_steps: int = 120, with_detection: bool = True) -> i
         rules = [{"id": "unknown-cell", "version": 1, "title": "Cell not in the registry", "score": 0.3,
                   "evidence": "CID 1234 in LAC 9999 is not in the registry (it may be new)"},
                  {"id": "no-si2quater", "version": 1, "title": "No 3G/4G neighbours announced",
-                  "score": 0.5, "evidence": "the operator's other cells here announce LTE; this one does not"}]
+                  "score": 0.5,
+                  "evidence": "the operator's other cells here announce LTE; this one does not"}]
         det = Detection(mcc=460, mnc=0, lac=9999, cid=1234, arfcn=90, bsic=63, severity="high", score=0.91,
                         first_seen=T0, last_seen=T0 + timedelta(seconds=60), n_observations=len(fake_obs),
                         sensors=["laptop-1"], rules=rules,

@@ -44,7 +44,8 @@ def _mbtiles(path: Path) -> None:
     from fbsdetect.mapping.presets import _tile_xy
 
     con = sqlite3.connect(path)
-    con.execute("CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_data BLOB)")
+    con.execute("CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, "
+                "tile_data BLOB)")
     tile = png((225, 232, 220))
     for z in (12, 13, 14):
         x0, y0 = _tile_xy(36.64, 101.75, z)
