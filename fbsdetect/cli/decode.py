@@ -16,6 +16,12 @@ unscaled integers, like the real GSMSP capture with |I|, |Q| up to ~17 000)
 is decoded with a warning on stderr and its powers read above 0 dBFS. A cf32
 file whose values cannot be samples (NaN/inf, magnitudes beyond 1e9: another
 format's bytes) is refused (exit 2) before decoding.
+
+When no cell is found, or the receiver's error is beyond a dongle's, one line
+on stderr says what was seen (signal level, FCCH candidates, SCHs decoded of
+those tried: the counted outcomes) and the likely cause (`explain`): a span
+holding no GSM channel (--freq), FCCH-like tones without SCH (--rate),
+values filling the whole range like noise (random bytes, --format), silence.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from fbsdetect.receiver import DecodeResult
-    from fbsdetect.sources.recording import RecordingInfo
+    from fbsdetect.sources.recording import RecordingInfo, ValueSurvey
     from fbsdetect.types import CellObservation, L2Frame
 
 NAME = "decode"
@@ -87,6 +93,55 @@ def _header(results: list[DecodeResult], reference: str, gain_db: float | None) 
     power = (f"power dBm (dBFS - gain {gain_db:g} dB)" if gain_db is not None
              else f"power dBFS (0 dBFS = {reference})")
     return "# " + "; ".join(parts) + "; " + power
+
+
+PPM_PLAUSIBLE = 30.0
+"""A dongle's error beyond this (ppm) suggests a wrong centre frequency: RTL-SDR
+crystals are within ~+-30 ppm (TCXO models ~1-2 ppm)."""
+
+
+def explain(results: list[DecodeResult], values: ValueSurvey) -> list[str]:
+    """What was seen and the likely cause, when the outcome looks like a wrong
+    --rate/--freq/--format or a file that is no GSM capture (no cell found, or
+    an implausible ppm error). Empty when nothing looks wrong."""
+    from fbsdetect.gsm.bands import arfcns_in_span
+
+    cells = [r for res in results for r in res.carriers if r.is_cell]
+    out: list[str] = []
+    if cells:
+        for res in results:
+            if res.ppm is not None and abs(res.ppm.ppm) > PPM_PLAUSIBLE:
+                out.append(f"the receiver's error reads {res.ppm.ppm:+.1f} ppm at {res.center_freq_hz / 1e6:.3f} "
+                           f"MHz, beyond a dongle's +-{PPM_PLAUSIBLE:.0f} ppm: is the centre frequency "
+                           "(--freq) right?")
+        return out
+    carriers = [r for res in results for r in res.carriers]
+    fcch = sum(r.stats.fcch_seen for r in carriers)
+    sch_tried = sum(r.stats.sch_tried for r in carriers)
+    sch_ok = sum(r.stats.sch_ok for r in carriers)
+    power = "silent (all zero)" if values.power_dbfs is None else f"{values.power_dbfs:+.1f} dBFS"
+    seen = (f"seen: signal {power}, {fcch} FCCH candidate(s) on {len(carriers)} carrier(s), "
+            f"SCH decoded {sch_ok} of {sch_tried} tried")
+    if any(not arfcns_in_span(res.center_freq_hz - res.sample_rate_hz / 2,
+                              res.center_freq_hz + res.sample_rate_hz / 2) for res in results):
+        cause = "no GSM downlink channel lies inside the capture's span: is the centre frequency (--freq) right?"
+    elif values.power_dbfs is None or values.power_dbfs < -90:
+        cause = "the recording holds no signal (antenna, gain, or a capture of zeros?)"
+    elif sch_tried and not sch_ok:
+        offs = [r.offset_hz for r in carriers if r.stats.fcch_seen]
+        spread = (f" (offsets {min(offs) / 1e3:+.0f} .. {max(offs) / 1e3:+.0f} kHz from the channel raster)"
+                  if offs else "")
+        cause = (f"strong tones where FCCH bursts would be{spread} but no SCH: is the sample rate (--rate) "
+                 "right? A wrong rate keeps such tones but breaks the frame timing")
+    elif fcch == 0 and values.power_dbfs > -4.0:
+        cause = ("no FCCH tone, and the values fill the format's whole range like noise: not IQ samples of "
+                 "this format (random bytes, a wrong --format), or a capture clipped by too much gain")
+    elif fcch == 0:
+        cause = ("no FCCH tone in the first search: no GSM BCCH carrier inside the span (wrong --freq?), "
+                 "or a wrong --format")
+    else:
+        cause = "FCCH tones but no carrier could be decoded (band edge, DC spike, too weak): see -v"
+    return [f"{seen}; likely cause: {cause}"]
 
 
 def _outcomes(results: list[DecodeResult]) -> str:
@@ -203,6 +258,9 @@ def run(args: argparse.Namespace) -> int:
             out.write(_table(cells, _header(results, values.reference, info.gain_db)) + "\n")
         else:
             out.write("no GSM cell found\n")
+    if not args.quiet:
+        for line in explain(results, values):
+            sys.stderr.write(f"fbsdetect decode: {line}\n")
     if args.verbose:
         sys.stderr.write(_outcomes(results) + "\n")
     return 0

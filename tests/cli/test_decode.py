@@ -228,3 +228,31 @@ def test_wrong_format_by_byte_count(capsys: pytest.CaptureFixture[str], tmp_path
     p.write_bytes(b"\x80" * 1002)
     code, _, err = run_cli(capsys, "decode", str(p), "--rate", "1e6", "--freq", "939e6", "--format", "cf32")
     assert code == 2 and "not a whole number of cf32_le samples" in err and "format right" in err
+
+
+@pytest.mark.parametrize("rate,freq,needle", [
+    ("2e6", "940e6", "is the sample rate (--rate) right?"),
+    ("2.4e6", "1800e6", "no GSM downlink channel lies inside the capture's span"),
+    ("2.4e6", "940.05e6", "is the centre frequency (--freq) right?"),
+])
+def test_wrong_rate_or_freq_gets_a_hint(capsys: pytest.CaptureFixture[str], rate: str, freq: str,
+                                        needle: str) -> None:
+    code, out, err = run_cli(capsys, "decode", str(shared_file("refgen/pub2_multi_940M_2400k.cu8")),
+                             "--rate", rate, "--freq", freq)
+    assert code == 0
+    assert needle in err and len(err.strip().splitlines()) == 1
+    if needle.startswith("is the sample rate"):
+        assert out == "no GSM cell found\n"
+        assert "FCCH candidate(s) on 4 carrier(s), SCH decoded 0 of" in err
+    if freq == "940.05e6":  # decoded, 50 kHz off: the ppm error gives it away
+        assert "-53." in err and len(out.splitlines()) == 6
+
+
+def test_random_bytes_get_a_hint(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    p = tmp_path / "rand.cu8"
+    p.write_bytes(np.random.default_rng(9).integers(0, 256, 2 * 600_000, dtype=np.uint8).tobytes())
+    code, out, err = run_cli(capsys, "decode", str(p), "--rate", "2.4e6", "--freq", "940e6")
+    assert code == 0 and out == "no GSM cell found\n"
+    assert "0 FCCH candidate(s)" in err and "random bytes, a wrong --format" in err
+    code, out, err = run_cli(capsys, "decode", str(p), "--rate", "2.4e6", "--freq", "940e6", "-q")
+    assert err == ""
