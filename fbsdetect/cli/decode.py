@@ -111,8 +111,8 @@ def explain(results: list[DecodeResult], values: ValueSurvey) -> list[str]:
     if cells:
         for res in results:
             if res.ppm is not None and abs(res.ppm.ppm) > PPM_PLAUSIBLE:
-                out.append(f"the receiver's error reads {res.ppm.ppm:+.1f} ppm at {res.center_freq_hz / 1e6:.3f} "
-                           f"MHz, beyond a dongle's +-{PPM_PLAUSIBLE:.0f} ppm: is the centre frequency "
+                out.append(f"the receiver's error reads {res.ppm.ppm:+.1f} ppm at "
+                           f"{res.center_freq_hz / 1e6:.3f} MHz, beyond a dongle's +-{PPM_PLAUSIBLE:.0f} ppm: is the centre frequency "
                            "(--freq) right?")
         return out
     carriers = [r for res in results for r in res.carriers]
@@ -124,7 +124,8 @@ def explain(results: list[DecodeResult], values: ValueSurvey) -> list[str]:
             f"SCH decoded {sch_ok} of {sch_tried} tried")
     if any(not arfcns_in_span(res.center_freq_hz - res.sample_rate_hz / 2,
                               res.center_freq_hz + res.sample_rate_hz / 2) for res in results):
-        cause = "no GSM downlink channel lies inside the capture's span: is the centre frequency (--freq) right?"
+        cause = ("no GSM downlink channel lies inside the capture's span: is the centre frequency (--freq) "
+                 "right?")
     elif values.power_dbfs is None or values.power_dbfs < -90:
         cause = "the recording holds no signal (antenna, gain, or a capture of zeros?)"
     elif sch_tried and not sch_ok:
