@@ -112,8 +112,8 @@ def explain(results: list[DecodeResult], values: ValueSurvey) -> list[str]:
         for res in results:
             if res.ppm is not None and abs(res.ppm.ppm) > PPM_PLAUSIBLE:
                 out.append(f"the receiver's error reads {res.ppm.ppm:+.1f} ppm at "
-                           f"{res.center_freq_hz / 1e6:.3f} MHz, beyond a dongle's +-{PPM_PLAUSIBLE:.0f} ppm: is the centre frequency "
-                           "(--freq) right?")
+                           f"{res.center_freq_hz / 1e6:.3f} MHz, beyond a dongle's +-{PPM_PLAUSIBLE:.0f} ppm:"
+                           " is the centre frequency (--freq) right?")
         return out
     carriers = [r for res in results for r in res.carriers]
     fcch = sum(r.stats.fcch_seen for r in carriers)
