@@ -13,6 +13,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "registry",
     "scan",
     "detections",
+    "analyze",
     "map",
     "export",
     "node",
