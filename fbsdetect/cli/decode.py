@@ -44,10 +44,13 @@ HELP = "decode every GSM carrier in a recording (SigMF or raw cu8/ci8/cf32)"
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("recording", metavar="RECORDING",
                    help="SigMF file (meta or data) or raw .cu8/.cs8/.ci8/.cfile/.cf32")
-    p.add_argument("--rate", type=float, metavar="HZ", help="sample rate of a raw recording")
-    p.add_argument("--freq", type=float, metavar="HZ", help="centre frequency of a raw recording")
+    p.add_argument("--rate", type=float, metavar="HZ",
+                   help="sample rate of a raw recording (a SigMF recording states its own: a different"
+                   " value is refused, exit 2)")
+    p.add_argument("--freq", type=float, metavar="HZ",
+                   help="centre frequency of a raw recording (SigMF: as --rate)")
     p.add_argument("--format", choices=("cu8", "ci8", "cs8", "cf32", "cfile", "ci16"),
-                   help="sample format of a raw recording (default: from the file name)")
+                   help="sample format of a raw recording (default: from the file name; SigMF: as --rate)")
     p.add_argument("--json", action="store_true", help="one JSON cell observation per line")
     p.add_argument("--frames", action="store_true",
                    help="print every decoded L2 frame as a JSON line instead of cells (no early stop)")

@@ -184,9 +184,29 @@ def _count_samples(data_path: Path, datatype: str, hint: str = "") -> int:
     return size // per
 
 
+def _refuse_conflicts(info: RecordingInfo, sample_rate_hz: float | None, center_freq_hz: float | None,
+                      fmt: str | None) -> None:
+    """A SigMF recording states its own rate, frequency and format: a value
+    given besides (--rate/--freq/--format) that differs is refused, not
+    silently ignored nor silently applied; one that agrees is accepted."""
+    src = str(info.meta_path)
+    given = []
+    if sample_rate_hz is not None and float(sample_rate_hz) != info.sample_rate_hz:
+        given.append(f"--rate {sample_rate_hz:g} (core:sample_rate {info.sample_rate_hz:g})")
+    if center_freq_hz is not None and float(center_freq_hz) != info.center_freq_hz:
+        given.append(f"--freq {center_freq_hz:g} (core:frequency {info.center_freq_hz:g})")
+    if fmt is not None and normalise_format(fmt, source=src) != info.datatype:
+        given.append(f"--format {fmt} (core:datatype {info.datatype})")
+    if given:
+        raise BadUsage(f"{src}: {', '.join(given)} contradicts the SigMF metadata; --rate, --freq and "
+                       "--format are for raw recordings (leave them out, or correct the metadata)")
+
+
 def inspect(path: str | os.PathLike[str], *, sample_rate_hz: float | None = None,
             center_freq_hz: float | None = None, fmt: str | None = None) -> RecordingInfo:
-    """Identifies and checks a recording; raises BadInput/BadUsage when it is wrong."""
+    """Identifies and checks a recording; raises BadInput/BadUsage when it is wrong.
+    `sample_rate_hz`, `center_freq_hz` and `fmt` describe a raw recording; with
+    a SigMF one they must agree with its metadata (BadUsage otherwise)."""
     p = Path(path)
     src = str(p)
     if not p.exists():
@@ -198,7 +218,9 @@ def inspect(path: str | os.PathLike[str], *, sample_rate_hz: float | None = None
         meta = p if name.endswith(SIGMF_META) else p.with_name(name[: -len(SIGMF_DATA)] + SIGMF_META)
         if not meta.exists():
             raise BadInput("SigMF metadata file is missing", source=str(meta))
-        return _read_sigmf(meta)
+        info = _read_sigmf(meta)
+        _refuse_conflicts(info, sample_rate_hz, center_freq_hz, fmt)
+        return info
     ext = p.suffix.lower()
     if fmt is not None:
         datatype = normalise_format(fmt, source=src)

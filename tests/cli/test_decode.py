@@ -256,3 +256,13 @@ def test_random_bytes_get_a_hint(capsys: pytest.CaptureFixture[str], tmp_path: P
     assert "0 FCCH candidate(s)" in err and "random bytes, a wrong --format" in err
     code, out, err = run_cli(capsys, "decode", str(p), "--rate", "2.4e6", "--freq", "940e6", "-q")
     assert err == ""
+
+
+def test_sigmf_with_a_conflicting_rate_is_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / "c.sigmf-data").write_bytes(b"\x80" * 40_000)
+    meta = {"global": {"core:datatype": "cu8", "core:sample_rate": 1e6, "core:version": "1.0.0"},
+            "captures": [{"core:sample_start": 0, "core:frequency": 939e6}], "annotations": []}
+    (tmp_path / "c.sigmf-meta").write_text(json.dumps(meta))
+    code, out, err = run_cli(capsys, "decode", str(tmp_path / "c.sigmf-meta"), "--rate", "2.4e6")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "--rate 2.4e+06 (core:sample_rate 1e+06) contradicts the SigMF metadata" in err

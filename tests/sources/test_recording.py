@@ -119,3 +119,20 @@ def test_survey_full_scale_and_non_samples(tmp_path: Path) -> None:
     np.full(2000, np.nan, np.float32).tofile(bad)
     with pytest.raises(BadInput, match="not cf32 samples"):
         check_values(Recording.open(bad, sample_rate_hz=1e6, center_freq_hz=939e6))
+
+
+@pytest.mark.parametrize(("kwargs", "fragment"), [
+    ({"sample_rate_hz": 2e6}, "--rate 2e+06 (core:sample_rate 1e+06)"),
+    ({"center_freq_hz": 940e6}, "--freq 9.4e+08 (core:frequency 9.39e+08)"),
+    ({"fmt": "cf32"}, "--format cf32 (core:datatype cu8)"),
+])
+def test_sigmf_refuses_conflicting_raw_options(tmp_path: Path, kwargs: dict[str, Any], fragment: str) -> None:
+    from fbsdetect.errors import BadUsage
+
+    p = _write(tmp_path, META)
+    with pytest.raises(BadUsage) as exc:
+        recording.inspect(p, **kwargs)
+    assert fragment in str(exc.value) and "contradicts the SigMF metadata" in str(exc.value)
+    # the same values as the metadata are accepted
+    info = recording.inspect(p, sample_rate_hz=1e6, center_freq_hz=939e6, fmt="cu8")
+    assert info.sample_rate_hz == 1e6
