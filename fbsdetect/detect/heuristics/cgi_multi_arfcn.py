@@ -1,0 +1,62 @@
+"""One cell identity (CGI) heard on two carriers at once.
+
+Looks at: the other cells heard in this area and time window with the same
+MCC, MNC, LAC and CID but another ARFCN or BSIC; the registry's ARFCN of the
+CGI when it has one; which of the two was heard first. A cell has one BCCH
+carrier; a second one with the same identity is a clone (fake base stations
+copy a real cell so that phones trust them). When the registry or the
+baseline names this carrier as the real one, or this carrier was heard
+first, this cell is the original and nothing is reported. Innocent causes:
+a carrier change between two sweeps (the old carrier is not heard again),
+a registry that lists two sectors under one CID.
+"""
+
+from __future__ import annotations
+
+from fbsdetect.detect.context import RuleContext, Seen, fmt_list
+from fbsdetect.detect.finding import Finding
+from fbsdetect.detect.heuristics._common import innocent
+
+id = "cgi-multi-arfcn"
+title = "Same CGI on two ARFCNs"
+version = 1
+default_enabled = True
+weight = 0.55
+family = "clone"
+
+
+def _reference_arfcns(cell: Seen, ctx: RuleContext) -> set[int]:
+    ref = {int(a) for a in (getattr(c, "arfcn", None) for c in ctx.registry_cgi) if a is not None}
+    st = ctx.baseline.cell(cell.cgi) if ctx.baseline is not None else None
+    if st is not None:
+        ref |= st.arfcns
+    return ref
+
+
+def check(cell: Seen, ctx: RuleContext) -> Finding | None:
+    others = [s for s in ctx.same_cgi_elsewhere() if s.obs.arfcn != cell.obs.arfcn]
+    if not others:
+        return None
+    o = cell.obs
+    ref = _reference_arfcns(cell, ctx)
+    arfcns = sorted({s.obs.arfcn for s in others if s.obs.arfcn is not None})
+    if o.arfcn in ref:
+        return None
+    score, why = 0.5, "neither carrier is known from the registry or the baseline"
+    if ref & set(arfcns):
+        score, why = 1.0, f"the registry/baseline knows this CGI on ARFCN {fmt_list(sorted(ref))}"
+    else:
+        mine = ctx.history[0].t_s if ctx.history else cell.t_s
+        firsts = [t for t in (ctx.world.by_key[s.key][0].t_s for s in others if ctx.world.by_key.get(s.key))
+                  if t is not None]
+        theirs = min(firsts) if firsts else None
+        if mine is not None and theirs is not None:
+            if mine + 1.0 < theirs:
+                return None  # this carrier was there first: the other one is the suspect
+            if theirs + 1.0 < mine:
+                score, why = 0.8, "the other carrier was heard first"
+    text = (f"CGI {o.mcc}-{o.mnc:02d}-{o.lac}-{o.cid} is also heard on ARFCN {fmt_list(arfcns)}; "
+            f"{why}. " + innocent("a carrier change between sweeps",
+                                  "two sectors listed under one CID"))
+    return Finding(id, version, score, text, {"other_arfcns": arfcns, "reference_arfcns": sorted(ref)},
+                   family)

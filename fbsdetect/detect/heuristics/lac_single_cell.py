@@ -1,0 +1,44 @@
+"""The cell's LAC is used by none of the operator's other cells heard around it.
+
+Looks at: the LACs of the other cells of the same operator heard in this
+area and time window, and the registry's cells near the receiver. Location
+areas span many cells; a LAC heard on exactly one cell, while several cells
+of the same operator in other LACs are heard, is how fake base stations
+force location updates. Innocent causes: the receiver is at the edge of a
+location area, or the registry and the heard cells cover the area thinly;
+a drive through many LACs hears such edges often, which is why this is a
+soft sign.
+"""
+
+from __future__ import annotations
+
+from fbsdetect.detect.context import RuleContext, Seen, fmt_list
+from fbsdetect.detect.finding import Finding, ramp
+from fbsdetect.detect.heuristics._common import innocent
+
+id = "lac-single-cell"
+title = "LAC used by this cell only"
+version = 1
+default_enabled = True
+weight = 0.25
+family = "identity"
+
+
+def check(cell: Seen, ctx: RuleContext) -> Finding | None:
+    o = cell.obs
+    if o.lac is None:
+        return None
+    peers = [s for s in ctx.peers if s.obs.lac is not None]
+    if len(peers) < 2 or any(s.obs.lac == o.lac for s in peers):
+        return None
+    reg = [c for c in ctx.registry_near(10_000.0)
+           if (getattr(c, "mcc", None), getattr(c, "mnc", None)) == cell.plmn]
+    if any(getattr(c, "lac", None) == o.lac and getattr(c, "cid", None) != o.cid for c in reg):
+        return None
+    lacs = sorted({s.obs.lac for s in peers if s.obs.lac is not None})
+    text = (f"LAC {o.lac} is heard on this cell only; the operator's {len(peers)} other cells heard here "
+            f"use LAC {fmt_list(lacs)}" + (f" and the registry's {len(reg)} cells within 10 km another"
+                                          if reg else "") + ". "
+            + innocent("the receiver is at a location-area border", "few of the operator's cells are heard"))
+    return Finding(id, version, ramp(len(peers), 1, 4), text, {"lac": o.lac, "peer_lacs": lacs,
+                                                               "peers": len(peers)}, family)

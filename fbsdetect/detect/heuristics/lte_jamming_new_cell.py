@@ -1,0 +1,54 @@
+"""LTE-band noise-floor rise coinciding with a new strong GSM cell.
+
+Looks at: the noise floor of the LTE-band tunings within 5 minutes of the
+observation, against the receiver's own floor (its GSM tunings at the same
+gain, or the band's learned floor), and whether this cell is new (not in
+the registry or the baseline) and among the strongest of its sweep. The
+Chinese SMS-blaster pattern jams LTE so that phones fall back to GSM, where
+the fake cell waits. Reported from a 6 dB rise. Innocent causes: a busy or
+newly lit LTE carrier in the band, interference from other equipment, a new
+legitimate GSM site at the same time.
+"""
+
+from __future__ import annotations
+
+from fbsdetect.detect.context import RuleContext, Seen
+from fbsdetect.detect.finding import Finding, ramp
+from fbsdetect.detect.heuristics._common import innocent
+
+id = "lte-jamming-new-cell"
+title = "LTE jamming with a new strong GSM cell"
+version = 1
+default_enabled = True
+weight = 0.45
+family = "spectrum"
+
+MIN_RISE_DB = 6.0
+
+
+def check(cell: Seen, ctx: RuleContext) -> Finding | None:
+    samples = [x for x in ctx.lte_samples(300.0) if x.rise_db is not None]
+    if not samples:
+        return None
+    top = max(samples, key=lambda x: x.rise_db or 0.0)
+    rise = top.rise_db or 0.0
+    if rise < MIN_RISE_DB:
+        return None
+    new = []
+    if ctx.has_registry and not ctx.registry_cgi:
+        new.append("registry")
+    if ctx.baseline is not None and not ctx.baseline.empty and not ctx.baseline.knows(cell.cgi):
+        new.append("baseline")
+    if not new:
+        return None
+    p = cell.obs.power_dbm
+    powers = sorted((s.obs.power_dbm for s in ctx.sweep if s.obs.power_dbm is not None
+                     and s.obs.power_ref == cell.obs.power_ref), reverse=True)
+    if p is None or (len(powers) >= 2 and p < powers[1]):
+        return None  # not among the two strongest of its sweep
+    text = (f"The {top.band} noise floor is {rise:.0f} dB above the receiver's own while this cell, unknown "
+            f"to the {' and '.join(new)}, is among the strongest heard ({p:.0f} {cell.obs.power_ref}). "
+            + innocent("a busy or newly lit LTE carrier in the band", "interference from other equipment",
+                       "a new legitimate GSM site"))
+    return Finding(id, version, ramp(rise, MIN_RISE_DB, 15.0) * 0.6 + 0.4, text,
+                   {"band": top.band, "rise_db": round(rise, 1), "power": p}, family)
