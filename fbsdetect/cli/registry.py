@@ -1,26 +1,173 @@
 """`fbsdetect registry import FILE`: import known cells from an OpenCellID /
-MLS style CSV, streaming."""
+MLS style CSV or a licensed-site list, streaming; `fbsdetect registry stats`:
+the sources stored, with their attribution and counts."""
 
 from __future__ import annotations
 
 import argparse
-
-from fbsdetect.cli._common import not_built, require_file
+import json
+import sys
+import time
+from typing import Any
 
 NAME = "registry"
-HELP = "manage the known-cell registry (import OpenCellID/MLS CSV)"
+HELP = "manage the known-cell registry (import OpenCellID/MLS CSV or licensed-site lists; stats)"
 
 
 def configure(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="registry_command", metavar="ACTION", help="what to do")
     sub.required = True
-    imp = sub.add_parser("import", help="import an OpenCellID/MLS CSV (optionally .gz), streaming")
-    imp.add_argument("file", metavar="FILE", help="CSV with the OpenCellID header (contracts.md section 6)")
+    imp = sub.add_parser(
+        "import", help="import an OpenCellID/MLS CSV or a licensed-site list (.gz/.bz2/.xz too), streaming",
+        description="Imports known cells, streaming (constant memory). The format is detected from the "
+                    "header: OpenCellID/MLS radio,mcc,net,area,cell,unit,lon,lat,range,samples,changeable,"
+                    "created,updated,averageSignal, or a licensed-site list "
+                    "date_start,date_end,radio,mcc,mnc,lac,ci,lon,lat,azimuth[,arfcn,bsic]. Re-importing updates rows of the same source, never duplicates. "
+                    "Exit 2 when the file cannot be read, breaks off, or has no usable row; the good rows "
+                    "are stored in every case.")
+    imp.add_argument("file", metavar="FILE", help="CSV file (contracts.md section 6), plain or compressed")
     imp.add_argument("--mcc", type=int, action="append", metavar="N",
                      help="keep only this MCC (repeatable)")
     imp.add_argument("--bbox", metavar="S,W,N,E", help="keep only cells inside this box (degrees)")
+    imp.add_argument("--radio", action="append", metavar="RADIO", type=str.upper,
+                     choices=["GSM", "UMTS", "LTE", "NR", "CDMA"],
+                     help="keep only this radio type: GSM, UMTS, LTE, NR, CDMA (repeatable)")
+    imp.add_argument("--source-name", metavar="NAME",
+                     help="the registry source the rows belong to (default: 'opencellid' for OpenCellID/MLS "
+                          "files, 'licensed:<file stem>' for licensed-site lists); importing into the same "
+                          "name updates its rows")
+    imp.add_argument("--attribution", metavar="TEXT",
+                     help="attribution text kept with the source (default for OpenCellID: its CC BY-SA 4.0 "
+                          "attribution)")
+    imp.add_argument("--licence", metavar="SPDX", help="licence of the data, e.g. CC-BY-SA-4.0")
+    imp.add_argument("--format", dest="csv_format", choices=["auto", "opencellid", "licensed"],
+                     default="auto",
+                     help="file format (default: detected from the header)")
+    imp.add_argument("--json", action="store_true", help="print the import report as one JSON object")
+    imp.add_argument("--show-rejects", type=int, default=10, metavar="N",
+                     help="list the first N rejected rows with their line numbers (default 10)")
+    st = sub.add_parser("stats", help="list the registry sources with their attribution and counts")
+    st.add_argument("--json", action="store_true", help="one JSON object per source")
 
 
 def run(args: argparse.Namespace) -> int:
-    require_file(args.file, "registry CSV")
-    raise not_built("registry import", "detection: registry import")
+    if args.registry_command == "stats":
+        return _stats(args)
+    return _import(args)
+
+
+class _Progress:
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+        self.last = 0.0
+        self.shown = False
+
+    def __call__(self, report: Any, phase: str) -> None:
+        now = time.monotonic()
+        if phase == "read" and now - self.last < 0.5:
+            return
+        self.last = now
+        el = max(now - self.t0, 1e-9)
+        if phase == "merge":
+            text = f"{report.rows_read:,} rows read, storing..."
+        else:
+            text = (f"{report.rows_read:,} rows read, {report.rows_read / el:,.0f} rows/s, "
+                    f"{report.rejected:,} rejected")
+        sys.stderr.write("\r" + text.ljust(70))
+        sys.stderr.flush()
+        self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r" + " " * 70 + "\r")
+            sys.stderr.flush()
+
+
+def _import(args: argparse.Namespace) -> int:
+    from fbsdetect.cli._common import db_url
+    from fbsdetect.detect.registry import BBox, import_registry
+    from fbsdetect.errors import BadUsage
+    from fbsdetect.store import open_store
+
+    bbox = BBox.parse(args.bbox) if args.bbox else None
+    if args.mcc and any(not 0 <= m <= 999 for m in args.mcc):
+        raise BadUsage(f"--mcc {args.mcc}: an MCC is 0..999")
+    if args.show_rejects < 0:
+        raise BadUsage("--show-rejects must be >= 0")
+    from fbsdetect.detect.registry_csv import LineReader
+
+    LineReader(args.file).close()  # a missing file or a directory: say so before opening the database
+    progress = _Progress() if sys.stderr.isatty() else None
+    store = open_store(db_url(args))
+    try:
+        report = import_registry(
+            store, args.file, mccs=args.mcc, bbox=bbox, radios=args.radio, source_name=args.source_name,
+            attribution=args.attribution, licence=args.licence,
+            fmt=None if args.csv_format == "auto" else args.csv_format,
+            max_rejects=args.show_rejects, progress=progress)
+    finally:
+        if progress is not None:
+            progress.done()
+        store.close()
+    if args.json:
+        sys.stdout.write(json.dumps(report.to_json(), ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(report.text() + "\n")
+    if report.exit_code:
+        why = report.damage or "no row of the file could be used"
+        sys.stderr.write(f"fbsdetect registry: {args.file}: {why}\n")
+    return report.exit_code
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from sqlalchemy import func, select
+
+    from fbsdetect.cli._common import db_url
+    from fbsdetect.store import open_store
+    from fbsdetect.store.models import RegistryCell, RegistrySource
+
+    store = open_store(db_url(args))
+    try:
+        c, s = RegistryCell.__table__, RegistrySource.__table__
+        with store.engine.connect() as conn:
+            counts = {int(sid): (int(n), upd) for sid, n, upd in conn.execute(
+                select(c.c.source_id, func.count(), func.max(c.c.updated)).group_by(c.c.source_id))}
+            radios: dict[int, dict[str, int]] = {}
+            for sid, radio, n in conn.execute(select(c.c.source_id, c.c.radio, func.count())
+                                              .group_by(c.c.source_id, c.c.radio)):
+                radios.setdefault(int(sid), {})[radio] = int(n)
+            sources = conn.execute(select(s).order_by(s.c.id)).mappings().all()
+    finally:
+        store.close()
+    from datetime import UTC, datetime
+
+    out = []
+    for src in sources:
+        n, upd = counts.get(int(src["id"]), (0, None))
+        out.append({
+            "id": src["id"], "name": src["name"], "kind": src["kind"], "cells": n,
+            "radios": radios.get(int(src["id"]), {}),
+            "updated_max": (datetime.fromtimestamp(upd, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if upd else None),
+            "attribution": src["attribution"], "licence": src["licence"], "path": src["path"],
+            "imported_at": (src["imported_at"].isoformat() if src["imported_at"] is not None else None),
+            "last_import": {"rows_read": src["rows_read"], "imported": src["rows_imported"],
+                            "updated": src["rows_updated"], "rejected": src["rows_rejected"]},
+        })
+    if args.json:
+        for o in out:
+            sys.stdout.write(json.dumps(o, ensure_ascii=False) + "\n")
+        return 0
+    if not out:
+        sys.stdout.write("no registry sources (fbsdetect registry import FILE)\n")
+        return 0
+    for o in out:
+        rad = ", ".join(f"{k} {v:,}" for k, v in sorted(o["radios"].items()))
+        sys.stdout.write(f"{o['name']} ({o['kind']}): {o['cells']:,} cells" + (f" ({rad})" if rad else "")
+                         + (f", newest update {o['updated_max']}" if o["updated_max"] else "") + "\n")
+        sys.stdout.write(f"  attribution: {o['attribution'] or '-'}" +
+                         (f" [{o['licence']}]" if o["licence"] else "") + "\n")
+        li = o["last_import"]
+        sys.stdout.write(f"  last import {o['imported_at']}: {o['path']}: read {li['rows_read']:,}, "
+                         f"imported {li['imported']:,}, updated {li['updated']:,}, "
+                         f"rejected {li['rejected']:,}\n")
+    return 0

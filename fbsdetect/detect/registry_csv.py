@@ -1,0 +1,527 @@
+"""Reading registry CSV files, streaming: OpenCellID / MLS exports and
+licensed-site lists from operators or regulators. Pure parsing, no database.
+
+Formats (detected from the header line, case-insensitive, any column order,
+unknown columns ignored):
+
+- OpenCellID / MLS (contracts.md section 6):
+  `radio,mcc,net,area,cell,unit,lon,lat,range,samples,changeable,created,updated,averageSignal`;
+  `area` is the LAC (GSM) or TAC, `cell` the cell id, `range` metres,
+  `created`/`updated` Unix seconds. Required: radio, mcc, net, area, cell, lon, lat.
+  A file without a header whose first line is a 14-field OpenCellID row is read
+  in that column order (OpenCellID's own `cell_towers.csv.gz` has a header;
+  some mirrors strip it), and the report says so.
+- licensed sites: `date_start,date_end,radio,mcc,mnc,lac,ci,lon,lat,azimuth,arfcn,bsic`;
+  arfcn/bsic/azimuth/date_* may be absent or empty (`cid` is accepted for `ci`).
+  Dates are ISO-8601 (`2024-05-01`, `2024-05-01T00:00:00Z`) or Unix seconds.
+
+Bytes, not text, are read line by line (at most `MAX_LINE_BYTES` a line), so a
+40-million-row file, or a binary file without newlines, costs constant memory.
+gzip, bzip2 and xz compression are recognised by their magic bytes. The text
+must be ASCII/UTF-8 (a UTF-8 BOM is skipped); a UTF-16/32 file is refused as a
+whole (`BadInput`: nothing in it can be read as CSV); a line with bytes that
+are not UTF-8 (e.g. Latin-1) is rejected on its own, with its line number. A
+compressed stream that ends early or is corrupt stops the reading: the rows
+before are kept and `LineReader.damage` says after which line it broke.
+
+Every data line comes out of `RowParser.parse` either as a `row` tuple in
+`ROW_COLUMNS` order or as a one-line reason ("mcc 'abc' is not a number").
+"""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import gzip
+import lzma
+import math
+import os
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import IO, Any
+
+from fbsdetect.errors import BadInput
+
+MAX_LINE_BYTES = 65536
+
+OPENCELLID_COLUMNS = ("radio", "mcc", "net", "area", "cell", "unit", "lon", "lat", "range", "samples",
+                      "changeable", "created", "updated", "averageSignal")
+LICENSED_COLUMNS = ("date_start", "date_end", "radio", "mcc", "mnc", "lac", "ci", "lon", "lat", "azimuth",
+                    "arfcn", "bsic")
+_OCID_REQUIRED = ("radio", "mcc", "net", "area", "cell", "lon", "lat")
+_LIC_REQUIRED = ("radio", "mcc", "mnc", "lac", "ci", "lon", "lat")
+
+# Columns of one parsed row (the registry_cell columns that the files carry).
+ROW_COLUMNS = ("radio", "mcc", "mnc", "lac", "cid", "lon", "lat", "range_m", "samples", "created", "updated",
+               "arfcn", "bsic", "azimuth_deg", "date_start", "date_end", "average_signal")
+KEY_COLUMNS = ("radio", "mcc", "mnc", "lac", "cid")
+
+RADIOS = ("GSM", "UMTS", "LTE", "NR", "CDMA")
+_RADIO_ALIASES = {"2G": "GSM", "3G": "UMTS", "WCDMA": "UMTS", "4G": "LTE", "5G": "NR"}
+_RADIO = {**{r: r for r in RADIOS}, **_RADIO_ALIASES}
+_RADIO.update({k.lower(): v for k, v in list(_RADIO.items())})
+_RADIO.update({k.capitalize(): v for k, v in list(_RADIO.items())})
+
+# The store's cell id column is a 32-bit integer (see the report to the lead: NR cell ids are 36 bits).
+CID_MAX = 2**31 - 1
+AREA_MAX = 2**31 - 1
+_GSM_MAX = 65535
+
+
+@dataclass(frozen=True)
+class CsvFormat:
+    kind: str                      # "opencellid" | "licensed"
+    delimiter: str
+    index: dict[str, int]          # canonical column name -> position in a line
+    n_fields: int                  # fields of the header (or of line 1 when headerless)
+    headerless: bool = False
+    ignored: tuple[str, ...] = ()  # header columns that are not read
+
+    @property
+    def label(self) -> str:
+        return "OpenCellID/MLS" if self.kind == "opencellid" else "licensed-site list"
+
+
+def _compression(magic: bytes) -> str | None:
+    if magic.startswith(b"\x1f\x8b"):
+        return "gzip"
+    if magic.startswith(b"BZh"):
+        return "bzip2"
+    if magic.startswith(b"\xfd7zXZ\x00"):
+        return "xz"
+    if magic.startswith(b"PK\x03\x04"):
+        return "zip"
+    return None
+
+
+class LineReader:
+    """The lines of a (possibly compressed) file as bytes, numbered from 1.
+
+    Iterate `lines()`; afterwards `damage` is None when the end of the file was
+    reached normally, else a sentence saying where reading stopped and why."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        if not os.path.exists(self.path):
+            raise BadInput("no such registry file", source=self.path)
+        if os.path.isdir(self.path):
+            raise BadInput("is a directory, expected a registry CSV file", source=self.path)
+        try:
+            raw = open(self.path, "rb")
+        except OSError as exc:
+            raise BadInput(f"cannot be read: {exc.strerror or exc}", source=self.path) from None
+        self._raw = raw
+        self.compression: str | None = None
+        self.damage: str | None = None
+        self.line_no = 0
+        try:
+            magic = raw.read(6)
+            raw.seek(0)
+        except OSError as exc:
+            raw.close()
+            raise BadInput(f"cannot be read: {exc.strerror or exc}", source=self.path) from None
+        self.compression = _compression(magic)
+        self._f: IO[bytes]
+        if self.compression == "gzip":
+            self._f = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
+        elif self.compression == "bzip2":
+            self._f = bz2.BZ2File(raw, "rb")
+        elif self.compression == "xz":
+            self._f = lzma.LZMAFile(raw, "rb")
+        elif self.compression == "zip":
+            raw.close()
+            raise BadInput("is a zip archive; unzip it and import the CSV inside (gzip, bzip2 and xz are "
+                           "read directly)", source=self.path)
+        else:
+            self._f = raw
+
+    def bytes_read(self) -> int:
+        """Position in the file on disk (compressed bytes), for progress."""
+        try:
+            return self._raw.tell()
+        except (OSError, ValueError):
+            return 0
+
+    def size(self) -> int:
+        try:
+            return os.fstat(self._raw.fileno()).st_size
+        except (OSError, ValueError):
+            return 0
+
+    def lines(self) -> Iterator[bytes]:
+        """Yields each line (without its line end, possibly cut at MAX_LINE_BYTES: then the
+        yielded value is None and the rest of the over-long line is skipped)."""
+        readline = self._f.readline
+        limit = MAX_LINE_BYTES
+        while True:
+            try:
+                b = readline(limit)
+            except EOFError:
+                self.damage = (f"the {self.compression} data ends abruptly after line {self.line_no} "
+                               "(truncated download?); the rows before it were read")
+                return
+            except (OSError, zlib.error, lzma.LZMAError) as exc:
+                what = f"{self.compression} data" if self.compression else "file"
+                self.damage = (f"the {what} is corrupt after line {self.line_no} ({exc}); "
+                               "the rows before it were read")
+                return
+            if not b:
+                return
+            self.line_no += 1
+            if len(b) >= limit and not b.endswith(b"\n"):
+                # an over-long line: skip to its end, in bounded pieces
+                while True:
+                    try:
+                        more = readline(limit)
+                    except (EOFError, OSError, zlib.error, lzma.LZMAError):
+                        more = b""
+                    if not more or more.endswith(b"\n"):
+                        break
+                yield None  # type: ignore[misc]
+                continue
+            yield b
+
+    def close(self) -> None:
+        try:
+            self._f.close()
+        finally:
+            self._raw.close()
+
+    def __enter__(self) -> LineReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _bad_bytes_reason(b: bytes) -> str:
+    try:
+        text = b.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = b[exc.start:exc.start + 1].hex()
+        return (f"byte 0x{bad} at column {exc.start + 1} is not UTF-8 (a Latin-1 or other 8-bit file? "
+                "convert it with iconv -f LATIN1 -t UTF-8)")
+    for i, ch in enumerate(text):
+        if ord(ch) > 127:
+            return f"non-ASCII character {ch!r} at column {i + 1} where only numbers and names are expected"
+    return "unreadable bytes"
+
+
+def decode_line(b: bytes) -> str:
+    """Bytes of a line -> text without line end; ValueError with the reason."""
+    try:
+        s = b.decode("ascii")
+    except UnicodeDecodeError:
+        raise ValueError(_bad_bytes_reason(b)) from None
+    return s.rstrip("\r\n")
+
+
+def _canon(name: str) -> str:
+    n = name.strip().strip('"').strip("'").strip().lower()
+    return {"averagesignal": "averageSignal", "cid": "ci", "cellid": "ci", "cell_id": "ci"}.get(n, n)
+
+
+def _split_header(text: str) -> tuple[str, list[str]]:
+    counts = {d: text.count(d) for d in (",", ";", "\t")}
+    delim = max(counts, key=lambda d: counts[d])
+    if counts[delim] == 0:
+        delim = ","
+    return delim, next(csv.reader([text], delimiter=delim))
+
+
+def detect_format(first_line: bytes, *, source: str, forced: str | None = None) -> CsvFormat:
+    """The file's format from its first line (BOM already removed). BadInput when it is neither."""
+    if b"\x00" in first_line:
+        raise BadInput("line 1: contains NUL bytes: the file looks like UTF-16/UTF-32 text or binary data; "
+                       "registry CSV must be UTF-8 (iconv -f UTF-16 -t UTF-8)", source=source)
+    try:
+        text = first_line.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise BadInput("line 1: the header is not UTF-8 text (binary data, or an 8-bit encoding?): expected "
+                       f"the OpenCellID header {','.join(OPENCELLID_COLUMNS)}", source=source) from None
+    if not text.strip():
+        raise BadInput("line 1 is empty: expected the OpenCellID header "
+                       f"{','.join(OPENCELLID_COLUMNS)} or a licensed-site header "
+                       f"{','.join(LICENSED_COLUMNS)}", source=source)
+    delim, names = _split_header(text)
+    canon = [_canon(n) for n in names]
+    lower = {c.lower() for c in canon}
+    required: tuple[str, ...]
+    known: tuple[str, ...]
+    # headerless OpenCellID: 14 fields, a radio name first, numbers after it
+    if (forced in (None, "opencellid") and len(names) == len(OPENCELLID_COLUMNS)
+            and names[0].strip() in _RADIO and names[1].strip().isdigit()):
+        return CsvFormat("opencellid", delim, {c: i for i, c in enumerate(OPENCELLID_COLUMNS)},
+                         len(OPENCELLID_COLUMNS), headerless=True)
+    if forced == "opencellid" or (forced is None and {"net", "area", "cell"} <= lower):
+        kind, required, known = "opencellid", _OCID_REQUIRED, OPENCELLID_COLUMNS
+    elif forced == "licensed" or (forced is None and {"mnc", "lac", "ci"} <= lower):
+        kind, required, known = "licensed", _LIC_REQUIRED, LICENSED_COLUMNS
+    else:
+        shown = text if len(text) <= 100 else text[:100] + "..."
+        raise BadInput(f"line 1: not a registry header: {shown!r}; expected the OpenCellID/MLS header "
+                       f"{','.join(OPENCELLID_COLUMNS)} or a licensed-site header "
+                       f"{','.join(LICENSED_COLUMNS)} (arfcn,bsic optional)", source=source)
+    index: dict[str, int] = {}
+    ignored: list[str] = []
+    for i, c in enumerate(canon):
+        if c in known and c not in index:
+            index[c] = i
+        else:
+            ignored.append(names[i].strip())
+    missing = [c for c in required if c not in index]
+    if missing:
+        label = "OpenCellID/MLS" if kind == "opencellid" else "licensed-site"
+        raise BadInput(f"line 1: the {label} header lacks column(s) {', '.join(missing)} "
+                       f"(expected {','.join(known)})", source=source)
+    return CsvFormat(kind, delim, index, len(names), ignored=tuple(ignored))
+
+
+# -- row parsing ---------------------------------------------------------------------------------------------
+
+class RowError(ValueError):
+    pass
+
+
+def _int(name: str, s: str, lo: int, hi: int, *, hint: str = "") -> int:
+    t = s.strip()
+    if not t:
+        raise RowError(f"{name} is empty")
+    if not (t.isdigit() or (t[0] in "+-" and t[1:].isdigit())):
+        # OpenCellID writes integers; accept "12.0" but not "12.5"
+        try:
+            v = float(t)
+        except ValueError:
+            raise RowError(f"{name} {s!r} is not a number") from None
+        if not math.isfinite(v) or v != int(v):
+            raise RowError(f"{name} {s!r} is not a whole number")
+        iv = int(v)
+    else:
+        iv = int(t)
+    if not lo <= iv <= hi:
+        raise RowError(f"{name} {iv} is out of range {lo}..{hi}{hint}")
+    return iv
+
+
+def _opt_int(name: str, s: str, lo: int, hi: int) -> int | None:
+    return None if not s.strip() else _int(name, s, lo, hi)
+
+
+def _float(name: str, s: str, lo: float, hi: float) -> float:
+    t = s.strip()
+    if not t:
+        raise RowError(f"{name} is empty")
+    if "_" in t:
+        raise RowError(f"{name} {s!r} is not a number")
+    try:
+        v = float(t)
+    except ValueError:
+        raise RowError(f"{name} {s!r} is not a number") from None
+    if not math.isfinite(v):
+        raise RowError(f"{name} {s!r} is not a finite number")
+    if not lo <= v <= hi:
+        raise RowError(f"{name} {v:g} is outside {lo:g}..{hi:g}")
+    return v
+
+
+def _opt_float(name: str, s: str, lo: float, hi: float) -> float | None:
+    return None if not s.strip() else _float(name, s, lo, hi)
+
+
+def _radio(s: str) -> str:
+    r = _RADIO.get(s.strip())
+    if r is None:
+        r = _RADIO.get(s.strip().upper())
+    if r is None:
+        shown = s if len(s) <= 20 else s[:20] + "..."
+        raise RowError(f"radio {shown!r} is not one of {', '.join(RADIOS)}")
+    return r
+
+
+def _date(name: str, s: str) -> str | None:
+    t = s.strip()
+    if not t:
+        return None
+    if t.isdigit():
+        try:
+            return datetime.fromtimestamp(int(t), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        except (OverflowError, OSError, ValueError):
+            raise RowError(f"{name} {s!r} is not a date") from None
+    try:
+        d = datetime.fromisoformat(t.replace("Z", "+00:00") if t.endswith("Z") else t)
+    except ValueError:
+        shown = s if len(s) <= 32 else s[:32] + "..."
+        raise RowError(f"{name} {shown!r} is not an ISO date (YYYY-MM-DD)") from None
+    if len(t) <= 10:
+        return d.strftime("%Y-%m-%d")
+    if d.tzinfo is not None:
+        d = d.astimezone(UTC)
+    return d.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_TIME_MAX = 4102444800  # 2100-01-01
+
+
+class RowParser:
+    """Turns the fields of one data line into a row tuple (ROW_COLUMNS order)."""
+
+    def __init__(self, fmt: CsvFormat) -> None:
+        self.fmt = fmt
+        self.delimiter = fmt.delimiter
+        self._ocid_careful: Callable[[list[str]], tuple[Any, ...]] | None = None
+        self._parse: Callable[[list[str]], tuple[Any, ...]] = (
+            self._make_ocid() if fmt.kind == "opencellid" else self._make_licensed())
+
+    def split(self, line: str) -> list[str]:
+        if '"' in line:
+            try:
+                return next(csv.reader([line], delimiter=self.delimiter, strict=True))
+            except (csv.Error, StopIteration) as exc:
+                raise RowError(f"unreadable CSV quoting ({exc})") from None
+        return line.split(self.delimiter)
+
+    def parse(self, line: str) -> tuple[Any, ...]:
+        """RowError with the reason when the line is not a valid row."""
+        fields = self.split(line)
+        if len(fields) < self.fmt.n_fields:
+            raise RowError(f"{len(fields)} fields, expected {self.fmt.n_fields} (line cut short?)")
+        if len(fields) > self.fmt.n_fields:
+            raise RowError(f"{len(fields)} fields, expected {self.fmt.n_fields} (an unquoted "
+                           f"{self.delimiter!r} in a value?)")
+        if self._ocid_careful is None:
+            return self._parse(fields)
+        row = self._parse(fields) if "_" not in line else None
+        return row if row is not None else self._ocid_careful(fields)
+
+    def _make_ocid(self) -> Callable[[list[str]], tuple[Any, ...]]:
+        ix = self.fmt.index
+        i_radio, i_mcc, i_net, i_area, i_cell = ix["radio"], ix["mcc"], ix["net"], ix["area"], ix["cell"]
+        i_lon, i_lat = ix["lon"], ix["lat"]
+        i_range, i_samples = ix.get("range"), ix.get("samples")
+        i_created, i_updated, i_avg = ix.get("created"), ix.get("updated"), ix.get("averageSignal")
+        fast_radio = {k: v for k, v in _RADIO.items()}
+
+        def fast(f: list[str]) -> tuple[Any, ...] | None:
+            # the common, clean case; None sends the row to the careful path for its reason
+            try:
+                radio = fast_radio[f[i_radio]]
+                mcc = int(f[i_mcc])
+                mnc = int(f[i_net])
+                lac = int(f[i_area])
+                cid = int(f[i_cell])
+                lon = float(f[i_lon])
+                lat = float(f[i_lat])
+                rng = float(f[i_range]) if i_range is not None and f[i_range] else None
+                samples = int(f[i_samples]) if i_samples is not None and f[i_samples] else None
+                created = int(f[i_created]) if i_created is not None and f[i_created] else None
+                updated = int(f[i_updated]) if i_updated is not None and f[i_updated] else None
+                avg = float(f[i_avg]) if i_avg is not None and f[i_avg] else None
+            except (KeyError, ValueError):
+                return None
+            if not (0 <= mcc <= 999 and 0 <= mnc <= 999 and 0 <= lac <= AREA_MAX and 0 <= cid <= CID_MAX
+                    and -180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
+                return None
+            if radio == "GSM" and (lac > _GSM_MAX or cid > _GSM_MAX):
+                return None
+            if rng is not None and not 0.0 <= rng <= 1e7:
+                return None
+            if samples is not None and samples < 0:
+                return None
+            if created is not None and not 0 <= created <= _TIME_MAX:
+                return None
+            if updated is not None and not 0 <= updated <= _TIME_MAX:
+                return None
+            if avg is not None and not -1e4 <= avg <= 1e4:
+                return None
+            return (radio, mcc, mnc, lac, cid, lon, lat, rng, samples, created, updated,
+                    None, None, None, None, None, avg)
+
+        def careful(f: list[str]) -> tuple[Any, ...]:
+            radio = _radio(f[i_radio])
+            mcc = _int("mcc", f[i_mcc], 0, 999)
+            mnc = _int("net (MNC)", f[i_net], 0, 999)
+            gsm = radio == "GSM"
+            lac = _int("area (LAC)" if gsm else "area", f[i_area], 0, _GSM_MAX if gsm else AREA_MAX,
+                       hint=" for GSM" if gsm else "")
+            cid = _int("cell", f[i_cell], 0, _GSM_MAX if gsm else CID_MAX, hint=" for GSM" if gsm else "")
+            lon = _float("lon", f[i_lon], -180.0, 180.0)
+            lat = _float("lat", f[i_lat], -90.0, 90.0)
+            rng = _opt_float("range", f[i_range], 0.0, 1e7) if i_range is not None else None
+            samples = _opt_int("samples", f[i_samples], 0, 2**31 - 1) if i_samples is not None else None
+            created = _opt_int("created", f[i_created], 0, _TIME_MAX) if i_created is not None else None
+            updated = _opt_int("updated", f[i_updated], 0, _TIME_MAX) if i_updated is not None else None
+            avg = _opt_float("averageSignal", f[i_avg], -1e4, 1e4) if i_avg is not None else None
+            return (radio, mcc, mnc, lac, cid, lon, lat, rng, samples, created, updated,
+                    None, None, None, None, None, avg)
+
+        self._ocid_careful = careful
+        return fast  # type: ignore[return-value]
+
+    def _make_licensed(self) -> Callable[[list[str]], tuple[Any, ...]]:
+        ix = self.fmt.index
+        g = ix.get
+
+        def parse(f: list[str]) -> tuple[Any, ...]:
+            def opt(name: str) -> str:
+                i = g(name)
+                return f[i] if i is not None else ""
+
+            radio = _radio(f[ix["radio"]])
+            gsm = radio == "GSM"
+            mcc = _int("mcc", f[ix["mcc"]], 0, 999)
+            mnc = _int("mnc", f[ix["mnc"]], 0, 999)
+            lac = _int("lac", f[ix["lac"]], 0, _GSM_MAX if gsm else AREA_MAX, hint=" for GSM" if gsm else "")
+            cid = _int("ci", f[ix["ci"]], 0, _GSM_MAX if gsm else CID_MAX, hint=" for GSM" if gsm else "")
+            lon = _opt_float("lon", f[ix["lon"]], -180.0, 180.0)
+            lat = _opt_float("lat", f[ix["lat"]], -90.0, 90.0)
+            if (lon is None) != (lat is None):
+                raise RowError("lon and lat must both be given or both be empty")
+            azimuth = _opt_float("azimuth", opt("azimuth"), 0.0, 360.0)
+            arfcn = _opt_int("arfcn", opt("arfcn"), 0, 1023 if gsm else 2**22)
+            bsic = _opt_int("bsic", opt("bsic"), 0, 63)
+            d0 = _date("date_start", opt("date_start"))
+            d1 = _date("date_end", opt("date_end"))
+            if d0 is not None and d1 is not None and d1 < d0:
+                raise RowError(f"date_end {d1} is before date_start {d0}")
+            return (radio, mcc, mnc, lac, cid, lon, lat, None, None, None, None,
+                    arfcn, bsic, azimuth, d0, d1, None)
+
+        return parse
+
+
+@dataclass(frozen=True)
+class BBox:
+    south: float
+    west: float
+    north: float
+    east: float
+
+    @classmethod
+    def parse(cls, text: str) -> BBox:
+        from fbsdetect.errors import BadUsage
+
+        parts = text.split(",")
+        try:
+            s, w, n, e = (float(p) for p in parts)
+        except ValueError:
+            raise BadUsage(f"--bbox {text!r}: expected S,W,N,E in degrees, "
+                           "e.g. 39.4,115.4,41.1,117.5") from None
+        if not all(math.isfinite(v) for v in (s, w, n, e)):
+            raise BadUsage(f"--bbox {text!r}: values must be finite")
+        if not (-90 <= s <= 90 and -90 <= n <= 90 and -180 <= w <= 180 and -180 <= e <= 180):
+            raise BadUsage(f"--bbox {text!r}: latitudes must be within -90..90, longitudes -180..180")
+        if s > n:
+            raise BadUsage(f"--bbox {text!r}: south {s:g} is north of north {n:g} (order is S,W,N,E)")
+        return cls(s, w, n, e)
+
+    def contains(self, lat: float, lon: float) -> bool:
+        if not self.south <= lat <= self.north:
+            return False
+        if self.west <= self.east:
+            return self.west <= lon <= self.east
+        return lon >= self.west or lon <= self.east   # crosses the antimeridian
+
+    def as_list(self) -> list[float]:
+        return [self.south, self.west, self.north, self.east]
