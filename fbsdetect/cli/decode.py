@@ -15,7 +15,9 @@ line names the reference. A recording whose values exceed it (a cf32 file of
 unscaled integers, like the real GSMSP capture with |I|, |Q| up to ~17 000)
 is decoded with a warning on stderr and its powers read above 0 dBFS. A cf32
 file whose values cannot be samples (NaN/inf, magnitudes beyond 1e9: another
-format's bytes) is refused (exit 2) before decoding.
+format's bytes) is refused (exit 2) before decoding. A SigMF recording whose
+data does not match its `core:sha512` is decoded with a warning
+(`sources.recording.verify_checksum` makes it an error where it must be).
 
 When no cell is found, or the receiver's error is beyond a dongle's, one line
 on stderr says what was seen (signal level, FCCH candidates, SCHs decoded of
@@ -200,10 +202,14 @@ def run(args: argparse.Namespace) -> int:
 
     from fbsdetect.errors import BadUsage
     from fbsdetect.receiver import ReceiverConfig, cell_observations, decode_recording
-    from fbsdetect.sources.recording import Recording, check_values, inspect
+    from fbsdetect.sources.recording import Recording, check_values, checksum_status, inspect
 
     info = inspect(args.recording, sample_rate_hz=args.rate, center_freq_hz=args.freq, fmt=args.format)
     rec = Recording(info)
+    if info.sha512 is not None and checksum_status(info) == "mismatch" and not args.quiet:
+        meta_name = info.meta_path.name if info.meta_path else "its metadata"
+        _warn(f"{info.data_path.name} does not match the core:sha512 of {meta_name}: the data was "
+              "modified or truncated since it was recorded; decoding it anyway")
     values = check_values(rec)  # a cf32 file holding other bytes: exit 2 before numpy warns
     if values.exceeds_full_scale and not args.quiet:
         _warn(f"{info.data_path.name} exceeds the {values.reference} (largest |I|, |Q| {values.peak:.4g}, "

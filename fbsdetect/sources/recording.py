@@ -12,6 +12,7 @@ its own exception types for the same faults and needs its schema at hand;
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import math
@@ -74,6 +75,7 @@ class RecordingInfo:
     lon: float | None = None
     gain_db: float | None = None  # receiver gain, when the recording states it
     captures: tuple[Capture, ...] = field(default_factory=tuple)
+    sha512: str | None = None  # SigMF core:sha512 of the data file, lower-case hex, when stated
 
     @property
     def duration_s(self) -> float:
@@ -161,6 +163,11 @@ def _read_sigmf(meta_path: Path) -> RecordingInfo:
     if captures[-1].sample_start >= n:
         raise BadInput(f"a capture starts at sample {captures[-1].sample_start}, past the end of the "
                        f"data ({n} samples)", source=src)
+    sha = glob.get("core:sha512")
+    if sha is not None and not (isinstance(sha, str) and len(sha) == 128
+                                and all(ch in "0123456789abcdefABCDEF" for ch in sha)):
+        raise BadInput("core:sha512 must be 128 hexadecimal digits (the SHA-512 of the data file)",
+                       source=src)
     gain = glob.get("fbsdetect:gain_db")
     if gain is not None and not _is_number(gain):
         raise BadInput(f"fbsdetect:gain_db must be a number of dB, got {gain!r}", source=src)
@@ -168,7 +175,41 @@ def _read_sigmf(meta_path: Path) -> RecordingInfo:
         data_path=data_path, meta_path=meta_path, datatype=dt, sample_rate_hz=float(rate),
         center_freq_hz=captures[0].center_freq_hz, n_samples=n, start_time=captures[0].datetime,
         lat=captures[0].lat, lon=captures[0].lon,
-        gain_db=None if gain is None else float(gain), captures=tuple(captures))
+        gain_db=None if gain is None else float(gain), captures=tuple(captures),
+        sha512=None if sha is None else sha.lower())
+
+
+class ChecksumMismatch(BadInput):
+    """The data file's SHA-512 differs from the metadata's core:sha512."""
+
+
+def sha512_of(path: str | os.PathLike[str], block_bytes: int = 1 << 22) -> str:
+    """SHA-512 (hex) of a file, read in blocks."""
+    h = hashlib.sha512()
+    with open(path, "rb") as f:
+        while chunk := f.read(block_bytes):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def checksum_status(info: RecordingInfo) -> str:
+    """"absent" (no core:sha512 stated, or a raw file), "ok" or "mismatch"."""
+    if info.sha512 is None:
+        return "absent"
+    return "ok" if sha512_of(info.data_path) == info.sha512 else "mismatch"
+
+
+def verify_checksum(info: RecordingInfo, *, required: bool = False) -> None:
+    """Raises ChecksumMismatch when the data file does not match core:sha512
+    (for `verify` and evidence export, where a mismatch is an error; `decode`
+    only warns, through `checksum_status`); with `required`, a recording
+    that states no checksum is an error too."""
+    status = checksum_status(info)
+    if status == "mismatch":
+        raise ChecksumMismatch("the data file does not match core:sha512 of its metadata (modified, "
+                               "truncated or another recording's data)", source=str(info.data_path))
+    if status == "absent" and required:
+        raise ChecksumMismatch("the recording states no core:sha512 to verify", source=str(info.data_path))
 
 
 def _count_samples(data_path: Path, datatype: str, hint: str = "") -> int:

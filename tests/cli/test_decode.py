@@ -266,3 +266,23 @@ def test_sigmf_with_a_conflicting_rate_is_exit_2(capsys: pytest.CaptureFixture[s
     code, out, err = run_cli(capsys, "decode", str(tmp_path / "c.sigmf-meta"), "--rate", "2.4e6")
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
     assert "--rate 2.4e+06 (core:sample_rate 1e+06) contradicts the SigMF metadata" in err
+
+
+def test_sigmf_checksum_mismatch_is_a_warning(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import hashlib
+
+    src = shared_file("refgen/pub1_single_939M_1000k.cf32")
+    data = np.fromfile(src, np.complex64)[:1_300_000].tobytes()
+    (tmp_path / "cell.sigmf-data").write_bytes(data)
+    meta = {"global": {"core:datatype": "cf32_le", "core:sample_rate": 1e6, "core:version": "1.0.0",
+                       "core:sha512": hashlib.sha512(data).hexdigest()},
+            "captures": [{"core:sample_start": 0, "core:frequency": 939e6}], "annotations": []}
+    (tmp_path / "cell.sigmf-meta").write_text(json.dumps(meta))
+    code, out, err = run_cli(capsys, "decode", str(tmp_path / "cell.sigmf-meta"), "--json")
+    assert code == 0 and "sha512" not in err and len(out.splitlines()) == 1
+    with open(tmp_path / "cell.sigmf-data", "r+b") as f:  # one sample changed after recording
+        f.seek(8 * 1000)
+        f.write(np.zeros(1, np.complex64).tobytes())
+    code, out, err = run_cli(capsys, "decode", str(tmp_path / "cell.sigmf-meta"), "--json")
+    assert code == 0 and len(out.splitlines()) == 1
+    assert "warning: cell.sigmf-data does not match the core:sha512 of cell.sigmf-meta" in err

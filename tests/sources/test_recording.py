@@ -136,3 +136,40 @@ def test_sigmf_refuses_conflicting_raw_options(tmp_path: Path, kwargs: dict[str,
     # the same values as the metadata are accepted
     info = recording.inspect(p, sample_rate_hz=1e6, center_freq_hz=939e6, fmt="cu8")
     assert info.sample_rate_hz == 1e6
+
+
+def test_sha512_verified_when_stated(tmp_path: Path) -> None:
+    import hashlib
+
+    meta = copy.deepcopy(META)
+    p = _write(tmp_path, meta)
+    assert recording.checksum_status(recording.inspect(p)) == "absent"
+    with pytest.raises(recording.ChecksumMismatch, match="states no core:sha512"):
+        recording.verify_checksum(recording.inspect(p), required=True)
+    good = hashlib.sha512((tmp_path / "r.sigmf-data").read_bytes()).hexdigest()
+    meta["global"]["core:sha512"] = good.upper()
+    info = recording.inspect(_write(tmp_path, meta))
+    assert recording.checksum_status(info) == "ok"
+    recording.verify_checksum(info, required=True)
+    meta["global"]["core:sha512"] = "0" * 128
+    info = recording.inspect(_write(tmp_path, meta))
+    assert recording.checksum_status(info) == "mismatch"
+    with pytest.raises(recording.ChecksumMismatch, match="does not match core:sha512") as exc:
+        recording.verify_checksum(info)
+    assert isinstance(exc.value, BadInput) and exc.value.exit_code == 2
+    meta["global"]["core:sha512"] = "abc"
+    with pytest.raises(BadInput, match="core:sha512 must be 128 hexadecimal digits"):
+        recording.inspect(_write(tmp_path, meta))
+
+
+def test_simulated_recordings_state_a_matching_sha512(tmp_path: Path) -> None:
+    """fbsdetect writes SigMF through `sim.output`, which states core:sha512."""
+    from fbsdetect.sim.output import simulate
+    from fbsdetect.sim.scene import load_scene
+    from tests.sim.scenes import ONE_CELL
+
+    scene_path = tmp_path / "one.toml"
+    scene_path.write_text(ONE_CELL.format(duration=0.2))
+    rendered = simulate(load_scene(scene_path), tmp_path / "out")
+    info = recording.inspect(rendered.meta_path)
+    assert info.sha512 is not None and recording.checksum_status(info) == "ok"
