@@ -1,6 +1,13 @@
 """`fbsdetect decode RECORDING`: every GSM carrier in a recording, one cell
 observation per cell (contracts.md sections 1, 2 and 4).
 
+RECORDING "-" reads raw samples from standard input (`rtl_sdr -f F -s R - |
+fbsdetect decode - --rate R --freq F`; --format defaults to cu8, rtl_sdr's
+output): stdin is read in 1 MiB chunks into a temporary file until end of
+stream or `--max-s` seconds of samples (default 10 s), then reading stops
+and the buffered samples are decoded (the receiver needs random access to
+them; a continuous live decoder is `scan`).
+
 Output on stdout: a table (default), JSON lines of cell observations
 (`--json`), or every decoded L2 frame as a JSON line (`--frames`, no early
 stop). `-v` prints the counted outcomes of every carrier on stderr, including
@@ -39,13 +46,22 @@ if TYPE_CHECKING:
     from fbsdetect.sources.recording import RecordingInfo, ValueSurvey
     from fbsdetect.types import CellObservation, L2Frame
 
+STDIN_MAX_S = 10.0
+"""Default limit of what `decode -` reads from a pipe (10 s at 2.4 MS/s cu8:
+48 MB in a temporary file, removed at exit)."""
+
 NAME = "decode"
 HELP = "decode every GSM carrier in a recording (SigMF or raw cu8/ci8/cf32)"
 
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("recording", metavar="RECORDING",
-                   help="SigMF file (meta or data) or raw .cu8/.cs8/.ci8/.cfile/.cf32")
+                   help="SigMF file (meta or data) or raw .cu8/.cs8/.ci8/.cfile/.cf32; '-' reads raw samples"
+                   " from standard input (rtl_sdr ... - | fbsdetect decode - --rate HZ --freq HZ;"
+                   " --format defaults to cu8 there)")
+    p.add_argument("--max-s", type=float, default=STDIN_MAX_S, metavar="S",
+                   help=f"with '-': read at most S seconds of samples from standard input, then stop"
+                   f" reading and decode (default {STDIN_MAX_S:g}; buffered in a temporary file)")
     p.add_argument("--rate", type=float, metavar="HZ",
                    help="sample rate of a raw recording (a SigMF recording states its own: a different"
                    " value is refused, exit 2)")
@@ -198,13 +214,36 @@ def _sinks(args: argparse.Namespace, info: RecordingInfo) -> list[Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.recording != "-":
+        return _run(args, args.recording)
+    import tempfile
+    from pathlib import Path
+
+    from fbsdetect.errors import BadUsage
+    from fbsdetect.sources.recording import spool_stream
+
+    if args.rate is None or args.freq is None:
+        raise BadUsage("decode - (standard input) needs --rate HZ and --freq HZ (and --format unless cu8)")
+    if not args.rate > 0 or not args.max_s > 0:
+        raise BadUsage("--rate and --max-s must be positive")
+    fmt = args.format or "cu8"
+    with tempfile.TemporaryDirectory(prefix="fbsdetect-stdin-") as tmp:
+        path = Path(tmp) / f"stdin.{fmt}"
+        from fbsdetect.sources.recording import FORMATS, normalise_format
+
+        per = FORMATS[normalise_format(fmt)][1]
+        spool_stream(sys.stdin.buffer, path, fmt, max_bytes=int(args.max_s * args.rate) * per)
+        return _run(args, str(path), fmt=fmt)
+
+
+def _run(args: argparse.Namespace, recording: str, fmt: str | None = None) -> int:
     import numpy as np
 
     from fbsdetect.errors import BadUsage
     from fbsdetect.receiver import ReceiverConfig, cell_observations, decode_recording
     from fbsdetect.sources.recording import Recording, check_values, checksum_status, inspect
 
-    info = inspect(args.recording, sample_rate_hz=args.rate, center_freq_hz=args.freq, fmt=args.format)
+    info = inspect(recording, sample_rate_hz=args.rate, center_freq_hz=args.freq, fmt=fmt or args.format)
     rec = Recording(info)
     if info.sha512 is not None and checksum_status(info) == "mismatch" and not args.quiet:
         meta_name = info.meta_path.name if info.meta_path else "its metadata"

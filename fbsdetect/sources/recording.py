@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TypeGuard
+from typing import BinaryIO, TypeGuard
 
 import numpy as np
 
@@ -359,6 +359,35 @@ def check_values(rec: Recording) -> ValueSurvey:
                        "(cu8 or ci8?); give the right --format or file extension",
                        source=str(rec.info.data_path))
     return sv
+
+
+STDIN_CHUNK_BYTES = 1 << 20
+
+
+def spool_stream(stream: BinaryIO, dest: Path, fmt: str, *, max_bytes: int) -> int:
+    """Copies raw samples from `stream` (a pipe: `rtl_sdr ... -`) into the file
+    `dest`, in chunks of STDIN_CHUNK_BYTES, until end of stream or `max_bytes`
+    (rounded down to whole samples), so that the recording can be memory-mapped
+    like a file; a trailing partial sample (a stream cut mid-sample) is dropped.
+    Returns the number of samples; BadInput naming <stdin> when there are none."""
+    datatype = normalise_format(fmt, source="<stdin>")
+    per = FORMATS[datatype][1]
+    limit = max(per, max_bytes - max_bytes % per)
+    done = 0
+    try:
+        with open(dest, "wb") as f:
+            while done < limit:
+                chunk = stream.read(min(STDIN_CHUNK_BYTES, limit - done))
+                if not chunk:
+                    break
+                f.write(chunk)
+                done += len(chunk)
+            f.truncate(done - done % per)
+    except OSError as exc:
+        raise BadInput(f"cannot buffer the samples: {exc.strerror}", source=str(dest)) from None
+    if done < per:
+        raise BadInput("no samples on standard input", source="<stdin>")
+    return done // per
 
 
 def to_complex64(raw: np.ndarray, datatype: str) -> np.ndarray:

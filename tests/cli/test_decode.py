@@ -286,3 +286,43 @@ def test_sigmf_checksum_mismatch_is_a_warning(capsys: pytest.CaptureFixture[str]
     code, out, err = run_cli(capsys, "decode", str(tmp_path / "cell.sigmf-meta"), "--json")
     assert code == 0 and len(out.splitlines()) == 1
     assert "warning: cell.sigmf-data does not match the core:sha512 of cell.sigmf-meta" in err
+
+
+FBSDETECT = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "fbsdetect"
+
+
+def test_decode_from_stdin_through_a_pipe(tmp_path: Path) -> None:
+    """`cat FILE | fbsdetect decode - ...` (as `rtl_sdr ... - | ...`): the same cell as from the file;
+    --max-s bounds what is read."""
+    src = shared_file("refgen/pub1_single_939M_1000k.cf32")
+    if not FBSDETECT.exists():
+        pytest.skip(f"{FBSDETECT} is not installed (scripts/setup)")
+    results = []
+    for extra in ([], ["--max-s", "0.5", "-v"]):
+        cat = subprocess.Popen(["cat", str(src)], stdout=subprocess.PIPE)
+        r = subprocess.run([str(FBSDETECT), "decode", "-", "--rate", "1e6", "--freq", "939e6", "--format",
+                            "cf32", "--json", *extra], stdin=cat.stdout, capture_output=True, text=True,
+                           timeout=120)
+        assert cat.stdout is not None
+        cat.stdout.close()
+        cat.wait()
+        assert r.returncode == 0, r.stderr
+        results.append((r.stdout, r.stderr))
+    (c,) = [json.loads(line) for line in results[0][0].splitlines()]
+    assert (c["arfcn"], c["bsic"], c["mcc"]) == (20, 38, 460)
+    assert "0.50 s" in results[1][1]  # only half a second was read
+
+
+def test_stdin_needs_rate_and_freq(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(capsys, "decode", "-", "--freq", "939e6")
+    assert code == 2 and "needs --rate HZ and --freq HZ" in err and len(err.strip().splitlines()) == 1
+
+
+def test_stdin_empty_is_bad_input(monkeypatch: pytest.MonkeyPatch,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+    import types
+
+    monkeypatch.setattr("sys.stdin", types.SimpleNamespace(buffer=io.BytesIO(b"\x80")))
+    code, _, err = run_cli(capsys, "decode", "-", "--rate", "1e6", "--freq", "939e6")
+    assert code == 2 and "<stdin>: no samples on standard input" in err
