@@ -15,6 +15,8 @@ SUBCOMMANDS: tuple[str, ...] = (
     "detections",
     "analyze",
     "map",
+    "report",
+    "handover",
     "export",
     "node",
     "serve",

@@ -323,3 +323,19 @@ class AuditEntry(Base):
     fields: Mapped[str | None] = mapped_column(Text)  # JSON {column: short digest of its value}
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class Handover(Base):
+    """A detection handed to the police or a radio regulator (the monthly
+    report counts them, with their dates)."""
+
+    __tablename__ = "handover"
+    __table_args__ = (Index("ix_handover_detection", "detection_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    detection_id: Mapped[int] = mapped_column(ForeignKey("detection.id"))
+    recipient: Mapped[str] = mapped_column(String(32))  # police | regulator | operator | other
+    reference: Mapped[str | None] = mapped_column(String(256))  # case or file number
+    handed_at: Mapped[datetime]
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

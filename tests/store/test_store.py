@@ -163,3 +163,17 @@ def test_foreign_tables_are_refused(tmp_path: Any) -> None:
     con.close()
     with pytest.raises(BadUsage):
         open_store(f"sqlite:///{path}")
+
+
+def test_migrations_match_the_models(db_url: str) -> None:
+    """A model changed without its migration (or the reverse) fails here."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from fbsdetect.store.models import Base
+
+    store = open_store(db_url)
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    store.close()
+    assert diff == []

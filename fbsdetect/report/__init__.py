@@ -1,0 +1,1 @@
+"""Reports for regulators (the monthly figures)."""
