@@ -291,8 +291,8 @@ class ScanRunner:
     def _sweep(self) -> None:
         k = self.sweeps
         energetic: set[int] = set()
-        # 1. power pass over the grid and the LTE bands
-        grid = self.plan.tunings + self.plan.lte_tunings
+        # 1. power pass over the grid (the LTE bands come after the identity pass)
+        grid = self.plan.tunings
         self.phase = "power"
         for i, t in enumerate(grid):
             if self.done():
@@ -309,7 +309,9 @@ class ScanRunner:
         phases = [("identity", self.profile.radio.identity_dwell_max_s),
                   ("complete", self.profile.radio.dwell_max_s)] if k == 0 else \
                  [("refresh", self.profile.radio.dwell_max_s)]
-        for phase, cap in phases:
+        for n, (phase, cap) in enumerate(phases):
+            if n == 1 or len(phases) == 1:
+                self._lte_pass()
             self.phase = phase
             for i, t in enumerate(dec):
                 if self.done():
@@ -327,6 +329,16 @@ class ScanRunner:
             except Exception as e:  # the detector is someone else's; it never stops the scan
                 self.log(f"detector: {e}")
         self.log(f"sweep {self.sweeps} done at {self.radio_s():.1f} s: {len(self.cells)} cells")
+
+    def _lte_pass(self) -> None:
+        self.phase = "lte"
+        for i, t in enumerate(self.plan.lte_tunings):
+            if self.done():
+                return
+            self.step = (i + 1, len(self.plan.lte_tunings))
+            self._power(t)
+            self._revisits()
+            self._tick()
 
     def _incomplete_in(self, t: Tuning, energetic: set[int]) -> bool:
         arfcns = set(t.arfcns)
@@ -440,7 +452,7 @@ class ScanRunner:
         by_arfcn = {c.arfcn: c for c in d.decode.carriers if c.is_cell}
         for o in obs:
             r = by_arfcn.get(o.arfcn) if o.arfcn is not None else None
-            if r is None or r.bsic is None:
+            if r is None or r.bsic is None or self._is_copy(r, d):
                 continue
             st = self._absorb(r, o)
             o = self._with_state(o, st)
@@ -454,6 +466,18 @@ class ScanRunner:
                     self._alerts(self.detector.observe(o, oid))
                 except Exception as e:
                     self.log(f"detector: {e}")
+
+    @staticmethod
+    def _is_copy(r: Any, d: DwellResult) -> bool:
+        """A carrier that never passed a CRC and repeats the BSIC of a decoded one
+        at least COPY_MARGIN_DB stronger in the same dwell: a spur or image of it
+        (the receiver's own copy test also wants the same frame timing)."""
+        from fbsdetect.receiver import COPY_MARGIN_DB
+
+        if r.stats.blocks_ok > 0 or r.power_dbfs is None:
+            return False
+        return any(c is not r and c.bsic == r.bsic and c.stats.blocks_ok > 0 and c.power_dbfs is not None
+                   and c.power_dbfs - r.power_dbfs >= COPY_MARGIN_DB for c in d.decode.carriers)
 
     def _absorb(self, r: Any, o: CellObservation) -> CellState:
         """Merges one carrier's dwell into its CellState, in frame order, noting
