@@ -21,4 +21,5 @@ SUBCOMMANDS: tuple[str, ...] = (
     "node",
     "serve",
     "db",
+    "doctor",
 )
