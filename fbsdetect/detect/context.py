@@ -147,6 +147,7 @@ class Seen:
     sweep: int | None = None
     paging: PagingStats | None = None
     learn: bool = False
+    kind: str = "dwell"  # "dwell" | "revisit" (a short FCCH/SCH/power look: no SI)
 
     @classmethod
     def of(cls, obs: CellObservation, **kw: Any) -> Seen:
@@ -276,6 +277,7 @@ class World:
     sweep_window_s: float = 120.0
     by_key: dict[CellKey, list[Seen]] = field(default_factory=dict)
     _times: dict[CellKey, list[float]] = field(default_factory=dict)
+    _full: dict[CellKey, tuple[list[float], list[Seen]]] = field(default_factory=dict)
     by_cid: dict[tuple[int | None, int | None, int | None], list[Seen]] = field(default_factory=dict)
     by_arfcn: dict[int | None, list[Seen]] = field(default_factory=dict)
     lte: list[LteSample] = field(default_factory=list)
@@ -291,6 +293,13 @@ class World:
             i += 1
         lst.insert(i, s)
         times.insert(i, t)
+        if s.obs.params:  # observations that carry SI parameters, for comparisons between cells
+            ft, fl = self._full.setdefault(k, ([], []))
+            j = bisect_left(ft, t)
+            while j < len(ft) and ft[j] == t:
+                j += 1
+            ft.insert(j, t)
+            fl.insert(j, s)
         self.by_cid.setdefault((k.mcc, k.mnc, k.cid), []).append(s)
         self.by_arfcn.setdefault(k.arfcn, []).append(s)
         if s.sweep is not None:
@@ -305,12 +314,15 @@ class World:
         self.lte.append(sample)
 
     def nearest_in_time(self, k: CellKey, t: float | None) -> Seen | None:
-        lst = self.by_key.get(k)
+        """The observation of `k` nearest to `t`, preferring one with SI parameters."""
+        if k in self._full:
+            times, lst = self._full[k]
+        else:
+            lst, times = self.by_key.get(k, []), self._times.get(k, [])
         if not lst:
             return None
         if t is None:
             return lst[-1]
-        times = self._times[k]
         i = bisect_left(times, t)
         cands = [j for j in (i - 1, i) if 0 <= j < len(lst)]
         return lst[min(cands, key=lambda j: abs(times[j] - t))]
@@ -349,12 +361,19 @@ class RuleContext:
         return None
 
     def op_attr(self, name: str, default: Any = None) -> Any:
+        """An attribute of the profile's operator; `<param>_range` also from
+        `Operator.ranges` (how scan/profile.py keeps the `*_range` keys)."""
         op = self.operator
         if op is None:
             return default
         if isinstance(op, Mapping):
             return op.get(name, default)
-        return getattr(op, name, default)
+        v = getattr(op, name, None)
+        if v is None and name.endswith("_range"):
+            ranges = getattr(op, "ranges", None)
+            if isinstance(ranges, Mapping):
+                v = ranges.get(name[: -len("_range")])
+        return default if v is None else v
 
     @property
     def profile_operators(self) -> list[Any]:

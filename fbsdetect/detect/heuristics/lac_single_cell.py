@@ -1,7 +1,8 @@
 """The cell's LAC is used by none of the operator's other cells heard around it.
 
 Looks at: the LACs of the other cells of the same operator heard in this
-area and time window, and the registry's cells near the receiver. Location
+area and time window, and (when it has the operator's cells) whether the
+registry lists the LAC at all. Location
 areas span many cells; a LAC heard on exactly one cell, while several cells
 of the same operator in other LACs are heard, is how fake base stations
 force location updates. Innocent causes: the receiver is at the edge of a
@@ -31,14 +32,12 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     peers = [s for s in ctx.peers if s.obs.lac is not None]
     if len(peers) < 2 or any(s.obs.lac == o.lac for s in peers):
         return None
-    reg = [c for c in ctx.registry_near(10_000.0)
-           if (getattr(c, "mcc", None), getattr(c, "mnc", None)) == cell.plmn]
-    if any(getattr(c, "lac", None) == o.lac and getattr(c, "cid", None) != o.cid for c in reg):
-        return None
+    if ctx.has_registry and o.lac in ctx.registry_lacs:
+        return None  # a registered location area: the receiver hears its edge
     lacs = sorted({s.obs.lac for s in peers if s.obs.lac is not None})
     text = (f"LAC {o.lac} is heard on this cell only; the operator's {len(peers)} other cells heard here "
-            f"use LAC {fmt_list(lacs)}" + (f" and the registry's {len(reg)} cells within 10 km another"
-                                          if reg else "") + ". "
+            f"use LAC {fmt_list(lacs)}" + (", and the registry lists no cell in it" if ctx.has_registry
+                                          else "") + ". "
             + innocent("the receiver is at a location-area border", "few of the operator's cells are heard"))
     return Finding(id, version, ramp(len(peers), 1, 4), text, {"lac": o.lac, "peer_lacs": lacs,
                                                                "peers": len(peers)}, family)

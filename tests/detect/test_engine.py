@@ -1,0 +1,144 @@
+"""The engine on a store: observations written by the scan's StoreSink ->
+analyze -> detections (contracts.md section 5), incidents, re-analysis."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fbsdetect.detect.engine import Engine, analyze, list_detections
+from fbsdetect.detect.finding import Severity
+from tests.detect import support as S
+
+CHINESE = dict(arfcn=90, lac=9999, cid=1, bsic=37, power=-38.0, t3212=1, rxlev_access_min=0, cro=40,
+               cell_reselect_hysteresis=7, si2quater=False, eutran_neighbours=[], gprs=False,
+               offset_hz=420.0)
+
+
+def _store(tmp_path: Path) -> Any:
+    from fbsdetect.store import open_store
+
+    return open_store(f"sqlite:///{tmp_path / 'fb.db'}")
+
+
+def _write(store: Any, sweeps: list[list[Any]], sensor: str = "s1", learn: bool = False) -> None:
+    from fbsdetect.scan.sink import RunInfo
+    from fbsdetect.store.sink import StoreSink
+
+    sink = StoreSink(store, sensor=sensor)
+    sink.run_started(RunInfo(source="test", profile="cn-test", sensor=sensor,
+                             start_time=datetime(2026, 3, 1, 10, tzinfo=UTC), software_version="t", learn=learn))
+    for k, cells in enumerate(sweeps):
+        for c in cells:
+            sink.observation(c, radio_s=20.0 * k, tuning_id=None, kind="dwell", frames=[])
+    sink.flush()
+    sink.run_ended({})
+
+
+def _registry_rows(store: Any) -> None:
+    from fbsdetect.store.models import RegistryCell, RegistrySource
+
+    with store.session() as s:
+        src = RegistrySource(name="test", kind="licensed")
+        s.add(src)
+        s.flush()
+        for c, mnc in [(c, 0) for c in S.CMCC] + [(c, 1) for c in S.CU]:
+            s.add(RegistryCell(source_id=src.id, radio="GSM", mcc=460, mnc=mnc, lac=c["lac"], cid=c["cid"],
+                               lat=c["site"][0], lon=c["site"][1], range_m=1000.0, arfcn=c["arfcn"],
+                               bsic=c["bsic"]))
+
+
+def _sweeps(n: int, fake: dict[str, Any] | None, clean: bool = False) -> list[list[Any]]:
+    out = []
+    for k in range(n):
+        cells = S.town(t=20.0 * k)
+        if fake is not None:
+            cells.append(S.fake(t=20.0 * k + 3, **fake))
+        out.append(cells)
+    return out
+
+
+def test_chinese_pattern_is_one_high_detection(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    _registry_rows(store)
+    _write(store, _sweeps(3, CHINESE))
+    summary = analyze(store, S.profile())
+    assert summary.observations == 3 * 7 and summary.analysis_id is not None
+    assert summary.rule_errors == {}
+    dets = list_detections(store)
+    assert len(dets) >= 1
+    d = dets[0]
+    assert d["cell"] == {"arfcn": 90, "bsic": 37, "mcc": 460, "mnc": 0, "lac": 9999, "cid": 1}
+    assert d["severity"] == "high", d
+    assert d["observations"] == 3 and d["sensors"] == ["s1"] and d["position"] is None
+    ids = {r["id"] for r in d["rules"]}
+    assert {"unknown-cell", "si2quater-absent", "t3212-low", "rxlev-access-min-low",
+            "reselect-offset-high", "freq-offset-outlier"} <= ids
+    assert all(r["version"] >= 1 and r["evidence"] for r in d["rules"])
+    # legitimate cells stay below medium
+    assert all(x["severity"] == "low" for x in dets[1:]), dets[1:]
+
+
+def test_reanalysis_replaces_and_records_versions(tmp_path: Path) -> None:
+    from sqlalchemy import func, select
+
+    from fbsdetect.store.models import AnalysisRun, Detection, Finding
+
+    store = _store(tmp_path)
+    _registry_rows(store)
+    _write(store, _sweeps(2, CHINESE))
+    analyze(store, S.profile())
+    with store.session() as s:
+        n_find = s.scalar(select(func.count(Finding.id)))
+        n_det = s.scalar(select(func.count(Detection.id)))
+    analyze(store, S.profile())
+    with store.session() as s:
+        assert s.scalar(select(func.count(Finding.id))) == n_find
+        assert s.scalar(select(func.count(Detection.id))) == n_det
+        runs = list(s.scalars(select(AnalysisRun)))
+        assert len(runs) == 2 and runs[-1].rule_versions and runs[-1].rule_versions["unknown-cell"] == 1
+
+
+def test_clean_town_no_detection_at_medium(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    _registry_rows(store)
+    _write(store, _sweeps(3, None))
+    analyze(store, S.profile())
+    assert list_detections(store, min_severity="medium") == []
+
+
+def test_incident_spans_sensors_and_runs(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    _registry_rows(store)
+    _write(store, _sweeps(2, CHINESE), sensor="s1")
+    _write(store, _sweeps(2, CHINESE), sensor="s2")
+    analyze(store, S.profile())
+    d = list_detections(store, min_severity="medium")
+    assert len(d) == 1 and d[0]["sensors"] == ["s1", "s2"] and d[0]["observations"] == 4
+
+
+def test_unknown_cell_alone_is_low() -> None:
+    eng = Engine(S.profile(), registry=S.registry())
+    from fbsdetect.detect.context import Seen
+
+    town = [Seen.of(c) for c in S.town()]
+    new = Seen.of(S.fake(cid=41777, arfcn=60))  # a new legitimate site: in no registry, otherwise ordinary
+    for s in [*town, new]:
+        eng.add(s)
+    fs = eng.evaluate(new)
+    assert {f.rule_id for f in fs} >= {"unknown-cell"}
+    sc = eng.score(fs)
+    assert sc.severity <= Severity.LOW, (sc, [f.evidence for f in fs])
+
+
+def test_disabled_rules_and_weights_from_profile() -> None:
+    p = S.profile()
+    p.detect = {"disabled": ["unknown-cell"], "weights": {"t3212-low": 0.9}}
+    eng = Engine(p)
+    assert "unknown-cell" not in eng.weights and eng.weights["t3212-low"] == 0.9
+    p.detect = {"disabled": ["no-such-rule"]}
+    with pytest.raises(ValueError, match="no-such-rule"):
+        Engine(p)
