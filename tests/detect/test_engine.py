@@ -30,7 +30,8 @@ def _write(store: Any, sweeps: list[list[Any]], sensor: str = "s1", learn: bool 
 
     sink = StoreSink(store, sensor=sensor)
     sink.run_started(RunInfo(source="test", profile="cn-test", sensor=sensor,
-                             start_time=datetime(2026, 3, 1, 10, tzinfo=UTC), software_version="t", learn=learn))
+                             start_time=datetime(2026, 3, 1, 10, tzinfo=UTC), software_version="t",
+                             learn=learn))
     for k, cells in enumerate(sweeps):
         for c in cells:
             sink.observation(c, radio_s=20.0 * k, tuning_id=None, kind="dwell", frames=[])
