@@ -1,0 +1,82 @@
+"""`fbsdetect verify FILE.zip` / `fbsdetect verify --db [URL]`: checks an
+evidence package / the database's hash-chained audit log. Exit 0 only when
+untouched; exit 1 with one line per thing that changed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from fbsdetect.errors import BadUsage
+
+NAME = "verify"
+HELP = "check an evidence package (FILE.zip) or the database's audit log (--db)"
+_FROM_ENV = "\0env"
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("package", nargs="?", metavar="FILE.zip", help="the evidence package to check")
+    # `--db` (the common option) may stand alone here: `verify --db` checks $FBSDETECT_DB or ./fbsdetect.db
+    for action in p._actions:
+        if "--db" in action.option_strings:
+            action.nargs = "?"
+            action.const = _FROM_ENV
+            action.help = ("check the audit log of this database (alone: $FBSDETECT_DB or "
+                           "sqlite:///fbsdetect.db)")
+    p.add_argument("--fingerprint", metavar="FP",
+                   help="also require the package to be signed by the key with this fingerprint")
+    p.add_argument("--json", action="store_true", help="the result as one JSON object on stdout")
+
+
+def run(args: argparse.Namespace) -> int:
+    db = getattr(args, "db", None)
+    if args.package is None and db is None:
+        raise BadUsage("give FILE.zip to check a package, or --db to check the database's audit log")
+    code = 0
+    if args.package is not None:
+        code = max(code, _package(args))
+    if db is not None and args.package is None:
+        code = max(code, _db(args, None if db == _FROM_ENV else db))
+    return code
+
+
+def _package(args: argparse.Namespace) -> int:
+    from fbsdetect.export.evidence import verify_package
+
+    rep = verify_package(args.package, expect_fingerprint=args.fingerprint)
+    if args.json:
+        print(json.dumps({"package": args.package, "ok": rep.ok, "problems": rep.problems,
+                          "fingerprint": rep.fingerprint, "detection": rep.detection, "files": rep.files}))
+    for line in rep.problems:
+        sys.stderr.write(f"{args.package}: {line}\n")
+    if rep.fingerprint and not args.json:
+        print(f"signing key: {rep.fingerprint}")
+    if rep.ok:
+        if not args.json:
+            det = rep.detection or {}
+            print(f"{args.package}: OK, untouched ({rep.files} files; detection {det.get('id')})")
+        return 0
+    if not args.json:
+        print(f"{args.package}: FAILED, {len(rep.problems)} problem(s)")
+    return 1
+
+
+def _db(args: argparse.Namespace, url: str | None) -> int:
+    from fbsdetect.store import open_store, url_from_env
+    from fbsdetect.store.audit import verify_db
+
+    store = open_store(url_from_env(url))
+    try:
+        rep = verify_db(store)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(rep.to_json()))
+    for line in rep.lines():
+        sys.stderr.write(f"{line}\n")
+    if not args.json:
+        rows = ", ".join(f"{n} {t} rows" for t, n in rep.rows.items())
+        state = "OK, untouched" if rep.ok else f"FAILED, {rep.n_problems} problem(s)"
+        print(f"audit log: {state} ({rep.entries} entries, head {rep.head_seq} {rep.head_hash[:16]}; {rows})")
+    return 0 if rep.ok else 1

@@ -1,0 +1,657 @@
+"""Evidence packages (`export --format evidence --detection ID -o FILE.zip`)
+and their verification (`fbsdetect verify FILE.zip`).
+
+A package is a zip of:
+
+- `detection.json`: the detection as stored (identity, severity, score, rules
+  with their evidence, position) and the audit log's head when exported;
+- `findings.json`: the rule findings behind it;
+- `observations.json` / `observations.csv`: every observation linked to it
+  (directly or through a finding), as stored, with GPS position and sensor;
+- `frames.pcapng`: their decoded L2 frames as GSMTAP (Wireshark), each with
+  time, GPS position and sensor as a packet comment;
+- `iq/...`: IQ snippets referenced by the observations (`params["iq_snippet"]`
+  or `params["iq_snippets"]`, a path or a list of paths, SigMF meta and data
+  both taken), when the scan stored them; the manifest says when there are none;
+- `map.html`: a map of the detection, when `fbsdetect.mapping` can draw one;
+- `report.html` (and `report.pdf` when a converter, wkhtmltopdf or Chromium,
+  is installed): the same, readable by a person;
+- `public_key.pem`: the signing key's public half;
+- `manifest.json`: SHA-256 and size of every file above, and what was left
+  out and why; `manifest.sig`: its Ed25519 signature (base64).
+
+The whole archive is signed too: the zip's comment (its last bytes) holds
+`fbsdetect-sig:ed25519:<base64>`, a signature over SHA-256 of every byte
+before the comment, so that a change anywhere in the file, also in zip
+headers that no member's content covers, is found. `verify_package` names
+what changed: a file (its hash, or its compressed data no longer inflates),
+a missing or added file, the manifest's signature, or the archive's.
+
+Keys: Ed25519 (`cryptography`), made on first use as
+`$XDG_CONFIG_HOME/fbsdetect/keys/sensor.ed25519.pem` (default `~/.config`),
+mode 0600. A package needs nothing but itself to verify (the public key is
+inside; no absolute paths); the key's fingerprint (SHA-256 of the raw public
+key) is printed so that it can be compared with the sensor's registered key.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import io
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fbsdetect.errors import BadInput, BadUsage, NotAvailable
+from fbsdetect.export import ExportFilter, iso_utc, observation_rows
+
+FORMAT = "fbsdetect-evidence/1"
+SIG_PREFIX = b"fbsdetect-sig:ed25519:"
+SIG_LEN = len(SIG_PREFIX) + 88  # base64 of a 64-octet signature
+ARCHIVE_CONTEXT = b"fbsdetect evidence archive v1\n"
+KEY_FILE = "sensor.ed25519.pem"
+CONTROL_FILES = ("manifest.json", "manifest.sig")
+MAX_REPORT_ROWS = 500
+IQ_KEYS = ("iq_snippet", "iq_snippets")
+
+
+# -- keys -----------------------------------------------------------------------------
+
+def key_dir() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "fbsdetect" / "keys"
+
+
+def _crypto() -> Any:
+    try:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ed25519
+    except ImportError:
+        raise NotAvailable("evidence packages need the `cryptography` package "
+                           "(pip install cryptography)") from None
+    return serialization, ed25519
+
+
+def load_or_create_key(path: Path | None = None) -> Any:
+    """The sensor's Ed25519 private key, made (0600) on first use."""
+    serialization, ed25519 = _crypto()
+    path = path or key_dir() / KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        key = ed25519.Ed25519PrivateKey.generate()
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # made by another process meanwhile
+            pass
+        else:
+            with os.fdopen(fd, "wb") as f:
+                f.write(pem)
+            return key
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (ValueError, TypeError) as exc:
+        raise BadInput(f"not an unencrypted PEM private key: {exc}", source=path) from None
+    if not isinstance(key, ed25519.Ed25519PrivateKey):
+        raise BadInput("not an Ed25519 key", source=path)
+    return key
+
+
+def public_pem(public_key: Any) -> bytes:
+    serialization, _ = _crypto()
+    pem: bytes = public_key.public_bytes(serialization.Encoding.PEM,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo)
+    return pem
+
+
+def fingerprint(public_key: Any) -> str:
+    """'SHA256:' + the SHA-256 of the raw 32-octet public key, hex in groups of 4."""
+    serialization, _ = _crypto()
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    h = hashlib.sha256(raw).hexdigest()
+    return "SHA256:" + " ".join(h[i:i + 4] for i in range(0, 64, 4))
+
+
+# -- building -------------------------------------------------------------------------
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return iso_utc(v)
+    if isinstance(v, bytes | bytearray | memoryview):
+        return bytes(v).hex()
+    if isinstance(v, float) and v != v:
+        return None
+    return v
+
+
+def row_dict(row: Any) -> dict[str, Any]:
+    return {k: _jsonable(v) for k, v in row._mapping.items()}
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclass
+class EvidenceResult:
+    path: Path
+    files: dict[str, dict[str, Any]]
+    fingerprint: str
+    notes: list[str] = field(default_factory=list)
+
+
+def _iq_refs(params: Any) -> list[str]:
+    if not isinstance(params, dict):
+        return []
+    out: list[str] = []
+    for k in IQ_KEYS:
+        v = params.get(k)
+        if isinstance(v, str):
+            out.append(v)
+        elif isinstance(v, list):
+            out.extend(str(x) for x in v if isinstance(x, str))
+    return out
+
+
+def _sigmf_pair(p: Path) -> list[Path]:
+    s = str(p)
+    for a, b in ((".sigmf-meta", ".sigmf-data"), (".sigmf-data", ".sigmf-meta")):
+        if s.endswith(a):
+            return [p, Path(s[: -len(a)] + b)]
+    return [p]
+
+
+def _db_dir(store: Any) -> Path:
+    db = getattr(store.engine.url, "database", None)
+    if store.engine.dialect.name == "sqlite" and db and db != ":memory:":
+        return Path(db).expanduser().resolve().parent
+    return Path.cwd()
+
+
+def _pdf_converter() -> list[str] | None:
+    exe = shutil.which("wkhtmltopdf")
+    if exe:
+        return [exe, "--quiet"]
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        exe = shutil.which(name)
+        if exe:
+            return [exe, "--headless", "--disable-gpu", "--no-sandbox", "--no-pdf-header-footer"]
+    return None
+
+
+def _make_pdf(html_path: Path, pdf_path: Path) -> str | None:
+    """Converts the report; None when done, else why not."""
+    cmd = _pdf_converter()
+    if cmd is None:
+        return "no PDF: no HTML-to-PDF converter (wkhtmltopdf or chromium) is installed"
+    if "--headless" in cmd:
+        args = [*cmd, f"--print-to-pdf={pdf_path}", html_path.resolve().as_uri()]
+    else:
+        args = [*cmd, str(html_path), str(pdf_path)]
+    try:
+        with tempfile.TemporaryDirectory() as profile:
+            if "--headless" in cmd:
+                args.insert(1, f"--user-data-dir={profile}")
+            subprocess.run(args, capture_output=True, timeout=120, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"no PDF: {Path(cmd[0]).name} failed ({type(exc).__name__})"
+    if not pdf_path.exists() or pdf_path.stat().st_size == 0:
+        return f"no PDF: {Path(cmd[0]).name} wrote nothing"
+    return None
+
+
+def _make_map(store: Any, detection_id: int, out: Path) -> str | None:
+    """The map of the detection via `fbsdetect.mapping` when it offers a writer; None when done."""
+    try:
+        import importlib
+
+        mapping = importlib.import_module("fbsdetect.mapping")
+    except ImportError:
+        return "no map: fbsdetect.mapping is not installed"
+    writer = None
+    for name in ("write_map", "render_map", "make_map"):
+        writer = getattr(mapping, name, None)
+        if callable(writer):
+            break
+    if not callable(writer):
+        return "no map: fbsdetect.mapping offers no map writer (write_map) yet"
+    import inspect
+
+    kwargs: dict[str, Any] = {}
+    try:
+        params = inspect.signature(writer).parameters
+    except (TypeError, ValueError):
+        params = {}  # type: ignore[assignment]
+    if "detection_id" in params:
+        kwargs["detection_id"] = detection_id
+    if "offline" in params:
+        kwargs["offline"] = True
+    try:
+        writer(store, out, **kwargs)
+    except Exception as exc:
+        return f"no map: the map writer failed ({type(exc).__name__}: {exc})"
+    if not out.exists():
+        return "no map: the map writer wrote nothing"
+    return None
+
+
+def _write_json_stream(path: Path, items: Iterable[dict[str, Any]]) -> int:
+    n = 0
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("[")
+        for it in items:
+            f.write(",\n" if n else "\n")
+            f.write(json.dumps(it, ensure_ascii=False, sort_keys=True, allow_nan=False))
+            n += 1
+        f.write("\n]\n")
+    return n
+
+
+def _observation_json(r: Any) -> dict[str, Any]:
+    d = row_dict(r)
+    d["time"] = iso_utc(r.time)
+    return d
+
+
+def build_evidence(store: Any, detection_id: int, out: str | os.PathLike[str], *, pdf: bool | None = None,
+                   draw_map: bool = True, key_path: Path | None = None,
+                   software_version: str | None = None) -> EvidenceResult:
+    """Writes the evidence package of one detection (pdf None: when a converter is present)."""
+    from sqlalchemy import select
+
+    from fbsdetect import __version__
+    from fbsdetect.export.csv_export import write_csv
+    from fbsdetect.export.pcap_store import write_pcap
+    from fbsdetect.store.audit import chain_head
+    from fbsdetect.store.models import Detection, Finding
+
+    out = Path(out)
+    if out.is_dir():
+        raise BadUsage(f"-o {out} is a directory: give the package's file name "
+                       f"(e.g. detection-{detection_id}.zip)")
+    if not out.parent.is_dir():
+        raise BadUsage(f"-o {out}: folder {out.parent} does not exist")
+    key = load_or_create_key(key_path)
+    pub = key.public_key()
+    fp = fingerprint(pub)
+    notes: list[str] = []
+    created = datetime.now(UTC).replace(microsecond=0)
+    flt = ExportFilter(detection_id=detection_id)
+
+    with store.engine.connect() as conn:
+        det = conn.execute(select(Detection.__table__).where(Detection.id == detection_id)).first()
+        if det is None:
+            raise BadUsage(f"--detection {detection_id}: no such detection in {store.url}")
+        findings = [row_dict(r) for r in conn.execute(
+            select(Finding.__table__).where(Finding.detection_id == detection_id).order_by(Finding.id))]
+        head_seq, head_hash = chain_head(conn)
+    det_d = row_dict(det)
+
+    with tempfile.TemporaryDirectory(prefix="fbsdetect-evidence-") as tmp:
+        d = Path(tmp)
+        (d / "detection.json").write_text(json.dumps(
+            {"detection": det_d, "findings": findings,
+             "audit_head": {"seq": head_seq, "hash": head_hash}},
+            ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        (d / "findings.json").write_text(json.dumps(findings, ensure_ascii=False, indent=1, sort_keys=True)
+                                         + "\n", encoding="utf-8")
+
+        # observations: one streaming pass (JSON), collecting a summary and the IQ references
+        summary: dict[str, Any] = {"n": 0, "first": None, "last": None, "sensors": set(), "located": 0,
+                                   "max_power": None, "runs": set()}
+        iq_refs: list[str] = []
+        report_rows: list[dict[str, Any]] = []
+
+        def obs_items() -> Iterable[dict[str, Any]]:
+            for r in observation_rows(store, flt):
+                o = _observation_json(r)
+                summary["n"] += 1
+                if r.time is not None:
+                    summary["first"] = min(summary["first"] or r.time, r.time)
+                    summary["last"] = max(summary["last"] or r.time, r.time)
+                if r.sensor:
+                    summary["sensors"].add(r.sensor)
+                if r.run_id is not None:
+                    summary["runs"].add(r.run_id)
+                if r.lat is not None and r.lon is not None:
+                    summary["located"] += 1
+                if r.power_dbm is not None:
+                    mp = summary["max_power"]
+                    summary["max_power"] = r.power_dbm if mp is None else max(mp, r.power_dbm)
+                for ref in _iq_refs(r.params):
+                    if ref not in iq_refs:
+                        iq_refs.append(ref)
+                if len(report_rows) < MAX_REPORT_ROWS:
+                    report_rows.append(o)
+                yield o
+
+        n_obs = _write_json_stream(d / "observations.json", obs_items())
+        with open(d / "observations.csv", "w", newline="", encoding="utf-8") as f:
+            write_csv(store, f, flt)
+        n_frames = write_pcap(store, d / "frames.pcapng", flt)
+        if n_frames == 0:
+            notes.append("frames.pcapng holds no frames: none were stored for these observations")
+
+        # IQ snippets referenced by the observations
+        iq_files: list[str] = []
+        base = _db_dir(store)
+        for ref in iq_refs:
+            p = Path(ref)
+            p = p if p.is_absolute() else base / p
+            for q in _sigmf_pair(p):
+                name = f"iq/{q.name}"
+                if name in iq_files:
+                    continue
+                if not q.is_file():
+                    notes.append(f"IQ snippet {ref} is referenced but {q.name} is not on this machine")
+                    continue
+                (d / "iq").mkdir(exist_ok=True)
+                shutil.copyfile(q, d / name)
+                iq_files.append(name)
+        iq_note = (f"{len(iq_files)} IQ snippet file(s) under iq/" if iq_files else
+                   "no IQ snippets: none were stored for this detection's observations")
+        notes.append(iq_note)
+
+        map_note = _make_map(store, detection_id, d / "map.html") if draw_map else "no map: not asked for"
+        if map_note:
+            notes.append(map_note)
+            (d / "map.html").unlink(missing_ok=True)
+
+        (d / "public_key.pem").write_bytes(public_pem(pub))
+        data_files = sorted(str(p.relative_to(d)) for p in d.rglob("*") if p.is_file())
+        hashes = {name: _sha256_file(d / name) for name in data_files}
+        report = _report_html(det_d, findings, summary, report_rows, n_obs, n_frames, hashes, notes, fp,
+                              (head_seq, head_hash), created, software_version or __version__)
+        (d / "report.html").write_text(report, encoding="utf-8")
+        want_pdf = pdf if pdf is not None else _pdf_converter() is not None
+        if want_pdf:
+            why = _make_pdf(d / "report.html", d / "report.pdf")
+            if why:
+                notes.append(why)
+                (d / "report.pdf").unlink(missing_ok=True)
+        elif pdf is None:
+            notes.append("no PDF: no HTML-to-PDF converter (wkhtmltopdf or chromium) is installed")
+
+        names = sorted(str(p.relative_to(d)) for p in d.rglob("*") if p.is_file())
+        files = {n: {"sha256": _sha256_file(d / n), "size": (d / n).stat().st_size} for n in names}
+        manifest = {
+            "format": FORMAT, "created_at": iso_utc(created),
+            "software": f"fbsdetect {software_version or __version__}",
+            "detection": {k: det_d.get(k) for k in ("id", "mcc", "mnc", "lac", "cid", "arfcn", "bsic",
+                                                    "severity", "score", "first_seen", "last_seen")},
+            "observations": n_obs, "frames": n_frames, "iq_snippets": iq_files or None,
+            "audit_head": {"seq": head_seq, "hash": head_hash},
+            "files": files, "notes": notes,
+            "signature": {"algorithm": "Ed25519", "public_key": "public_key.pem", "fingerprint": fp,
+                          "manifest_signature": "manifest.sig",
+                          "archive_signature": "zip comment: fbsdetect-sig:ed25519:<base64>, over "
+                                               "SHA-256 of the bytes before the comment"},
+        }
+        mbytes = (json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8")
+        msig = base64.b64encode(key.sign(mbytes)) + b"\n"
+        _write_zip(out, d, names, mbytes, msig, created, key)
+    return EvidenceResult(out, files, fp, notes)
+
+
+def _write_zip(out: Path, d: Path, names: list[str], mbytes: bytes, msig: bytes, created: datetime,
+               key: Any) -> None:
+    dt = created.timetuple()[:6]
+    tmp_out = out.with_name(out.name + ".part")
+    with zipfile.ZipFile(tmp_out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+        zf.comment = SIG_PREFIX + b"=" * (SIG_LEN - len(SIG_PREFIX))  # placeholder, same length
+        for name, data in (("manifest.json", mbytes), ("manifest.sig", msig)):
+            zi = zipfile.ZipInfo(name, date_time=dt)
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o644 << 16
+            zf.writestr(zi, data)
+        for name in names:
+            zi = zipfile.ZipInfo(name, date_time=dt)
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o644 << 16
+            big = (d / name).stat().st_size > (1 << 31)
+            with open(d / name, "rb") as src, zf.open(zi, "w", force_zip64=big) as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+    size = tmp_out.stat().st_size
+    digest = _prefix_digest(tmp_out, size - SIG_LEN)
+    sig = SIG_PREFIX + base64.b64encode(key.sign(ARCHIVE_CONTEXT + digest))
+    assert len(sig) == SIG_LEN
+    with open(tmp_out, "r+b") as f:
+        f.seek(size - SIG_LEN)
+        f.write(sig)
+    os.replace(tmp_out, out)
+
+
+def _prefix_digest(path: Path, n: int) -> bytes:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        left = n
+        while left > 0:
+            block = f.read(min(1 << 20, left))
+            if not block:
+                break
+            h.update(block)
+            left -= len(block)
+    return h.digest()
+
+
+def _report_html(det: dict[str, Any], findings: list[dict[str, Any]], summary: dict[str, Any],
+                 rows: list[dict[str, Any]], n_obs: int, n_frames: int, hashes: dict[str, str],
+                 notes: list[str], fp: str, head: tuple[int, str], created: datetime, version: str) -> str:
+    e = html.escape
+
+    def v(x: Any) -> str:
+        return "" if x is None else e(str(x))
+
+    cgi = "-".join(v(det.get(k)) or "?" for k in ("mcc", "mnc", "lac", "cid"))
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>Evidence: detection {v(det.get('id'))}</title>",
+        "<style>body{font-family:sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse;"
+        "font-size:90%}td,th{border:1px solid #999;padding:2px 6px;text-align:left}"
+        "th{background:#eee}.mono{font-family:monospace}</style></head><body>",
+        f"<h1>Suspected fake base station: detection {v(det.get('id'))}</h1>",
+        f"<p>Package created {e(iso_utc(created) or '')} by fbsdetect {e(version)}.</p>",
+        "<h2>The cell</h2><table>",
+    ]
+    for label, val in (("Cell identity (MCC-MNC-LAC-CID)", cgi), ("ARFCN", v(det.get("arfcn"))),
+                       ("BSIC", v(det.get("bsic"))), ("Severity", v(det.get("severity"))),
+                       ("Score", v(det.get("score"))), ("First seen (UTC)", v(det.get("first_seen"))),
+                       ("Last seen (UTC)", v(det.get("last_seen"))),
+                       ("Observations", v(n_obs)), ("Decoded frames", v(n_frames)),
+                       ("Sensors", e(", ".join(sorted(summary["sensors"])) or "unknown")),
+                       ("Scan runs", e(", ".join(str(x) for x in sorted(summary["runs"])) or "unknown")),
+                       ("Located observations", v(summary["located"])),
+                       ("Strongest power", v(summary["max_power"])),
+                       ("Estimated position", e(json.dumps(det.get("position"))) if det.get("position")
+                        else "not estimated"),
+                       ("Status", v(det.get("status")))):
+        parts.append(f"<tr><th>{label}</th><td>{val}</td></tr>")
+    parts.append("</table><h2>Why it is suspected</h2>")
+    rules = det.get("rules") or []
+    if rules:
+        parts.append("<table><tr><th>rule</th><th>version</th><th>title</th><th>score</th><th>evidence</th></tr>")
+        for r in rules if isinstance(rules, list) else []:
+            if isinstance(r, dict):
+                parts.append(f"<tr><td>{v(r.get('id'))}</td><td>{v(r.get('version'))}</td>"
+                             f"<td>{v(r.get('title'))}</td><td>{v(r.get('score'))}</td>"
+                             f"<td>{v(r.get('evidence'))}</td></tr>")
+        parts.append("</table>")
+    else:
+        parts.append("<p>No rule summary is stored with the detection.</p>")
+    parts.append(f"<h3>Rule findings ({len(findings)})</h3>")
+    if findings:
+        parts.append("<table><tr><th>finding</th><th>observation</th><th>rule</th><th>version</th>"
+                     "<th>severity</th><th>score</th><th>evidence</th></tr>")
+        for f in findings:
+            parts.append(f"<tr><td>{v(f.get('id'))}</td><td>{v(f.get('observation_id'))}</td>"
+                         f"<td>{v(f.get('rule_id'))}</td><td>{v(f.get('rule_version'))}</td>"
+                         f"<td>{v(f.get('severity'))}</td><td>{v(f.get('score'))}</td>"
+                         f"<td>{v(f.get('evidence'))}</td></tr>")
+        parts.append("</table>")
+    parts.append(f"<h2>Observations ({n_obs})</h2>")
+    if n_obs > len(rows):
+        parts.append(f"<p>The first {len(rows)} are listed; all are in observations.json and "
+                     "observations.csv.</p>")
+    cols = ("id", "time", "sensor", "lat", "lon", "gps_mode", "gps_error_m", "arfcn", "bsic", "mcc", "mnc",
+            "lac", "cid", "power_dbm", "snr_db", "freq_offset_hz")
+    parts.append("<table><tr>" + "".join(f"<th>{c}</th>" for c in cols) + "</tr>")
+    for r in rows:
+        parts.append("<tr>" + "".join(f"<td>{v(r.get(c))}</td>" for c in cols) + "</tr>")
+    parts.append("</table><h2>Files of this package</h2><table><tr><th>file</th><th>SHA-256</th></tr>")
+    for name, h in hashes.items():
+        parts.append(f"<tr><td>{e(name)}</td><td class='mono'>{h}</td></tr>")
+    parts.append("</table><p>manifest.json lists every file (this report too) with its SHA-256; "
+                 "manifest.sig and the archive's comment are Ed25519 signatures. "
+                 "Check them with <code>fbsdetect verify PACKAGE.zip</code>.</p>")
+    parts.append(f"<p>Signing key fingerprint: <span class='mono'>{e(fp)}</span></p>")
+    parts.append(f"<p>Database audit log head when exported: entry {head[0]}, "
+                 f"<span class='mono'>{e(head[1])}</span></p>")
+    if notes:
+        parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>")
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+# -- verifying ------------------------------------------------------------------------
+
+@dataclass
+class PackageReport:
+    ok: bool
+    problems: list[str]
+    fingerprint: str | None = None
+    detection: dict[str, Any] | None = None
+    files: int = 0
+
+
+def _archive_signature(data: bytes) -> tuple[bytes | None, str | None]:
+    """(signature, None) from the zip comment at the end, or (None, why not)."""
+    if len(data) < SIG_LEN + 22:
+        return None, "too short for a signed package"
+    eocd = data.rfind(b"PK\x05\x06", 0, len(data) - SIG_LEN - 22 + 4)
+    if eocd < 0:
+        return None, "no end-of-archive record before the signature"
+    comment_len = int.from_bytes(data[eocd + 20:eocd + 22], "little")
+    if eocd + 22 + comment_len != len(data) or comment_len != SIG_LEN:
+        return None, "the archive's comment is not where the signature belongs"
+    comment = data[-SIG_LEN:]
+    if not comment.startswith(SIG_PREFIX):
+        return None, "the archive's signature is malformed"
+    try:
+        sig = base64.b64decode(comment[len(SIG_PREFIX):], validate=True)
+    except ValueError:
+        return None, "the archive's signature is malformed"
+    if len(sig) != 64:
+        return None, "the archive's signature is malformed"
+    return sig, None
+
+
+def verify_package(path: str | os.PathLike[str], *, expect_fingerprint: str | None = None) -> PackageReport:
+    """Checks a package; every problem is one line naming what changed."""
+    serialization, ed25519 = _crypto()
+    from cryptography.exceptions import InvalidSignature
+
+    p = Path(path)
+    if not p.is_file():
+        raise BadInput("no such evidence package", source=p)
+    data = p.read_bytes()
+    problems: list[str] = []
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        return PackageReport(False, [f"{p.name}: not a readable zip archive (corrupt, or not a package): "
+                                     f"{exc}"])
+
+    def read(name: str) -> bytes | None:
+        try:
+            return zf.read(name)
+        except KeyError:
+            problems.append(f"{name}: missing from the package")
+        except Exception as exc:  # BadZipFile (bad CRC, header mismatch), zlib.error, EOFError ...
+            problems.append(f"{name}: changed (its stored data is corrupt: {type(exc).__name__}: {exc})")
+        return None
+
+    with zf:
+        try:
+            members = [i.filename for i in zf.infolist()]
+        except Exception as exc:
+            return PackageReport(False, [f"{p.name}: corrupt zip directory: {exc}"])
+        mbytes = read("manifest.json")
+        msig = read("manifest.sig")
+        pem = read("public_key.pem")
+        manifest: dict[str, Any] | None = None
+        if mbytes is not None:
+            try:
+                manifest = json.loads(mbytes.decode("utf-8"))
+                if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+                    raise ValueError("no files list")
+            except (ValueError, UnicodeDecodeError) as exc:
+                problems.append(f"manifest.json: changed (no longer a valid manifest: {exc})")
+                manifest = None
+        pub = None
+        fp = None
+        if pem is not None:
+            try:
+                pub = serialization.load_pem_public_key(pem)
+                if not isinstance(pub, ed25519.Ed25519PublicKey):
+                    raise ValueError("not an Ed25519 key")
+                fp = fingerprint(pub)
+            except (ValueError, TypeError) as exc:
+                problems.append(f"public_key.pem: changed (not a valid Ed25519 public key: {exc})")
+                pub = None
+        if manifest is not None:
+            files: dict[str, Any] = manifest["files"]
+            for name in sorted(files):
+                want = files[name].get("sha256") if isinstance(files[name], dict) else None
+                if name in ("public_key.pem",) and pem is not None:
+                    got: bytes | None = pem
+                else:
+                    got = read(name)
+                if got is not None and hashlib.sha256(got).hexdigest() != want:
+                    problems.append(f"{name}: changed (SHA-256 differs from the manifest)")
+            for name in members:
+                if name not in files and name not in CONTROL_FILES:
+                    problems.append(f"{name}: added (not in the manifest)")
+            if len(set(members)) != len(members):
+                problems.append("the archive holds two members with the same name")
+        if pub is not None and mbytes is not None and msig is not None:
+            try:
+                pub.verify(base64.b64decode(msig.strip(), validate=True), mbytes)
+            except (InvalidSignature, ValueError):
+                problems.append("manifest.sig: the manifest's signature does not match "
+                                "(manifest.json or manifest.sig was changed)")
+        if pub is not None:
+            sig, why = _archive_signature(data)
+            archive_ok = False
+            if sig is not None:
+                digest = hashlib.sha256(data[:-SIG_LEN]).digest()
+                try:
+                    pub.verify(sig, ARCHIVE_CONTEXT + digest)
+                    archive_ok = True
+                except InvalidSignature:
+                    why = "the archive's signature does not match"
+            if not archive_ok and not problems:
+                problems.append(f"archive: changed outside the files' contents (zip headers, names, "
+                                f"dates or the signature in the zip comment): {why}")
+        if expect_fingerprint is not None and fp is not None:
+            norm = "".join(expect_fingerprint.lower().removeprefix("sha256:").split())
+            if norm != "".join(fp.lower().removeprefix("sha256:").split()):
+                problems.append(f"public_key.pem: signed by key {fp}, not by the expected "
+                                f"{expect_fingerprint}")
+    det = manifest.get("detection") if manifest is not None else None
+    nfiles = len(manifest["files"]) if manifest is not None else 0
+    return PackageReport(not problems, problems, fp, det if isinstance(det, dict) else None, nfiles)
