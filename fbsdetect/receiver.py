@@ -226,6 +226,7 @@ class CarrierStats:
     bursts: int = 0
     blocks_ok: int = 0
     blocks_bad_crc: int = 0
+    blocks_idle: int = 0  # parity failed, four dummy bursts: an idle SDCCH/4 or SACCH/4 sub-channel
     blocks_incomplete: int = 0  # a burst of the block lies outside the recording
     frames_decoded_s: float = 0.0  # recording time covered before the early stop
     dc_spike: int = 0  # 1: the carrier's band holds the receiver's DC spike (power, SNR include it)
@@ -365,6 +366,39 @@ def sch_search(windows: npt.NDArray[np.complex64]) -> tuple[npt.NDArray[np.float
     quality = y1 / (energy * seg)
     start = k + delta - (SCH_TRAINING_START + 1) * OUT_SPS
     return start.astype(np.float64), quality.astype(np.float64)
+
+
+DUMMY_MIN_CORRELATION = 0.7
+"""A burst whose window correlates with the dummy burst's waveform at least
+this well (normalised, 0..1) is a dummy burst: ~0.95 at 10 dB SNR, normal
+bursts of random data ~0.1-0.3. A block fails parity as `blocks_idle`, not
+`blocks_bad_crc`, when all four of its bursts are dummies."""
+_DUMMY_REF: npt.NDArray[np.complex64] | None = None
+
+
+def dummy_correlation(windows: npt.NDArray[np.complex64]) -> npt.NDArray[np.float64]:
+    """Normalised correlation peak (N,) 0..1 of each window with the dummy
+    burst (TS 45.002 5.2.6) as GMSK at OUT_SPS. Its middle is no training
+    sequence of the cell, so the equaliser's bits of a dummy burst are noise:
+    the waveform is compared instead."""
+    global _DUMMY_REF
+    from fbsdetect.gsm.bursts import DUMMY_BITS
+
+    if _DUMMY_REF is None:  # bit 0 depends on the bit before the burst: left out
+        _DUMMY_REF = np.asarray(gmsk_reference(DUMMY_BITS, OUT_SPS)[OUT_SPS: (BURST_SYMBOLS - 1) * OUT_SPS],
+                                dtype=np.complex64)
+    ref = _DUMMY_REF
+    n, length = windows.shape
+    m = ref.size
+    if n == 0 or length < m + 2:
+        return np.zeros(n)
+    nfft = 1 << math.ceil(math.log2(length + m))
+    corr = np.fft.ifft(np.fft.fft(windows, nfft, axis=1) * np.conj(np.fft.fft(ref, nfft))[None, :],
+                       axis=1)[:, : length - m + 1]
+    cs = np.concatenate([np.zeros((n, 1)), np.cumsum(np.abs(windows) ** 2, axis=1)], axis=1)
+    seg = np.sqrt(np.maximum(cs[:, m:] - cs[:, : length - m + 1], 1e-30))
+    q = np.abs(corr) / (np.sqrt(np.sum(np.abs(ref) ** 2)) * seg)
+    return np.asarray(np.max(q, axis=1), dtype=np.float64)
 
 
 @dataclass
@@ -831,6 +865,11 @@ class Receiver:
             b2 = self.demod.normal(win[bad], tsc_arr[bad], nominal[bad], refine=True)
             dec2 = xcch_decode(b2.soft.reshape(bad_blocks.size, 4, 114).astype(np.float32))
             b, dec = _merge_bursts(b, b2, bad), _merge_fields(dec, dec2, bad_blocks)
+        idle = np.zeros(len(blocks), dtype=bool)
+        if not dec.ok.all():  # idle SDCCH/4 and SACCH/4 sub-channels send dummy bursts
+            bad_blocks = np.flatnonzero(~dec.ok)
+            q = dummy_correlation(win[(4 * bad_blocks[:, None] + np.arange(4)[None, :]).ravel()])
+            idle[bad_blocks] = q.reshape(-1, 4).min(axis=1) >= DUMMY_MIN_CORRELATION
         for k, (i, fn) in enumerate(blocks):
             t = tracks[i]
             st = t.result.stats
@@ -838,7 +877,10 @@ class Receiver:
             t.decoded_blocks.add(fn)
             t.powers.extend(b.power[4 * k: 4 * k + 4].tolist())
             if not bool(dec.ok[k]):
-                st.blocks_bad_crc += 1
+                if idle[k]:
+                    st.blocks_idle += 1
+                else:
+                    st.blocks_bad_crc += 1
                 continue
             t.snrs.extend(b.snr_db[4 * k: 4 * k + 4].tolist())
             st.blocks_ok += 1

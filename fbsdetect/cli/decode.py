@@ -184,7 +184,7 @@ def _outcomes(results: list[DecodeResult]) -> str:
                 f"  ARFCN {r.arfcn:>4} {r.band:<8} {r.status:<26} BSIC {'-' if r.bsic is None else r.bsic:>2}"
                 f"  offset {r.offset_hz:+8.0f} Hz  FCCH {st.fcch_refined}/{st.fcch_seen}"
                 f"  SCH {st.sch_ok}/{st.sch_tried}  bursts {st.bursts}  blocks ok {st.blocks_ok}"
-                f" bad-crc {st.blocks_bad_crc} incomplete {st.blocks_incomplete}"
+                f" bad-crc {st.blocks_bad_crc} idle {st.blocks_idle} incomplete {st.blocks_incomplete}"
                 f"  decoded up to {st.frames_decoded_s:.2f} s"
                 + ("  (DC spike in band)" if st.dc_spike else ""))
     return "\n".join(lines)

@@ -326,3 +326,22 @@ def test_stdin_empty_is_bad_input(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr("sys.stdin", types.SimpleNamespace(buffer=io.BytesIO(b"\x80")))
     code, _, err = run_cli(capsys, "decode", "-", "--rate", "1e6", "--freq", "939e6")
     assert code == 2 and "<stdin>: no samples on standard input" in err
+
+
+def test_idle_sdcch_of_a_combined_cell_is_not_bad_crc(capsys: pytest.CaptureFixture[str],
+                                                      tmp_path: Path) -> None:
+    """A combined-CCCH cell's idle SDCCH/4 and SACCH/4 sub-channels carry dummy
+    bursts: counted as idle blocks, not CRC failures."""
+    from fbsdetect.sim.output import simulate
+    from fbsdetect.sim.scene import load_scene
+    from tests.sim.scenes import FOUR_CELLS
+
+    scene = tmp_path / "four.toml"
+    scene.write_text(FOUR_CELLS.format(duration=1.5))
+    rendered = simulate(load_scene(scene), tmp_path / "out")
+    code, _, err = run_cli(capsys, "decode", str(rendered.meta_path), "--frames", "-v")
+    assert code == 0, err
+    line = next(x for x in err.splitlines() if "ARFCN   23" in x)
+    assert "bad-crc 0 idle " in line and " idle 0 " not in line
+    others = [x for x in err.splitlines() if x.strip().startswith("ARFCN") and "ARFCN   23" not in x]
+    assert others and all(" idle 0 " in x for x in others)
