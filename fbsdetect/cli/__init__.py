@@ -18,6 +18,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "report",
     "handover",
     "export",
+    "verify",
     "node",
     "serve",
     "db",
