@@ -1,0 +1,355 @@
+"""The Bayesian grid posterior of a fixed transmitter's position.
+
+Model (per bin b of sensor s, `samples.Bins`):
+
+    P_b = A + o_s - 10 n log10(sqrt(d_b^2 + h^2)) + e_b,
+    e_b ~ N(0, sigma^2 + v_b + g_b)
+
+with d_b the distance to the candidate position, h = 15 m (the antenna is
+above the street; it also keeps the model finite at d = 0), n the path-loss
+exponent, uniform on a grid 2.0..4.5, A the intercept (flat prior,
+integrated out in closed form), o_s per-sensor gain offsets when there are
+several sensors (o_1 = 0, others N(0, 6 dB), integrated out), sigma the
+log-normal shadowing (a nuisance on a grid 2..12 dB with a log-uniform
+prior), v_b the bin's fading and measurement variance, g_b the power error
+its GPS error causes at the candidate's distance (``(4.34 n e / d)^2``).
+Everything but the position, n and sigma is integrated analytically, so one
+grid evaluation is a few matrix-vector products per (sensor, sigma).
+
+Robustness (paths with extra loss, an antenna's back lobe, a bin through a
+building): after a first pass, bins whose standardised residual at the
+posterior mode exceeds 2.5 get their variance inflated by (|z|/2.5)^2 and
+the posterior is computed again (one step of a Huber / Student-t fit).
+
+Correlated errors: neighbouring bins share shadowing (decorrelation ~50 m),
+so the log-likelihood is tempered by `TEMPERING` (a power posterior), which
+keeps the regions honest when bins are closer than the decorrelation
+distance; the bench checks the coverage this gives.
+
+Two stages: a coarse grid over the data's extent plus a margin, then a fine
+grid over the coarse posterior's 99.9 % region. Regions are highest-
+posterior-density sets of grid cells, traced into polygons.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from fbsdetect.locate.polygons import Ring, grid_rings, multipolygon
+from fbsdetect.locate.samples import DB, Bins, LocalFrame
+
+EXPONENTS = np.linspace(2.0, 4.5, 11)
+SIGMAS_DB = np.array([2.0, 3.0, 4.0, 5.5, 7.0, 9.0, 12.0])
+ANTENNA_HEIGHT_M = 15.0
+SENSOR_OFFSET_SD_DB = 6.0
+TEMPERING = 0.5
+HUBER_Z = 2.5
+GRID_CELLS = 64
+MIN_MARGIN_M = 800.0
+
+
+def fspl_1m_db(freq_hz: float) -> float:
+    return 20.0 * math.log10(4.0 * math.pi * freq_hz / 299_792_458.0)
+
+
+@dataclass(frozen=True)
+class Grid:
+    x0: float
+    y0: float
+    dx: float
+    nx: int
+    ny: int
+
+    @classmethod
+    def around(cls, xmin: float, xmax: float, ymin: float, ymax: float, cells: int) -> Grid:
+        w, h = xmax - xmin, ymax - ymin
+        side = max(w, h, 1.0)
+        dx = side / cells
+        nx = max(math.ceil(w / dx), 1)
+        ny = max(math.ceil(h / dx), 1)
+        cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
+        return cls(cx - nx * dx / 2, cy - ny * dx / 2, dx, nx, ny)
+
+    @property
+    def xc(self) -> npt.NDArray[np.float64]:
+        return np.asarray(self.x0 + (np.arange(self.nx) + 0.5) * self.dx, dtype=np.float64)
+
+    @property
+    def yc(self) -> npt.NDArray[np.float64]:
+        return np.asarray(self.y0 + (np.arange(self.ny) + 0.5) * self.dx, dtype=np.float64)
+
+    def points(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        gx, gy = np.meshgrid(self.xc, self.yc)
+        return gx.ravel(), gy.ravel()
+
+    def cell_of(self, x: float, y: float) -> tuple[int, int] | None:
+        j = math.floor((x - self.x0) / self.dx)
+        i = math.floor((y - self.y0) / self.dx)
+        return (i, j) if 0 <= i < self.ny and 0 <= j < self.nx else None
+
+
+@dataclass
+class LikelihoodTerms:
+    """Per grid cell, exponent and sigma: the log-likelihood and the intercept A."""
+
+    ll: npt.NDArray[np.float64]  # (G, K, J)
+    a: npt.NDArray[np.float64]  # (G, K, J): A (sensor 0's intercept)
+    offsets: npt.NDArray[np.float64]  # (G, K, J, S): A_s - A posterior means
+
+
+def loglik(bins: Bins, gx: npt.NDArray[np.float64], gy: npt.NDArray[np.float64], *,
+           exponents: npt.NDArray[np.float64] = EXPONENTS, sigmas: npt.NDArray[np.float64] = SIGMAS_DB,
+           inflate: npt.NDArray[np.float64] | None = None,
+           gps_dist_m: float | npt.NDArray[np.float64] = 150.0,
+           tempering: float = TEMPERING, fixed_a: float | None = None,
+           fixed_offsets: npt.NDArray[np.float64] | None = None) -> LikelihoodTerms:
+    """The model's log-likelihood over candidate positions (gx, gy) for every
+    exponent and sigma, A and the sensor offsets integrated out (or held at
+    `fixed_a` / `fixed_offsets` when given: the moving-transmitter test)."""
+    y = bins.power_db
+    m = y.size
+    d2 = (gx[:, None] - bins.x[None, :]) ** 2 + (gy[:, None] - bins.y[None, :]) ** 2
+    dlog = (0.5 * DB) * np.log(d2 + ANTENNA_HEIGHT_M ** 2)  # 10 log10 sqrt(d^2 + h^2), (G, M)
+    n_s = len(bins.sensors)
+    present = [s for s in range(n_s) if np.any(bins.sensor == s)]
+    k, j_n, g = exponents.size, sigmas.size, gx.size
+    ll = np.zeros((g, k, j_n))
+    a_out = np.zeros((g, k, j_n))
+    off_out = np.zeros((g, k, j_n, n_s))
+    inf = np.ones(m) if inflate is None else inflate
+    gd = np.broadcast_to(np.asarray(gps_dist_m, dtype=np.float64), (m,))
+    tau2 = SENSOR_OFFSET_SD_DB ** 2
+    nk = exponents[None, :]
+    for jj, sig in enumerate(sigmas):
+        # GPS error as power error at a typical exponent of 3
+        gvar = (DB * 3.0 * bins.gps_error_m / np.maximum(gd, 30.0)) ** 2
+        var = (sig * sig + bins.var_db2 + gvar) * inf
+        w = 1.0 / var
+        base = -0.5 * float(np.sum(np.log(var)))
+        q_tot = np.zeros((g, k))
+        logdet = 0.0
+        ms, us, ws_tot = [], [], []
+        for s in present:
+            ws = np.where(bins.sensor == s, w, 0.0)
+            s0 = float(ws.sum())
+            sy, syy = float(ws @ y), float(ws @ (y * y))
+            sd = dlog @ ws
+            syd = dlog @ (ws * y)
+            sdd = (dlog * dlog) @ ws
+            if fixed_a is not None:
+                a_s = fixed_a + (0.0 if fixed_offsets is None else float(fixed_offsets[s]))
+                # sum w (y - a + n D)^2
+                q = (syy - 2 * a_s * sy + a_s * a_s * s0 + 2 * nk * (syd[:, None] - a_s * sd[:, None])
+                     + nk * nk * sdd[:, None])
+                q_tot += q
+                ms.append(np.full((g, k), a_s))
+                continue
+            mean = (sy + nk * sd[:, None]) / s0  # (G, K)
+            q = syy + 2 * nk * syd[:, None] + nk * nk * sdd[:, None] - s0 * mean * mean
+            q_tot += np.maximum(q, 0.0)
+            logdet += math.log(s0)
+            ms.append(mean)
+            us.append(1.0 / s0 + (tau2 if len(present) > 1 else 0.0))
+            ws_tot.append(s0)
+        if fixed_a is not None:
+            llj = base - 0.5 * q_tot
+            a_out[:, :, jj] = fixed_a
+            for s, mean in zip(present, ms, strict=True):
+                off_out[:, :, jj, s] = mean - fixed_a
+        elif len(present) == 1:
+            llj = base - 0.5 * q_tot - 0.5 * logdet
+            a_out[:, :, jj] = ms[0]
+        else:
+            u = np.array(us)
+            big_u = float(np.sum(1.0 / u))
+            abar = sum(mi / ui for mi, ui in zip(ms, us, strict=True)) / big_u
+            r = sum((mi - abar) ** 2 / ui for mi, ui in zip(ms, us, strict=True))
+            llj = (base - 0.5 * q_tot - 0.5 * logdet - 0.5 * float(np.sum(np.log(u)))
+                   - 0.5 * math.log(big_u) - 0.5 * r)
+            a_out[:, :, jj] = abar
+            for s, mi, s0 in zip(present, ms, ws_tot, strict=True):
+                off_out[:, :, jj, s] = (s0 * mi + abar / tau2) / (s0 + 1.0 / tau2) - abar
+        ll[:, :, jj] = tempering * llj
+    return LikelihoodTerms(ll, a_out, off_out)
+
+
+def log_prior_kj(exponents: npt.NDArray[np.float64] = EXPONENTS,
+                 sigmas: npt.NDArray[np.float64] = SIGMAS_DB) -> npt.NDArray[np.float64]:
+    """Uniform in the exponent, log-uniform in sigma (grid weights), normalised."""
+    ws = np.gradient(np.log(sigmas))
+    lp = np.log(ws / ws.sum())[None, :] - math.log(exponents.size)
+    return np.broadcast_to(lp, (exponents.size, sigmas.size)).copy()
+
+
+@dataclass
+class Posterior:
+    """A normalised posterior over a grid (`prob[i, j]` of cell row i, col j)."""
+
+    bins: Bins
+    grid: Grid
+    prob: npt.NDArray[np.float64]  # (ny, nx), sums to 1
+    terms: LikelihoodTerms
+    post_kj: npt.NDArray[np.float64]  # (K, J) marginal of exponent and sigma
+    log_evidence: float
+    inflate: npt.NDArray[np.float64]
+    exponents: npt.NDArray[np.float64] = field(default_factory=lambda: EXPONENTS)
+    sigmas: npt.NDArray[np.float64] = field(default_factory=lambda: SIGMAS_DB)
+    _point: tuple[float, float] | None = None
+
+    # -------------------------------------------------------------- summaries
+
+    @property
+    def frame(self) -> LocalFrame:
+        return self.bins.frame
+
+    def mode_index(self) -> tuple[int, int, int]:
+        """Flat cell index, exponent index, sigma index of the joint mode."""
+        lp = self.terms.ll + log_prior_kj(self.exponents, self.sigmas)[None]
+        g, k, j = np.unravel_index(int(np.argmax(lp)), lp.shape)
+        return int(g), int(k), int(j)
+
+    def point(self) -> tuple[float, float]:
+        """The estimate (x, y): the posterior mean over the 50 % region's part
+        around the marginal's mode (the mean of a two-lobed posterior would
+        fall between the lobes)."""
+        if self._point is not None:
+            return self._point
+        from scipy import ndimage
+
+        sm = ndimage.uniform_filter(self.prob, size=3, mode="constant")
+        i, j = np.unravel_index(int(np.argmax(sm)), sm.shape)
+        mask = self.hpd_mask(0.5)
+        lab, _ = ndimage.label(mask)
+        if lab[i, j] == 0:
+            mask = self.hpd_mask(0.8)
+            lab, _ = ndimage.label(mask)
+        sel = lab == lab[i, j] if lab[i, j] else np.zeros_like(mask)
+        if not sel.any():
+            sel[i, j] = True
+        p = np.where(sel, self.prob, 0.0)
+        gx, gy = np.meshgrid(self.grid.xc, self.grid.yc)
+        tot = p.sum()
+        self._point = (float((p * gx).sum() / tot), float((p * gy).sum() / tot))
+        return self._point
+
+    def hpd_threshold(self, level: float) -> float:
+        p = np.sort(self.prob.ravel())[::-1]
+        c = np.cumsum(p)
+        k = int(np.searchsorted(c, level))
+        return float(p[min(k, p.size - 1)])
+
+    def hpd_mask(self, level: float) -> npt.NDArray[np.bool_]:
+        return np.asarray(self.prob >= self.hpd_threshold(level))
+
+    def area_m2(self, level: float) -> float:
+        return float(self.hpd_mask(level).sum()) * self.grid.dx ** 2
+
+    def rings(self, level: float) -> list[Ring]:
+        g = self.grid
+        return grid_rings(self.hpd_mask(level), g.x0, g.y0, g.dx, g.dx)
+
+    def region(self, level: float) -> dict[str, Any] | None:
+        return multipolygon(self.rings(level), self.frame)
+
+    def cep_m(self, level: float = 0.5) -> float:
+        """Radius around the estimate holding `level` of the posterior."""
+        px, py = self.point()
+        gx, gy = np.meshgrid(self.grid.xc, self.grid.yc)
+        r = np.hypot(gx - px, gy - py).ravel()
+        o = np.argsort(r)
+        c = np.cumsum(self.prob.ravel()[o])
+        k = min(int(np.searchsorted(c, level)), r.size - 1)
+        return float(max(r[o][k], self.grid.dx / 2))
+
+    def contains(self, lat: float, lon: float, level: float) -> bool:
+        x, y = self.frame.to_xy(lat, lon)
+        cell = self.grid.cell_of(float(x), float(y))
+        return cell is not None and bool(self.hpd_mask(level)[cell])
+
+    def fit(self, freq_hz: float = 947e6) -> dict[str, float]:
+        """Posterior means of the exponent and sigma, the intercept as an EIRP
+        under the close-in (free space to 1 m) model, the RMS residual at the
+        mode."""
+        pn = self.post_kj.sum(axis=1)
+        psig = self.post_kj.sum(axis=0)
+        g, k, j = self.mode_index()
+        res = self.residuals(g, k, j)
+        return {"exponent": round(float(pn @ self.exponents), 2),
+                "eirp_dbm": round(float(self.terms.a[g, k, j]) + fspl_1m_db(freq_hz), 1),
+                "sigma_db": round(float(psig @ self.sigmas), 1),
+                "rms_db": round(float(np.sqrt(np.mean(res ** 2))), 2),
+                "bins": len(self.bins)}
+
+    def residuals(self, g: int, k: int, j: int) -> npt.NDArray[np.float64]:
+        b = self.bins
+        gx, gy = self.grid.points()
+        d = np.hypot(gx[g] - b.x, gy[g] - b.y)
+        model = (self.terms.a[g, k, j] + self.terms.offsets[g, k, j][b.sensor]
+                 - self.exponents[k] * 0.5 * DB * np.log(d * d + ANTENNA_HEIGHT_M ** 2))
+        return np.asarray(b.power_db - model)
+
+
+def _evaluate(bins: Bins, grid: Grid, inflate: npt.NDArray[np.float64],
+              gps_dist: float | npt.NDArray[np.float64], tempering: float,
+              exponents: npt.NDArray[np.float64], sigmas: npt.NDArray[np.float64]) -> Posterior:
+    gx, gy = grid.points()
+    terms = loglik(bins, gx, gy, inflate=inflate, gps_dist_m=gps_dist, tempering=tempering,
+                   exponents=exponents, sigmas=sigmas)
+    lp = terms.ll + log_prior_kj(exponents, sigmas)[None]
+    mx = float(lp.max())
+    e = np.exp(lp - mx)
+    tot = float(e.sum())
+    prob = e.sum(axis=(1, 2)).reshape(grid.ny, grid.nx) / tot
+    post_kj = e.sum(axis=0) / tot
+    log_ev = mx + math.log(tot) - math.log(gx.size)
+    return Posterior(bins, grid, prob, terms, post_kj, log_ev, inflate, exponents, sigmas)
+
+
+def grid_posterior(bins: Bins, *, cells: int = GRID_CELLS, margin_m: float | None = None,
+                   tempering: float = TEMPERING, robust: bool = True, refine: bool = True,
+                   grid: Grid | None = None, exponents: npt.NDArray[np.float64] = EXPONENTS,
+                   sigmas: npt.NDArray[np.float64] = SIGMAS_DB) -> Posterior:
+    """The posterior (module docstring): coarse grid, robust reweighting, fine grid."""
+    if grid is None:
+        span = bins.span_m
+        margin = margin_m if margin_m is not None else max(MIN_MARGIN_M, 0.5 * span)
+        grid = Grid.around(float(bins.x.min()) - margin, float(bins.x.max()) + margin,
+                           float(bins.y.min()) - margin, float(bins.y.max()) + margin, cells)
+    inflate = np.ones(len(bins))
+    post = _evaluate(bins, grid, inflate, 150.0, tempering, exponents, sigmas)
+
+    def distances(p: Posterior) -> npt.NDArray[np.float64]:
+        px, py = p.point()
+        return np.asarray(np.hypot(bins.x - px, bins.y - py))
+
+    gps_dist: float | npt.NDArray[np.float64] = distances(post)
+    if robust and len(bins) >= 5:
+        g, k, j = post.mode_index()
+        res = post.residuals(g, k, j)
+        sd = np.sqrt(post.sigmas[j] ** 2 + bins.var_db2)
+        z = np.abs(res) / sd
+        inflate = np.where(z > HUBER_Z, np.minimum((z / HUBER_Z) ** 2, 25.0), 1.0)
+        post = _evaluate(bins, grid, inflate, gps_dist, tempering, exponents, sigmas)
+        gps_dist = distances(post)
+    if refine:
+        mask = post.hpd_mask(0.999)
+        rows, cols = np.nonzero(mask)
+        g0 = post.grid
+        pad = 2
+        xmin = g0.x0 + max(int(cols.min()) - pad, 0) * g0.dx
+        xmax = g0.x0 + min(int(cols.max()) + 1 + pad, g0.nx) * g0.dx
+        ymin = g0.y0 + max(int(rows.min()) - pad, 0) * g0.dx
+        ymax = g0.y0 + min(int(rows.max()) + 1 + pad, g0.ny) * g0.dx
+        if max(xmax - xmin, ymax - ymin) < 0.7 * max(g0.nx, g0.ny) * g0.dx:
+            side = max(xmax - xmin, ymax - ymin, 80.0)
+            cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
+            xmin, xmax = min(xmin, cx - side / 2), max(xmax, cx + side / 2)
+            ymin, ymax = min(ymin, cy - side / 2), max(ymax, cy + side / 2)
+            fine = Grid.around(xmin, xmax, ymin, ymax, cells)
+            post = _evaluate(bins, fine, inflate, gps_dist, tempering, exponents, sigmas)
+    return post
