@@ -5,7 +5,8 @@ and the baseline (only when it learned this area). A fake base station
 usually invents a cell identity, so it is unknown; but registries are
 incomplete (OpenCellID is crowd-sourced, licensed-site lists lag behind new
 sites), so this rule alone is never more than low severity, and it says
-nothing when neither reference covers the operator or the area.
+nothing when neither reference covers the operator or the area. Innocent
+causes: a new cell, a registry that lacks it.
 """
 
 from __future__ import annotations
