@@ -8,8 +8,11 @@ stream or `--max-s` seconds of samples (default 10 s), then reading stops
 and the buffered samples are decoded (the receiver needs random access to
 them; a continuous live decoder is `scan`).
 
-Output on stdout: a table (default), JSON lines of cell observations
-(`--json`), or every decoded L2 frame as a JSON line (`--frames`, no early
+Output on stdout: a table (default; its first line gives each capture's
+estimated receiver error in ppm, as kalibrate prints it, and the power
+reference), JSON lines of cell observations (`--json`: contracts.md section
+4 plus `"ppm"`, the receiver's error estimated from every cell of that
+capture, after `freq_offset_hz`; null when unknown), or every decoded L2 frame as a JSON line (`--frames`, no early
 stop). `-v` prints the counted outcomes of every carrier on stderr, including
 carriers whose FCCH was seen but that could not be decoded (band edge, SCH
 failed). The work is done by `fbsdetect.receiver`.
@@ -95,6 +98,21 @@ def _table(cells: list[CellObservation], header: str = "") -> str:
             f"{c.power_ref:<4} {f(c.snr_db, '.1f'):>5} {f(c.freq_offset_hz, '.0f'):>8} "
             f"{f'{c.blocks_ok}/{c.blocks_bad}':>7}  {' '.join(c.si)}")
     return "\n".join(lines)
+
+
+def _with_ppm(d: dict[str, Any], res: DecodeResult) -> dict[str, Any]:
+    """An observation's JSON with `ppm` after `freq_offset_hz`: the receiver's
+    error estimated from every cell of that capture (kalibrate's figure; the
+    same on each line of one capture; null when no cell gave one)."""
+    ppm = None if res.ppm is None else round(res.ppm.ppm, 2)
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        out[k] = v
+        if k == "freq_offset_hz":
+            out["ppm"] = ppm
+    if "ppm" not in out:
+        out["ppm"] = ppm
+    return out
 
 
 def _warn(text: str) -> None:
@@ -298,11 +316,13 @@ def _run(args: argparse.Namespace, recording: str, fmt: str | None = None) -> in
             cap = now[-1] if now else None
             return (cap.lat, cap.lon) if cap is not None else (info.lat, info.lon)
 
-        cells = [c for res in results for c in cell_observations(
-            res, start_time=info.start_time, gain_db=info.gain_db, position_at=position_at)]
+        per_capture = [(res, cell_observations(res, start_time=info.start_time, gain_db=info.gain_db,
+                                               position_at=position_at)) for res in results]
+        cells = [c for _, cs in per_capture for c in cs]
         if args.json:
-            for c in cells:
-                out.write(json.dumps(c.to_json()) + "\n")
+            for res, cs in per_capture:
+                for c in cs:
+                    out.write(json.dumps(_with_ppm(c.to_json(), res)) + "\n")
         elif cells:
             out.write(_table(cells, _header(results, values.reference, info.gain_db)) + "\n")
         else:

@@ -40,13 +40,15 @@ def test_json_cells(capsys: pytest.CaptureFixture[str]) -> None:
     cells = [json.loads(line) for line in out.splitlines()]
     assert [c["arfcn"] for c in cells] == [20, 23, 26, 29]
     for c in cells:
-        assert set(c) == OBS_KEYS | {"power_ref"}
+        assert set(c) == OBS_KEYS | {"power_ref", "ppm"}
+        assert list(c)[list(c).index("freq_offset_hz") + 1] == "ppm"
         assert c["power_ref"] == "dBFS"  # a raw file states no gain
         assert set(c["params"]) == PARAM_KEYS
         assert (c["mcc"], c["mnc"]) == (460, 0)
         assert c["band"] == "P-GSM900" and c["time"] is None  # ARFCN 1..124 (bands.py)
         assert set(c["si"]) == {"1", "2", "2quater", "3", "4", "13"}
     assert [c["bsic"] for c in cells] == [38, 12, 57, 5]
+    assert len({c["ppm"] for c in cells}) == 1 and abs(cells[0]["ppm"]) < 2  # one capture, refgen ~0 ppm
 
 
 def test_table_and_counted_outcomes(capsys: pytest.CaptureFixture[str]) -> None:
