@@ -52,8 +52,11 @@ def spread_scene(name: str, cells: list[tuple[int, float]], *, duration_s: float
 
     rnd = random.Random(seed)
     lat0, lon0 = 31.2300, 121.4700  # Shanghai, Huangpu
-    route = ([[lat0, lon0, 0.0], [lat0 + 0.004, lon0 + 0.012, duration_s / 2],
-              [lat0 + 0.009, lon0 + 0.022, duration_s]] if moving else None)
+    # a slow drive (~5 m/s, 300 m a minute) among cells 1.5-4 km away: each cell's
+    # SNR stays within a few dB of its target over the scene
+    k = duration_s / 60.0
+    route = ([[lat0, lon0, 0.0], [lat0 + 0.0008 * k, lon0 + 0.0012 * k, duration_s / 2],
+              [lat0 + 0.0014 * k, lon0 + 0.0027 * k, duration_s]] if moving else None)
     rx = {"sample_rate": 2400000, "center_freq_hz": 947000000, "format": "cu8", "gain_db": 40.0,
           "noise_figure_db": 7.0, "ppm": 3.5}
 
@@ -61,9 +64,9 @@ def spread_scene(name: str, cells: list[tuple[int, float]], *, duration_s: float
     for arfcn, _snr in cells:
         cu = 96 <= arfcn <= 124
         brng = rnd.uniform(0, 2 * math.pi)
-        dist = rnd.uniform(400, 2500)
-        lat = lat0 + 0.0045 + dist * math.cos(brng) / 111_000
-        lon = lon0 + 0.011 + dist * math.sin(brng) / (111_000 * math.cos(math.radians(lat0)))
+        dist = rnd.uniform(1500, 4000)
+        lat = lat0 + 0.0007 + dist * math.cos(brng) / 111_000
+        lon = lon0 + 0.0013 + dist * math.sin(brng) / (111_000 * math.cos(math.radians(lat0)))
         places.append((lat, lon, (1 if cu else rnd.choice([2, 3, 4, 5])) * 8 + rnd.randrange(8)))
 
     def body(eirps: list[float]) -> str:
@@ -104,7 +107,7 @@ def spread_scene(name: str, cells: list[tuple[int, float]], *, duration_s: float
             "spread\n"
             "# over E-GSM900 (China Mobile below ARFCN 95, China Unicom 96-124), EIRP set for the\n"
             f"# target mean SNRs {sorted(s for _a, s in cells)} dB; the receiver "
-            f"{'drives across the town' if moving else 'stands still'}.\n\n")
+            f"{'drives slowly through the town' if moving else 'stands still'}.\n\n")
     return head + body(eirps)
 
 

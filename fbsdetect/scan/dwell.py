@@ -203,11 +203,11 @@ class DwellResult:
 
 def scan_receiver_config(*, research: bool = False) -> Any:
     """The receiver's settings for scan dwells: SI once, no periodic re-search
-    (a dwell is short; the next sweep searches again), 2-multiframe chunks
-    (the early stop is tested after each: ~0.47 s granularity)."""
+    (a dwell is short; the next sweep searches again), one-multiframe chunks
+    (the early stop is tested after each: 235 ms granularity)."""
     from fbsdetect.receiver import ReceiverConfig
 
-    return ReceiverConfig(si_repeats=1, research_s=1.0 if research else 0.0, chunk_multiframes=2)
+    return ReceiverConfig(si_repeats=1, research_s=1.0 if research else 0.0, chunk_multiframes=1)
 
 
 def decode_dwell(source: Any, tuning: Tuning, *, cap_s: float,

@@ -51,6 +51,7 @@ from fbsdetect.scan.profile import Profile
 from fbsdetect.scan.sink import RunInfo, ScanSink, TuningRecord
 from fbsdetect.types import CellObservation, GpsFix, L2Frame
 
+ROTATION_DWELL_MAX_S = 4.3  # two SI cycles + acquisition, for types that take turns on TC 4
 REVISIT_INTERVAL_S = 1.6  # per carrier: ~37 power/position samples a minute
 REVISIT_BUDGET = 0.35  # at most this share of the radio time goes to revisits
 NEW_FOR_SWEEPS = 2  # a carrier first seen after the first sweep is "new" for this many sweeps
@@ -309,8 +310,8 @@ class ScanRunner:
         phases = [("identity", self.profile.radio.identity_dwell_max_s),
                   ("complete", self.profile.radio.dwell_max_s)] if k == 0 else \
                  [("refresh", self.profile.radio.dwell_max_s)]
-        for n, (phase, cap) in enumerate(phases):
-            if n == 1 or len(phases) == 1:
+        for phase, cap in phases:
+            if phase == "refresh":
                 self._lte_pass()
             self.phase = phase
             for i, t in enumerate(dec):
@@ -319,9 +320,13 @@ class ScanRunner:
                 if phase == "complete" and not self._incomplete_in(t, energetic):
                     continue
                 self.step = (i + 1, len(dec))
+                if phase != "identity" and self._rotating_in(t):
+                    cap = max(cap, ROTATION_DWELL_MAX_S)
                 self._decode(t, phase, cap, energetic)
                 self._revisits()
                 self._tick()
+        if k == 0:
+            self._lte_pass()
         self.sweeps += 1
         if self.detector is not None:
             try:
@@ -329,6 +334,20 @@ class ScanRunner:
             except Exception as e:  # the detector is someone else's; it never stops the scan
                 self.log(f"detector: {e}")
         self.log(f"sweep {self.sweeps} done at {self.radio_s():.1f} s: {len(self.cells)} cells")
+
+    def _rotating_in(self, t: Tuning) -> bool:
+        """A cell of the tuning still misses one of several SI types that take
+        turns on TC 4 (TS 45.002 6.3.1.3: e.g. SI2quater and SI13 with SI2ter),
+        which needs two SI cycles (3.8 s)."""
+        from fbsdetect.gsm.mapping import tc4_types
+
+        arfcns = set(t.arfcns)
+        for c in self.cells.values():
+            if c.arfcn in arfcns and not c.complete:
+                shared = tc4_types(announced_si(c.si) | set(c.si) | {"1", "2", "3", "4"})
+                if len(shared) > 1 and not set(shared) <= set(c.si):
+                    return True
+        return False
 
     def _lte_pass(self) -> None:
         self.phase = "lte"
