@@ -12,10 +12,10 @@ Output on stdout: a table (default; its first line gives each capture's
 estimated receiver error in ppm, as kalibrate prints it, and the power
 reference), JSON lines of cell observations (`--json`: contracts.md section
 4 plus `"ppm"`, the receiver's error estimated from every cell of that
-capture, after `freq_offset_hz`; null when unknown), or every decoded L2 frame as a JSON line (`--frames`, no early
-stop). `-v` prints the counted outcomes of every carrier on stderr, including
-carriers whose FCCH was seen but that could not be decoded (band edge, SCH
-failed). The work is done by `fbsdetect.receiver`.
+capture, after `freq_offset_hz`; null when unknown), or every decoded L2
+frame as a JSON line (`--frames`, no early stop). `-v` prints the counted
+outcomes of every carrier on stderr, including carriers whose FCCH was seen
+but that could not be decoded (band edge, SCH failed). The work is done by `fbsdetect.receiver`.
 
 Power: dBm when the recording states its gain (`fbsdetect:gain_db`), else
 dBFS (`"power_ref": "dBFS"`) relative to the format's full scale
