@@ -84,19 +84,29 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def _table(cells: list[CellObservation], header: str = "") -> str:
+    """One line per cell; beside identity, power and SNR the SI parameters a
+    fake cell tends to give away (contracts.md 4 `params`): CRO (cell
+    reselection offset, raw 0..63), RXmin (RXLEV_ACCESS_MIN, raw 0..63), nbr
+    (neighbour ARFCNs listed in SI2*), 2q (SI2quater seen), T3212 (periodic
+    location update, deci-hours; 0 = never)."""
     head = (f"{'ARFCN':>5} {'band':<8} {'MHz':>9} {'BSIC':>4} {'MCC':>4} {'MNC':>4} {'LAC':>6} "
-            f"{'CID':>6} {'power':>7} {'ref':<4} {'SNR':>5} {'offs Hz':>8} {'ok/bad':>7}  SI")
+            f"{'CID':>6} {'power':>7} {'ref':<4} {'SNR':>5} {'offs Hz':>8} {'ok/bad':>7} "
+            f"{'CRO':>3} {'RXmin':>5} {'nbr':>3} {'2q':>2} {'T3212':>5}  SI")
     lines = ([header] if header else []) + [head]
 
     def f(v: Any, spec: str = "") -> str:
         return "-" if v is None else format(v, spec)
 
     for c in cells:
+        p = c.params or {}
+        nbr = p.get("neighbours")
         lines.append(
             f"{c.arfcn:>5} {c.band or '-':<8} {c.freq_hz / 1e6 if c.freq_hz else 0:>9.1f} {f(c.bsic):>4} "
             f"{f(c.mcc):>4} {f(c.mnc):>4} {f(c.lac):>6} {f(c.cid):>6} {f(c.power_dbm, '.1f'):>7} "
             f"{c.power_ref:<4} {f(c.snr_db, '.1f'):>5} {f(c.freq_offset_hz, '.0f'):>8} "
-            f"{f'{c.blocks_ok}/{c.blocks_bad}':>7}  {' '.join(c.si)}")
+            f"{f'{c.blocks_ok}/{c.blocks_bad}':>7} {f(p.get('cro')):>3} {f(p.get('rxlev_access_min')):>5} "
+            f"{f(None if nbr is None else len(nbr)):>3} {'y' if '2quater' in c.si else 'n':>2} "
+            f"{f(p.get('t3212')):>5}  {' '.join(c.si)}")
     return "\n".join(lines)
 
 

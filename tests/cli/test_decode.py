@@ -55,8 +55,13 @@ def test_table_and_counted_outcomes(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run_cli(capsys, "decode", *_pub2(), "-v")
     assert code == 0
     assert out.startswith("# 940.000 MHz, 2.4 MS/s, ") and "receiver error" in out.splitlines()[0]
-    assert out.splitlines()[1].split()[:4] == ["ARFCN", "band", "MHz", "BSIC"]
+    head = out.splitlines()[1].split()
+    assert head[:4] == ["ARFCN", "band", "MHz", "BSIC"]
+    assert head[-6:] == ["CRO", "RXmin", "nbr", "2q", "T3212", "SI"]
     assert len(out.splitlines()) == 6
+    # what points to a fake cell, at a glance: CRO 0, RXLEV_ACCESS_MIN 1, 6 neighbours, SI2quater, T3212 30
+    row = out.splitlines()[2].split()
+    assert row[0] == "20" and row[13:18] == ["0", "1", "6", "y", "30"]
     assert "receiver error" in err and err.count("ARFCN") == 4 and "blocks ok 17" in err
 
 
