@@ -90,6 +90,10 @@ class FakeRtlTcp:
 
     def drop_client(self) -> None:
         if self._client is not None:
+            try:
+                self._client.shutdown(socket.SHUT_RDWR)  # a FIN even while a thread sits in recv()
+            except OSError:
+                pass
             self._client.close()
 
     def stop(self) -> None:
@@ -189,3 +193,18 @@ def test_nothing_listening_is_not_available() -> None:
         port = sock.getsockname()[1]
     with pytest.raises(NotAvailable, match="cannot reach rtl_tcp"):
         RtlTcpSource("127.0.0.1", port)
+
+
+def test_a_stalled_server_is_reconnected(server: FakeRtlTcp, monkeypatch: pytest.MonkeyPatch) -> None:
+    import fbsdetect.sources.rtltcp as mod
+
+    monkeypatch.setattr(mod, "STALL_S", 0.3)
+    src = RtlTcpSource("127.0.0.1", server.port, sample_rate_hz=RATE, sleep=lambda s: time.sleep(0.01))
+    try:
+        src.read(10_000)
+        server.paused.set()  # the server stops sending but keeps the connection
+        threading.Timer(0.5, server.paused.clear).start()
+        threading.Timer(0.45, server.drop_client).start()  # (rtl_tcp serves one client: free it)
+        assert src.read(50_000).size == 50_000 and src.reconnects >= 1
+    finally:
+        src.close()
