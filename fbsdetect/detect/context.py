@@ -282,6 +282,7 @@ class World:
     by_arfcn: dict[int | None, list[Seen]] = field(default_factory=dict)
     lte: list[LteSample] = field(default_factory=list)
     sweeps: dict[tuple[int | None, str | None], list[set[int]]] = field(default_factory=dict)
+    by_sweep: dict[tuple[int | None, str | None, int], list[Seen]] = field(default_factory=dict)
     n: int = 0
 
     def add(self, s: Seen) -> None:
@@ -303,6 +304,7 @@ class World:
         self.by_cid.setdefault((k.mcc, k.mnc, k.cid), []).append(s)
         self.by_arfcn.setdefault(k.arfcn, []).append(s)
         if s.sweep is not None:
+            self.by_sweep.setdefault((s.run_id, s.obs.sensor, s.sweep), []).append(s)
             sw = self.sweeps.setdefault((s.run_id, s.obs.sensor), [])
             while len(sw) <= s.sweep:
                 sw.append(set())
@@ -464,6 +466,9 @@ class RuleContext:
         """The other cells of the same sweep of the same sensor (or within
         `sweep_window_s` when sweeps are not numbered), any identity."""
         me = self.cell
+        if me.sweep is not None:
+            return [s for s in self.world.by_sweep.get((me.run_id, me.obs.sensor, me.sweep), [])
+                    if s is not me and s.key != me.key]
         out = []
         for lst in self.world.by_key.values():
             for s in lst:

@@ -1,0 +1,38 @@
+"""The scan's live Detector: alerts as observations come, once per level."""
+
+from __future__ import annotations
+
+from fbsdetect.detect.live import Detector
+from tests.detect import support as S
+from tests.detect.test_engine import CHINESE
+
+
+def test_alerts_for_the_fake_and_not_the_town() -> None:
+    det = Detector(None, S.profile(), config={}, registry=S.registry())
+    alerts = []
+    for k in range(3):
+        for c in S.town(t=20.0 * k):
+            alerts += det.observe(c, None)
+        alerts += det.observe(S.fake(t=20.0 * k + 3, **CHINESE), None)
+        alerts += det.sweep_done()
+    severe = [a for a in alerts if a.severity in ("medium", "high")]
+    assert severe and all(a.arfcn == 90 for a in severe), alerts
+    assert len([a for a in alerts if a.arfcn == 90 and a.severity == "high"]) == 1  # once per level
+    assert det.suspect_arfcns() >= {90}
+    det.close()
+
+
+def test_lte_tunings_feed_the_jamming_rule() -> None:
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    det = Detector(None, S.profile(), config={}, registry=S.registry())
+    t = datetime(2026, 3, 1, 10, 0, 2, tzinfo=UTC)
+    det.tuning(SimpleNamespace(kind="decode", noise_floor_db=-60.0, gain_db=20.0, time=t))
+    det.tuning(SimpleNamespace(kind="lte", noise_floor_db=-45.0, gain_db=20.0, time=t, band="B5",
+                               center_freq_hz=881.5e6))
+    for c in S.town():
+        det.observe(c, None)
+    det.observe(S.fake(lac=9999, cid=1, power=-40.0), None)
+    det.sweep_done()
+    assert "lte-jamming-new-cell" in det.findings[next(k for k in det.findings if k.cid == 1)]
