@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fbsdetect.detect.context import InMemoryRegistry, RegCell, Seen, unix_to_iso  # noqa: E402
-from fbsdetect.detect.engine import Engine  # noqa: E402
-from fbsdetect.gsm.bands import downlink_hz  # noqa: E402
-from fbsdetect.types import CellObservation  # noqa: E402
+from fbsdetect.detect.context import InMemoryRegistry, RegCell, Seen, unix_to_iso
+from fbsdetect.detect.engine import Engine
+from fbsdetect.gsm.bands import downlink_hz
+from fbsdetect.types import CellObservation
 
 T0 = 1_772_359_200.0  # 2026-03-01 10:00 UTC
 
