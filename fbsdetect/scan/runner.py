@@ -55,6 +55,8 @@ ROTATION_DWELL_MAX_S = 4.3  # two SI cycles + acquisition, for types that take t
 REVISIT_INTERVAL_S = 1.6  # per carrier: ~37 power/position samples a minute
 REVISIT_BUDGET = 0.35  # at most this share of the radio time goes to revisits
 NEW_FOR_SWEEPS = 2  # a carrier first seen after the first sweep is "new" for this many sweeps
+COPY_MARGIN_DB = 10.0  # a spur repeating a stronger cell's BSIC without ever passing a CRC
+COPY_SPAN_HZ = 1.2e6
 FLUSH_EVERY_S = 0.5  # wall-clock
 FIX_EVERY_S = 1.0  # radio time between GPS fixes sent to the sink
 ALL_TC = frozenset(range(8))
@@ -486,17 +488,31 @@ class ScanRunner:
                 except Exception as e:
                     self.log(f"detector: {e}")
 
-    @staticmethod
-    def _is_copy(r: Any, d: DwellResult) -> bool:
-        """A carrier that never passed a CRC and repeats the BSIC of a decoded one
-        at least COPY_MARGIN_DB stronger in the same dwell: a spur or image of it
-        (the receiver's own copy test also wants the same frame timing)."""
-        from fbsdetect.receiver import COPY_MARGIN_DB
-
+    def _is_copy(self, r: Any, d: DwellResult) -> bool:
+        """A carrier that never passed a CRC and repeats the BSIC of a decoded cell
+        at least COPY_MARGIN_DB stronger within 1.2 MHz (in this dwell or known
+        from an earlier one): a spur of it (the 8-bit ADC's, intermodulation),
+        not a cell. The receiver's own copy test also wants the same frame timing."""
         if r.stats.blocks_ok > 0 or r.power_dbfs is None:
             return False
-        return any(c is not r and c.bsic == r.bsic and c.stats.blocks_ok > 0 and c.power_dbfs is not None
-                   and c.power_dbfs - r.power_dbfs >= COPY_MARGIN_DB for c in d.decode.carriers)
+        for c in d.decode.carriers:
+            if (c is not r and c.bsic == r.bsic and c.stats.blocks_ok > 0 and c.power_dbfs is not None
+                    and c.power_dbfs - r.power_dbfs >= COPY_MARGIN_DB
+                    and abs(c.freq_hz - r.freq_hz) <= COPY_SPAN_HZ):
+                return True
+        p = r.power_dbfs - (self._gain or 0.0)
+        for st in self.cells.values():
+            if (st.bsic == r.bsic and st.arfcn != r.arfcn and st.mcc is not None and st.power_dbm is not None
+                    and st.power_dbm - p >= COPY_MARGIN_DB
+                    and abs(self._freq(st.arfcn) - r.freq_hz) <= COPY_SPAN_HZ):
+                return True
+        return False
+
+    def _freq(self, arfcn: int) -> float:
+        for (a, _b), f in self.plan.freq.items():
+            if a == arfcn:
+                return f
+        return math.inf
 
     def _absorb(self, r: Any, o: CellObservation) -> CellState:
         """Merges one carrier's dwell into its CellState, in frame order, noting
