@@ -42,6 +42,7 @@ import logging
 import math
 import os
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +136,15 @@ class ReplaySource:
     @property
     def duration_s(self) -> float:
         return self.info.duration_s
+
+    @property
+    def start_time(self) -> datetime | None:
+        """UTC instant of the recording's first sample (SigMF core:datetime), when it says;
+        source time `t` is then `start_time + t` (what a replayed GPS log is matched by)."""
+        t = self.info.start_time
+        if t is None:
+            return None
+        return t.astimezone(UTC) if t.tzinfo else t.replace(tzinfo=UTC)
 
     @property
     def exhausted(self) -> bool:

@@ -110,3 +110,18 @@ def test_a_cell_replayed_off_centre_still_decodes(tmp_path: Path, capsys: pytest
     cells = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     assert [(c["arfcn"], c["bsic"], c["cid"]) for c in cells] == [(20, 38, 20015)]
     assert {"1", "2", "3", "4"} <= set(cells[0]["si"])
+
+
+def test_start_time_from_sigmf(tmp_path: Path) -> None:
+    import json
+    from datetime import UTC, datetime
+
+    data = tmp_path / "r.sigmf-data"
+    np.zeros(1000, np.complex64).tofile(data)
+    meta = {"global": {"core:datatype": "cf32_le", "core:sample_rate": 1e6, "core:version": "1.0.0"},
+            "captures": [{"core:sample_start": 0, "core:frequency": 950e6,
+                          "core:datetime": "2026-11-30T08:00:00Z"}], "annotations": []}
+    (tmp_path / "r.sigmf-meta").write_text(json.dumps(meta))
+    src = ReplaySource.open(tmp_path / "r.sigmf-meta")
+    assert src.start_time == datetime(2026, 11, 30, 8, tzinfo=UTC)
+    assert ReplaySource.open(write_tones(tmp_path, [0.0], seconds=0.01)).start_time is None
