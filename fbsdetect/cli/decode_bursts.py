@@ -30,12 +30,13 @@ import json
 import math
 import sys
 from collections.abc import Iterator
-from typing import IO, Any
-
-import numpy as np
+from typing import IO, TYPE_CHECKING, Any
 
 from fbsdetect.cli._common import require_file
 from fbsdetect.errors import BadInput
+
+if TYPE_CHECKING:
+    import numpy as np
 
 NAME = "decode-bursts"
 HELP = "decode bursts given as JSON lines (fn, ts, bits|soft) into L2 frames"
@@ -69,6 +70,8 @@ def _int_field(obj: dict[str, Any], key: str, lo: int, hi: int, where: str) -> i
 
 def parse_burst(obj: object, where: str) -> tuple[int, int, np.ndarray]:
     """(fn, ts, soft bits (148,) float32) of one input object; BadInput naming `where`."""
+    import numpy as np
+
     from fbsdetect.gsm.frames import HYPERFRAME
     from fbsdetect.gsm.ts0decode import hard_to_soft
 

@@ -1,7 +1,15 @@
 """Entry point of `fbsdetect`: builds the parser from the registered
 subcommands, sets up logging, and turns errors into one line and an exit code
 (0 success, 2 bad usage or input, 1 anything else; a traceback only with
-`--debug`)."""
+`--debug`).
+
+Start-up is kept short (a one-shot `decode` of a 10 s file takes well under a
+second, of which Python's own start is a good part): when the command line
+names a subcommand, only that subcommand's module is imported and configured
+(its NAME is its module name with "-" for "_"); `fbsdetect --help`, no
+subcommand or an unknown one builds the whole parser. CLI modules import
+nothing heavy (numpy, SQLAlchemy, ...) at module level: that happens in
+`run()`."""
 
 from __future__ import annotations
 
@@ -48,7 +56,37 @@ def _load(name: str) -> ModuleType:
     return importlib.import_module(f"fbsdetect.cli.{name}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_name(modname: str) -> str:
+    """The subcommand a module of SUBCOMMANDS provides (its NAME, by convention)."""
+    return modname.replace("_", "-")
+
+
+_VALUE_OPTIONS = ("--db",)  # common options that take a value
+
+
+def requested_command(argv: Sequence[str]) -> str | None:
+    """The module name of the subcommand `argv` names (its first positional
+    token, skipping the common options), or None (none, unknown, or a help or
+    version request before it)."""
+    skip = False
+    for tok in argv:
+        if skip:
+            skip = False
+            continue
+        if tok in _VALUE_OPTIONS:
+            skip = True
+            continue
+        if tok in ("-h", "--help", "--version"):
+            return None
+        if tok.startswith("-"):
+            continue
+        return next((m for m in SUBCOMMANDS if command_name(m) == tok), None)
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with `only` (a module name of SUBCOMMANDS), that subcommand
+    alone (the others are not imported)."""
     parser = _Parser(
         prog="fbsdetect",
         description="Find fake GSM base stations (IMSI catchers) with RTL-SDR dongles.",
@@ -57,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"fbsdetect {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for modname in SUBCOMMANDS:
+    for modname in SUBCOMMANDS if only is None else (only,):
         mod = _load(modname)
         sp = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP,
                             parents=[_common_options(suppress=True)])  # type: ignore[list-item]
@@ -72,8 +110,9 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args_in = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(requested_command(args_in))
+    args = parser.parse_args(args_in)
     _setup_logging(args.verbose, args.quiet)
     try:
         code = args._run(args)
