@@ -22,7 +22,8 @@ def configure(p: argparse.ArgumentParser) -> None:
         description="Imports known cells, streaming (constant memory). The format is detected from the "
                     "header: OpenCellID/MLS radio,mcc,net,area,cell,unit,lon,lat,range,samples,changeable,"
                     "created,updated,averageSignal, or a licensed-site list "
-                    "date_start,date_end,radio,mcc,mnc,lac,ci,lon,lat,azimuth[,arfcn,bsic]. Re-importing updates rows of the same source, never duplicates. "
+                    "date_start,date_end,radio,mcc,mnc,lac,ci,lon,lat,azimuth[,arfcn,bsic]. "
+                    "Re-importing updates rows of the same source, never duplicates. "
                     "Exit 2 when the file cannot be read, breaks off, or has no usable row; the good rows "
                     "are stored in every case.")
     imp.add_argument("file", metavar="FILE", help="CSV file (contracts.md section 6), plain or compressed")

@@ -150,7 +150,7 @@ class LineReader:
         except (OSError, ValueError):
             return 0
 
-    def lines(self) -> Iterator[bytes]:
+    def lines(self) -> Iterator[bytes | None]:
         """Yields each line (without its line end, possibly cut at MAX_LINE_BYTES: then the
         yielded value is None and the rest of the over-long line is skipped)."""
         readline = self._f.readline
@@ -179,7 +179,7 @@ class LineReader:
                         more = b""
                     if not more or more.endswith(b"\n"):
                         break
-                yield None  # type: ignore[misc]
+                yield None
                 continue
             yield b
 
@@ -291,6 +291,8 @@ def _int(name: str, s: str, lo: int, hi: int, *, hint: str = "") -> int:
         raise RowError(f"{name} is empty")
     if not (t.isdigit() or (t[0] in "+-" and t[1:].isdigit())):
         # OpenCellID writes integers; accept "12.0" but not "12.5"
+        if "_" in t:
+            raise RowError(f"{name} {s!r} is not a number")
         try:
             v = float(t)
         except ValueError:
@@ -371,6 +373,9 @@ class RowParser:
         self.fmt = fmt
         self.delimiter = fmt.delimiter
         self._ocid_careful: Callable[[list[str]], tuple[Any, ...]] | None = None
+        # fast_line(line with its line end) -> row, or None: "take the careful path" (parse()),
+        # which gives the reason; only for the OpenCellID format
+        self.fast_line: Callable[[str], tuple[Any, ...] | None] | None = None
         self._parse: Callable[[list[str]], tuple[Any, ...]] = (
             self._make_ocid() if fmt.kind == "opencellid" else self._make_licensed())
 
@@ -456,7 +461,19 @@ class RowParser:
             return (radio, mcc, mnc, lac, cid, lon, lat, rng, samples, created, updated,
                     None, None, None, None, None, avg)
 
+        n_fields = self.fmt.n_fields
+        delim = self.delimiter
+
+        def fast_line(line: str) -> tuple[Any, ...] | None:
+            if '"' in line or "_" in line:
+                return None
+            f = line.split(delim)
+            if len(f) != n_fields:
+                return None
+            return fast(f)
+
         self._ocid_careful = careful
+        self.fast_line = fast_line
         return fast  # type: ignore[return-value]
 
     def _make_licensed(self) -> Callable[[list[str]], tuple[Any, ...]]:

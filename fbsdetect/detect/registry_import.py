@@ -36,11 +36,12 @@ rows that are new in the store (rows of the source after minus before).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -437,106 +438,142 @@ def import_registry(
         cells = cast("Table", RegistryCell.__table__)
         with store.engine.connect() as conn:
             _ensure_indexes(conn, cells)
+            sqlite = conn.dialect.name == "sqlite"
             old_cache: Any = None
-            writer: _Writer
-            if conn.dialect.name == "sqlite":
+            old_fk: Any = None
+            if sqlite:
                 old_cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+                old_fk = conn.exec_driver_sql("PRAGMA foreign_keys").scalar()
                 conn.exec_driver_sql("PRAGMA cache_size=-32768")   # 32 MiB while merging
-                writer = _SqliteStagingWriter(conn, cells)
-            else:
-                sid = _source_row(conn, name=name, kind=cf.kind, path=os.path.abspath(spath),
-                                  attribution=attribution, licence=licence, report=None)
-                conn.commit()
-                report.source_id = sid
-                writer = _DirectUpsertWriter(conn, cells, sid)
+                # every staged row gets the source id read in the merge's own transaction: the
+                # per-row foreign-key lookup would only cost time
+                conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
             try:
-                _read_rows(report, reader, lines, first if cf.headerless else None, parser, writer,
-                           mcc_set=mcc_set, bbox=bbox, radio_set=radio_set, max_rejects=max_rejects,
-                           progress=progress, batch_rows=batch_rows)
-            except KeyboardInterrupt:
-                report.interrupted = True
-            if report.interrupted and conn.dialect.name == "sqlite":
-                writer.discard()
-            else:
-                if progress is not None:
-                    progress(report, "merge")
-                tm = time.monotonic()
-                try:
-                    def source_id() -> int:
-                        return _source_row(conn, name=name, kind=cf.kind, path=os.path.abspath(spath),
-                                           attribution=attribution, licence=licence, report=report)
-
-                    new, upd, deferred = writer.finish(source_id)
-                    report.imported, report.updated = new, upd
-                    report.latlon_index_deferred = deferred
-                    report.source_id = source_id()   # the final counts
-                    conn.commit()
-                except BaseException:
-                    writer.discard()
-                    raise
-                finally:
-                    report.merge_s = time.monotonic() - tm
-                writer.discard()
-            if old_cache is not None:
-                conn.exec_driver_sql(f"PRAGMA cache_size={int(old_cache)}")
+                _import_on(conn, cells, report, reader, lines, first if cf.headerless else None, parser,
+                           name=name, kind=cf.kind, path=os.path.abspath(spath), attribution=attribution,
+                           licence=licence, mcc_set=mcc_set, bbox=bbox, radio_set=radio_set,
+                           max_rejects=max_rejects, progress=progress, batch_rows=batch_rows)
+            finally:
+                if sqlite:
+                    with contextlib.suppress(Exception):
+                        conn.rollback()
+                    # constant statements (an int read back from SQLite), never text from the input
+                    conn.exec_driver_sql(f"PRAGMA cache_size={int(old_cache)}")
+                    conn.exec_driver_sql(f"PRAGMA foreign_keys={1 if old_fk else 0}")
     finally:
         reader.close()
     report.elapsed_s = time.monotonic() - t0
     return report
 
 
-def _read_rows(report: ImportReport, reader: LineReader, lines: Iterable[bytes | None], first: bytes | None,
+def _import_on(conn: Connection, cells: Table, report: ImportReport, reader: LineReader,
+               lines: Iterator[bytes | None], first: bytes | None, parser: RowParser, *, name: str, kind: str,
+               path: str, attribution: str | None, licence: str | None, mcc_set: frozenset[int] | None,
+               bbox: BBox | None, radio_set: frozenset[str] | None, max_rejects: int,
+               progress: ProgressFn | None, batch_rows: int) -> None:
+    writer: _Writer
+    if conn.dialect.name == "sqlite":
+        writer = _SqliteStagingWriter(conn, cells)
+    else:
+        sid = _source_row(conn, name=name, kind=kind, path=path, attribution=attribution, licence=licence,
+                          report=None)
+        conn.commit()
+        report.source_id = sid
+        writer = _DirectUpsertWriter(conn, cells, sid)
+    try:
+        try:
+            _read_rows(report, reader, lines, first, parser, writer, mcc_set=mcc_set, bbox=bbox,
+                       radio_set=radio_set, max_rejects=max_rejects, progress=progress, batch_rows=batch_rows)
+        except KeyboardInterrupt:
+            report.interrupted = True
+        if report.interrupted and isinstance(writer, _SqliteStagingWriter):
+            return   # nothing of this file is stored; the staged rows go with the temp table
+        if progress is not None:
+            progress(report, "merge")
+        tm = time.monotonic()
+
+        def source_id() -> int:
+            return _source_row(conn, name=name, kind=kind, path=path, attribution=attribution,
+                               licence=licence, report=report)
+        try:
+            new, upd, deferred = writer.finish(source_id)
+            report.imported, report.updated = new, upd
+            report.latlon_index_deferred = deferred
+            report.source_id = source_id()   # the final counts
+            conn.commit()
+        finally:
+            report.merge_s = time.monotonic() - tm
+    finally:
+        writer.discard()
+
+
+def _read_rows(report: ImportReport, reader: LineReader, lines: Iterator[bytes | None], first: bytes | None,
                parser: RowParser, writer: _Writer, *, mcc_set: frozenset[int] | None, bbox: BBox | None,
                radio_set: frozenset[str] | None, max_rejects: int, progress: ProgressFn | None,
                batch_rows: int) -> None:
+    """The hot loop: keep it lean (rows_read is derived from the reader's line count)."""
     batch: list[tuple[Any, ...]] = []
     parse = parser.parse
+    fast = parser.fast_line
     add = batch.append
+    header_lines = 0 if first is not None else 1
     next_progress = 50_000
+    n_mcc = n_radio = n_bbox = blank = 0
+    contains = bbox.contains if bbox is not None else None
+    it: Iterator[bytes | None] = itertools.chain((first,), lines) if first is not None else lines
+    try:
+        for raw in it:
+            row = None
+            try:
+                line = raw.decode("ascii")  # type: ignore[union-attr]
+                if fast is not None:
+                    row = fast(line)
+            except (UnicodeDecodeError, AttributeError):
+                if raw is None:
+                    report.reject(reader.line_no, "line longer than 64 KiB", max_rejects)
+                else:
+                    report.reject(reader.line_no, _bad_bytes(raw), max_rejects)
+                continue
+            if row is None:
+                line = line.rstrip("\r\n")
+                if not line or line.isspace():
+                    blank += 1
+                    continue
+                try:
+                    row = parse(line)
+                except RowError as exc:
+                    report.reject(reader.line_no, str(exc), max_rejects)
+                    continue
+            if mcc_set is not None and row[1] not in mcc_set:
+                n_mcc += 1
+                continue
+            if radio_set is not None and row[0] not in radio_set:
+                n_radio += 1
+                continue
+            if contains is not None and (row[6] is None or not contains(row[6], row[5])):
+                n_bbox += 1
+                continue
+            add(row)
+            if len(batch) >= batch_rows:
+                writer.add_batch(batch)
+                batch.clear()
+                if progress is not None and reader.line_no >= next_progress:
+                    next_progress = reader.line_no + 50_000
+                    report.rows_read = reader.line_no - header_lines - blank
+                    report.elapsed_s = time.monotonic() - report._t0
+                    progress(report, "read")
+        writer.add_batch(batch)
+        batch.clear()
+    finally:
+        report.blank_lines = blank
+        report.rows_read = max(0, reader.line_no - header_lines - blank)
+        report.filtered_mcc, report.filtered_radio, report.filtered_bbox = n_mcc, n_radio, n_bbox
+        report.damage = reader.damage
 
-    def all_lines() -> Iterable[bytes | None]:
-        if first is not None:
-            yield first
-        yield from lines
 
-    for raw in all_lines():
-        line_no = reader.line_no   # the headerless first line: still 1 when it is processed
-        if raw is None:
-            report.rows_read += 1
-            report.reject(line_no, "line longer than 64 KiB", max_rejects)
-            continue
-        try:
-            line = decode_line(raw)
-        except ValueError as exc:
-            report.rows_read += 1
-            report.reject(line_no, str(exc), max_rejects)
-            continue
-        if not line or line.isspace():
-            report.blank_lines += 1
-            continue
-        report.rows_read += 1
-        try:
-            row = parse(line)
-        except RowError as exc:
-            report.reject(line_no, str(exc), max_rejects)
-            continue
-        if mcc_set is not None and row[1] not in mcc_set:
-            report.filtered_mcc += 1
-            continue
-        if radio_set is not None and row[0] not in radio_set:
-            report.filtered_radio += 1
-            continue
-        if bbox is not None and (row[6] is None or not bbox.contains(row[6], row[5])):
-            report.filtered_bbox += 1
-            continue
-        add(row)
-        if len(batch) >= batch_rows:
-            writer.add_batch(batch)
-            batch.clear()
-            if progress is not None and report.rows_read >= next_progress:
-                next_progress = report.rows_read + 50_000
-                report.elapsed_s = time.monotonic() - report._t0
-                progress(report, "read")
-    writer.add_batch(batch)
-    batch.clear()
-    report.damage = reader.damage
+def _bad_bytes(raw: bytes) -> str:
+    try:
+        decode_line(raw)
+    except ValueError as exc:
+        return str(exc)
+    return "unreadable bytes"  # pragma: no cover
