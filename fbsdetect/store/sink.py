@@ -102,6 +102,7 @@ class StoreSink:
         self._ids: dict[int, int] = {}  # provisional key -> real id
         self._next_key = -1
         self.written = {"observation": 0, "tuning": 0, "fix": 0, "frame": 0}
+        self.handed = 0  # observations handed over
         self.dropped = 0
         self.db_errors = 0
         self._down = False
@@ -149,6 +150,7 @@ class StoreSink:
     def observation(self, obs: CellObservation, *, radio_s: float | None = None,
                     tuning_id: int | None = None, kind: str = "dwell",
                     frames: Sequence[L2Frame] = ()) -> int:
+        self.handed += 1
         row = observation_row(obs, run_id=self.run_id, sensor_id=self.sensor_id, radio_s=radio_s,
                               kind=kind)
         p = _Pending("observation", self._key(), row, frame_rows(frames, self.start_time, None))
@@ -165,9 +167,12 @@ class StoreSink:
     def run_ended(self, summary: dict[str, Any]) -> None:
         self._pending.append(_Pending("run_end", self._key(), _jsonable(summary)))
         self._drain()
-        if self._pending:
-            log.error("database unreachable at the end of the scan: %d records not stored",
-                      sum(p.kind == "observation" for p in self._pending))
+        waiting = sum(p.kind == "observation" for p in self._pending)
+        if waiting:
+            log.error("database unreachable at the end of the scan: %d observations not stored", waiting)
+        log.info("store: %d observations handed over, %d stored, %d waiting; %d tunings, %d fixes, "
+                 "%d frames; %d failed writes retried", self.handed, self.written["observation"], waiting,
+                 self.written["tuning"], self.written["fix"], self.written["frame"], self.db_errors)
 
     # -- internals ------------------------------------------------------------------
     @property
@@ -230,6 +235,8 @@ class StoreSink:
         for p in batch:
             if p.kind in ("tuning", "observation"):
                 self._ids[p.key] = p.row.id
+                if p.kind == "observation":
+                    log.debug("stored observation %d", p.row.id)
             if p.kind in self.written:
                 self.written[p.kind] += 1
             self.written["frame"] += len(p.frames)

@@ -14,6 +14,10 @@ target_metadata = Base.metadata
 def run_migrations_online() -> None:
     engine = config.attributes["engine"]
     with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            # pysqlite commits DDL at once unless a transaction was begun explicitly: with
+            # this BEGIN a migration interrupted half-way (kill -9, power cut) leaves nothing
+            conn.exec_driver_sql("BEGIN")
         context.configure(connection=conn, target_metadata=target_metadata,
                           render_as_batch=conn.dialect.name == "sqlite")
         context.run_migrations()
