@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -149,10 +150,11 @@ PPM_PLAUSIBLE = 30.0
 crystals are within ~+-30 ppm (TCXO models ~1-2 ppm)."""
 
 
-def explain(results: list[DecodeResult], values: ValueSurvey) -> list[str]:
+def explain(results: list[DecodeResult], survey: Callable[[], ValueSurvey]) -> list[str]:
     """What was seen and the likely cause, when the outcome looks like a wrong
     --rate/--freq/--format or a file that is no GSM capture (no cell found, or
-    an implausible ppm error). Empty when nothing looks wrong."""
+    an implausible ppm error). Empty when nothing looks wrong. `survey` gives
+    the recording's `ValueSurvey` (called only when no cell was found)."""
     from fbsdetect.gsm.bands import arfcns_in_span
 
     cells = [r for res in results for r in res.carriers if r.is_cell]
@@ -164,6 +166,7 @@ def explain(results: list[DecodeResult], values: ValueSurvey) -> list[str]:
                            f"{res.center_freq_hz / 1e6:.3f} MHz, beyond a dongle's +-{PPM_PLAUSIBLE:.0f} ppm:"
                            " is the centre frequency (--freq) right?")
         return out
+    values = survey()
     carriers = [r for res in results for r in res.carriers]
     fcch = sum(r.stats.fcch_seen for r in carriers)
     sch_tried = sum(r.stats.sch_tried for r in carriers)
@@ -269,7 +272,14 @@ def _run(args: argparse.Namespace, recording: str, fmt: str | None = None) -> in
 
     from fbsdetect.errors import BadUsage
     from fbsdetect.receiver import ReceiverConfig, cell_observations, decode_recording
-    from fbsdetect.sources.recording import Recording, check_values, checksum_status, inspect
+    from fbsdetect.sources.recording import (
+        FULL_SCALE,
+        Recording,
+        check_values,
+        checksum_status,
+        inspect,
+        survey,
+    )
 
     info = inspect(recording, sample_rate_hz=args.rate, center_freq_hz=args.freq, fmt=fmt or args.format)
     rec = Recording(info)
@@ -277,8 +287,10 @@ def _run(args: argparse.Namespace, recording: str, fmt: str | None = None) -> in
         meta_name = info.meta_path.name if info.meta_path else "its metadata"
         _warn(f"{info.data_path.name} does not match the core:sha512 of {meta_name}: the data was "
               "modified or truncated since it was recorded; decoding it anyway")
-    values = check_values(rec)  # a cf32 file holding other bytes: exit 2 before numpy warns
-    if values.exceeds_full_scale and not args.quiet:
+    # integer formats hold samples whatever their bytes, inside full scale: only
+    # cf32 is looked at before decoding (another format's bytes: exit 2 before numpy warns)
+    values = check_values(rec) if info.datatype == "cf32_le" else None
+    if values is not None and values.exceeds_full_scale and not args.quiet:
         _warn(f"{info.data_path.name} exceeds the {values.reference} (largest |I|, |Q| {values.peak:.4g}, "
               f"mean power {values.power_dbfs:+.1f} dBFS): powers are relative to that full scale and read "
               "above 0 dBFS" + (" (unscaled 16-bit values stored as floats? full scale 32768 would read "
@@ -334,11 +346,11 @@ def _run(args: argparse.Namespace, recording: str, fmt: str | None = None) -> in
                 for c in cs:
                     out.write(json.dumps(_with_ppm(c.to_json(), res)) + "\n")
         elif cells:
-            out.write(_table(cells, _header(results, values.reference, info.gain_db)) + "\n")
+            out.write(_table(cells, _header(results, FULL_SCALE[info.datatype], info.gain_db)) + "\n")
         else:
             out.write("no GSM cell found\n")
     if not args.quiet:
-        for line in explain(results, values):
+        for line in explain(results, lambda: values if values is not None else survey(rec)):
             sys.stderr.write(f"fbsdetect decode: {line}\n")
     if args.verbose:
         sys.stderr.write(_outcomes(results) + "\n")

@@ -12,7 +12,6 @@ its own exception types for the same faults and needs its schema at hand;
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import math
@@ -185,6 +184,8 @@ class ChecksumMismatch(BadInput):
 
 def sha512_of(path: str | os.PathLike[str], block_bytes: int = 1 << 22) -> str:
     """SHA-512 (hex) of a file, read in blocks."""
+    import hashlib  # lazily: OpenSSL's load is start-up time most decodes do not need
+
     h = hashlib.sha512()
     with open(path, "rb") as f:
         while chunk := f.read(block_bytes):
