@@ -10,11 +10,11 @@ Severity needs independent signs, not just a high number:
 - `low`: anything found (total >= 0.1);
 - `medium`: total >= 0.45, from at least two families, at least one "hard"
   (a property of the cell itself: parameters, radio, clone, allocation,
-  paging behaviour, spectrum);
+  paging behaviour, spectrum), or from three soft families at once;
 - `high`: total >= 0.75, from at least three families, at least two hard.
 "Soft" families (identity, location, topology, lifetime) are what an
-incomplete registry, a new site or a drive explain; they alone never reach
-medium. Thresholds can be changed in the profile's `[detect]` table
+incomplete registry, a new site or a drive explain, one or two at a time;
+one or two of them never reach medium. Thresholds can be changed in the profile's `[detect]` table
 (`medium = 0.45`, `high = 0.75`).
 """
 
@@ -78,7 +78,7 @@ def combine(findings: Iterable[Finding], weights: Mapping[str, float],
     hard = [k for k in counting if FAMILIES[k][0]]
     if total >= high and len(counting) >= 3 and len(hard) >= 2:
         sev = Severity.HIGH
-    elif total >= medium and len(counting) >= 2 and len(hard) >= 1:
+    elif total >= medium and ((len(counting) >= 2 and len(hard) >= 1) or len(counting) >= 3):
         sev = Severity.MEDIUM
     elif total >= LOW:
         sev = Severity.LOW

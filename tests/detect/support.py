@@ -34,7 +34,7 @@ def t_iso(s: float) -> str:
 
 
 def params(**kw: Any) -> dict[str, Any]:
-    p = {"neighbours": [92, 93, 94], "t3212": 20, "att": True, "cro": 0, "temporary_offset": 0,
+    p = {"neighbours": [92, 93, 94, 98], "t3212": 20, "att": True, "cro": 0, "temporary_offset": 0,
          "penalty_time": 0, "cell_reselect_hysteresis": 2, "rxlev_access_min": 8, "ms_txpwr_max_cch": 5,
          "cbq": 0, "gprs": True, "si2ter": False, "si2quater": True, "eutran_neighbours": [1300, 38400]}
     p.update(kw)

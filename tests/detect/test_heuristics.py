@@ -154,6 +154,15 @@ def benign_ba_list_empty() -> Case:
     return S.context(S.fake(neighbours=[92, 93]))
 
 
+def trigger_ba_list_not_heard() -> Case:
+    # a copy of a distant cell's SI: its neighbours are carriers nobody hears here
+    return S.context(S.fake(neighbours=[12, 15, 18, 21]))
+
+
+def benign_ba_list_not_heard() -> Case:
+    return S.context(S.fake(neighbours=[92, 93, 94, 12]))
+
+
 # ------------------------------------------------------------------ parameters
 
 def trigger_si2quater_absent() -> Case:
@@ -348,6 +357,16 @@ def benign_power_jump_baseline() -> Case:
     for k in range(4):
         b.learn(Seen.of(S.cell(92, lac=10290, cid=41021, bsic=35, power=-57.0 - k)))
     return S.context(town[0], town[1:], baseline=b)
+
+
+def trigger_strong_unknown_cell() -> Case:
+    return S.context(S.fake(lac=9999, cid=1, power=-35.0))
+
+
+def benign_strong_unknown_cell() -> Case:
+    # as strong, but registered (a receiver next to a mast)
+    town = S.town()
+    return S.context(S.cell(92, lac=10290, cid=41021, bsic=35, power=-35.0), town[1:])
 
 
 # ------------------------------------------------------------------ lifetime

@@ -149,3 +149,21 @@ def paging_of(seen_list: Any) -> tuple[int, int, int, float]:
             continue
         r, i, t, d = r + p.requests, i + p.imsi, t + p.tmsi, d + p.duration_s
     return r, i, t, d
+
+
+def reliability(rec: Any, t_s: float | None = None) -> float:
+    """How far a registry record's position can be trusted, 0.3..1: licensed
+    lists fully; crowd-sourced entries by their number of samples (20 and more:
+    full) and age (not updated for three years before the observation: x 0.6)."""
+    from datetime import datetime
+
+    if getattr(rec, "kind", None) == "licensed":
+        return 1.0
+    n = getattr(rec, "samples", None)
+    r = 0.7 if n is None else max(0.3, min(1.0, float(n) / 20.0))
+    upd = getattr(rec, "updated", None)
+    if isinstance(upd, datetime):
+        upd = upd.timestamp()
+    if isinstance(upd, int | float) and t_s is not None and t_s - float(upd) > 3 * 365.25 * 86400:
+        r *= 0.6
+    return max(0.3, r)

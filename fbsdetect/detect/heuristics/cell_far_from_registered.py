@@ -4,15 +4,16 @@ Looks at: the registry position and range of this CGI and the receiver's
 GPS position. A fake base station cloning a real cell's identity is heard
 where that cell is not. GSM cells reach up to 35 km and registry positions
 of crowd-sourced data are averages of where phones heard the cell, so this
-fires only beyond max(2 x range, 3 km) and is a soft sign: stale or coarse
-registry positions are the usual innocent cause.
+fires only beyond max(2 x range, 3 km), scaled by how far the entry can be
+trusted (samples, age), and is a soft sign: stale or coarse registry
+positions are the usual innocent cause.
 """
 
 from __future__ import annotations
 
 from fbsdetect.detect.context import RuleContext, Seen, distance_m
 from fbsdetect.detect.finding import Finding, ramp
-from fbsdetect.detect.heuristics._common import innocent
+from fbsdetect.detect.heuristics._common import innocent, reliability
 
 id = "cell-far-from-registered"
 title = "Known cell far from its registered place"
@@ -48,9 +49,13 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
         return None
     d, thr, rec = r
     upd = ctx.registry_updated
-    text = (f"Registered {d / 1000:.1f} km away (registry range {getattr(rec, 'range_m', None) or 0:.0f} m, "
-            f"threshold {thr / 1000:.1f} km). "
+    rel = reliability(rec, cell.t_s)
+    n = getattr(rec, "samples", None)
+    text = (f"Registered {d / 1000:.1f} km away (registry range {getattr(rec, 'range_m', None) or 0:.0f} m"
+            + (f", {n} samples" if n is not None else "") + f", threshold {thr / 1000:.1f} km"
+            + (f"; the entry is weak evidence (reliability {rel:.1f})" if rel < 0.8 else "") + "). "
             + innocent("the registry position is stale or coarse" + (f" ({upd})" if upd else ""),
                        "the site moved", "propagation over water or from a hill top"))
-    return Finding(id, version, ramp(d / thr, 1.0, 3.0) * 0.7 + 0.3, text,
-                   {"distance_m": round(d), "threshold_m": round(thr)}, family)
+    return Finding(id, version, (ramp(d / thr, 1.0, 3.0) * 0.7 + 0.3) * rel, text,
+                   {"distance_m": round(d), "threshold_m": round(thr), "reliability": round(rel, 2)},
+                   family)

@@ -4,9 +4,11 @@ Looks at: the other cells heard in this area and time window with the same
 MCC, MNC, LAC and CID but another ARFCN or BSIC; the registry's ARFCN of the
 CGI when it has one; which of the two was heard first. A cell has one BCCH
 carrier; a second one with the same identity is a clone (fake base stations
-copy a real cell so that phones trust them). When the registry or the
-baseline names this carrier as the real one, or this carrier was heard
-first, this cell is the original and nothing is reported. Innocent causes:
+copy a real cell so that phones trust them). Which one is the original:
+the carrier the registry or the baseline names, else the one the
+operator's other cells list in their BA lists (the network names its own
+cells, not the copy), else the one heard first. The original gets nothing
+reported; when nothing tells them apart, both get a half score. Innocent causes:
 a carrier change between two sweeps (the old carrier is not heard again),
 a registry that lists two sectors under one CID.
 """
@@ -43,8 +45,17 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     if o.arfcn in ref:
         return None
     score, why = 0.5, "neither carrier is known from the registry or the baseline"
+    lists = [n for n in (s.param("neighbours") for s in ctx.peers if s.cgi != cell.cgi)
+             if isinstance(n, list | tuple) and n]
+    named_me = sum(1 for n in lists if o.arfcn in n)
+    named_other = sum(1 for n in lists if any(a in n for a in arfcns))
     if ref & set(arfcns):
         score, why = 1.0, f"the registry/baseline knows this CGI on ARFCN {fmt_list(sorted(ref))}"
+    elif named_me > named_other:
+        return None  # the network's cells list this carrier: this is the original
+    elif named_other > named_me:
+        score, why = 1.0, (f"{named_other} of the operator's {len(lists)} other cells here list "
+                           f"ARFCN {fmt_list(arfcns)} as neighbour, {named_me} list ARFCN {o.arfcn}")
     else:
         mine = ctx.history[0].t_s if ctx.history else cell.t_s
         firsts = [t for t in (ctx.world.by_key[s.key][0].t_s for s in others if ctx.world.by_key.get(s.key))

@@ -2,7 +2,7 @@
 
 Looks at: the LACs of the other cells of the same operator heard in this
 area and time window, and (when it has the operator's cells) whether the
-registry lists the LAC at all. Location
+registry lists other cells of the LAC within 5 km. Location
 areas span many cells; a LAC heard on exactly one cell, while several cells
 of the same operator in other LACs are heard, is how fake base stations
 force location updates. Innocent causes: the receiver is at the edge of a
@@ -25,6 +25,17 @@ weight = 0.25
 family = "identity"
 
 
+def _registered_here(cell: Seen, ctx: RuleContext) -> bool:
+    """The registry has other cells of this LAC near the receiver (5 km), or
+    no position to tell (then the LAC being registered at all is enough)."""
+    if cell.position is None:
+        return True
+    o = cell.obs
+    return any((getattr(c, "mcc", None), getattr(c, "mnc", None), getattr(c, "lac", None))
+               == (o.mcc, o.mnc, o.lac) and getattr(c, "cid", None) != o.cid
+               for c in ctx.registry_near(5_000.0))
+
+
 def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     o = cell.obs
     if o.lac is None:
@@ -32,8 +43,8 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     peers = [s for s in ctx.peers if s.obs.lac is not None]
     if len(peers) < 2 or any(s.obs.lac == o.lac for s in peers):
         return None
-    if ctx.has_registry and o.lac in ctx.registry_lacs:
-        return None  # a registered location area: the receiver hears its edge
+    if ctx.has_registry and o.lac in ctx.registry_lacs and _registered_here(cell, ctx):
+        return None  # a location area registered around here: the receiver hears its edge
     lacs = sorted({s.obs.lac for s in peers if s.obs.lac is not None})
     text = (f"LAC {o.lac} is heard on this cell only; the operator's {len(peers)} other cells heard here "
             f"use LAC {fmt_list(lacs)}" + (", and the registry lists no cell in it" if ctx.has_registry

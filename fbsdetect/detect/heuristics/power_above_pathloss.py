@@ -7,8 +7,8 @@ EIRP, free space to 100 m, exponent 2.8, 300 m + 20 % of the registry range
 taken off the distance): an upper bound, calibrated on the operator's other
 registered cells heard here (their median excess, lowered by at most 8 dB). A fake
 base station cloning a distant cell is heard much stronger than that cell
-could be. Beyond the "far from registered" distance this rule stays silent
-(that rule then speaks, and both would be the same evidence). Innocent
+could be. It stays silent for registry entries of few samples or not
+updated for years (their position is no evidence). Innocent
 causes: a registry position that is wrong, a new site with the same
 identity, a gain calibration error (then every cell reads high, which the
 peer calibration removes).
@@ -20,8 +20,7 @@ from statistics import median
 
 from fbsdetect.detect.context import RuleContext, Seen, distance_m
 from fbsdetect.detect.finding import Finding, ramp
-from fbsdetect.detect.heuristics._common import innocent, predicted_max_dbm
-from fbsdetect.detect.heuristics.cell_far_from_registered import far_threshold_m
+from fbsdetect.detect.heuristics._common import innocent, predicted_max_dbm, reliability
 
 id = "power-above-pathloss"
 title = "Power far above the path-loss prediction"
@@ -44,7 +43,7 @@ def _excess(s: Seen, recs: list[object]) -> tuple[float, float, float] | None:
         if lat is None or lon is None:
             continue
         d = distance_m(pos[0], pos[1], lat, lon)
-        if d > far_threshold_m(getattr(c, "range_m", None)):
+        if reliability(c, s.t_s) < 0.6:
             return None
         d_eff = max(30.0, d - 300.0 - 0.2 * float(getattr(c, "range_m", None) or 0.0))
         pred = predicted_max_dbm(d_eff, s.obs.freq_hz)
