@@ -94,7 +94,7 @@ class LiveReader:
         lo = max(0, self.end - self.keep)
         for j, s in enumerate(starts.tolist()):
             a, b = max(s, lo), min(s + length, self.end)
-            if s < lo and s + length > 0:
+            if min(s + length, lo) > max(s, 0):  # samples that were read but are no longer kept
                 self.stale_reads += 1
             if b <= a:
                 continue

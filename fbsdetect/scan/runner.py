@@ -52,7 +52,7 @@ from fbsdetect.scan.sink import RunInfo, ScanSink, TuningRecord
 from fbsdetect.types import CellObservation, GpsFix, L2Frame
 
 ROTATION_DWELL_MAX_S = 4.3  # two SI cycles + acquisition, for types that take turns on TC 4
-REVISIT_INTERVAL_S = 1.6  # per carrier: ~37 power/position samples a minute
+REVISIT_INTERVAL_S = 1.0  # per carrier, at most: with the steps between, ~40 samples a minute
 REVISIT_BUDGET = 0.35  # at most this share of the radio time goes to revisits
 NEW_FOR_SWEEPS = 2  # a carrier first seen after the first sweep is "new" for this many sweeps
 COPY_MARGIN_DB = 10.0  # a spur repeating a stronger cell's BSIC without ever passing a CRC
@@ -167,6 +167,8 @@ class ScanRunner:
         self.revisit_s = 0.0
         self.n_revisits = 0
         self.alerts: list[Any] = []
+        self.sweep_end_s: list[float] = []
+        self.cpu: dict[str, dict[str, float]] = {}  # per step kind: scan CPU, source CPU, radio time
         self.phase = ""
         self.step = (0, 0)
         self._last_fix_s = -math.inf
@@ -251,6 +253,18 @@ class ScanRunner:
         if self.view is not None:
             self.view.update(self)
 
+    def _timed(self, what: str, fn: Callable[..., Any], *args: Any) -> Any:
+        """Runs fn, adding its CPU (less the source's) and radio time to `self.cpu[what]`."""
+        c0, s0, r0 = time.process_time(), self.source_cpu_s, self.radio_s()
+        try:
+            return fn(*args)
+        finally:
+            acc = self.cpu.setdefault(what, {"cpu_s": 0.0, "source_cpu_s": 0.0, "radio_s": 0.0, "n": 0})
+            acc["cpu_s"] += time.process_time() - c0 - (self.source_cpu_s - s0)
+            acc["source_cpu_s"] += self.source_cpu_s - s0
+            acc["radio_s"] += self.radio_s() - r0
+            acc["n"] += 1
+
     def _tune(self, t: Tuning) -> None:
         if abs(self.source.sample_rate_hz - t.sample_rate_hz) > 1.0:
             self.source.set_sample_rate(t.sample_rate_hz)
@@ -301,7 +315,7 @@ class ScanRunner:
             if self.done():
                 return
             self.step = (i + 1, len(grid))
-            p = self._power(t)
+            p = self._timed("power", self._power, t)
             energetic.update(p.energetic)
             self._revisits()
             self._tick()
@@ -324,12 +338,13 @@ class ScanRunner:
                 self.step = (i + 1, len(dec))
                 if phase != "identity" and self._rotating_in(t):
                     cap = max(cap, ROTATION_DWELL_MAX_S)
-                self._decode(t, phase, cap, energetic)
+                self._timed(phase, self._decode, t, phase, cap, energetic)
                 self._revisits()
                 self._tick()
         if k == 0:
             self._lte_pass()
         self.sweeps += 1
+        self.sweep_end_s.append(round(self.radio_s(), 3))
         if self.detector is not None:
             try:
                 self._alerts(self.detector.sweep_done())
@@ -357,7 +372,7 @@ class ScanRunner:
             if self.done():
                 return
             self.step = (i + 1, len(self.plan.lte_tunings))
-            self._power(t)
+            self._timed("lte", self._power, t)
             self._revisits()
             self._tick()
 
@@ -620,7 +635,7 @@ class ScanRunner:
         if not due:
             return
         st = min(due, key=lambda c: c.last_revisit_s)
-        self._revisit(st)
+        self._timed("revisit", self._revisit, st)
 
     def _revisit(self, st: CellState) -> None:
         try:
@@ -711,9 +726,11 @@ class ScanRunner:
             "source_cpu_s": round(self.source_cpu_s, 3), "overflows": self.overflows,
             "stale_reads": self.stale_reads, "sweeps": self.sweeps, "revisits": self.n_revisits,
             "revisit_s": round(self.revisit_s, 3), "interrupted": interrupted,
+            "sweep_end_s": self.sweep_end_s,
             "sample_rate_hz": self.plan.sample_rate_hz,
             "unreachable": [u.reason for u in self.plan.unreachable]
             + [r for _, r in self.plan.lte_unreachable],
+            "cpu_by_step": {k: {kk: round(vv, 3) for kk, vv in v.items()} for k, v in self.cpu.items()},
             "tunings": tunings, "decode_tunings": decode, "cells": cells,
             "alerts": [{"arfcn": getattr(a, "arfcn", None), "severity": getattr(a, "severity", None),
                         "text": str(getattr(a, "text", a))} for a in self.alerts],
