@@ -482,6 +482,27 @@ class RuleContext:
                     out.append(s)
         return out
 
+    @cached_property
+    def receiver_speed_m_s(self) -> float:
+        """The receiver's speed around this observation (from the positions of
+        its observations within +-30 s; 0 when it cannot be told)."""
+        me = self.cell
+        if me.t_s is None:
+            return 0.0
+        pts = []
+        for s in [*self.sweep, *self.history, me]:
+            if s.t_s is not None and s.position is not None and abs(s.t_s - me.t_s) <= 30.0 \
+                    and s.obs.sensor == me.obs.sensor:
+                pts.append((s.t_s, s.position))
+        if len(pts) < 2:
+            return 0.0
+        pts.sort(key=lambda x: x[0])
+        dt = pts[-1][0] - pts[0][0]
+        if dt < 2.0:
+            return 0.0
+        (la0, lo0), (la1, lo1) = pts[0][1], pts[-1][1]
+        return distance_m(la0, lo0, la1, lo1) / dt
+
     def same_cgi_elsewhere(self) -> list[Seen]:
         """Observations of the same CGI on another ARFCN or BSIC, in this area."""
         c = self.cell.cgi

@@ -7,7 +7,8 @@ frequency, so the common ppm is estimated as the median of offset/frequency
 over the other cells and removed; what is left is the base station's own
 error. Licensed BTSs hold about +-0.05 ppm (within ~45 Hz at 900 MHz);
 published field data put fake base stations 229-719 Hz off. Reported from
-150 Hz of residual (and 3 x the other cells' spread). Innocent causes:
+150 Hz of residual (and 3 x the other cells' spread, and the Doppler
+spread the receiver's own speed allows: 2 v/c f + 60 Hz). Innocent causes:
 Doppler from a fast-moving receiver (~60 Hz at 70 km/h), a legitimate BTS
 with a drifting oscillator, a receiver retuned between the cells compared.
 """
@@ -59,13 +60,17 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     if r is None:
         return None
     res, ppm, spread, n = r
-    thr = max(MIN_RESIDUAL_HZ, 3 * spread + 60.0)
+    v = ctx.receiver_speed_m_s
+    doppler = 2 * v / 299_792_458.0 * (cell.obs.freq_hz or 947e6)  # between two cells on opposite sides
+    thr = max(MIN_RESIDUAL_HZ, 3 * spread + 60.0, doppler + 60.0)
     if abs(res) <= thr:
         return None
     text = (f"Carrier {res:+.0f} Hz off after removing the receiver's common {ppm:+.2f} ppm "
-            f"(estimated on {n} other cells, which sit within {spread:.0f} Hz); licensed BTSs hold ~45 Hz, "
+            f"(estimated on {n} other cells, which sit within {spread:.0f} Hz"
+            + (f"; the receiver moves at {v:.0f} m/s, Doppler up to +-{doppler / 2:.0f} Hz" if v > 1 else "")
+            + "); licensed BTSs hold ~45 Hz, "
             "fake ones were measured 229-719 Hz off. "
             + innocent("Doppler from a fast-moving receiver", "a BTS with a drifting oscillator"))
     return Finding(id, version, ramp(abs(res), thr, thr + 250.0) * 0.6 + 0.4, text,
                    {"residual_hz": round(res, 1), "ppm": round(ppm, 3), "spread_hz": round(spread, 1),
-                    "n": n}, family)
+                    "n": n, "speed_m_s": round(v, 1)}, family)
