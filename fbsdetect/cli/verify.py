@@ -20,6 +20,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     # `--db` (the common option) may stand alone here: `verify --db` checks $FBSDETECT_DB or ./fbsdetect.db
     for action in p._actions:
         if "--db" in action.option_strings:
+            action.dest = "verify_db"  # keeps a `fbsdetect --db URL verify --db` URL in args.db
             action.nargs = "?"
             action.const = _FROM_ENV
             action.help = ("check the audit log of this database (alone: $FBSDETECT_DB or "
@@ -30,7 +31,10 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    flag = getattr(args, "verify_db", None)
     db = getattr(args, "db", None)
+    if flag is not None:
+        db = flag if flag != _FROM_ENV else (db or _FROM_ENV)
     if args.package is None and db is None:
         raise BadUsage("give FILE.zip to check a package, or --db to check the database's audit log")
     code = 0

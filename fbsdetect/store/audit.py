@@ -502,12 +502,11 @@ def _check_table(conn: Connection, table_name: str, rep: VerifyReport) -> None:
                 frames_of(rid)
             digest, now = digest_fields(canon)
             if digest != ent.row_digest:
-                changed = [k for k in sorted(old) if now.get(k) != old[k]]
-                what = ", ".join("its frames" if k == FRAMES_KEY else k for k in changed)
+                changed = [k for k in sorted(old, key=lambda c: (c == FRAMES_KEY, c)) if now.get(k) != old[k]]
+                what = ", ".join("its frames" if k == FRAMES_KEY else k for k in changed) + " changed"
                 if not changed:
-                    what = "content (the entry's field digests were altered too)"
-                rep.add(Problem("edited", table_name, rid,
-                                f"row edited after audit entry {ent.seq}: {what} changed"))
+                    what = "its digest differs though no column does (the entry was altered)"
+                rep.add(Problem("edited", table_name, rid, f"row edited after audit entry {ent.seq}: {what}"))
         row = next(rows, None)
         ent = next(entries, None)
     rep.rows[table_name] = n
