@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import shutil
 import subprocess
@@ -91,13 +90,17 @@ def _run_one(file: str, db: str) -> None:
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     store = open_store(db)
     t0 = time.perf_counter()
+    c0 = time.process_time()
     rep = import_registry(store, file)
     dt = time.perf_counter() - t0
+    cpu = time.process_time() - c0
     store.close()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"file": file, "rows_read": rep.rows_read, "imported": rep.imported, "updated": rep.updated,
-                      "rejected": rep.rejected, "elapsed_s": round(dt, 2), "merge_s": round(rep.merge_s, 2),
-                      "rows_per_s": round(rep.rows_read / dt), "latlon_index_deferred": rep.latlon_index_deferred,
+    print(json.dumps({"file": file, "rows_read": rep.rows_read, "imported": rep.imported,
+                      "updated": rep.updated, "rejected": rep.rejected, "elapsed_s": round(dt, 2),
+                      "merge_s": round(rep.merge_s, 2), "rows_per_s": round(rep.rows_read / dt),
+                      "latlon_index_deferred": rep.latlon_index_deferred, "cpu_s": round(cpu, 2),
+                      "rows_per_cpu_s": round(rep.rows_read / cpu),
                       "peak_rss_mb": round(rss / 1024, 1), "rss_before_import_mb": round(rss0 / 1024, 1)}))
 
 
@@ -150,8 +153,10 @@ def main() -> int:
                     r["rows"] = n
                     r["db_mb"] = round(db.stat().st_size / 1e6)
                     results.append(r)
-                    print(f"{label:8s} {n:>9,} rows {Path(f).suffix:4s}: {r['rows_per_s']:>8,} rows/s, "
-                          f"{r['elapsed_s']:6.1f} s (merge {r['merge_s']:.1f} s), peak RSS {r['peak_rss_mb']} MB, "
+                    print(f"{label:8s} {n:>9,} rows {Path(f).suffix:4s}: {r['rows_per_s']:>8,} rows/s "
+                          f"({r['rows_per_cpu_s']:,} per CPU s), "
+                          f"{r['elapsed_s']:6.1f} s (merge {r['merge_s']:.1f} s), "
+                          f"peak RSS {r['peak_rss_mb']} MB, "
                           f"imported {r['imported']:,} updated {r['updated']:,}")
     finally:
         if not a.dir:

@@ -24,8 +24,10 @@ are not UTF-8 (e.g. Latin-1) is rejected on its own, with its line number. A
 compressed stream that ends early or is corrupt stops the reading: the rows
 before are kept and `LineReader.damage` says after which line it broke.
 
-Every data line comes out of `RowParser.parse` either as a `row` tuple in
-`ROW_COLUMNS` order or as a one-line reason ("mcc 'abc' is not a number").
+Every data line comes out of `RowParser.parse` either as a `row` tuple in its
+format's column order (`RowParser.columns`: `OPENCELLID_ROW` or `LICENSED_ROW`,
+both starting with radio, mcc, mnc, lac, cid, lon, lat) or as a one-line
+reason ("mcc 'abc' is not a number").
 """
 
 from __future__ import annotations
@@ -54,6 +56,11 @@ _OCID_REQUIRED = ("radio", "mcc", "net", "area", "cell", "lon", "lat")
 _LIC_REQUIRED = ("radio", "mcc", "mnc", "lac", "ci", "lon", "lat")
 
 # Columns of one parsed row (the registry_cell columns that the files carry).
+# Each format's row carries only the columns the format has (fewer values to bind and store).
+OPENCELLID_ROW = ("radio", "mcc", "mnc", "lac", "cid", "lon", "lat", "range_m", "samples", "created",
+                  "updated", "average_signal")
+LICENSED_ROW = ("radio", "mcc", "mnc", "lac", "cid", "lon", "lat", "arfcn", "bsic", "azimuth_deg",
+                "date_start", "date_end")
 ROW_COLUMNS = ("radio", "mcc", "mnc", "lac", "cid", "lon", "lat", "range_m", "samples", "created", "updated",
                "arfcn", "bsic", "azimuth_deg", "date_start", "date_end", "average_signal")
 KEY_COLUMNS = ("radio", "mcc", "mnc", "lac", "cid")
@@ -367,11 +374,12 @@ _TIME_MAX = 4102444800  # 2100-01-01
 
 
 class RowParser:
-    """Turns the fields of one data line into a row tuple (ROW_COLUMNS order)."""
+    """Turns the fields of one data line into a row tuple (`columns` order)."""
 
     def __init__(self, fmt: CsvFormat) -> None:
         self.fmt = fmt
         self.delimiter = fmt.delimiter
+        self.columns: tuple[str, ...] = OPENCELLID_ROW if fmt.kind == "opencellid" else LICENSED_ROW
         self._ocid_careful: Callable[[list[str]], tuple[Any, ...]] | None = None
         # fast_line(line with its line end) -> row, or None: "take the careful path" (parse()),
         # which gives the reason; only for the OpenCellID format
@@ -440,8 +448,7 @@ class RowParser:
                 return None
             if avg is not None and not -1e4 <= avg <= 1e4:
                 return None
-            return (radio, mcc, mnc, lac, cid, lon, lat, rng, samples, created, updated,
-                    None, None, None, None, None, avg)
+            return (radio, mcc, mnc, lac, cid, lon, lat, rng, samples, created, updated, avg)
 
         def careful(f: list[str]) -> tuple[Any, ...]:
             radio = _radio(f[i_radio])
@@ -458,8 +465,7 @@ class RowParser:
             created = _opt_int("created", f[i_created], 0, _TIME_MAX) if i_created is not None else None
             updated = _opt_int("updated", f[i_updated], 0, _TIME_MAX) if i_updated is not None else None
             avg = _opt_float("averageSignal", f[i_avg], -1e4, 1e4) if i_avg is not None else None
-            return (radio, mcc, mnc, lac, cid, lon, lat, rng, samples, created, updated,
-                    None, None, None, None, None, avg)
+            return (radio, mcc, mnc, lac, cid, lon, lat, rng, samples, created, updated, avg)
 
         n_fields = self.fmt.n_fields
         delim = self.delimiter
@@ -502,8 +508,7 @@ class RowParser:
             d1 = _date("date_end", opt("date_end"))
             if d0 is not None and d1 is not None and d1 < d0:
                 raise RowError(f"date_end {d1} is before date_start {d0}")
-            return (radio, mcc, mnc, lac, cid, lon, lat, None, None, None, None,
-                    arfcn, bsic, azimuth, d0, d1, None)
+            return (radio, mcc, mnc, lac, cid, lon, lat, arfcn, bsic, azimuth, d0, d1)
 
         return parse
 

@@ -49,7 +49,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 from fbsdetect.detect.registry_csv import (
     KEY_COLUMNS,
-    ROW_COLUMNS,
     BBox,
     CsvFormat,
     LineReader,
@@ -74,7 +73,6 @@ BATCH_ROWS = 5000
 DEFER_LATLON_INDEX_ROWS = 200_000
 MAX_REJECTS_SHOWN = 10
 _LATLON_INDEX = "ix_registry_cell_latlon"
-_UPDATE_COLUMNS = tuple(c for c in ROW_COLUMNS if c not in KEY_COLUMNS)
 
 ProgressFn = Callable[["ImportReport", str], None]
 
@@ -218,9 +216,12 @@ def _defaults(kind: str, name: str, attribution: str | None,
 # -- writers -------------------------------------------------------------------------------------------------
 
 class _Writer:
-    def __init__(self, conn: Connection, cell_table: Table) -> None:
+    def __init__(self, conn: Connection, cell_table: Table, columns: tuple[str, ...]) -> None:
         self.conn = conn
         self.cells = cell_table
+        self.columns = columns
+        # a re-import sets what the file carries and leaves the other columns alone
+        self.update_columns = tuple(c for c in columns if c not in KEY_COLUMNS)
 
     def add_batch(self, rows: Sequence[tuple[Any, ...]]) -> None:
         raise NotImplementedError
@@ -241,22 +242,22 @@ def _count_source_rows(conn: Connection, cells: Table, source_id: int) -> int:
 
 
 class _SqliteStagingWriter(_Writer):
-    def __init__(self, conn: Connection, cell_table: Table) -> None:
-        super().__init__(conn, cell_table)
+    def __init__(self, conn: Connection, cell_table: Table, columns: tuple[str, ...]) -> None:
+        super().__init__(conn, cell_table, columns)
         from sqlalchemy import Column, Integer, MetaData, Table
 
         md = MetaData()
         cols = [Column("seq", Integer, primary_key=True)]
-        cols += [Column(c, cell_table.c[c].type) for c in ROW_COLUMNS]
+        cols += [Column(c, cell_table.c[c].type) for c in columns]
         self.stage = Table("registry_import_stage", md, *cols, prefixes=["TEMPORARY"])
         self.stage.drop(conn, checkfirst=True)
         self.stage.create(conn)
         conn.commit()
-        ins = self.stage.insert().values({c: None for c in ROW_COLUMNS})
+        ins = self.stage.insert().values({c: None for c in columns})
         # the statement as compiled from the Table above: every value is a bound parameter
         compiled = ins.compile(dialect=conn.dialect)
         self._insert_sql = str(compiled)
-        self._positional = compiled.positiontup == list(ROW_COLUMNS)
+        self._positional = compiled.positiontup == list(columns)
         self.n_staged = 0
 
     def add_batch(self, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -265,7 +266,8 @@ class _SqliteStagingWriter(_Writer):
         if self._positional:
             self.conn.exec_driver_sql(self._insert_sql, list(rows))
         else:  # pragma: no cover - a dialect that compiles differently
-            self.conn.execute(self.stage.insert(), [dict(zip(ROW_COLUMNS, r, strict=True)) for r in rows])
+            cols = self.columns
+            self.conn.execute(self.stage.insert(), [dict(zip(cols, r, strict=True)) for r in rows])
         self.conn.commit()
         self.n_staged += len(rows)
 
@@ -280,12 +282,12 @@ class _SqliteStagingWriter(_Writer):
         latlon = next((ix for ix in cells.indexes if ix.name == _LATLON_INDEX), None)
         if defer and latlon is not None:
             latlon.drop(conn)
-        sel = (select(literal(source_id).label("source_id"), *[stage.c[c] for c in ROW_COLUMNS])
+        sel = (select(literal(source_id).label("source_id"), *[stage.c[c] for c in self.columns])
                .where(true())   # SQLite needs a WHERE before ON CONFLICT in INSERT .. SELECT
                .order_by(*[stage.c[c] for c in KEY_COLUMNS], stage.c.seq))
-        ins = sqlite_insert(cells).from_select(["source_id", *ROW_COLUMNS], sel)
+        ins = sqlite_insert(cells).from_select(["source_id", *self.columns], sel)
         ins = ins.on_conflict_do_update(index_elements=["source_id", *KEY_COLUMNS],
-                                        set_={c: ins.excluded[c] for c in _UPDATE_COLUMNS})
+                                        set_={c: ins.excluded[c] for c in self.update_columns})
         conn.execute(ins)
         if defer and latlon is not None:
             latlon.create(conn)
@@ -304,15 +306,15 @@ class _SqliteStagingWriter(_Writer):
 class _DirectUpsertWriter(_Writer):
     """PostgreSQL (or any dialect with ON CONFLICT): one committed upsert per batch."""
 
-    def __init__(self, conn: Connection, cell_table: Table, source_id: int) -> None:
-        super().__init__(conn, cell_table)
+    def __init__(self, conn: Connection, cell_table: Table, columns: tuple[str, ...], source_id: int) -> None:
+        super().__init__(conn, cell_table, columns)
         self.source_id = source_id
         from sqlalchemy.dialects import postgresql, sqlite
 
         ins: Any = (postgresql.insert(cell_table) if conn.dialect.name == "postgresql"
                     else sqlite.insert(cell_table))
         self.stmt = ins.on_conflict_do_update(index_elements=["source_id", *KEY_COLUMNS],
-                                              set_={c: ins.excluded[c] for c in _UPDATE_COLUMNS})
+                                              set_={c: ins.excluded[c] for c in self.update_columns})
         self.before = _count_source_rows(conn, cell_table, source_id)
         conn.commit()
         self.n_written = 0
@@ -323,7 +325,7 @@ class _DirectUpsertWriter(_Writer):
         uniq: dict[tuple[Any, ...], dict[str, Any]] = {}
         sid = self.source_id
         for r in rows:
-            d = dict(zip(ROW_COLUMNS, r, strict=True))
+            d = dict(zip(self.columns, r, strict=True))
             d["source_id"] = sid
             uniq[r[:5]] = d
         self.conn.execute(self.stmt, list(uniq.values()))
@@ -473,13 +475,13 @@ def _import_on(conn: Connection, cells: Table, report: ImportReport, reader: Lin
                progress: ProgressFn | None, batch_rows: int) -> None:
     writer: _Writer
     if conn.dialect.name == "sqlite":
-        writer = _SqliteStagingWriter(conn, cells)
+        writer = _SqliteStagingWriter(conn, cells, parser.columns)
     else:
         sid = _source_row(conn, name=name, kind=kind, path=path, attribution=attribution, licence=licence,
                           report=None)
         conn.commit()
         report.source_id = sid
-        writer = _DirectUpsertWriter(conn, cells, sid)
+        writer = _DirectUpsertWriter(conn, cells, parser.columns, sid)
     try:
         try:
             _read_rows(report, reader, lines, first, parser, writer, mcc_set=mcc_set, bbox=bbox,

@@ -75,6 +75,11 @@ def n_cells(st: Store, source: str | None = None) -> int:
         return int(conn.execute(q).scalar_one())
 
 
+def many_rows(n: int) -> str:
+    return "".join(f"GSM,460,3,{1 + i // 60000},{i % 60000},0,101.0,36.0,1,1,1,1600000000,1660000000,0\n"
+                   for i in range(n))
+
+
 def balanced(rep: registry_import.ImportReport) -> bool:
     return rep.rows_read == rep.imported + rep.updated + rep.rejected + rep.filtered
 
@@ -88,7 +93,7 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
     return code, out, err
 
 
-# -- the real sample ------------------------------------------------------------------------------------------
+# -- the real sample ---------------------------------------------------------------------------------------
 
 def test_real_sample_imports_and_reimport_updates(any_store: Store) -> None:
     path = shared_file(SAMPLE)
@@ -122,7 +127,7 @@ def test_real_sample_filters_and_index(store: Store) -> None:
     assert near and near[0].cid == 2521
 
 
-# -- synthetic files ------------------------------------------------------------------------------------------
+# -- synthetic files ---------------------------------------------------------------------------------------
 
 def test_bad_rows_are_reported_with_line_numbers_and_good_rows_kept(store: Store, tmp_path: Path) -> None:
     lines = [HEADER, GOOD[0],
@@ -303,7 +308,8 @@ def test_licensed_site_list(any_store: Store, tmp_path: Path) -> None:
 def test_licensed_list_without_arfcn_bsic_semicolons(store: Store, tmp_path: Path) -> None:
     text = ("date_start;date_end;radio;mcc;mnc;lac;ci;lon;lat;azimuth\n"
             "2021-01-01;;GSM;460;1;20001;5001;101.77;36.61;90\n")
-    rep = import_registry(store, write(tmp_path / "cu.csv", text), source_name="cu", attribution="China Unicom")
+    rep = import_registry(store, write(tmp_path / "cu.csv", text), source_name="cu",
+                          attribution="China Unicom")
     assert rep.imported == 1
     assert RegistryIndex.load(store).sources[0].attribution == "China Unicom"
 
@@ -344,12 +350,13 @@ def test_failure_during_merge_keeps_earlier_imports_and_indexes(store: Store, tm
     monkeypatch.setattr(registry_import, "_count_source_rows", real)
     rep = import_registry(store, write(tmp_path / "b.csv", HEADER + rows))
     assert rep.imported == 100 and rep.latlon_index_deferred
-    assert "ix_registry_cell_latlon" in {ix["name"] for ix in inspect(store.engine).get_indexes("registry_cell")}
+    names = {ix["name"] for ix in inspect(store.engine).get_indexes("registry_cell")}
+    assert "ix_registry_cell_latlon" in names
 
 
 def test_interrupt_stores_nothing_of_the_file(store: Store, tmp_path: Path) -> None:
     import_registry(store, write(tmp_path / "a.csv", HEADER + GOOD[0]))
-    rows = "".join(f"GSM,460,3,{1 + i // 60000},{i % 60000},0,101.0,36.0,1,1,1,1,1,0\n" for i in range(60_000))
+    rows = many_rows(60_000)
 
     def progress(rep: registry_import.ImportReport, phase: str) -> None:
         raise KeyboardInterrupt
@@ -360,7 +367,7 @@ def test_interrupt_stores_nothing_of_the_file(store: Store, tmp_path: Path) -> N
 
 
 def test_progress_reports_rows(store: Store, tmp_path: Path) -> None:
-    rows = "".join(f"GSM,460,3,{1 + i // 60000},{i % 60000},0,101.0,36.0,1,1,1,1,1,0\n" for i in range(60_000))
+    rows = many_rows(60_000)
     seen: list[tuple[int, str]] = []
     rep = import_registry(store, write(tmp_path / "b.csv", HEADER + rows),
                           progress=lambda r, phase: seen.append((r.rows_read, phase)))
@@ -368,7 +375,7 @@ def test_progress_reports_rows(store: Store, tmp_path: Path) -> None:
     assert any(ph == "read" and n >= 50_000 for n, ph in seen) and seen[-1][1] == "merge"
 
 
-# -- the parser alone -----------------------------------------------------------------------------------------
+# -- the parser alone --------------------------------------------------------------------------------------
 
 def test_parser_reasons() -> None:
     p = RowParser(detect_format(HEADER.encode(), source="x"))
@@ -419,7 +426,7 @@ def test_index_load_bbox_and_margin(store: Store, tmp_path: Path) -> None:
     assert len(RegistryIndex.load(store, bbox=BBox(50.0, 10.0, 50.1, 10.9), margin_m=20_000)) == 1
 
 
-# -- the command line -----------------------------------------------------------------------------------------
+# -- the command line --------------------------------------------------------------------------------------
 
 def test_cli_import_json_and_stats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = f"sqlite:///{tmp_path / 'cli.db'}"
@@ -443,7 +450,7 @@ def test_cli_bad_file_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureF
                                          content: str | bytes) -> None:
     db = f"sqlite:///{tmp_path / 'cli.db'}"
     p = write(tmp_path / "bad.csv", content)
-    code, out, err = run_cli(capsys, "--db", db, "registry", "import", str(p))
+    code, _, err = run_cli(capsys, "--db", db, "registry", "import", str(p))
     assert code == 2 and err.count("\n") == 1 and "bad.csv" in err and "Traceback" not in err
 
 
@@ -460,7 +467,7 @@ def test_cli_directory_and_bad_options(tmp_path: Path, capsys: pytest.CaptureFix
 
 def test_cli_truncated_gzip_exit_2_with_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = f"sqlite:///{tmp_path / 'cli.db'}"
-    rows = "".join(f"GSM,460,0,1,{i},0,101.78,36.62,1200,15,1,1600000000,1660000000,0\n" for i in range(20_000))
+    rows = many_rows(20_000)
     blob = gzip.compress((HEADER + rows).encode())
     p = tmp_path / "cut.csv.gz"
     p.write_bytes(blob[: len(blob) // 2])
