@@ -1,0 +1,1 @@
+"""gr-gsm as a subprocess backend and cross-check (issue 15)."""
