@@ -21,6 +21,9 @@ Only timeslot 0 of a BCCH carrier is decoded (non-combined, or with
 `--combined` BCCH+SDCCH/4); bursts of other timeslots are counted and
 skipped (TS 45.002 clause 7 table 3 maps TS0 only). The logic lives in
 `fbsdetect.gsm.ts0decode`; this module parses and validates the JSON lines.
+Immediate Assignments on CCCH are followed (unless `--no-follow`) to the
+assigned SDCCH/8 (any timeslot) or SDCCH/4 (combined TS0): their frames are
+printed with `channel` SDCCH/8, SACCH/8 (`fbsdetect.traffic.bursts`).
 """
 
 from __future__ import annotations
@@ -55,6 +58,9 @@ def configure(p: argparse.ArgumentParser) -> None:
                    ' "t2", "t3p"}')
     p.add_argument("--arfcn", type=int, metavar="N",
                    help='add "arfcn": N to every output line')
+    p.add_argument("--no-follow", action="store_true",
+                   help="do not follow Immediate Assignments to SDCCH/8 (any timeslot) or SDCCH/4"
+                   " (fbsdetect.traffic.bursts)")
     p.add_argument("--stats", action="store_true",
                    help="print the counted outcomes (blocks ok/bad/incomplete, SCH ok/bad ...) on stderr")
 
@@ -118,8 +124,10 @@ def read_bursts(stream: IO[str], name: str) -> Iterator[tuple[int, int, np.ndarr
 
 def run(args: argparse.Namespace) -> int:
     from fbsdetect.gsm.ts0decode import SchWord, Ts0Decoder
+    from fbsdetect.traffic.bursts import BurstFollower
 
     dec = Ts0Decoder(combined=args.combined, arfcn=args.arfcn, sch=True)  # SCH counted always
+    follow = None if args.no_follow else BurstFollower(args.arfcn, args.combined)
     out = sys.stdout
 
     def emit(items: list[Any]) -> None:
@@ -147,10 +155,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         try:
             for fn, ts, soft in read_bursts(stream, name):
-                emit(dec.push(fn, ts, soft))
+                got = dec.push(fn, ts, soft)
+                emit(got + follow.push(fn, ts, soft, got) if follow else got)
         except UnicodeDecodeError:
             raise BadInput("is not a UTF-8 text file of JSON lines", source=name) from None
-        emit(dec.flush())
+        tail = dec.flush()
+        emit(tail + follow.flush(tail) if follow else tail)
     finally:
         if stream is not sys.stdin:
             stream.close()
@@ -163,4 +173,6 @@ def run(args: argparse.Namespace) -> int:
             f"{st['blocks_incomplete']} incomplete; SCH: {st['sch_ok']} ok, {st['sch_bad']} bad; "
             f"{st['fcch']} FCCH, {st['idle']} idle frames, {st['duplicate']} duplicate bursts, "
             f"{st['other_ts']} bursts of other timeslots skipped\n")
+        if follow:
+            sys.stderr.write(follow.stats_line())
     return 0
