@@ -281,6 +281,10 @@ def _run(args: argparse.Namespace, recording: str, fmt: str | None = None) -> in
         survey,
     )
 
+    if args.si_repeats < 1:
+        raise BadUsage("--si-repeats must be at least 1")
+    if not 0.02 <= args.search_s <= 10:
+        raise BadUsage("--search-s must be between 0.02 and 10 seconds")
     info = inspect(recording, sample_rate_hz=args.rate, center_freq_hz=args.freq, fmt=fmt or args.format)
     rec = Recording(info)
     if info.sha512 is not None and checksum_status(info) == "mismatch" and not args.quiet:
@@ -295,10 +299,6 @@ def _run(args: argparse.Namespace, recording: str, fmt: str | None = None) -> in
               f"mean power {values.power_dbfs:+.1f} dBFS): powers are relative to that full scale and read "
               "above 0 dBFS" + (" (unscaled 16-bit values stored as floats? full scale 32768 would read "
                                 "90.3 dB lower)" if values.peak <= 32768 else ""))
-    if args.si_repeats < 1:
-        raise BadUsage("--si-repeats must be at least 1")
-    if not 0.02 <= args.search_s <= 10:
-        raise BadUsage("--search-s must be between 0.02 and 10 seconds")
     if sys.stderr.isatty() and not args.quiet:
         sys.stderr.write(f"decoding {info.data_path.name} ({info.duration_s:.1f} s at "
                          f"{info.sample_rate_hz / 1e6:.4g} MS/s) ...\n")
