@@ -12,7 +12,8 @@ Frame (format B, 23 octets on SDCCH; on SACCH after the 2-octet L1 header)::
 
 Reassembly: per SAPI, I frames are appended in N(S) order; a frame whose
 N(S) repeats the last one accepted is a retransmission (counted, dropped); a
-gap (a frame lost to a bad block) drops the partial message (counted). A UA
+gap (a frame lost to a bad block) drops the partial message and the rest of
+it (counted; a single-frame message right after a gap is kept). A UA
 carrying information (contention resolution) returns that information as a
 message (it echoes the phone's first message: Paging Response, LU Request).
 """
@@ -101,6 +102,7 @@ class Reassembler:
     stats: Counter[str] = field(default_factory=Counter)
     _buf: dict[int, bytearray] = field(default_factory=dict)
     _last_ns: dict[int, int] = field(default_factory=dict)
+    _skip: set[int] = field(default_factory=set)
 
     def push(self, data: bytes, sacch: bool = False) -> list[tuple[int, bytes]]:
         f = parse_frame(data, sacch)
@@ -111,6 +113,7 @@ class Reassembler:
             if f.name == "SABM":
                 self._buf.pop(f.sapi, None)
                 self._last_ns.pop(f.sapi, None)
+                self._skip.discard(f.sapi)
             if f.name in ("UA", "SABM", "UI") and f.info:
                 return [(f.sapi, f.info)]
             if f.name in ("DISC", "DM"):
@@ -124,10 +127,19 @@ class Reassembler:
         if last is not None and f.ns == last:
             self.stats["lapdm_retransmission"] += 1
             return []
-        if last is not None and f.ns != (last + 1) % 8 and f.sapi in self._buf:
-            self.stats["lapdm_gap"] += 1
-            del self._buf[f.sapi]
         self._last_ns[f.sapi] = f.ns
+        if last is not None and f.ns != (last + 1) % 8:
+            # frames were lost: what arrives may be the middle of a message
+            self.stats["lapdm_gap"] += 1
+            self._buf.pop(f.sapi, None)
+            if f.more:
+                self._skip.add(f.sapi)
+                return []
+        if f.sapi in self._skip:
+            if not f.more:
+                self._skip.discard(f.sapi)
+                self.stats["lapdm_dropped"] += 1
+            return []
         buf = self._buf.setdefault(f.sapi, bytearray())
         buf += f.info
         if len(buf) > 4096:
