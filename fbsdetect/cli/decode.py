@@ -63,9 +63,6 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="SigMF file (meta or data) or raw .cu8/.cs8/.ci8/.cfile/.cf32; '-' reads raw samples"
                    " from standard input (rtl_sdr ... - | fbsdetect decode - --rate HZ --freq HZ;"
                    " --format defaults to cu8 there)")
-    p.add_argument("--max-s", type=float, default=STDIN_MAX_S, metavar="S",
-                   help=f"with '-': read at most S seconds of samples from standard input, then stop"
-                   f" reading and decode (default {STDIN_MAX_S:g}; buffered in a temporary file)")
     p.add_argument("--rate", type=float, metavar="HZ",
                    help="sample rate of a raw recording (a SigMF recording states its own: a different"
                    " value is refused, exit 2)")
@@ -73,7 +70,11 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="centre frequency of a raw recording (SigMF: as --rate)")
     p.add_argument("--format", choices=("cu8", "ci8", "cs8", "cf32", "cfile", "ci16"),
                    help="sample format of a raw recording (default: from the file name; SigMF: as --rate)")
-    p.add_argument("--json", action="store_true", help="one JSON cell observation per line")
+    p.add_argument("--max-s", type=float, default=STDIN_MAX_S, metavar="S",
+                   help=f"with '-': read at most S seconds of samples from standard input, then stop"
+                   f" reading and decode (default {STDIN_MAX_S:g}; buffered in a temporary file)")
+    p.add_argument("--json", action="store_true",
+                   help='one JSON cell observation per line (with "ppm", the receiver\'s estimated error)')
     p.add_argument("--frames", action="store_true",
                    help="print every decoded L2 frame as a JSON line instead of cells (no early stop)")
     p.add_argument("--pcap", metavar="FILE", help="also write every decoded frame as GSMTAP (pcapng)")
