@@ -562,6 +562,15 @@ def _archive_signature(data: bytes) -> tuple[bytes | None, str | None]:
 
 def verify_package(path: str | os.PathLike[str], *, expect_fingerprint: str | None = None) -> PackageReport:
     """Checks a package; every problem is one line naming what changed."""
+    try:
+        return _verify_package(path, expect_fingerprint)
+    except (BadInput, NotAvailable):
+        raise
+    except Exception as exc:  # whatever a damaged archive makes the zip reader raise: a finding, not a crash
+        return PackageReport(False, [f"{Path(path).name}: corrupt package ({type(exc).__name__}: {exc})"])
+
+
+def _verify_package(path: str | os.PathLike[str], expect_fingerprint: str | None) -> PackageReport:
     serialization, ed25519 = _crypto()
     from cryptography.exceptions import InvalidSignature
 
@@ -572,7 +581,7 @@ def verify_package(path: str | os.PathLike[str], *, expect_fingerprint: str | No
     problems: list[str] = []
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+    except Exception as exc:  # BadZipFile, NotImplementedError (a flipped version field), ValueError ...
         return PackageReport(False, [f"{p.name}: not a readable zip archive (corrupt, or not a package): "
                                      f"{exc}"])
 

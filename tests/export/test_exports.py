@@ -318,3 +318,13 @@ def test_exports_stream_rows_from_a_cursor(built: Built) -> None:
         it.close()
     finally:
         store.close()
+
+
+def test_exports_on_both_backends(db_url: str, tmp_path: Path) -> None:
+    """The same exports from SQLite and PostgreSQL (server-side cursors there)."""
+    b = build_store(db_url, n=6)
+    rows = list(csv.DictReader(io.StringIO(_export(b, tmp_path, "csv").read_text())))
+    assert len(rows) == 6 and rows[2]["severity"] == "high"
+    doc = json.loads(_export(b, tmp_path, "geojson").read_text())
+    assert sum(f["properties"]["kind"] == "observation" for f in doc["features"]) == b.n_located
+    assert main(["--db", b.url, "verify"]) == 0
