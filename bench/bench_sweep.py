@@ -114,7 +114,7 @@ def spread_scene(name: str, cells: list[tuple[int, float]], *, duration_s: float
 def write_scenes() -> None:
     SWEEP_DIR.mkdir(parents=True, exist_ok=True)
     (SWEEP_DIR / "spread.toml").write_text(spread_scene("spread", SPREAD, duration_s=60.0, seed=90001))
-    (SWEEP_DIR / "small.toml").write_text(spread_scene("small", SMALL, duration_s=14.0, seed=90002))
+    (SWEEP_DIR / "small.toml").write_text(spread_scene("small", SMALL, duration_s=20.0, seed=90002))
     print(f"wrote {SWEEP_DIR}/spread.toml, small.toml")
 
 

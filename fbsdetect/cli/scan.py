@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
             store = open_store(url_from_args(args))
             sink = StoreSink(store, sensor=sensor)
         detector = _detector(store, profile)
-        ppm = _calibration(src)
+        cal_key, ppm = _calibration(src, args.source)
         view = make_view(quiet=bool(getattr(args, "quiet", False)))
         runner = ScanRunner(src, profile, sink, source_spec=args.source, gps=gps, detector=detector,
                             sensor=sensor, learn=args.learn, max_sweeps=args.max_sweeps,
@@ -79,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
                     detector.close()
                 except Exception:
                     pass
+        _track_calibration(cal_key, args.source, summary)
         if args.summary_json:
             tmp = args.summary_json + ".tmp"
             with open(tmp, "w", encoding="utf-8") as f:
@@ -113,19 +114,18 @@ def _detector(store: object, profile: object) -> Any:
         return Detector(store, profile)  # type: ignore[no-any-return, unused-ignore]
 
 
-def _calibration(src: object) -> float | None:
-    """The stored ppm of this dongle (`fbsdetect calibrate`), applied when the source can."""
-    serial = getattr(src, "serial", None)
-    if not serial:
-        return None
-    try:
-        from fbsdetect.scan.calibration import load_ppm
-    except ImportError:
-        return None
-    ppm = load_ppm(serial)
-    if ppm is not None and hasattr(src, "set_freq_correction"):
-        try:
-            src.set_freq_correction(round(ppm))
-        except Exception:
-            pass
-    return ppm
+def _calibration(src: object, spec: str) -> tuple[str | None, float | None]:
+    """The stored ppm of this dongle (`fbsdetect calibrate`): (key, ppm)."""
+    from fbsdetect.scan.calibration import load_ppm, source_key
+
+    key = source_key(src, spec)
+    return key, (load_ppm(key) if key else None)
+
+
+def _track_calibration(key: str | None, spec: str, summary: dict[str, Any]) -> None:
+    """Keeps the stored ppm of a dongle with a serial up to date from the scan's cells."""
+    from fbsdetect.scan.calibration import store_ppm
+
+    p = summary.get("ppm") or {}
+    if key and not spec.startswith("sim:") and p.get("estimate") is not None and p.get("n_cells", 0) >= 3:
+        store_ppm(key, p["estimate"], n_cells=p["n_cells"], spread_ppm=p["spread_ppm"] or 0.0, source=spec)

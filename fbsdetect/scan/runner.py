@@ -168,6 +168,8 @@ class ScanRunner:
         self.n_revisits = 0
         self.alerts: list[Any] = []
         self.sweep_end_s: list[float] = []
+        self._truncated = False
+        self._ppm_obs: list[tuple[float, float, int]] = []  # (nominal Hz, measured offset Hz, weight)
         self.cpu: dict[str, dict[str, float]] = {}  # per step kind: scan CPU, source CPU, radio time
         self.phase = ""
         self.step = (0, 0)
@@ -268,7 +270,8 @@ class ScanRunner:
     def _tune(self, t: Tuning) -> None:
         if abs(self.source.sample_rate_hz - t.sample_rate_hz) > 1.0:
             self.source.set_sample_rate(t.sample_rate_hz)
-        self.source.tune(t.center_freq_hz)
+        # the dongle's known error: its real LO lands on the planned centre
+        self.source.tune(t.center_freq_hz / (1.0 + (self.ppm or 0.0) * 1e-6))
 
     # ------------------------------------------------------------------ main
 
@@ -327,8 +330,8 @@ class ScanRunner:
                   ("complete", self.profile.radio.dwell_max_s)] if k == 0 else \
                  [("refresh", self.profile.radio.dwell_max_s)]
         for phase, cap in phases:
-            if phase == "refresh":
-                self._lte_pass()
+            if phase == "refresh" and not self._lte_pass():
+                return
             self.phase = phase
             for i, t in enumerate(dec):
                 if self.done():
@@ -341,8 +344,10 @@ class ScanRunner:
                 self._timed(phase, self._decode, t, phase, cap, energetic)
                 self._revisits()
                 self._tick()
-        if k == 0:
-            self._lte_pass()
+        if k == 0 and not self._lte_pass():
+            return
+        if self._truncated:
+            return
         self.sweeps += 1
         self.sweep_end_s.append(round(self.radio_s(), 3))
         if self.detector is not None:
@@ -366,15 +371,17 @@ class ScanRunner:
                     return True
         return False
 
-    def _lte_pass(self) -> None:
+    def _lte_pass(self) -> bool:
+        """The LTE spectrum tunings; False when the scan ended before they were all done."""
         self.phase = "lte"
         for i, t in enumerate(self.plan.lte_tunings):
             if self.done():
-                return
+                return False
             self.step = (i + 1, len(self.plan.lte_tunings))
             self._timed("lte", self._power, t)
             self._revisits()
             self._tick()
+        return True
 
     def _incomplete_in(self, t: Tuning, energetic: set[int]) -> bool:
         arfcns = set(t.arfcns)
@@ -436,6 +443,8 @@ class ScanRunner:
 
     def _decode(self, t: Tuning, phase: str, cap_s: float, energetic: set[int]) -> None:
         cap = min(cap_s, self._remaining_s())
+        if cap < cap_s:
+            self._truncated = True  # the scan ends inside this dwell: the sweep is not complete
         if cap < 0.1:
             self.stop_requested = self.stop_requested or self._remaining_s() <= 0
             return
@@ -477,6 +486,9 @@ class ScanRunner:
         return np.zeros(0, np.float32)  # the power pass holds the tuning's spectrum
 
     def _account(self, d: DwellResult) -> None:
+        for c in d.decode.carriers:
+            if c.is_cell and len(self._ppm_obs) < 4096:
+                self._ppm_obs.append((c.freq_hz, c.offset_hz, max(1, c.stats.fcch_refined)))
         self.overflows += d.overflows
         self.stale_reads += d.stale_reads
         self.source_cpu_s += d.source_cpu_s
@@ -695,6 +707,21 @@ class ScanRunner:
 
     # ------------------------------------------------------------------ summary
 
+    def ppm_estimate(self) -> dict[str, Any]:
+        """The dongle's error as the cells decoded so far give it: the correction
+        applied plus what the carriers' offsets still show."""
+        from fbsdetect.dsp.ppm import estimate_ppm
+
+        applied = self.ppm or 0.0
+        est = None
+        if self._ppm_obs:
+            f, o, w = zip(*self._ppm_obs, strict=True)
+            est = estimate_ppm(f, o, w)
+        return {"applied": self.ppm, "residual": None if est is None else round(est.ppm, 3),
+                "estimate": None if est is None else round(applied + est.ppm, 3),
+                "n_cells": 0 if est is None else est.n_cells,
+                "spread_ppm": None if est is None else round(est.spread_ppm, 3)}
+
     def summary(self, *, interrupted: bool = False) -> dict[str, Any]:
         tunings = []
         for t in self.plan.tunings:
@@ -726,7 +753,7 @@ class ScanRunner:
             "source_cpu_s": round(self.source_cpu_s, 3), "overflows": self.overflows,
             "stale_reads": self.stale_reads, "sweeps": self.sweeps, "revisits": self.n_revisits,
             "revisit_s": round(self.revisit_s, 3), "interrupted": interrupted,
-            "sweep_end_s": self.sweep_end_s,
+            "sweep_end_s": self.sweep_end_s, "ppm": self.ppm_estimate(),
             "sample_rate_hz": self.plan.sample_rate_hz,
             "unreachable": [u.reason for u in self.plan.unreachable]
             + [r for _, r in self.plan.lte_unreachable],
