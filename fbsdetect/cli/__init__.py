@@ -12,6 +12,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "decode_bursts",
     "registry",
     "scan",
+    "calibrate",
     "detections",
     "analyze",
     "map",
