@@ -5,6 +5,8 @@ Per case, in a fresh directory with a fresh SQLite database:
   1. `fbsdetect --db URL registry import <case>/registry.csv`
   2. `fbsdetect --db URL scan --source sim:<case>/scene.toml --profile cn --summary-json FILE`
   3. `fbsdetect --db URL detections --json`
+A case with a `learn.toml` first has it scanned as a learning run (`scan --learn`) into the same
+database (the same sensor: the default one), before step 2.
 A correct detector reports every fake cell of expected.json at severity >= medium and no real
 cell (and nothing else) at >= medium. A detection's cell matches an expected cell on
 (mcc, mnc, lac, cid, arfcn); a detection without an identity matches by ARFCN.
@@ -122,6 +124,11 @@ def run_case(case_dir: Path, work: Path, *, profile: str = "cn") -> CaseResult:
     res = CaseResult(case_dir.name, expected)
     res.steps.append(_check(fbsdetect("registry", "import", str(case_dir / "registry.csv"),
                                       db_url=url, cwd=ROOT)))
+    if (case_dir / "learn.toml").exists():
+        res.steps.append(_check(fbsdetect("scan", "--source", f"sim:{case_dir / 'learn.toml'}",
+                                          "--profile", profile, "--learn",
+                                          "--summary-json", str(work / "learn-summary.json"),
+                                          db_url=url, cwd=ROOT)))
     summary = work / "summary.json"
     res.steps.append(_check(fbsdetect("scan", "--source", f"sim:{case_dir / 'scene.toml'}",
                                       "--profile", profile, "--summary-json", str(summary),
@@ -166,8 +173,10 @@ def copy_case_flipped(case_dir: Path, dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     for name in ("registry.csv", "expected.json"):
         shutil.copy(case_dir / name, dest / name)
-    text = (case_dir / "scene.toml").read_text(encoding="utf-8")
-    (dest / "scene.toml").write_text(flip_labels(text), encoding="utf-8")
+    for name in ("scene.toml", "learn.toml"):
+        if (case_dir / name).exists():
+            text = (case_dir / name).read_text(encoding="utf-8")
+            (dest / name).write_text(flip_labels(text), encoding="utf-8")
     return dest
 
 

@@ -24,7 +24,7 @@ SPAN_HZ = 1.6e6  # cells of one rendering lie within +-0.8 MHz of its centre (2.
 
 
 def scene_paths() -> list[Path]:
-    return sorted(SCENES_DIR.glob("*/scene.toml"))
+    return sorted([*SCENES_DIR.glob("*/scene.toml"), *SCENES_DIR.glob("*/learn.toml")])
 
 
 @dataclass

@@ -56,7 +56,11 @@ def test_case_is_consistent(case: Path) -> None:
         assert lo <= c.arfcn <= hi, c.name
         if c.label == "legit":
             assert c.arfcn not in c.neighbours
-            assert {o.arfcn for o in scene.cells if o.label == "fake"}.isdisjoint(c.neighbours)
+            # a fake is in no real BA list, unless it took over a real cell's ARFCN (learn.toml)
+            taken = ({o.arfcn for o in load_scene(case / "learn.toml").cells}
+                     if (case / "learn.toml").exists() else set())
+            fakes = {o.arfcn for o in scene.cells if o.label == "fake"} - taken
+            assert fakes.isdisjoint(c.neighbours)
 
     with open(case / "registry.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
@@ -96,3 +100,18 @@ def test_committed_files_are_what_build_writes() -> None:
         assert (d / "scene.toml").read_text(encoding="utf-8") == build.scene_toml(case), case.key
         assert (d / "registry.csv").read_text(encoding="utf-8") == build.registry_csv(case), case.key
         assert json.loads((d / "expected.json").read_text()) == build.expected(case), case.key
+        if case.learn_cells is not None:
+            assert (d / "learn.toml").read_text(encoding="utf-8") == \
+                build.scene_toml(build.learn_case(case)), case.key
+        else:
+            assert not (d / "learn.toml").exists(), case.key
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if (c / "learn.toml").exists()],
+                         ids=lambda c: c.name)
+def test_learning_run_is_plausible(case: Path) -> None:
+    learn = load_scene(case / "learn.toml")
+    scene = load_scene(case / "scene.toml")
+    assert all(c.label == "legit" for c in learn.cells)
+    assert learn.info.start_time < scene.info.start_time
+    assert learn.receiver.route == scene.receiver.route  # the same sensor, where it stood

@@ -14,7 +14,7 @@ PATHS = scene_check.scene_paths()
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", PATHS, ids=[p.parent.name for p in PATHS])
+@pytest.mark.parametrize("path", PATHS, ids=[f"{p.parent.name}/{p.stem}" for p in PATHS])
 def test_every_cell_decodes(path: Path) -> None:
     results = scene_check.check_scene(path, duration_s=4.0)
     bad = [f"{r.name} ARFCN {r.arfcn}: {r.detail}" for r in results if not r.ok]
