@@ -36,6 +36,7 @@ class MapFilter:
     min_severity: str | None = None  # low | medium | high
     operators: frozenset[tuple[int, int]] | None = None  # (mcc, mnc)
     run_id: int | None = None
+    detection_id: int | None = None  # only this detection (and the data of its time span)
 
 
 @dataclass
@@ -98,9 +99,17 @@ def _decimate(points: list[tuple[float, float]], cap: int) -> list[tuple[float, 
 
 def load_map_data(store: Store, flt: MapFilter = MapFilter()) -> MapData:
     with store.session() as s:
-        dets = [detection_dict(d) for d in s.scalars(select(Detection).order_by(Detection.id))
+        dstmt = select(Detection).order_by(Detection.id)
+        if flt.detection_id is not None:
+            dstmt = dstmt.where(Detection.id == flt.detection_id)
+        dets = [detection_dict(d) for d in s.scalars(dstmt)
                 if _severity_ok(d.severity, flt.min_severity)
                 and (flt.operators is None or (d.mcc, d.mnc) in flt.operators)]
+        if flt.detection_id is not None and dets:
+            from dataclasses import replace
+
+            first, last = dets[0]["first_seen"], dets[0]["last_seen"]
+            flt = replace(flt, since=flt.since or first, until=flt.until or last)
         det_by_key: dict[CellKey, int] = {}
         for d in dets:
             c = d["cell"]

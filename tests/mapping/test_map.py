@@ -106,3 +106,17 @@ def test_filters_and_bad_input(surveyed: str, tmp_path: Path, capsys: pytest.Cap
     assert "unknown key tiles.colour" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["map", "-o", str(out), "--since", "yesterday", "--db", surveyed])
+
+
+def test_write_map_of_one_detection(surveyed: str, tmp_path: Path) -> None:
+    from fbsdetect.mapping import write_map
+
+    out = tmp_path / "one.html"
+    with open_store(surveyed) as store:
+        counts = write_map(store, out, detection_id=1)
+    page = out.read_text(encoding="utf-8")
+    assert counts["detections_high"] == 1 and "Detection #1: HIGH" in page
+    assert not re.findall(r'<(?:script|link)[^>]+(?:src|href)="https?:', page)
+    with open_store(surveyed) as store:
+        counts = write_map(store, tmp_path / "none.html", detection_id=99)
+    assert counts["detections_high"] == 0
