@@ -44,6 +44,8 @@ SEVERITY_COLOUR = {"high": "#d7301f", "medium": "#fc8d59", "low": "#fdcc8a"}
 CELL_COLOUR = "#2b6cb0"
 REGISTRY_COLOUR = "#777777"
 TRACK_COLOUR = "#6a3d9a"
+# received power, weak to strong (viridis): no hue of the severity or cell colours
+HEAT_GRADIENT = {0.0: "#440154", 0.25: "#3b528b", 0.5: "#21918c", 0.75: "#5ec962", 1.0: "#fde725"}
 
 
 def _fmt_cell(c: dict[str, Any]) -> str:
@@ -225,8 +227,9 @@ def build_map(data: MapData, preset: MapPreset | None, out_path: Path, *, offlin
                for (bi, bj), p in agg.heat.items()]
         d = by_det.get(agg.detection_id)
         name = f"Power: #{agg.detection_id} {_fmt_cell(d['cell']) if d else agg.key}"
-        g = folium.FeatureGroup(name=name, show=True)
-        HeatMap(heat, radius=14, blur=12, min_opacity=0.35, max_zoom=17).add_to(g)
+        # low-severity suspects' layers start hidden: the map opens on what matters
+        g = folium.FeatureGroup(name=name, show=d is None or d["severity"] != "low")
+        HeatMap(heat, radius=14, blur=12, min_opacity=0.35, max_zoom=17, gradient=HEAT_GRADIENT).add_to(g)
         g.add_to(m)
     counts["heat_layers"] = sum(1 for a in data.cells.values() if a.detection_id is not None and a.heat)
 
@@ -267,8 +270,9 @@ def build_map(data: MapData, preset: MapPreset | None, out_path: Path, *, offlin
         label = _fmt_cell({"mcc": mcc, "mnc": mnc, "lac": lac, "cid": cid, "arfcn": arfcn, "bsic": agg.bsic})
         tip = (f"{label}; strongest {agg.best_power:.1f} {agg.power_ref} here (receiver position); "
                f"{agg.n} observations" if agg.best_power is not None else label)
-        folium.CircleMarker((agg.best_lat, agg.best_lon), radius=5, color=CELL_COLOUR, weight=1, fill=True,
-                            fill_opacity=0.7, tooltip=html.escape(tip)).add_to(g_cells)
+        folium.CircleMarker((agg.best_lat, agg.best_lon), radius=6, color="#ffffff", weight=2, fill=True,
+                            fill_color=CELL_COLOUR, fill_opacity=0.9,
+                            tooltip=html.escape(tip)).add_to(g_cells)
         n_cells += 1
     counts["cells"] = n_cells
     g_cells.add_to(m)
@@ -344,6 +348,9 @@ def build_map(data: MapData, preset: MapPreset | None, out_path: Path, *, offlin
                         f"{data.n_observations} observations · base map: {html.escape(tiles_note)}"))
     if data.bbox is not None:
         south, west, north, east = data.bbox
+        for r in data.registry:  # the known cells around the survey are part of the picture
+            south, north = min(south, r["lat"]), max(north, r["lat"])
+            west, east = min(west, r["lon"]), max(east, r["lon"])
         pad = 0.002
         m.fit_bounds([[south - pad, west - pad], [north + pad, east + pad]])
     root: Any = m.get_root()
