@@ -58,6 +58,7 @@ from fbsdetect.sim.channel import (
     dbm_to_fullscale,
     thermal_noise_dbm,
 )
+from fbsdetect.sim.dedicated import schedule_for as dedicated_schedule
 from fbsdetect.sim.scene import CellConfig, JammerConfig, Scene
 from fbsdetect.sim.transmitter import FRAME_BITS, MF_BITS, Block, CellFrames, CellTransmitter
 from fbsdetect.sim.waveform import GmskStream
@@ -185,7 +186,9 @@ class _CellState:
         self.tx = CellTransmitter(
             bsic=cell.bsic, combined=cell.combined, frames=frames, start_fn=self.timing.start_fn,
             paging_rate_hz=cell.paging_rate, seed=scene.info.seed, index=cell.index, mcc=cell.mcc,
-            mnc=cell.mnc, symbol_rate_hz=self.symbol_rate_hz)
+            mnc=cell.mnc, symbol_rate_hz=self.symbol_rate_hz,
+            dedicated=None if cell.traffic is None else dedicated_schedule(scene, cell, self.timing.start_fn,
+                                                                           self.symbol_rate_hz))
         # stream bit 0 = first bit of multiframe -1; frame start_fn began frame_offset_s before t = 0
         self.m_next = -1
         self.t0_s = (-self.timing.frame_offset_s

@@ -52,12 +52,14 @@ from __future__ import annotations
 import math
 import os
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from fbsdetect.errors import BadInput
+from fbsdetect.sim.dedicated import DEDICATED_KEYS
+from fbsdetect.sim.dedicated import parse_config as parse_dedicated
 from fbsdetect.sim.routes import Route
 from fbsdetect.sysinfo.cell import CellSpec
 
@@ -197,6 +199,7 @@ class CellConfig:
     label: str = "legit"
     freq_error_ppm: float | None = None
     start_fn: int | None = None
+    traffic: Any = None  # sim.dedicated.DedicatedConfig when any dedicated-channel key is given
 
     @property
     def combined(self) -> bool:
@@ -205,7 +208,8 @@ class CellConfig:
     def params_json(self) -> dict[str, Any]:
         """The resolved scene keys, as truth.json lists them (the seeded
         `freq_error_ppm` and `start_fn` are added by truth.py)."""
-        return _params_json(self, skip=("index", "route", "freq_error_ppm", "start_fn"))
+        d = _params_json(self, skip=("index", "route", "freq_error_ppm", "start_fn", "traffic"))
+        return d if self.traffic is None else d | self.traffic.to_json()
 
 
 @dataclass(frozen=True)
@@ -518,7 +522,8 @@ def _propagation(data: dict[str, Any], src: str, cells: tuple[CellConfig, ...]) 
 
 
 _CELL_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(CellConfig)}
-CELL_KEYS = (*(f.name for f in fields(CellConfig) if f.name != "index"), "position")
+CELL_KEYS = (*(f.name for f in fields(CellConfig) if f.name not in ("index", "traffic")), "position",
+             *DEDICATED_KEYS)
 
 
 def _cell(raw: object, index: int, src: str) -> CellConfig:
@@ -564,6 +569,9 @@ def _cell(raw: object, index: int, src: str) -> CellConfig:
                         if "freq_error_ppm" in t.data else None),
         start_fn=(t.integer("start_fn", lo=0, hi=2715647) if "start_fn" in t.data else None),
     )
+    traffic = parse_dedicated(t, combined=c.combined, where=t.where, source=src)
+    if traffic is not None:
+        c = replace(c, traffic=traffic)
     t.done()
     return c
 

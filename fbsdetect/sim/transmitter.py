@@ -22,13 +22,17 @@ TS0 (45.002 6.4.1, table in `fbsdetect.gsm.mapping`):
   idle and carry dummy bursts, as osmo-bts sends on an inactive channel.
 - the idle frame (T3 = 50): a dummy burst.
 Normal bursts use TSC = BCC = BSIC mod 8 (45.002 5.2.3) and stealing flags
-hl = hu = 1 (45.003 4.1.5). TS1..7 carry dummy bursts (5.2.6).
+hl = hu = 1 (45.003 4.1.5). TS1..7 carry dummy bursts (5.2.6), except the
+conversations of a cell with dedicated-channel keys (`sim.dedicated`): its
+Immediate Assignments take CCCH blocks without paging, and its SDCCH/8 (TS1)
+or SDCCH/4 (combined TS0) blocks replace dummy bursts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -108,7 +112,7 @@ class CellTransmitter:
 
     def __init__(self, *, bsic: int, combined: bool, frames: CellFrames, start_fn: int,
                  paging_rate_hz: float, seed: int, index: int, mcc: int, mnc: int,
-                 symbol_rate_hz: float) -> None:
+                 symbol_rate_hz: float, dedicated: Any = None) -> None:
         self.bsic = bsic
         self.tsc = bsic & 7
         self.combined = combined
@@ -120,6 +124,7 @@ class CellTransmitter:
         self.mcc = mcc
         self.mnc = mnc
         self.mf_duration_s = MF_BITS / symbol_rate_hz
+        self.dedicated = dedicated  # sim.dedicated.DedicatedSchedule or None (dummy bursts)
         self.present = set(frames.si)
         self._slots = [mapping.ts0_channel(t3, combined) for t3 in range(MF_FRAMES)]
         # CCCH block index -> T3 of its first burst; the pageable ones skip the AGCH blocks
@@ -138,6 +143,22 @@ class CellTransmitter:
             mnc = f"{self.mnc:02d}" if self.mnc < 100 else f"{self.mnc:03d}"
             return ("imsi", f"{self.mcc:03d}{mnc}{msin}"[:15])
         return ("tmsi", f"{int(rng.integers(0, 2**32 - 1)):08x}")
+
+    def _dedicated_bursts(self, m: int, ded_blocks: list[tuple[int, int, bytes | None]],
+                          ts0: npt.NDArray[np.uint8], out: npt.NDArray[np.uint8]) -> None:
+        """Puts the dedicated-channel blocks of multiframe m (sim.dedicated) in place
+        of dummy bursts: coded frames, or random bits for a ciphered block."""
+        for t3, ts, data in ded_blocks:
+            if data is None:
+                payload = self.dedicated.random_bursts(m, t3, ts)
+            else:
+                payload = xcch_encode(np.frombuffer(data, np.uint8)[None])[0]
+            b = normal_burst(payload, self.tsc)
+            for j in range(4):
+                if ts == 0:
+                    ts0[t3 + j] = b[j]
+                else:
+                    out[t3 + j, SLOT_START[ts]:SLOT_START[ts] + 148] = b[j]
 
     def multiframe(self, m: int) -> tuple[npt.NDArray[np.uint8], list[Block]]:
         """Bits (51 * 1250,) of multiframe m and the L2 blocks it carries."""
@@ -170,6 +191,14 @@ class CellTransmitter:
             frames.append(data)
             starts.append(block_t3[b])
             blocks.append(Block(fn0 + block_t3[b], mapping.CCCH, data, None, len(ids)))
+        ded_ia, ded_blocks = self.dedicated.mf(m) if self.dedicated is not None else ([], [])
+        for ia in ded_ia:  # Immediate Assignments go into CCCH blocks without paging
+            free = [b for b in block_t3 if b not in paging_frames]
+            if not free:
+                break
+            paging_frames[free[-1]] = ia
+            frames.append(ia)
+            starts.append(block_t3[free[-1]])
         for b in block_t3:
             if b not in paging_frames:
                 blocks.append(Block(fn0 + block_t3[b], mapping.CCCH, self.frames.ccch_fill))
@@ -195,6 +224,8 @@ class CellTransmitter:
             else:  # IDLE, idle SDCCH/4 and SACCH/4
                 ts0[t3] = DUMMY_BITS
         out = np.tile(DUMMY_FRAME, (MF_FRAMES, 1))
+        if ded_blocks:
+            self._dedicated_bursts(m, ded_blocks, ts0, out)
         out[:, :148] = ts0
         blocks.sort(key=lambda b: b.fn)
         return out.reshape(-1), [

@@ -97,6 +97,11 @@ def build_truth(scene: Scene, renderer: Renderer, frames: dict[int, CellFrames],
             "ccch_fill_blocks": log.fill_blocks.get(c.index, 0),
             "blocks": sorted(log.blocks.get(c.index, []), key=lambda b: b["t_s"]),
         })
+        sched = getattr(st.tx, "dedicated", None)
+        if sched is not None:  # only then: a scene without dedicated keys has the truth it always had
+            d["traffic"] = sched.truth()
+            if sched.truth_sms:
+                d["sms"] = sched.truth_sms
         cells.append(d)
     jammers = []
     for j, link in zip(scene.jammers, renderer.jammer_links, strict=True):
