@@ -7,7 +7,8 @@ medium or more are not learned). It records:
 - the cells seen (by CGI) with their ARFCNs and BSICs;
 - the power of each cell per position grid square (about 250 m);
 - per operator, each cell's SI parameter values (what "typical" is here);
-- the residual carrier-frequency offsets of the operator's cells;
+- the residual carrier-frequency offsets (after the common ppm) of each cell
+  and of the operator's cells;
 - the area covered (about 2 km squares).
 
 A baseline is data, not code: `to_json`/`from_json`, and `from_store` reads
@@ -50,6 +51,7 @@ class Baseline:
     grid_max: dict[tuple[int, int], float] = field(default_factory=dict)
     op_params: dict[tuple[int, int], dict[str, dict[Cgi, Any]]] = field(default_factory=dict)
     freq_residual_hz: dict[tuple[int, int], list[float]] = field(default_factory=dict)
+    cell_freq_hz: dict[Cgi, list[float]] = field(default_factory=dict)  # per cell, after the common ppm
     areas: set[tuple[int, int]] = field(default_factory=set)
     observations: int = 0
 
@@ -82,11 +84,32 @@ class Baseline:
                 ops.setdefault(name, {})[c] = v
         if freq_residual_hz is not None:
             self.freq_residual_hz.setdefault(plmn, []).append(freq_residual_hz)
+            self.cell_freq_hz.setdefault(c, []).append(freq_residual_hz)
 
     def learn_all(self, seen: Iterable[Seen]) -> Baseline:
-        for s in seen:
-            self.learn(s)
+        """Learns every observation, with its carrier's residual frequency
+        offset against the other cells of the same tuning (or of the same run
+        within 30 s)."""
+        from fbsdetect.detect.heuristics.freq_offset_outlier import residual_hz
+
+        items = list(seen)
+        groups: dict[Any, list[Seen]] = {}
+        for s in items:
+            g = ("t", s.tuning_id) if s.tuning_id is not None else \
+                ("r", s.run_id, s.obs.sensor, int((s.t_s or 0.0) // 30))
+            groups.setdefault(g, []).append(s)
+        for s in items:
+            g = ("t", s.tuning_id) if s.tuning_id is not None else \
+                ("r", s.run_id, s.obs.sensor, int((s.t_s or 0.0) // 30))
+            r = residual_hz(s, groups[g]) if s.kind != "revisit" else None
+            self.learn(s, None if r is None else r[0])
         return self
+
+    def freq_stats(self, cgi: Cgi | None) -> tuple[float, float, int] | None:
+        v = self.cell_freq_hz.get(cgi) if cgi is not None else None
+        if not v:
+            return None
+        return (fmean(v), pstdev(v) if len(v) > 1 else 0.0, len(v))
 
     # ---------------------------------------------------------------- lookups
     @property
@@ -130,6 +153,7 @@ class Baseline:
             "op_params": {f"{p[0]}-{p[1]}": {n: {k(c): v for c, v in d.items()} for n, d in ps.items()}
                           for p, ps in self.op_params.items()},
             "freq_residual_hz": {f"{p[0]}-{p[1]}": v for p, v in self.freq_residual_hz.items()},
+            "cell_freq_hz": {k(c): v for c, v in self.cell_freq_hz.items()},
             "areas": sorted(list(a) for a in self.areas),
         }
 
@@ -153,6 +177,8 @@ class Baseline:
             b.op_params[p(pk)] = {n: {c(ck): v for ck, v in dd.items()} for n, dd in ps.items()}
         for pk, v in d.get("freq_residual_hz", {}).items():
             b.freq_residual_hz[p(pk)] = [float(x) for x in v]
+        for ck, v in d.get("cell_freq_hz", {}).items():
+            b.cell_freq_hz[c(ck)] = [float(x) for x in v]
         b.areas = {(int(a[0]), int(a[1])) for a in d.get("areas", [])}
         return b
 
@@ -164,11 +190,13 @@ class Baseline:
         from fbsdetect.store.models import Observation, ScanRun
 
         b = cls()
+        seen: list[Seen] = []
         with store.session() as s:
             q = (select(Observation).join(ScanRun, Observation.run_id == ScanRun.id)
                  .where(ScanRun.learn.is_(True)).order_by(Observation.time, Observation.id))
             if exclude_run is not None:
                 q = q.where(ScanRun.id != exclude_run)
             for row in s.scalars(q):
-                b.learn(Seen.of(row.to_cell(), obs_id=row.id, run_id=row.run_id, learn=True))
-        return b
+                seen.append(Seen.of(row.to_cell(), obs_id=row.id, run_id=row.run_id, tuning_id=row.tuning_id,
+                                    learn=True, kind=row.kind or "dwell"))
+        return b.learn_all(seen)

@@ -9,8 +9,8 @@ the families then combine as a noisy-OR into the total.
 Severity needs independent signs, not just a high number:
 - `low`: anything found (total >= 0.1);
 - `medium`: total >= 0.45, from at least two families, at least one "hard"
-  (a property of the cell itself: parameters, radio, clone, allocation,
-  paging behaviour, spectrum), or from three soft families at once;
+  (a property of the cell itself: parameters, power, frequency, clone,
+  allocation, paging behaviour, spectrum), or from three soft families at once;
 - `high`: total >= 0.75, from at least three families, at least two hard.
 "Soft" families (identity, location, topology, lifetime) are what an
 incomplete registry, a new site or a drive explain, one or two at a time;
@@ -35,7 +35,8 @@ FAMILIES: dict[str, tuple[bool, float]] = {
     "clone": (True, 0.60),        # one identity on two carriers, carrier/BSIC changes
     "allocation": (True, 0.45),   # NCC, ARFCN outside the operator's licence
     "parameters": (True, 0.70),   # SI parameters against the operator's cells
-    "radio": (True, 0.60),        # power, motion, frequency offset
+    "power": (True, 0.60),        # received power: path loss, baseline, motion
+    "frequency": (True, 0.50),    # the carrier's own frequency error (independent of power)
     "behaviour": (True, 0.45),    # paging
     "spectrum": (True, 0.45),     # LTE jamming
     "other": (False, 0.20),

@@ -343,6 +343,28 @@ def benign_freq_offset_outlier() -> Case:
     return S.context(S.fake(offset_hz=30.0))  # the dongle's 12.5 ppm is common to all
 
 
+def _freq_baseline(offset_hz: float) -> Baseline:
+    b = Baseline()
+    for k in range(3):
+        b.learn_all([Seen.of(c, tuning_id=k) for c in
+                     [*S.town(t=20.0 * k), S.cell(92, lac=10290, cid=41021, bsic=35, t=20.0 * k + 1,
+                                                  offset_hz=offset_hz)][1:]])
+    return b
+
+
+def trigger_freq_offset_changed() -> Case:
+    # the cell had its carrier where the others put the dongle; now it is 120 Hz off
+    town = S.town()
+    return S.context(S.cell(92, lac=10290, cid=41021, bsic=35, offset_hz=120.0), town[1:],
+                     baseline=_freq_baseline(0.0))
+
+
+def benign_freq_offset_changed() -> Case:
+    town = S.town()
+    return S.context(S.cell(92, lac=10290, cid=41021, bsic=35, offset_hz=125.0), town[1:],
+                     baseline=_freq_baseline(110.0))
+
+
 def trigger_power_jump_baseline() -> Case:
     town = S.town()
     b = Baseline()

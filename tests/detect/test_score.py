@@ -33,7 +33,7 @@ def test_medium_needs_two_families_one_hard() -> None:
 def test_high_needs_three_families_two_hard() -> None:
     assert combine([f("a", "identity"), f("p1", "parameters"), f("p2", "parameters")], W).severity \
         is Severity.MEDIUM
-    sc = combine([f("a", "identity"), f("p1", "parameters"), f("p2", "parameters"), f("r", "radio")], W)
+    sc = combine([f("a", "identity"), f("p1", "parameters"), f("p2", "parameters"), f("r", "power")], W)
     assert sc.severity is Severity.HIGH
 
 

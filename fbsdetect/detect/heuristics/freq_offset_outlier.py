@@ -26,7 +26,7 @@ title = "Carrier frequency offset unlike the other cells"
 version = 1
 default_enabled = True
 weight = 0.45
-family = "radio"
+family = "frequency"
 
 MIN_RESIDUAL_HZ = 150.0
 

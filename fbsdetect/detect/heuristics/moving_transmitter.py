@@ -25,7 +25,7 @@ title = "Power inconsistent with a fixed site"
 version = 1
 default_enabled = True
 weight = 0.55
-family = "radio"
+family = "power"
 
 MIN_OBS = 4
 STATIC_M = 60.0

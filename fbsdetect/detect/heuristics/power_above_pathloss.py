@@ -27,7 +27,7 @@ title = "Power far above the path-loss prediction"
 version = 1
 default_enabled = True
 weight = 0.50
-family = "radio"
+family = "power"
 
 MARGIN_DB = 12.0
 

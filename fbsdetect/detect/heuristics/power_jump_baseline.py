@@ -19,7 +19,7 @@ title = "Power jump against the baseline"
 version = 1
 default_enabled = True
 weight = 0.45
-family = "radio"
+family = "power"
 
 
 def check(cell: Seen, ctx: RuleContext) -> Finding | None:

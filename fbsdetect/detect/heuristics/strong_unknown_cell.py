@@ -20,7 +20,7 @@ title = "Unregistered cell far stronger than the registered ones"
 version = 1
 default_enabled = True
 weight = 0.45
-family = "radio"
+family = "power"
 
 MARGIN_DB = 10.0
 
