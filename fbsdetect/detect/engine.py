@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time as _time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from statistics import median
 from typing import Any
@@ -175,6 +175,13 @@ class AnalysisSummary:
     rule_errors: dict[str, int]
     seconds: float
     run_id: int | None = None
+
+    # a mapping too (dict(summary) works like dataclasses.asdict)
+    def keys(self) -> list[str]:
+        return [f.name for f in fields(self)]
+
+    def __getitem__(self, key: str) -> Any:
+        return getattr(self, key)
 
 
 def _paging_and_span(frames: Sequence[tuple[int, str, bytes]]) -> PagingStats | None:
