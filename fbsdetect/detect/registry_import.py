@@ -303,6 +303,62 @@ class _SqliteStagingWriter(_Writer):
             self.conn.commit()
 
 
+class _PgCopyWriter(_Writer):
+    """PostgreSQL with psycopg 3: rows COPYed (binary-safe, no SQL text from the input) into a
+    TEMPORARY staging table, then one INSERT .. SELECT DISTINCT ON (key) .. ON CONFLICT DO UPDATE
+    (the later row of a repeated key wins), all in one transaction like the SQLite path."""
+
+    def __init__(self, conn: Connection, cell_table: Table, columns: tuple[str, ...]) -> None:
+        super().__init__(conn, cell_table, columns)
+        from sqlalchemy import BigInteger, Column, Identity, MetaData, Table
+
+        md = MetaData()
+        cols: list[Column[Any]] = [Column("seq", BigInteger, Identity(), primary_key=True)]
+        cols += [Column(c, cell_table.c[c].type) for c in columns]
+        self.stage = Table("registry_import_stage", md, *cols, prefixes=["TEMPORARY"])
+        self.stage.drop(conn, checkfirst=True)
+        self.stage.create(conn)
+        from psycopg import sql
+
+        self._copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(self.stage.name), sql.SQL(", ").join(sql.Identifier(c) for c in columns))
+        self.n_staged = 0
+
+    def add_batch(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        raw: Any = self.conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(self._copy_sql) as cp:
+            for r in rows:
+                cp.write_row(r)
+        self.n_staged += len(rows)
+
+    def finish(self, source_id_fn: Callable[[], int]) -> tuple[int, int, bool]:
+        from sqlalchemy import literal, select
+        from sqlalchemy.dialects.postgresql import distinct_on
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        conn, cells, stage = self.conn, self.cells, self.stage
+        source_id = source_id_fn()
+        before = _count_source_rows(conn, cells, source_id)
+        key = [stage.c[c] for c in KEY_COLUMNS]
+        sel = (select(literal(source_id).label("source_id"), *[stage.c[c] for c in self.columns])
+               .ext(distinct_on(*key)).order_by(*key, stage.c.seq.desc()))
+        ins = pg_insert(cells).from_select(["source_id", *self.columns], sel)
+        ins = ins.on_conflict_do_update(index_elements=["source_id", *KEY_COLUMNS],
+                                        set_={c: ins.excluded[c] for c in self.update_columns})
+        conn.execute(ins)
+        after = _count_source_rows(conn, cells, source_id)
+        return after - before, self.n_staged - (after - before), False
+
+    def discard(self) -> None:
+        with contextlib.suppress(Exception):
+            self.conn.rollback()
+        with contextlib.suppress(Exception):
+            self.stage.drop(self.conn, checkfirst=True)
+            self.conn.commit()
+
+
 class _DirectUpsertWriter(_Writer):
     """PostgreSQL (or any dialect with ON CONFLICT): one committed upsert per batch."""
 
@@ -443,9 +499,12 @@ def import_registry(
             sqlite = conn.dialect.name == "sqlite"
             old_cache: Any = None
             old_fk: Any = None
+            old_threads: Any = None
             if sqlite:
                 old_cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
                 old_fk = conn.exec_driver_sql("PRAGMA foreign_keys").scalar()
+                old_threads = conn.exec_driver_sql("PRAGMA threads").scalar()
+                conn.exec_driver_sql("PRAGMA threads=2")   # sorter helper threads for the merge's ORDER BY
                 conn.exec_driver_sql("PRAGMA cache_size=-32768")   # 32 MiB while merging
                 # every staged row gets the source id read in the merge's own transaction: the
                 # per-row foreign-key lookup would only cost time
@@ -462,6 +521,7 @@ def import_registry(
                     # constant statements (an int read back from SQLite), never text from the input
                     conn.exec_driver_sql(f"PRAGMA cache_size={int(old_cache)}")
                     conn.exec_driver_sql(f"PRAGMA foreign_keys={1 if old_fk else 0}")
+                    conn.exec_driver_sql(f"PRAGMA threads={int(old_threads or 0)}")
     finally:
         reader.close()
     report.elapsed_s = time.monotonic() - t0
@@ -476,6 +536,8 @@ def _import_on(conn: Connection, cells: Table, report: ImportReport, reader: Lin
     writer: _Writer
     if conn.dialect.name == "sqlite":
         writer = _SqliteStagingWriter(conn, cells, parser.columns)
+    elif conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        writer = _PgCopyWriter(conn, cells, parser.columns)
     else:
         sid = _source_row(conn, name=name, kind=kind, path=path, attribution=attribution, licence=licence,
                           report=None)
@@ -488,7 +550,7 @@ def _import_on(conn: Connection, cells: Table, report: ImportReport, reader: Lin
                        radio_set=radio_set, max_rejects=max_rejects, progress=progress, batch_rows=batch_rows)
         except KeyboardInterrupt:
             report.interrupted = True
-        if report.interrupted and isinstance(writer, _SqliteStagingWriter):
+        if report.interrupted and isinstance(writer, (_SqliteStagingWriter, _PgCopyWriter)):
             return   # nothing of this file is stored; the staged rows go with the temp table
         if progress is not None:
             progress(report, "merge")
