@@ -353,9 +353,9 @@ def _freq_baseline(offset_hz: float) -> Baseline:
 
 
 def trigger_freq_offset_changed() -> Case:
-    # the cell had its carrier where the others put the dongle; now it is 120 Hz off
+    # the cell had its carrier where the others put the dongle; now it is 200 Hz off
     town = S.town()
-    return S.context(S.cell(92, lac=10290, cid=41021, bsic=35, offset_hz=120.0), town[1:],
+    return S.context(S.cell(92, lac=10290, cid=41021, bsic=35, offset_hz=200.0), town[1:],
                      baseline=_freq_baseline(0.0))
 
 

@@ -5,7 +5,7 @@ against the other cells of the same sweep, as `freq-offset-outlier`
 computes it) against the residual the baseline learned for this cell (at
 least two observations). A BTS's reference oscillator is stable to a few
 Hz over days; a clone that takes over a cell's identity and carrier brings
-its own oscillator. Reported from 100 Hz (and 3 sigma + 40 Hz of the
+its own oscillator. Reported from 150 Hz (and 3 sigma + 40 Hz of the
 learned spread, and the Doppler the receiver's speed allows). Innocent
 causes: a BTS whose oscillator was replaced or recalibrated, Doppler.
 """
@@ -37,7 +37,7 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
         return None
     mean, sd, n = st
     doppler = 2 * ctx.receiver_speed_m_s / 299_792_458.0 * (cell.obs.freq_hz or 947e6)
-    thr = max(100.0, 3 * sd + 40.0, doppler + 40.0)
+    thr = max(150.0, 3 * sd + 40.0, doppler + 40.0)
     delta = r[0] - mean
     if abs(delta) <= thr:
         return None

@@ -4,8 +4,8 @@ Looks at: the cell's measured offset from its nominal downlink and those of
 the other cells of the same sweep (same tuning when possible) of the same
 receiver. The dongle's ppm error shifts every carrier in proportion to its
 frequency, so the common ppm is estimated as the median of offset/frequency
-over the other cells and removed; what is left is the base station's own
-error. Licensed BTSs hold about +-0.05 ppm (within ~45 Hz at 900 MHz);
+over the other cells (a second pass without the references that are far
+off themselves) and removed; what is left is the base station's own error. Licensed BTSs hold about +-0.05 ppm (within ~45 Hz at 900 MHz);
 published field data put fake base stations 229-719 Hz off. Reported from
 150 Hz of residual (and 3 x the other cells' spread, and the Doppler
 spread the receiver's own speed allows: 2 v/c f + 60 Hz). Innocent causes:
@@ -51,7 +51,13 @@ def residual_hz(cell: Seen, refs: list[Seen]) -> tuple[float, float, float, int]
     ratios = [s.obs.freq_offset_hz / s.obs.freq_hz for s in use]  # type: ignore[operator]
     ppm = median(ratios)
     res = [s.obs.freq_offset_hz - ppm * s.obs.freq_hz for s in use]  # type: ignore[operator]
-    spread = median(abs(r) for r in res)
+    # a second pass without the references that are outliers themselves (another fake, a drifting BTS)
+    keep = [x for x, r in zip(ratios, res, strict=True) if abs(r) <= max(MIN_RESIDUAL_HZ / 2, 3 * median(
+        abs(v) for v in res))]
+    if 2 <= len(keep) < len(ratios):
+        ppm = median(keep)
+        res = [s.obs.freq_offset_hz - ppm * s.obs.freq_hz for s in use]  # type: ignore[operator]
+    spread = median(sorted(abs(r) for r in res)[:max(2, len(keep))])
     return (o.freq_offset_hz - ppm * o.freq_hz, ppm * 1e6, spread, len(use))
 
 

@@ -1,6 +1,7 @@
 """A power pattern no fixed site can produce: a transmitter that moves.
 
-Looks at: this cell's own history (power and receiver position over time).
+Looks at: this cell's own history in the same run (power and receiver
+position over time).
 With a fixed receiver: a power swing of at least 12 dB and 8 dB more than
 the other cells' swings (fading and shadowing hit them alike). With a moving
 receiver: the best fixed-site fit (grid search of the site within 3 km of
@@ -62,9 +63,9 @@ def fixed_site_rms(pts: list[tuple[float, float, float]], dbm: bool, freq_hz: fl
 
 
 def _cached_rms(ctx: RuleContext, s: Seen) -> float | None:
-    hist = ctx.world.by_key.get(s.key, [])
+    hist = _run(ctx.world.by_key.get(s.key, []), s)
     cache = ctx.world.__dict__.setdefault("_fixed_site_rms", {})
-    k = (s.key, len(hist))
+    k = (s.key, s.run_id, s.obs.sensor, len(hist))
     if k not in cache:
         pts = _points(hist)
         dbm = s.obs.power_ref == "dBm"
@@ -72,18 +73,24 @@ def _cached_rms(ctx: RuleContext, s: Seen) -> float | None:
     return cache[k]
 
 
+def _run(hist: list[Seen], cell: Seen) -> list[Seen]:
+    """The history within the same run and sensor (another day is a baseline question)."""
+    return [s for s in hist if s.run_id == cell.run_id and s.obs.sensor == cell.obs.sensor]
+
+
 def check(cell: Seen, ctx: RuleContext) -> Finding | None:
-    pts = _points(ctx.history)
+    hist = _run(ctx.history, cell)
+    pts = _points(hist)
     if len(pts) < MIN_OBS:
         return None
-    ts = [s.t_s for s in ctx.history if s.t_s is not None]
+    ts = [s.t_s for s in hist if s.t_s is not None]
     if ts and max(ts) - min(ts) < 15.0:
         return None
     if _spread_m(pts) <= STATIC_M:
         swing = max(p[2] for p in pts) - min(p[2] for p in pts)
         others = []
         for s in ctx.area:
-            op = _points(ctx.world.by_key.get(s.key, []))
+            op = _points(_run(ctx.world.by_key.get(s.key, []), cell))
             if len(op) >= MIN_OBS:
                 others.append(max(p[2] for p in op) - min(p[2] for p in op))
         ref = median(others) if others else 0.0
