@@ -5,7 +5,8 @@ the other cells of the same sweep (same tuning when possible) of the same
 receiver. The dongle's ppm error shifts every carrier in proportion to its
 frequency, so the common ppm is estimated as the median of offset/frequency
 over the other cells (a second pass without the references that are far
-off themselves) and removed; what is left is the base station's own error. Licensed BTSs hold about +-0.05 ppm (within ~45 Hz at 900 MHz);
+off themselves) and removed; what is left is the base station's own error.
+Licensed BTSs hold about +-0.05 ppm (within ~45 Hz at 900 MHz);
 published field data put fake base stations 229-719 Hz off. Reported from
 150 Hz of residual (and 3 x the other cells' spread, and the Doppler
 spread the receiver's own speed allows: 2 v/c f + 60 Hz). Innocent causes:
