@@ -79,7 +79,7 @@ class RegistrySourceInfo:
     cells: int = 0                 # cells of this source in the index (not the whole store)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RegistryEntry:
     """One registry row. Positions in WGS-84 degrees; `range_m` is OpenCellID's
     estimate of the cell's coverage radius; `created`/`updated` UTC."""

@@ -71,6 +71,7 @@ MLS_ATTRIBUTION = "Mozilla Location Service (https://location.services.mozilla.c
 
 BATCH_ROWS = 5000
 DEFER_LATLON_INDEX_ROWS = 200_000
+SORT_THREADS = 0
 MAX_REJECTS_SHOWN = 10
 _LATLON_INDEX = "ix_registry_cell_latlon"
 
@@ -504,7 +505,8 @@ def import_registry(
                 old_cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
                 old_fk = conn.exec_driver_sql("PRAGMA foreign_keys").scalar()
                 old_threads = conn.exec_driver_sql("PRAGMA threads").scalar()
-                conn.exec_driver_sql("PRAGMA threads=2")   # sorter helper threads for the merge's ORDER BY
+                # sorter helper threads: each sorts in its own cache-sized buffer (memory grows)
+                conn.exec_driver_sql(f"PRAGMA threads={int(SORT_THREADS)}")
                 conn.exec_driver_sql("PRAGMA cache_size=-32768")   # 32 MiB while merging
                 # every staged row gets the source id read in the merge's own transaction: the
                 # per-row foreign-key lookup would only cost time
