@@ -501,10 +501,14 @@ def import_registry(
             old_cache: Any = None
             old_fk: Any = None
             old_threads: Any = None
+            old_temp: Any = None
             if sqlite:
                 old_cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
                 old_fk = conn.exec_driver_sql("PRAGMA foreign_keys").scalar()
                 old_threads = conn.exec_driver_sql("PRAGMA threads").scalar()
+                old_temp = conn.exec_driver_sql("PRAGMA temp_store").scalar()
+                # the staging table on disk, whatever the build's default: memory stays flat
+                conn.exec_driver_sql("PRAGMA temp_store=FILE")
                 # sorter helper threads: each sorts in its own cache-sized buffer (memory grows)
                 conn.exec_driver_sql(f"PRAGMA threads={int(SORT_THREADS)}")
                 conn.exec_driver_sql("PRAGMA cache_size=-32768")   # 32 MiB while merging
@@ -524,6 +528,7 @@ def import_registry(
                     conn.exec_driver_sql(f"PRAGMA cache_size={int(old_cache)}")
                     conn.exec_driver_sql(f"PRAGMA foreign_keys={1 if old_fk else 0}")
                     conn.exec_driver_sql(f"PRAGMA threads={int(old_threads or 0)}")
+                    conn.exec_driver_sql(f"PRAGMA temp_store={int(old_temp or 0)}")
     finally:
         reader.close()
     report.elapsed_s = time.monotonic() - t0
