@@ -53,8 +53,7 @@ class Detector:
         self.store = store
         self.profile = profile
         self.config = dict(config or {})
-        if registry is None and store is not None:
-            registry = self._registry()
+        self._registry_pending = registry is None and store is not None
         if baseline is None and store is not None:
             try:
                 baseline = Baseline.from_store(store)
@@ -76,17 +75,24 @@ class Detector:
         self.persisted = 0
 
     # ------------------------------------------------------------------ inputs
-    def _registry(self) -> RegistryView | None:
+    def _load_registry(self, obs: CellObservation) -> None:
+        """The store's registry cells of the profile's MCCs within 50 km of the
+        first position (all of them when there is none yet), loaded once."""
+        self._registry_pending = False
         try:
-            from fbsdetect.detect.registry import RegistryIndex
+            from fbsdetect.detect.registry import BBox, RegistryIndex
 
-            reg = RegistryIndex.load(self.store)
-            return reg if len(reg) else None
-        except Exception:
-            return None
+            mccs = {op.mcc for op in getattr(self.profile, "operators", None) or []} or None
+            bbox = None if obs.lat is None or obs.lon is None else BBox(obs.lat, obs.lon, obs.lat, obs.lon)
+            reg = RegistryIndex.load(self.store, mccs=mccs, bbox=bbox, margin_m=50_000.0)
+            self.engine.registry = reg if len(reg) else None
+        except Exception as e:  # no registry is a weaker detector, not a failed scan
+            self.engine.last_error = f"registry: {type(e).__name__}: {e}"
 
     def observe(self, obs: CellObservation, obs_id: int | None,
                 frames: Sequence[Any] | None = None) -> list[Any]:
+        if self._registry_pending and (obs.lat is not None or len(self.latest) >= 3):
+            self._load_registry(obs)
         paging = None
         if frames:
             fns = [int(getattr(f, "fn", 0)) for f in frames]

@@ -36,3 +36,29 @@ def test_lte_tunings_feed_the_jamming_rule() -> None:
     det.observe(S.fake(lac=9999, cid=1, power=-40.0), None)
     det.sweep_done()
     assert "lte-jamming-new-cell" in det.findings[next(k for k in det.findings if k.cid == 1)]
+
+
+def test_close_stores_what_analyze_would(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    from fbsdetect.detect.engine import list_detections
+    from fbsdetect.scan.sink import RunInfo
+    from fbsdetect.store.sink import StoreSink
+    from tests.detect.test_engine import _registry_rows, _store
+
+    store = _store(tmp_path)
+    _registry_rows(store)
+    sink = StoreSink(store, sensor="s1")
+    sink.run_started(RunInfo(source="test", profile="cn-test", sensor="s1",
+                             start_time=datetime(2026, 3, 1, 10, tzinfo=UTC), software_version="t"))
+    det = Detector(store, S.profile(), config={})
+    for k in range(3):
+        for c in [*S.town(t=20.0 * k), S.fake(t=20.0 * k + 3, **CHINESE)]:
+            oid = sink.observation(c, radio_s=20.0 * k, tuning_id=None, kind="dwell", frames=[])
+            det.observe(c, oid)
+        sink.flush()
+        det.sweep_done()
+    sink.run_ended({})
+    det.close()
+    d = list_detections(store, min_severity="medium")
+    assert [x["cell"]["cid"] for x in d] == [1] and d[0]["severity"] == "high"
