@@ -261,6 +261,7 @@ class CarrierResult:
     s_ref: float = 0.0  # sample of the TS0 burst of frame fn_ref (unwrapped), for copy detection
     fn_ref: int = 0
     sps_in: float = 0.0
+    traffic: Any = None  # traffic.follower.TrafficFollower when dedicated channels were followed
 
     @property
     def is_cell(self) -> bool:
@@ -290,6 +291,7 @@ class ReceiverConfig:
     chunk_multiframes: int = 4
     sch_t3: tuple[int, ...] = (1,)  # SCHs demodulated for tracking (all with all_frames)
     max_carriers: int = 64
+    follow_dedicated: bool = True  # with all_frames: follow Immediate Assignments (fbsdetect.traffic)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -482,6 +484,11 @@ class Receiver:
         self.dc_spike_db: float | None = None
         self._dc_spike = False
         self._dc_track: DcTrack | None = None
+        self.traffic: Any = None
+        if self.cfg.all_frames and self.cfg.follow_dedicated:
+            from fbsdetect.traffic.receiver import ReceiverTraffic
+
+            self.traffic = ReceiverTraffic()
 
     # ----------------------------------------------------------------- acquisition
 
@@ -826,6 +833,8 @@ class Receiver:
                 blocks.append((i, fn))
         for k in range(0, len(blocks), MAX_BLOCKS_PER_BATCH):  # bounded memory per batch
             self._decode_blocks(tracks, blocks[k:k + MAX_BLOCKS_PER_BATCH])
+        if self.traffic is not None:  # the assigned dedicated channels (fbsdetect.traffic)
+            self.traffic.chunk(self, tracks, fa, fb)
 
     def _block_t3(self, tracks: list[_Track]) -> list[tuple[int, ...]]:
         from fbsdetect.gsm.mapping import block_starts
@@ -893,6 +902,8 @@ class Receiver:
                          snr_db=self._block_snr_db(t, block_power, b.snr_db[4 * k: 4 * k + 4], ch),
                          freq_offset_hz=t.result.offset_hz)
             t.result.frames.append(fr)
+            if self.traffic is not None:
+                self.traffic.on_frame(t, fn, fr)
             if slot.kind == "BCCH":
                 t.tc_count[(fn // 51) % 8] += 1
             if slot.kind in ("BCCH", "CCCH"):
@@ -1040,11 +1051,14 @@ class Receiver:
                     t.done = True
         from fbsdetect.gsm.mapping import ts0_channel
 
+        if self.traffic is not None:
+            self.traffic.finish(tracks)
         for t in tracks:
             r = t.result
             r.frames.sort(key=lambda f: f.fn if f.time_s is None else f.time_s)
             if r.combined:  # blocks decoded before SI3 told the channel combination
-                r.frames = [replace(f, channel=ts0_channel(f.fn, True).kind) for f in r.frames]
+                r.frames = [replace(f, channel=ts0_channel(f.fn, True).kind) if f.ts == 0 else f
+                            for f in r.frames]
             if t.powers:
                 r.power_dbfs = _dbfs(median(t.powers))
             # the FCCH's estimate measures the noise in the middle of the channel

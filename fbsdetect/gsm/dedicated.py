@@ -142,6 +142,16 @@ class DedicatedDecoder:
         return s
 
     def push(self, fn: int, ts: int, soft148: npt.ArrayLike) -> list[DedBlock]:
+        """A whole burst (148 soft bits, positive = 1)."""
+        if self.wants(fn, ts) is None:
+            return []
+        from fbsdetect.gsm.ts0decode import is_dummy
+
+        soft = np.asarray(soft148, dtype=np.float32)
+        return self.push_payload(fn, ts, bursts.normal_payload(soft)[0][0], bool(is_dummy(soft)))
+
+    def push_payload(self, fn: int, ts: int, data114: npt.ArrayLike, dummy: bool) -> list[DedBlock]:
+        """A burst's 114 soft data bits and whether it is a dummy burst."""
         s = self.wants(fn, ts)
         if s is None:
             return []
@@ -149,16 +159,13 @@ class DedicatedDecoder:
         if start in self._done:
             self.stats["duplicate"] += 1
             return []
-        soft = np.asarray(soft148, dtype=np.float32)
         got = self._pending.setdefault(start, [None] * 4)
         if got[s.burst] is not None:
             self.stats["duplicate"] += 1
             return []
-        got[s.burst] = bursts.normal_payload(soft)[0][0]
+        got[s.burst] = np.asarray(data114, dtype=np.float32)
         self._kind[start] = s.kind
-        from fbsdetect.gsm.ts0decode import is_dummy
-
-        self._dummy[start] = self._dummy.get(start, True) and bool(is_dummy(soft))
+        self._dummy[start] = self._dummy.get(start, True) and dummy
         if any(g is None for g in got):
             return []
         del self._pending[start]

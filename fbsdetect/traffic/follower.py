@@ -21,9 +21,9 @@ burst) blocks after traffic, when no block decodes for `SILENT_FRAMES`
 (clear) or after `CIPHERED_MAX_FRAMES` (ciphered).
 
 Not followed, only counted: hopping assignments (`hopping`), TCH and packet
-assignments (`not_followed`), SDCCH/4 on a carrier whose TS0 is not combined
-and timeslots the caller does not deliver. Every malformed frame, message or
-SMS is a count (`lapdm_malformed`, `l3_malformed`, `sms_malformed`).
+assignments and timeslots the caller does not deliver (`not_followed`). An
+SDCCH/4 assignment tells that TS0 is combined (the only place SDCCH/4 exists).
+Every malformed frame, message or SMS is a count (`lapdm_malformed`, `l3_malformed`, `sms_malformed`).
 Identities (Paging Response, LU Request) only ever leave through the
 `hasher` (keyed hash by default, `l3.identity`).
 """
@@ -147,6 +147,7 @@ class _Conversation:
     eight: bool
     start_fn: int
     dec: dedicated.DedicatedDecoder
+    tsc: int | None = None
     lapdm: lapdm.Reassembler = field(default_factory=lapdm.Reassembler)
     concat: smsmod.Concatenator = field(default_factory=smsmod.Concatenator)
     first_sdcch_fn: int | None = None
@@ -200,6 +201,33 @@ class TrafficFollower:
                 del self._conv[key]
         return out
 
+    def on_payload(self, fn: int, ts: int, data114: npt.ArrayLike, dummy: bool) -> list[L2Frame]:
+        """A demodulated burst's 114 data bits (a receiver that demodulates only
+        the bursts the active conversations need: `wanted_blocks`)."""
+        out: list[L2Frame] = []
+        for key, c in list(self._conv.items()):
+            if c.ts == ts and c.dec.wants(fn, ts) is not None:
+                out += self._feed(c, fn, ts, None, data114, dummy)
+            if c.ended:
+                del self._conv[key]
+        return out
+
+    def wanted_blocks(self, fa: int, fb: int) -> list[tuple[int, int, int | None]]:
+        """(first fn, ts, TSC from the assignment) of the blocks of active
+        conversations starting in [fa, fb) (frame numbers, fa <= fb) that
+        were not fed yet."""
+        out = []
+        for c in self._conv.values():
+            lo = max(fa, c.start_fn, c.last_fn + 1)
+            base = lo - lo % 51
+            for m in range(base, fb, 51):
+                for t3 in (*dedicated.sdcch_block_starts(c.sub, c.eight),
+                           dedicated.sacch_block_t3(c.sub, c.eight)[0]):
+                    fn = m + t3
+                    if lo <= fn < fb and dedicated.channel_of(fn, c.eight).subchannel == c.sub:
+                        out.append((fn, c.ts, c.tsc))
+        return sorted(set(out), key=lambda x: (x[0], x[1]))
+
     def on_ccch(self, frame: L2Frame) -> list[L2Frame]:
         """A decoded CCCH (or any TS0) frame: Immediate Assignments start
         conversations (replayed from the buffer), paging is counted."""
@@ -228,16 +256,17 @@ class TrafficFollower:
             self.counts.hopping += 1
             return []
         eight = m.channel_type == "SDCCH/8"
-        if m.subchannel is None or not (eight or (m.channel_type == "SDCCH/4" and self.combined
-                                                   and m.timeslot == 0)):
+        if m.channel_type == "SDCCH/4" and m.timeslot == 0:
+            self.combined = True  # SDCCH/4 exists only on a combined TS0 (TS 45.002 6.4.1)
+        if m.subchannel is None or not (eight or (m.channel_type == "SDCCH/4" and m.timeslot == 0)):
             self.counts.not_followed += 1
             return []
         if m.timeslot not in self.timeslots:
             self.counts.not_followed += 1
             return []
-        return self.follow(frame.fn, m.timeslot, m.subchannel, eight)
+        return self.follow(frame.fn, m.timeslot, m.subchannel, eight, m.tsc)
 
-    def follow(self, ia_fn: int, ts: int, sub: int, eight: bool) -> list[L2Frame]:
+    def follow(self, ia_fn: int, ts: int, sub: int, eight: bool, tsc: int | None = None) -> list[L2Frame]:
         """Starts a conversation on (ts, sub) assigned at `ia_fn` and replays
         the buffered bursts from its lookback."""
         out: list[L2Frame] = []
@@ -247,7 +276,7 @@ class TrafficFollower:
             out += self._end(old)
             begin = max(begin, old.last_fn + 1)
         self.counts.followed += 1
-        c = _Conversation(ts, sub, eight, ia_fn, dedicated.DedicatedDecoder(ts, sub, eight))
+        c = _Conversation(ts, sub, eight, ia_fn, dedicated.DedicatedDecoder(ts, sub, eight), tsc=tsc)
         # start at the first SDCCH block of the sub-channel at or after `begin`
         t0 = dedicated.sdcch_block_starts(sub, eight)[0]
         first = begin - begin % 51 + t0
@@ -262,6 +291,9 @@ class TrafficFollower:
         c.start_fn = first
         return out
 
+    def active(self) -> bool:
+        return bool(self._conv)
+
     def flush(self) -> list[L2Frame]:
         out: list[L2Frame] = []
         for c in list(self._conv.values()):
@@ -270,10 +302,15 @@ class TrafficFollower:
         return out
 
     # -- one conversation -------------------------------------------------------------
-    def _feed(self, c: _Conversation, fn: int, ts: int, soft: npt.NDArray[np.float32]) -> list[L2Frame]:
+    def _feed(self, c: _Conversation, fn: int, ts: int, soft: npt.NDArray[np.float32] | None,
+              data114: npt.ArrayLike | None = None, dummy: bool = False) -> list[L2Frame]:
         if fn <= c.last_fn - 51 * 2 and c.dec.wants(fn, ts) is None:
             return []
-        blocks = c.dec.push(fn, ts, soft)
+        if soft is not None:
+            blocks = c.dec.push(fn, ts, soft)
+        else:
+            assert data114 is not None
+            blocks = c.dec.push_payload(fn, ts, data114, dummy)
         out: list[L2Frame] = []
         for b in blocks:
             c.last_fn = max(c.last_fn, b.fn)
