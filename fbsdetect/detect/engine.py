@@ -186,8 +186,9 @@ class AnalysisSummary:
 
 def _paging_and_span(frames: Sequence[tuple[int, str, bytes]]) -> PagingStats | None:
     """Paging stats of one observation's frames (fn, channel, data); None when
-    the frames cover less than a second."""
-    if not frames:
+    the frames cover less than a second or hold no CCCH block (the scan
+    kept only the BCCH: paging was not looked at)."""
+    if not frames or not any(c in ("CCCH", "PCH") for _, c, _ in frames):
         return None
     fns = [f[0] for f in frames]
     span_s = (max(fns) - min(fns)) * FRAME_S

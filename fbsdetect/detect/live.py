@@ -94,7 +94,7 @@ class Detector:
         if self._registry_pending and (obs.lat is not None or len(self.latest) >= 3):
             self._load_registry(obs)
         paging = None
-        if frames:
+        if frames and any(getattr(f, "channel", "") in ("CCCH", "PCH") for f in frames):
             fns = [int(getattr(f, "fn", 0)) for f in frames]
             span = (max(fns) - min(fns)) * FRAME_S if fns else 0.0
             if span >= 1.0:
