@@ -233,7 +233,8 @@ def load_seen(store: Any, run_id: int | None = None) -> tuple[list[Seen], list[L
         learn_runs = {r for (r,) in ses.execute(select(ScanRun.id).where(ScanRun.learn.is_(True)))}
         q = select(Observation).options(selectinload(Observation.sensor)).order_by(Observation.time,
                                                                                   Observation.id)
-        fq = select(FrameRow.observation_id, FrameRow.fn, FrameRow.channel, FrameRow.data)
+        fq = select(FrameRow.observation_id, FrameRow.fn, FrameRow.channel, FrameRow.data).where(
+            FrameRow.channel.in_(("CCCH", "PCH")))  # paging; the BCCH is already in the observation
         tq = select(Tuning)
         if run_id is not None:
             q = q.where(Observation.run_id == run_id)
