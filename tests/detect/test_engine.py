@@ -143,3 +143,34 @@ def test_disabled_rules_and_weights_from_profile() -> None:
     p.detect = {"disabled": ["no-such-rule"]}
     with pytest.raises(ValueError, match="no-such-rule"):
         Engine(p)
+
+
+def test_paging_from_stored_ccch_frames(tmp_path: Path) -> None:
+    """Paging statistics come from the observation's stored CCCH frames."""
+    from fbsdetect.scan.sink import RunInfo
+    from fbsdetect.store.sink import StoreSink
+    from fbsdetect.sysinfo.paging import MobileIdentity, build_p1
+    from fbsdetect.types import L2Frame
+
+    def frames(n_pages: int, imsi: bool) -> list[L2Frame]:
+        ident = MobileIdentity("imsi", "460001234567890") if imsi else MobileIdentity("tmsi", "0badcafe")
+        p = build_p1([ident])
+        # 8 s of CCCH: 1734 TDMA frames; pages spread over it
+        return [L2Frame(90, 6 + k * (1734 // max(1, n_pages)), 0, "CCCH", p) for k in range(n_pages)] + \
+            [L2Frame(90, 1740, 0, "CCCH", build_p1([MobileIdentity("none")]))]
+
+    store = _store(tmp_path)
+    _registry_rows(store)
+    sink = StoreSink(store, sensor="s1")
+    sink.run_started(RunInfo(source="test", profile="cn-test", sensor="s1",
+                             start_time=datetime(2026, 3, 1, 10, tzinfo=UTC), software_version="t"))
+    for c in S.town():
+        sink.observation(c, radio_s=0.0, tuning_id=None, kind="dwell", frames=frames(8, False))
+    f = S.fake(lac=10290, cid=41099)
+    sink.observation(f, radio_s=0.0, tuning_id=None, kind="dwell", frames=frames(80, True))
+    sink.flush()
+    sink.run_ended({})
+    analyze(store, S.profile())
+    d = [x for x in list_detections(store) if x["cell"]["cid"] == 41099]
+    ids = {r["id"] for r in d[0]["rules"]}
+    assert {"paging-rate", "paging-imsi-share"} <= ids, d
