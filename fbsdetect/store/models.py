@@ -339,3 +339,44 @@ class Handover(Base):
     handed_at: Mapped[datetime]
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SmsRow(Base):
+    """An SMS a cell delivered in clear on a followed dedicated channel
+    (`fbsdetect.traffic`), stored with the observation of that cell: sender,
+    text (concatenated parts joined), time stamps, the category
+    (`fbsdetect.sms`). Never the recipient's identity."""
+
+    __tablename__ = "sms"
+    __table_args__ = (Index("ix_sms_observation", "observation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    observation_id: Mapped[int] = mapped_column(ForeignKey("observation.id"))
+    time: Mapped[datetime | None]
+    fn: Mapped[int] = mapped_column(Integer)  # first SDCCH block of the conversation
+    ts: Mapped[int] = mapped_column(Integer)
+    subchannel: Mapped[int] = mapped_column(Integer)
+    sender: Mapped[str] = mapped_column(String(32))
+    smsc: Mapped[str | None] = mapped_column(String(32))
+    scts: Mapped[str | None] = mapped_column(String(40))  # the SC time stamp, ISO-8601 with its offset
+    encoding: Mapped[str] = mapped_column(String(8))  # gsm7 | ucs2 | 8bit
+    text: Mapped[str] = mapped_column(Text)
+    parts: Mapped[int] = mapped_column(Integer, default=1)
+    complete: Mapped[bool] = mapped_column(Boolean, default=True)
+    category: Mapped[str | None] = mapped_column(String(48))
+    score: Mapped[float | None] = mapped_column(Float)
+
+
+class TrafficRow(Base):
+    """What the followed dedicated channels of a cell showed during one
+    observation: the counts of contracts.md section 5 `traffic` (assignments,
+    ciphered, identity requests, LU rejects ...) and the recognised messages
+    (identities only as keyed hashes)."""
+
+    __tablename__ = "traffic"
+    __table_args__ = (Index("ix_traffic_observation", "observation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    observation_id: Mapped[int] = mapped_column(ForeignKey("observation.id"))
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    events: Mapped[list[Any] | None] = mapped_column(JSON)
