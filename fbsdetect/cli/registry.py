@@ -99,6 +99,10 @@ def _import(args: argparse.Namespace) -> int:
 
     LineReader(args.file).close()  # a missing file or a directory: say so before opening the database
     progress = _Progress() if sys.stderr.isatty() else None
+    from sqlalchemy.exc import OperationalError
+
+    from fbsdetect.errors import NotAvailable
+
     store = open_store(db_url(args))
     try:
         report = import_registry(
@@ -106,6 +110,10 @@ def _import(args: argparse.Namespace) -> int:
             attribution=args.attribution, licence=args.licence,
             fmt=None if args.csv_format == "auto" else args.csv_format,
             max_rejects=args.show_rejects, progress=progress)
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc).splitlines()[0]
+        raise NotAvailable(f"database {store.url}: {reason}; nothing of {args.file} was stored "
+                           "(another import or a long write holding the database? try again)") from None
     finally:
         if progress is not None:
             progress.done()
