@@ -22,11 +22,14 @@ HEADER = ("time", "lat", "lon", "gps_mode", "gps_error_m", "sensor", "mcc", "mnc
 EXTRA = ("observation_id", "run_id", "kind", "band", "freq_hz", "power_ref")
 
 
+_INF = (float("inf"), float("-inf"))
+
+
 def _cell(v: Any) -> str:
     if v is None:
         return ""
-    if isinstance(v, float):
-        return repr(v) if v == v and v not in (float("inf"), float("-inf")) else ""
+    if v.__class__ is float:
+        return repr(v) if v == v and v not in _INF else ""
     return str(v)
 
 

@@ -318,7 +318,7 @@ def build_evidence(store: Any, detection_id: int, out: str | os.PathLike[str], *
         report_rows: list[dict[str, Any]] = []
 
         def obs_items() -> Iterable[dict[str, Any]]:
-            for r in observation_rows(store, flt):
+            for r in observation_rows(store, flt, full=True):
                 o = _observation_json(r)
                 summary["n"] += 1
                 if r.time is not None:

@@ -6,15 +6,16 @@ found by `verify_db` (`fbsdetect verify --db`).
 
 An entry (`models.AuditEntry`): `seq` (1, 2, ...), `time`, `table_name`,
 `row_id`, `action` (insert | update | delete | baseline), `row_digest` =
-SHA-256 of the row's canonical JSON, `fields` = a short digest per column
+SHA-256 of the row's canonical content, `fields` = a short digest per column
 (so that verify can say *which* columns changed), `prev_hash` and `hash` =
 SHA-256(prev_hash "|" canonical JSON of the entry). The first entry's
 prev_hash is 64 zeros.
 
-Canonical JSON of a row: every column of the model as read back from the
-database through the model's column types (UTC datetimes as ISO-8601 with
-microseconds, floats as `repr`, bytes as hex, JSON columns re-serialised with
-sorted keys), as a JSON object with sorted keys. An observation's frames
+Canonical content of a row: every column of the model as read back from the
+database through the model's column types, each as a type-tagged text (UTC
+datetimes as ISO-8601 with microseconds, floats as `repr`, bytes as hex,
+JSON columns re-serialised with sorted keys: `_text_of`); the row digest is
+SHA-256 over `name=text` of the columns in name order. An observation's frames
 (`frame` rows, ordered by id) are part of its content under the key
 `__frames__` (one digest over all of them): frames are many and never
 written alone, so they are audited through their observation instead of one
@@ -87,26 +88,49 @@ _INFO_KEY = "fbsdetect_audit_touched"
 
 # -- canonical content ----------------------------------------------------------------
 
-def _canon_value(col: Column[Any], v: Any) -> Any:
-    if v is None:
-        return None
-    t = col.type
-    if isinstance(t, DateTime) or isinstance(v, datetime):
+def _text_of(col: Column[Any] | None) -> Any:
+    """The function giving a column's canonical text (type-tagged, so that values of different
+    types never read alike): null, t<ISO-8601 UTC, microseconds>, b<hex>, true/false, repr of a
+    float, a decimal integer, sorted-key JSON, s<string>."""
+    t = col.type if col is not None else None
+
+    def dt(v: Any) -> str:
+        if not isinstance(v, datetime):
+            return "s" + str(v)
         if v.tzinfo is None:
             v = v.replace(tzinfo=UTC)
-        return v.astimezone(UTC).isoformat(timespec="microseconds")
-    if isinstance(t, LargeBinary) or isinstance(v, bytes | bytearray | memoryview):
-        return bytes(v).hex()
-    if isinstance(t, Boolean):
-        return bool(v)
-    if isinstance(t, Float):
+        return "t" + v.astimezone(UTC).isoformat(timespec="microseconds")
+
+    def fl(v: Any) -> str:
         f = float(v)
         return repr(f) if math.isfinite(f) else str(f)
-    if isinstance(t, Integer):
-        return int(v)
-    if isinstance(t, JSON):
-        return json.loads(json.dumps(v, sort_keys=True, default=str))
-    return str(v)
+
+    if isinstance(t, DateTime):
+        conv: Any = dt
+    elif isinstance(t, LargeBinary):
+        conv = lambda v: "b" + bytes(v).hex()  # noqa: E731
+    elif isinstance(t, Boolean):
+        conv = lambda v: "true" if v else "false"  # noqa: E731
+    elif isinstance(t, Float):
+        conv = fl
+    elif isinstance(t, Integer):
+        conv = lambda v: str(int(v))  # noqa: E731
+    elif isinstance(t, JSON):
+        conv = lambda v: _dumps(json.loads(json.dumps(v, default=str)))  # noqa: E731
+    else:
+        conv = lambda v: "s" + str(v)  # noqa: E731
+    return lambda v: "null" if v is None else conv(v)
+
+
+_CONVERTERS: dict[tuple[str, str], Any] = {}
+
+
+def _converter(table: Table, name: str) -> Any:
+    key = (table.name, name)
+    f = _CONVERTERS.get(key)
+    if f is None:
+        f = _CONVERTERS[key] = _text_of(table.columns.get(name))
+    return f
 
 
 def _dumps(obj: Any) -> str:
@@ -117,39 +141,35 @@ def _sha(s: str) -> str:
     return hashlib.sha256(s.encode("utf-8")).hexdigest()
 
 
-def canonical_row(table: Table, row: Any, columns: Iterable[str] | None = None) -> dict[str, Any]:
-    """{column: canonical value} of a row (a Core Row or mapping) over `columns` (default all)."""
+def canonical_row(table: Table, row: Any, columns: Iterable[str] | None = None) -> dict[str, str]:
+    """{column: canonical text} of a row (a Core Row or mapping) over `columns` (default all;
+    a column named by an old entry and dropped from the schema since reads as null)."""
     m = row._mapping if hasattr(row, "_mapping") else row
     names = list(columns) if columns is not None else [c.name for c in table.columns]
-    out: dict[str, Any] = {}
-    for name in names:
-        if name == FRAMES_KEY:
-            continue
-        col = table.columns.get(name)
-        if col is None:
-            out[name] = None  # named by an old entry, dropped from the schema since
-        else:
-            out[name] = _canon_value(col, m.get(name))
-    return out
+    return {name: _converter(table, name)(m.get(name)) for name in names if name != FRAMES_KEY}
 
 
 def frames_digest(frame_rows: Iterable[Any]) -> str:
     """One digest over an observation's frames (in id order)."""
     h = hashlib.sha256()
     for fr in frame_rows:
-        h.update(_dumps(canonical_row(FRAME_TABLE, fr)).encode())
-        h.update(b"\n")
+        canon = canonical_row(FRAME_TABLE, fr)
+        h.update("\x1f".join(f"{k}={canon[k]}" for k in sorted(canon)).encode("utf-8"))
+        h.update(b"\x1e")
     return h.hexdigest()
 
 
-def digest_fields(canon: dict[str, Any]) -> tuple[str, dict[str, str]]:
-    """(row_digest, {column: 12-hex digest}) of a canonical row."""
-    return _sha(_dumps(canon)), {k: _sha(_dumps(v))[:12] for k, v in canon.items()}
+def digest_fields(canon: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """(row_digest, {column: 12-hex digest}) of a canonical row: the row digest is SHA-256 over
+    `name=text` of every column in name order, separated by 0x1f."""
+    names = sorted(canon)
+    row = hashlib.sha256("\x1f".join(f"{k}={canon[k]}" for k in names).encode("utf-8")).hexdigest()
+    return row, {k: _sha(canon[k])[:12] for k in names}
 
 
 def entry_hash(prev_hash: str, seq: int, time: datetime, table_name: str, row_id: int, action: str,
                row_digest: str | None, fields: str | None) -> str:
-    content = {"seq": int(seq), "time": _canon_value(AUDIT_TABLE.c.time, time), "table": table_name,
+    content = {"seq": int(seq), "time": _converter(AUDIT_TABLE, "time")(time), "table": table_name,
                "row_id": int(row_id), "action": action, "row_digest": row_digest, "fields": fields}
     return _sha(prev_hash + "|" + _dumps(content))
 
