@@ -21,11 +21,22 @@ Where the rows go first depends on the database:
   12 s + 6 s rebuild without). SQLite DDL is transactional, so a failure
   rolls the index back with everything else, and every import starts by
   re-creating any index of the table that is missing.
-  Consequence: an import either stores all its good rows or (interrupted,
-  crashed) none of them; what earlier imports stored is never touched.
-- PostgreSQL: each batch (deduplicated on the key, the later row wins) is
-  upserted and committed on its own (`INSERT .. ON CONFLICT DO UPDATE`);
-  an interrupted import keeps the batches committed before.
+  Consequence: an import either stores all the good rows it read (to the end,
+  or to where a compressed stream broke) or, interrupted or failing, none of
+  them; what earlier imports stored is never touched.
+- PostgreSQL with psycopg 3: each batch is COPYed into a TEMPORARY staging
+  table; the merge is one `INSERT .. SELECT DISTINCT ON (key) .. ON CONFLICT
+  DO UPDATE` transaction, as for SQLite (all or nothing). With another driver,
+  each batch (deduplicated on the key, the later row wins) is upserted and
+  committed on its own; an interrupted import then keeps those batches.
+
+The database's write lock is held only during the final merge (SQLite, 5 M
+rows: 18 s measured in isolation at low load, 100-140 s on the shared
+development VM; a scan writing at the same time waits, its StoreSink
+buffers). SQLite settings changed for the import's connection and restored
+after it: cache_size 32 MiB, temp_store FILE (the staging table and sorter
+spill go to disk: memory stays flat), foreign_keys off (the merge sets the
+source id itself), threads `SORT_THREADS`.
 
 Rows of a file that match a stored row of the same source (same radio, mcc,
 mnc, lac, cid) update it and are counted as `updated` (a repeated key inside
