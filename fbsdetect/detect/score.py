@@ -41,7 +41,7 @@ FAMILIES: dict[str, tuple[bool, float]] = {
     "spectrum": (True, 0.45),     # LTE jamming
     "other": (False, 0.20),
 }
-CONTRIBUTES = 0.08  # a family counts towards the independence test from this family score on
+CONTRIBUTES = 0.06  # a family counts towards the independence test from this family score on
 
 LOW, MEDIUM, HIGH = 0.10, 0.45, 0.75
 
