@@ -474,3 +474,24 @@ def test_cli_truncated_gzip_exit_2_with_report(tmp_path: Path, capsys: pytest.Ca
     code, out, err = run_cli(capsys, "--db", db, "registry", "import", str(p))
     assert code == 2 and "ends abruptly after line" in err and err.count("\n") == 1
     assert "imported" in out
+
+
+def test_headerless_rejects_keep_line_numbers(store: Store, tmp_path: Path) -> None:
+    text = GOOD[0] + "GSM,x,0,1,1,0,1,1,1,1,1,1,1,0\n" + GOOD[1]
+    rep = import_registry(store, write(tmp_path / "nh.csv", text))
+    assert rep.headerless and rep.imported == 2 and rep.rejects == [(2, "mcc 'x' is not a number")]
+
+
+def test_cli_source_options_and_radio(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    p = write(tmp_path / "mls.csv", HEADER + "".join(GOOD))
+    code, out, _ = run_cli(capsys, "--db", db, "registry", "import", str(p), "--radio", "gsm", "--json",
+                           "--source-name", "mls-2024", "--attribution", "Mozilla Location Service",
+                           "--licence", "CC0-1.0")
+    rep = json.loads(out)
+    assert code == 0 and rep["imported"] == 4 and rep["filtered_by"]["radio"] == 1
+    assert rep["source"] == "mls-2024"
+    code, out, _ = run_cli(capsys, "--db", db, "registry", "stats", "--json")
+    [s] = [json.loads(x) for x in out.splitlines()]
+    assert (s["attribution"], s["licence"]) == ("Mozilla Location Service", "CC0-1.0")
+    assert s["radios"] == {"GSM": 4}
