@@ -376,9 +376,8 @@ def persist(store: Any, eng: Engine, incidents: Sequence[Incident], scope_obs: S
                 ses.execute(update(Observation).where(Observation.id.in_(ids[j:j + 500]))
                             .values(detection_id=det.id))
             for s, f in inc.findings:
-                alone = combine([f], eng.weights, eng.table).severity
                 ses.add(FindingRow(detection_id=det.id, observation_id=s.obs_id, rule_id=f.rule_id,
-                                   rule_version=f.version, score=f.score, severity=alone.label,
+                                   rule_version=f.version, score=f.score, severity=f.severity.label,
                                    evidence=f.evidence, data={**f.data, "family": f.family}))
         ses.flush()
         for det_id in sorted(touched):

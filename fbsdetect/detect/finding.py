@@ -46,13 +46,19 @@ class Finding:
     evidence: str  # plain language, naming the usual innocent causes
     data: dict[str, Any] = field(default_factory=dict)
     family: str = "other"  # independent sign families: see score.FAMILIES
+    # the severity of this sign on its own: at most LOW (severity above low needs independent signs,
+    # which only score.combine can see); INFO for a trace of a sign
+    severity: Severity = Severity.LOW
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "score", round(min(1.0, max(0.0, float(self.score))), 3))
+        if self.severity > Severity.LOW:
+            object.__setattr__(self, "severity", Severity.LOW)
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.rule_id, "version": self.version, "score": self.score,
-                "evidence": self.evidence, "data": self.data, "family": self.family}
+                "evidence": self.evidence, "data": self.data, "family": self.family,
+                "severity": self.severity.label}
 
 
 def ramp(x: float, lo: float, hi: float) -> float:
