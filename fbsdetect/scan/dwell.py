@@ -204,10 +204,13 @@ class DwellResult:
 def scan_receiver_config(*, research: bool = False) -> Any:
     """The receiver's settings for scan dwells: SI once, no periodic re-search
     (a dwell is short; the next sweep searches again), one-multiframe chunks
-    (the early stop is tested after each: 235 ms granularity)."""
+    (the early stop is tested after each: 235 ms granularity); CCCH decoded to follow
+    Immediate Assignments (fbsdetect.traffic: the dwell goes on while a conversation
+    in clear does)."""
     from fbsdetect.receiver import ReceiverConfig
 
-    return ReceiverConfig(si_repeats=1, research_s=1.0 if research else 0.0, chunk_multiframes=1)
+    return ReceiverConfig(si_repeats=1, research_s=1.0 if research else 0.0, chunk_multiframes=1,
+                          follow_ccch=True)
 
 
 def decode_dwell(source: Any, tuning: Tuning, *, cap_s: float,
