@@ -248,6 +248,9 @@ def detect_format(first_line: bytes, *, source: str, forced: str | None = None) 
     except UnicodeDecodeError:
         raise BadInput("line 1: the header is not UTF-8 text (binary data, or an 8-bit encoding?): expected "
                        f"the OpenCellID header {','.join(OPENCELLID_COLUMNS)}", source=source) from None
+    if "\r" in text:
+        raise BadInput("line 1: the lines end with CR only (an old Mac text file?); convert the line ends "
+                       "to LF or CRLF", source=source)
     if not text.strip():
         raise BadInput("line 1 is empty: expected the OpenCellID header "
                        f"{','.join(OPENCELLID_COLUMNS)} or a licensed-site header "
@@ -292,6 +295,11 @@ class RowError(ValueError):
     pass
 
 
+def _show(s: str) -> str:
+    """A field's value for a reason: quoted, at most 24 characters of it."""
+    return repr(s) if len(s) <= 24 else repr(s[:24]) + "..."
+
+
 def _int(name: str, s: str, lo: int, hi: int, *, hint: str = "") -> int:
     t = s.strip()
     if not t:
@@ -299,15 +307,17 @@ def _int(name: str, s: str, lo: int, hi: int, *, hint: str = "") -> int:
     if not (t.isdigit() or (t[0] in "+-" and t[1:].isdigit())):
         # OpenCellID writes integers; accept "12.0" but not "12.5"
         if "_" in t:
-            raise RowError(f"{name} {s!r} is not a number")
+            raise RowError(f"{name} {_show(s)} is not a number")
         try:
             v = float(t)
         except ValueError:
-            raise RowError(f"{name} {s!r} is not a number") from None
+            raise RowError(f"{name} {_show(s)} is not a number") from None
         if not math.isfinite(v) or v != int(v):
-            raise RowError(f"{name} {s!r} is not a whole number")
+            raise RowError(f"{name} {_show(s)} is not a whole number")
         iv = int(v)
     else:
+        if len(t) > 20:
+            raise RowError(f"{name} {_show(s)} is out of range {lo}..{hi}{hint}")
         iv = int(t)
     if not lo <= iv <= hi:
         raise RowError(f"{name} {iv} is out of range {lo}..{hi}{hint}")
@@ -323,13 +333,13 @@ def _float(name: str, s: str, lo: float, hi: float) -> float:
     if not t:
         raise RowError(f"{name} is empty")
     if "_" in t:
-        raise RowError(f"{name} {s!r} is not a number")
+        raise RowError(f"{name} {_show(s)} is not a number")
     try:
         v = float(t)
     except ValueError:
-        raise RowError(f"{name} {s!r} is not a number") from None
+        raise RowError(f"{name} {_show(s)} is not a number") from None
     if not math.isfinite(v):
-        raise RowError(f"{name} {s!r} is not a finite number")
+        raise RowError(f"{name} {_show(s)} is not a finite number")
     if not lo <= v <= hi:
         raise RowError(f"{name} {v:g} is outside {lo:g}..{hi:g}")
     return v
@@ -357,7 +367,7 @@ def _date(name: str, s: str) -> str | None:
         try:
             return datetime.fromtimestamp(int(t), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         except (OverflowError, OSError, ValueError):
-            raise RowError(f"{name} {s!r} is not a date") from None
+            raise RowError(f"{name} {_show(s)} is not a date") from None
     try:
         d = datetime.fromisoformat(t.replace("Z", "+00:00") if t.endswith("Z") else t)
     except ValueError:

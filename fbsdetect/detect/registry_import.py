@@ -63,7 +63,6 @@ from fbsdetect.detect.registry_csv import (
     BBox,
     CsvFormat,
     LineReader,
-    RowError,
     RowParser,
     decode_line,
     detect_format,
@@ -623,8 +622,8 @@ def _read_rows(report: ImportReport, reader: LineReader, lines: Iterator[bytes |
                     continue
                 try:
                     row = parse(line)
-                except RowError as exc:
-                    report.reject(reader.line_no, str(exc), max_rejects)
+                except ValueError as exc:   # RowError; any other ValueError is a reason too
+                    report.reject(reader.line_no, str(exc) or type(exc).__name__, max_rejects)
                     continue
             if mcc_set is not None and row[1] not in mcc_set:
                 n_mcc += 1

@@ -495,3 +495,13 @@ def test_cli_source_options_and_radio(tmp_path: Path, capsys: pytest.CaptureFixt
     [s] = [json.loads(x) for x in out.splitlines()]
     assert (s["attribution"], s["licence"]) == ("Mozilla Location Service", "CC0-1.0")
     assert s["radios"] == {"GSM": 4}
+
+
+def test_huge_values_and_cr_only_line_ends(store: Store, tmp_path: Path) -> None:
+    huge = "GSM,460,0,1,1,0," + "9" * 5000 + ",1,1,1,1,1,1,0\n"
+    short = "GSM," + "9" * 5000 + ",0\n"
+    rep = import_registry(store, write(tmp_path / "h.csv", HEADER + huge + short + GOOD[0]))
+    assert rep.imported == 1 and rep.rejected == 2
+    assert all(len(r) < 200 for _, r in rep.rejects)
+    with pytest.raises(BadInput, match="CR only"):
+        import_registry(store, write(tmp_path / "mac.csv", (HEADER + GOOD[0]).replace("\n", "\r")))
