@@ -24,7 +24,8 @@ the posterior is computed again (one step of a Huber / Student-t fit).
 Correlated errors: neighbouring bins share shadowing (decorrelation ~50 m),
 so the log-likelihood is tempered by `TEMPERING` (a power posterior), which
 keeps the regions honest when bins are closer than the decorrelation
-distance; the bench checks the coverage this gives.
+distance, and more for data along one line (`geometry_tempering`); the
+bench checks the coverage this gives.
 
 Two stages: a coarse grid over the data's extent plus a margin, then a fine
 grid over the coarse posterior's 99.9 % region. Regions are highest-
@@ -33,6 +34,7 @@ posterior-density sets of grid cells, traced into polygons.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,7 +49,7 @@ EXPONENTS = np.linspace(2.0, 4.5, 11)
 SIGMAS_DB = np.array([2.0, 3.0, 4.0, 5.5, 7.0, 9.0, 12.0])
 ANTENNA_HEIGHT_M = 15.0
 SENSOR_OFFSET_SD_DB = 6.0
-TEMPERING = 0.5
+TEMPERING = 0.3
 HUBER_Z = 2.5
 GRID_CELLS = 64
 MIN_MARGIN_M = 800.0
@@ -117,64 +119,50 @@ def loglik(bins: Bins, gx: npt.NDArray[np.float64], gy: npt.NDArray[np.float64],
     dlog = (0.5 * DB) * np.log(d2 + ANTENNA_HEIGHT_M ** 2)  # 10 log10 sqrt(d^2 + h^2), (G, M)
     n_s = len(bins.sensors)
     present = [s for s in range(n_s) if np.any(bins.sensor == s)]
-    k, j_n, g = exponents.size, sigmas.size, gx.size
-    ll = np.zeros((g, k, j_n))
-    a_out = np.zeros((g, k, j_n))
-    off_out = np.zeros((g, k, j_n, n_s))
+    g = gx.size
     inf = np.ones(m) if inflate is None else inflate
     gd = np.broadcast_to(np.asarray(gps_dist_m, dtype=np.float64), (m,))
     tau2 = SENSOR_OFFSET_SD_DB ** 2
-    nk = exponents[None, :]
-    for jj, sig in enumerate(sigmas):
-        # GPS error as power error at a typical exponent of 3
-        gvar = (DB * 3.0 * bins.gps_error_m / np.maximum(gd, 30.0)) ** 2
-        var = (sig * sig + bins.var_db2 + gvar) * inf
-        w = 1.0 / var
-        base = -0.5 * float(np.sum(np.log(var)))
-        q_tot = np.zeros((g, k))
-        logdet = 0.0
-        ms, us, ws_tot = [], [], []
-        for s in present:
-            ws = np.where(bins.sensor == s, w, 0.0)
-            s0 = float(ws.sum())
-            sy, syy = float(ws @ y), float(ws @ (y * y))
-            sd = dlog @ ws
-            syd = dlog @ (ws * y)
-            sdd = (dlog * dlog) @ ws
-            if fixed_a is not None:
-                a_s = fixed_a + (0.0 if fixed_offsets is None else float(fixed_offsets[s]))
-                # sum w (y - a + n D)^2
-                q = (syy - 2 * a_s * sy + a_s * a_s * s0 + 2 * nk * (syd[:, None] - a_s * sd[:, None])
-                     + nk * nk * sdd[:, None])
-                q_tot += q
-                ms.append(np.full((g, k), a_s))
-                continue
-            mean = (sy + nk * sd[:, None]) / s0  # (G, K)
-            q = syy + 2 * nk * syd[:, None] + nk * nk * sdd[:, None] - s0 * mean * mean
-            q_tot += np.maximum(q, 0.0)
-            logdet += math.log(s0)
-            ms.append(mean)
-            us.append(1.0 / s0 + (tau2 if len(present) > 1 else 0.0))
-            ws_tot.append(s0)
-        if fixed_a is not None:
-            llj = base - 0.5 * q_tot
-            a_out[:, :, jj] = fixed_a
-            for s, mean in zip(present, ms, strict=True):
-                off_out[:, :, jj, s] = mean - fixed_a
-        elif len(present) == 1:
-            llj = base - 0.5 * q_tot - 0.5 * logdet
-            a_out[:, :, jj] = ms[0]
-        else:
-            u = np.array(us)
-            big_u = float(np.sum(1.0 / u))
-            abar = sum(mi / ui for mi, ui in zip(ms, us, strict=True)) / big_u
-            r = sum((mi - abar) ** 2 / ui for mi, ui in zip(ms, us, strict=True))
-            llj = (base - 0.5 * q_tot - 0.5 * logdet - 0.5 * float(np.sum(np.log(u)))
-                   - 0.5 * math.log(big_u) - 0.5 * r)
-            a_out[:, :, jj] = abar
-            for s, mi, s0 in zip(present, ms, ws_tot, strict=True):
-                off_out[:, :, jj, s] = (s0 * mi + abar / tau2) / (s0 + 1.0 / tau2) - abar
-        ll[:, :, jj] = tempering * llj
+    # GPS error as power error at a typical exponent of 3
+    gvar = (DB * 3.0 * bins.gps_error_m / np.maximum(gd, 30.0)) ** 2
+    var_all = (sigmas[:, None] ** 2 + (bins.var_db2 + gvar)[None, :]) * inf[None, :]  # (J, M)
+    w_all = 1.0 / var_all
+    masks = np.stack([bins.sensor == s for s in present], axis=1).astype(np.float64)  # (M, S)
+    n_p, j_n = len(present), sigmas.size
+    wm = w_all.T[:, :, None] * masks[:, None, :]  # (M, J, S)
+    s0 = wm.sum(axis=0)  # (J, S)
+    sy = np.einsum("mjs,m->js", wm, y)
+    syy = np.einsum("mjs,m->js", wm, y * y)
+    wm2 = wm.reshape(m, -1)
+    sd = (dlog @ wm2).reshape(g, 1, j_n, n_p)
+    syd = (dlog @ (wm2 * y[:, None])).reshape(g, 1, j_n, n_p)
+    sdd = ((dlog * dlog) @ wm2).reshape(g, 1, j_n, n_p)
+    nk = exponents[None, :, None, None]
+    base = -0.5 * np.sum(np.log(var_all), axis=1)  # (J,)
+    off_out = np.zeros((g, exponents.size, j_n, n_s))
+    if fixed_a is not None:
+        offs = np.zeros(n_s) if fixed_offsets is None else np.asarray(fixed_offsets, dtype=np.float64)
+        a_s = (fixed_a + offs[present])[None, None, None, :]
+        q = (syy - 2 * a_s * sy + a_s * a_s * s0 + 2 * nk * (syd - a_s * sd) + nk * nk * sdd)
+        ll = base[None, None, :] - 0.5 * q.sum(axis=3)
+        a_out = np.full(ll.shape, fixed_a)
+        off_out[..., present] = offs[present]
+        return LikelihoodTerms(tempering * ll, a_out, off_out)
+    mean = (sy + nk * sd) / s0  # (G, K, J, S)
+    q = np.maximum(syy + 2 * nk * syd + nk * nk * sdd - s0 * mean * mean, 0.0)
+    logdet = np.sum(np.log(s0), axis=1)  # (J,)
+    ll = base[None, None, :] - 0.5 * q.sum(axis=3) - 0.5 * logdet[None, None, :]
+    if n_p == 1:
+        a_out = mean[..., 0]
+        return LikelihoodTerms(tempering * ll, a_out, off_out)
+    u = 1.0 / s0 + tau2  # (J, S)
+    big_u = np.sum(1.0 / u, axis=1)  # (J,)
+    abar = np.sum(mean / u, axis=3) / big_u  # (G, K, J)
+    r = np.sum((mean - abar[..., None]) ** 2 / u, axis=3)
+    ll = ll - 0.5 * (np.sum(np.log(u), axis=1) + np.log(big_u))[None, None, :] - 0.5 * r
+    off_out[..., present] = (s0 * mean + abar[..., None] / tau2) / (s0 + 1.0 / tau2) - abar[..., None]
+    ll = tempering * ll
+    a_out = abar
     return LikelihoodTerms(ll, a_out, off_out)
 
 
@@ -187,59 +175,49 @@ def log_prior_kj(exponents: npt.NDArray[np.float64] = EXPONENTS,
 
 
 @dataclass
-class Posterior:
-    """A normalised posterior over a grid (`prob[i, j]` of cell row i, col j)."""
+class GridDensity:
+    """A normalised density over a grid (`prob[i, j]` of cell row i, col j)."""
 
-    bins: Bins
+    frame: LocalFrame
     grid: Grid
     prob: npt.NDArray[np.float64]  # (ny, nx), sums to 1
-    terms: LikelihoodTerms
-    post_kj: npt.NDArray[np.float64]  # (K, J) marginal of exponent and sigma
-    log_evidence: float
-    inflate: npt.NDArray[np.float64]
-    exponents: npt.NDArray[np.float64] = field(default_factory=lambda: EXPONENTS)
-    sigmas: npt.NDArray[np.float64] = field(default_factory=lambda: SIGMAS_DB)
-    _point: tuple[float, float] | None = None
 
-    # -------------------------------------------------------------- summaries
-
-    @property
-    def frame(self) -> LocalFrame:
-        return self.bins.frame
-
-    def mode_index(self) -> tuple[int, int, int]:
-        """Flat cell index, exponent index, sigma index of the joint mode."""
-        lp = self.terms.ll + log_prior_kj(self.exponents, self.sigmas)[None]
-        g, k, j = np.unravel_index(int(np.argmax(lp)), lp.shape)
-        return int(g), int(k), int(j)
+    @functools.cached_property
+    def _sorted(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        p = np.sort(self.prob.ravel())[::-1]
+        return p, np.cumsum(p)
 
     def point(self) -> tuple[float, float]:
         """The estimate (x, y): the posterior mean over the 50 % region's part
         around the marginal's mode (the mean of a two-lobed posterior would
         fall between the lobes)."""
-        if self._point is not None:
-            return self._point
+        return self._point
+
+    @functools.cached_property
+    def _point(self) -> tuple[float, float]:
         from scipy import ndimage
 
         sm = ndimage.uniform_filter(self.prob, size=3, mode="constant")
         i, j = np.unravel_index(int(np.argmax(sm)), sm.shape)
-        mask = self.hpd_mask(0.5)
-        lab, _ = ndimage.label(mask)
-        if lab[i, j] == 0:
-            mask = self.hpd_mask(0.8)
-            lab, _ = ndimage.label(mask)
-        sel = lab == lab[i, j] if lab[i, j] else np.zeros_like(mask)
+        sel = np.zeros(self.prob.shape, dtype=bool)
+        for level in (0.5, 0.8, 0.95):
+            lab, _ = ndimage.label(self.hpd_mask(level))
+            if lab[i, j]:
+                sel = lab == lab[i, j]
+                break
         if not sel.any():
             sel[i, j] = True
         p = np.where(sel, self.prob, 0.0)
         gx, gy = np.meshgrid(self.grid.xc, self.grid.yc)
         tot = p.sum()
-        self._point = (float((p * gx).sum() / tot), float((p * gy).sum() / tot))
-        return self._point
+        return float((p * gx).sum() / tot), float((p * gy).sum() / tot)
+
+    def latlon(self) -> tuple[float, float]:
+        lat, lon = self.frame.to_latlon(*self.point())
+        return float(lat), float(lon)
 
     def hpd_threshold(self, level: float) -> float:
-        p = np.sort(self.prob.ravel())[::-1]
-        c = np.cumsum(p)
+        p, c = self._sorted
         k = int(np.searchsorted(c, level))
         return float(p[min(k, p.size - 1)])
 
@@ -270,6 +248,25 @@ class Posterior:
         x, y = self.frame.to_xy(lat, lon)
         cell = self.grid.cell_of(float(x), float(y))
         return cell is not None and bool(self.hpd_mask(level)[cell])
+
+
+@dataclass
+class Posterior(GridDensity):
+    """The fixed-site posterior, with what it was computed from."""
+
+    bins: Bins
+    terms: LikelihoodTerms
+    post_kj: npt.NDArray[np.float64]  # (K, J) marginal of exponent and sigma
+    log_evidence: float
+    inflate: npt.NDArray[np.float64]
+    exponents: npt.NDArray[np.float64] = field(default_factory=lambda: EXPONENTS)
+    sigmas: npt.NDArray[np.float64] = field(default_factory=lambda: SIGMAS_DB)
+
+    def mode_index(self) -> tuple[int, int, int]:
+        """Flat cell index, exponent index, sigma index of the joint mode."""
+        lp = self.terms.ll + log_prior_kj(self.exponents, self.sigmas)[None]
+        g, k, j = np.unravel_index(int(np.argmax(lp)), lp.shape)
+        return int(g), int(k), int(j)
 
     def fit(self, freq_hz: float = 947e6) -> dict[str, float]:
         """Posterior means of the exponent and sigma, the intercept as an EIRP
@@ -307,14 +304,30 @@ def _evaluate(bins: Bins, grid: Grid, inflate: npt.NDArray[np.float64],
     prob = e.sum(axis=(1, 2)).reshape(grid.ny, grid.nx) / tot
     post_kj = e.sum(axis=0) / tot
     log_ev = mx + math.log(tot) - math.log(gx.size)
-    return Posterior(bins, grid, prob, terms, post_kj, log_ev, inflate, exponents, sigmas)
+    return Posterior(bins.frame, grid, prob, bins, terms, post_kj, log_ev, inflate, exponents, sigmas)
+
+
+def geometry_tempering(bins: Bins) -> float:
+    """TEMPERING, lowered for data along one line (a single road): there the
+    shape of the power's peak along the line fixes the distance off it, and
+    the shadowing, correlated over the hundred metres of that peak, leaves
+    fewer independent looks at it than bins. Scaled by the ratio of the
+    bins' spatial spreads (minor / major axis) below 0.3, down to 0.4x."""
+    if len(bins) < 3:
+        return TEMPERING
+    c = np.cov(np.stack([bins.x, bins.y]))
+    w = np.linalg.eigvalsh(c)
+    ratio = math.sqrt(max(float(w[0]), 0.0) / max(float(w[1]), 1e-9))
+    return TEMPERING * min(max(ratio / 0.3, 0.4), 1.0)
 
 
 def grid_posterior(bins: Bins, *, cells: int = GRID_CELLS, margin_m: float | None = None,
-                   tempering: float = TEMPERING, robust: bool = True, refine: bool = True,
+                   tempering: float | None = None, robust: bool = True, refine: bool = True,
                    grid: Grid | None = None, exponents: npt.NDArray[np.float64] = EXPONENTS,
                    sigmas: npt.NDArray[np.float64] = SIGMAS_DB) -> Posterior:
     """The posterior (module docstring): coarse grid, robust reweighting, fine grid."""
+    if tempering is None:
+        tempering = geometry_tempering(bins)
     if grid is None:
         span = bins.span_m
         margin = margin_m if margin_m is not None else max(MIN_MARGIN_M, 0.5 * span)

@@ -144,6 +144,16 @@ class Bins:
         return float(d.max())
 
 
+def is_stationary(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64],
+                  err: npt.NDArray[np.float64]) -> bool:
+    """A fixed node: its fixes scatter (RMS about their mean) no more than
+    `STATIONARY_SPAN_M` or twice their typical GPS error."""
+    if x.size < 2:
+        return True
+    rms = float(np.sqrt(np.mean((x - x.mean()) ** 2 + (y - y.mean()) ** 2)))
+    return rms <= max(STATIONARY_SPAN_M, 2.0 * float(np.median(err)))
+
+
 def fading_looks(spread_var_db2: float, n: int) -> float:
     """Independent fading looks behind n samples whose dB values spread with
     the (unbiased) variance `spread_var_db2` (see the module docstring)."""
@@ -156,7 +166,6 @@ def fading_looks(spread_var_db2: float, n: int) -> float:
 def looks_of_spread(spread_var_db2: float) -> float:
     """Looks k per sample such that the dB spread of one sample's k-look mean,
     ``DB^2 psi'(k)`` plus the measurement error, is `spread_var_db2`."""
-    from scipy.optimize import brentq
     from scipy.special import polygamma
 
     v = spread_var_db2 - MEASUREMENT_VAR_DB2
@@ -164,7 +173,14 @@ def looks_of_spread(spread_var_db2: float) -> float:
         return 1.0
     if v <= DB * DB * float(polygamma(1, 1000.0)):
         return 1000.0
-    return float(brentq(lambda k: DB * DB * float(polygamma(1, k)) - v, 1.0, 1000.0))
+    lo, hi = 0.0, math.log(1000.0)  # bisection on log k: psi' decreases
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        if DB * DB * float(polygamma(1, math.exp(mid))) > v:
+            lo = mid
+        else:
+            hi = mid
+    return math.exp((lo + hi) / 2)
 
 
 def _look_stats(k: float) -> tuple[float, float]:
@@ -196,10 +212,8 @@ def make_bins(samples: Sequence[PowerSample], *, bin_m: float = 30.0,
     t = np.array([s.time for s in use])
     err = np.array([5.0 if s.gps_error_m is None else s.gps_error_m for s in use])
     sidx = np.array([sensors.index(s.sensor) for s in use], dtype=np.intp)
-    stationary = np.zeros(len(sensors), dtype=bool)
-    for i in range(len(sensors)):
-        m = sidx == i
-        stationary[i] = (np.ptp(x[m]) <= STATIONARY_SPAN_M and np.ptp(y[m]) <= STATIONARY_SPAN_M)
+    stationary = np.array([is_stationary(x[sidx == i], y[sidx == i], err[sidx == i])
+                           for i in range(len(sensors))], dtype=bool)
     keys: dict[tuple[int, int, int, int], list[int]] = {}
     for j in range(x.size):
         tw = math.floor(t[j] / window_s) if window_s else 0
@@ -221,6 +235,7 @@ def make_bins(samples: Sequence[PowerSample], *, bin_m: float = 30.0,
                 ss += float(np.sum((pv - pv.mean()) ** 2))
                 dof += len(idx) - 1
         pooled[i] = ss / dof if dof >= 5 else RAYLEIGH_LOOK_VAR_DB2 + MEASUREMENT_VAR_DB2
+    sample_bias = {i: _look_stats(looks_of_spread(v))[0] for i, v in pooled.items()}
     rows = []
     for key, idx in keys.items():
         ii = np.array(idx)
@@ -236,8 +251,7 @@ def make_bins(samples: Sequence[PowerSample], *, bin_m: float = 30.0,
             var = fvar + MEASUREMENT_VAR_DB2 / n
         else:
             s2 = pooled[key[0]]
-            bias, _ = _look_stats(looks_of_spread(s2))
-            mean_db = float(pv.mean()) - bias
+            mean_db = float(pv.mean()) - sample_bias[key[0]]
             var = s2 / n
         rows.append((float(x[ii].mean()), float(y[ii].mean()), mean_db, var,
                      float(np.sqrt(np.mean(err[ii] ** 2))), key[0], float(t[ii].mean()), n))

@@ -478,7 +478,7 @@ def _propagation(data: dict[str, Any], src: str, cells: tuple[CellConfig, ...]) 
             raise u.fail(key, f"{name!r} is not the name of a [[cell]]")
         return by_name[name]
 
-    obstructions = []
+    obstructions: list[Obstruction] = []
     for i, raw in enumerate(tables("obstruction")):
         u = _Table(raw, f"[[propagation.obstruction]] {i + 1}", src,
                    ("position", "radius_m", "loss_db", "cells"))
@@ -493,7 +493,7 @@ def _propagation(data: dict[str, Any], src: str, cells: tuple[CellConfig, ...]) 
             loss_db=u.number("loss_db", lo=0.0, hi=80.0, required=True),
             cells=tuple(str(n) for n in names), keys=keys))
         u.done()
-    antennas = []
+    antennas: list[AntennaPattern] = []
     for i, raw in enumerate(tables("antenna")):
         u = _Table(raw, f"[[propagation.antenna]] {i + 1}", src,
                    ("cell", "azimuth_deg", "beamwidth_deg", "front_back_db"))
