@@ -61,6 +61,7 @@ COPY_SPAN_HZ = 1.2e6
 FLUSH_EVERY_S = 0.5  # wall-clock
 FIX_EVERY_S = 1.0  # radio time between GPS fixes sent to the sink
 ALL_TC = frozenset(range(8))
+FRAME_RATE_HZ = 1625000.0 / 6.0 / 1250.0  # TDMA frames per second (216.67)
 _OUTCOME_RANK = {"no_energy": 0, "no_fcch": 1, "no_sch": 2, "crc_fail": 3, "decoded": 4}
 
 
@@ -108,6 +109,8 @@ class CellState:
     power_dbm: float | None = None
     power_ref: str = "dBm"
     snr_db: float | None = None
+    fn_ref: tuple[int, float] | None = None  # (FN, source time of its block's first burst)
+    tc4_fn: int | None = None  # FN of the last TC 4 BCCH block decoded (in the frame clock of fn_ref)
     mcc: int | None = None
     mnc: int | None = None
     lac: int | None = None
@@ -334,15 +337,27 @@ class ScanRunner:
             if phase == "refresh" and not self._lte_pass():
                 return
             self.phase = phase
-            for i, t in enumerate(dec):
+            todo = list(dec)
+            i = 0
+            while todo:
                 if self.done():
                     return
-                if phase == "complete" and not self._incomplete_in(t, energetic):
-                    continue
-                self.step = (i + 1, len(dec))
-                if phase != "identity" and self._rotating_in(t):
-                    cap = max(cap, ROTATION_DWELL_MAX_S)
-                self._timed(phase, self._decode, t, phase, cap, energetic)
+                if phase == "complete":
+                    todo = [t for t in todo if self._incomplete_in(t, energetic)]
+                    if not todo:
+                        break
+                    # the tuning whose missing blocks come soonest (each cell's frame
+                    # clock is known from its identity dwell)
+                    t_arr = self.source.time_s + self.profile.radio.settle_s
+                    t = min(todo, key=lambda t: self._predicted_dwell_s(t, t_arr, energetic))
+                else:
+                    t = todo[0]
+                todo.remove(t)
+                i += 1
+                self.step = (i, len(dec))
+                rotating = phase != "identity" and self._rotating_in(t)
+                cap_t = max(cap, ROTATION_DWELL_MAX_S) if rotating else cap
+                self._timed(phase, self._decode, t, phase, cap_t, energetic)
                 self._revisits()
                 self._tick()
         if k == 0 and not self._lte_pass():
@@ -358,19 +373,56 @@ class ScanRunner:
                 self.log(f"detector: {e}")
         self.log(f"sweep {self.sweeps} done at {self.radio_s():.1f} s: {len(self.cells)} cells")
 
+    def _predicted_dwell_s(self, t: Tuning, t_source: float, energetic: set[int]) -> float:
+        """How long a dwell on `t` starting at `t_source` must last for every
+        cell in it to complete its TC positions: the end of the next BCCH block of
+        each missing TC, by the cell's frame clock (FN at a known instant, 216.7
+        frames/s; TS 45.002 6.3.1.3: TC = (FN div 51) mod 8, BCCH Norm at T3 2-5).
+        Tunings with a carrier not yet decoded, or with SI types missing beyond
+        the TCs, come last."""
+        arfcns = set(t.arfcns)
+        if self._unexplained(t, energetic):
+            return 10.0
+        worst = 0.0
+        for c in self.cells.values():
+            if c.arfcn not in arfcns or c.complete:
+                continue
+            missing = ALL_TC - c.tcs
+            if c.fn_ref is None:
+                return 5.0
+            fn0, t0 = c.fn_ref
+            fn_now = fn0 + (t_source - t0) * FRAME_RATE_HZ
+            turns = self._takes_turns(c)
+            for k in missing:
+                m = math.ceil((fn_now - 2) / 51)  # the next multiframe whose BCCH block is still ahead
+                m += (k - m) % 8
+                extra = 408 if k == 4 and turns else 0  # either of the next two TC 4 blocks
+                worst = max(worst, (51 * m + 2 + 4 + extra - fn_now) / FRAME_RATE_HZ)
+            if not missing and c.wanted():
+                # every TC seen, a type still missing: types that share TC 4 take turns,
+                # usually one per SI cycle (408 frames): the next TC 4 block of the
+                # other parity than the one last seen there
+                if c.tc4_fn is None:
+                    return 5.0
+                period = 2 * 408
+                m = math.ceil((fn_now - 2 - c.tc4_fn - 408) / period)
+                fn_b = c.tc4_fn + 408 + period * m
+                worst = max(worst, (fn_b + 4 - fn_now) / FRAME_RATE_HZ)
+        return worst
+
+    @staticmethod
+    def _takes_turns(c: CellState) -> bool:
+        from fbsdetect.gsm.mapping import tc4_types
+
+        shared = tc4_types(announced_si(c.si) | set(c.si) | {"1", "2", "3", "4"})
+        return len(shared) > 1 and not set(shared) <= set(c.si)
+
     def _rotating_in(self, t: Tuning) -> bool:
         """A cell of the tuning still misses one of several SI types that take
         turns on TC 4 (TS 45.002 6.3.1.3: e.g. SI2quater and SI13 with SI2ter),
         which needs two SI cycles (3.8 s)."""
-        from fbsdetect.gsm.mapping import tc4_types
-
         arfcns = set(t.arfcns)
-        for c in self.cells.values():
-            if c.arfcn in arfcns and not c.complete:
-                shared = tc4_types(announced_si(c.si) | set(c.si) | {"1", "2", "3", "4"})
-                if len(shared) > 1 and not set(shared) <= set(c.si):
-                    return True
-        return False
+        return any(c.arfcn in arfcns and not c.complete and self._takes_turns(c) for c in self.cells.values())
 
     def _lte_pass(self) -> bool:
         """The LTE spectrum tunings; False when the scan ended before they were all done."""
@@ -384,10 +436,15 @@ class ScanRunner:
             self._tick()
         return True
 
+    def _unexplained(self, t: Tuning, energetic: set[int]) -> list[int]:
+        """Channels of `t` with energy, no cell, and no cell within two channels
+        (whose skirt or spurs would explain it)."""
+        near = {c.arfcn + d for c in self.cells.values() for d in (-2, -1, 0, 1, 2)}
+        return [a for a in t.arfcns if a in energetic and a not in near]
+
     def _incomplete_in(self, t: Tuning, energetic: set[int]) -> bool:
         arfcns = set(t.arfcns)
-        have = {c.arfcn for c in self.cells.values() if c.arfcn in arfcns}
-        if any(a in energetic and a not in have for a in arfcns):
+        if self._unexplained(t, energetic):
             return True  # a carrier with energy and no cell yet: another try
         return any(not c.complete for c in self.cells.values() if c.arfcn in arfcns)
 
@@ -563,8 +620,12 @@ class ScanRunner:
                 st.reset()  # another cell on this ARFCN/BSIC, or a changed one
             st.changed_sweep = self.sweeps
         for f in sorted(r.frames, key=lambda f: f.time_s or 0.0):
+            if f.time_s is not None:
+                st.fn_ref = (f.fn, f.time_s)
             if f.channel == "BCCH":
                 st.tcs.add((f.fn // 51) % 8)
+                if (f.fn // 51) % 8 == 4:
+                    st.tc4_fn = f.fn
             if f.channel not in ("BCCH", "CCCH"):
                 continue
             k = si_key(f.data)
