@@ -292,6 +292,7 @@ class ReceiverConfig:
     sch_t3: tuple[int, ...] = (1,)  # SCHs demodulated for tracking (all with all_frames)
     max_carriers: int = 64
     follow_dedicated: bool = True  # with all_frames: follow Immediate Assignments (fbsdetect.traffic)
+    follow_ccch: bool = False  # without all_frames too: decode CCCH, follow, no early stop while in clear
 
 
 # --------------------------------------------------------------------------- helpers
@@ -485,10 +486,10 @@ class Receiver:
         self._dc_spike = False
         self._dc_track: DcTrack | None = None
         self.traffic: Any = None
-        if self.cfg.all_frames and self.cfg.follow_dedicated:
+        if (self.cfg.all_frames and self.cfg.follow_dedicated) or self.cfg.follow_ccch:
             from fbsdetect.traffic.receiver import ReceiverTraffic
 
-            self.traffic = ReceiverTraffic()
+            self.traffic = ReceiverTraffic(keep_ccch=self.cfg.all_frames)
 
     # ----------------------------------------------------------------- acquisition
 
@@ -843,6 +844,9 @@ class Receiver:
         for t in tracks:
             if self.cfg.all_frames:
                 out.append(tuple(s for s, _k, _b in block_starts(bool(t.result.combined))))
+            elif self.cfg.follow_ccch:  # every CCCH block: the assignments (fbsdetect.traffic)
+                out.append(tuple(s for s, k, _b in block_starts(bool(t.result.combined))
+                                 if k in ("BCCH", "CCCH")))
             elif _ext_wanted(t.result, self.cfg.si_repeats):
                 out.append((BCCH_T3, BCCH_EXT_T3))
             else:
@@ -903,7 +907,7 @@ class Receiver:
                          freq_offset_hz=t.result.offset_hz)
             t.result.frames.append(fr)
             if self.traffic is not None:
-                self.traffic.on_frame(t, fn, fr)
+                self.traffic.on_frame(t, fn, fr, self)
             if slot.kind == "BCCH":
                 t.tc_count[(fn // 51) % 8] += 1
             if slot.kind in ("BCCH", "CCCH"):
@@ -1047,7 +1051,8 @@ class Receiver:
                 t.result.stats.frames_decoded_s = float(
                     min(t.position(np.array([cursor[i]]))[0], self.n_samples) / self.fs)
                 if not self.cfg.all_frames and (self._satisfied(t) if self.satisfied is None
-                                                else self.satisfied(t.result)):
+                                                else self.satisfied(t.result)) and not (
+                        self.traffic is not None and self.traffic.busy(t)):
                     t.done = True
         from fbsdetect.gsm.mapping import ts0_channel
 

@@ -14,7 +14,8 @@ Wireshark and gr-gsm use)::
     12 sub_type       channel type (BCCH 0x01, CCCH 0x02, ... below)
     13 antenna_nr     uint8
     14 sub_slot       uint8: the SDCCH/4 or SACCH/4 sub-channel 0..3 of a
-                      combined TS0 (TS 45.002 clause 7 table 3), else 0
+                      combined TS0, the SDCCH/8 or SACCH/8 sub-channel 0..7
+                      (TS 45.002 clause 7 table 3), else 0
     15 res            0
 
 followed by the 23-octet L2 frame. UDP destination port 4729 (IANA `gsmtap`).
@@ -94,6 +95,10 @@ def sub_slot_of(frame: L2Frame) -> int:
     """The sub-channel of an SDCCH/4 or SACCH/4 block on TS0, from the frame
     number of its first burst (the sub-channel is not in the L2 frame); 0 for
     every other channel."""
+    if frame.channel in ("SDCCH/8", "SACCH/8"):  # any timeslot (fbsdetect.gsm.dedicated);
+        from fbsdetect.gsm.dedicated import sdcch8_channel  # Wireshark reassembles LAPDm per sub-slot
+
+        return sdcch8_channel(frame.fn).subchannel or 0
     if frame.ts != 0 or frame.channel not in (SDCCH4, SACCH4):
         return 0
     return ts0_channel(frame.fn, combined=True).subchannel or 0

@@ -79,7 +79,7 @@ def frame_rows(frames: Sequence[L2Frame], start: datetime | None, radio_s: float
 
 @dataclass
 class _Pending:
-    kind: str  # "fix" | "tuning" | "observation" | "run_end"
+    kind: str  # "fix" | "tuning" | "observation" | "run_end" | "rows"
     key: int  # provisional id (negative)
     row: Any
     frames: list[FrameRow] = field(default_factory=list)
@@ -159,6 +159,18 @@ class StoreSink:
         else:
             row.tuning_id = self._ids.get(tuning_id, tuning_id) if tuning_id is not None else None
         return self._submit(p)
+
+    def extra_rows(self, obs_id: int, rows: Sequence[Any]) -> None:
+        """Rows that belong to an observation (SmsRow, TrafficRow from
+        `fbsdetect.traffic.store`), stored with it (its id set at write time)."""
+        for p in self._pending:
+            if p.kind == "observation" and p.key == obs_id:
+                p.frames.extend(rows)
+                return
+        for r in rows:
+            r.observation_id = self._ids.get(obs_id, obs_id)
+            self._pending.append(_Pending("rows", self._key(), r))
+        self._drain()
 
     def flush(self) -> None:
         if self._pending:

@@ -168,8 +168,10 @@ class TrafficFollower:
     def __init__(self, arfcn: int | None = None, *, combined: bool = False,
                  hasher: Callable[[str, str], str] | None = None, emit_ts0: bool = False,
                  timeslots: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7),
-                 time_of_fn: Callable[[int], float | None] | None = None) -> None:
+                 time_of_fn: Callable[[int], float | None] | None = None,
+                 follow_ciphered: bool = True) -> None:
         self.arfcn = arfcn
+        self.follow_ciphered = follow_ciphered  # False: a ciphered conversation is counted and left
         self.combined = combined
         self.hasher = hasher
         self.emit_ts0 = emit_ts0
@@ -292,7 +294,11 @@ class TrafficFollower:
         return out
 
     def active(self) -> bool:
-        return bool(self._conv)
+        return any(not c.ended for c in self._conv.values())
+
+    def busy(self) -> bool:
+        """A conversation in clear is going on (worth listening to)."""
+        return any(not c.ended and c.ciphered_at is None for c in self._conv.values())
 
     def flush(self) -> list[L2Frame]:
         out: list[L2Frame] = []
@@ -372,6 +378,8 @@ class TrafficFollower:
             if m.fields.get("start_ciphering") and c.ciphered_at is None:
                 c.ciphered_at = b.fn
                 cnt.ciphered += 1
+                if not self.follow_ciphered:
+                    self._end(c)
         elif m.name == "Identity Request":
             kind = str(m.fields.get("identity_type"))
             cnt.identity_requests[kind] += 1

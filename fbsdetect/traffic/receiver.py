@@ -26,23 +26,36 @@ SLOT_SYMBOLS = 156.25
 
 
 class ReceiverTraffic:
-    def __init__(self, hasher: Any = None) -> None:
+    """`keep_ccch`: leave every CCCH frame among the carrier's frames (with
+    `all_frames`); else only Immediate Assignments stay (the scan's dwells
+    decode CCCH only to follow), and ciphered conversations are left at once."""
+
+    def __init__(self, hasher: Any = None, *, keep_ccch: bool = True) -> None:
         self.hasher = hasher or IdentityHasher()
+        self.keep_ccch = keep_ccch
         self._by_track: dict[int, TrafficFollower] = {}
         self._wrap: dict[int, int] = {}
 
-    def follower(self, track: Any) -> TrafficFollower:
+    def follower(self, track: Any, rx: Any = None) -> TrafficFollower:
         f = self._by_track.get(id(track))
         if f is None:
+            def time_of_fn(fn: int) -> float | None:
+                if rx is None:
+                    return None
+                pos = float(track.position(np.array([fn + self._wrap.get(id(track), 0)]))[0])
+                return float(rx.time_offset_s + pos / rx.fs)
+
             f = TrafficFollower(track.result.arfcn, combined=bool(track.result.combined),
-                                hasher=self.hasher, emit_ts0=False)
+                                hasher=self.hasher, emit_ts0=False, follow_ciphered=self.keep_ccch,
+                                time_of_fn=time_of_fn)
             self._by_track[id(track)] = f
+            track.result.traffic = f
         return f
 
-    def on_frame(self, track: Any, fn_unwrapped: int, frame: L2Frame) -> None:
+    def on_frame(self, track: Any, fn_unwrapped: int, frame: L2Frame, rx: Any = None) -> None:
         if frame.channel != "CCCH":
             return
-        f = self.follower(track)
+        f = self.follower(track, rx)
         f.combined = f.combined or bool(track.result.combined)
         self._wrap[id(track)] = fn_unwrapped - frame.fn
         f.on_ccch(frame)
@@ -80,14 +93,23 @@ class ReceiverTraffic:
         for k, (t, fn, ts, _) in enumerate(wanted):
             f = self._by_track[id(t)]
             for fr in f.on_payload(fn % HYPERFRAME, ts, b.soft[k], bool(dummy[k])):
-                pos = float(t.position(np.array([fn - fn % 51 + fr.fn % 51]))[0])
                 t.result.frames.append(L2Frame(
                     arfcn=fr.arfcn, fn=fr.fn, ts=fr.ts, channel=fr.channel, data=fr.data,
-                    time_s=rx.time_offset_s + pos / rx.fs, freq_offset_hz=t.result.offset_hz))
+                    time_s=fr.time_s, freq_offset_hz=t.result.offset_hz))
+
+    def busy(self, track: Any) -> bool:
+        f = self._by_track.get(id(track))
+        return f is not None and f.busy()
 
     def finish(self, tracks: list[Any]) -> None:
+        from fbsdetect.sysinfo import si_key
+
         for t in tracks:
             f = self._by_track.get(id(t))
             if f is not None:
                 f.flush()
                 t.result.traffic = f
+            if not self.keep_ccch:  # paging etc. were decoded only to find assignments
+                t.result.frames = [fr for fr in t.result.frames
+                                   if fr.channel != "CCCH" or si_key(fr.data) is not None
+                                   or (len(fr.data) > 2 and fr.data[2] == 0x3F)]

@@ -1,0 +1,133 @@
+"""Acceptance: a fake cell delivers 20 SMS (UCS2 Chinese, one concatenated,
+GSM 7-bit English) to simulated phones next to legitimate cells whose
+dedicated channels are ciphered; `fbsdetect scan` stores all 20 texts and
+senders exactly and none from the legitimate cells; tshark dissects the
+exported pcapng's SMS with the same senders and texts.
+
+Texts: the FBS Spam SMS Dataset of Zhang et al., "Lies in the Air:
+Characterizing Fake-base-station Spam Ecosystem in China", ACM CCS 2020
+(doi 10.1145/3372297.3417257), via ../shared/data/fbs_sms."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fbsdetect.sim.dedicated import unsegment
+from tests.conftest import require_program, shared_file
+
+HERE = Path(__file__).resolve().parent
+ZH_LONG = ("【中国建设银行】尊敬的用户您好，您的信用卡额度已提升至五万元，为保障您的资金安全，请在二十四小时"
+           "内登录我行官方网站 ccb-vip.top 完成身份验证并领取提额礼包，逾期未验证将冻结账户，谢谢合作。")
+EN = ["Your parcel is held at customs: pay 2 EUR at http://dhl-fee.top/x today",
+      "ICBC: your card ending 8812 is locked. Call 4001234567 to unlock [ref 55]"]
+
+CELL = """
+[[cell]]
+name = "{name}"
+arfcn = {arfcn}
+mcc = 460
+mnc = 0
+lac = {lac}
+cid = {cid}
+bsic = {bsic}
+position = {pos}
+eirp_dbm = {eirp}
+label = "{label}"
+ciphering = {ciph}
+identity_request = "{ident}"
+lu_reject_cause = {cause}
+phones_per_min = {ppm}
+"""
+
+
+def _scene(texts: list[tuple[str, str, str]]) -> str:
+    head = """
+[scene]
+name = "fake_sms"
+seed = 13
+duration_s = 23.0
+start_time = "2026-03-02T09:00:00Z"
+[receiver]
+sample_rate = 2166666.6666666665
+center_freq_hz = 939400000
+format = "cu8"
+gain_db = 40.0
+position = [31.23, 121.47]
+[propagation]
+model = "log-distance"
+exponent = 3.0
+"""
+    out = head
+    out += CELL.format(name="fake", arfcn=20, lac=7777, cid=4321, bsic=11, pos="[31.231, 121.471]",
+                       eirp=25.0, label="fake", ciph="false", ident="imsi", cause=13, ppm=10.0)
+    for k, (sender, text, enc) in enumerate(texts):
+        out += f'[[cell.sms]]\nat_s = {0.6 + 0.9 * k:.2f}\nsender = "{sender}"\ntext = "{text}"\n' \
+               f'encoding = "{enc}"\n'
+    out += CELL.format(name="legit-a", arfcn=23, lac=10201, cid=20037, bsic=40, pos="[31.236, 121.476]",
+                       eirp=40.0, label="legit", ciph="true", ident="none", cause=0, ppm=30.0)
+    out += "sms_from_dataset = 3\n"
+    out += CELL.format(name="legit-b", arfcn=26, lac=10202, cid=20074, bsic=29, pos="[31.226, 121.466]",
+                       eirp=40.0, label="legit", ciph="true", ident="none", cause=0, ppm=30.0)
+    return out
+
+
+def _texts() -> list[tuple[str, str, str]]:
+    lines = shared_file("fbs_sms/fbs_sms_train.jsonl").read_text(encoding="utf-8").splitlines()
+    zh = []
+    for ln in lines:
+        t = unsegment(json.loads(ln)["text"]).replace('"', "'").replace("\\", "/")
+        if 20 <= len(t) <= 60 and any("\u4e00" <= ch <= "\u9fff" for ch in t):
+            zh.append(t)
+        if len(zh) == 17:
+            break
+    senders = ["95588", "95533", "10086", "95599", "1069012345"]
+    out = [(senders[k % len(senders)], t, "ucs2") for k, t in enumerate(zh)]
+    out.insert(5, ("95555", ZH_LONG, "ucs2"))
+    out.insert(9, ("DHL", EN[0], "gsm7"))
+    out.append(("+8613912345678", EN[1], "gsm7"))
+    assert len(out) == 20
+    return out
+
+
+@pytest.mark.slow
+def test_scan_stores_the_fake_cells_sms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FBSDETECT_KEY_FILE", str(tmp_path / "key"))
+    texts = _texts()
+    scene = tmp_path / "fake_sms.toml"
+    scene.write_text(_scene(texts), encoding="utf-8")
+    db = tmp_path / "scan.db"
+    env = {"FBSDETECT_KEY_FILE": str(tmp_path / "key")}
+    import os
+
+    env = {**os.environ, **env}
+    subprocess.run([sys.executable, "-m", "fbsdetect", "scan", "--source", f"sim:{scene}",
+                    "--profile", str(HERE / "fake_sms_profile.toml"), "--db", f"sqlite:///{db}"],
+                   check=True, capture_output=True, text=True, env=env, timeout=1200)
+    con = sqlite3.connect(db)
+    rows = con.execute("SELECT o.arfcn, s.sender, s.text, s.encoding, s.parts, s.complete FROM sms s "
+                       "JOIN observation o ON o.id = s.observation_id").fetchall()
+    got = {(r[1], r[2]) for r in rows if r[5]}
+    assert {r[0] for r in rows} == {20}  # nothing from the ciphered legitimate cells
+    assert got == {(s, t) for s, t, _ in texts}
+    assert any(r[4] == 2 and r[2] == ZH_LONG for r in rows)
+    n_traffic = con.execute("SELECT count(*) FROM traffic").fetchone()[0]
+    assert n_traffic >= 1
+    # tshark reads the same SMS from the exported pcapng
+    tshark = require_program("tshark")
+    pcap = tmp_path / "out.pcapng"
+    subprocess.run([sys.executable, "-m", "fbsdetect", "export", "--format", "pcap", "-o", str(pcap),
+                    "--db", f"sqlite:///{db}"], check=True, capture_output=True, text=True, env=env)
+    p = subprocess.run([tshark, "-r", str(pcap), "-Y", "gsm_sms.sms_text", "-T", "fields",
+                        "-E", "separator=\x1f", "-e", "gsm_sms.tp-oa", "-e", "gsm_sms.sms_text"],
+                       capture_output=True, text=True, check=True)
+    seen = {tuple(ln.split("\x1f")) for ln in p.stdout.splitlines() if ln}
+    for sender, text, _ in texts:
+        if text == ZH_LONG:
+            continue  # two parts: each dissected on its own
+        assert (sender.lstrip("+"), text) in seen or (sender, text) in seen, (sender, text)
