@@ -575,14 +575,24 @@ class ScanRunner:
                     self.log(f"detector: {e}")
 
     def _is_copy(self, r: Any, d: DwellResult) -> bool:
-        """A carrier that never passed a CRC and repeats the BSIC of a decoded cell
-        at least COPY_MARGIN_DB stronger within 1.2 MHz (in this dwell or known
-        from an earlier one): a spur of it (the 8-bit ADC's, intermodulation),
-        not a cell. The receiver's own copy test also wants the same frame timing."""
-        if r.stats.blocks_ok > 0 or r.power_dbfs is None:
+        """A spur of a stronger cell (the 8-bit ADC's, intermodulation), not a cell:
+        a carrier without an identity (no SI3) that repeats the BSIC of a decoded
+        cell at least COPY_MARGIN_DB stronger within 1.2 MHz (in this dwell or
+        known from an earlier one), or one whose every decoded block is a block of
+        such a cell in this dwell. (The receiver's own copy test wants 15 dB and
+        the same frame timing.)"""
+        if r.power_dbfs is None:
             return False
+        if "3" in r.si:
+            # an identity of its own: a copy only if every block repeats a block (same
+            # FN, same octets) of a carrier COPY_MARGIN_DB stronger; a clone of a
+            # cell on another ARFCN (a fake's trick) is not frame-synchronous to it
+            mine = {(f.fn, f.data) for f in r.frames}
+            return bool(mine) and any(
+                c is not r and c.power_dbfs is not None and c.power_dbfs - r.power_dbfs >= COPY_MARGIN_DB
+                and mine <= {(f.fn, f.data) for f in c.frames} for c in d.decode.carriers)
         for c in d.decode.carriers:
-            if (c is not r and c.bsic == r.bsic and c.stats.blocks_ok > 0 and c.power_dbfs is not None
+            if (c is not r and c.bsic == r.bsic and "3" in c.si and c.power_dbfs is not None
                     and c.power_dbfs - r.power_dbfs >= COPY_MARGIN_DB
                     and abs(c.freq_hz - r.freq_hz) <= COPY_SPAN_HZ):
                 return True
