@@ -82,6 +82,14 @@ def _s(v: Any) -> str:
 PAGING_TYPES = (0x21, 0x22, 0x24)  # Paging Request Type 1, 2, 3 (TS 44.018 9.1.22-9.1.24)
 
 
+def tc_counts(fns: Iterable[int]) -> tuple[int, ...]:
+    """BCCH blocks per TC position from their frame numbers."""
+    c = [0] * 8
+    for fn in fns:
+        c[(int(fn) // 51) % 8] += 1
+    return tuple(c)
+
+
 @dataclass(frozen=True)
 class PagingStats:
     """Paging seen on a cell's CCCH during one observation."""
@@ -148,6 +156,8 @@ class Seen:
     paging: PagingStats | None = None
     learn: bool = False
     kind: str = "dwell"  # "dwell" | "revisit" (a short FCCH/SCH/power look: no SI)
+    # BCCH blocks decoded per TC position ((FN div 51) mod 8, TS 45.002 6.3.1.3); None: not known
+    bcch_tc: tuple[int, ...] | None = None
 
     @classmethod
     def of(cls, obs: CellObservation, **kw: Any) -> Seen:

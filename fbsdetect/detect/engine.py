@@ -35,6 +35,7 @@ from fbsdetect.detect.context import (
     RuleContext,
     Seen,
     World,
+    tc_counts,
     unix_to_iso,
 )
 from fbsdetect.detect.finding import Finding, Severity
@@ -244,10 +245,18 @@ def load_seen(store: Any, run_id: int | None = None) -> tuple[list[Seen], list[L
         frames: dict[int, list[tuple[int, str, bytes]]] = {}
         for oid, fn, ch, data in ses.execute(fq):
             frames.setdefault(oid, []).append((fn, ch, data))
+        bq = select(FrameRow.observation_id, FrameRow.fn).where(FrameRow.channel == "BCCH")
+        if run_id is not None:
+            bq = bq.join(Observation, Observation.id == FrameRow.observation_id).where(
+                Observation.run_id == run_id)
+        bcch: dict[int, list[int]] = {}
+        for oid, fn in ses.execute(bq):
+            bcch.setdefault(oid, []).append(fn)
         for row in ses.scalars(q):
             seen.append(Seen.of(row.to_cell(), obs_id=row.id, run_id=row.run_id, tuning_id=row.tuning_id,
                                 paging=_paging_and_span(frames.get(row.id, [])),
-                                learn=row.run_id in learn_runs, kind=row.kind or "dwell"))
+                                learn=row.run_id in learn_runs, kind=row.kind or "dwell",
+                                bcch_tc=tc_counts(bcch[row.id]) if row.id in bcch else None))
         tunings = list(ses.scalars(tq))
     lte = lte_samples(tunings)
     return assign_sweeps(seen), lte

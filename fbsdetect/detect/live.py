@@ -27,7 +27,7 @@ from statistics import median
 from typing import Any
 
 from fbsdetect.detect.baseline import Baseline
-from fbsdetect.detect.context import CellKey, LteSample, PagingStats, RegistryView, Seen
+from fbsdetect.detect.context import CellKey, LteSample, PagingStats, RegistryView, Seen, tc_counts
 from fbsdetect.detect.engine import Engine, analyze, lte_band_name
 from fbsdetect.detect.finding import Finding, Severity
 from fbsdetect.types import CellObservation
@@ -100,7 +100,9 @@ class Detector:
             if span >= 1.0:
                 paging = PagingStats.from_frames(((f.channel, f.data) for f in frames), span)
         kind = "revisit" if not obs.params and not obs.si else "dwell"
-        s = Seen.of(obs, obs_id=obs_id, sweep=self.sweep, paging=paging, kind=kind)
+        tc = tc_counts(int(getattr(f, "fn", 0)) for f in frames if getattr(f, "channel", "") == "BCCH") \
+            if frames else None
+        s = Seen.of(obs, obs_id=obs_id, sweep=self.sweep, paging=paging, kind=kind, bcch_tc=tc)
         self.engine.add(s)
         if obs_id is not None:
             self.obs_ids.append(obs_id)

@@ -258,13 +258,19 @@ def benign_paging_group_outlier() -> Case:
 def trigger_si_announced_missing() -> Case:
     si = _si3(4)
     si.pop("2quater")
-    return S.context(S.fake(si=si, blocks_ok=24))
+    c, ctx = S.context(S.fake(si=si, blocks_ok=24))
+    from dataclasses import replace
+    c = replace(c, bcch_tc=(2,) * 8)
+    return c, replace(ctx, cell=c)
 
 
 def benign_si_announced_missing() -> Case:
     si = _si3(4)
     si.pop("2quater")
-    return S.context(S.fake(si=si, blocks_ok=6))  # too short a dwell to tell
+    c, ctx = S.context(S.fake(si=si, blocks_ok=60))  # many blocks, but the cycle was not covered
+    from dataclasses import replace
+    c = replace(c, bcch_tc=(4, 4, 4, 4, 1, 0, 0, 4))
+    return c, replace(ctx, cell=c)
 
 
 def trigger_param_vector_outlier() -> Case:

@@ -2,8 +2,9 @@
 
 Looks at: SI3's rest octets (SI2ter and SI2quater indicators, the GPRS
 indicator that implies SI13) against the SI types actually received during
-a dwell long enough to have seen every BCCH position at least twice (16
-good BCCH blocks, few CRC failures). A real BSC sends what it announces; a
+a dwell that decoded every BCCH position (TC 0-7 of the 8-multiframe
+cycle) at least twice, so that the message had two chances to be seen
+(the decoded blocks' frame numbers tell; without them nothing is said). A real BSC sends what it announces; a
 fake base station's hand-made SI often announces more than it sends.
 Innocent causes: reception errors on the BCCH blocks that carry them, a
 dwell cut short.
@@ -22,14 +23,15 @@ default_enabled = True
 weight = 0.35
 family = "parameters"
 
-MIN_BLOCKS = 16
+MIN_PER_TC = 2
 
 
 def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     o = cell.obs
     h = o.si.get("3")
     m = parse_si3(h) if isinstance(h, str) else None
-    if m is None or o.blocks_ok < MIN_BLOCKS or o.blocks_bad > o.blocks_ok // 2:
+    tc = cell.bcch_tc
+    if m is None or tc is None or min(tc) < MIN_PER_TC or o.blocks_bad > o.blocks_ok // 2:
         return None
     missing = []
     if m.rest.si2ter and "2ter" not in o.si:
@@ -40,6 +42,7 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
         missing.append("13")
     if not missing:
         return None
-    text = (f"SI3 announces SI{', SI'.join(missing)} but {o.blocks_ok} good BCCH blocks carried none. "
+    text = (f"SI3 announces SI{', SI'.join(missing)} but {sum(tc)} good BCCH blocks, every BCCH position "
+            f"at least {min(tc)} times, carried none. "
             + innocent("reception errors on the blocks that carry them", "a dwell cut short"))
-    return Finding(id, version, 1.0, text, {"missing": missing, "blocks_ok": o.blocks_ok}, family)
+    return Finding(id, version, 1.0, text, {"missing": missing, "bcch_tc": list(tc)}, family)
