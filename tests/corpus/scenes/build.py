@@ -157,12 +157,14 @@ def cell_keys(case: Case, c: Cell) -> dict[str, Any]:
 
 
 def learn_case(case: Case) -> Case:
-    """The learning run of a case as a Case of its own (written to learn.toml)."""
+    """The learning run of a case as a Case of its own (written to learn.toml). Same seed: a cell
+    at the same index draws the same oscillator error and shadowing field, as a real site keeps
+    them from one day to the next."""
     assert case.learn_cells is not None
     return dataclasses.replace(
         case, key=f"{case.key}-learn", title=f"Learning run for {case.key}",
         header=case.learn_header, cells=case.learn_cells, duration_s=case.learn_duration_s,
-        start_time=case.learn_start_time, seed=case.seed + 1000, learn_cells=None)
+        start_time=case.learn_start_time, learn_cells=None)
 
 
 def scene_toml(case: Case) -> str:
@@ -613,7 +615,8 @@ medium.""",
 On the edge of Golmud in the Qaidam basin the GSM sites have no LTE overlay: no cell of either
 operator broadcasts SI2quater (nothing to announce), so 'SI2quater absent' is the norm here, not
 the 2G-downgrade lure it is in a city. Large rural cells: sites 1.5-4 km away at 58-60 dBm EIRP,
-path-loss exponent 3.0. All cells are in the registry. No fake cell.""",
+path-loss exponent 3.0. All cells are in the registry, with the 4-6 km ranges of rural cells
+measured far from their sites. No fake cell.""",
         notes="""All four cells are real and none of them has SI2quater: a rule comparing a cell
 with its operator's cells heard here finds nothing; a rule that takes the profile's expectation
 alone would cry wolf on every cell. Nothing may reach medium.""",
@@ -621,12 +624,16 @@ alone would cry wolf on every cell. Nothing may reach medium.""",
         gain_db=30.0, ba_extra={0: [17], 1: [103]},
         cells=[
             Cell("cmcc-gm-38101-1101", 5, 0, 38101, 1101, 21, off(b, 1500, -600), 58.0,
+                 reg={"range": 4000},
                  params={"si2quater": False}),
             Cell("cmcc-gm-38101-1102", 9, 0, 38101, 1102, 26, off(b, -2200, 1100), 59.0,
+                 reg={"range": 5000},
                  params={"si2quater": False}),
             Cell("cmcc-gm-38101-1115", 13, 0, 38101, 1115, 30, off(b, 600, 3800), 60.0,
+                 reg={"range": 6000},
                  params={"si2quater": False}),
             Cell("cu-gm-43901-501", 99, 1, 43901, 501, 10, off(b, -1800, -1700), 59.0,
+                 reg={"range": 5000},
                  params={"si2quater": False}),
         ],
     ))
@@ -780,13 +787,13 @@ neighbour's BA list: >= medium. The five real cells must stay below medium.""",
         ],
     ))
     b = (24.4798, 118.0894)  # Zhongshan Road, Siming, Xiamen
-    real = [
-        Cell("cmcc-xm-5901-22311", 33, 0, 5901, 22311, 27, off(b, -700, 500), 56.0,
-             comment="the real cell whose identity and ARFCN the clone takes over"),
+    real = [  # the cell the clone replaces last, so that the others keep their index (and draws)
         Cell("cmcc-xm-5901-22312", 36, 0, 5901, 22312, 34, off(b, 450, 400), 56.0),
         Cell("cmcc-xm-5901-22320", 39, 0, 5901, 22320, 41, off(b, 300, -650), 57.0),
         Cell("cu-xm-42051-3101", 100, 1, 42051, 3101, 9, off(b, -500, -450), 55.0),
         Cell("cu-xm-42051-3102", 104, 1, 42051, 3102, 12, off(b, 650, 200), 56.0),
+        Cell("cmcc-xm-5901-22311", 33, 0, 5901, 22311, 27, off(b, -700, 500), 56.0,
+             comment="the real cell whose identity and ARFCN the clone takes over"),
     ]
     out.append(Case(
         key="learned-clone-power-jump-xiamen", seed=116, city="Xiamen",
@@ -809,7 +816,7 @@ The four other real cells are unchanged and must stay below medium.""",
         base=b, start_time="2026-09-23T06:00:00Z", receiver=b, ppm=2.5,
         ba_extra={0: [33, 44], 1: [109]},  # the operator's BA lists still name the real ARFCN 33
         learn_cells=real, learn_start_time="2026-09-22T06:00:00Z",
-        cells=[*real[1:],
+        cells=[*real[:-1],
                Cell("fake-clone-22311", 33, 0, 5901, 22311, 27, off(b, 60, 50), 39.0,
                     label="fake", comment="the clone of 460-00-5901-22311, on its ARFCN, 80 m away",
                     neighbours=[36, 39, 44], params={"freq_error_ppm": 0.3})],
