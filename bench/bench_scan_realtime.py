@@ -68,7 +68,13 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--rate", type=float, default=2.4e6)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--no-follow-ccch", action="store_true",
+                    help="dwells decode BCCH only (not every CCCH block for fbsdetect.traffic)")
     a = ap.parse_args()
+    if a.no_follow_ccch:
+        import fbsdetect.scan.dwell as dwell
+
+        dwell.FOLLOW_CCCH = False
 
     from fbsdetect.geo import open_gps
     from fbsdetect.scan.profile import load_profile

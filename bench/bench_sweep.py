@@ -190,7 +190,13 @@ def main() -> None:
     ap.add_argument("--max-sweeps", type=int, default=1)
     ap.add_argument("--write-scenes", action="store_true")
     ap.add_argument("--json", type=Path, help="write the scan summary here")
+    ap.add_argument("--no-follow-ccch", action="store_true",
+                    help="dwells decode BCCH only (not every CCCH block for fbsdetect.traffic)")
     a = ap.parse_args()
+    if a.no_follow_ccch:
+        import fbsdetect.scan.dwell as dwell
+
+        dwell.FOLLOW_CCCH = False
     if a.write_scenes:
         write_scenes()
         return

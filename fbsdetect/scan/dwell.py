@@ -201,7 +201,13 @@ class DwellResult:
     overflows: int = 0
 
 
-def scan_receiver_config(*, research: bool = False) -> Any:
+FOLLOW_CCCH = True
+"""Decode every CCCH block of a dwell to follow Immediate Assignments
+(`fbsdetect.traffic`, issue 13); False: BCCH (and BCCH Ext while wanted) only,
+about a tenth of the blocks."""
+
+
+def scan_receiver_config(*, research: bool = False, follow_ccch: bool | None = None) -> Any:
     """The receiver's settings for scan dwells: SI once, no periodic re-search
     (a dwell is short; the next sweep searches again), one-multiframe chunks
     (the early stop is tested after each: 235 ms granularity); CCCH decoded to follow
@@ -209,8 +215,9 @@ def scan_receiver_config(*, research: bool = False) -> Any:
     in clear does)."""
     from fbsdetect.receiver import ReceiverConfig
 
+    follow = FOLLOW_CCCH if follow_ccch is None else follow_ccch
     return ReceiverConfig(si_repeats=1, research_s=1.0 if research else 0.0, chunk_multiframes=1,
-                          follow_ccch=True)
+                          follow_ccch=follow)
 
 
 def decode_dwell(source: Any, tuning: Tuning, *, cap_s: float,
