@@ -176,10 +176,12 @@ def run(scene_path: Path, duration_s: float | None, max_sweeps: int | None) -> d
     rs = s["radio_s"]
     print(f"  CPU per radio second: {cpu / rs:.3f} total, {s['source_cpu_s'] / rs:.3f} simulator rendering, "
           f"{(cpu - s['source_cpu_s']) / rs:.3f} scan")
-    print("grgsm_scanner (gr-gsm 0.42, Debian): default sample rate 2 MS/s, `--speed 4` dwell: each 2 MHz "
-          "window is captured for ~15 s (its -s/--speed sets the channel-capture time; 4 = the default), "
-          "E-GSM900 35 MHz -> 18 windows -> ~270 s for one sweep; it needs a live osmosdr device and cannot "
-          "take a virtual dongle, so it was not run here")
+    print("grgsm_scanner (Debian's /usr/bin/grgsm_scanner, read from its source): --samp-rate 2e6 and "
+          "--speed 15 by default; each window records rec_len = 30 - speed = 15 s and windows step by "
+          "samp_rate/200 kHz = 10 channels (2 MHz): E-GSM900 (35 MHz) -> 18 windows -> ~270 s of radio "
+          "time for one sweep (plus a flowgraph start per window), identity and SI known only at the end of "
+          "each window. It reads an osmosdr device it retunes per window, so it cannot sweep a recording or "
+          "the virtual dongle; it was not run here")
     return s
 
 
