@@ -9,11 +9,13 @@ the severe detections; misses and false alarms with their rules and scores; and 
 (detection rate, false alarms per case, CPU per radio second of scan when the summary says).
 
     .venv/bin/python bench/bench_detection_quality.py [CASE ...] [--profile cn] [--keep DIR]
-        [--json FILE] [--details]
+        [--json FILE] [--details] [--seeds K]
 
 `--details` also prints every detection of every case. `--keep DIR` keeps each case's database
 and scan summary under DIR/<case>/. Exit 0 when every case passes, 1 otherwise, 2 when the
-pipeline is not complete (a subcommand is not built yet).
+pipeline is not complete (a subcommand is not built yet). `--seeds K` also runs every case
+with K other seeds (the same world with other shadowing, oscillator errors, frame numbers and
+noise; rows `<case>+seedN`): how much a verdict depends on the draw.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", metavar="DIR", help="keep each case's database and summary here")
     ap.add_argument("--json", metavar="FILE", help="write the per-case results as JSON")
     ap.add_argument("--details", action="store_true", help="print every detection")
+    ap.add_argument("--seeds", type=int, default=0, metavar="K",
+                    help="also run each case with K other seeds")
     args = ap.parse_args(argv)
 
     dirs = runner.case_dirs()
@@ -52,21 +56,25 @@ def main(argv: list[str] | None = None) -> int:
     not_built = False
     with tempfile.TemporaryDirectory(prefix="bench-detq-") as tmp:
         base = Path(args.keep) if args.keep else Path(tmp)
-        for d in dirs:
-            print(f"... {d.name}", file=sys.stderr, flush=True)
+        runs = [(d, d.name) for d in dirs]
+        for k in range(1, args.seeds + 1):
+            runs += [(runner.copy_case_reseeded(d, base / "reseeded" / f"{d.name}+seed{k}", k),
+                      f"{d.name}+seed{k}") for d in dirs]
+        for d, name in runs:
+            print(f"... {name}", file=sys.stderr, flush=True)
             try:
-                res = runner.run_case(d, base / d.name, profile=args.profile)
+                res = runner.run_case(d, base / name, profile=args.profile, case_name=name)
             except runner.NotBuilt as exc:
-                results.append((d.name, f"not run: {exc}"))
+                results.append((name, f"not run: {exc}"))
                 not_built = True
                 break  # the others would say the same
             except runner.StepFailed as exc:
-                results.append((d.name, f"ERROR {exc}".replace("\n", " | ")[:300]))
+                results.append((name, f"ERROR {exc}".replace("\n", " | ")[:300]))
                 continue
             results.append(res)
             if args.details:
                 for det in res.detections:
-                    print(f"  {d.name}: {runner.describe_detection(det)}")
+                    print(f"  {name}: {runner.describe_detection(det)}")
     print(runner.table(results))
 
     done = [r for r in results if isinstance(r, runner.CaseResult)]
@@ -77,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         n_fa = sum(len(r.false_alarms) for r in done)
         radio = sum(float((r.summary or {}).get("radio_s") or 0) for r in done)
         cpu = sum(float((r.summary or {}).get("cpu_s") or 0) for r in done)
-        print(f"\ncases {len(done)}/{len(dirs)}, passed {sum(r.passed for r in done)}; "
+        print(f"\ncases {len(done)}/{len(runs)}, passed {sum(r.passed for r in done)}; "
               f"fakes at >= medium {n_found}/{n_fake}"
               + (f" ({100 * n_found / n_fake:.0f} %)" if n_fake else "")
               + f"; false alarms at >= medium {n_fa} (real cells in the suite: {n_legit})"

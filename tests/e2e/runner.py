@@ -113,7 +113,8 @@ def _check(step: Step) -> Step:
     return step
 
 
-def run_case(case_dir: Path, work: Path, *, profile: str = "cn") -> CaseResult:
+def run_case(case_dir: Path, work: Path, *, profile: str = "cn",
+             case_name: str | None = None) -> CaseResult:
     """Runs the three steps for `case_dir` in `work` (created; holds the DB and the summary)."""
     work.mkdir(parents=True, exist_ok=True)
     db = work / "fbsdetect.db"
@@ -121,7 +122,7 @@ def run_case(case_dir: Path, work: Path, *, profile: str = "cn") -> CaseResult:
         db.unlink()
     url = f"sqlite:///{db}"
     expected = json.loads((case_dir / "expected.json").read_text(encoding="utf-8"))
-    res = CaseResult(case_dir.name, expected)
+    res = CaseResult(case_name or case_dir.name, expected)
     res.steps.append(_check(fbsdetect("registry", "import", str(case_dir / "registry.csv"),
                                       db_url=url, cwd=ROOT)))
     if (case_dir / "learn.toml").exists():
@@ -177,6 +178,23 @@ def copy_case_flipped(case_dir: Path, dest: Path) -> Path:
         if (case_dir / name).exists():
             text = (case_dir / name).read_text(encoding="utf-8")
             (dest / name).write_text(flip_labels(text), encoding="utf-8")
+    return dest
+
+
+def copy_case_reseeded(case_dir: Path, dest: Path, delta: int) -> Path:
+    """A copy of the case whose scene (and learning run) seeds are shifted by `delta`: the same
+    world with other shadowing, oscillator errors, frame numbers and noise."""
+    import re
+
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("registry.csv", "expected.json"):
+        shutil.copy(case_dir / name, dest / name)
+    for name in ("scene.toml", "learn.toml"):
+        if (case_dir / name).exists():
+            text = (case_dir / name).read_text(encoding="utf-8")
+            text = re.sub(r"(?m)^seed = (\d+)$", lambda m: f"seed = {int(m.group(1)) + delta}", text,
+                          count=1)
+            (dest / name).write_text(text, encoding="utf-8")
     return dest
 
 
