@@ -95,6 +95,7 @@ def test_committed_files_are_what_build_writes() -> None:
         spec.loader.exec_module(build)
     finally:
         del sys.modules["scenes_build"]
+    assert (SCENES / "README.md").read_text(encoding="utf-8") == build.readme(build.cases())
     for case in build.cases():
         d = SCENES / case.key
         assert (d / "scene.toml").read_text(encoding="utf-8") == build.scene_toml(case), case.key

@@ -854,7 +854,35 @@ def powers(case: Case) -> list[str]:
     return lines
 
 
+def readme(all_cases: list[Case]) -> str:
+    lines = [
+        "# Detection scenario suite",
+        "",
+        "The public acceptance scenes of issue 10: each `<case>/` holds `scene.toml` (a simulator scene",
+        "whose header comment explains the case; fake cells carry `label = \"fake\"`, which only the",
+        "tests read), `registry.csv` (the known cells, OpenCellID layout: lon before lat) and",
+        "`expected.json` (`fake` / `legit` cells by mcc, mnc, lac, cid, arfcn: every fake must be",
+        "reported at severity >= medium, no real cell at >= medium), and for a case with a learning run",
+        "`learn.toml`, scanned first with `scan --learn`.",
+        "",
+        "Run end to end: `.venv/bin/python -m pytest tests/e2e/test_scenarios.py` (slow) or",
+        "`.venv/bin/python bench/bench_detection_quality.py [CASE ...] [--details] [--seeds K]`.",
+        "Every cell of every scene decodes with its identity: `tests/e2e/test_scene_render.py`.",
+        "The files are written by `build.py` (edit the cases there, run it, commit its output).",
+        "",
+        "| case | fakes | real | s | what |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for c in all_cases:
+        n_fake = sum(x.label == "fake" for x in c.cells)
+        n_real = sum(x.label == "legit" for x in c.cells)
+        lines.append(f"| `{c.key}` | {n_fake} | {n_real} | {c.duration_s:g} | {c.title} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str]) -> int:
+    if "--powers" not in argv:
+        (HERE / "README.md").write_text(readme(cases()), encoding="utf-8")
     for case in cases():
         if "--powers" in argv:
             print("\n".join(powers(case)))
