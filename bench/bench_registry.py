@@ -100,7 +100,8 @@ def _run_one(file: str, db: str) -> None:
                       "updated": rep.updated, "rejected": rep.rejected, "elapsed_s": round(dt, 2),
                       "merge_s": round(rep.merge_s, 2), "rows_per_s": round(rep.rows_read / dt),
                       "latlon_index_deferred": rep.latlon_index_deferred, "cpu_s": round(cpu, 2),
-                      "rows_per_cpu_s": round(rep.rows_read / cpu),
+                      "rows_per_cpu_s": round(rep.rows_read / cpu), "merge_cpu_s": round(rep.merge_cpu_s, 2),
+                      "read_cpu_s": round(rep.cpu_s - rep.merge_cpu_s, 2),
                       "peak_rss_mb": round(rss / 1024, 1), "rss_before_import_mb": round(rss0 / 1024, 1)}))
 
 
@@ -154,7 +155,8 @@ def main() -> int:
                     r["db_mb"] = round(db.stat().st_size / 1e6)
                     results.append(r)
                     print(f"{label:8s} {n:>9,} rows {Path(f).suffix:4s}: {r['rows_per_s']:>8,} rows/s "
-                          f"({r['rows_per_cpu_s']:,} per CPU s), "
+                          f"({r['rows_per_cpu_s']:,} per CPU s: read {r['read_cpu_s']} + merge "
+                          f"{r['merge_cpu_s']} CPU s), "
                           f"{r['elapsed_s']:6.1f} s (merge {r['merge_s']:.1f} s), "
                           f"peak RSS {r['peak_rss_mb']} MB, "
                           f"imported {r['imported']:,} updated {r['updated']:,}")

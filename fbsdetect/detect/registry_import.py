@@ -113,6 +113,8 @@ class ImportReport:
     notes: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
     merge_s: float = 0.0
+    cpu_s: float = 0.0                 # this process's CPU time (the database's own work included for SQLite)
+    merge_cpu_s: float = 0.0
     latlon_index_deferred: bool = False
     _t0: float = field(default=0.0, repr=False)
 
@@ -157,6 +159,7 @@ class ImportReport:
             "reject_reasons": dict(self.reject_reasons.most_common()),
             "damage": self.damage, "interrupted": self.interrupted, "notes": list(self.notes),
             "elapsed_s": round(self.elapsed_s, 3), "rows_per_s": round(self.rows_per_s),
+            "merge_s": round(self.merge_s, 3), "cpu_s": round(self.cpu_s, 3),
             "exit_code": self.exit_code,
         }
 
@@ -468,6 +471,7 @@ def import_registry(
     spath = os.fspath(path)
     report = ImportReport(path=spath)
     t0 = time.monotonic()
+    c0 = time.process_time()
     report._t0 = t0
     mcc_set = frozenset(int(m) for m in mccs) if mccs else None
     radio_set = frozenset(r.strip().upper() for r in radios) if radios else None
@@ -542,6 +546,7 @@ def import_registry(
     finally:
         reader.close()
     report.elapsed_s = time.monotonic() - t0
+    report.cpu_s = time.process_time() - c0
     return report
 
 
@@ -572,6 +577,7 @@ def _import_on(conn: Connection, cells: Table, report: ImportReport, reader: Lin
         if progress is not None:
             progress(report, "merge")
         tm = time.monotonic()
+        cm = time.process_time()
 
         def source_id() -> int:
             return _source_row(conn, name=name, kind=kind, path=path, attribution=attribution,
@@ -584,6 +590,7 @@ def _import_on(conn: Connection, cells: Table, report: ImportReport, reader: Lin
             conn.commit()
         finally:
             report.merge_s = time.monotonic() - tm
+            report.merge_cpu_s = time.process_time() - cm
     finally:
         writer.discard()
 
