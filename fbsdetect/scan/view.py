@@ -47,11 +47,15 @@ class LiveView:
         self.console = Console(stderr=True)
         self.live = Live(console=self.console, refresh_per_second=2, transient=False)
         self.live.start()
+        self.closed = False
         self.lines: list[str] = []
         self._last = 0.0
 
     def log(self, line: str) -> None:
-        self.lines = [*self.lines, line][-6:]
+        if self.closed:
+            self.console.print(line)
+        else:
+            self.lines = [*self.lines, line][-6:]
 
     def update(self, runner: Any) -> None:
         now = time.monotonic()
@@ -61,13 +65,15 @@ class LiveView:
         self.live.update(self._render(runner))
 
     def _render(self, runner: Any) -> Any:
+        from rich import box
         from rich.console import Group
         from rich.table import Table
         from rich.text import Text
 
-        t = Table(title=f"fbsdetect scan — {runner.spec} ({runner.profile.name})", expand=False)
-        for col in ("ARFCN", "BSIC", "PLMN", "LAC", "CID", "power", "SNR", "SI", "first", "last", "rev"):
-            t.add_column(col, justify="right")
+        t = Table(title=f"fbsdetect scan — {runner.spec} ({runner.profile.name})", expand=False,
+                  box=box.SIMPLE, pad_edge=False)
+        for col in ("ARFCN", "BSIC", "PLMN", "LAC", "CID", "dBm", "SNR", "SI", "first s", "last s", "rev"):
+            t.add_column(col, justify="right", no_wrap=True)
         suspects = set()
         if runner.detector is not None:
             try:
@@ -78,7 +84,7 @@ class LiveView:
         for c in cells:
             plmn = f"{c.mcc}-{c.mnc:02d}" if c.mcc is not None and c.mnc is not None else "?"
             si = "complete" if c.complete else f"{len(c.si)} +{len(c.wanted()) + len(set(range(8)) - c.tcs)}"
-            pw = "" if c.power_dbm is None else f"{c.power_dbm:.1f} {c.power_ref}"
+            pw = "" if c.power_dbm is None else f"{c.power_dbm:.1f}" + ("" if c.power_ref == "dBm" else " FS")
             style = "bold red" if c.arfcn in suspects else None
             t.add_row(str(c.arfcn), str(c.bsic), plmn, str(c.lac or "?"), str(c.cid or "?"), pw,
                       "" if c.snr_db is None else f"{c.snr_db:.1f}", si, f"{c.first_seen_s:.1f}",
@@ -96,6 +102,7 @@ class LiveView:
 
     def close(self) -> None:
         self.live.stop()
+        self.closed = True
 
 
 def make_view(quiet: bool = False) -> LogView | LiveView:
