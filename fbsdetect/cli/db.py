@@ -12,7 +12,7 @@ HELP = "database maintenance: `db upgrade` applies the schema migrations to --db
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    sub = p.add_subparsers(dest="db_command", metavar="ACTION", required=True, help="what to do")
     up = sub.add_parser("upgrade", help="apply pending schema migrations to --db (idempotent)")
     up.add_argument("--json", action="store_true", help="print the result as one JSON object")
     cur = sub.add_parser("current", help="print the database's schema revision and the newest known")
