@@ -786,6 +786,40 @@ neighbour's BA list: >= medium. The five real cells must stay below medium.""",
                          "rxlev_access_min": 2, "paging_rate": 6.0}),
         ],
     ))
+    b = (41.8057, 123.4315)  # Taiyuan Street, Heping, Shenyang
+    out.append(Case(
+        key="lte-carrier-new-site-shenyang", seed=117, city="Shenyang",
+        title="Hard negative: a busy LTE band and a new strong legitimate site: Shenyang",
+        header="""
+China Telecom's LTE carrier in band 5 (870-880 MHz downlink, from a site 600 m away) fills the
+band the jamming check watches, as it does all day in every Chinese city: to a power detector an
+LTE downlink looks just like a noise jammer, so it is modelled here as band-limited noise, on the
+air from the start and throughout. At the same time China Mobile has a new site 200 m from the
+receiver (460-00, LAC 4501, CID 30115, ARFCN 77), not yet in the registry and the strongest
+GSM cell heard, configured like its neighbours (SI2quater, T3212 20, CRO 0, RXLEV_ACCESS_MIN 8),
+in their LAC and BA lists. Every other cell is registered. Fixed receiver. No fake cell, no
+jammer.""",
+        notes="""All five cells are real and the band-5 energy is a legitimate LTE carrier, present
+from the first sweep. The new site (ARFCN 77) is unknown and strong, but nothing about it is
+wrong; 'LTE noise rise with a new strong cell' must not turn a band that was never quiet into
+evidence. Nothing may reach medium.""",
+        base=b, start_time="2026-10-30T01:45:00Z", receiver=b, ppm=-2.0,
+        ba_extra={0: [83], 1: [112]},
+        cells=[
+            Cell("cmcc-sy-4501-30101", 71, 0, 4501, 30101, 20, off(b, 500, 400), 56.0),
+            Cell("cmcc-sy-4501-30102", 74, 0, 4501, 30102, 27, off(b, -600, 250), 56.0),
+            Cell("cmcc-sy-4501-30115", 77, 0, 4501, 30115, 36, off(b, 150, -130), 50.0, reg=None,
+                 comment="the new site, not in the registry yet, 200 m away"),
+            Cell("cu-sy-42181-2601", 117, 1, 42181, 2601, 9, off(b, -450, -500), 55.0),
+            Cell("cu-sy-42181-2602", 120, 1, 42181, 2602, 13, off(b, 700, -300), 56.0),
+        ],
+        jammers=[{"comment": "China Telecom's LTE downlink in band 5 (legitimate; noise-like to a "
+                             "power detector)",
+                  "name": "ct-lte-b5-carrier", "center_freq_hz": 875000000.0,
+                  "bandwidth_hz": 9000000.0, "position": list(off(b, -400, 450)),
+                  "eirp_dbm": 60.0}],
+    ))
+
     b = (24.4798, 118.0894)  # Zhongshan Road, Siming, Xiamen
     real = [  # the cell the clone replaces last, so that the others keep their index (and draws)
         Cell("cmcc-xm-5901-22312", 36, 0, 5901, 22312, 34, off(b, 450, 400), 56.0),
