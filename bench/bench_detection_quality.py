@@ -9,7 +9,7 @@ the severe detections; misses and false alarms with their rules and scores; and 
 (detection rate, false alarms per case, CPU per radio second of scan when the summary says).
 
     .venv/bin/python bench/bench_detection_quality.py [CASE ...] [--profile cn] [--keep DIR]
-        [--json FILE] [--details] [--seeds K]
+        [--json FILE] [--details] [--seeds K [--only-reseeded]]
 
 `--details` also prints every detection of every case. `--keep DIR` keeps each case's database
 and scan summary under DIR/<case>/. Exit 0 when every case passes, 1 otherwise, 2 when the
@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--details", action="store_true", help="print every detection")
     ap.add_argument("--seeds", type=int, default=0, metavar="K",
                     help="also run each case with K other seeds")
+    ap.add_argument("--only-reseeded", action="store_true",
+                    help="with --seeds: skip the cases' own seeds")
     args = ap.parse_args(argv)
 
     dirs = runner.case_dirs()
@@ -56,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     not_built = False
     with tempfile.TemporaryDirectory(prefix="bench-detq-") as tmp:
         base = Path(args.keep) if args.keep else Path(tmp)
-        runs = [(d, d.name) for d in dirs]
+        runs = [] if args.only_reseeded and args.seeds else [(d, d.name) for d in dirs]
         for k in range(1, args.seeds + 1):
             runs += [(runner.copy_case_reseeded(d, base / "reseeded" / f"{d.name}+seed{k}", k),
                       f"{d.name}+seed{k}") for d in dirs]
