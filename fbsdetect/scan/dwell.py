@@ -43,6 +43,7 @@ missed carrier costs the cell)."""
 CLIP_LEVEL = 0.985  # |I| or |Q| at the 8-bit ADC's full scale (cu8 dequantised: 127.5/127.5)
 CLIP_FRACTION = 1e-3
 NFFT = 256
+GAP_MIN_S = 0.002  # a jump of the source's clock beyond this is dropped samples (USB blocks are >= 6 ms)
 
 
 class LiveReader:
@@ -59,13 +60,33 @@ class LiveReader:
         self.end = 0  # samples pulled so far (absolute index of the next one)
         self.t0_s = float(source.time_s)  # source time of sample 0
         self.stale_reads = 0
+        self.gap_samples = 0  # dropped by the source (overflow), zeros in the ring
         self.source_cpu_s = 0.0  # time spent inside source.read (the simulator's rendering)
         self.clipped_samples = 0
         self.peak = 0.0
 
+    def _gap(self) -> int:
+        """Samples a live source dropped since the last read (it was not read fast
+        enough: its `time_s` jumped ahead of the samples delivered); small clock
+        differences (a simulated dongle's ppm) are not gaps."""
+        ahead = round((float(self.source.time_s) - self.t0_s) * self.fs) - self.end
+        return ahead if ahead > GAP_MIN_S * self.fs else 0
+
     def pull_to(self, n: int) -> None:
         n = min(int(n), self.cap)
         while self.end < n:
+            gap = min(self._gap(), self.cap - self.end)
+            if gap > 0:  # keep sample index = source time: the dropped span reads as zeros
+                self.gap_samples += gap
+                z = min(gap, self.keep)
+                for j in range(self.end + gap - z, self.end + gap, self.block):
+                    m = min(self.block, self.end + gap - j)
+                    a = j % self.keep
+                    b = min(m, self.keep - a)
+                    self.ring[a:a + b] = 0
+                    self.ring[: m - b] = 0
+                self.end += gap
+                continue
             k = min(self.block, self.cap - self.end, self.keep)
             t = time.process_time()
             x = np.asarray(self.source.read(k), dtype=np.complex64)
@@ -199,6 +220,7 @@ class DwellResult:
     clipped: bool
     peak: float
     overflows: int = 0
+    gap_samples: int = 0
 
 
 FOLLOW_CCCH = True
@@ -242,7 +264,7 @@ def decode_dwell(source: Any, tuning: Tuning, *, cap_s: float,
     ov = int(getattr(source, "overflows", 0) or 0) - ov0
     clipped = reader.clipped_samples > CLIP_FRACTION * max(1, reader.end)
     return DwellResult(tuning, reader.t0_s, reader.dwell_s, res, reader.stale_reads, reader.source_cpu_s,
-                       time.process_time() - cpu0, clipped, reader.peak, ov)
+                       time.process_time() - cpu0, clipped, reader.peak, ov, reader.gap_samples)
 
 
 def outcome_counts(tuning: Tuning, power: PowerResult | None, dwell: DwellResult | None,
@@ -276,7 +298,8 @@ def outcome_counts(tuning: Tuning, power: PowerResult | None, dwell: DwellResult
             out["no_sch"] += 1
     if dwell.overflows:
         out["overflow"] = dwell.overflows
-        notes.append(f"{dwell.overflows} blocks dropped: decoding fell behind the source")
+        lost_s = dwell.gap_samples / dwell.decode.sample_rate_hz
+        notes.append(f"{dwell.overflows} blocks dropped ({lost_s:.3f} s): decoding fell behind the source")
     if dwell.stale_reads:
         out["stale_reads"] = dwell.stale_reads
     if dwell.clipped:

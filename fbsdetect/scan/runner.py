@@ -166,6 +166,8 @@ class ScanRunner:
         self.tuning_stats: dict[float, dict[str, Any]] = {}
         self.decode_stats: dict[float, dict[str, Any]] = {}
         self.overflows = 0
+        self.dropped_s = 0.0  # radio time the source dropped during dwells (overflow)
+        self._ov0 = int(getattr(source, "overflows", 0) or 0)
         self.stale_reads = 0
         self.source_cpu_s = 0.0
         self.revisit_s = 0.0
@@ -548,6 +550,7 @@ class ScanRunner:
             if c.is_cell and len(self._ppm_obs) < 4096:
                 self._ppm_obs.append((c.freq_hz, c.offset_hz, max(1, c.stats.fcch_refined)))
         self.overflows += d.overflows
+        self.dropped_s += d.gap_samples / d.decode.sample_rate_hz
         self.stale_reads += d.stale_reads
         self.source_cpu_s += d.source_cpu_s
 
@@ -824,7 +827,9 @@ class ScanRunner:
         return {
             "source": self.spec, "profile": self.profile.name, "start_time": _iso_ms(self.start_time),
             "radio_s": round(self.radio_s(), 3), "cpu_s": round(time.process_time() - self._cpu0, 3),
-            "source_cpu_s": round(self.source_cpu_s, 3), "overflows": self.overflows,
+            "source_cpu_s": round(self.source_cpu_s, 3),
+            "overflows": max(self.overflows, int(getattr(self.source, "overflows", 0) or 0) - self._ov0),
+            "dropped_s": round(self.dropped_s, 3),
             "stale_reads": self.stale_reads, "sweeps": self.sweeps, "revisits": self.n_revisits,
             "revisit_s": round(self.revisit_s, 3), "interrupted": interrupted,
             "sweep_end_s": self.sweep_end_s, "ppm": self.ppm_estimate(),

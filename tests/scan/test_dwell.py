@@ -55,3 +55,23 @@ def test_spectrum_of_a_tone() -> None:
     k = int(np.argmax(db))
     assert abs((k - 128) * fs / 256 - 50_000) <= fs / 256
     assert abs(10 * np.log10(np.sum(10 ** (db / 10))) - 20 * np.log10(0.1)) < 0.5
+
+
+class Dropping(Counting):
+    """Drops 5000 samples (an overflow) after the first read: its clock jumps."""
+
+    def read(self, k: int) -> np.ndarray:
+        out = super().read(k)
+        if self.reads == 1:
+            self.n += 5000
+        return out
+
+
+def test_dropped_samples_keep_index_equal_to_source_time() -> None:
+    src = Dropping()
+    r = LiveReader(src, cap_samples=50_000, keep_s=0.5, block_s=0.02)
+    w = r(np.array([0, 10_000]), 100)
+    assert np.array_equal(w[0].real, np.arange(0, 100))
+    assert np.array_equal(w[1].real, np.arange(10_000, 10_100))  # sample index = source sample
+    assert r.gap_samples == 5000
+    assert not r(np.array([2_000]), 100).any()  # the dropped span reads as zeros
