@@ -380,3 +380,72 @@ class TrafficRow(Base):
     observation_id: Mapped[int] = mapped_column(ForeignKey("observation.id"))
     counts: Mapped[dict[str, Any]] = mapped_column(JSON)
     events: Mapped[list[Any] | None] = mapped_column(JSON)
+
+
+# -- fleet (issue 14: fixed sensor nodes and the central server; fbsdetect.node / fbsdetect.server) --
+
+class FleetNode(Base):
+    """A sensor node registered with the central server (`fbsdetect node register`):
+    its bearer token (SHA-256 only), its MQTT credential (the Mosquitto password-file
+    hash only), the server-side sensor and scan run its observations are stored under,
+    and its latest heartbeat."""
+
+    __tablename__ = "fleet_node"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    sensor_id: Mapped[int | None] = mapped_column(ForeignKey("sensor.id"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("scan_run.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    mqtt_username: Mapped[str] = mapped_column(String(64))
+    mqtt_password_hash: Mapped[str] = mapped_column(String(256))  # mosquitto_passwd "$7$" form
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime | None]
+    health: Mapped[dict[str, Any] | None]
+
+
+class FleetUser(Base):
+    """An investigator or admin of the central server (`fbsdetect user add`); token as SHA-256."""
+
+    __tablename__ = "fleet_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # investigator | admin
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IngestRecord(Base):
+    """One record a node sent (HTTP or MQTT), stored once per (node, seq) however often
+    it arrived; an observation record also has its `observation` row."""
+
+    __tablename__ = "ingest_record"
+    __table_args__ = (UniqueConstraint("node", "seq", name="uq_ingest_node_seq"),
+                      Index("ix_ingest_record_kind", "kind", "node"))
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    node: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))  # observation | detection | health
+    via: Mapped[str] = mapped_column(String(8))  # http | mqtt
+    received_at: Mapped[datetime]
+    observation_id: Mapped[int | None] = mapped_column(ForeignKey("observation.id"))
+    data: Mapped[dict[str, Any] | None]
+
+
+class NodeOutbox(Base):
+    """The node's outbox (in the node's own SQLite): every record it will send, with its
+    per-node sequence number (`seq`, monotonic: AUTOINCREMENT never reuses a pruned one)."""
+
+    __tablename__ = "node_outbox"
+    __table_args__ = (Index("ix_node_outbox_sent", "sent_at", "seq"), {"sqlite_autoincrement": True})
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # observation | detection | health
+    payload: Mapped[dict[str, Any]]
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    observation_id: Mapped[int | None] = mapped_column(Integer)  # the local observation row
