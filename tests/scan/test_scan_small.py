@@ -64,7 +64,7 @@ def test_every_cell_above_9db_found_with_identity(scanned: Scanned) -> None:
         assert got["identity_s"] is not None and got["identity_s"] < 10.0
     assert set(cells) <= set(scene_cells), "a cell that is not in the scene"
     assert summary["radio_s"] <= src.scene.info.duration_s + 0.5  # a sim: scan ends with the scene
-    assert summary["overflows"] == 0 and summary["stale_reads"] == 0
+    assert summary["overflows"] == 0 and summary["stale_reads"] == 0 and summary["dropped_s"] == 0
     assert summary["sweeps"] >= 1
     assert any(c["si_complete_s"] is not None for c in summary["cells"])
 
