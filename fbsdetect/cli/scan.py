@@ -46,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
     if args.duration_s is not None and args.duration_s <= 0:
         raise BadUsage("--duration-s must be positive")
     profile = load_profile(args.profile)
+    if args.source == "grgsm" or args.source.startswith("grgsm:"):
+        return _run_grgsm(args, profile.name)
     src = open_source(args.source)
     sensor = args.sensor or socket.gethostname()
     gps = None
@@ -63,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
 
             store = open_store(url_from_args(args))
             sink = StoreSink(store, sensor=sensor)
-        detector = _detector(store, profile)
+        detector = _detector(store, profile, learn=args.learn)
         cal_key, ppm = _calibration(src, args.source)
         view = make_view(quiet=bool(getattr(args, "quiet", False)))
         runner = ScanRunner(src, profile, sink, source_spec=args.source, gps=gps, detector=detector,
@@ -102,16 +104,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _detector(store: object, profile: object) -> Any:
+def _detector(store: object, profile: object, *, learn: bool = False) -> Any:
     """The live detector (`fbsdetect.detect.live.Detector`) when it is built."""
     try:
-        from fbsdetect.detect.live import Detector  # type: ignore[import-not-found, unused-ignore]
+        from fbsdetect.detect.live import Detector
     except ImportError:
         return None
-    try:
-        return Detector(store, profile, config={})  # type: ignore[no-any-return, unused-ignore]
-    except TypeError:
-        return Detector(store, profile)  # type: ignore[no-any-return, unused-ignore]
+    return Detector(store, profile, config={"learn": learn})
 
 
 def _calibration(src: object, spec: str) -> tuple[str | None, float | None]:
@@ -129,3 +128,56 @@ def _track_calibration(key: str | None, spec: str, summary: dict[str, Any]) -> N
     p = summary.get("ppm") or {}
     if key and not spec.startswith("sim:") and p.get("estimate") is not None and p.get("n_cells", 0) >= 3:
         store_ppm(key, p["estimate"], n_cells=p["n_cells"], spread_ppm=p["spread_ppm"] or 0.0, source=spec)
+
+
+def _run_grgsm(args: argparse.Namespace, profile_name: str) -> int:
+    """`--source grgsm:...`: gr-gsm does the radio part (fbsdetect.grgsm.scan)."""
+    import json
+    import socket
+    import sys
+
+    from fbsdetect import __version__
+    from fbsdetect.grgsm.scan import run_grgsm_scan
+    from fbsdetect.scan.profile import load_profile
+    from fbsdetect.scan.sink import MemorySink, ScanSink
+
+    sensor = args.sensor or socket.gethostname()
+    store = None
+    sink: ScanSink
+    if args.no_store:
+        sink = MemorySink()
+    else:
+        from fbsdetect.store import open_store, url_from_args
+        from fbsdetect.store.sink import StoreSink
+
+        store = open_store(url_from_args(args))
+        sink = StoreSink(store, sensor=sensor)
+    gps = None
+    if args.gps:
+        from fbsdetect.geo import open_gps
+
+        gps = open_gps(args.gps)
+    detector = _detector(store, load_profile(args.profile))
+
+    def say(s: str) -> None:
+        if not getattr(args, "quiet", False):
+            sys.stderr.write(s + "\n")
+
+    try:
+        summary = run_grgsm_scan(args.source, sink, profile=profile_name, sensor=sensor,
+                                 software_version=__version__, gps=gps, detector=detector, learn=args.learn,
+                                 say=say)
+    finally:
+        if detector is not None:
+            try:
+                detector.close()
+            except Exception:
+                pass
+        if gps is not None:
+            gps.close()
+        if store is not None:
+            store.close()
+    if args.summary_json:
+        with open(args.summary_json, "w", encoding="utf-8") as f:
+            json.dump(summary, f, indent=1)
+    return 0
