@@ -10,6 +10,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "simulate",
     "decode",
     "decode_bursts",
+    "sms",
     "registry",
     "scan",
     "calibrate",
