@@ -463,7 +463,8 @@ def _report_html(det: dict[str, Any], findings: list[dict[str, Any]], summary: d
         f"<title>Evidence: detection {v(det.get('id'))}</title>",
         "<style>body{font-family:sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse;"
         "font-size:90%}td,th{border:1px solid #999;padding:2px 6px;text-align:left}"
-        "th{background:#eee}.mono{font-family:monospace}</style></head><body>",
+        "th{background:#eee}.mono{font-family:monospace}table.obs{font-size:75%}"
+        "table.obs td{white-space:nowrap}</style></head><body>",
         f"<h1>Suspected fake base station: detection {v(det.get('id'))}</h1>",
         f"<p>Package created {e(iso_utc(created) or '')} by fbsdetect {e(version)}.</p>",
         "<h2>The cell</h2><table>",
@@ -509,7 +510,7 @@ def _report_html(det: dict[str, Any], findings: list[dict[str, Any]], summary: d
                      "observations.csv.</p>")
     cols = ("id", "time", "sensor", "lat", "lon", "gps_mode", "gps_error_m", "arfcn", "bsic", "mcc", "mnc",
             "lac", "cid", "power_dbm", "snr_db", "freq_offset_hz")
-    parts.append("<table><tr>" + "".join(f"<th>{c}</th>" for c in cols) + "</tr>")
+    parts.append("<table class='obs'><tr>" + "".join(f"<th>{c}</th>" for c in cols) + "</tr>")
     for r in rows:
         parts.append("<tr>" + "".join(f"<td>{v(r.get(c))}</td>" for c in cols) + "</tr>")
     parts.append("</table><h2>Files of this package</h2><table><tr><th>file</th><th>SHA-256</th></tr>")

@@ -18,6 +18,8 @@ Tables:
 - `registry_source` / `registry_cell`: known cells imported from OpenCellID/MLS or licensed-site lists.
 - `detection` / `finding`: suspected fake cells (incidents) and the rule findings behind them.
 - `analysis_run`: one run of the rules, with the rule versions used.
+- `audit_log`: the hash-chained record of every write of an observation, detection or finding
+  (`fbsdetect.store.audit`, `fbsdetect verify --db`).
 """
 
 from __future__ import annotations
