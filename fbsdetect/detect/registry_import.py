@@ -82,6 +82,7 @@ MLS_ATTRIBUTION = "Mozilla Location Service (https://location.services.mozilla.c
 BATCH_ROWS = 5000
 DEFER_LATLON_INDEX_ROWS = 200_000
 SORT_THREADS = 0
+FORCE_DIRECT_UPSERT = False   # tests: the per-batch path other PostgreSQL drivers take, on any database
 MAX_REJECTS_SHOWN = 10
 _LATLON_INDEX = "ix_registry_cell_latlon"
 
@@ -556,9 +557,10 @@ def _import_on(conn: Connection, cells: Table, report: ImportReport, reader: Lin
                bbox: BBox | None, radio_set: frozenset[str] | None, max_rejects: int,
                progress: ProgressFn | None, batch_rows: int) -> None:
     writer: _Writer
-    if conn.dialect.name == "sqlite":
+    if conn.dialect.name == "sqlite" and not FORCE_DIRECT_UPSERT:
         writer = _SqliteStagingWriter(conn, cells, parser.columns)
-    elif conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+    elif (conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"
+          and not FORCE_DIRECT_UPSERT):
         writer = _PgCopyWriter(conn, cells, parser.columns)
     else:
         sid = _source_row(conn, name=name, kind=kind, path=path, attribution=attribution, licence=licence,
