@@ -1,10 +1,8 @@
-"""`fbsdetect serve`: the central server."""
+"""`fbsdetect serve`: the central server (HTTP API + MQTT ingest worker + analyzer)."""
 
 from __future__ import annotations
 
 import argparse
-
-from fbsdetect.cli._common import not_built
 
 NAME = "serve"
 HELP = "run the central server (ingest from nodes, queries, dashboard)"
@@ -13,7 +11,83 @@ HELP = "run the central server (ingest from nodes, queries, dashboard)"
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="listen address (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="listen port (default: 8080)")
+    p.add_argument("--mqtt", metavar="URL",
+                   help="MQTT broker to ingest from: mqtt[s]://[USER:PASSWORD@]HOST[:PORT] (user default "
+                        "fbsdetect-ingest; without --mqtt, HTTP ingest only)")
+    p.add_argument("--mqtt-ca", metavar="FILE", help="CA certificate for an mqtts:// broker")
+    p.add_argument("--mosquitto-dir", metavar="DIR",
+                   help="write Mosquitto's passwd, acl and mosquitto.conf here from the node registry (and "
+                        "again on every node registration); the ingest user's password is --mqtt's")
+    p.add_argument("--mosquitto-pidfile", metavar="FILE",
+                   help="Mosquitto's pid file: sent SIGHUP after the files change (re-reads them)")
+    p.add_argument("--mosquitto-port", type=int, default=1883,
+                   help="listener port written into mosquitto.conf (default: 1883)")
+    p.add_argument("--profile", default="cn", metavar="PROFILE",
+                   help="scan profile the server-side detection engine judges with (default: cn)")
+    p.add_argument("--analyze-every-s", type=float, default=60.0, metavar="S",
+                   help="run the detection engine over all ingested observations every S seconds "
+                        "(cross-node fusion; 0: only on POST /api/v1/analyze; default: 60)")
+    p.add_argument("--map-refresh-s", type=float, default=30.0, metavar="S",
+                   help="dashboard refresh period (default: 30)")
+    p.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this certificate (PEM)")
+    p.add_argument("--tls-key", metavar="FILE", help="the certificate's private key (PEM)")
+    p.add_argument("--write-mosquitto-only", action="store_true",
+                   help="write the Mosquitto files (--mosquitto-dir) and exit")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise not_built(NAME, "fleet: central server")
+    import logging
+    import secrets
+    from pathlib import Path
+
+    from fbsdetect.errors import BadUsage
+    from fbsdetect.store import open_store, url_from_args
+
+    if not 0 < args.port < 65536:
+        raise BadUsage("--port must be in 1..65535")
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise BadUsage("--tls-cert and --tls-key go together")
+    store = open_store(url_from_args(args))
+    mosq = None
+    if args.mosquitto_dir:
+        from fbsdetect.server.auth import mosquitto_conf, write_mosquitto_files
+        from fbsdetect.server.mqtt_worker import parse_mqtt_url
+
+        password = (parse_mqtt_url(args.mqtt)["password"] if args.mqtt else None) or secrets.token_urlsafe(24)
+        mosq = {"dir": args.mosquitto_dir, "password": password, "pidfile": args.mosquitto_pidfile}
+        write_mosquitto_files(store, args.mosquitto_dir, ingest_password=password)
+        conf = Path(args.mosquitto_dir) / "mosquitto.conf"
+        conf.write_text(mosquitto_conf(args.mosquitto_dir, port=args.mosquitto_port), encoding="utf-8")
+        if args.write_mosquitto_only:
+            print(f"wrote {args.mosquitto_dir}/passwd, acl, mosquitto.conf")
+            return 0
+    elif args.write_mosquitto_only:
+        raise BadUsage("--write-mosquitto-only needs --mosquitto-dir")
+    import uvicorn
+
+    from fbsdetect.scan.profile import load_profile
+    from fbsdetect.server.app import create_app
+    from fbsdetect.server.fusion import Analyzer
+    from fbsdetect.server.ingest import Ingestor
+
+    ingestor = Ingestor(store)
+    worker = None
+    if args.mqtt:
+        from fbsdetect.server.mqtt_worker import MqttWorker
+
+        worker = MqttWorker(store, ingestor, args.mqtt, ca_file=args.mqtt_ca)
+        worker.start()
+    analyzer = Analyzer(store, load_profile(args.profile), args.analyze_every_s)
+    analyzer.start()
+    app = create_app(store, ingestor=ingestor, worker=worker, analyzer=analyzer, mosquitto=mosq,
+                     map_refresh_s=args.map_refresh_s)
+    logging.getLogger(__name__).info("serving on %s:%d", args.host, args.port)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", ssl_certfile=args.tls_cert,
+                    ssl_keyfile=args.tls_key, timeout_graceful_shutdown=5)
+    finally:
+        analyzer.stop()
+        if worker is not None:
+            worker.stop()
+        store.close()
+    return 0

@@ -1,0 +1,366 @@
+# ruff: noqa: B008  (FastAPI declares dependencies as argument defaults)
+"""The central server's HTTP API (FastAPI): ingest, queries, evidence, dashboard.
+
+`create_app(store, ...)` builds the app; `fbsdetect serve` runs it under uvicorn
+with the MQTT ingest worker and the analyzer. Bearer tokens (`Authorization:
+Bearer TOKEN`): no token or an unknown one -> 401, a known token of the wrong
+role (or a node writing as another node) -> 403. Errors are JSON
+`{"detail": "..."}`; malformed input is 4xx, never 500.
+"""
+
+import json
+import logging
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import func, select
+
+from fbsdetect.server.auth import Principal, add_user, check_name, lookup, register_node
+from fbsdetect.server.ingest import MAX_BATCH, MAX_RECORD_BYTES, Ingestor, RecordError, check_record
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 8 * 1024 * 1024
+
+RECORD_SCHEMA: dict[str, Any] = {
+    "type": "object", "additionalProperties": False, "required": ["node", "seq", "kind", "data"],
+    "properties": {"node": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},
+                   "seq": {"type": "integer", "minimum": 1, "maximum": 2**62},
+                   "kind": {"type": "string", "enum": ["observation", "detection", "health"]},
+                   "data": {"type": "object"}}}
+BATCH_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["records"], "additionalProperties": False,
+    "properties": {"records": {"type": "array", "items": RECORD_SCHEMA, "maxItems": MAX_BATCH}}}
+
+
+def _err(code: int, detail: str) -> dict[str, Any]:
+    return {"description": detail, "content": {"application/json": {"schema": {
+        "type": "object", "properties": {"detail": {}}}}}}
+
+
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: _err(401, "no or unknown token"), 403: _err(403, "wrong role"), 422: _err(422, "bad parameter")}
+
+
+def _parse_bbox(bbox: str | None) -> tuple[float, float, float, float] | None:
+    if bbox is None:
+        return None
+    try:
+        s, w, n, e = (float(x) for x in bbox.split(","))
+    except ValueError:
+        raise ValueError("bbox: S,W,N,E in degrees") from None
+    import math
+
+    if not all(math.isfinite(x) for x in (s, w, n, e)) or not (-90 <= s <= n <= 90) or not (
+            -180 <= w <= 180 and -180 <= e <= 180):
+        raise ValueError("bbox: S,W,N,E with -90 <= S <= N <= 90 and W, E within -180..180")
+    return s, w, n, e
+
+
+def _parse_time(v: str | None, name: str) -> datetime | None:
+    if v is None:
+        return None
+    try:
+        t = datetime.fromisoformat(v.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{name}: an ISO-8601 time") from None
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def create_app(store: Any, *, ingestor: Ingestor | None = None, worker: Any = None, analyzer: Any = None,
+               mosquitto: dict[str, Any] | None = None, map_refresh_s: float = 30.0) -> Any:
+    from fbsdetect import __version__
+    from fbsdetect.store.models import FleetNode, IngestRecord, Observation
+
+    ing = ingestor or Ingestor(store)
+    app = FastAPI(title="fbsdetect server", version=__version__,
+                  description="Fake-base-station detector fleet: node ingest, queries, evidence, dashboard "
+                              "(contracts.md section 9).")
+    app.state.store, app.state.ingestor, app.state.worker, app.state.analyzer = store, ing, worker, analyzer
+    bearer = HTTPBearer(auto_error=False, description="a node, investigator or admin token")
+    cache: dict[str, tuple[float, Principal | None]] = {}
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(_r: Request, exc: RequestValidationError) -> JSONResponse:
+        errs = exc.errors()
+        first = errs[0] if errs else {}
+        where = ".".join(str(x) for x in first.get("loc", ()))
+        return JSONResponse({"detail": f"{where}: {first.get('msg', 'invalid')}"}, status_code=422)
+
+    def principal(request: Request, cred: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
+        token = cred.credentials if cred is not None else None
+        if token is None and request is not None:
+            token = request.cookies.get("fbsdetect_token")
+        if not token or len(token) > 256:
+            raise HTTPException(401, "no token: Authorization: Bearer TOKEN",
+                                headers={"WWW-Authenticate": "Bearer"})
+        now = time.monotonic()
+        hit = cache.get(token)
+        if hit is None or now - hit[0] > 5.0:
+            hit = (now, lookup(store, token))
+            if len(cache) > 10000:
+                cache.clear()
+            cache[token] = hit
+        if hit[1] is None:
+            raise HTTPException(401, "unknown token", headers={"WWW-Authenticate": "Bearer"})
+        return hit[1]
+
+    def reader(p: Principal = Depends(principal)) -> Principal:
+        if p.role not in ("investigator", "admin"):
+            raise HTTPException(403, f"role {p.role} cannot read this (investigator or admin)")
+        return p
+
+    def admin(p: Principal = Depends(principal)) -> Principal:
+        if p.role != "admin":
+            raise HTTPException(403, f"role {p.role}: admin only")
+        return p
+
+    @app.get("/healthz", summary="liveness (no auth)")
+    def healthz() -> dict[str, Any]:
+        out: dict[str, Any] = {"status": "ok", "version": __version__}
+        if worker is not None:
+            out["mqtt"] = {"connected": bool(worker.connected), "worker_alive": bool(worker.alive)}
+        return out
+
+    @app.post("/api/v1/ingest", summary="a node's batch of records", responses={
+        **AUTH_ERRORS, 400: _err(400, "not JSON"), 413: _err(413, "too large")},
+        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+            "schema": BATCH_SCHEMA}}}})
+    async def ingest(request: Request, p: Principal = Depends(principal)) -> dict[str, Any]:
+        if p.role != "node":
+            raise HTTPException(403, f"role {p.role} cannot ingest (node tokens only)")
+        n = request.headers.get("content-length")
+        if n is not None and (not n.isdigit() or int(n) > MAX_BODY):
+            raise HTTPException(413, f"body larger than {MAX_BODY} bytes")
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                raise HTTPException(413, f"body larger than {MAX_BODY} bytes")
+        try:
+            doc = json.loads(body)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            ing.count("rejected:not_json")
+            raise HTTPException(400, "body: not JSON") from None
+        recs = doc.get("records") if isinstance(doc, dict) else None
+        if not isinstance(recs, list):
+            raise HTTPException(422, "body.records: a list of records")
+        # the token's node against every record's node, before anything else
+        if any(not isinstance(r, dict) or r.get("node") != p.name for r in recs):
+            ing.count("rejected:node_mismatch")
+            raise HTTPException(403, f"a record's node is not {p.name!r}: batch refused")
+        if len(recs) > MAX_BATCH:
+            raise HTTPException(413, f"more than {MAX_BATCH} records in one batch")
+        if set(doc) - {"records"}:
+            raise HTTPException(422, f"body: unknown field {sorted(set(doc) - {'records'})[0]!r}")
+        try:
+            checked = [check_record(r) for r in recs]
+            res = await run_in_threadpool(ing.ingest, p, [(s, k, d) for _n, s, k, d in checked], via="http")
+        except RecordError as exc:
+            ing.count("rejected:malformed")
+            raise HTTPException(422, str(exc)) from None
+        return {"stored": res.stored, "duplicates": res.duplicates}
+
+    def _obs_query(bbox: str | None, since: str | None, until: str | None, node: str | None) -> Any:
+        try:
+            box = _parse_bbox(bbox)
+            t0, t1 = _parse_time(since, "since"), _parse_time(until, "until")
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+        q = select(Observation)
+        if box is not None:
+            s, w, n, e = box
+            q = q.where(Observation.lat >= s, Observation.lat <= n)
+            q = q.where(Observation.lon >= w, Observation.lon <= e) if w <= e else \
+                q.where((Observation.lon >= w) | (Observation.lon <= e))
+        if t0 is not None:
+            q = q.where(Observation.time >= t0)
+        if t1 is not None:
+            q = q.where(Observation.time <= t1)
+        if node is not None:
+            from fbsdetect.store.models import Sensor
+
+            q = q.join(Sensor, Sensor.id == Observation.sensor_id).where(Sensor.name == node)
+        return q
+
+    @app.get("/api/v1/observations", summary="observations by area and time", responses=AUTH_ERRORS)
+    def observations(bbox: str | None = Query(None, description="S,W,N,E in degrees", max_length=200),
+                     since: str | None = Query(None, max_length=40),
+                     until: str | None = Query(None, max_length=40),
+                     node: str | None = Query(None, max_length=64),
+                     limit: int = Query(1000, ge=1, le=100000), offset: int = Query(0, ge=0, le=10**9),
+                     _p: Principal = Depends(reader)) -> dict[str, Any]:
+        q = _obs_query(bbox, since, until, node).order_by(Observation.id).limit(limit).offset(offset)
+        with store.session() as s:
+            rows = list(s.scalars(q))
+            out = []
+            for r in rows:
+                d = r.to_cell().to_json()
+                d["id"] = r.id
+                out.append(d)
+        return {"observations": out, "count": len(out)}
+
+    @app.get("/api/v1/cells", summary="cell identities seen by area and time", responses=AUTH_ERRORS)
+    def cells(bbox: str | None = Query(None, max_length=200), since: str | None = Query(None, max_length=40),
+              until: str | None = Query(None, max_length=40),
+              _p: Principal = Depends(reader)) -> dict[str, Any]:
+        base = _obs_query(bbox, since, until, None).subquery()
+        q = select(base.c.mcc, base.c.mnc, base.c.lac, base.c.cid, base.c.arfcn, base.c.bsic,
+                   func.count(), func.min(base.c.time), func.max(base.c.time), func.max(base.c.power_dbm)
+                   ).group_by(base.c.mcc, base.c.mnc, base.c.lac, base.c.cid, base.c.arfcn, base.c.bsic)
+        with store.session() as s:
+            out = [{"mcc": a, "mnc": b, "lac": c, "cid": d, "arfcn": e, "bsic": f, "observations": n,
+                    "first_seen": t0.isoformat() if t0 else None, "last_seen": t1.isoformat() if t1 else None,
+                    "max_power_dbm": pw} for a, b, c, d, e, f, n, t0, t1, pw in s.execute(q)]
+        return {"cells": out, "count": len(out)}
+
+    @app.get("/api/v1/detections", summary="detections: the server's fused ones and the nodes' own, merged",
+             responses=AUTH_ERRORS)
+    def detections(_p: Principal = Depends(reader)) -> dict[str, Any]:
+        from fbsdetect.detect.engine import list_detections
+        from fbsdetect.server.fusion import node_incidents
+
+        return {"detections": list_detections(store), "incidents": node_incidents(store)}
+
+    @app.get("/api/v1/detections/{detection_id}/evidence", summary="evidence package (zip) of a detection",
+             responses={**AUTH_ERRORS, 404: _err(404, "no such detection")})
+    def evidence(detection_id: int, _p: Principal = Depends(reader)) -> Any:
+        from fbsdetect.store.models import Detection
+
+        if not 0 < detection_id < 2**31:
+            raise HTTPException(404, "no such detection")
+        with store.session() as s:
+            if s.get(Detection, detection_id) is None:
+                raise HTTPException(404, "no such detection")
+        from fbsdetect.export.evidence import build_evidence
+
+        out = Path(tempfile.mkdtemp(prefix="fbsdetect-evidence-")) / f"evidence-{detection_id}.zip"
+        build_evidence(store, detection_id, out, pdf=False)
+        return FileResponse(out, media_type="application/zip", filename=out.name)
+
+    @app.post("/api/v1/analyze", summary="run the detection engine over all ingested observations now",
+              responses=AUTH_ERRORS)
+    def analyze_now(_p: Principal = Depends(admin)) -> dict[str, Any]:
+        from fbsdetect.server.fusion import Analyzer
+
+        a = analyzer or Analyzer(store, None, 0)
+        return a.run_once()
+
+    @app.get("/api/v1/nodes", summary="registered nodes and their last heartbeat", responses=AUTH_ERRORS)
+    def nodes(_p: Principal = Depends(reader)) -> dict[str, Any]:
+        with store.session() as s:
+            q = select(IngestRecord.node, func.count()).group_by(IngestRecord.node)
+            counts = {str(k): int(v) for k, v in s.execute(q).all()}
+            out = [{"node": n.name, "enabled": n.enabled, "created_at": n.created_at.isoformat(),
+                    "last_seen": n.last_seen.isoformat() if n.last_seen else None, "health": n.health,
+                    "records": int(counts.get(n.name, 0))}
+                   for n in s.scalars(select(FleetNode).order_by(FleetNode.name))]
+        return {"nodes": out}
+
+    @app.post("/api/v1/nodes", summary="register a node (admin): its credentials, shown once",
+              responses=AUTH_ERRORS)
+    def register(body: dict[str, str], _p: Principal = Depends(admin)) -> dict[str, str]:
+        from fbsdetect.errors import BadUsage
+
+        name = body.get("name")
+        try:
+            check_name(name or "")
+            creds = register_node(store, name or "")
+        except BadUsage as exc:
+            raise HTTPException(422, str(exc)) from None
+        if mosquitto is not None:
+            from fbsdetect.server.auth import write_mosquitto_files
+
+            write_mosquitto_files(store, mosquitto["dir"], ingest_password=mosquitto["password"])
+            _hup(mosquitto.get("pidfile"))
+        cache.clear()
+        return creds
+
+    @app.post("/api/v1/users", summary="add an investigator or admin (admin)", responses=AUTH_ERRORS)
+    def users(body: dict[str, str], _p: Principal = Depends(admin)) -> dict[str, str]:
+        from fbsdetect.errors import BadUsage
+
+        try:
+            token = add_user(store, body.get("name") or "", body.get("role") or "")
+        except BadUsage as exc:
+            raise HTTPException(422, str(exc)) from None
+        return {"user": body["name"], "token": token}
+
+    @app.get("/api/v1/stats", summary="ingest counters (stored, duplicates, rejections by reason)",
+             responses=AUTH_ERRORS)
+    def stats(_p: Principal = Depends(admin)) -> dict[str, Any]:
+        return {"counts": dict(ing.counts), "analysis": getattr(analyzer, "last", None)}
+
+    state: dict[str, Any] = {"map_at": -1e9, "map": None}
+
+    @app.get("/dashboard", response_class=HTMLResponse, summary="live dashboard (map + nodes), refreshed",
+             responses=AUTH_ERRORS)
+    def dashboard(request: Request, token: str | None = Query(None, max_length=256)) -> Any:
+        if token is not None:  # a browser: keep the token in a cookie, drop it from the address
+            r = RedirectResponse("/dashboard", status_code=303)
+            r.set_cookie("fbsdetect_token", token, httponly=True, samesite="strict")
+            return r
+        cred = request.headers.get("authorization", "")
+        c = HTTPAuthorizationCredentials(scheme="Bearer", credentials=cred[7:]) \
+            if cred.lower().startswith("bearer ") else None
+        reader(principal(request, c))
+        rows = nodes(_p=Principal("dashboard", "admin"))["nodes"]
+        det = detections(_p=Principal("dashboard", "admin"))
+        from html import escape
+
+        trs = "".join(
+            f"<tr><td>{escape(n['node'])}</td><td>{escape(str(n['last_seen']))}</td><td>{n['records']}</td>"
+            f"<td>{escape(json.dumps((n['health'] or {}).get('outbox_depth')))}</td>"
+            f"<td>{escape(json.dumps((n['health'] or {}).get('dongle_present')))}</td></tr>" for n in rows)
+        drs = "".join(
+            f"<tr><td>{escape(str(d['severity']))}</td><td>{escape(json.dumps(d['cell']))}</td>"
+            f"<td>{escape(', '.join(d['sensors']))}</td><td>{escape(str(d['last_seen']))}</td></tr>"
+            for d in det["detections"])
+        page = f"""<!doctype html><html><head><meta charset="utf-8">
+<meta http-equiv="refresh" content="{int(map_refresh_s)}"><title>fbsdetect fleet</title>
+<style>body{{font-family:sans-serif;margin:1em}} table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:2px 6px}} iframe{{width:100%;height:60vh;border:1px solid #999}}</style>
+</head><body><h1>fbsdetect fleet</h1><iframe src="/dashboard/map"></iframe>
+<h2>Detections ({len(det['detections'])})</h2><table><tr><th>severity</th><th>cell</th><th>nodes</th>
+<th>last seen</th></tr>{drs}</table>
+<h2>Nodes ({len(rows)})</h2><table><tr><th>node</th><th>last seen</th><th>records</th><th>outbox</th>
+<th>dongle</th></tr>{trs}</table></body></html>"""
+        return HTMLResponse(page)
+
+    @app.get("/dashboard/map", response_class=HTMLResponse, summary="the map (fbsdetect.mapping), cached",
+             responses=AUTH_ERRORS)
+    def dashboard_map(_p: Principal = Depends(reader)) -> Any:
+        now = time.monotonic()
+        if state["map"] is None or now - state["map_at"] > map_refresh_s:
+            from fbsdetect.mapping import write_map
+
+            d = Path(tempfile.mkdtemp(prefix="fbsdetect-map-"))
+            write_map(store, d / "map.html", title="fbsdetect fleet")
+            state["map"], state["map_at"] = (d / "map.html").read_text(encoding="utf-8"), now
+        return HTMLResponse(state["map"])
+
+    return app
+
+
+def _hup(pidfile: str | None) -> None:
+    """Tells Mosquitto to re-read its password and ACL files."""
+    if not pidfile:
+        return
+    import os
+    import signal
+
+    try:
+        os.kill(int(Path(pidfile).read_text().strip()), signal.SIGHUP)
+    except (OSError, ValueError) as exc:
+        log.warning("could not signal mosquitto (%s): %s", pidfile, exc)
+
+
+__all__ = ["MAX_RECORD_BYTES", "create_app"]

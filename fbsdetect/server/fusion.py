@@ -1,0 +1,108 @@
+"""Cross-node fusion.
+
+Two views, both served by `GET /api/v1/detections`:
+- `detections`: the server runs the detection engine (`fbsdetect.detect.engine.analyze`,
+  the same rules as `fbsdetect analyze`) over the observations every node sent, so one
+  suspect seen by several nodes is one detection whose `sensors` lists them all and whose
+  position comes from all their observations (`Analyzer`, every `--analyze-every-s`).
+- `incidents`: what the nodes themselves reported (their own detections, `det` records),
+  merged by cell identity (mcc, mnc, lac, cid, arfcn, bsic): one incident per identity,
+  listing the nodes, their highest severity and score, first and last seen.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from sqlalchemy import select
+
+log = logging.getLogger(__name__)
+
+SEVERITY_ORDER = {"low": 1, "medium": 2, "high": 3}
+IDENTITY = ("mcc", "mnc", "lac", "cid", "arfcn", "bsic")
+
+
+def node_incidents(store: Any) -> list[dict[str, Any]]:
+    """The nodes' own detections merged by cell identity (the newest report of each
+    (node, detection id) counts)."""
+    from fbsdetect.store.models import IngestRecord
+
+    latest: dict[tuple[str, Any], tuple[int, dict[str, Any]]] = {}
+    with store.session() as s:
+        q = select(IngestRecord.node, IngestRecord.seq, IngestRecord.data).where(
+            IngestRecord.kind == "detection")
+        for node, seq, data in s.execute(q):
+            if not isinstance(data, dict):
+                continue
+            key = (node, data.get("id"))
+            if key not in latest or latest[key][0] < seq:
+                latest[key] = (seq, data)
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for (node, _), (_seq, d) in sorted(latest.items(), key=lambda kv: (kv[0][0], kv[1][0])):
+        c = d.get("cell")
+        cell: dict[str, Any] = c if isinstance(c, dict) else {}
+        ident = tuple(cell.get(k) for k in IDENTITY)
+        inc = merged.setdefault(ident, {"cell": dict(zip(IDENTITY, ident, strict=True)), "nodes": [],
+                                        "severity": "low", "score": 0.0, "first_seen": None,
+                                        "last_seen": None, "reports": 0, "rules": []})
+        inc["reports"] += 1
+        if node not in inc["nodes"]:
+            inc["nodes"].append(node)
+        sev = str(d.get("severity") or "low")
+        if SEVERITY_ORDER.get(sev, 0) > SEVERITY_ORDER.get(inc["severity"], 0):
+            inc["severity"] = sev
+        try:
+            inc["score"] = max(inc["score"], float(d.get("score") or 0.0))
+        except (TypeError, ValueError):
+            pass
+        for k, pick in (("first_seen", min), ("last_seen", max)):
+            v = d.get(k)
+            if isinstance(v, str):
+                inc[k] = v if inc[k] is None else pick(inc[k], v)
+        for r in d.get("rules") or []:
+            rid = r.get("id") if isinstance(r, dict) else None
+            if rid and rid not in inc["rules"]:
+                inc["rules"].append(rid)
+    out = list(merged.values())
+    out.sort(key=lambda x: (-SEVERITY_ORDER.get(x["severity"], 0), -x["score"]))
+    return out
+
+
+class Analyzer:
+    """Runs the detection engine over all ingested observations every `every_s` seconds."""
+
+    def __init__(self, store: Any, profile: Any, every_s: float) -> None:
+        self.store = store
+        self.profile = profile
+        self.every_s = every_s
+        self.stop_event = threading.Event()
+        self.lock = threading.Lock()
+        self.last: dict[str, Any] | None = None
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> dict[str, Any]:
+        from fbsdetect.detect.engine import analyze
+
+        with self.lock:
+            r = analyze(self.store, self.profile)
+        self.last = {"analysis_id": r.analysis_id, "observations": r.observations, "detections": r.detections,
+                     "by_severity": dict(r.by_severity), "seconds": r.seconds}
+        return self.last
+
+    def start(self) -> None:
+        if self.every_s <= 0:
+            return
+        self._thread = threading.Thread(target=self._loop, name="analyzer", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self.stop_event.wait(self.every_s):
+            try:
+                self.run_once()
+            except Exception as exc:
+                log.warning("server analysis failed: %s", exc)
+
+    def stop(self) -> None:
+        self.stop_event.set()
