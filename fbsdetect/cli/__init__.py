@@ -23,6 +23,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "verify",
     "node",
     "serve",
+    "user",
     "db",
     "doctor",
 )
