@@ -83,6 +83,29 @@ def announced_si(si: dict[str, bytes]) -> set[str]:
     return out
 
 
+TYPE_TCS = {"1": (0,), "2": (1,), "3": (2, 6), "4": (3, 7), "2bis": (5,), "2ter": (5, 4), "2quater": (5, 4),
+            "13": (4,)}
+"""BCCH Norm positions (TC) where each SI type is sent (TS 45.002 6.3.1.3)."""
+
+
+def required_si(si: dict[str, bytes], tcs: set[int]) -> set[str]:
+    """The SI types a cell sends, as far as its frames tell: SI2, SI3, SI4; what
+    SI3 announces (SI2ter, SI2quater, SI13); SI2bis when SI2's neighbour cell
+    description has EXT-IND set (TS 44.018 10.5.2.22); SI1 unless TC 0 was
+    decoded carrying something else (SI1 is optional)."""
+    req = {"2", "3", "4"} | announced_si(si)
+    s2 = si.get("2")
+    if s2 is not None and len(s2) > 3 and (s2[3] >> 5) & 1:
+        req.add("2bis")
+    if "1" in si or 0 not in tcs:
+        req.add("1")
+    return req
+
+
+def si_complete(si: dict[str, bytes], tcs: set[int]) -> bool:
+    return required_si(si, tcs) <= set(si)
+
+
 def _tcs(frames: list[L2Frame]) -> set[int]:
     return {(f.fn // 51) % 8 for f in frames if f.channel == "BCCH"}
 
@@ -118,10 +141,10 @@ class CellState:
 
     @property
     def complete(self) -> bool:
-        return ALL_TC <= self.tcs and announced_si(self.si) <= set(self.si)
+        return si_complete(self.si, self.tcs)
 
     def wanted(self) -> set[str]:
-        return announced_si(self.si) - set(self.si)
+        return required_si(self.si, self.tcs) - set(self.si)
 
     def reset(self) -> None:
         self.si, self.si_all, self.tcs = {}, {}, set()
@@ -389,18 +412,25 @@ class ScanRunner:
         for c in self.cells.values():
             if c.arfcn not in arfcns or c.complete:
                 continue
-            missing = ALL_TC - c.tcs
             if c.fn_ref is None:
                 return 5.0
             fn0, t0 = c.fn_ref
             fn_now = fn0 + (t_source - t0) * FRAME_RATE_HZ
             turns = self._takes_turns(c)
-            for k in missing:
-                m = math.ceil((fn_now - 2) / 51)  # the next multiframe whose BCCH block is still ahead
-                m += (k - m) % 8
-                extra = 408 if k == 4 and turns else 0  # either of the next two TC 4 blocks
-                worst = max(worst, (51 * m + 2 + 4 + extra - fn_now) / FRAME_RATE_HZ)
-            if not missing and c.wanted():
+            unseen_only = False
+            for typ in c.wanted():
+                cand = [k for k in TYPE_TCS.get(typ, ()) if k not in c.tcs]
+                if not cand:
+                    unseen_only = True  # its positions were decoded carrying other types
+                    continue
+                waits = []
+                for k in cand:
+                    m = math.ceil((fn_now - 2) / 51)  # the next multiframe whose BCCH block is ahead
+                    m += (k - m) % 8
+                    extra = 408 if k == 4 and turns else 0  # either of the next two TC 4 blocks
+                    waits.append((51 * m + 2 + 4 + extra - fn_now) / FRAME_RATE_HZ)
+                worst = max(worst, min(waits))
+            if unseen_only:
                 # every TC seen, a type still missing: types that share TC 4 take turns,
                 # usually one per SI cycle (408 frames): the next TC 4 block of the
                 # other parity than the one last seen there
@@ -497,7 +527,7 @@ class ScanRunner:
             if st is not None and st.si.get("3") == r.si.get("3"):
                 si = {**st.si, **si}
                 tcs |= st.tcs
-            return ALL_TC <= tcs and announced_si(si) <= set(si)
+            return si_complete(si, tcs)
 
         return test
 
@@ -822,8 +852,7 @@ class ScanRunner:
                           "first_seen_s": round(cs.first_seen_s, 3), "last_seen_s": round(cs.last_seen_s, 3),
                           "power_dbm": cs.power_dbm, "power_ref": cs.power_ref, "snr_db": cs.snr_db,
                           "observations": cs.n_obs, "revisits": cs.n_revisits,
-                          "si": sorted(cs.si), "si_missing": sorted(cs.wanted() | (
-                              {f"TC{t}" for t in ALL_TC - cs.tcs}))})
+                          "si": sorted(cs.si), "si_missing": sorted(cs.wanted())})
         return {
             "source": self.spec, "profile": self.profile.name, "start_time": _iso_ms(self.start_time),
             "radio_s": round(self.radio_s(), 3), "cpu_s": round(time.process_time() - self._cpu0, 3),

@@ -83,7 +83,7 @@ class LiveView:
         cells = sorted(runner.cells.values(), key=lambda c: (c.arfcn, c.bsic))[:ROWS_MAX]
         for c in cells:
             plmn = f"{c.mcc}-{c.mnc:02d}" if c.mcc is not None and c.mnc is not None else "?"
-            si = "complete" if c.complete else f"{len(c.si)} +{len(c.wanted()) + len(set(range(8)) - c.tcs)}"
+            si = "complete" if c.complete else f"{len(c.si)} +{len(c.wanted())}"
             pw = "" if c.power_dbm is None else f"{c.power_dbm:.1f}" + ("" if c.power_ref == "dBm" else " FS")
             style = "bold red" if c.arfcn in suspects else None
             t.add_row(str(c.arfcn), str(c.bsic), plmn, str(c.lac or "?"), str(c.cid or "?"), pw,
