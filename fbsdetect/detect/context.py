@@ -158,6 +158,10 @@ class Seen:
     kind: str = "dwell"  # "dwell" | "revisit" (a short FCCH/SCH/power look: no SI)
     # BCCH blocks decoded per TC position ((FN div 51) mod 8, TS 45.002 6.3.1.3); None: not known
     bcch_tc: tuple[int, ...] | None = None
+    # followed dedicated channels (fbsdetect.traffic): TrafficCounts.to_json() and the SMS captured
+    # ({"sender", "text", "encoding", "category", ...}); None / () when not followed
+    traffic: Mapping[str, Any] | None = None
+    sms: tuple[Mapping[str, Any], ...] = ()
 
     @classmethod
     def of(cls, obs: CellObservation, **kw: Any) -> Seen:

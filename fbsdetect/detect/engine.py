@@ -252,14 +252,38 @@ def load_seen(store: Any, run_id: int | None = None) -> tuple[list[Seen], list[L
         bcch: dict[int, list[int]] = {}
         for oid, fn in ses.execute(bq):
             bcch.setdefault(oid, []).append(fn)
+        traffic, sms = _traffic(ses, run_id)
         for row in ses.scalars(q):
             seen.append(Seen.of(row.to_cell(), obs_id=row.id, run_id=row.run_id, tuning_id=row.tuning_id,
                                 paging=_paging_and_span(frames.get(row.id, [])),
                                 learn=row.run_id in learn_runs, kind=row.kind or "dwell",
-                                bcch_tc=tc_counts(bcch[row.id]) if row.id in bcch else None))
+                                bcch_tc=tc_counts(bcch[row.id]) if row.id in bcch else None,
+                                traffic=traffic.get(row.id), sms=tuple(sms.get(row.id, ()))))
         tunings = list(ses.scalars(tq))
     lte = lte_samples(tunings)
     return assign_sweeps(seen), lte
+
+
+def _traffic(ses: Any, run_id: int | None) -> tuple[dict[int, Any], dict[int, list[dict[str, Any]]]]:
+    """Traffic counts and captured SMS per observation id (fbsdetect.traffic)."""
+    from sqlalchemy import select
+
+    from fbsdetect.store.models import Observation, SmsRow, TrafficRow
+
+    tq = select(TrafficRow.observation_id, TrafficRow.counts)
+    sq = select(SmsRow).order_by(SmsRow.id)
+    if run_id is not None:
+        tq = tq.join(Observation, Observation.id == TrafficRow.observation_id).where(
+            Observation.run_id == run_id)
+        sq = sq.join(Observation, Observation.id == SmsRow.observation_id).where(
+            Observation.run_id == run_id)
+    traffic = {oid: counts for oid, counts in ses.execute(tq)}
+    sms: dict[int, list[dict[str, Any]]] = {}
+    for r in ses.scalars(sq):
+        sms.setdefault(r.observation_id, []).append(
+            {"time": _iso(r.time), "sender": r.sender, "text": r.text, "encoding": r.encoding,
+             "category": r.category, "parts": r.parts, "complete": r.complete})
+    return traffic, sms
 
 
 def lte_samples(tunings: Sequence[Any], profile: Any = None) -> list[LteSample]:

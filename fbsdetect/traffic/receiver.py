@@ -8,11 +8,13 @@ the receiver's own channeliser and equaliser, and feeds their soft bits to
 the follower. Frames of TS1-7 are added to the carrier's `frames` (channel
 SDCCH/8, SACCH/8); SDCCH/4 on a combined TS0 is already among them.
 `finish` leaves the follower on `CarrierResult.traffic` (counts, SMS,
-events).
+events). Without `keep_ccch` (the scan) only the Immediate Assignments stay
+among the CCCH frames, labelled AGCH.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -109,7 +111,12 @@ class ReceiverTraffic:
             if f is not None:
                 f.flush()
                 t.result.traffic = f
-            if not self.keep_ccch:  # paging etc. were decoded only to find assignments
-                t.result.frames = [fr for fr in t.result.frames
-                                   if fr.channel != "CCCH" or si_key(fr.data) is not None
-                                   or (len(fr.data) > 2 and fr.data[2] == 0x3F)]
+            if not self.keep_ccch:
+                # paging etc. were decoded only to find assignments: the assignments stay,
+                # labelled AGCH (where TS 45.002 puts them), so that paging statistics
+                # (detect.engine) do not mistake them for a CCCH looked at
+                t.result.frames = [
+                    replace(fr, channel="AGCH") if fr.channel == "CCCH" and si_key(fr.data) is None else fr
+                    for fr in t.result.frames
+                    if fr.channel != "CCCH" or si_key(fr.data) is not None
+                    or (len(fr.data) > 2 and fr.data[2] == 0x3F)]
