@@ -487,5 +487,10 @@ def list_detections(store: Any, min_severity: str | Severity | None = None) -> l
                 "first_seen": _iso(d.first_seen), "last_seen": _iso(d.last_seen),
                 "observations": d.n_observations, "sensors": list(d.sensors or []),
                 "position": d.position, "status": d.status})
+        from fbsdetect.traffic.store import detection_extras  # SMS, traffic (contracts.md 5)
+
+        extras = detection_extras(ses, [x["id"] for x in out])
+        for x in out:
+            x.update(extras.get(x["id"], {}))
     out.sort(key=lambda x: (-int(Severity.parse(x["severity"]) or 0), -x["score"], x["id"]))
     return out

@@ -58,3 +58,34 @@ def record(sink: Any, obs_id: int, carrier: Any, start_time: datetime | None) ->
     keep = getattr(sink, "traffic", None)
     if isinstance(keep, list):
         keep.append((obs_id, follower))
+
+
+def detection_extras(ses: Any, detection_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """contracts.md section 5 `sms` and `traffic` of stored detections whose
+    cell's dedicated channels were followed: every SMS captured from the cell
+    (concatenated parts joined) and the traffic counts summed over its
+    observations. Detections without any get nothing."""
+    from sqlalchemy import select
+
+    from fbsdetect.store.models import Observation, SmsRow, TrafficRow
+
+    out: dict[int, dict[str, Any]] = {}
+    if not detection_ids:
+        return out
+    for det, r in ses.execute(select(Observation.detection_id, SmsRow)
+                              .join(SmsRow, SmsRow.observation_id == Observation.id)
+                              .where(Observation.detection_id.in_(detection_ids)).order_by(SmsRow.id)):
+        out.setdefault(det, {"sms": [], "traffic": {}})["sms"].append(
+            {"time": r.time.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z" if r.time else None,
+             "sender": r.sender, "text": r.text, "encoding": r.encoding, "category": r.category})
+    for det, counts in ses.execute(select(Observation.detection_id, TrafficRow.counts)
+                                   .join(TrafficRow, TrafficRow.observation_id == Observation.id)
+                                   .where(Observation.detection_id.in_(detection_ids))):
+        agg = out.setdefault(det, {"sms": [], "traffic": {}})["traffic"]
+        for k in ("assignments", "ciphered", "lu_rejects", "lu_accepts", "auth_requests", "sms",
+                  "hopping", "paging_responses"):
+            agg[k] = agg.get(k, 0) + int(counts.get(k, 0) or 0)
+        ids = agg.setdefault("identity_requests", {})
+        for k, v in (counts.get("identity_requests") or {}).items():
+            ids[k] = ids.get(k, 0) + int(v)
+    return {d: v for d, v in out.items() if v["sms"] or v["traffic"].get("assignments")}
