@@ -151,10 +151,22 @@ def write_mosquitto_files(store: Any, directory: str | os.PathLike[str], *,
            "# every node: publish below its own name only, read nothing",
            "pattern write fbsdetect/v1/%u/#", ""]
     out = {}
-    for fname, text, mode in (("passwd", "\n".join(lines) + "\n", 0o600), ("acl", "\n".join(acl), 0o644)):
+    import grp
+    import shutil
+
+    try:  # Mosquitto drops root for the user "mosquitto": let its group read the files
+        group: str | None = grp.getgrnam("mosquitto").gr_name
+    except KeyError:
+        group = None
+    for fname, text, mode in (("passwd", "\n".join(lines) + "\n", 0o640), ("acl", "\n".join(acl), 0o644)):
         tmp = d / (fname + ".tmp")
         tmp.write_text(text, encoding="utf-8")
         os.chmod(tmp, mode)
+        if group is not None:
+            try:
+                shutil.chown(tmp, group=group)
+            except OSError:
+                pass
         os.replace(tmp, d / fname)
         out[fname] = str(d / fname)
     return out
@@ -171,8 +183,11 @@ autosave_interval 10
 max_inflight_messages 200
 max_queued_messages 1000000
 listener {port} {host}
-"""
+{user}"""
 
 
-def mosquitto_conf(directory: str | os.PathLike[str], *, port: int = 1883, host: str = "127.0.0.1") -> str:
-    return MOSQUITTO_CONF.format(dir=str(Path(directory).resolve()), port=port, host=host)
+def mosquitto_conf(directory: str | os.PathLike[str], *, port: int = 1883, host: str = "127.0.0.1",
+                   user: str | None = None) -> str:
+    """mosquitto.conf for the files above (`user`: the account Mosquitto runs as when started as root)."""
+    return MOSQUITTO_CONF.format(dir=str(Path(directory).resolve()), port=port, host=host,
+                                 user=f"user {user}\n" if user else "")

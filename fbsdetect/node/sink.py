@@ -1,0 +1,46 @@
+"""`OutboxSink`: the scan's StoreSink (the node's local SQLite) that also puts every
+observation in the outbox, as a record for the server, and pings the systemd
+watchdog on the scan's progress (flush comes at least once a second)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fbsdetect.node.outbox import Outbox
+from fbsdetect.store.sink import StoreSink, _jsonable
+from fbsdetect.types import CellObservation, L2Frame
+
+
+def observation_payload(obs: CellObservation, node: str, *, radio_s: float | None,
+                        kind: str) -> dict[str, Any]:
+    d: dict[str, Any] = _jsonable(obs.to_json())
+    d["sensor"] = node
+    d["radio_s"] = None if radio_s is None else float(radio_s)
+    d["kind"] = kind
+    return d
+
+
+class OutboxSink(StoreSink):
+    def __init__(self, store: Any, outbox: Outbox, *, node: str, on_progress: Any = None) -> None:
+        super().__init__(store, sensor=node, sensor_kind="node")
+        self.outbox = outbox
+        self.node = node
+        self.on_progress = on_progress
+        self.last_observation: CellObservation | None = None
+        self.n_observations = 0
+
+    def observation(self, obs: CellObservation, *, radio_s: float | None = None,
+                    tuning_id: int | None = None, kind: str = "dwell",
+                    frames: Sequence[L2Frame] = ()) -> int:
+        oid = super().observation(obs, radio_s=radio_s, tuning_id=tuning_id, kind=kind, frames=frames)
+        self.outbox.add("observation", observation_payload(obs, self.node, radio_s=radio_s, kind=kind),
+                        observation_id=oid if oid > 0 else None)
+        self.last_observation = obs
+        self.n_observations += 1
+        return oid
+
+    def flush(self) -> None:
+        super().flush()
+        if self.on_progress is not None:
+            self.on_progress()
