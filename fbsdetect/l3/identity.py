@@ -54,3 +54,52 @@ class IdentityHasher:
             self.key = load_key()
         h = hmac.new(self.key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:16]
         return f"{kind}:h{h}"
+
+
+# --- pseudonymising identities inside stored frames ---------------------------------
+
+def _mi_offset(l3: bytes) -> int | None:
+    """Offset of the Mobile Identity LV in the phone's first message (echoed
+    in the UA) or in a TMSI Reallocation Command / LU Accept, else None."""
+    if len(l3) < 3:
+        return None
+    pd, mt = l3[0] & 0xF, l3[1] & (0xFF if l3[0] & 0xF == 6 else 0x3F)
+    if pd == 6 and mt == 0x27:              # Paging Response: CKSN, classmark 2 LV, MI LV
+        return 3 + 1 + l3[3] if len(l3) > 3 else None
+    if pd == 5 and mt == 0x08:              # LU Request: type/CKSN, LAI(5), classmark 1, MI LV
+        return 9
+    if pd == 5 and mt in (0x24, 0x28):      # CM Service / Re-establishment Request
+        return 3 + 1 + l3[3] if len(l3) > 3 else None
+    if pd == 5 and mt == 0x01:              # IMSI Detach: classmark 1, MI LV
+        return 3
+    if pd == 5 and mt == 0x1A:              # TMSI Reallocation Command: LAI(5), MI LV
+        return 7
+    if pd == 5 and mt == 0x02 and len(l3) > 8 and l3[7] == 0x17:  # LU Accept [17 MI]
+        return 8
+    return None
+
+
+def pseudonymise_l3(l3: bytes, key: bytes) -> bytes:
+    """`l3` with its Mobile Identity replaced by a keyed pseudonym of the
+    same type and length: a TMSI by 4 HMAC octets; an IMSI/IMEI keeps its
+    first 5 digits (MCC and MNC: the home network) and the rest become
+    HMAC-derived digits. Messages without an identity come back unchanged."""
+    off = _mi_offset(l3)
+    if off is None or off >= len(l3):
+        return l3
+    n = l3[off]
+    if n < 1 or off + 1 + n > len(l3):
+        return l3
+    v = bytearray(l3[off + 1:off + 1 + n])
+    mac = hmac.new(key, bytes(v), hashlib.sha256).digest()
+    kind = v[0] & 7
+    if kind == 4 and n == 5:
+        v[1:5] = mac[:4]
+    elif kind in (1, 2, 3):
+        for i in range(3, n):  # octets from the 6th digit on
+            lo, hi = mac[i] % 10, (mac[i] // 10) % 10
+            filler = (v[i] >> 4) == 0xF
+            v[i] = lo | ((0xF if filler else hi) << 4)
+    else:
+        return l3
+    return l3[:off + 1] + bytes(v) + l3[off + 1 + n:]

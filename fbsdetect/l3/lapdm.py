@@ -150,3 +150,19 @@ class Reassembler:
             return []
         del self._buf[f.sapi]
         return [(f.sapi, bytes(buf))]
+
+
+def pseudonymise_frame(data: bytes, key: bytes, sacch: bool = False) -> bytes:
+    """A 23-octet frame with the Mobile Identity of a single-frame message it
+    carries (the UA's echo of the phone's first message, a TMSI Reallocation
+    ...) replaced by a keyed pseudonym (`identity.pseudonymise_l3`)."""
+    from fbsdetect.l3.identity import pseudonymise_l3
+
+    f = parse_frame(data, sacch)
+    if isinstance(f, str) or not f.info or f.more:
+        return data
+    new = pseudonymise_l3(f.info, key)
+    if new == f.info:
+        return data
+    start = (2 if sacch else 0) + 3
+    return data[:start] + new + data[start + len(new):]

@@ -25,7 +25,12 @@ assignments and timeslots the caller does not deliver (`not_followed`). An
 SDCCH/4 assignment tells that TS0 is combined (the only place SDCCH/4 exists).
 Every malformed frame, message or SMS is a count (`lapdm_malformed`, `l3_malformed`, `sms_malformed`).
 Identities (Paging Response, LU Request) only ever leave through the
-`hasher` (keyed hash by default, `l3.identity`).
+`hasher` (keyed hash by default, `l3.identity`); with `pseudonymise_frames`
+(the scan, whose frames are stored) and an `IdentityHasher` that hashes, the
+frames returned carry a keyed pseudonym in place of the Mobile Identity
+(`l3.lapdm.pseudonymise_frame`), so the database and its exports hold no
+victim's TMSI/IMSI either. `decode-bursts` and `decode --frames` print the
+frames as received (like gr-gsm).
 """
 
 from __future__ import annotations
@@ -169,8 +174,9 @@ class TrafficFollower:
                  hasher: Callable[[str, str], str] | None = None, emit_ts0: bool = False,
                  timeslots: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7),
                  time_of_fn: Callable[[int], float | None] | None = None,
-                 follow_ciphered: bool = True) -> None:
+                 follow_ciphered: bool = True, pseudonymise_frames: bool = False) -> None:
         self.arfcn = arfcn
+        self.pseudonymise_frames = pseudonymise_frames
         self.follow_ciphered = follow_ciphered  # False: a ciphered conversation is counted and left
         self.combined = combined
         self.hasher = hasher
@@ -307,6 +313,16 @@ class TrafficFollower:
         self._conv.clear()
         return out
 
+    def _pseudonym_key(self) -> bytes | None:
+        """The hasher's key when identities are hashed (None: clear, or no hasher)."""
+        h = self.hasher
+        if not self.pseudonymise_frames or h is None or getattr(h, "clear", True):
+            return None
+        if getattr(h, "key", None) is None:
+            h("tmsi", "")  # loads (or creates) the per-install key
+        key = getattr(h, "key", None)
+        return key if isinstance(key, bytes) else None
+
     # -- one conversation -------------------------------------------------------------
     def _feed(self, c: _Conversation, fn: int, ts: int, soft: npt.NDArray[np.float32] | None,
               data114: npt.ArrayLike | None = None, dummy: bool = False) -> list[L2Frame]:
@@ -353,7 +369,13 @@ class TrafficFollower:
         c.last_good_fn = b.fn
         if not sacch and c.first_sdcch_fn is None:
             c.first_sdcch_fn = b.fn
-        frame = L2Frame(arfcn=self.arfcn, fn=b.fn, ts=b.ts, channel=b.channel, data=b.data,
+        data = b.data
+        key = self._pseudonym_key()
+        if key is not None:  # victims' identities never leave in clear (l3.identity)
+            data = lapdm.pseudonymise_frame(b.data, key, sacch)
+            if data != b.data:
+                oc["identities_pseudonymised"] += 1
+        frame = L2Frame(arfcn=self.arfcn, fn=b.fn, ts=b.ts, channel=b.channel, data=data,
                         time_s=self.time_of_fn(b.fn) if self.time_of_fn else None)
         msgs = c.lapdm.push(b.data, sacch=sacch)
         for k, v in c.lapdm.stats.items():

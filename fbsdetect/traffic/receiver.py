@@ -49,7 +49,7 @@ class ReceiverTraffic:
 
             f = TrafficFollower(track.result.arfcn, combined=bool(track.result.combined),
                                 hasher=self.hasher, emit_ts0=False, follow_ciphered=self.keep_ccch,
-                                time_of_fn=time_of_fn)
+                                time_of_fn=time_of_fn, pseudonymise_frames=not self.keep_ccch)
             self._by_track[id(track)] = f
             track.result.traffic = f
         return f

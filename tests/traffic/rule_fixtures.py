@@ -12,8 +12,8 @@ from fbsdetect.detect.context import RuleContext, Seen
 from tests.detect import support as S
 
 Case = tuple[Seen, Any]
-SMS = ({"sender": "95588", "text": "【工商银行】您的积分即将清零，请登录 icbc-jf.cc 兑换现金", "encoding": "ucs2",
-        "category": "FR:Phishing(Bank)"},)
+SMS = ({"sender": "95588", "text": "【工商银行】您的积分即将清零，请登录 icbc-jf.cc 兑换现金",
+        "encoding": "ucs2", "category": "FR:Phishing(Bank)"},)
 
 
 def _with(case: Case, traffic: dict[str, Any] | None, sms: tuple[dict[str, Any], ...] = ()) -> Case:

@@ -106,9 +106,9 @@ def test_scan_stores_the_fake_cells_sms(tmp_path: Path, monkeypatch: pytest.Monk
     import os
 
     env = {**os.environ, **env}
-    subprocess.run([sys.executable, "-m", "fbsdetect", "scan", "--source", f"sim:{scene}",
-                    "--profile", str(HERE / "fake_sms_profile.toml"), "--db", f"sqlite:///{db}"],
-                   check=True, capture_output=True, text=True, env=env, timeout=1200)
+    run = subprocess.run([sys.executable, "-m", "fbsdetect", "scan", "--source", f"sim:{scene}",
+                          "--profile", str(HERE / "fake_sms_profile.toml"), "--db", f"sqlite:///{db}"],
+                         check=True, capture_output=True, text=True, env=env, timeout=1200)
     con = sqlite3.connect(db)
     rows = con.execute("SELECT o.arfcn, s.sender, s.text, s.encoding, s.parts, s.complete FROM sms s "
                        "JOIN observation o ON o.id = s.observation_id").fetchall()
@@ -131,3 +131,44 @@ def test_scan_stores_the_fake_cells_sms(tmp_path: Path, monkeypatch: pytest.Monk
         if text == ZH_LONG:
             continue  # two parts: each dissected on its own
         assert (sender.lstrip("+"), text) in seen or (sender, text) in seen, (sender, text)
+    # the detection carries the SMS and the traffic counts; the rules fire
+    subprocess.run([sys.executable, "-m", "fbsdetect", "analyze", "--db", f"sqlite:///{db}"], check=True,
+                   capture_output=True, text=True, env=env)
+    dets = [json.loads(x) for x in subprocess.run(
+        [sys.executable, "-m", "fbsdetect", "detections", "--json", "--db", f"sqlite:///{db}"], check=True,
+        capture_output=True, text=True, env=env).stdout.splitlines()]
+    (fake,) = [d for d in dets if d["cell"]["arfcn"] == 20]
+    assert {(m["sender"], m["text"]) for m in fake["sms"]} == {(s, t) for s, t, _ in texts}
+    assert {"sms-unciphered", "imsi-request-then-reject"} <= {r["id"] for r in fake["rules"]}
+    assert fake["traffic"]["lu_rejects"] >= 1 and fake["traffic"]["identity_requests"]["imsi"] >= 1
+    assert all(not d.get("sms") for d in dets if d["cell"]["arfcn"] != 20)
+    # no simulated phone's TMSI in clear in the database, the export or the logs
+    tmsis = _phone_tmsis(scene)
+    assert len(tmsis) >= 20
+    blobs = [db.read_bytes(), pcap.read_bytes(), (run.stdout + run.stderr).encode()]
+    for t in tmsis:
+        for b in blobs:
+            assert t not in b and t.hex().encode() not in b
+
+
+def _phone_tmsis(scene_path: Path) -> list[bytes]:
+    """The TMSIs the simulated phones announce (UA echo of their first message)."""
+    from fbsdetect.dsp.gmsk import SYMBOL_RATE_HZ
+    from fbsdetect.l3 import identity, lapdm
+    from fbsdetect.sim.dedicated import schedule_for
+    from fbsdetect.sim.render import cell_timing
+    from fbsdetect.sim.scene import load_scene
+
+    sc = load_scene(scene_path)
+    out = []
+    for c in sc.cells:
+        tm = cell_timing(sc, c)
+        sched = schedule_for(sc, c, tm.start_fn, SYMBOL_RATE_HZ * (1 + tm.freq_error_ppm * 1e-6))
+        for blocks in sched.blocks.values():
+            for _t3, _ts, data in blocks:
+                f = lapdm.parse_frame(data) if data is not None else "x"
+                if not isinstance(f, str) and f.name == "UA" and f.info:
+                    off = identity._mi_offset(f.info)
+                    assert off is not None
+                    out.append(bytes(f.info[off + 2:off + 6]))
+    return out
