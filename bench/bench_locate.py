@@ -210,7 +210,7 @@ def hunt(seed: int, start_m: float = 300.0, shadowing_db: float = 4.0, max_steps
         d_tx = float(distance_m(*here, *tx))
         if d_tx <= 50.0:
             return True, d_tx, step
-        est = locate(samples, moving="never", cells=cells)
+        est = locate(samples, moving="never", cells=cells, antenna=False)
         if not est.ok or est.posterior is None:
             pts.append((x + step_m, y))
             continue

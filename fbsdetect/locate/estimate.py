@@ -26,7 +26,13 @@ from typing import Any
 import numpy as np
 
 from fbsdetect.locate.polygons import ellipse_ring, multipolygon
-from fbsdetect.locate.posterior import ANTENNA_HEIGHT_M, Posterior, fspl_1m_db, grid_posterior
+from fbsdetect.locate.posterior import (
+    ANTENNA_HEIGHT_M,
+    PATTERNS,
+    Posterior,
+    fspl_1m_db,
+    grid_posterior,
+)
 from fbsdetect.locate.samples import DB, Bins, LocalFrame, PowerSample, make_bins
 
 MIN_FIXES = 3
@@ -258,16 +264,20 @@ def from_posterior(post: Posterior, *, freq_hz: float = 947e6) -> Estimate:
 
 
 def locate(samples: Sequence[PowerSample], *, bin_m: float = 30.0, cells: int = 64,
-           moving: str = "auto", freq_hz: float = 947e6, window_s: float = 60.0) -> Estimate:
+           moving: str = "auto", freq_hz: float = 947e6, window_s: float = 30.0,
+           antenna: bool = True) -> Estimate:
     """The position estimate of one transmitter from its power samples.
 
     `moving`: "auto" (test the fixed-site fit, moving.fixed_site_fit_quality,
-    and add a track when it fails), "never", or "always"."""
+    and add a track when it fails), "never", or "always". `antenna`: also
+    consider sector antennas (posterior.PATTERNS; ~5x the work: a live hunt
+    re-estimating every step may leave it off and assume an omnidirectional
+    transmitter, as a fake BTS mostly is)."""
     bins = make_bins(samples, bin_m=bin_m)
     why = check_fixes(bins)
     if why:
         return insufficient(bins.n_fixes, why)
-    post = grid_posterior(bins, cells=cells)
+    post = grid_posterior(bins, cells=cells, patterns=PATTERNS if antenna else (None,))
     est = from_posterior(post, freq_hz=freq_hz)
     if moving == "never":
         return est

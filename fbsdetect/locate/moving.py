@@ -90,7 +90,7 @@ def _logsumexp(a: npt.NDArray[np.float64], axis: int | None = None) -> Any:
 
 
 def fixed_site_fit_quality(samples: Sequence[PowerSample], *, bin_m: float = 30.0,
-                           window_s: float = 60.0, cells: int = 48) -> FitQuality:
+                           window_s: float = 30.0, cells: int = 48) -> FitQuality:
     """How well one fixed position explains the samples (module docstring)."""
     bins = make_bins(samples, bin_m=bin_m)
     wbins = make_bins(samples, bin_m=bin_m, frame=bins.frame, window_s=window_s)
@@ -98,7 +98,7 @@ def fixed_site_fit_quality(samples: Sequence[PowerSample], *, bin_m: float = 30.
     if len(bins) < 3 or len(wins) < 2:
         return FitQuality(False, 0.0, len(wins), 0.0, 0.0, 0.0,
                           "too few time windows to test for motion")
-    post = grid_posterior(bins, cells=cells, refine=False)
+    post = grid_posterior(bins, cells=cells, refine=False, patterns=(None,))
     g, k, j = post.mode_index()
     res = post.residuals(g, k, j)
     a = float(post.terms.a[g, k, j])
@@ -234,7 +234,7 @@ def _smooth(lik: list[npt.NDArray[np.float64]], steps: list[float]) -> list[npt.
     return out
 
 
-def track(samples: Sequence[PowerSample], *, bin_m: float = 30.0, window_s: float = 60.0,
+def track(samples: Sequence[PowerSample], *, bin_m: float = 30.0, window_s: float = 30.0,
           speed_m_s: float = 10.0, cells: int = 80, passes: int = 6) -> Track:
     """A moving transmitter's track, one point per time window (module docstring)."""
     bins = make_bins(samples, bin_m=bin_m)
@@ -269,7 +269,7 @@ def track(samples: Sequence[PowerSample], *, bin_m: float = 30.0, window_s: floa
         return out
 
     # start from the fixed-site fit's intercept, offsets and exponent
-    p0 = grid_posterior(bins, cells=48, refine=False)
+    p0 = grid_posterior(bins, cells=48, refine=False, patterns=(None,))
     g0, k0, j0 = p0.mode_index()
     fixed: tuple[float, npt.NDArray[np.float64], float, float] | None = (
         float(p0.terms.a[g0, k0, j0]), p0.terms.offsets[g0, k0, j0], float(p0.exponents[k0]),

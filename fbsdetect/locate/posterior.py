@@ -27,6 +27,13 @@ keeps the regions honest when bins are closer than the decorrelation
 distance, and more for data along one line (`geometry_tempering`); the
 bench checks the coverage this gives.
 
+Antennas: a legitimate site's sector antenna puts 10-20 dB less behind it
+than in front, which no path-loss exponent explains; the antenna is a
+nuisance too, omnidirectional (prior 0.8) or a 65 deg sector towards one of
+8 azimuths with a 10 or 20 dB front-to-back ratio (0.2 / 16 each),
+marginalised; hypotheses under 5 % of the best one's evidence on the coarse
+grid are dropped for the later passes.
+
 Two stages: a coarse grid over the data's extent plus a margin, then a fine
 grid over the coarse posterior's 99.9 % region. Regions are highest-
 posterior-density sets of grid cells, traced into polygons.
@@ -52,6 +59,13 @@ SENSOR_OFFSET_SD_DB = 6.0
 TEMPERING = 0.3
 HUBER_Z = 2.5
 GRID_CELLS = 64
+SECTOR_BEAMWIDTH_DEG = 65.0
+# antenna hypotheses: omnidirectional (prior 1 - P_SECTOR) or a sector towards
+# one of 8 azimuths with a 10 or 20 dB front-to-back ratio (P_SECTOR / 16 each)
+PATTERNS: tuple[tuple[float, float] | None, ...] = (
+    None, *((float(az), fb) for az in range(0, 360, 45) for fb in (10.0, 20.0)))
+PATTERN_KEEP = 0.05
+P_SECTOR = 0.2  # prior probability of a sector antenna (a fake BTS is mostly omnidirectional)
 MIN_MARGIN_M = 800.0
 
 
@@ -109,14 +123,16 @@ def loglik(bins: Bins, gx: npt.NDArray[np.float64], gy: npt.NDArray[np.float64],
            inflate: npt.NDArray[np.float64] | None = None,
            gps_dist_m: float | npt.NDArray[np.float64] = 150.0,
            tempering: float = TEMPERING, fixed_a: float | None = None,
-           fixed_offsets: npt.NDArray[np.float64] | None = None) -> LikelihoodTerms:
+           fixed_offsets: npt.NDArray[np.float64] | None = None,
+           pattern: tuple[float, float] | None = None,
+           geometry: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64] | None] | None = None,
+           ) -> LikelihoodTerms:
     """The model's log-likelihood over candidate positions (gx, gy) for every
     exponent and sigma, A and the sensor offsets integrated out (or held at
     `fixed_a` / `fixed_offsets` when given: the moving-transmitter test)."""
     y = bins.power_db
     m = y.size
-    d2 = (gx[:, None] - bins.x[None, :]) ** 2 + (gy[:, None] - bins.y[None, :]) ** 2
-    dlog = (0.5 * DB) * np.log(d2 + ANTENNA_HEIGHT_M ** 2)  # 10 log10 sqrt(d^2 + h^2), (G, M)
+    dlog, brg = geometry if geometry is not None else candidate_geometry(bins, gx, gy, pattern is not None)
     n_s = len(bins.sensors)
     present = [s for s in range(n_s) if np.any(bins.sensor == s)]
     g = gx.size
@@ -131,12 +147,19 @@ def loglik(bins: Bins, gx: npt.NDArray[np.float64], gy: npt.NDArray[np.float64],
     n_p, j_n = len(present), sigmas.size
     wm = w_all.T[:, :, None] * masks[:, None, :]  # (M, J, S)
     s0 = wm.sum(axis=0)  # (J, S)
-    sy = np.einsum("mjs,m->js", wm, y)
-    syy = np.einsum("mjs,m->js", wm, y * y)
     wm2 = wm.reshape(m, -1)
     sd = (dlog @ wm2).reshape(g, 1, j_n, n_p)
-    syd = (dlog @ (wm2 * y[:, None])).reshape(g, 1, j_n, n_p)
     sdd = ((dlog * dlog) @ wm2).reshape(g, 1, j_n, n_p)
+    if pattern is None:
+        sy: Any = np.einsum("mjs,m->js", wm, y)
+        syy: Any = np.einsum("mjs,m->js", wm, y * y)
+        syd = (dlog @ (wm2 * y[:, None])).reshape(g, 1, j_n, n_p)
+    else:  # the readings with the antenna's gain towards each bin taken out
+        assert brg is not None
+        yg = y[None, :] - pattern_gain_db(brg, pattern)  # (G, M)
+        sy = (yg @ wm2).reshape(g, 1, j_n, n_p)
+        syy = ((yg * yg) @ wm2).reshape(g, 1, j_n, n_p)
+        syd = ((yg * dlog) @ wm2).reshape(g, 1, j_n, n_p)
     nk = exponents[None, :, None, None]
     base = -0.5 * np.sum(np.log(var_all), axis=1)  # (J,)
     off_out = np.zeros((g, exponents.size, j_n, n_s))
@@ -164,6 +187,26 @@ def loglik(bins: Bins, gx: npt.NDArray[np.float64], gy: npt.NDArray[np.float64],
     ll = tempering * ll
     a_out = abar
     return LikelihoodTerms(ll, a_out, off_out)
+
+
+def candidate_geometry(bins: Bins, gx: npt.NDArray[np.float64], gy: npt.NDArray[np.float64],
+                       bearings: bool) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64] | None]:
+    """``10 log10 sqrt(d^2 + h^2)`` and (when asked) the bearing in degrees from
+    each candidate to each bin, (G, M)."""
+    dx = bins.x[None, :] - gx[:, None]
+    dy = bins.y[None, :] - gy[:, None]
+    dlog = (0.5 * DB) * np.log(dx * dx + dy * dy + ANTENNA_HEIGHT_M ** 2)
+    return dlog, (np.degrees(np.arctan2(dx, dy)) if bearings else None)
+
+
+def pattern_gain_db(bearing_deg: npt.NDArray[np.float64],
+                    pattern: tuple[float, float]) -> npt.NDArray[np.float64]:
+    """A sector antenna's gain (dB, <= 0) towards the bearings:
+    ``-min(12 (theta / 65 deg)^2, front_back_db)``, pattern = (azimuth_deg,
+    front_back_db)."""
+    az, fb = pattern
+    theta = (bearing_deg - az + 180.0) % 360.0 - 180.0
+    return np.asarray(-np.minimum(theta * theta * (12.0 / SECTOR_BEAMWIDTH_DEG ** 2), fb))
 
 
 def log_prior_kj(exponents: npt.NDArray[np.float64] = EXPONENTS,
@@ -261,6 +304,9 @@ class Posterior(GridDensity):
     inflate: npt.NDArray[np.float64]
     exponents: npt.NDArray[np.float64] = field(default_factory=lambda: EXPONENTS)
     sigmas: npt.NDArray[np.float64] = field(default_factory=lambda: SIGMAS_DB)
+    pattern: tuple[float, float] | None = None  # the antenna hypothesis of `terms`
+    p_sector: float = 0.0  # posterior probability of a sector antenna
+    patterns_kept: tuple[tuple[float, float] | None, ...] = (None,)  # worth evaluating again
 
     def mode_index(self) -> tuple[int, int, int]:
         """Flat cell index, exponent index, sigma index of the joint mode."""
@@ -268,7 +314,7 @@ class Posterior(GridDensity):
         g, k, j = np.unravel_index(int(np.argmax(lp)), lp.shape)
         return int(g), int(k), int(j)
 
-    def fit(self, freq_hz: float = 947e6) -> dict[str, float]:
+    def fit(self, freq_hz: float = 947e6) -> dict[str, Any]:
         """Posterior means of the exponent and sigma, the intercept as an EIRP
         under the close-in (free space to 1 m) model, the RMS residual at the
         mode."""
@@ -280,7 +326,10 @@ class Posterior(GridDensity):
                 "eirp_dbm": round(float(self.terms.a[g, k, j]) + fspl_1m_db(freq_hz), 1),
                 "sigma_db": round(float(psig @ self.sigmas), 1),
                 "rms_db": round(float(np.sqrt(np.mean(res ** 2))), 2),
-                "bins": len(self.bins)}
+                "bins": len(self.bins),
+                "antenna": ("omni" if self.pattern is None else
+                            {"azimuth_deg": self.pattern[0], "front_back_db": self.pattern[1]}),
+                "p_sector": round(self.p_sector, 2)}
 
     def residuals(self, g: int, k: int, j: int) -> npt.NDArray[np.float64]:
         b = self.bins
@@ -288,23 +337,47 @@ class Posterior(GridDensity):
         d = np.hypot(gx[g] - b.x, gy[g] - b.y)
         model = (self.terms.a[g, k, j] + self.terms.offsets[g, k, j][b.sensor]
                  - self.exponents[k] * 0.5 * DB * np.log(d * d + ANTENNA_HEIGHT_M ** 2))
+        if self.pattern is not None:
+            brg = np.degrees(np.arctan2(b.x - gx[g], b.y - gy[g]))
+            model = model + pattern_gain_db(brg, self.pattern)
         return np.asarray(b.power_db - model)
 
 
 def _evaluate(bins: Bins, grid: Grid, inflate: npt.NDArray[np.float64],
               gps_dist: float | npt.NDArray[np.float64], tempering: float,
-              exponents: npt.NDArray[np.float64], sigmas: npt.NDArray[np.float64]) -> Posterior:
+              exponents: npt.NDArray[np.float64], sigmas: npt.NDArray[np.float64],
+              patterns: tuple[tuple[float, float] | None, ...] = (None,)) -> Posterior:
     gx, gy = grid.points()
-    terms = loglik(bins, gx, gy, inflate=inflate, gps_dist_m=gps_dist, tempering=tempering,
-                   exponents=exponents, sigmas=sigmas)
-    lp = terms.ll + log_prior_kj(exponents, sigmas)[None]
-    mx = float(lp.max())
-    e = np.exp(lp - mx)
-    tot = float(e.sum())
-    prob = e.sum(axis=(1, 2)).reshape(grid.ny, grid.nx) / tot
-    post_kj = e.sum(axis=0) / tot
-    log_ev = mx + math.log(tot) - math.log(gx.size)
-    return Posterior(bins.frame, grid, prob, bins, terms, post_kj, log_ev, inflate, exponents, sigmas)
+    pats = patterns if len(bins) >= 12 else (None,)
+    lpk = log_prior_kj(exponents, sigmas)[None]
+    results = []
+    geom = candidate_geometry(bins, gx, gy, any(p is not None for p in pats))
+    for pat in pats:
+        terms = loglik(bins, gx, gy, inflate=inflate, gps_dist_m=gps_dist, tempering=tempering,
+                       exponents=exponents, sigmas=sigmas, pattern=pat, geometry=geom)
+        prior = (math.log(1.0 - P_SECTOR) if pat is None
+                 else math.log(P_SECTOR / (len(PATTERNS) - 1)))
+        lp = terms.ll + lpk + (prior if len(pats) > 1 else 0.0)
+        mx = float(lp.max())
+        e = np.exp(lp - mx)
+        results.append((mx + math.log(float(e.sum())), mx, e, terms, pat))
+    log_ev_all = np.array([r[0] for r in results])
+    top = float(log_ev_all.max())
+    weights = np.exp(log_ev_all - top)
+    prob = np.zeros(gx.size)
+    post_kj = np.zeros((exponents.size, sigmas.size))
+    for wgt, (_lz, _mx, e, _t, _p) in zip(weights, results, strict=True):
+        scale = wgt / float(e.sum())
+        prob += e.sum(axis=(1, 2)) * scale
+        post_kj += e.sum(axis=0) * scale
+    tot = float(weights.sum())
+    best = results[int(np.argmax(log_ev_all))]
+    p_sector = float(sum(w for w, r in zip(weights, results, strict=True) if r[4] is not None) / tot)
+    log_ev = top + math.log(tot) - math.log(gx.size)
+    kept = tuple(r[4] for w, r in zip(weights, results, strict=True)
+                 if r[4] is None or w >= PATTERN_KEEP * float(weights.max()))
+    return Posterior(bins.frame, grid, (prob / tot).reshape(grid.ny, grid.nx), bins, best[3],
+                     post_kj / tot, log_ev, inflate, exponents, sigmas, best[4], p_sector, kept)
 
 
 def geometry_tempering(bins: Bins) -> float:
@@ -324,7 +397,8 @@ def geometry_tempering(bins: Bins) -> float:
 def grid_posterior(bins: Bins, *, cells: int = GRID_CELLS, margin_m: float | None = None,
                    tempering: float | None = None, robust: bool = True, refine: bool = True,
                    grid: Grid | None = None, exponents: npt.NDArray[np.float64] = EXPONENTS,
-                   sigmas: npt.NDArray[np.float64] = SIGMAS_DB) -> Posterior:
+                   sigmas: npt.NDArray[np.float64] = SIGMAS_DB,
+                   patterns: tuple[tuple[float, float] | None, ...] = PATTERNS) -> Posterior:
     """The posterior (module docstring): coarse grid, robust reweighting, fine grid."""
     if tempering is None:
         tempering = geometry_tempering(bins)
@@ -334,7 +408,8 @@ def grid_posterior(bins: Bins, *, cells: int = GRID_CELLS, margin_m: float | Non
         grid = Grid.around(float(bins.x.min()) - margin, float(bins.x.max()) + margin,
                            float(bins.y.min()) - margin, float(bins.y.max()) + margin, cells)
     inflate = np.ones(len(bins))
-    post = _evaluate(bins, grid, inflate, 150.0, tempering, exponents, sigmas)
+    post = _evaluate(bins, grid, inflate, 150.0, tempering, exponents, sigmas, patterns)
+    patterns = post.patterns_kept  # the others hold < PATTERN_KEEP of the best's evidence
 
     def distances(p: Posterior) -> npt.NDArray[np.float64]:
         px, py = p.point()
@@ -347,7 +422,7 @@ def grid_posterior(bins: Bins, *, cells: int = GRID_CELLS, margin_m: float | Non
         sd = np.sqrt(post.sigmas[j] ** 2 + bins.var_db2)
         z = np.abs(res) / sd
         inflate = np.where(z > HUBER_Z, np.minimum((z / HUBER_Z) ** 2, 25.0), 1.0)
-        post = _evaluate(bins, grid, inflate, gps_dist, tempering, exponents, sigmas)
+        post = _evaluate(bins, grid, inflate, gps_dist, tempering, exponents, sigmas, patterns)
         gps_dist = distances(post)
     if refine:
         mask = post.hpd_mask(0.999)
@@ -364,5 +439,5 @@ def grid_posterior(bins: Bins, *, cells: int = GRID_CELLS, margin_m: float | Non
             xmin, xmax = min(xmin, cx - side / 2), max(xmax, cx + side / 2)
             ymin, ymax = min(ymin, cy - side / 2), max(ymax, cy + side / 2)
             fine = Grid.around(xmin, xmax, ymin, ymax, cells)
-            post = _evaluate(bins, fine, inflate, gps_dist, tempering, exponents, sigmas)
+            post = _evaluate(bins, fine, inflate, gps_dist, tempering, exponents, sigmas, patterns)
     return post

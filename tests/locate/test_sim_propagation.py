@@ -78,7 +78,8 @@ cells = ["b"]
 @pytest.mark.parametrize("extra, msg", [
     ('[[propagation.antenna]]\ncell = "zz"\nazimuth_deg = 1.0\n', "not the name of a [[cell]]"),
     ('[[propagation.antenna]]\ncell = "a"\n', "'azimuth_deg': missing"),
-    ('[[propagation.obstruction]]\nposition = [36.6, 101.7]\nradius_m = 0.0\nloss_db = 3.0\n', "out of range"),
+    ('[[propagation.obstruction]]\nposition = [36.6, 101.7]\nradius_m = 0.0\nloss_db = 3.0\n',
+     "out of range"),
     ('[[propagation.obstruction]]\nposition = [36.6, 101.7]\nradius_m = 5.0\nloss_db = 3.0\nx = 1\n',
      "'x': unknown key"),
 ])
