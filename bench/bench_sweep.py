@@ -136,7 +136,8 @@ def expected_snr(scene: Any) -> dict[int, float]:
     return out
 
 
-def run(scene_path: Path, duration_s: float | None, max_sweeps: int | None) -> dict[str, Any]:
+def run(scene_path: Path, duration_s: float | None, max_sweeps: int | None, follow: str | None = None
+        ) -> dict[str, Any]:
     from fbsdetect.geo import open_gps
     from fbsdetect.scan.profile import load_profile
     from fbsdetect.scan.runner import ScanRunner
@@ -146,7 +147,13 @@ def run(scene_path: Path, duration_s: float | None, max_sweeps: int | None) -> d
     src = SimSource.from_path(scene_path)
     snr = expected_snr(src.scene)
     sink = MemorySink()
-    runner = ScanRunner(src, load_profile("cn"), sink, source_spec=f"sim:{scene_path}",
+    from dataclasses import replace
+
+    prof = load_profile("cn")
+    if follow is not None:
+        prof = replace(prof, radio=replace(prof.radio, follow_ccch=follow))
+    print(f"[radio] follow_ccch = {prof.radio.follow_ccch!r}")
+    runner = ScanRunner(src, prof, sink, source_spec=f"sim:{scene_path}",
                         gps=open_gps(None, source=src), max_sweeps=max_sweeps, duration_s=duration_s)
     cpu0 = time.process_time()
     wall0 = time.perf_counter()
@@ -192,17 +199,14 @@ def main() -> None:
     ap.add_argument("--max-sweeps", type=int, default=1)
     ap.add_argument("--write-scenes", action="store_true")
     ap.add_argument("--json", type=Path, help="write the scan summary here")
-    ap.add_argument("--no-follow-ccch", action="store_true",
-                    help="dwells decode BCCH only (not every CCCH block for fbsdetect.traffic)")
+    ap.add_argument("--follow-ccch", choices=("all", "after-identity", "off"),
+                    help="override the profile's [radio] follow_ccch (CCCH decoded in dwells for "
+                         "fbsdetect.traffic)")
     a = ap.parse_args()
-    if a.no_follow_ccch:
-        import fbsdetect.scan.dwell as dwell
-
-        dwell.FOLLOW_CCCH = False
     if a.write_scenes:
         write_scenes()
         return
-    s = run(a.scene, a.duration_s, a.max_sweeps)
+    s = run(a.scene, a.duration_s, a.max_sweeps, a.follow_ccch)
     if a.json:
         a.json.write_text(json.dumps(s, indent=1))
 

@@ -10,7 +10,8 @@ Schema (see scanners/README.md)::
 
     [profile]    name, description, timezone, sources = [citations]
     [radio]      sample_rate_hz, gain_db (number or "auto"), dwell_max_s, identity_dwell_max_s,
-                 power_dwell_s, revisit, revisit_dwell_s, tuner_max_hz, tuner_min_hz, settle_s
+                 power_dwell_s, revisit, revisit_dwell_s, tuner_max_hz, tuner_min_hz, settle_s,
+                 follow_ccch ("all" | "after-identity" | "off")
     [[band]]     name (a gsm.bands name), arfcns = [[first, last], ...]
     [[lte_band]] name, downlink_hz = [lo, hi], note
     [[operator]] mcc, mnc, mnc_aliases, name, name_zh, ncc, arfcns = {band = [[a, b]]},
@@ -29,6 +30,7 @@ from typing import Any
 from fbsdetect.errors import BadInput
 
 ENV_DIRS = "FBSDETECT_SCANNERS"
+FOLLOW_MODES = ("all", "after-identity", "off")
 
 
 def scanners_dirs() -> list[Path]:
@@ -50,6 +52,7 @@ class RadioPlan:
     tuner_min_hz: float = 24e6  # R820T
     tuner_max_hz: float = 1766e6
     settle_s: float = 0.06
+    follow_ccch: str = "all"  # decode CCCH in dwells to follow assignments: "all" | "after-identity" | "off"
 
 
 @dataclass(frozen=True)
@@ -231,7 +234,11 @@ def parse_profile(doc: dict[str, Any], path: str) -> Profile:
     c.keys(radio_d, set(_RADIO_KEYS), "radio")
     kw: dict[str, Any] = {}
     for k, v in radio_d.items():
-        if k == "gain_db":
+        if k == "follow_ccch":
+            if v not in FOLLOW_MODES:
+                raise c.bad("radio", f"follow_ccch must be one of {', '.join(FOLLOW_MODES)}, not {v!r}")
+            kw[k] = v
+        elif k == "gain_db":
             if v == "auto":
                 kw[k] = None
             else:

@@ -540,7 +540,7 @@ class ScanRunner:
             return
         self._tune(t)
         d = decode_dwell(self.source, t, cap_s=cap, satisfied=self._satisfied(phase),
-                         config=scan_receiver_config())
+                         config=scan_receiver_config(follow_ccch=self._follow(phase)))
         self._account(d)
         targets = [a for a in t.arfcns if a in energetic]
         out, notes = outcome_counts(t, None, d, targets)
@@ -562,6 +562,17 @@ class ScanRunner:
             spectrum_step_hz=t.sample_rate_hz / spec.size if spec.size else 0.0, spectrum_db=spec,
             noise_floor_db=None, clipped=d.clipped, band=t.band, notes=tuple(notes)))
         self._observe(d, tid, "dwell")
+
+    def _follow(self, phase: str) -> bool | None:
+        """Whether this dwell decodes every CCCH block to follow Immediate Assignments
+        (`[radio] follow_ccch`: "all" as `dwell.FOLLOW_CCCH` says, "after-identity",
+        "off"). Decoding a multiframe's CCCH reads to its end: ~0.2 s more a dwell."""
+        mode = self.profile.radio.follow_ccch
+        if mode == "off":
+            return False
+        if mode == "after-identity":
+            return None if phase != "identity" else False
+        return None
 
     @staticmethod
     def _outcome_of(a: int, d: DwellResult) -> str:
@@ -765,7 +776,8 @@ class ScanRunner:
             return
         t0 = self.radio_s()
         self._tune(t)
-        d = decode_dwell(self.source, t, cap_s=cap, satisfied=lambda _r: True, config=scan_receiver_config(),
+        d = decode_dwell(self.source, t, cap_s=cap, satisfied=lambda _r: True,
+                         config=scan_receiver_config(follow_ccch=False),
                          search_s=cap)
         self._account(d)
         self.revisit_s += self.radio_s() - t0

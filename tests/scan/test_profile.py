@@ -67,3 +67,11 @@ def test_lookup_by_name_env_and_missing(tmp_path: Path, monkeypatch: pytest.Monk
     (tmp_path / "broken.toml").write_text("[profile\n")
     with pytest.raises(BadInput, match="TOML"):
         load_profile(tmp_path / "broken.toml")
+
+
+def test_follow_ccch_modes(tmp_path: Path) -> None:
+    p = load_profile(_write(tmp_path, GOOD + '[radio]\nfollow_ccch = "off"\n'))
+    assert p.radio.follow_ccch == "off"
+    assert load_profile("cn").radio.follow_ccch == "all"
+    with pytest.raises(BadInput, match="follow_ccch"):
+        load_profile(_write(tmp_path, GOOD + '[radio]\nfollow_ccch = "sometimes"\n'))
