@@ -3,7 +3,8 @@ default: `IdentityHasher` turns them into a keyed hash (HMAC-SHA256 with a
 per-install key, truncated to 16 hex digits), so that the same phone is
 recognised within and across runs of one installation but the identity cannot
 be read back nor checked against a guessed IMSI without the key. Clear text
-only when the hasher is made with `clear=True` (an explicit user option).
+only when the hasher is made with `clear=True` or the environment sets
+FBSDETECT_CLEAR_IDENTITIES=1 (an explicit user choice).
 
 The key lives in `$FBSDETECT_KEY_FILE`, else `$XDG_DATA_HOME/fbsdetect/identity.key`
 (`~/.local/share/...`), created with 32 random bytes and mode 0600 on first use.
@@ -15,7 +16,7 @@ import hashlib
 import hmac
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -41,10 +42,15 @@ def load_key(path: Path | None = None) -> bytes:
         return key
 
 
+def clear_requested() -> bool:
+    """The explicit opt-in to identities in clear: FBSDETECT_CLEAR_IDENTITIES=1."""
+    return os.environ.get("FBSDETECT_CLEAR_IDENTITIES", "") == "1"
+
+
 @dataclass
 class IdentityHasher:
     key: bytes | None = None
-    clear: bool = False
+    clear: bool = field(default_factory=clear_requested)
 
     def __call__(self, kind: str, value: str) -> str:
         """'imsi:<hash>' (or 'imsi:<digits>' when clear)."""

@@ -20,9 +20,10 @@ from fbsdetect.types import L2Frame
 
 class BurstFollower:
     def __init__(self, arfcn: int | None = None, combined: bool = False,
-                 clear_identities: bool = False) -> None:
+                 clear_identities: bool | None = None) -> None:
         self.follower = TrafficFollower(arfcn, combined=combined,
-                                        hasher=IdentityHasher(clear=clear_identities))
+                                        hasher=IdentityHasher() if clear_identities is None
+                                        else IdentityHasher(clear=clear_identities))
 
     def push(self, fn: int, ts: int, soft: npt.ArrayLike, decoded: Sequence[Any]) -> list[L2Frame]:
         """The burst just given to the TS0 decoder and what that returned."""
