@@ -1,0 +1,237 @@
+"""Helpers of the fleet tests: a private Mosquitto with the registry's passwd/ACL, the
+server as a process (`fbsdetect serve`), a TCP proxy whose link can be cut, node configs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+FBSDETECT = [sys.executable, "-m", "fbsdetect"]
+INGEST_PASSWORD = "ingest-test-password"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on port {port}")
+
+
+class Mosquitto:
+    """A private broker on a free port, configured from the server's node registry."""
+
+    def __init__(self, store: Any, directory: Path) -> None:
+        if shutil.which("mosquitto") is None:
+            pytest.skip("mosquitto is not installed (Debian package mosquitto)")
+        self.store = store
+        self.dir = directory
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.write()
+
+    def write(self) -> None:
+        from fbsdetect.server.auth import mosquitto_conf, write_mosquitto_files
+
+        write_mosquitto_files(self.store, self.dir, ingest_password=INGEST_PASSWORD)
+        user = "root" if os.geteuid() == 0 else None
+        (self.dir / "mosquitto.conf").write_text(mosquitto_conf(self.dir, port=self.port, user=user))
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    @property
+    def ingest_url(self) -> str:
+        return f"mqtt://fbsdetect-ingest:{INGEST_PASSWORD}@127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        log = open(self.dir / "mosquitto.log", "ab")
+        self.proc = subprocess.Popen(["mosquitto", "-c", str(self.dir / "mosquitto.conf")], stdout=log,
+                                     stderr=subprocess.STDOUT)
+        wait_port(self.port)
+
+    def reload(self) -> None:
+        self.write()
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()  # SIGTERM: Mosquitto saves its persistence file
+            self.proc.wait(10)
+        self.proc = None
+
+
+class Server:
+    """`fbsdetect serve` as a process."""
+
+    def __init__(self, db_url: str, directory: Path, mqtt: str | None) -> None:
+        self.db_url = db_url
+        self.dir = directory
+        self.mqtt = mqtt
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        cmd = [*FBSDETECT, "--db", self.db_url, "serve", "--port", str(self.port), "--analyze-every-s", "0"]
+        if self.mqtt:
+            cmd += ["--mqtt", self.mqtt]
+        log = open(self.dir / f"server-{self.port}.log", "ab")
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        wait_port(self.port, 60)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+class TcpProxy:
+    """Forwards 127.0.0.1:port to a target port; `cut()` drops every connection and refuses
+    new ones until `restore()` (a node's uplink cut)."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target = target_port
+        self.port = free_port()
+        self.up = True
+        self._conns: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._srv = socket.socket()
+        self._srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._srv.bind(("127.0.0.1", self.port))
+        self._srv.listen(64)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                c, _ = self._srv.accept()
+            except OSError:
+                return
+            if not self.up:
+                c.close()
+                continue
+            try:
+                t = socket.create_connection(("127.0.0.1", self.target), timeout=5)
+            except OSError:
+                c.close()
+                continue
+            with self._lock:
+                self._conns += [c, t]
+            for a, b in ((c, t), (t, c)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a: socket.socket, b: socket.socket) -> None:
+        try:
+            while True:
+                data = a.recv(65536)
+                if not data:
+                    break
+                b.sendall(data)
+        except OSError:
+            pass
+        for s in (a, b):
+            try:
+                s.close()
+            except OSError:
+                pass
+
+    def cut(self) -> None:
+        self.up = False
+        with self._lock:
+            for s in self._conns:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                    s.close()
+                except OSError:
+                    pass
+            self._conns.clear()
+
+    def restore(self) -> None:
+        self.up = True
+
+    def close(self) -> None:
+        self.cut()
+        self._srv.close()
+
+
+def node_config(path: Path, creds: dict[str, str], *, uplink: str, server: str, mqtt: str | None,
+                source: str, duration_s: float | None, health_interval_s: float = 5.0,
+                profile: str = "cn") -> Path:
+    lines = [f'node = "{creds["node"]}"', f'server = "{server}"', f'token = "{creds["token"]}"',
+             f'uplink = "{uplink}"', f'source = "{source}"', f'profile = "{profile}"',
+             f'db = "{path.with_suffix(".db")}"', f"health_interval_s = {health_interval_s}",
+             f'mqtt_password = "{creds["mqtt_password"]}"']
+    if mqtt:
+        lines.append(f'mqtt = "{mqtt}"')
+    if duration_s is not None:
+        lines.append(f"duration_s = {duration_s}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def start_node(config: Path, *, drain_timeout_s: float = 60.0) -> subprocess.Popen[bytes]:
+    log = open(config.with_suffix(".log"), "ab")
+    cmd = [*FBSDETECT, "-v", "node", "--config", str(config), "--drain-timeout", str(drain_timeout_s)]
+    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+
+
+def node_seqs(config: Path) -> dict[int, str]:
+    """Every record the node's outbox holds: seq -> kind."""
+    import sqlite3
+
+    with sqlite3.connect(config.with_suffix(".db")) as c:
+        return {int(s): k for s, k in c.execute("SELECT seq, kind FROM node_outbox")}
+
+
+def server_counts(store: Any, node: str) -> tuple[dict[int, int], int]:
+    """(seq -> times stored, observation rows of the node's sensor) in the server database."""
+    from sqlalchemy import func, select
+
+    from fbsdetect.store.models import IngestRecord, Observation, Sensor
+
+    with store.session() as s:
+        per = dict(s.execute(select(IngestRecord.seq, func.count()).where(IngestRecord.node == node)
+                             .group_by(IngestRecord.seq)).all())
+        n_obs = s.execute(select(func.count()).select_from(Observation).join(
+            Sensor, Sensor.id == Observation.sensor_id).where(Sensor.name == node)).scalar_one()
+    return {int(k): int(v) for k, v in per.items()}, int(n_obs)
+
+
+def dump(obj: Any) -> str:
+    return json.dumps(obj, indent=1, default=str)
