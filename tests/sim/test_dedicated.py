@@ -172,3 +172,16 @@ def test_grgsm_decodes_the_fake_sdcch(tmp_path: Path) -> None:
     inside = {w for w in want if lo <= w[0] <= hi}
     assert len(inside) >= 40
     assert inside <= got, sorted(inside - got)[:5]
+
+
+def test_sms_from_dataset(tmp_path: Path) -> None:
+    """Texts drawn from the FBS Spam SMS Dataset (Zhang et al., ACM CCS 2020)."""
+    from tests.conftest import shared_file
+
+    shared_file("fbs_sms/fbs_sms_train.jsonl")
+    text = scene_text(ppm=0.0).split("[[cell.sms]]")[0] + "sms_from_dataset = 4\n"
+    scene = _load(tmp_path, text)
+    fol, sched = _follow(scene, 34)
+    assert len(sched.truth_sms) == 4 and all(" " not in s["text"][:4] for s in sched.truth_sms)
+    got = sorted((s.sender, s.text) for s in fol.sms)
+    assert got == sorted((s["sender"], s["text"]) for s in sched.truth_sms if s["fn"] < 1000 * 51 + 51 * 20)

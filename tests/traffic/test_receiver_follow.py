@@ -66,3 +66,27 @@ def test_decode_frames_cli(tmp_path: Path) -> None:
     lines = [json.loads(x) for x in p.stdout.splitlines()]
     chans = {(x["ts"], x["channel"]) for x in lines if x["ts"] != 0}
     assert chans == {(1, "SDCCH/8"), (1, "SACCH/8")}
+
+
+def test_scan_mode_pseudonymises_identities(tmp_path: Path) -> None:
+    """With follow_ccch (the scan's dwells) the UA frames carry pseudonyms; with
+    all_frames (decode --frames) they are printed as received."""
+    from fbsdetect.l3 import identity, lapdm
+
+    _, _truth, meta = _render(tmp_path)
+
+    def uas(cfg: ReceiverConfig) -> list[bytes]:
+        res = decode_recording(Recording.open(meta), config=cfg)[0]
+        (car,) = [c for c in res.carriers if c.is_cell]
+        out = []
+        for f in car.frames:
+            p = lapdm.parse_frame(f.data) if f.channel == "SDCCH/8" else "x"
+            if not isinstance(p, str) and p.name == "UA" and p.info:
+                off = identity._mi_offset(p.info)
+                assert off is not None
+                out.append(bytes(p.info[off + 2:off + 6]))
+        return out
+
+    raw = uas(ReceiverConfig(all_frames=True))
+    scan = uas(ReceiverConfig(follow_ccch=True, si_repeats=1, research_s=0.0, chunk_multiframes=1))
+    assert raw and scan and not set(raw) & set(scan)

@@ -110,8 +110,9 @@ def test_scan_stores_the_fake_cells_sms(tmp_path: Path, monkeypatch: pytest.Monk
                           "--profile", str(HERE / "fake_sms_profile.toml"), "--db", f"sqlite:///{db}"],
                          check=True, capture_output=True, text=True, env=env, timeout=1200)
     con = sqlite3.connect(db)
-    rows = con.execute("SELECT o.arfcn, s.sender, s.text, s.encoding, s.parts, s.complete FROM sms s "
-                       "JOIN observation o ON o.id = s.observation_id").fetchall()
+    rows = con.execute("SELECT o.arfcn, s.sender, s.text, s.encoding, s.parts, s.complete, s.category "
+                       "FROM sms s JOIN observation o ON o.id = s.observation_id").fetchall()
+    assert all(r[6] for r in rows)  # categorised (fbsdetect.sms)
     got = {(r[1], r[2]) for r in rows if r[5]}
     assert {r[0] for r in rows} == {20}  # nothing from the ciphered legitimate cells
     assert got == {(s, t) for s, t, _ in texts}
