@@ -85,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
         parent = os.path.dirname(os.path.abspath(out))
         if not os.path.isdir(parent):
             raise BadUsage(f"-o {out}: folder {parent} does not exist")
+        if fmt != "evidence" and os.path.isdir(out):
+            raise BadUsage(f"-o {out} is a directory: give the output file's name")
     store = open_store(url_from_args(args))
     try:
         if fmt == "evidence":

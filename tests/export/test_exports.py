@@ -178,6 +178,14 @@ def test_bad_filters_are_one_line_exit_2(built: Built, tmp_path: Path, argv: lis
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
+@pytest.mark.parametrize("fmt", ["csv", "geojson", "kml", "gpx", "pcap"])
+def test_output_that_is_a_folder_is_one_line_exit_2(built: Built, tmp_path: Path, fmt: str,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--db", built.url, "export", "--format", fmt, "-o", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "is a directory" in err and "internal error" not in err
+
+
 # -- GeoJSON ----------------------------------------------------------------------------
 
 def _check_position(pos: list[float]) -> None:
