@@ -4,8 +4,9 @@ build, plus reassembly of concatenated messages (UDH IE 0x00 / 0x08).
 
 pycrate has codecs for all three (pycrate_mobile.TS24011_PPSMS, TS23040_SMS),
 but they are not used for parsing: they raise on much malformed input where a
-receiver must count and go on, they are ~50x slower than these few fixed
-fields, and pycrate's `decode_7b` guesses (strips a trailing '@' as padding)
+receiver must count and go on (a truncated TPDU: CharpyErr), they are ~70x
+slower than these few fixed fields (measured: 1.7 ms vs 24 us per UCS2
+SMS-DELIVER), and pycrate's `decode_7b` guesses (strips a trailing '@' as padding)
 instead of using the septet count of TP-UDL. The GSM 7-bit default alphabet
 and its extension table are pycrate's (TS 23.038 6.2.1, `_GSM7bLUT`); the
 septet packing here is our own. tshark cross-checks what `build_*` makes

@@ -85,3 +85,15 @@ def test_tshark_dissects_sms(tmp_path) -> None:  # type: ignore[no-untyped-def]
     rows = [ln.split("|") for ln in p.stdout.splitlines()]
     assert [r[0] for r in rows] == ["95588", "8613912345678"]
     assert rows[0][1] == ZH and rows[1][1] == EN
+
+
+def test_pycrate_reads_what_we_build() -> None:
+    """pycrate's TS 23.040 codec (independent of ours) decodes our SMS-DELIVER."""
+    from pycrate_mobile.TS23040_SMS import SMS_DELIVER
+
+    for sender, text, enc in (("95588", ZH, "ucs2"), ("+8613912345678", EN, "gsm7")):
+        tp = sms.build_deliver(sender, text, enc, T)
+        m = SMS_DELIVER()
+        m.from_bytes(tp)
+        assert m["TP_OA"]["Num"].decode() == sender.lstrip("+")
+        assert m.to_bytes() == tp
