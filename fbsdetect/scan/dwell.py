@@ -43,6 +43,7 @@ missed carrier costs the cell)."""
 CLIP_LEVEL = 0.985  # |I| or |Q| at the 8-bit ADC's full scale (cu8 dequantised: 127.5/127.5)
 CLIP_FRACTION = 1e-3
 NFFT = 256
+SPECTRUM_S = 0.03  # a decode dwell's recorded spectrum: its last 30 ms
 GAP_MIN_S = 0.002  # a jump of the source's clock beyond this is dropped samples (USB blocks are >= 6 ms)
 
 
@@ -221,6 +222,7 @@ class DwellResult:
     peak: float
     overflows: int = 0
     gap_samples: int = 0
+    spectrum_db: npt.NDArray[np.float32] = field(default_factory=lambda: np.zeros(0, np.float32))
 
 
 FOLLOW_CCCH = True
@@ -263,8 +265,12 @@ def decode_dwell(source: Any, tuning: Tuning, *, cap_s: float,
     res = rx.run()
     ov = int(getattr(source, "overflows", 0) or 0) - ov0
     clipped = reader.clipped_samples > CLIP_FRACTION * max(1, reader.end)
+    n_sp = min(reader.end, reader.keep, int(SPECTRUM_S * fs))
+    spec = np.zeros(0, np.float32)
+    if n_sp >= NFFT:  # no read: the samples are in the ring
+        spec = spectrum_dbfs(reader(np.array([reader.end - n_sp], np.int64), n_sp)[0]).astype(np.float32)
     return DwellResult(tuning, reader.t0_s, reader.dwell_s, res, reader.stale_reads, reader.source_cpu_s,
-                       time.process_time() - cpu0, clipped, reader.peak, ov, reader.gap_samples)
+                       time.process_time() - cpu0, clipped, reader.peak, ov, reader.gap_samples, spec)
 
 
 def outcome_counts(tuning: Tuning, power: PowerResult | None, dwell: DwellResult | None,

@@ -584,7 +584,7 @@ class ScanRunner:
         return "no_sch" if cs else "no_fcch"
 
     def _dwell_spectrum(self, d: DwellResult) -> np.ndarray:
-        return np.zeros(0, np.float32)  # the power pass holds the tuning's spectrum
+        return d.spectrum_db  # the dwell's last 30 ms (dsp: the power pass's Welch spectrum)
 
     def _account(self, d: DwellResult) -> None:
         for c in d.decode.carriers:

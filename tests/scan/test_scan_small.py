@@ -115,3 +115,11 @@ def test_cli_bad_profile_is_exit_2(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "fbsdetect", "scan", "--source", f"sim:{SMALL}",
                         "--profile", "nope", "--no-store"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "nope" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_every_tuning_has_a_spectrum(scanned: Scanned) -> None:
+    sink, _summary, _snr, _src = scanned
+    for t in sink.tunings:
+        if t.kind in ("power", "lte", "decode"):
+            assert t.spectrum_db.size == 256 and t.spectrum_step_hz > 0, t.kind
+            assert abs(t.spectrum_start_hz + t.spectrum_step_hz * 128 - t.center_freq_hz) < 1.0
