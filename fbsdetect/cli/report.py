@@ -24,10 +24,14 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from fbsdetect.cli._common import db_url
+    from fbsdetect.errors import BadUsage
     from fbsdetect.report.monthly import monthly_figures, write_report, zone
     from fbsdetect.scan.profile import load_profile
     from fbsdetect.store import open_store
 
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise BadUsage(f"-o {out} is a file: give a folder for the report")
     profile = load_profile(args.profile)
     tz = zone(args.timezone or profile.timezone)
 
@@ -38,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
     with open_store(db_url(args)) as store:
         fig = monthly_figures(store, args.month, tz, operator_name)
-    paths = write_report(fig, Path(args.output), title=args.title)
+    paths = write_report(fig, out, title=args.title)
     sys.stderr.write(f"report {args.month}: {len(fig.detections)} suspects ({len(fig.new_detections)} new), "
                      f"{fig.observations} observations, {len(fig.handovers)} handovers\n")
     for p in paths:

@@ -58,9 +58,10 @@ def month_bounds(month: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
     try:
         y, m = (int(x) for x in month.split("-"))
         start = datetime(y, m, 1, tzinfo=tz)
-    except ValueError:
+        end = datetime(y + (m == 12), m % 12 + 1, 1, tzinfo=tz)
+        start.astimezone(UTC), end.astimezone(UTC)  # the stored times are UTC: both must have one
+    except (ValueError, OverflowError):
         raise BadUsage(f"--month {month!r} is not YYYY-MM (e.g. 2026-03)") from None
-    end = datetime(y + (m == 12), m % 12 + 1, 1, tzinfo=tz)
     return start, end
 
 

@@ -66,3 +66,20 @@ def test_bad_input(surveyed: str, tmp_path: Path, capsys: pytest.CaptureFixture[
                  "--db", surveyed]) == 2
     assert main(["handover", "999", "--to", "police", "--db", surveyed]) == 2
     assert "no detection 999" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("month", ["9999-12", "0001-01"])
+def test_months_at_the_calendar_edges_are_bad_input(surveyed: str, tmp_path: Path, month: str,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", "--month", month, "-o", str(tmp_path), "--db", surveyed]) == 2
+    err = capsys.readouterr().err
+    assert "is not YYYY-MM" in err and "internal error" not in err
+
+
+def test_output_that_is_a_file_is_bad_usage(surveyed: str, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "report.txt"
+    f.write_text("x")
+    assert main(["report", "--month", "2026-03", "-o", str(f), "--db", surveyed]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and str(f) in err and "internal error" not in err
