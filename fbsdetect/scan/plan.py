@@ -120,7 +120,8 @@ class SweepPlan:
 
 
 def plan_sweep(profile: Profile, *, sample_rate_hz: float | None = None,
-               freq_range_hz: tuple[float, float] | None = None) -> SweepPlan:
+               freq_range_hz: tuple[float, float] | None = None, range_what: str = "the tuner's range"
+               ) -> SweepPlan:
     """Tunings covering `profile`'s bands within `freq_range_hz` (the source's
     range, further capped by the profile's tuner_min_hz/tuner_max_hz)."""
     from fbsdetect.gsm.bands import downlink_hz
@@ -145,7 +146,7 @@ def plan_sweep(profile: Profile, *, sample_rate_hz: float | None = None,
             fo = [downlink_hz(a, band.name) for a in out]
             plan.unreachable.append(Unreachable(
                 band.name, tuple(out), min(fo), max(fo),
-                f"band outside the tuner's range ({lo_lim / 1e6:.0f}-{hi_lim / 1e6:.0f} MHz): "
+                f"band outside {range_what} ({lo_lim / 1e6:.0f}-{hi_lim / 1e6:.0f} MHz): "
                 f"{band.name} downlink {min(fo) / 1e6:.1f}-{max(fo) / 1e6:.1f} MHz not scanned"))
         for key in [(a, band.name) for a in out]:
             plan.freq.pop(key, None)
@@ -159,7 +160,7 @@ def plan_sweep(profile: Profile, *, sample_rate_hz: float | None = None,
         lo, hi = lb.downlink_hz
         if lo < lo_lim or hi > hi_lim:
             plan.lte_unreachable.append((
-                lb.name, f"band outside the tuner's range ({lo_lim / 1e6:.0f}-{hi_lim / 1e6:.0f} MHz): "
+                lb.name, f"band outside {range_what} ({lo_lim / 1e6:.0f}-{hi_lim / 1e6:.0f} MHz): "
                 f"LTE {lb.name} {lo / 1e6:.0f}-{hi / 1e6:.0f} MHz not checked for jamming"))
             continue
         n = max(1, math.ceil((hi - lo) / step))

@@ -182,7 +182,16 @@ class ScanRunner:
                     rng = _sim.FREQ_RANGE_HZ
             except ImportError:  # pragma: no cover
                 pass
-        self.plan: SweepPlan = plan_sweep(profile, freq_range_hz=rng)
+        what = "the tuner's range"
+        if rng is None and getattr(source, "band_hz", None) is not None:
+            rng = source.band_hz  # a replayed recording: the band it holds
+            what = "the recording's band"
+        fs = profile.radio.sample_rate_hz
+        if abs(float(source.sample_rate_hz) - fs) > 1.0:
+            source.set_sample_rate(fs)
+        if abs(float(source.sample_rate_hz) - fs) > 1.0:  # it keeps its own (a recording's) rate
+            fs = float(source.sample_rate_hz)
+        self.plan: SweepPlan = plan_sweep(profile, sample_rate_hz=fs, freq_range_hz=rng, range_what=what)
         self.cells: dict[tuple[int, int], CellState] = {}
         self.sweeps = 0
         self.arfcn_outcome: dict[int, str] = {}

@@ -123,3 +123,18 @@ def test_every_tuning_has_a_spectrum(scanned: Scanned) -> None:
         if t.kind in ("power", "lte", "decode"):
             assert t.spectrum_db.size == 256 and t.spectrum_step_hz > 0, t.kind
             assert abs(t.spectrum_start_hz + t.spectrum_step_hz * 128 - t.center_freq_hz) < 1.0
+
+
+def test_file_source_is_swept_within_its_band(tmp_path: Path) -> None:
+    """A recording replayed as `file:` keeps its rate; the plan stays inside the band it holds."""
+    from tests.conftest import shared_file
+
+    rec = shared_file("refgen/pub2_multi_940M_2400k.cu8")
+    out = tmp_path / "f.json"
+    r = subprocess.run([sys.executable, "-m", "fbsdetect", "scan", "--source", f"file:{rec}", "--no-store",
+                        "--summary-json", str(out), "-q"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    s = json.loads(out.read_text())
+    assert {c["arfcn"] for c in s["cells"]} == {20, 23, 26, 29}  # the four cells of refgen's pub2
+    assert all(c["mcc"] is not None for c in s["cells"])
+    assert any("outside the recording's band" in u for u in s["unreachable"])
