@@ -59,6 +59,8 @@ NEW_FOR_SWEEPS = 2  # a carrier first seen after the first sweep is "new" for th
 COPY_MARGIN_DB = 10.0  # a spur repeating a stronger cell's BSIC without ever passing a CRC
 COPY_SPAN_HZ = 1.2e6
 FLUSH_EVERY_S = 0.5  # wall-clock
+MAX_ALERTS_KEPT = 1000  # in memory, for the view and the summary
+MAX_SWEEPS_KEPT = 1000
 FIX_EVERY_S = 1.0  # radio time between GPS fixes sent to the sink
 ALL_TC = frozenset(range(8))
 FRAME_RATE_HZ = 1625000.0 / 6.0 / 1250.0  # TDMA frames per second (216.67)
@@ -400,6 +402,7 @@ class ScanRunner:
             return
         self.sweeps += 1
         self.sweep_end_s.append(round(self.radio_s(), 3))
+        del self.sweep_end_s[:-MAX_SWEEPS_KEPT]
         if self.detector is not None:
             try:
                 self._alerts(self.detector.sweep_done())
@@ -740,6 +743,8 @@ class ScanRunner:
     def _alerts(self, alerts: Any) -> None:
         for a in alerts or []:
             self.alerts.append(a)
+            if len(self.alerts) > MAX_ALERTS_KEPT:  # hours of scanning: the detector stores them
+                del self.alerts[: len(self.alerts) - MAX_ALERTS_KEPT]
             self.log(f"ALERT ARFCN {getattr(a, 'arfcn', '?')} [{getattr(a, 'severity', '?')}] "
                      f"{getattr(a, 'text', a)}")
 
