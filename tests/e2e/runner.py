@@ -224,14 +224,32 @@ def describe_detection(d: dict[str, Any]) -> str:
             f"[{rules}]")
 
 
+def margins(res: CaseResult) -> tuple[float | None, float | None]:
+    """(lowest score among the expected fakes, 0 for one without a detection; highest score of a
+    detection that is not a fake): how far each side is from the severity thresholds."""
+    fmin = None
+    for f in res.expected["fake"]:
+        sc = max((float(d.get("score") or 0) for d in res.detections
+                  if matches(d.get("cell", {}), f)), default=0.0)
+        fmin = sc if fmin is None else min(fmin, sc)
+    others = [float(d.get("score") or 0) for d in res.detections
+              if not any(matches(d.get("cell", {}), f) for f in res.expected["fake"])]
+    return fmin, max(others, default=None)
+
+
+def _num(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"
+
+
 def table(results: list[CaseResult | tuple[str, str]]) -> str:
     """One line per case: fakes found / expected, false alarms, top rules (or why not run)."""
-    lines = [f"{'case':32s} {'fakes>=med':>10s} {'false>=med':>10s} {'dets':>4s} {'sweeps':>6s} "
-             f"{'wall_s':>7s}  result / top rules"]
+    lines = [f"{'case':40s} {'fakes>=med':>10s} {'false>=med':>10s} {'dets':>4s} {'fake_min':>8s} "
+             f"{'real_max':>8s} {'sweeps':>6s} {'wall_s':>7s}  result / top rules"]
     tot_f = tot_e = tot_fa = 0
     for r in results:
         if isinstance(r, tuple):
-            lines.append(f"{r[0]:32s} {'-':>10s} {'-':>10s} {'-':>4s} {'-':>6s} {'-':>7s}  {r[1]}")
+            lines.append(f"{r[0]:40s} {'-':>10s} {'-':>10s} {'-':>4s} {'-':>8s} {'-':>8s} {'-':>6s} "
+                         f"{'-':>7s}  {r[1]}")
             continue
         n_fake = len(r.expected["fake"])
         tot_f += len(r.found)
@@ -239,14 +257,15 @@ def table(results: list[CaseResult | tuple[str, str]]) -> str:
         tot_fa += len(r.false_alarms)
         sweeps = (r.summary or {}).get("sweeps", "-")
         verdict = "PASS" if r.passed else "FAIL"
-        lines.append(f"{r.case:32s} {len(r.found):>4d} / {n_fake:<3d} {len(r.false_alarms):>10d} "
-                     f"{len(r.detections):>4d} {sweeps!s:>6s} {r.wall_s():7.1f}  {verdict} "
-                     f"{', '.join(top_rules(r)) or '-'}")
+        fmin, rmax = margins(r)
+        lines.append(f"{r.case:40s} {len(r.found):>4d} / {n_fake:<3d} {len(r.false_alarms):>10d} "
+                     f"{len(r.detections):>4d} {_num(fmin):>8s} {_num(rmax):>8s} {sweeps!s:>6s} "
+                     f"{r.wall_s():7.1f}  {verdict} {', '.join(top_rules(r)) or '-'}")
         for f in r.missed:
             best = [d for d in r.detections if matches(d.get("cell", {}), f)]
             why = describe_detection(best[0]) if best else "no detection at all"
-            lines.append(f"{'':32s}   missed fake {f.get('name')} ARFCN {f['arfcn']}: {why}")
+            lines.append(f"{'':40s}   missed fake {f.get('name')} ARFCN {f['arfcn']}: {why}")
         for d in r.false_alarms:
-            lines.append(f"{'':32s}   false alarm {describe_detection(d)}")
-    lines.append(f"{'total':32s} {tot_f:>4d} / {tot_e:<3d} {tot_fa:>10d}")
+            lines.append(f"{'':40s}   false alarm {describe_detection(d)}")
+    lines.append(f"{'total':40s} {tot_f:>4d} / {tot_e:<3d} {tot_fa:>10d}")
     return "\n".join(lines)
