@@ -701,6 +701,7 @@ class ScanRunner:
             inst = st.si_all.setdefault(k, [])
             if f.data not in inst:
                 inst.append(f.data)
+                del inst[:-16]  # SI2quater instances; bounded if a cell's frames keep changing
             t_rel = self.radio_s(f.time_s) if f.time_s is not None else self.radio_s()
             if st.identity_s is None and "3" in st.si:
                 st.identity_s = round(t_rel, 3)
