@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,12 +35,20 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
+def shown_url(url: str) -> str:
+    """`url` as it may be shown (messages, logs): its password as ***."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
 def normalise_url(url: str) -> str:
     """`postgresql://` -> psycopg 3 when psycopg2 is absent; checks the URL's form."""
     try:
         u = make_url(url)
-    except ArgumentError:
-        raise BadUsage(f"--db {url!r} is not a database URL (e.g. sqlite:///fbsdetect.db, "
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise BadUsage(f"--db {shown_url(url)!r} is not a database URL (e.g. sqlite:///fbsdetect.db, "
                        "postgresql://user@host/dbname)") from None
     if u.drivername in ("postgresql", "postgres"):
         try:
@@ -48,7 +57,7 @@ def normalise_url(url: str) -> str:
         except ImportError:
             u = u.set(drivername="postgresql+psycopg")
     elif not (u.drivername.startswith("sqlite") or u.drivername.startswith("postgresql")):
-        raise BadUsage(f"--db {url!r}: only SQLite and PostgreSQL are supported")
+        raise BadUsage(f"--db {shown_url(url)!r}: only SQLite and PostgreSQL are supported")
     return u.render_as_string(hide_password=False)
 
 
@@ -69,14 +78,14 @@ def make_engine(url: str) -> Engine:
         if u.database and u.database != ":memory:":
             parent = Path(u.database).expanduser().resolve().parent
             if not parent.is_dir():
-                raise BadUsage(f"--db {url}: folder {parent} does not exist")
+                raise BadUsage(f"--db {shown_url(url)}: folder {parent} does not exist")
         kwargs["connect_args"] = {"timeout": 30}
     else:
         kwargs["pool_pre_ping"] = True
     try:
         engine = create_engine(url, **kwargs)
     except (ArgumentError, ImportError) as exc:
-        raise BadUsage(f"--db {url}: {exc}") from None
+        raise BadUsage(f"--db {shown_url(url)}: {exc}") from None
     if u.drivername.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

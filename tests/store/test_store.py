@@ -177,3 +177,13 @@ def test_migrations_match_the_models(db_url: str) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     store.close()
     assert diff == []
+
+
+@pytest.mark.parametrize("url", ["postgresql+pg8000nope://u:s3cr3t@127.0.0.1/x", "mysql://u:s3cr3t@h/x",
+                                 "postgresql+asyncpg://u:s3cr3t@127.0.0.1/x",
+                                 "postgresql://u:s3cr3t@127.0.0.1:port/x"])
+def test_bad_url_messages_hide_the_password(url: str) -> None:
+    # the one line goes to stderr, logs and the journal: never the database password
+    with pytest.raises(BadUsage) as exc:
+        open_store(url)
+    assert "s3cr3t" not in str(exc.value) and "***" in str(exc.value)
