@@ -303,7 +303,8 @@ def create_app(store: Any, *, ingestor: Ingestor | None = None, worker: Any = No
 
     @app.get("/dashboard", response_class=HTMLResponse, summary="live dashboard (map + nodes), refreshed",
              responses=AUTH_ERRORS)
-    def dashboard(request: Request, token: str | None = Query(None, max_length=256)) -> Any:
+    def dashboard(request: Request, token: str | None = Query(None, max_length=256,
+                                                              pattern="^[A-Za-z0-9_-]+$")) -> Any:
         if token is not None:  # a browser: keep the token in a cookie, drop it from the address
             r = RedirectResponse("/dashboard", status_code=303)
             r.set_cookie("fbsdetect_token", token, httponly=True, samesite="strict")
