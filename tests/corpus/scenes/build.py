@@ -820,6 +820,33 @@ evidence. Nothing may reach medium.""",
                   "eirp_dbm": 60.0}],
     ))
 
+    b = (36.0671, 120.3826)  # Shinan, Qingdao
+    out.append(Case(
+        key="back-from-maintenance-qingdao", seed=118, city="Qingdao",
+        title="Hard negative: a real cell back on the air after maintenance: Shinan, Qingdao",
+        header="""
+The counterpart of fake-after-learning-suzhou: for the first 25 s a registered China Mobile cell
+(460-00, LAC 16201, CID 5507, ARFCN 9, 300 m away) is off the air for maintenance, and another
+one (CID 5512, ARFCN 15) goes off at t = 35 s for its own. The cell that comes back is new to
+the sensor's first sweeps and strong, but it is in the registry at its site, in its neighbours'
+LAC and BA lists, with China Mobile's usual parameters. The three other cells (one China Mobile,
+two China Unicom) stay on. Fixed receiver. No fake cell.""",
+        notes="""All five cells are real. ARFCN 9 appears after the first sweeps and ARFCN 15
+disappears before the end: on-air changes of registered, consistent cells are maintenance, not
+attacks. Nothing may reach medium.""",
+        base=b, start_time="2026-07-19T18:20:00Z", receiver=b, ppm=5.5, duration_s=60.0,
+        ba_extra={0: [21], 1: [115]},
+        cells=[
+            Cell("cmcc-qd-16201-5507", 9, 0, 16201, 5507, 25, off(b, 200, -230), 54.0,
+                 comment="back on the air at t = 25 s", params={"active": [25.0, 1e9]}),
+            Cell("cmcc-qd-16201-5508", 12, 0, 16201, 5508, 30, off(b, -550, 300), 56.0),
+            Cell("cmcc-qd-16201-5512", 15, 0, 16201, 5512, 38, off(b, 450, 500), 56.0,
+                 comment="off the air from t = 35 s", params={"active": [0.0, 35.0]}),
+            Cell("cu-qd-42301-1801", 106, 1, 42301, 1801, 9, off(b, -400, -550), 55.0),
+            Cell("cu-qd-42301-1802", 110, 1, 42301, 1802, 14, off(b, 650, -100), 56.0),
+        ],
+    ))
+
     b = (24.4798, 118.0894)  # Zhongshan Road, Siming, Xiamen
     real = [  # the cell the clone replaces last, so that the others keep their index (and draws)
         Cell("cmcc-xm-5901-22312", 36, 0, 5901, 22312, 34, off(b, 450, 400), 56.0),
