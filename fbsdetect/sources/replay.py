@@ -107,6 +107,8 @@ class ReplaySource:
     def open(cls, path: str | os.PathLike[str], **kwargs: Any) -> ReplaySource:
         p = Path(path)
         if p.suffix.lower() in RAW_EXTENSIONS:
+            if not p.exists():
+                raise BadInput("no such file", source=str(p))
             params = raw_parameters_from_name(p)
             if params is None:
                 raise BadInput("a raw recording replayed as file:PATH must name its centre and rate "

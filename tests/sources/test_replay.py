@@ -40,6 +40,12 @@ def test_raw_file_without_parameters_is_bad_input(tmp_path: Path) -> None:
         ReplaySource.open(p)
 
 
+def test_a_missing_raw_file_is_reported_missing(tmp_path: Path) -> None:
+    # a typo in the path must not send the user renaming the file
+    with pytest.raises(BadInput, match="no such file"):
+        ReplaySource.open(tmp_path / "x.cu8")
+
+
 def test_untuned_reads_are_the_recording_and_advance_the_clock(tmp_path: Path) -> None:
     p = write_tones(tmp_path, [100e3])
     src = ReplaySource.open(p)
