@@ -128,12 +128,13 @@ class PagingStats:
 
 @dataclass(frozen=True)
 class LteSample:
-    """The noise floor of one LTE-band tuning against the receiver's own floor."""
+    """The noise floor of one LTE-band tuning against the quietest floor seen
+    at the same frequency before (this run, or a learn run)."""
 
     t_s: float
     band: str
     noise_floor_db: float
-    reference_db: float | None  # the same receiver's floor on GSM tunings (same gain), or the band's baseline
+    reference_db: float | None  # None: the band was never seen quiet (no evidence of a rise)
 
     @property
     def rise_db(self) -> float | None:

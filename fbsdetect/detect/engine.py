@@ -23,7 +23,6 @@ import time as _time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from statistics import median
 from typing import Any
 
 from fbsdetect.detect.baseline import Baseline
@@ -260,7 +259,7 @@ def load_seen(store: Any, run_id: int | None = None) -> tuple[list[Seen], list[L
                                 bcch_tc=tc_counts(bcch[row.id]) if row.id in bcch else None,
                                 traffic=traffic.get(row.id), sms=tuple(sms.get(row.id, ()))))
         tunings = list(ses.scalars(tq))
-    lte = lte_samples(tunings)
+    lte = lte_samples(tunings, quiet=quiet_lte_floors(store, exclude_run=run_id))
     return assign_sweeps(seen), lte
 
 
@@ -286,23 +285,48 @@ def _traffic(ses: Any, run_id: int | None) -> tuple[dict[int, Any], dict[int, li
     return traffic, sms
 
 
-def lte_samples(tunings: Sequence[Any], profile: Any = None) -> list[LteSample]:
-    """LTE-band tunings' noise floors against the same run's GSM tunings'
-    median floor at the same gain (the receiver's own floor)."""
-    ref: dict[tuple[Any, Any], list[float]] = {}
-    for t in tunings:
-        if getattr(t, "kind", None) != "lte" and getattr(t, "noise_floor_db", None) is not None:
-            ref.setdefault((getattr(t, "run_id", None), getattr(t, "gain_db", None)), []).append(
-                float(t.noise_floor_db))
+def _freq_key(t: Any) -> int:
+    return round(float(getattr(t, "center_freq_hz", 0.0)) / 1e5)
+
+
+def lte_samples(tunings: Sequence[Any], profile: Any = None,
+                quiet: Mapping[int, float] | None = None) -> list[LteSample]:
+    """LTE-band tunings' noise floors against the quietest floor seen at the
+    same frequency before (earlier in the same run, or in a learn run:
+    `quiet`, center frequency in 100 kHz -> floor). The first look at a
+    band has no reference: a band that was never quiet (a legitimate LTE
+    carrier, or a jammer already on) is no evidence."""
     out = []
-    for t in tunings:
-        if getattr(t, "kind", None) != "lte" or getattr(t, "noise_floor_db", None) is None:
-            continue
-        floors = ref.get((getattr(t, "run_id", None), getattr(t, "gain_db", None)))
+    low: dict[tuple[Any, int], float] = {}
+    lte = [t for t in tunings if getattr(t, "kind", None) == "lte" and getattr(t, "noise_floor_db", None)
+           is not None]
+    lte.sort(key=lambda t: (getattr(t, "run_id", None) or 0, float(getattr(t, "radio_s", 0.0) or 0.0)))
+    for t in lte:
+        k = (getattr(t, "run_id", None), _freq_key(t))
+        refs = [v for v in (low.get(k), (quiet or {}).get(k[1])) if v is not None]
+        floor = float(t.noise_floor_db)
         when = getattr(t, "time", None)
         ts = when.timestamp() if isinstance(when, datetime) else float(getattr(t, "radio_s", 0.0))
-        out.append(LteSample(ts, lte_band_name(t, profile), float(t.noise_floor_db),
-                             median(floors) if floors else None))
+        out.append(LteSample(ts, lte_band_name(t, profile), floor, min(refs) if refs else None))
+        low[k] = min(floor, low.get(k, floor))
+    return out
+
+
+def quiet_lte_floors(store: Any, exclude_run: int | None = None) -> dict[int, float]:
+    """The quietest LTE-tuning floor per centre frequency in the learn runs."""
+    from sqlalchemy import select
+
+    from fbsdetect.store.models import ScanRun, Tuning
+
+    out: dict[int, float] = {}
+    with store.session() as ses:
+        q = (select(Tuning.center_freq_hz, Tuning.noise_floor_db).join(ScanRun, Tuning.run_id == ScanRun.id)
+             .where(ScanRun.learn.is_(True), Tuning.kind == "lte", Tuning.noise_floor_db.is_not(None)))
+        if exclude_run is not None:
+            q = q.where(ScanRun.id != exclude_run)
+        for f, n in ses.execute(q):
+            k = round(float(f) / 1e5)
+            out[k] = min(float(n), out.get(k, float(n)))
     return out
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import time as _time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from statistics import median
 from typing import Any
 
 from fbsdetect.detect.baseline import Baseline
@@ -70,7 +69,14 @@ class Detector:
         self.sweep_seen: list[Seen] = []
         self.alerted: dict[CellKey, Severity] = {}
         self.obs_ids: list[int] = []
-        self.gsm_floor: dict[Any, list[float]] = {}
+        self.lte_quiet: dict[int, float] = {}  # centre frequency (100 kHz) -> quietest floor seen
+        if store is not None:
+            try:
+                from fbsdetect.detect.engine import quiet_lte_floors
+
+                self.lte_quiet = quiet_lte_floors(store)
+            except Exception:
+                self.lte_quiet = {}
         self._last_persist = _time.monotonic()
         self.persisted = 0
 
@@ -110,19 +116,16 @@ class Detector:
         return self._judge(s)
 
     def tuning(self, rec: Any) -> None:
-        """A scan tuning: GSM floors are the reference, LTE floors the samples."""
+        """A scan tuning: an LTE tuning's floor against the quietest seen at its frequency."""
         floor = getattr(rec, "noise_floor_db", None)
-        if floor is None:
+        if floor is None or getattr(rec, "kind", None) != "lte":
             return
-        gain = getattr(rec, "gain_db", None)
-        if getattr(rec, "kind", None) != "lte":
-            self.gsm_floor.setdefault(gain, []).append(float(floor))
-            return
-        ref = self.gsm_floor.get(gain)
+        k = round(float(getattr(rec, "center_freq_hz", 0.0)) / 1e5)
+        ref = self.lte_quiet.get(k)
         t = getattr(rec, "time", None)
         ts = t.timestamp() if t is not None else _time.time()
-        self.engine.world.add_lte(LteSample(ts, lte_band_name(rec, self.profile), float(floor),
-                                            median(ref) if ref else None))
+        self.engine.world.add_lte(LteSample(ts, lte_band_name(rec, self.profile), float(floor), ref))
+        self.lte_quiet[k] = min(float(floor), ref if ref is not None else float(floor))
 
     def _judge(self, s: Seen) -> list[Alert]:
         fs = self.engine.evaluate(s)

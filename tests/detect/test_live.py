@@ -28,7 +28,9 @@ def test_lte_tunings_feed_the_jamming_rule() -> None:
 
     det = Detector(None, S.profile(), config={}, registry=S.registry())
     t = datetime(2026, 3, 1, 10, 0, 2, tzinfo=UTC)
-    det.tuning(SimpleNamespace(kind="decode", noise_floor_db=-60.0, gain_db=20.0, time=t))
+    # the band quiet first, then 15 dB up (a jammer switched on)
+    det.tuning(SimpleNamespace(kind="lte", noise_floor_db=-60.0, gain_db=20.0, time=t, band="B5",
+                               center_freq_hz=881.5e6))
     det.tuning(SimpleNamespace(kind="lte", noise_floor_db=-45.0, gain_db=20.0, time=t, band="B5",
                                center_freq_hz=881.5e6))
     for c in S.town():
@@ -62,3 +64,20 @@ def test_close_stores_what_analyze_would(tmp_path) -> None:  # type: ignore[no-u
     det.close()
     d = list_detections(store, min_severity="medium")
     assert [x["cell"]["cid"] for x in d] == [1] and d[0]["severity"] == "high"
+
+
+def test_a_band_never_quiet_is_no_jamming() -> None:
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    det = Detector(None, S.profile(), config={}, registry=S.registry())
+    t = datetime(2026, 3, 1, 10, 0, 2, tzinfo=UTC)
+    for _ in range(3):  # a legitimate LTE carrier, there from the first look
+        det.tuning(SimpleNamespace(kind="lte", noise_floor_db=-45.0, gain_db=20.0, time=t, band="B5",
+                                   center_freq_hz=881.5e6))
+    for c in S.town():
+        det.observe(c, None)
+    det.observe(S.fake(lac=9999, cid=1, power=-40.0), None)
+    det.sweep_done()
+    k = next(k for k in det.findings if k.cid == 1)
+    assert "lte-jamming-new-cell" not in det.findings[k]

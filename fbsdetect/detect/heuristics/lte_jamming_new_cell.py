@@ -1,13 +1,15 @@
 """LTE-band noise-floor rise coinciding with a new strong GSM cell.
 
 Looks at: the noise floor of the LTE-band tunings within 5 minutes of the
-observation, against the receiver's own floor (its GSM tunings at the same
-gain, or the band's learned floor), and whether this cell is new (not in
-the registry or the baseline) and among the strongest of its sweep. The
+observation, against the quietest floor seen at the same frequency before
+(earlier in the run, or in a learn run), and whether this cell is new (not
+in the registry or the baseline) and among the strongest of its sweep. The
 Chinese SMS-blaster pattern jams LTE so that phones fall back to GSM, where
-the fake cell waits. Reported from a 6 dB rise. Innocent causes: a busy or
-newly lit LTE carrier in the band, interference from other equipment, a new
-legitimate GSM site at the same time.
+the fake cell waits. Reported from a 6 dB rise; a band never seen quiet (a
+legitimate LTE carrier there from the start, or a jammer already on when
+the scan began) is no evidence. Innocent causes: a newly lit LTE carrier in
+the band, interference from other equipment, a new legitimate GSM site at
+the same time.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
                      and s.obs.power_ref == cell.obs.power_ref), reverse=True)
     if p is None or (len(powers) >= 2 and p < powers[1]):
         return None  # not among the two strongest of its sweep
-    text = (f"The {top.band} noise floor is {rise:.0f} dB above the receiver's own while this cell, unknown "
+    text = (f"The {top.band} noise floor rose {rise:.0f} dB above its quiet level while this cell, unknown "
             f"to the {' and '.join(new)}, is among the strongest heard ({p:.0f} {cell.obs.power_ref}). "
             + innocent("a busy or newly lit LTE carrier in the band", "interference from other equipment",
                        "a new legitimate GSM site"))
