@@ -19,7 +19,7 @@ BATCH = 512
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="sms_command", required=True, metavar="COMMAND")
+    sub = p.add_subparsers(dest="sms_command", required=True, metavar="COMMAND", help="categorize")
     c = sub.add_parser("categorize", help="print {text, category, score} per input line",
                        description=__doc__)
     c.add_argument("file", nargs="?", default="-", metavar="FILE",
