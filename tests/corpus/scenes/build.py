@@ -847,6 +847,72 @@ attacks. Nothing may reach medium.""",
         ],
     ))
 
+    b = (37.3700, 97.3700)  # Delingha, Haixi, Qinghai
+    out.append(Case(
+        key="fake-in-2g-area-delingha", seed=119, city="Delingha",
+        title="A fake cell where the real network is 2G-only: Delingha, Qinghai",
+        header="""
+The counterpart of 2g-only-golmud: in Delingha no real cell broadcasts SI2quater, so the fake's
+missing SI2quater proves nothing here. It gives itself away otherwise: it clones China Mobile
+(460-00) on ARFCN 60 with LAC 8888 (no cell around has it), from a car parked 150 m away
+(12-19 dB above the real cells, whose sites are 1.5-4 km away), with CRO 30 (60 dB),
+RXLEV_ACCESS_MIN 0 and T3212 5. Three China Mobile cells and one China Unicom cell, all 2G-only
+and registered (rural ranges of 4-6 km). Fixed receiver.""",
+        notes="""The fake (ARFCN 60, 460-00-8888-2468) must be >= medium without help from
+'SI2quater absent' (no real cell here has it): unknown cell, LAC no neighbour uses, CRO 30,
+RXLEV_ACCESS_MIN 0, low T3212, power far above the rural sites, in no BA list. The four real
+cells must stay below medium.""",
+        base=b, start_time="2026-08-08T04:10:00Z", receiver=b, ppm=3.5, exponent=3.0,
+        gain_db=30.0, ba_extra={0: [52], 1: [113]},
+        cells=[
+            Cell("cmcc-dlh-38301-2101", 44, 0, 38301, 2101, 18, off(b, 1800, 700), 59.0,
+                 reg={"range": 5000}, params={"si2quater": False}),
+            Cell("cmcc-dlh-38301-2102", 48, 0, 38301, 2102, 29, off(b, -1500, -1200), 58.0,
+                 reg={"range": 4000}, params={"si2quater": False}),
+            Cell("cmcc-dlh-38301-2110", 56, 0, 38301, 2110, 37, off(b, -900, 3300), 60.0,
+                 reg={"range": 6000}, params={"si2quater": False}),
+            Cell("cu-dlh-43911-701", 107, 1, 43911, 701, 11, off(b, 2500, -1500), 59.0,
+                 reg={"range": 5000}, params={"si2quater": False}),
+            Cell("fake-rural-blaster", 60, 0, 8888, 2468, 33, off(b, 100, -110), 38.0,
+                 label="fake", comment="the fake in a parked car, 150 m away",
+                 neighbours=[44, 48, 56],
+                 params={"si2quater": False, "cro": 30, "rxlev_access_min": 0, "t3212": 5,
+                         "paging_rate": 8.0}),
+        ],
+    ))
+
+    b = (34.7466, 113.6253)  # Erqi, Zhengzhou
+    out.append(Case(
+        key="drive-with-blaster-zhengzhou", seed=120, city="Zhengzhou",
+        title="A drive with an SMS blaster car driving alongside: Zhengzhou",
+        header="""
+The receiver drives 1.5 km east on Jiefang Road at 25 m/s through China Mobile's LACs 37101 and
+37102 (drive-many-lacs-chongqing's situation). An SMS blaster car drives the same way 120 m
+ahead, so its power stays nearly constant while every real cell rises and falls. It clones
+China Mobile's PLMN and even takes the LAC of the area it starts in (37101), with a new CID;
+it broadcasts no SI2quater where every China Mobile cell does, CRO 30 and RXLEV_ACCESS_MIN 2.
+Three China Mobile and two China Unicom cells, all registered.""",
+        notes="""The fake (ARFCN 82, 460-00-37101-4999) must be >= medium on its own signs (no
+SI2quater where the operator has it, CRO 30, RXLEV_ACCESS_MIN 2, unknown, in no BA list) while
+the receiver moves and the real cells' LACs change; no real cell may reach medium.""",
+        base=b, start_time="2026-03-30T00:50:00Z", duration_s=60.0, ppm=-7.5,
+        receiver=rx_route(b, [(0, -750, 0.0), (40, 0, 30.0), (0, 750, 60.0)]),
+        ba_extra={0: [91], 1: [123]},
+        cells=[
+            Cell("cmcc-zz-37101-4101", 73, 0, 37101, 4101, 19, off(b, 300, -800), 56.0),
+            Cell("cmcc-zz-37101-4102", 76, 0, 37101, 4102, 26, off(b, -350, -150), 56.0),
+            Cell("cmcc-zz-37102-4201", 79, 0, 37102, 4201, 34, off(b, 250, 700), 56.0),
+            Cell("cu-zz-42331-901", 100, 1, 42331, 901, 8, off(b, -300, -500), 55.0),
+            Cell("cu-zz-42331-902", 104, 1, 42331, 902, 13, off(b, 350, 550), 55.0),
+            Cell("fake-blaster-car", 82, 0, 37101, 4999, 21,
+                 rx_route(b, [(0, -630, 0.0), (40, 120, 30.0), (0, 870, 60.0)]), 36.0,
+                 label="fake", comment="the blaster car, 120 m ahead of the receiver",
+                 neighbours=[73, 76, 79],
+                 params={"si2quater": False, "cro": 30, "rxlev_access_min": 2,
+                         "paging_rate": 10.0}),
+        ],
+    ))
+
     b = (24.4798, 118.0894)  # Zhongshan Road, Siming, Xiamen
     real = [  # the cell the clone replaces last, so that the others keep their index (and draws)
         Cell("cmcc-xm-5901-22312", 36, 0, 5901, 22312, 34, off(b, 450, 400), 56.0),
