@@ -176,6 +176,10 @@ def _sigmf_pair(p: Path) -> list[Path]:
     return [p]
 
 
+def _is_sigmf(p: Path) -> bool:
+    return p.name.endswith((".sigmf-meta", ".sigmf-data")) and len(p.name) > len(".sigmf-meta")
+
+
 def _db_dir(store: Any) -> Path:
     db = getattr(store.engine.url, "database", None)
     if store.engine.dialect.name == "sqlite" and db and db != ":memory:":
@@ -356,6 +360,13 @@ def build_evidence(store: Any, detection_id: int, out: str | os.PathLike[str], *
             for q in _sigmf_pair(p):
                 name = f"iq/{q.name}"
                 if name in iq_files:
+                    continue
+                # the references are data (a fleet node's, as ingested): only SigMF recordings are
+                # taken, never another file of this machine (the signing key, /etc/...) by its
+                # name or through a link
+                if not _is_sigmf(q) or (q.exists() and not _is_sigmf(q.resolve())):
+                    notes.append(f"IQ snippet {ref} is not a SigMF recording (.sigmf-meta/.sigmf-data): "
+                                 "left out")
                     continue
                 if not q.is_file():
                     notes.append(f"IQ snippet {ref} is referenced but {q.name} is not on this machine")

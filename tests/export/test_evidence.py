@@ -240,3 +240,28 @@ def test_pdf_report_where_a_converter_exists(package: tuple[Built, Path], tmp_pa
         assert zf.read("report.pdf").startswith(b"%PDF")
     assert verify_package(tmp_path / "p.zip").ok
 
+
+
+def test_iq_references_to_files_that_are_not_sigmf_are_not_packed(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # observation params can come from a fleet node (server ingest stores them as sent): a reference
+    # must never pull the signing key, or any other file of the exporting machine, into a package
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    secret = tmp_path / "config" / "fbsdetect" / "keys" / "sensor.ed25519.pem"
+    (tmp_path / "iq").mkdir()
+    link = tmp_path / "iq" / "evil.sigmf-data"
+    link.symlink_to(tmp_path / "passwd")
+    (tmp_path / "passwd").write_text("root:x:0:0\n")
+    b = build_store(f"sqlite:///{tmp_path / 'fbsdetect.db'}", n=6,
+                    params_extra={"iq_snippets": [str(secret), "../passwd", "iq/evil.sigmf-data"]})
+    store = open_store(b.url)
+    try:
+        res = build_evidence(store, b.detection_id, tmp_path / "p.zip", pdf=False, draw_map=False)
+    finally:
+        store.close()
+    assert secret.exists()  # made by this export
+    assert not [f for f in res.files if f.startswith("iq/")]
+    with zipfile.ZipFile(tmp_path / "p.zip") as zf:
+        for name in zf.namelist():
+            assert b"PRIVATE KEY" not in zf.read(name) and b"root:x:0:0" not in zf.read(name)
+    assert "not a SigMF recording" in " ".join(res.notes)
