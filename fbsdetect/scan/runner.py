@@ -216,7 +216,8 @@ class ScanRunner:
         self._last_fix_s = -math.inf
         self._last_flush = 0.0
         self._cpu0 = 0.0
-        self.t_start = float(source.time_s)
+        # radio time: scene time for a sim: source (contracts section 7), else since the scan started
+        self.t_start = 0.0 if getattr(source, "scene", None) is not None else float(source.time_s)
         self.time_zero = self._time_zero()
         self.start_time = self.time_zero + timedelta(seconds=self.t_start)
         self.last_fix: GpsFix | None = None
