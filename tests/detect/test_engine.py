@@ -174,3 +174,21 @@ def test_paging_from_stored_ccch_frames(tmp_path: Path) -> None:
     d = [x for x in list_detections(store) if x["cell"]["cid"] == 41099]
     ids = {r["id"] for r in d[0]["rules"]}
     assert {"paging-rate", "paging-imsi-share"} <= ids, d
+
+
+def test_lte_rise_is_against_the_bands_own_quiet_floor() -> None:
+    from types import SimpleNamespace
+
+    from fbsdetect.detect.engine import lte_samples
+
+    def t(radio_s: float, floor: float, f: float = 881.5e6, run: int = 1) -> Any:
+        return SimpleNamespace(kind="lte", noise_floor_db=floor, center_freq_hz=f, radio_s=radio_s,
+                               run_id=run, time=None, band="B5")
+
+    # a jammer switching on: quiet, then 20 dB up
+    s = lte_samples([t(1, -70.0), t(5, -50.0)])
+    assert s[0].rise_db is None and s[1].rise_db == 20.0
+    # a carrier there from the first look: never quiet, no rise
+    assert all(x.rise_db in (None, 0.0) for x in lte_samples([t(1, -50.0), t(5, -50.0)]))
+    # a learn run saw the band quiet
+    assert lte_samples([t(1, -50.0)], quiet={8815: -70.0})[0].rise_db == 20.0
