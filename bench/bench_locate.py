@@ -53,10 +53,9 @@ from fbsdetect.locate.estimate import (
     locate,
     lsq_fit,
 )
-from fbsdetect.locate.guidance import suggest
 from fbsdetect.locate.moving import fixed_site_fit_quality, track
 from fbsdetect.locate.samples import PowerSample
-from fbsdetect.locate.simsamples import make_link, offset, power_samples, route_from_xy
+from fbsdetect.locate.simsamples import make_link, offset, power_samples, route_from_xy, walk_hunt
 from fbsdetect.sim.routes import Route, distance_m
 from fbsdetect.sim.scene import AntennaPattern, Obstruction, PropagationConfig
 
@@ -187,40 +186,6 @@ def case_vehicle(seed: int) -> Case:
     return Case("vehicle", f"vehicle-{seed}", s, None, tx_route=txr, prop_note=note + ", 9 nodes + car")
 
 
-def hunt(seed: int, start_m: float = 300.0, shadowing_db: float = 4.0, max_steps: int = 40,
-         step_m: float = 40.0, cells: int = 40) -> tuple[bool, float, int]:
-    """A walk that follows the guidance; (reached within 50 m, final distance, steps)."""
-    rng = np.random.default_rng([seed, 6])
-    ang = rng.uniform(0, 2 * math.pi)
-    tx = offset(LAT0, LON0, start_m * math.cos(ang), start_m * math.sin(ang))
-    prop = PropagationConfig(exponent=float(rng.uniform(2.8, 3.8)), shadowing_db=shadowing_db,
-                             fading="rayleigh")
-    b0 = math.radians(rng.uniform(0, 360))
-    pts = [(0.0, 0.0), (100.0 * math.sin(b0), 100.0 * math.cos(b0))]
-    samples: list[PowerSample] = []
-    t = 0.0
-    d_tx = start_m
-    for step in range(max_steps):
-        r = route_from_xy(LAT0, LON0, pts[-2:], 1.4, t0_s=t)
-        link = make_link(Route.fixed(*tx), r, eirp_dbm=37.0, prop=prop, origin=(LAT0, LON0), seed=seed)
-        samples += power_samples(link, np.arange(t, r.t_s[-1], 1.0), rng=rng, sensor="walker")
-        t = r.t_s[-1]
-        x, y = pts[-1]
-        here = offset(LAT0, LON0, x, y)
-        d_tx = float(distance_m(*here, *tx))
-        if d_tx <= 50.0:
-            return True, d_tx, step
-        est = locate(samples, moving="never", cells=cells, antenna=False)
-        if not est.ok or est.posterior is None:
-            pts.append((x + step_m, y))
-            continue
-        g = suggest(est.posterior, *here)
-        st = min(step_m, g.distance_m) if g.distance_m > 5.0 else step_m
-        pts.append((x + st * math.sin(math.radians(g.bearing_deg)),
-                    y + st * math.cos(math.radians(g.bearing_deg))))
-    return False, d_tx, max_steps
-
-
 def err_m(est: Estimate, truth: tuple[float, float]) -> float:
     if not est.ok or est.lat is None or est.lon is None:
         return math.nan
@@ -277,7 +242,7 @@ def run(quick: bool) -> dict[str, Any]:
               f"({row['seconds']} s)", file=sys.stderr)
     hunts = []
     for i in range(n["hunt"]):
-        ok, d, steps = hunt(i)
+        ok, d, steps = walk_hunt(i)
         hunts.append({"seed": i, "reached": ok, "final_m": round(d, 0), "steps": steps})
         print(f"  hunt-{i} reached={ok} final {d:.0f} m after {steps} steps", file=sys.stderr)
     return {"rows": rows, "hunts": hunts}

@@ -264,7 +264,7 @@ def from_posterior(post: Posterior, *, freq_hz: float = 947e6) -> Estimate:
 
 
 def locate(samples: Sequence[PowerSample], *, bin_m: float = 30.0, cells: int = 64,
-           moving: str = "auto", freq_hz: float = 947e6, window_s: float = 30.0,
+           moving: str = "auto", freq_hz: float = 947e6, window_s: float = 60.0,
            antenna: bool = True) -> Estimate:
     """The position estimate of one transmitter from its power samples.
 

@@ -6,16 +6,19 @@ candidate move (16 bearings x 100/200/300 m from the current position) is
 scored by the expected spread of the posterior after readings every 25 m
 along it: for each of a subset of hypotheses taken as the truth, the
 readings it predicts reweight all hypotheses by the model's likelihood
-(shadowing sigma, tempered as the posterior is); the score is the mean,
+(shadowing sigma, tempered as the posterior is; a reading within 50 m of
+earlier ones counts in proportion to its distance from them, as its
+shadowing is mostly the one already seen); the score is the mean,
 over those truths, of the reweighted hypotheses' entropy (nats: the log of
 the number of positions still plausible, i.e. of the region's area), so a
 move that separates the hypotheses (one that crosses the region, or comes
 close to its near edge) wins. A hunt also has to arrive: `approach` nats
 are added per 100 m of expected distance from the waypoint to the
 transmitter (2 by default: a move 100 m closer is worth as much as
-shrinking the region by a factor e^2; on the bench's walks 1 did worse, 0.5
-and 2 alike). Once the 95 % region is small, or the
-searcher is inside it, the waypoint is the estimate itself.
+shrinking the region by a factor e^2). When the estimate is far compared
+with its 50 % radius (radius < half the distance), the move is straight
+towards it; once the 95 % region is small, or the searcher is inside it,
+the waypoint is the estimate itself.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from fbsdetect.locate.samples import DB
 
 CLOSE_AREA_M2 = math.pi * 60.0 ** 2
 APPROACH_M = 100.0
+TOWARD_CEP_FRACTION = 0.5
+NOVELTY_M = 50.0
 
 
 @dataclass(frozen=True)
@@ -78,9 +83,14 @@ def suggest(post: Posterior, lat: float, lon: float, *,
     cur_var = float(np.var(px) + np.var(py))
     dist_est = math.hypot(ex - cx, ey - cy)
     area95 = post.area_m2(0.95)
-    if area95 <= CLOSE_AREA_M2 or (dist_est <= 1.5 * post.cep_m(0.5) and area95 <= 4 * CLOSE_AREA_M2):
+    cep = post.cep_m(0.5)
+    if area95 <= CLOSE_AREA_M2 or (dist_est <= 1.5 * cep and area95 <= 4 * CLOSE_AREA_M2):
         return _toward(post, cx, cy, ex, ey, dist_est, math.sqrt(cur_var),
                        "the 95 % region is small: go to the estimate")
+    if cep <= TOWARD_CEP_FRACTION * dist_est:
+        return _toward(post, cx, cy, ex, ey, dist_est, math.sqrt(cur_var),
+                       "the estimate is far compared with its uncertainty: head for it")
+    bx, by = post.bins.x, post.bins.y
     best: tuple[float, float, float] | None = None
     t_idx = np.arange(min(truths, particles))
     for b in np.arange(bearings) * (360.0 / bearings):
@@ -90,8 +100,13 @@ def suggest(post: Posterior, lat: float, lon: float, *,
             mx, my = cx + ux * steps, cy + uy * steps  # (M,)
             dd = (px[:, None] - mx[None, :]) ** 2 + (py[:, None] - my[None, :]) ** 2
             mu = a_i[:, None] - n_i[:, None] * 0.5 * DB * np.log(dd + ANTENNA_HEIGHT_M ** 2)  # (P, M)
+            # a reading where there are readings already tells little new: its
+            # shadowing is the one already seen (decorrelation ~50 m)
+            nn = np.sqrt(np.min((bx[None, :] - mx[:, None]) ** 2 + (by[None, :] - my[:, None]) ** 2,
+                                axis=1))
+            novelty = np.clip(nn / NOVELTY_M, 0.0, 1.0)  # (M,)
             diff = mu[t_idx][:, None, :] - mu[None, :, :]  # (T, P, M)
-            lw = -0.5 * TEMPERING * np.sum(diff * diff, axis=2) / s2  # (T, P)
+            lw = -0.5 * TEMPERING * np.sum(diff * diff * novelty, axis=2) / s2  # (T, P)
             lw -= lw.max(axis=1, keepdims=True)
             w = np.exp(lw)
             w /= w.sum(axis=1, keepdims=True)

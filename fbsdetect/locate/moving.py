@@ -90,7 +90,7 @@ def _logsumexp(a: npt.NDArray[np.float64], axis: int | None = None) -> Any:
 
 
 def fixed_site_fit_quality(samples: Sequence[PowerSample], *, bin_m: float = 30.0,
-                           window_s: float = 30.0, cells: int = 48) -> FitQuality:
+                           window_s: float = 60.0, cells: int = 48) -> FitQuality:
     """How well one fixed position explains the samples (module docstring)."""
     bins = make_bins(samples, bin_m=bin_m)
     wbins = make_bins(samples, bin_m=bin_m, frame=bins.frame, window_s=window_s)
@@ -234,7 +234,7 @@ def _smooth(lik: list[npt.NDArray[np.float64]], steps: list[float]) -> list[npt.
     return out
 
 
-def track(samples: Sequence[PowerSample], *, bin_m: float = 30.0, window_s: float = 30.0,
+def track(samples: Sequence[PowerSample], *, bin_m: float = 30.0, window_s: float = 60.0,
           speed_m_s: float = 10.0, cells: int = 80, passes: int = 6) -> Track:
     """A moving transmitter's track, one point per time window (module docstring)."""
     bins = make_bins(samples, bin_m=bin_m)

@@ -31,8 +31,9 @@ Antennas: a legitimate site's sector antenna puts 10-20 dB less behind it
 than in front, which no path-loss exponent explains; the antenna is a
 nuisance too, omnidirectional (prior 0.8) or a 65 deg sector towards one of
 8 azimuths with a 10 or 20 dB front-to-back ratio (0.2 / 16 each),
-marginalised; hypotheses under 5 % of the best one's evidence on the coarse
-grid are dropped for the later passes.
+marginalised; hypotheses under 5 % of the best one's weight on the coarse
+grid are dropped for the later passes. (An obstruction's shadow can look
+like a back lobe: the bench has such a case, placed ~200 m off.)
 
 Two stages: a coarse grid over the data's extent plus a margin, then a fine
 grid over the coarse posterior's 99.9 % region. Regions are highest-
@@ -58,6 +59,7 @@ ANTENNA_HEIGHT_M = 15.0
 SENSOR_OFFSET_SD_DB = 6.0
 TEMPERING = 0.3
 HUBER_Z = 2.5
+LINE_MIN_SPREAD_M = 250.0
 GRID_CELLS = 64
 SECTOR_BEAMWIDTH_DEG = 65.0
 # antenna hypotheses: omnidirectional (prior 1 - P_SECTOR) or a sector towards
@@ -65,6 +67,7 @@ SECTOR_BEAMWIDTH_DEG = 65.0
 PATTERNS: tuple[tuple[float, float] | None, ...] = (
     None, *((float(az), fb) for az in range(0, 360, 45) for fb in (10.0, 20.0)))
 PATTERN_KEEP = 0.05
+PATTERN_EVIDENCE_SCALE = 1.0  # 1: as computed (lower values were tried: they inflate every region)
 P_SECTOR = 0.2  # prior probability of a sector antenna (a fake BTS is mostly omnidirectional)
 MIN_MARGIN_M = 800.0
 
@@ -363,7 +366,7 @@ def _evaluate(bins: Bins, grid: Grid, inflate: npt.NDArray[np.float64],
         results.append((mx + math.log(float(e.sum())), mx, e, terms, pat))
     log_ev_all = np.array([r[0] for r in results])
     top = float(log_ev_all.max())
-    weights = np.exp(log_ev_all - top)
+    weights = np.exp(PATTERN_EVIDENCE_SCALE * (log_ev_all - top))
     prob = np.zeros(gx.size)
     post_kj = np.zeros((exponents.size, sigmas.size))
     for wgt, (_lz, _mx, e, _t, _p) in zip(weights, results, strict=True):
@@ -385,11 +388,14 @@ def geometry_tempering(bins: Bins) -> float:
     shape of the power's peak along the line fixes the distance off it, and
     the shadowing, correlated over the hundred metres of that peak, leaves
     fewer independent looks at it than bins. Scaled by the ratio of the
-    bins' spatial spreads (minor / major axis) below 0.3, down to 0.4x."""
+    bins' spatial spreads (minor / major axis) below 0.3, down to 0.4x, when
+    the major one exceeds `LINE_MIN_SPREAD_M` (a road, not a walk's zigzag)."""
     if len(bins) < 3:
         return TEMPERING
     c = np.cov(np.stack([bins.x, bins.y]))
     w = np.linalg.eigvalsh(c)
+    if math.sqrt(max(float(w[1]), 0.0)) < LINE_MIN_SPREAD_M:  # a short walk, not a road
+        return TEMPERING
     ratio = math.sqrt(max(float(w[0]), 0.0) / max(float(w[1]), 1e-9))
     return TEMPERING * min(max(ratio / 0.3, 0.4), 1.0)
 

@@ -84,3 +84,46 @@ def route_from_xy(lat0: float, lon0: float, pts_m: Sequence[tuple[float, float]]
         ts.append(t)
         prev = (e, n)
     return Route(tuple(lats), tuple(lons), tuple(ts))
+
+
+def walk_hunt(seed: int, start_m: float = 300.0, shadowing_db: float = 4.0, max_steps: int = 40,
+         step_m: float = 40.0, cells: int = 40) -> tuple[bool, float, int]:
+    """A walk from `start_m` away that follows `guidance.suggest`: a reading a
+    second at 1.4 m/s, re-estimated (omnidirectional model) and re-planned
+    every `step_m`; (reached within 50 m, final distance, steps). The
+    transmitter's bearing, the exponent (2.8-3.8) and the first 100 m leg are
+    drawn from `seed`."""
+    from fbsdetect.locate.estimate import locate
+    from fbsdetect.locate.guidance import suggest
+    from fbsdetect.sim.routes import distance_m
+
+    lat0, lon0 = 36.60, 101.70
+    rng = np.random.default_rng([seed, 6])
+    ang = rng.uniform(0, 2 * math.pi)
+    tx = offset(lat0, lon0, start_m * math.cos(ang), start_m * math.sin(ang))
+    prop = PropagationConfig(exponent=float(rng.uniform(2.8, 3.8)), shadowing_db=shadowing_db,
+                             fading="rayleigh")
+    b0 = math.radians(rng.uniform(0, 360))
+    pts = [(0.0, 0.0), (100.0 * math.sin(b0), 100.0 * math.cos(b0))]
+    samples: list[PowerSample] = []
+    t = 0.0
+    d_tx = start_m
+    for step in range(max_steps):
+        r = route_from_xy(lat0, lon0, pts[-2:], 1.4, t0_s=t)
+        link = make_link(Route.fixed(*tx), r, eirp_dbm=37.0, prop=prop, origin=(lat0, lon0), seed=seed)
+        samples += power_samples(link, np.arange(t, r.t_s[-1], 1.0), rng=rng, sensor="walker")
+        t = r.t_s[-1]
+        x, y = pts[-1]
+        here = offset(lat0, lon0, x, y)
+        d_tx = float(distance_m(*here, *tx))
+        if d_tx <= 50.0:
+            return True, d_tx, step
+        est = locate(samples, moving="never", cells=cells, antenna=False)
+        if not est.ok or est.posterior is None:
+            pts.append((x + step_m, y))
+            continue
+        g = suggest(est.posterior, *here)
+        st = min(step_m, g.distance_m) if g.distance_m > 5.0 else step_m
+        pts.append((x + st * math.sin(math.radians(g.bearing_deg)),
+                    y + st * math.cos(math.radians(g.bearing_deg))))
+    return False, d_tx, max_steps
