@@ -52,14 +52,27 @@ def get_or_create_sensor(session: Any, name: str, kind: str = "laptop") -> Senso
     return s
 
 
+def _int(v: Any) -> int | None:
+    return None if v is None else int(v)
+
+
+def _float(v: Any) -> float | None:
+    return None if v is None else float(v)
+
+
 def observation_row(obs: CellObservation, **extra: Any) -> Observation:
-    """The `observation` row of a CellObservation (extra: run_id, sensor_id, tuning_id, radio_s, kind)."""
+    """The `observation` row of a CellObservation (extra: run_id, sensor_id, tuning_id, radio_s, kind).
+    Values are made plain Python numbers and JSON: numpy scalars from the DSP would bind badly
+    (sqlite3 stores an np.int64 as a blob) or not at all (JSON), and a record that cannot be
+    written would hold up every record after it."""
     return Observation(
-        time=parse_time(obs.time), arfcn=obs.arfcn, band=obs.band, freq_hz=obs.freq_hz, bsic=obs.bsic,
-        mcc=obs.mcc, mnc=obs.mnc, lac=obs.lac, cid=obs.cid, power_dbm=obs.power_dbm,
-        power_ref=obs.power_ref, snr_db=obs.snr_db, freq_offset_hz=obs.freq_offset_hz,
-        blocks_ok=obs.blocks_ok, blocks_bad=obs.blocks_bad, si=dict(obs.si), params=dict(obs.params),
-        lat=obs.lat, lon=obs.lon, gps_mode=obs.gps_mode, gps_error_m=obs.gps_error_m, **extra)
+        time=parse_time(obs.time), arfcn=_int(obs.arfcn), band=obs.band, freq_hz=_float(obs.freq_hz),
+        bsic=_int(obs.bsic), mcc=_int(obs.mcc), mnc=_int(obs.mnc), lac=_int(obs.lac), cid=_int(obs.cid),
+        power_dbm=_float(obs.power_dbm), power_ref=obs.power_ref, snr_db=_float(obs.snr_db),
+        freq_offset_hz=_float(obs.freq_offset_hz), blocks_ok=_int(obs.blocks_ok),
+        blocks_bad=_int(obs.blocks_bad), si=_jsonable(dict(obs.si)), params=_jsonable(dict(obs.params)),
+        lat=_float(obs.lat), lon=_float(obs.lon), gps_mode=_int(obs.gps_mode),
+        gps_error_m=_float(obs.gps_error_m), **extra)
 
 
 def frame_rows(frames: Sequence[L2Frame], start: datetime | None, radio_s: float | None
@@ -72,8 +85,8 @@ def frame_rows(frames: Sequence[L2Frame], start: datetime | None, radio_s: float
         t = None
         if start is not None and f.time_s is not None:
             t = start + timedelta(seconds=f.time_s)
-        out.append(FrameRow(fn=f.fn, ts=f.ts, channel=f.channel, data=bytes(f.data), time=t,
-                            power_dbm=f.power_dbm, snr_db=f.snr_db))
+        out.append(FrameRow(fn=int(f.fn), ts=int(f.ts), channel=f.channel, data=bytes(f.data), time=t,
+                            power_dbm=_float(f.power_dbm), snr_db=_float(f.snr_db)))
     return out
 
 

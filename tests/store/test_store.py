@@ -187,3 +187,25 @@ def test_bad_url_messages_hide_the_password(url: str) -> None:
     with pytest.raises(BadUsage) as exc:
         open_store(url)
     assert "s3cr3t" not in str(exc.value) and "***" in str(exc.value)
+
+
+def test_numpy_values_from_the_dsp_are_stored_as_plain_numbers(tmp_path: Any) -> None:
+    # sqlite3 binds an np.int64 as an 8-byte blob (which then cannot be read back as an integer), and
+    # JSON cannot hold numpy scalars: either made the record unwritable, and as it stayed first in
+    # line, every record after it too
+    import dataclasses
+
+    store = open_store(f"sqlite:///{tmp_path / 'x.db'}")
+    sink = StoreSink(store, sensor="n1")
+    sink.run_started(_Run())
+    odd = dataclasses.replace(_obs(0), arfcn=np.int64(62), bsic=np.int32(35), cid=np.int64(41021),
+                              power_dbm=np.float32(-61.5), blocks_ok=np.int64(37),
+                              params={"t3212": np.int64(20), "neighbours": np.array([60, 66])})
+    assert sink.observation(odd, radio_s=1.0) > 0
+    assert sink.observation(_obs(1), radio_s=2.0) > 0 and sink.pending == 0
+    with store.session() as s:
+        rows = s.scalars(select(Observation).order_by(Observation.id)).all()
+        assert [r.cid for r in rows] == [41021, 41022]
+        assert type(rows[0].arfcn) is int and rows[0].params == {"t3212": 20, "neighbours": [60, 66]}
+        assert rows[0].power_dbm == pytest.approx(-61.5)
+    store.close()
