@@ -259,8 +259,10 @@ def check_database(url: str) -> Check:
     try:
         u = make_url(url)
     except Exception as exc:
-        return Check("database", "FAIL", f"{url}: not a database URL ({exc})", "give --db sqlite:///FILE "
-                     "or postgresql://USER@HOST/DB")
+        from fbsdetect.store.db import shown_url
+
+        return Check("database", "FAIL", f"{shown_url(url)}: not a database URL ({exc})",
+                     "give --db sqlite:///FILE or postgresql://USER@HOST/DB")
     shown = u.render_as_string(hide_password=True)
     if u.drivername.startswith("sqlite") and u.database not in (None, "", ":memory:") and \
             not os.path.exists(u.database or ""):

@@ -131,6 +131,12 @@ def test_database_missing_migrated_unreachable(tmp_path: Path) -> None:
     assert c.status == "FAIL" and "not reachable" in c.detail
 
 
+def test_database_check_never_shows_the_password() -> None:
+    for url in ("postgresql://u:s3cr3t@127.0.0.1:port/x", "mysql://u:s3cr3t@127.0.0.1/x"):
+        c = doctor.check_database(url)
+        assert c.status == "FAIL" and "s3cr3t" not in c.detail, c.detail
+
+
 def test_whole_command_on_this_machine(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, out, err = run_cli(capsys, "doctor", "--db", f"sqlite:///{tmp_path / 'none.db'}")
     lines = out.strip().splitlines()
