@@ -63,6 +63,7 @@ KEY_FILE = "sensor.ed25519.pem"
 CONTROL_FILES = ("manifest.json", "manifest.sig")
 MAX_REPORT_ROWS = 500
 IQ_KEYS = ("iq_snippet", "iq_snippets")
+MAX_CONTROL_BYTES = 64 << 20  # manifest.json, manifest.sig, public_key.pem: read whole, up to this
 
 
 # -- keys -----------------------------------------------------------------------------
@@ -597,14 +598,35 @@ def _verify_package(path: str | os.PathLike[str], expect_fingerprint: str | None
         return PackageReport(False, [f"{p.name}: not a readable zip archive (corrupt, or not a package): "
                                      f"{exc}"])
 
-    def read(name: str) -> bytes | None:
+    def read(name: str, limit: int = MAX_CONTROL_BYTES) -> bytes | None:
+        """A member's bytes; None (a problem noted) when missing, corrupt or over `limit` bytes."""
+        out = bytearray()
+        return bytes(out) if stream(name, out.extend, limit) else None
+
+    def sha256_of(name: str, size: Any) -> str | None:
+        """A member's SHA-256, inflated in chunks and never beyond the manifest's size (a zip bomb
+        stops there), or None (a problem noted)."""
+        h = hashlib.sha256()
+        limit = size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None
+        return h.hexdigest() if stream(name, h.update, limit) else None
+
+    def stream(name: str, sink: Any, limit: int | None) -> bool:
+        n = 0
         try:
-            return zf.read(name)
+            with zf.open(name) as f:
+                while chunk := f.read(1 << 20):
+                    n += len(chunk)
+                    if limit is not None and n > limit:
+                        problems.append(f"{name}: changed (inflates to more than the {limit} bytes "
+                                        "the manifest gives)")
+                        return False
+                    sink(chunk)
+            return True
         except KeyError:
             problems.append(f"{name}: missing from the package")
         except Exception as exc:  # BadZipFile (bad CRC, header mismatch), zlib.error, EOFError ...
             problems.append(f"{name}: changed (its stored data is corrupt: {type(exc).__name__}: {exc})")
-        return None
+        return False
 
     with zf:
         try:
@@ -637,12 +659,13 @@ def _verify_package(path: str | os.PathLike[str], expect_fingerprint: str | None
         if manifest is not None:
             files: dict[str, Any] = manifest["files"]
             for name in sorted(files):
-                want = files[name].get("sha256") if isinstance(files[name], dict) else None
+                entry = files[name] if isinstance(files[name], dict) else {}
+                want = entry.get("sha256")
                 if name in ("public_key.pem",) and pem is not None:
-                    got: bytes | None = pem
+                    got: str | None = hashlib.sha256(pem).hexdigest()
                 else:
-                    got = read(name)
-                if got is not None and hashlib.sha256(got).hexdigest() != want:
+                    got = sha256_of(name, entry.get("size"))
+                if got is not None and got != want:
                     problems.append(f"{name}: changed (SHA-256 differs from the manifest)")
             for name in members:
                 if name not in files and name not in CONTROL_FILES:

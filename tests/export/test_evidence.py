@@ -265,3 +265,23 @@ def test_iq_references_to_files_that_are_not_sigmf_are_not_packed(tmp_path: Path
         for name in zf.namelist():
             assert b"PRIVATE KEY" not in zf.read(name) and b"root:x:0:0" not in zf.read(name)
     assert "not a SigMF recording" in " ".join(res.notes)
+
+
+def test_a_zip_bomb_member_is_reported_without_inflating_it_into_memory(package: tuple[Built, Path],
+                                                                        tmp_path: Path) -> None:
+    # packages come from the field to whoever verifies them: a member that inflates to far more than
+    # the manifest says must be a finding, not hundreds of MB in memory
+    import tracemalloc
+
+    _, path = package
+    dst = tmp_path / "bomb.zip"
+    _rezip(path, dst, {"frames.pcapng": b"\0" * (96 << 20)})
+    assert dst.stat().st_size < 2 << 20
+    tracemalloc.start()
+    try:
+        rep = verify_package(dst)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert not rep.ok and any(p.startswith("frames.pcapng: changed") for p in rep.problems), rep.problems
+    assert peak < 24 << 20, peak
