@@ -29,9 +29,12 @@ def _cell(c: dict[str, Any]) -> str:
 def human(d: dict[str, Any]) -> str:
     """A detection as a regulator reads it: identity, severity, every rule with its evidence."""
     pos = d.get("position")
-    where = "position: not enough data yet" if not pos else (
+    located = isinstance(pos, dict) and all(
+        isinstance(pos.get(k), int | float) and not isinstance(pos.get(k), bool) for k in ("lat", "lon"))
+    err = pos.get("error_m") if located and isinstance(pos, dict) else None
+    where = "position: not enough data yet" if not located or not isinstance(pos, dict) else (
         f"position: {pos['lat']:.5f}, {pos['lon']:.5f}"
-        + (f" ±{pos['error_m']:.0f} m" if pos.get("error_m") is not None else "")
+        + (f" ±{err:.0f} m" if isinstance(err, int | float) else "")
         + (f" ({pos['method']})" if pos.get("method") else ""))
     lines = [f"#{d['id']}  {d['severity'].upper():<6} score {d['score']:.2f}  {_cell(d['cell'])}",
              f"    seen {d.get('first_seen')} .. {d.get('last_seen')}, {d.get('observations')} observations, "
