@@ -151,7 +151,8 @@ class Engine:
         return out
 
     def detection_json(self, inc: Incident, det_id: int | None = None) -> dict[str, Any]:
-        """An incident as contracts.md section 5 (position null: localization comes later)."""
+        """An incident as contracts.md section 5 (position null here: the stored
+        detection gets it, `locate_detection`)."""
         k = inc.key
         assert inc.score is not None
         return {"id": det_id, "severity": inc.score.severity.label, "score": inc.score.score,
@@ -478,7 +479,49 @@ def refresh_detection(ses: Any, det_id: int, eng: Engine) -> None:
     det.n_observations = int(n or 0)
     det.first_seen, det.last_seen = first, last
     det.sensors = sensors
+    if det.severity in ("medium", "high"):
+        det.position = locate_detection(ses, det_id, det.position, int(n or 0))
     det.updated_at = datetime.now(UTC)
+
+
+def locate_detection(ses: Any, det_id: int, previous: dict[str, Any] | None,
+                     n_obs: int) -> dict[str, Any] | None:
+    """The suspect's estimated position (`fbsdetect.locate.locate`: grid posterior
+    with 50/95 % regions, a track when the fixed-site model fits badly) from its
+    observations with a 2D/3D fix, in one power reference (dBm when the sensors
+    were calibrated, else dBFS). Kept as it is while the number of observations
+    has not changed (the estimate costs up to seconds)."""
+    from sqlalchemy import select
+
+    from fbsdetect.locate import locate
+    from fbsdetect.locate.samples import PowerSample
+    from fbsdetect.store.models import Observation, Sensor
+
+    if previous is not None and previous.get("n_observations") == n_obs:
+        return previous
+    rows = ses.execute(
+        select(Observation.time, Observation.lat, Observation.lon, Observation.power_dbm,
+               Observation.power_ref, Observation.gps_mode, Observation.gps_error_m, Observation.freq_hz,
+               Sensor.name)
+        .join(Sensor, Observation.sensor_id == Sensor.id, isouter=True)
+        .where(Observation.detection_id == det_id)).all()
+    refs: dict[str, int] = {}
+    for r in rows:
+        refs[r.power_ref] = refs.get(r.power_ref, 0) + 1
+    if not refs:
+        return None
+    ref = max(refs, key=lambda k: refs[k])
+    samples = [PowerSample(time=r.time.timestamp(), lat=r.lat, lon=r.lon, power_dbm=r.power_dbm,
+                           gps_mode=r.gps_mode, gps_error_m=r.gps_error_m, sensor=r.name or "")
+               for r in rows if r.power_ref == ref and r.time is not None and r.lat is not None
+               and r.lon is not None and r.power_dbm is not None and (r.gps_mode or 0) >= 2]
+    freq = next((r.freq_hz for r in rows if r.freq_hz), 947e6)
+    est = locate(samples, freq_hz=freq)
+    pos = est.position_json()
+    if pos is not None:
+        pos["n_observations"] = n_obs
+        pos["power_ref"] = ref
+    return pos
 
 
 def _iso(d: datetime | None) -> str | None:

@@ -56,20 +56,24 @@ def _fmt_cell(c: dict[str, Any]) -> str:
     return f"{v('mcc')}-{v('mnc')} LAC {v('lac')} CID {v('cid')} · ARFCN {v('arfcn')} BSIC {v('bsic')}"
 
 
-def _region_latlon(region: Any) -> list[list[float]] | None:
-    """A stored region (GeoJSON Polygon, or a ring of [lon, lat]) as Leaflet's [lat, lon] ring."""
+def _region_rings(region: Any) -> list[list[list[float]]]:
+    """The outer rings of a stored region (GeoJSON Polygon or MultiPolygon, or a
+    bare ring of [lon, lat]) as Leaflet [lat, lon] rings."""
     if region is None:
-        return None
-    ring = region
+        return []
     if isinstance(region, dict):
-        coords = region.get("coordinates")
-        if not coords:
-            return None
-        ring = coords[0]
-    try:
-        return [[float(p[1]), float(p[0])] for p in ring]
-    except (TypeError, ValueError, IndexError):
-        return None
+        coords = region.get("coordinates") or []
+        outer = [coords[0]] if region.get("type") == "Polygon" and coords else \
+            [poly[0] for poly in coords if poly] if region.get("type") == "MultiPolygon" else []
+    else:
+        outer = [region]
+    rings = []
+    for ring in outer:
+        try:
+            rings.append([[float(p[1]), float(p[0])] for p in ring])
+        except (TypeError, ValueError, IndexError):
+            continue
+    return rings
 
 
 def _popup_detection(d: dict[str, Any], at_estimate: bool, evidence: str) -> str:
@@ -283,8 +287,7 @@ def build_map(data: MapData, preset: MapPreset | None, out_path: Path, *, offlin
     for d in data.detections:
         pos = d.get("position") or {}
         for key, opacity, dash in (("region95", 0.08, "6 4"), ("region50", 0.2, None)):
-            ring = _region_latlon(pos.get(key))
-            if ring:
+            for ring in _region_rings(pos.get(key)):
                 folium.Polygon(ring, color=SEVERITY_COLOUR.get(d["severity"], "#000"), weight=2, fill=True,
                                fill_opacity=opacity, dash_array=dash,
                                tooltip=f"#{d['id']}: {key[-2:]} % region").add_to(g_pos)
@@ -338,7 +341,7 @@ def build_map(data: MapData, preset: MapPreset | None, out_path: Path, *, offlin
         m.add_child(_TimeSlider(slider, max(10_000.0, span_ms / 10), "Suspect readings over time"))
     counts["slider_points"] = len(slider)
 
-    folium.LayerControl(collapsed=False).add_to(m)
+    folium.LayerControl(collapsed=len(data.detections) > 3).add_to(m)
     legend = [(SEVERITY_COLOUR["high"], "detection: high", "dot"),
               (SEVERITY_COLOUR["medium"], "detection: medium", "dot"),
               (SEVERITY_COLOUR["low"], "detection: low", "dot"),
@@ -348,9 +351,14 @@ def build_map(data: MapData, preset: MapPreset | None, out_path: Path, *, offlin
                         f"{data.n_observations} observations · base map: {html.escape(tiles_note)}"))
     if data.bbox is not None:
         south, west, north, east = data.bbox
-        for r in data.registry:  # the known cells around the survey are part of the picture
-            south, north = min(south, r["lat"]), max(north, r["lat"])
-            west, east = min(west, r["lon"]), max(east, r["lon"])
+        # the known cells around the survey and the suspects' regions are part of the picture
+        corners = [(r["lat"], r["lon"]) for r in data.registry]
+        for d in data.detections:
+            for ring in _region_rings((d.get("position") or {}).get("region95")):
+                corners += [(p[0], p[1]) for p in ring]
+        for lat, lon in corners:
+            south, north = min(south, lat), max(north, lat)
+            west, east = min(west, lon), max(east, lon)
         pad = 0.002
         m.fit_bounds([[south - pad, west - pad], [north + pad, east + pad]])
     root: Any = m.get_root()
