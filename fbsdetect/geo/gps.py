@@ -213,7 +213,8 @@ def _parse_fixed(rest: str, spec: str) -> FixedGps:
         parts = [float(v) for v in rest.split(",")]
     except ValueError:
         parts = []
-    if len(parts) not in (2, 3) or not (-90 <= parts[0] <= 90 and -180 <= parts[1] <= 180):
+    if len(parts) not in (2, 3) or not (-90 <= parts[0] <= 90 and -180 <= parts[1] <= 180) or \
+            (len(parts) == 3 and not 0 <= parts[2] < math.inf):  # an error is a finite distance
         raise BadUsage(f"--gps {spec!r}: expected fixed:LAT,LON[,ERROR_M] in degrees")
     return FixedGps(parts[0], parts[1], parts[2] if len(parts) == 3 else None)
 

@@ -29,7 +29,8 @@ def test_fixed() -> None:
 
 
 @pytest.mark.parametrize("spec", ["fixed:91,0", "fixed:1", "fixed:a,b", "gps:x", "nmea:", "gpx:",
-                                  "gpsd:h:notaport", "scene"])
+                                  "gpsd:h:notaport", "scene", "fixed:1,2,-5", "fixed:1,2,nan",
+                                  "fixed:1,2,inf"])
 def test_bad_specs(spec: str) -> None:
     with pytest.raises(BadUsage) as err:
         open_gps(spec)
