@@ -10,6 +10,7 @@ else from its neighbours. A file that is not GPX XML is `BadInput` (exit 2).
 
 from __future__ import annotations
 
+import math
 import os
 from datetime import UTC
 from pathlib import Path
@@ -21,6 +22,15 @@ from fbsdetect.types import GpsFix
 
 UERE_M = 5.0
 _FIX_MODE = {"none": 1, "2d": 2, "3d": 3, "dgps": 3, "pps": 3}
+
+
+def valid_position(lat: float | None, lon: float | None) -> bool:
+    return (lat is not None and lon is not None and math.isfinite(lat) and math.isfinite(lon)
+            and -90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0)
+
+
+def _finite(v: float | None) -> float | None:
+    return float(v) if v is not None and math.isfinite(v) else None
 
 
 def read_gpx(path: str | os.PathLike[str]) -> TrackReplay:
@@ -43,6 +53,7 @@ def read_gpx(path: str | os.PathLike[str]) -> TrackReplay:
         raise BadInput(f"not a GPX file (XML): {first}", source=str(p)) from None
     stats = {"points": 0, "no_time": 0}
     pts = []
+    bad: list[GpsFix] = []
     for track in doc.tracks:
         for seg in track.segments:
             for pt in seg.points:
@@ -51,14 +62,20 @@ def read_gpx(path: str | os.PathLike[str]) -> TrackReplay:
                     stats["no_time"] += 1
                     continue
                 t = pt.time
-                pts.append((t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC), pt))
-    if stats["points"] and not pts:
+                t = t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+                if not valid_position(pt.latitude, pt.longitude):  # lat 95, NaN: no position then
+                    stats["bad_position"] = stats.get("bad_position", 0) + 1
+                    bad.append(GpsFix(time=t, lat=None, lon=None, mode=1, source="gpx"))
+                    continue
+                pts.append((t, pt))
+    if stats["points"] and not pts and not bad:
         raise BadInput("the GPX track has no timestamps: it cannot be replayed by time", source=str(p))
     pts.sort(key=lambda q: q[0])
-    fixes = []
+    fixes = bad
     for i, (t, pt) in enumerate(pts):
         fix_kind = (pt.type_of_gpx_fix or "").lower()
-        mode = _FIX_MODE.get(fix_kind, 3 if pt.elevation is not None else 2)
+        ele, hdop = _finite(pt.elevation), _finite(pt.horizontal_dilution)
+        mode = _FIX_MODE.get(fix_kind, 3 if ele is not None else 2)
         speed, course = pt.speed, getattr(pt, "course", None)
         if (speed is None or course is None) and len(pts) > 1:
             (ta, a), (tb, b) = (pts[i - 1], (t, pt)) if i > 0 else ((t, pt), pts[1])
@@ -72,7 +89,6 @@ def read_gpx(path: str | os.PathLike[str]) -> TrackReplay:
             fixes.append(GpsFix(time=t, lat=None, lon=None, mode=1, source="gpx"))
             continue
         fixes.append(GpsFix(time=t, lat=float(pt.latitude), lon=float(pt.longitude), mode=mode,
-                            error_m=float(pt.horizontal_dilution) * UERE_M
-                            if pt.horizontal_dilution is not None else None,
-                            alt_m=pt.elevation, speed_m_s=speed, course_deg=course, source="gpx"))
+                            error_m=hdop * UERE_M if hdop is not None else None,
+                            alt_m=ele, speed_m_s=_finite(speed), course_deg=_finite(course), source="gpx"))
     return TrackReplay(fixes, source="gpx", stats=stats)

@@ -49,3 +49,22 @@ def test_not_xml_is_bad_input_one_line(tmp_path: Path, text: str) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(BadInput, match="no such GPX"):
         open_gps(f"gpx:{tmp_path / 'nope.gpx'}")
+
+
+def test_points_with_impossible_values_give_no_position(tmp_path: Path) -> None:
+    # a latitude of 95 or NaN must not become every observation's position, nor NaN its error
+    p = tmp_path / "bad.gpx"
+    p.write_text("""<?xml version="1.0"?><gpx version="1.1" creator="t" xmlns="http://www.topografix.com/GPX/1/1">
+<trk><trkseg>
+<trkpt lat="95" lon="10"><time>2026-11-30T08:00:00Z</time></trkpt>
+<trkpt lat="nan" lon="10"><time>2026-11-30T08:00:01Z</time></trkpt>
+<trkpt lat="31.2" lon="121.4"><time>2026-11-30T08:00:02Z</time><hdop>nan</hdop><ele>inf</ele></trkpt>
+<trkpt lat="31.2001" lon="121.4"><time>2026-11-30T08:00:03Z</time></trkpt>
+</trkseg></trk></gpx>""")
+    g = open_gps(f"gpx:{p}")
+    fixes = g.fixes  # type: ignore[attr-defined]
+    assert [(f.lat, f.mode) for f in fixes[:2]] == [(None, 1), (None, 1)]
+    good = fixes[2]
+    assert (good.lat, good.error_m, good.alt_m, good.mode) == (31.2, None, None, 2)
+    assert good.speed_m_s == pytest.approx(11.1, rel=0.01)  # from its valid neighbour only
+    assert g.stats["bad_position"] == 2  # type: ignore[attr-defined]
