@@ -23,6 +23,7 @@ thread reads it (at `@BAUD` when given, via termios) and keeps the latest fix
 from __future__ import annotations
 
 import logging
+import math
 import os
 import select
 import stat
@@ -40,6 +41,15 @@ log = logging.getLogger(__name__)
 
 UERE_M = 5.0
 KNOT_M_S = 1852.0 / 3600.0
+
+
+def _finite(field: Any) -> float | None:
+    """A numeric field as a finite float; None when empty or not finite (raises ValueError when
+    not a number: a truncated sentence)."""
+    if field in (None, ""):
+        return None
+    v = float(field)
+    return v if math.isfinite(v) else None
 
 
 def _pynmea2() -> Any:
@@ -86,8 +96,8 @@ class NmeaAssembler:
             if kind == "GSA":
                 fix_type = int(msg.mode_fix_type) if msg.mode_fix_type else None
                 self._gsa_mode = fix_type if fix_type in (1, 2, 3) else None
-                if msg.hdop and self._epoch is not None:
-                    self._epoch.setdefault("hdop", float(msg.hdop))
+                if _finite(msg.hdop) is not None and self._epoch is not None:
+                    self._epoch.setdefault("hdop", _finite(msg.hdop))
                 self._count("GSA")
                 return []
             if kind not in ("RMC", "GGA"):
@@ -116,13 +126,14 @@ class NmeaAssembler:
         lat = msg.latitude if msg.lat else None
         lon = msg.longitude if msg.lon else None
         if kind == "RMC":
-            spd = float(msg.spd_over_grnd) * KNOT_M_S if msg.spd_over_grnd not in (None, "") else None
-            crs = float(msg.true_course) if msg.true_course not in (None, "") else None
+            spd = _finite(msg.spd_over_grnd)
+            spd = spd * KNOT_M_S if spd is not None else None
+            crs = _finite(msg.true_course)
             return {"date": msg.datestamp or None, "rmc_ok": msg.status == "A", "lat": lat, "lon": lon,
                     "speed": spd, "course": crs}
         qual = int(msg.gps_qual) if msg.gps_qual not in (None, "") else 0
-        hdop = float(msg.horizontal_dil) if msg.horizontal_dil not in (None, "") else None
-        alt = float(msg.altitude) if msg.altitude not in (None, "") else None
+        hdop = _finite(msg.horizontal_dil)
+        alt = _finite(msg.altitude)
         return {"gga_qual": qual, "lat": lat, "lon": lon, "hdop": hdop, "alt": alt}
 
     def flush(self) -> list[GpsFix]:
@@ -140,7 +151,9 @@ class NmeaAssembler:
             dt += timedelta(days=1)
             self.date = dt.date()
         self._last_dt = dt
-        has_pos = e.get("lat") is not None and e.get("lon") is not None
+        lat, lon = e.get("lat"), e.get("lon")
+        has_pos = (lat is not None and lon is not None and math.isfinite(lat) and math.isfinite(lon)
+                   and -90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0)  # a good checksum lets 95 N by
         if "gga_qual" in e:
             valid = e["gga_qual"] > 0
         else:

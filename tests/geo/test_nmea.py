@@ -93,3 +93,17 @@ def test_live_device_on_a_pty_and_its_dropout() -> None:
 
 def test_sentence_helper_checksum() -> None:
     assert sentence("GPGGA,123519,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,").endswith("*47")
+
+
+def test_impossible_values_with_a_good_checksum_give_no_position() -> None:
+    # NMEA's XOR checksum lets a lat of 95 or a NaN through: not a position, not an error estimate
+    lines = [sentence("GPRMC,123519,A,9507.038,N,01131.000,E,022.4,084.4,230394,003.1,W"),
+             sentence("GPGGA,123519,9507.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,"),
+             sentence("GPRMC,123520,A,4807.038,N,19131.000,E,022.4,084.4,230394,003.1,W"),
+             sentence("GPRMC,123521,A,4807.038,N,01131.000,E,nan,084.4,230394,003.1,W"),
+             sentence("GPGGA,123521,4807.038,N,01131.000,E,1,08,nan,inf,M,46.9,M,,")]
+    fixes, _ = parse_nmea_lines(lines)
+    assert [(f.lat, f.mode) for f in fixes[:2]] == [(None, 1), (None, 1)]
+    f = fixes[2]
+    assert f.lat == pytest.approx(48.1173) and (f.error_m, f.alt_m, f.speed_m_s) == (None, None, None)
+    assert f.mode == 2  # no usable altitude
