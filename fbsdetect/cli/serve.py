@@ -71,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     from fbsdetect.server.ingest import Ingestor
 
     ingestor = Ingestor(store)
+    ingestor.start_writer()  # group commit of concurrent HTTP batches
     worker = None
     if args.mqtt:
         from fbsdetect.server.mqtt_worker import MqttWorker

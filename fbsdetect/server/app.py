@@ -22,6 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from fbsdetect.server.auth import Principal, add_user, check_name, lookup, register_node
 from fbsdetect.server.ingest import MAX_BATCH, MAX_RECORD_BYTES, Ingestor, RecordError, check_record
@@ -131,7 +132,8 @@ def create_app(store: Any, *, ingestor: Ingestor | None = None, worker: Any = No
         return out
 
     @app.post("/api/v1/ingest", summary="a node's batch of records", responses={
-        **AUTH_ERRORS, 400: _err(400, "not JSON"), 413: _err(413, "too large")},
+        **AUTH_ERRORS, 400: _err(400, "not JSON"), 413: _err(413, "too large"),
+        503: _err(503, "database unavailable: retry")},
         openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
             "schema": BATCH_SCHEMA}}}})
     async def ingest(request: Request, p: Principal = Depends(principal)) -> dict[str, Any]:
@@ -163,10 +165,15 @@ def create_app(store: Any, *, ingestor: Ingestor | None = None, worker: Any = No
             raise HTTPException(422, f"body: unknown field {sorted(set(doc) - {'records'})[0]!r}")
         try:
             checked = [check_record(r) for r in recs]
-            res = await run_in_threadpool(ing.ingest, p, [(s, k, d) for _n, s, k, d in checked], via="http")
+            item = ing.prepare(p, [(s, k, d) for _n, s, k, d in checked], via="http")
         except RecordError as exc:
             ing.count("rejected:malformed")
             raise HTTPException(422, str(exc)) from None
+        try:
+            res = await run_in_threadpool(ing.submit, item)
+        except (SQLAlchemyError, TimeoutError) as exc:  # the database is down: the node retries
+            ing.count("db_errors")
+            raise HTTPException(503, f"database unavailable: {type(exc).__name__}") from None
         return {"stored": res.stored, "duplicates": res.duplicates}
 
     def _obs_query(bbox: str | None, since: str | None, until: str | None, node: str | None) -> Any:

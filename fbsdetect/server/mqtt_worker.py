@@ -176,19 +176,22 @@ class MqttWorker:
                 by_node.setdefault(node, []).append((seq, kind, data))
             except Exception:
                 self._reject("malformed")
+        items = []
         for node, recs in by_node.items():
             who = self._principal(node)
             if who is None:
                 self._reject("unknown_node")
                 continue
             try:
-                self.ingestor.ingest(who, recs, via="mqtt")
-            except RecordError:  # one bad record: store the others one by one
+                items.append(self.ingestor.prepare(who, recs, via="mqtt"))
+            except RecordError:  # one bad record: keep the others
                 for r in recs:
                     try:
-                        self.ingestor.ingest(who, [r], via="mqtt")
+                        items.append(self.ingestor.prepare(who, [r], via="mqtt"))
                     except RecordError:
                         self._reject("malformed")
+        if items:
+            self.ingestor.ingest_many(items)  # one transaction for the whole batch
         for msg in batch:  # committed (or rejected for good): acknowledge
             try:
                 self.client.ack(msg.mid, msg.qos)
