@@ -67,11 +67,21 @@ def _package(args: argparse.Namespace) -> int:
 
 
 def _db(args: argparse.Namespace, url: str | None) -> int:
-    from fbsdetect.store import open_store, url_from_env
-    from fbsdetect.store.audit import verify_db
+    from sqlalchemy import inspect
 
-    store = open_store(url_from_env(url))
+    from fbsdetect.errors import NotAvailable
+    from fbsdetect.store import open_store, url_from_env
+    from fbsdetect.store.audit import AUDIT_TABLE, verify_db
+    from fbsdetect.store.db import current_revision
+
+    # checked as it is: a migration would write to what is being verified (and the one that
+    # creates the log seals the rows as they are, which verify would then call untouched)
+    store = open_store(url_from_env(url), migrate=False)
     try:
+        if AUDIT_TABLE.name not in inspect(store.engine).get_table_names():
+            raise NotAvailable(f"{store.url}: no audit log in this database (schema "
+                               f"{current_revision(store.engine) or 'empty'}): nothing to verify; "
+                               "`fbsdetect db upgrade` starts one, sealing the rows as they are now")
         rep = verify_db(store)
     finally:
         store.close()

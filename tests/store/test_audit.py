@@ -200,3 +200,28 @@ def test_verify_db_without_a_database_argument_uses_the_environment(
     assert main(["verify", "--db", built.url, "--json"]) == 0
     assert '"ok": true' in capsys.readouterr().out
     assert main(["verify"]) == 2  # neither a package nor --db: bad usage
+
+
+def test_verify_db_never_migrates_nor_seals_what_it_checks(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    # a database from before the audit log has nothing to verify: `verify --db` used to migrate it,
+    # the migration sealed its rows as they were, and verify then called them "OK, untouched"
+    from alembic import command
+
+    from fbsdetect.store.db import _alembic_config, current_revision, make_engine
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    eng = make_engine(url)
+    command.upgrade(_alembic_config(eng), "0001")
+    with eng.begin() as conn:
+        conn.execute(text("INSERT INTO observation (kind, arfcn, power_ref, blocks_ok, blocks_bad, time) "
+                          "VALUES ('dwell', 62, 'dBm', 3, 0, '2026-03-01 10:00:00.000000')"))
+    assert main(["verify", "--db", url]) == 1
+    err = capsys.readouterr().err
+    assert "no audit log" in err and len(err.strip().splitlines()) == 1
+    assert current_revision(eng) == "0001"  # untouched by the check
+    # a database with a log but an older schema is checked as it is, not upgraded first
+    command.upgrade(_alembic_config(eng), "0002")
+    assert main(["verify", "--db", url]) == 0
+    assert current_revision(eng) == "0002"
+    eng.dispose()
