@@ -310,7 +310,6 @@ class Posterior(GridDensity):
     pattern: tuple[float, float] | None = None  # the antenna hypothesis of `terms`
     p_sector: float = 0.0  # posterior probability of a sector antenna
     patterns_kept: tuple[tuple[float, float] | None, ...] = (None,)  # worth evaluating again
-    inflations: dict[Any, npt.NDArray[np.float64]] = field(default_factory=dict)  # per hypothesis
 
     def mode_index(self) -> tuple[int, int, int]:
         """Flat cell index, exponent index, sigma index of the joint mode."""
@@ -347,41 +346,18 @@ class Posterior(GridDensity):
         return np.asarray(b.power_db - model)
 
 
-Pattern = tuple[float, float] | None
-
-
-def _evaluate(bins: Bins, grid: Grid, inflations: dict[Pattern, npt.NDArray[np.float64]] | None,
+def _evaluate(bins: Bins, grid: Grid, inflate: npt.NDArray[np.float64],
               gps_dist: float | npt.NDArray[np.float64], tempering: float,
               exponents: npt.NDArray[np.float64], sigmas: npt.NDArray[np.float64],
-              patterns: tuple[Pattern, ...] = (None,), robust: bool = False) -> Posterior:
-    """The posterior on `grid`, mixed over the antenna hypotheses; with
-    `robust`, each hypothesis gets its own Huber reweighting at its own mode
-    (so that an omnidirectional site with a few obstructed paths competes
-    fairly with a sector antenna)."""
+              patterns: tuple[tuple[float, float] | None, ...] = (None,)) -> Posterior:
     gx, gy = grid.points()
     pats = patterns if len(bins) >= 12 else (None,)
     lpk = log_prior_kj(exponents, sigmas)[None]
     results = []
     geom = candidate_geometry(bins, gx, gy, any(p is not None for p in pats))
-    ones = np.ones(len(bins))
-    used: dict[Pattern, npt.NDArray[np.float64]] = {}
     for pat in pats:
-        inflate = ones if inflations is None else inflations.get(pat, ones)
         terms = loglik(bins, gx, gy, inflate=inflate, gps_dist_m=gps_dist, tempering=tempering,
                        exponents=exponents, sigmas=sigmas, pattern=pat, geometry=geom)
-        if robust:
-            lp0 = terms.ll + lpk
-            g, k, j = (int(v) for v in np.unravel_index(int(np.argmax(lp0)), lp0.shape))
-            model = (terms.a[g, k, j] + terms.offsets[g, k, j][bins.sensor]
-                     - exponents[k] * geom[0][g])
-            if pat is not None:
-                assert geom[1] is not None
-                model = model + pattern_gain_db(geom[1][g], pat)
-            z = np.abs(bins.power_db - model) / np.sqrt(sigmas[j] ** 2 + bins.var_db2)
-            inflate = np.where(z > HUBER_Z, np.minimum((z / HUBER_Z) ** 2, 25.0), 1.0)
-            terms = loglik(bins, gx, gy, inflate=inflate, gps_dist_m=gps_dist, tempering=tempering,
-                           exponents=exponents, sigmas=sigmas, pattern=pat, geometry=geom)
-        used[pat] = inflate
         prior = (math.log(1.0 - P_SECTOR) if pat is None
                  else math.log(P_SECTOR / (len(PATTERNS) - 1)))
         lp = terms.ll + lpk + (prior if len(pats) > 1 else 0.0)
@@ -404,8 +380,7 @@ def _evaluate(bins: Bins, grid: Grid, inflations: dict[Pattern, npt.NDArray[np.f
     kept = tuple(r[4] for w, r in zip(weights, results, strict=True)
                  if r[4] is None or w >= PATTERN_KEEP * float(weights.max()))
     return Posterior(bins.frame, grid, (prob / tot).reshape(grid.ny, grid.nx), bins, best[3],
-                     post_kj / tot, log_ev, used[best[4]], exponents, sigmas, best[4], p_sector, kept,
-                     used)
+                     post_kj / tot, log_ev, inflate, exponents, sigmas, best[4], p_sector, kept)
 
 
 def geometry_tempering(bins: Bins) -> float:
@@ -438,11 +413,23 @@ def grid_posterior(bins: Bins, *, cells: int = GRID_CELLS, margin_m: float | Non
         margin = margin_m if margin_m is not None else max(MIN_MARGIN_M, 0.5 * span)
         grid = Grid.around(float(bins.x.min()) - margin, float(bins.x.max()) + margin,
                            float(bins.y.min()) - margin, float(bins.y.max()) + margin, cells)
-    post = _evaluate(bins, grid, None, 150.0, tempering, exponents, sigmas, patterns,
-                     robust=robust and len(bins) >= 5)
+    inflate = np.ones(len(bins))
+    post = _evaluate(bins, grid, inflate, 150.0, tempering, exponents, sigmas, patterns)
     patterns = post.patterns_kept  # the others hold < PATTERN_KEEP of the best's evidence
-    px, py = post.point()
-    gps_dist = np.asarray(np.hypot(bins.x - px, bins.y - py))
+
+    def distances(p: Posterior) -> npt.NDArray[np.float64]:
+        px, py = p.point()
+        return np.asarray(np.hypot(bins.x - px, bins.y - py))
+
+    gps_dist: float | npt.NDArray[np.float64] = distances(post)
+    if robust and len(bins) >= 5:
+        g, k, j = post.mode_index()
+        res = post.residuals(g, k, j)
+        sd = np.sqrt(post.sigmas[j] ** 2 + bins.var_db2)
+        z = np.abs(res) / sd
+        inflate = np.where(z > HUBER_Z, np.minimum((z / HUBER_Z) ** 2, 25.0), 1.0)
+        post = _evaluate(bins, grid, inflate, gps_dist, tempering, exponents, sigmas, patterns)
+        gps_dist = distances(post)
     if refine:
         mask = post.hpd_mask(0.999)
         rows, cols = np.nonzero(mask)
@@ -458,6 +445,5 @@ def grid_posterior(bins: Bins, *, cells: int = GRID_CELLS, margin_m: float | Non
             xmin, xmax = min(xmin, cx - side / 2), max(xmax, cx + side / 2)
             ymin, ymax = min(ymin, cy - side / 2), max(ymax, cy + side / 2)
             fine = Grid.around(xmin, xmax, ymin, ymax, cells)
-            post = _evaluate(bins, fine, post.inflations, gps_dist, tempering, exponents, sigmas,
-                             patterns)
+            post = _evaluate(bins, fine, inflate, gps_dist, tempering, exponents, sigmas, patterns)
     return post
