@@ -98,6 +98,8 @@ def load_preset(name_or_path: str) -> MapPreset:
         raise BadInput("tiles.url must be a template with {z}, {x} and {y}", source=p)
     mbtiles = None
     if mb is not None:
+        if not isinstance(mb, str) or not mb:
+            raise BadInput("tiles.mbtiles must be the path of an MBTiles file", source=p)
         mbtiles = Path(mb) if os.path.isabs(mb) else (p.parent / mb)
     attribution = tiles.get("attribution")
     if not isinstance(attribution, str) or not attribution.strip():

@@ -120,3 +120,17 @@ def test_write_map_of_one_detection(surveyed: str, tmp_path: Path) -> None:
     with open_store(surveyed) as store:
         counts = write_map(store, tmp_path / "none.html", detection_id=99)
     assert counts["detections_high"] == 0
+
+
+@pytest.mark.parametrize("tiles", ['mbtiles = 5\nattribution = "x"', 'url = 7\nattribution = "x"',
+                                   'url = "http://h/{z}/{x}/{y}.png"\nattribution = ["x"]',
+                                   'mbtiles = "t.mbtiles"\nattribution = "x"\nmax_zoom = "a"'])
+def test_a_preset_with_values_of_the_wrong_type_is_one_line_exit_2(tiles: str, tmp_path: Path) -> None:
+    from fbsdetect.errors import BadInput
+    from fbsdetect.mapping.presets import load_preset
+
+    p = tmp_path / "p.toml"
+    p.write_text(f"[tiles]\n{tiles}\n")
+    with pytest.raises(BadInput) as exc:
+        load_preset(str(p))
+    assert str(p) in str(exc.value) and "\n" not in str(exc.value)
