@@ -110,7 +110,7 @@ class LiveReader:
     def __call__(self, starts: npt.NDArray[np.int64], length: int) -> npt.NDArray[np.complex64]:
         starts = np.asarray(starts, dtype=np.int64).reshape(-1)
         out = np.zeros((starts.size, int(length)), np.complex64)
-        if starts.size == 0 or length <= 0:
+        if starts.size == 0 or length <= 0 or self.ring.size == 0:  # nothing asked, or released
             return out
         self.pull_to(int(starts.max()) + int(length))
         lo = max(0, self.end - self.keep)
@@ -132,6 +132,13 @@ class LiveReader:
     @property
     def dwell_s(self) -> float:
         return self.end / self.fs
+
+    def release(self) -> None:
+        """Frees the ring (the dwell is over; a reference cycle through the receiver,
+        e.g. a traffic follower's clock, must not keep ~26 MB alive until the GC runs)."""
+        self.ring = np.zeros(0, np.complex64)
+        self.keep = 1
+        self.cap = self.end
 
 
 # --------------------------------------------------------------------------- power pass
@@ -269,8 +276,10 @@ def decode_dwell(source: Any, tuning: Tuning, *, cap_s: float,
     spec = np.zeros(0, np.float32)
     if n_sp >= NFFT:  # no read: the samples are in the ring
         spec = spectrum_dbfs(reader(np.array([reader.end - n_sp], np.int64), n_sp)[0]).astype(np.float32)
-    return DwellResult(tuning, reader.t0_s, reader.dwell_s, res, reader.stale_reads, reader.source_cpu_s,
-                       time.process_time() - cpu0, clipped, reader.peak, ov, reader.gap_samples, spec)
+    out = DwellResult(tuning, reader.t0_s, reader.dwell_s, res, reader.stale_reads, reader.source_cpu_s,
+                      time.process_time() - cpu0, clipped, reader.peak, ov, reader.gap_samples, spec)
+    reader.release()
+    return out
 
 
 def outcome_counts(tuning: Tuning, power: PowerResult | None, dwell: DwellResult | None,
