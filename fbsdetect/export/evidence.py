@@ -41,6 +41,7 @@ import hashlib
 import html
 import io
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -131,8 +132,12 @@ def _jsonable(v: Any) -> Any:
         return iso_utc(v)
     if isinstance(v, bytes | bytearray | memoryview):
         return bytes(v).hex()
-    if isinstance(v, float) and v != v:
+    if isinstance(v, float) and not math.isfinite(v):  # NaN, and the -inf dBFS of a dwell of zeros
         return None
+    if isinstance(v, dict):  # JSON columns (si, params, rules) may hold them too
+        return {k: _jsonable(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_jsonable(x) for x in v]
     return v
 
 

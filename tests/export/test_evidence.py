@@ -285,3 +285,26 @@ def test_a_zip_bomb_member_is_reported_without_inflating_it_into_memory(package:
         tracemalloc.stop()
     assert not rep.ok and any(p.startswith("frames.pcapng: changed") for p in rep.problems), rep.problems
     assert peak < 24 << 20, peak
+
+
+def test_infinite_and_nan_values_are_null_in_the_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    # a dwell of zeros reads -inf dBFS: the package must still be written (valid JSON, null)
+    import sqlite3
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    b = build_store(f"sqlite:///{tmp_path / 'fbsdetect.db'}", n=6, params_extra={"ratio_db": float("nan")})
+    con = sqlite3.connect(tmp_path / "fbsdetect.db")
+    con.execute("UPDATE observation SET snr_db = 9e999, power_dbm = -9e999")
+    con.commit()
+    con.close()
+    store = open_store(b.url)
+    try:
+        build_evidence(store, b.detection_id, tmp_path / "p.zip", pdf=False, draw_map=False)
+    finally:
+        store.close()
+    with zipfile.ZipFile(tmp_path / "p.zip") as zf:
+        obs = json.loads(zf.read("observations.json"), parse_constant=lambda c: pytest.fail(c))
+        json.loads(zf.read("detection.json"), parse_constant=lambda c: pytest.fail(c))
+    assert obs[0]["snr_db"] is None and obs[0]["power_dbm"] is None
+    assert verify_package(tmp_path / "p.zip").ok
