@@ -277,6 +277,11 @@ def main() -> int:
     ap.add_argument("--db", help="PostgreSQL URL (default: a fresh database on 127.0.0.1:5432)")
     ap.add_argument("--uplink", choices=["http", "mqtt"], default="http")
     ap.add_argument("--procs", type=int, default=3, help="load-generator processes (http)")
+    ap.add_argument("--fleet", type=int, metavar="N",
+                    help="instead: N real `fbsdetect node` processes (60%% MQTT, 40%% HTTP, "
+                         "synthetic:--rate/N observations a second each) for --duration s with the faults "
+                         "of tests/fleet (broker restart, server and node SIGKILL, uplinks cut); checks "
+                         "every record arrived once")
     args = ap.parse_args()
 
     from fbsdetect.server.auth import add_user, register_node
@@ -286,6 +291,27 @@ def main() -> int:
     db = args.db
     if db is None:
         db, drop = make_db(os.environ.get("FBSDETECT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    if args.fleet:
+        from tests.fleet.test_fleet import run_fleet
+
+        try:
+            n_mqtt = max(3, round(args.fleet * 0.6))
+            rate = round(args.rate / args.fleet, 2)
+            t0 = time.monotonic()
+            r = run_fleet(db, Path(tempfile.mkdtemp(prefix="fbsdetect-fleet-")), n_mqtt=n_mqtt,
+                          n_https=max(2, args.fleet - n_mqtt), rate=rate, duration=args.duration,
+                          log=lambda m: print(m, flush=True))
+        finally:
+            if drop is not None:
+                drop()
+        total = sum(r["totals"].values())
+        out = {"fleet": args.fleet, "rate_per_node": rate, "duration_s": args.duration, "records": total,
+               "every_record_once": True, "elapsed_s": round(time.monotonic() - t0, 1),
+               "server_counts": r["counts"]}
+        print(f"fleet: {args.fleet} nodes for {args.duration:.0f} s with faults: {total} records, every one "
+              "on the server exactly once")
+        print(json.dumps(out))
+        return 0
     try:
         store = open_store(db)
         creds = [register_node(store, f"bench{i:03d}") for i in range(args.nodes)]

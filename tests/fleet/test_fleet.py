@@ -61,16 +61,18 @@ def check_exactly_once(store: Any, configs: dict[str, Path], timeout_s: float = 
         time.sleep(1.0)
 
 
-@pytest.mark.slow
-def test_fleet_faults(pg_url: str, tmp_path: Path) -> None:
-    store = open_store(pg_url)
+def run_fleet(db_url: str, tmp_path: Path, *, n_mqtt: int, n_https: int, rate: float, duration: float,
+              log: Any = None) -> dict[str, Any]:
+    """The fleet with its faults; returns {node: records} once every record is on the server
+    exactly once (AssertionError otherwise). Fault times scale with `duration`."""
+    say = log or (lambda _m: None)
+    store = open_store(db_url)
     admin = add_user(store, "root", "admin")
-    n_mqtt, n_https, rate, duration = 6, 4, 8, 40
     names = [f"mq{i}" for i in range(n_mqtt)] + [f"ht{i}" for i in range(n_https)]
     creds = {n: register_node(store, n) for n in names}
     mosq = Mosquitto(store, tmp_path / "mq")
     mosq.start()
-    server = Server(pg_url, tmp_path, mosq.ingest_url)
+    server = Server(db_url, tmp_path, mosq.ingest_url)
     server.start()
     cut_mqtt, cut_http = TcpProxy(mosq.port), TcpProxy(server.port)  # mq0 and ht0 go through these
     configs: dict[str, Path] = {}
@@ -82,39 +84,41 @@ def test_fleet_faults(pg_url: str, tmp_path: Path) -> None:
                                  server=url, mqtt=via, source=f"synthetic:{rate}", duration_s=duration)
     procs = {n: start_node(c) for n, c in configs.items()}
     t0 = time.monotonic()
+    k = duration / 40.0
 
-    def at(t: float) -> None:
-        time.sleep(max(0.0, t0 + t - time.monotonic()))
+    def at(t: float, what: str) -> None:
+        time.sleep(max(0.0, t0 + t * k - time.monotonic()))
+        say(f"{time.monotonic() - t0:6.1f} s: {what}")
 
     try:
-        at(6)
-        mosq.stop()  # the broker restarted
+        at(6, "broker restarted")
+        mosq.stop()
         time.sleep(2)
         mosq.start()
-        at(12)
-        procs["mq2"].kill()  # a node killed with SIGKILL ...
+        at(12, "node mq2 and the server killed with SIGKILL, restarted")
+        procs["mq2"].kill()
         procs["mq2"].wait()
-        server.kill()  # ... and the server too
+        server.kill()
         time.sleep(2)
-        procs["mq2"] = start_node(configs["mq2"])  # restarted: goes on with the same outbox
+        procs["mq2"] = start_node(configs["mq2"])  # goes on with the same outbox
         server.start()
-        at(16)
+        at(16, "node ht1 killed with SIGKILL, restarted")
         procs["ht1"].kill()
         procs["ht1"].wait()
         procs["ht1"] = start_node(configs["ht1"])
-        at(18)
-        cut_mqtt.cut()  # two uplinks cut for 12 s
+        at(18, "uplinks of mq0 and ht0 cut")
+        cut_mqtt.cut()
         cut_http.cut()
-        at(30)
+        at(30, "uplinks restored")
         cut_mqtt.restore()
         cut_http.restore()
         for n, p in procs.items():
-            assert p.wait(timeout=150) == 0, f"node {n} failed: see {configs[n].with_suffix('.log')}"
+            rc = p.wait(timeout=150 + duration)
+            assert rc == 0, f"node {n} failed: see {configs[n].with_suffix('.log')}"
+        say(f"{time.monotonic() - t0:6.1f} s: every node ended; counting")
         totals = check_exactly_once(store, configs)
         for n in ("mq0", "ht0"):  # the cut was felt (and survived)
             assert "uplink:" in configs[n].with_suffix(".log").read_text(), n
-        assert sum(totals.values()) > n_mqtt * rate * duration * 0.5
-        # the API agrees: an investigator sees every node's observations
         import httpx
 
         inv = add_user(store, "ivy", "investigator")
@@ -123,6 +127,7 @@ def test_fleet_faults(pg_url: str, tmp_path: Path) -> None:
         assert all(by[n]["records"] == totals[n] and by[n]["health"] for n in names)
         st = httpx.get(f"{server.url}/api/v1/stats", headers={"Authorization": f"Bearer {admin}"}).json()
         assert st["counts"].get("rejected", 0) == 0
+        return {"totals": totals, "counts": st["counts"], "elapsed_s": time.monotonic() - t0}
     finally:
         for p in procs.values():
             if p.poll() is None:
@@ -132,6 +137,13 @@ def test_fleet_faults(pg_url: str, tmp_path: Path) -> None:
         cut_mqtt.close()
         cut_http.close()
         store.close()
+
+
+@pytest.mark.slow
+def test_fleet_faults(pg_url: str, tmp_path: Path) -> None:
+    n_mqtt, rate, duration = 6, 8, 40
+    r = run_fleet(pg_url, tmp_path, n_mqtt=n_mqtt, n_https=4, rate=rate, duration=duration)
+    assert sum(r["totals"].values()) > n_mqtt * rate * duration * 0.5
 
 
 @pytest.mark.slow
