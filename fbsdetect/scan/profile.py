@@ -11,7 +11,7 @@ Schema (see scanners/README.md)::
     [profile]    name, description, timezone, sources = [citations]
     [radio]      sample_rate_hz, gain_db (number or "auto"), dwell_max_s, identity_dwell_max_s,
                  power_dwell_s, revisit, revisit_dwell_s, tuner_max_hz, tuner_min_hz, settle_s,
-                 follow_ccch ("all" | "after-identity" | "off")
+                 follow_ccch ("all" | "after-identity" | "after-first-sweep" | "off")
     [[band]]     name (a gsm.bands name), arfcns = [[first, last], ...]
     [[lte_band]] name, downlink_hz = [lo, hi], note
     [[operator]] mcc, mnc, mnc_aliases, name, name_zh, ncc, arfcns = {band = [[a, b]]},
@@ -30,7 +30,7 @@ from typing import Any
 from fbsdetect.errors import BadInput
 
 ENV_DIRS = "FBSDETECT_SCANNERS"
-FOLLOW_MODES = ("all", "after-identity", "off")
+FOLLOW_MODES = ("all", "after-identity", "after-first-sweep", "off")
 
 
 def scanners_dirs() -> list[Path]:
@@ -52,7 +52,7 @@ class RadioPlan:
     tuner_min_hz: float = 24e6  # R820T
     tuner_max_hz: float = 1766e6
     settle_s: float = 0.06
-    follow_ccch: str = "all"  # decode CCCH in dwells to follow assignments: "all" | "after-identity" | "off"
+    follow_ccch: str = "all"  # CCCH in dwells (assignments): all | after-identity | after-first-sweep | off
 
 
 @dataclass(frozen=True)

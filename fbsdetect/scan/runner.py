@@ -579,12 +579,14 @@ class ScanRunner:
     def _follow(self, phase: str) -> bool | None:
         """Whether this dwell decodes every CCCH block to follow Immediate Assignments
         (`[radio] follow_ccch`: "all" as `dwell.FOLLOW_CCCH` says, "after-identity",
-        "off"). Decoding a multiframe's CCCH reads to its end: ~0.2 s more a dwell."""
+        "after-first-sweep", "off"). Decoding a multiframe's CCCH reads to its end: ~0.2 s more a dwell."""
         mode = self.profile.radio.follow_ccch
         if mode == "off":
             return False
         if mode == "after-identity":
             return None if phase != "identity" else False
+        if mode == "after-first-sweep":
+            return None if self.sweeps >= 1 else False
         return None
 
     @staticmethod
