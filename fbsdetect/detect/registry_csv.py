@@ -380,7 +380,7 @@ def _date(name: str, s: str) -> str | None:
     return d.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-_TIME_MAX = 4102444800  # 2100-01-01
+_TIME_MAX = 2**31 - 1  # 2038-01-19: the store's created/updated are 32-bit integers (as is samples)
 
 
 class RowParser:
@@ -450,7 +450,7 @@ class RowParser:
                 return None
             if rng is not None and not 0.0 <= rng <= 1e7:
                 return None
-            if samples is not None and samples < 0:
+            if samples is not None and not 0 <= samples <= 2**31 - 1:
                 return None
             if created is not None and not 0 <= created <= _TIME_MAX:
                 return None

@@ -518,3 +518,19 @@ def test_direct_upsert_path(any_store: Store, tmp_path: Path, monkeypatch: pytes
     assert (again.imported, again.updated) == (0, 6) and n_cells(any_store) == 5
     [e] = RegistryIndex.load(any_store).by_cgi(460, 0, 10290, 41021)
     assert e.lat == pytest.approx(36.70)
+
+
+def test_values_beyond_the_stores_32_bit_columns_are_rejected_rows(any_store: Store, tmp_path: Path) -> None:
+    # created/updated/samples are 32-bit integers in the store: on PostgreSQL one such value aborted
+    # the whole import (NumericValueOutOfRange, exit 1) instead of being one rejected row
+    lines = [HEADER, GOOD[0],
+             "GSM,460,0,10290,41040,0,101.78,36.62,1200,15,1,3000000000,1660000000,0\n",   # line 3
+             "GSM,460,0,10290,41041,0,101.78,36.62,1200,15,1,1600000000,2200000000,0\n",   # line 4
+             "GSM,460,0,10290,41042,0,101.78,36.62,1200,3000000000,1,1600000000,1660000000,0\n",  # line 5
+             GOOD[1]]
+    rep = import_registry(any_store, write(tmp_path / "far.csv", "".join(lines)))
+    assert rep.imported == 2 and rep.rejected == 3 and balanced(rep)
+    reasons = dict(rep.rejects)
+    assert "created 3000000000 is out of range" in reasons[3]
+    assert "updated 2200000000 is out of range" in reasons[4]
+    assert "samples 3000000000 is out of range" in reasons[5]
