@@ -95,6 +95,10 @@ def _import(args: argparse.Namespace) -> int:
         raise BadUsage(f"--mcc {args.mcc}: an MCC is 0..999")
     if args.show_rejects < 0:
         raise BadUsage("--show-rejects must be >= 0")
+    for opt, value, limit in (("--licence", args.licence, 64), ("--source-name", args.source_name, 256)):
+        if value is not None and len(value) > limit:  # the registry_source columns' sizes
+            raise BadUsage(f"{opt} is {len(value)} characters long: at most {limit}"
+                           + (" (an SPDX identifier, e.g. CC-BY-SA-4.0)" if opt == "--licence" else ""))
     from fbsdetect.detect.registry_csv import LineReader
 
     LineReader(args.file).close()  # a missing file or a directory: say so before opening the database

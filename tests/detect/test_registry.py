@@ -534,3 +534,14 @@ def test_values_beyond_the_stores_32_bit_columns_are_rejected_rows(any_store: St
     assert "created 3000000000 is out of range" in reasons[3]
     assert "updated 2200000000 is out of range" in reasons[4]
     assert "samples 3000000000 is out of range" in reasons[5]
+
+
+@pytest.mark.parametrize("option", [["--licence", "Creative Commons Attribution-ShareAlike 4.0 International "
+                                                  "Public License"], ["--source-name", "x" * 300]])
+def test_cli_options_longer_than_their_columns_are_bad_usage(db_url: str, tmp_path: Path, option: list[str],
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    # on PostgreSQL they were an internal error (StringDataRightTruncation, the SQL on stderr) at the
+    # end of the import, exit 1
+    p = write(tmp_path / "c.csv", HEADER + GOOD[0])
+    code, _, err = run_cli(capsys, "--db", db_url, "registry", "import", str(p), *option)
+    assert code == 2 and option[0] in err and err.count("\n") == 1
