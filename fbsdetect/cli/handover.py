@@ -30,9 +30,12 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fbsdetect.cli._common import db_url
+    from fbsdetect.errors import BadUsage
     from fbsdetect.report.monthly import add_handover
     from fbsdetect.store import open_store
 
+    if args.ref is not None and len(args.ref) > 256:  # the handover.reference column's size
+        raise BadUsage(f"--ref is {len(args.ref)} characters long: at most 256 (put the rest in --note)")
     with open_store(db_url(args)) as store:
         hid = add_handover(store, args.detection, args.to, reference=args.ref, handed_at=args.at,
                            note=args.note)

@@ -83,3 +83,11 @@ def test_output_that_is_a_file_is_bad_usage(surveyed: str, tmp_path: Path,
     assert main(["report", "--month", "2026-03", "-o", str(f), "--db", surveyed]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and str(f) in err and "internal error" not in err
+
+
+def test_handover_reference_longer_than_its_column_is_bad_usage(surveyed: str,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    # PostgreSQL refuses more than 256 characters (an internal error with the SQL on stderr)
+    assert main(["handover", "1", "--to", "police", "--ref", "x" * 300, "--db", surveyed]) == 2
+    err = capsys.readouterr().err
+    assert "--ref" in err and len(err.strip().splitlines()) == 1
