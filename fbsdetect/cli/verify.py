@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from fbsdetect.errors import BadUsage
@@ -68,15 +69,21 @@ def _package(args: argparse.Namespace) -> int:
 
 def _db(args: argparse.Namespace, url: str | None) -> int:
     from sqlalchemy import inspect
+    from sqlalchemy.engine import make_url
 
-    from fbsdetect.errors import NotAvailable
+    from fbsdetect.errors import BadInput, NotAvailable
     from fbsdetect.store import open_store, url_from_env
     from fbsdetect.store.audit import AUDIT_TABLE, verify_db
-    from fbsdetect.store.db import current_revision
+    from fbsdetect.store.db import current_revision, normalise_url
 
+    full = normalise_url(url_from_env(url))
+    u = make_url(full)
+    if u.drivername.startswith("sqlite") and u.database not in (None, "", ":memory:") \
+            and not u.query.get("uri") and not os.path.exists(os.path.expanduser(u.database or "")):
+        raise BadInput("no such database file", source=u.database)  # (connecting would create one)
     # checked as it is: a migration would write to what is being verified (and the one that
     # creates the log seals the rows as they are, which verify would then call untouched)
-    store = open_store(url_from_env(url), migrate=False)
+    store = open_store(full, migrate=False)
     try:
         if AUDIT_TABLE.name not in inspect(store.engine).get_table_names():
             raise NotAvailable(f"{store.url}: no audit log in this database (schema "

@@ -225,3 +225,11 @@ def test_verify_db_never_migrates_nor_seals_what_it_checks(tmp_path: Path,
     assert main(["verify", "--db", url]) == 0
     assert current_revision(eng) == "0002"
     eng.dispose()
+
+
+def test_verify_db_of_a_missing_sqlite_file_is_bad_input_and_creates_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "typo.db"
+    assert main(["verify", "--db", f"sqlite:///{db}"]) == 2
+    err = capsys.readouterr().err
+    assert "no such database file" in err and str(db) in err and not db.exists()
