@@ -66,6 +66,7 @@ class NodeDaemon:
         self._det_digest: dict[int, str] = {}
         self._house: threading.Thread | None = None
         self.runner: Any = None
+        self.stopping = False  # SIGTERM: no new sweep
 
     # -- housekeeping ------------------------------------------------------------------------
     def health(self) -> None:
@@ -115,6 +116,7 @@ class NodeDaemon:
 
         def on_term(_sig: int, _frame: Any) -> None:
             interrupted["v"] = True
+            self.stopping = True
             raise KeyboardInterrupt
 
         old = signal.signal(signal.SIGTERM, on_term)
@@ -173,13 +175,13 @@ class NodeDaemon:
         gps = open_gps(self.cfg.gps, source=src)
         detector = _detector(self.store, profile)
         try:
-            while not self.stop_event.is_set():
+            while not self.stopping:
                 self.runner = ScanRunner(src, profile, self.sink, source_spec=self.cfg.source, gps=gps,
                                          detector=detector, sensor=self.cfg.node,
                                          duration_s=self.cfg.duration_s,
                                          software_version=__version__, log=lambda s: log.info("%s", s))
-                self.runner.run()
-                if getattr(src, "exhausted", False) or self.cfg.duration_s is not None:
+                self.runner.run()  # a SIGTERM ends it cleanly (its summary stored)
+                if self.stopping or getattr(src, "exhausted", False) or self.cfg.duration_s is not None:
                     break
         finally:
             if detector is not None:
@@ -211,7 +213,7 @@ class NodeDaemon:
         t0 = time.monotonic()
         n = 0
         duration = self.cfg.duration_s
-        while not self.stop_event.is_set():
+        while not self.stopping:
             el = time.monotonic() - t0
             if duration is not None and el >= duration:
                 break
@@ -225,7 +227,7 @@ class NodeDaemon:
                 self.sink.observation(obs, radio_s=el, tuning_id=None, kind="dwell", frames=())
                 n += 1
             self.sink.flush()
-            time.sleep(0.05)
+            time.sleep(0.2)
         self.sink.run_ended({"synthetic": True, "observations": n})
 
 

@@ -162,8 +162,9 @@ class MqttTransport:
 class Uplink:
     """The draining thread (see module docstring)."""
 
-    def __init__(self, outbox: Outbox, transport: Any, *, batch: int = 200) -> None:
+    def __init__(self, outbox: Outbox, transport: Any, *, batch: int = 200, linger_s: float = 0.2) -> None:
         self.outbox = outbox
+        self.linger_s = linger_s
         self.transport = transport
         self.batch = batch
         self.stop_event = threading.Event()
@@ -193,7 +194,8 @@ class Uplink:
             try:
                 batch = self.outbox.pending(self.batch)
                 if not batch:
-                    self.outbox.changed.wait(0.5)
+                    if self.outbox.changed.wait(0.5):
+                        self.stop_event.wait(self.linger_s)  # let a few records gather: one batch
                     self.outbox.changed.clear()
                     continue
                 acked = self.transport.send(batch)

@@ -104,7 +104,7 @@ class Server:
             cmd += ["--mqtt", self.mqtt]
         log = open(self.dir / f"server-{self.port}.log", "ab")
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-        wait_port(self.port, 60)
+        wait_port(self.port, 240)  # a loaded machine (50 nodes starting) takes a while
 
     def kill(self) -> None:
         assert self.proc is not None

@@ -83,11 +83,25 @@ def run_fleet(db_url: str, tmp_path: Path, *, n_mqtt: int, n_https: int, rate: f
         configs[n] = node_config(tmp_path / f"{n}.toml", creds[n], uplink="mqtt" if is_mqtt else "https",
                                  server=url, mqtt=via, source=f"synthetic:{rate}", duration_s=duration)
     procs = {n: start_node(c) for n, c in configs.items()}
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:  # every node up (many Python processes start slowly on 2 cores)
+        try:
+            if all(node_seqs(c) for c in configs.values()):
+                break
+        except Exception:
+            pass
+        time.sleep(1)
+    say(f"all {len(names)} nodes running")
     t0 = time.monotonic()
     k = duration / 40.0
 
+    last = {"t": 0.0}
+
     def at(t: float, what: str) -> None:
-        time.sleep(max(0.0, t0 + t * k - time.monotonic()))
+        """Waits until t (scaled), and at least the planned gap since the previous fault."""
+        gap = (t - last["t"]) * k
+        last["t"] = t
+        time.sleep(gap)
         say(f"{time.monotonic() - t0:6.1f} s: {what}")
 
     try:
