@@ -10,7 +10,8 @@ Severity needs independent signs, not just a high number:
 - `low`: anything found (total >= 0.1);
 - `medium`: total >= 0.45, from at least two families, at least one "hard"
   (a property of the cell itself: parameters, power, frequency, clone,
-  allocation, paging behaviour, spectrum), or from three soft families at once;
+  allocation, paging behaviour, dedicated-channel traffic, spectrum), or from three soft
+  families at once;
 - `high`: total >= 0.75, from at least three families, at least two hard.
 "Soft" families (identity, location, topology, lifetime) are what an
 incomplete registry, a new site or a drive explain, one or two at a time;
@@ -38,6 +39,10 @@ FAMILIES: dict[str, tuple[bool, float]] = {
     "power": (True, 0.60),        # received power: path loss, baseline, motion
     "frequency": (True, 0.50),    # the carrier's own frequency error (independent of power)
     "behaviour": (True, 0.45),    # paging
+    # what the cell says to phones on its dedicated channels (SMS in clear, IMSI asked then
+    # rejected, accepts without authentication): a licensed cell ciphers and authenticates,
+    # so this is the most direct sign there is
+    "traffic": (True, 0.80),
     "spectrum": (True, 0.45),     # LTE jamming
     "other": (False, 0.20),
 }

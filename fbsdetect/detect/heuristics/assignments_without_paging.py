@@ -22,7 +22,7 @@ title = "Assignments without paging"
 version = 1
 default_enabled = True
 weight = 0.4
-family = "behaviour"
+family = "traffic"
 
 
 def check(cell: Seen, ctx: RuleContext) -> Finding | None:

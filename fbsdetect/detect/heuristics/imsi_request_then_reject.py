@@ -23,7 +23,7 @@ title = "IMSI asked, then Location Updating rejected"
 version = 1
 default_enabled = True
 weight = 0.7
-family = "behaviour"
+family = "traffic"
 
 
 def check(cell: Seen, ctx: RuleContext) -> Finding | None:

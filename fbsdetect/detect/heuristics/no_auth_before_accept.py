@@ -22,7 +22,7 @@ title = "Location update accepted without authentication"
 version = 1
 default_enabled = True
 weight = 0.6
-family = "behaviour"
+family = "traffic"
 
 
 def check(cell: Seen, ctx: RuleContext) -> Finding | None:

@@ -22,7 +22,7 @@ title = "SMS delivered in clear"
 version = 1
 default_enabled = True
 weight = 0.9
-family = "behaviour"
+family = "traffic"
 
 
 def check(cell: Seen, ctx: RuleContext) -> Finding | None:

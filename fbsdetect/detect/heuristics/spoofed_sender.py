@@ -26,7 +26,7 @@ title = "Service-number SMS from an unregistered cell"
 version = 1
 default_enabled = True
 weight = 0.6
-family = "behaviour"
+family = "traffic"
 
 SERVICE = re.compile(r"^(?:\d{3,8}|106\d{2,17}|[A-Za-z][A-Za-z0-9 ._-]{1,10})$")
 
