@@ -89,12 +89,25 @@ def _popup_detection(d: dict[str, Any], at_estimate: bool, evidence: str) -> str
              "estimated transmitter position" if at_estimate else
              "no position estimate yet: marker at the strongest reading (the receiver's place)")
     sensors = ", ".join(e(str(x)) for x in d.get("sensors") or [])
+    sms = d.get("sms") or []
+    traffic = d.get("traffic") or {}
+    extra = ""
+    if traffic:
+        ids = ", ".join(f"{k} {v}" for k, v in (traffic.get("identity_requests") or {}).items())
+        extra += (f"<br>traffic: {traffic.get('assignments', 0)} assignments, {traffic.get('ciphered', 0)} "
+                  f"ciphered, identity requests {ids or '0'}, {traffic.get('lu_rejects', 0)} LU rejects")
+    if sms:
+        items = "".join(f"<li>{e(str(m.get('time') or ''))} from <b>{e(str(m.get('sender')))}</b>"
+                        f" ({e(str(m.get('category') or '?'))}): {e(str(m.get('text') or ''))[:300]}</li>"
+                        for m in sms[:10])
+        more = f"<br>... {len(sms) - 10} more SMS in the evidence package" if len(sms) > 10 else ""
+        extra += f"<br><b>{len(sms)} SMS sent in clear</b><ul style='padding-left:16px'>{items}</ul>{more}"
     return (f"<div style='max-width:420px'><b style='color:{SEVERITY_COLOUR.get(d['severity'], '#000')}'>"
             f"Detection #{d['id']}: {e(d['severity'].upper())}</b> (score {d['score']:.2f})<br>"
             f"{e(_fmt_cell(d['cell']))}<br><i>{where}</i><ul style='padding-left:16px'>{rules}</ul>"
             f"first seen {e(str(d.get('first_seen') or '-'))}<br>"
             f"last seen {e(str(d.get('last_seen') or '-'))}"
-            f"<br>{d.get('observations', 0)} observations; sensors: {sensors or '-'}<br>"
+            f"<br>{d.get('observations', 0)} observations; sensors: {sensors or '-'}{extra}<br>"
             f"evidence: {evidence}</div>")
 
 

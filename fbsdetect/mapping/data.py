@@ -115,6 +115,12 @@ def load_map_data(store: Store, flt: MapFilter = MapFilter()) -> MapData:
             c = d["cell"]
             det_by_key[(c["mcc"], c["mnc"], c["lac"], c["cid"], c["arfcn"])] = d["id"]
         det_ids = {d["id"] for d in dets}
+        from fbsdetect.traffic.store import detection_extras
+
+        for det_id, extra in detection_extras(s, sorted(det_ids)).items():  # SMS and traffic (issue 13)
+            for d in dets:
+                if d["id"] == det_id:
+                    d.update(extra)
 
         cells: dict[CellKey, CellAgg] = {}
         coverage: dict[tuple[int, int], int] = {}
