@@ -320,6 +320,13 @@ def build_evidence(store: Any, detection_id: int, out: str | os.PathLike[str], *
             ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         (d / "findings.json").write_text(json.dumps(findings, ensure_ascii=False, indent=1, sort_keys=True)
                                          + "\n", encoding="utf-8")
+        from fbsdetect.traffic.store import detection_extras
+
+        with store.session() as ses:  # what the cell said to phones (issue 13), when it was followed
+            traffic = detection_extras(ses, [detection_id]).get(detection_id)
+        if traffic:
+            (d / "sms.json").write_text(json.dumps(_jsonable(traffic), ensure_ascii=False, indent=1,
+                                                   sort_keys=True) + "\n", encoding="utf-8")
 
         # observations: one streaming pass (JSON), collecting a summary and the IQ references
         summary: dict[str, Any] = {"n": 0, "first": None, "last": None, "sensors": set(), "located": 0,
@@ -393,7 +400,7 @@ def build_evidence(store: Any, detection_id: int, out: str | os.PathLike[str], *
         data_files = sorted(str(p.relative_to(d)) for p in d.rglob("*") if p.is_file())
         hashes = {name: _sha256_file(d / name) for name in data_files}
         report = _report_html(det_d, findings, summary, report_rows, n_obs, n_frames, hashes, notes, fp,
-                              (head_seq, head_hash), created, software_version or __version__)
+                              (head_seq, head_hash), created, software_version or __version__, traffic)
         (d / "report.html").write_text(report, encoding="utf-8")
         want_pdf = pdf if pdf is not None else _pdf_converter() is not None
         if want_pdf:
@@ -468,7 +475,8 @@ def _prefix_digest(path: Path, n: int) -> bytes:
 
 def _report_html(det: dict[str, Any], findings: list[dict[str, Any]], summary: dict[str, Any],
                  rows: list[dict[str, Any]], n_obs: int, n_frames: int, hashes: dict[str, str],
-                 notes: list[str], fp: str, head: tuple[int, str], created: datetime, version: str) -> str:
+                 notes: list[str], fp: str, head: tuple[int, str], created: datetime, version: str,
+                 traffic: dict[str, Any] | None = None) -> str:
     e = html.escape
 
     def v(x: Any) -> str:
@@ -521,6 +529,22 @@ def _report_html(det: dict[str, Any], findings: list[dict[str, Any]], summary: d
                          f"<td>{v(f.get('severity'))}</td><td>{v(f.get('score'))}</td>"
                          f"<td>{v(f.get('evidence'))}</td></tr>")
         parts.append("</table>")
+    if traffic:
+        t = traffic.get("traffic") or {}
+        ids = ", ".join(f"{k} {n}" for k, n in (t.get("identity_requests") or {}).items()) or "none"
+        parts.append("<h2>What the cell sent to phones</h2>"
+                     f"<p>{v(t.get('assignments', 0))} channel assignments followed, "
+                     f"{v(t.get('ciphered', 0))} ciphered blocks (counted, never decrypted), identity "
+                     f"requests: {e(ids)}, {v(t.get('lu_rejects', 0))} location-update rejects. Victims' "
+                     "identities are kept only as keyed hashes.</p>")
+        sms = traffic.get("sms") or []
+        if sms:
+            parts.append(f"<table><tr><th>time (UTC)</th><th>sender</th><th>category</th><th>text "
+                         f"({len(sms)} SMS, all in sms.json)</th></tr>")
+            for m in sms:
+                parts.append(f"<tr><td>{v(m.get('time'))}</td><td>{v(m.get('sender'))}</td>"
+                             f"<td>{v(m.get('category'))}</td><td>{v(m.get('text'))}</td></tr>")
+            parts.append("</table>")
     parts.append(f"<h2>Observations ({n_obs})</h2>")
     if n_obs > len(rows):
         parts.append(f"<p>The first {len(rows)} are listed; all are in observations.json and "

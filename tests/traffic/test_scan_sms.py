@@ -143,10 +143,23 @@ def test_scan_stores_the_fake_cells_sms(tmp_path: Path, monkeypatch: pytest.Monk
     assert {"sms-unciphered", "imsi-request-then-reject"} <= {r["id"] for r in fake["rules"]}
     assert fake["traffic"]["lu_rejects"] >= 1 and fake["traffic"]["identity_requests"]["imsi"] >= 1
     assert all(not d.get("sms") for d in dets if d["cell"]["arfcn"] != 20)
-    # no simulated phone's TMSI in clear in the database, the export or the logs
+    # the evidence package of the fake carries every SMS (sms.json and the report)
+    import zipfile
+
+    zpath = tmp_path / "evidence.zip"
+    subprocess.run([sys.executable, "-m", "fbsdetect", "export", "--format", "evidence", "--detection",
+                    str(fake["id"]), "-o", str(zpath), "--no-pdf", "--db", f"sqlite:///{db}"], check=True,
+                   capture_output=True, text=True, env=env)
+    with zipfile.ZipFile(zpath) as zf:
+        packed = json.loads(zf.read("sms.json"))
+        report = zf.read("report.html").decode("utf-8")
+        zip_bytes = b"".join(zf.read(n) for n in zf.namelist())
+    assert {(m["sender"], m["text"]) for m in packed["sms"]} == {(s, t) for s, t, _ in texts}
+    assert all(s in report for s, _t, _ in texts)
+    # no simulated phone's TMSI in clear in the database, the exports or the logs
     tmsis = _phone_tmsis(scene)
     assert len(tmsis) >= 20
-    blobs = [db.read_bytes(), pcap.read_bytes(), (run.stdout + run.stderr).encode()]
+    blobs = [db.read_bytes(), pcap.read_bytes(), (run.stdout + run.stderr).encode(), zip_bytes]
     for t in tmsis:
         for b in blobs:
             assert t not in b and t.hex().encode() not in b
