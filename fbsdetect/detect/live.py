@@ -96,7 +96,9 @@ class Detector:
             self.engine.last_error = f"registry: {type(e).__name__}: {e}"
 
     def observe(self, obs: CellObservation, obs_id: int | None,
-                frames: Sequence[Any] | None = None) -> list[Any]:
+                frames: Sequence[Any] | None = None, traffic: Any = None) -> list[Any]:
+        """One observation (with its frames, and the traffic follower of its dwell
+        when the cell's dedicated channels were followed: fbsdetect.traffic)."""
         if self._registry_pending and (obs.lat is not None or len(self.latest) >= 3):
             self._load_registry(obs)
         paging = None
@@ -108,7 +110,13 @@ class Detector:
         kind = "revisit" if not obs.params and not obs.si else "dwell"
         tc = tc_counts(int(getattr(f, "fn", 0)) for f in frames if getattr(f, "channel", "") == "BCCH") \
             if frames else None
-        s = Seen.of(obs, obs_id=obs_id, sweep=self.sweep, paging=paging, kind=kind, bcch_tc=tc)
+        counts: dict[str, Any] | None = None
+        sms: tuple[dict[str, Any], ...] = ()
+        if traffic is not None and (traffic.counts.assignments or traffic.sms):
+            counts = traffic.counts.to_json()
+            sms = tuple(m.to_json() for m in traffic.sms)
+        s = Seen.of(obs, obs_id=obs_id, sweep=self.sweep, paging=paging, kind=kind, bcch_tc=tc,
+                    traffic=counts, sms=sms)
         self.engine.add(s)
         if obs_id is not None:
             self.obs_ids.append(obs_id)

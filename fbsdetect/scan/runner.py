@@ -515,13 +515,19 @@ class ScanRunner:
             st["notes"].update(notes)
             if not p.energetic:
                 st["notes"].add("no energy above the noise floor")
-        self.sink.tuning(TuningRecord(
+        rec = TuningRecord(
             radio_s=self.radio_s(p.t0_s), time=self.when(p.t0_s), center_freq_hz=t.center_freq_hz,
             sample_rate_hz=t.sample_rate_hz, gain_db=self._gain, dwell_s=p.dwell_s,
             kind="power" if t.kind == "gsm" else "lte", arfcns=list(t.arfcns), outcome=out,
             spectrum_start_hz=p.spectrum_start_hz, spectrum_step_hz=p.spectrum_step_hz,
             spectrum_db=p.spectrum_db, noise_floor_db=p.noise_floor_db, clipped=p.clipped, band=t.band,
-            notes=tuple(notes)))
+            notes=tuple(notes))
+        self.sink.tuning(rec)
+        if self.detector is not None and hasattr(self.detector, "tuning"):
+            try:  # the LTE floors for the live jamming check
+                self.detector.tuning(rec)
+            except Exception as e:
+                self.log(f"detector: {e}")
         return p
 
     # ------------------------------------------------------------------ decode
@@ -629,7 +635,8 @@ class ScanRunner:
             st.n_obs += 1
             if self.detector is not None:
                 try:
-                    self._alerts(self.detector.observe(o, oid))
+                    self._alerts(self.detector.observe(o, oid, frames=list(r.frames),
+                                                      traffic=getattr(r, "traffic", None)))
                 except Exception as e:
                     self.log(f"detector: {e}")
 
@@ -832,7 +839,8 @@ class ScanRunner:
         record_traffic(self.sink, oid, r, self.time_zero)
         if self.detector is not None:
             try:
-                self._alerts(self.detector.observe(o, oid))
+                self._alerts(self.detector.observe(o, oid, frames=list(r.frames),
+                                                      traffic=getattr(r, "traffic", None)))
             except Exception as e:
                 self.log(f"detector: {e}")
 

@@ -81,3 +81,22 @@ def test_a_band_never_quiet_is_no_jamming() -> None:
     det.sweep_done()
     k = next(k for k in det.findings if k.cid == 1)
     assert "lte-jamming-new-cell" not in det.findings[k]
+
+
+def test_traffic_of_a_followed_dwell_feeds_the_live_rules() -> None:
+    """The scan hands the dwell's traffic follower to `observe`: an SMS in clear raises the
+    dedicated-channel rules live, not only in a later `analyze`."""
+    from types import SimpleNamespace
+
+    det = Detector(None, S.profile(), config={}, registry=S.registry())
+    counts = SimpleNamespace(assignments=3, to_json=lambda: {
+        "assignments": 3, "ciphered": 0, "sms": 1, "identity_requests": {"imsi": 2}, "lu_rejects": 2,
+        "lu_accepts": 0, "auth_requests": 0, "paging_requests": 0})
+    sms = SimpleNamespace(to_json=lambda: {"sender": "95588", "text": "您的账户异常", "encoding": "ucs2"})
+    follower = SimpleNamespace(counts=counts, sms=[sms])
+    for c in S.town():
+        det.observe(c, None)
+    det.observe(S.fake(lac=9999, cid=1), None, traffic=follower)
+    det.sweep_done()
+    found = det.findings[next(k for k in det.findings if k.cid == 1)]
+    assert "sms-unciphered" in found and found["sms-unciphered"].family == "traffic"
