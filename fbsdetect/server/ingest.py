@@ -259,14 +259,16 @@ class Ingestor:
         with self.store.engine.begin() as conn:
             vals: list[dict[str, Any]] = []
             keys: list[tuple[int, int]] = []  # (item index, seq) of each observation row
-            for k, it in enumerate(items):
+            claimed: set[tuple[str, int]] = set()  # the same record twice in one group (a resend
+            for k, it in enumerate(items):        # queued behind its first copy): stored once
                 seqs = sorted(it.firsts)
                 have: set[int] = set()
                 for i in range(0, len(seqs), 1000):
                     chunk = seqs[i:i + 1000]
                     have.update(int(x) for x in conn.execute(select(IngestRecord.seq).where(
                         IngestRecord.node == it.who.name, IngestRecord.seq.in_(chunk))).scalars())
-                new = [s for s in seqs if s not in have]
+                new = [s for s in seqs if s not in have and (it.who.name, s) not in claimed]
+                claimed.update((it.who.name, s) for s in new)
                 out.append(new)
                 for s in new:
                     if s in it.obs_vals:
@@ -297,10 +299,10 @@ class Ingestor:
                 from sqlalchemy.dialects.postgresql import insert as dinsert
             else:
                 from sqlalchemy.dialects.sqlite import insert as dinsert  # type: ignore[assignment]
-            stmt = dinsert(IngestRecord).on_conflict_do_nothing(index_elements=["node", "seq"])
-            n = conn.execute(stmt, rows).rowcount
-            if n is not None and n >= 0 and n != len(rows):
-                raise _Race()
+            stmt = dinsert(IngestRecord).on_conflict_do_nothing(index_elements=["node", "seq"]).returning(
+                IngestRecord.seq)
+            if len(conn.execute(stmt, rows).all()) != len(rows):  # another transaction stored some
+                raise _Race()  # first (another server process): roll back, redo
             if oid:
                 audit.record_rows(conn, [("observation", i, "insert") for i in oid.values()])
             for it, new in zip(items, out, strict=True):

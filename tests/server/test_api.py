@@ -159,3 +159,26 @@ def test_mosquitto_hash_matches_mosquitto_passwd(tmp_path: Path) -> None:
     import base64
 
     assert mosquitto_hash("secret", salt=base64.b64decode(salt), iterations=int(it)) == line
+
+
+def test_group_commit_with_a_resend_in_the_same_group(db_url: str) -> None:
+    """A batch resent while its first copy still waits in the writer's queue (a node's request
+    timed out under load): both in one transaction, every record stored once."""
+    from fbsdetect.server.auth import lookup
+    from fbsdetect.server.ingest import Ingestor
+    from tests.fleet.support import server_counts
+
+    store = open_store(db_url)
+    who = lookup(store, register_node(store, "n1")["token"])
+    assert who is not None
+    ing = Ingestor(store)
+
+    def recs(a: int, b: int) -> list[tuple[int, str, dict[str, Any]]]:
+        return [(r["seq"], r["kind"], r["data"]) for r in (obs("n1", i) for i in range(a, b))]
+
+    first, resend = ing.prepare(who, recs(1, 11), via="http"), ing.prepare(who, recs(5, 16), via="http")
+    res = ing.ingest_many([first, resend])
+    assert [r.stored for r in res] == [10, 5] and res[1].duplicates == 6
+    per, n_obs = server_counts(store, "n1")
+    assert sorted(per) == list(range(1, 16)) and set(per.values()) == {1} and n_obs == 15
+    store.close()
