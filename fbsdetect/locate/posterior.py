@@ -35,6 +35,12 @@ marginalised; hypotheses under 5 % of the best one's weight on the coarse
 grid are dropped for the later passes. (An obstruction's shadow can look
 like a back lobe: the bench has such a case, placed ~200 m off.)
 
+Position prior: flat over the bins' convex hull, a half-Gaussian fall-off
+outside it (`log_prior_xy`): a loop's powers fit the transmitter and its
+mirror outside the loop equally well, and a flat prior gave the mirror the
+larger share. The point estimate starts from the density's mode (not a
+3x3-smoothed one, which favoured a broad far lobe over a sharp near one).
+
 Two stages: a coarse grid over the data's extent plus a margin, then a fine
 grid over the coarse posterior's 99.9 % region. Regions are highest-
 posterior-density sets of grid cells, traced into polygons.
@@ -70,6 +76,9 @@ PATTERN_KEEP = 0.05
 PATTERN_EVIDENCE_SCALE = 1.0  # 1: as computed (lower values were tried: they inflate every region)
 P_SECTOR = 0.2  # prior probability of a sector antenna (a fake BTS is mostly omnidirectional)
 MIN_MARGIN_M = 800.0
+HULL_PRIOR_MIN_M = 150.0  # the position prior's fall-off outside the data's hull (log_prior_xy)
+HULL_PRIOR_FRACTION = 0.2
+HULL_PRIOR_RATIO = (0.2, 0.5)  # minor/major spread: no hull prior up to 0.2, all of it from 0.5
 
 
 def fspl_1m_db(freq_hz: float) -> float:
@@ -236,15 +245,15 @@ class GridDensity:
     def point(self) -> tuple[float, float]:
         """The estimate (x, y): the posterior mean over the 50 % region's part
         around the marginal's mode (the mean of a two-lobed posterior would
-        fall between the lobes)."""
+        fall between the lobes). The mode of the cells themselves: smoothing
+        them first let a broad lobe win over a sharper, denser one."""
         return self._point
 
     @functools.cached_property
     def _point(self) -> tuple[float, float]:
         from scipy import ndimage
 
-        sm = ndimage.uniform_filter(self.prob, size=3, mode="constant")
-        i, j = np.unravel_index(int(np.argmax(sm)), sm.shape)
+        i, j = np.unravel_index(int(np.argmax(self.prob)), self.prob.shape)
         sel = np.zeros(self.prob.shape, dtype=bool)
         for level in (0.5, 0.8, 0.95):
             lab, _ = ndimage.label(self.hpd_mask(level))
@@ -352,7 +361,7 @@ def _evaluate(bins: Bins, grid: Grid, inflate: npt.NDArray[np.float64],
               patterns: tuple[tuple[float, float] | None, ...] = (None,)) -> Posterior:
     gx, gy = grid.points()
     pats = patterns if len(bins) >= 12 else (None,)
-    lpk = log_prior_kj(exponents, sigmas)[None]
+    lpk = log_prior_kj(exponents, sigmas)[None] + log_prior_xy(bins, gx, gy)[:, None, None]
     results = []
     geom = candidate_geometry(bins, gx, gy, any(p is not None for p in pats))
     for pat in pats:
@@ -381,6 +390,66 @@ def _evaluate(bins: Bins, grid: Grid, inflate: npt.NDArray[np.float64],
                  if r[4] is None or w >= PATTERN_KEEP * float(weights.max()))
     return Posterior(bins.frame, grid, (prob / tot).reshape(grid.ny, grid.nx), bins, best[3],
                      post_kj / tot, log_ev, inflate, exponents, sigmas, best[4], p_sector, kept)
+
+
+def hull_distance(bins: Bins, gx: npt.NDArray[np.float64],
+                  gy: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Distance (m) of each candidate outside the convex hull of the bins (0
+    inside); data along one line: the distance to the nearest bin."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    pts = np.stack([bins.x, bins.y], axis=1)
+    try:
+        hull = ConvexHull(pts)
+    except (QhullError, ValueError):
+        return np.asarray(np.min(np.hypot(gx[:, None] - bins.x[None, :], gy[:, None] - bins.y[None, :]),
+                                 axis=1))
+    v = pts[hull.vertices]  # counter-clockwise
+    a, b = v, np.roll(v, -1, axis=0)
+    ex, ey = (b - a)[:, 0], (b - a)[:, 1]
+    px, py = gx[:, None] - a[None, :, 0], gy[:, None] - a[None, :, 1]
+    inside = np.all(ex[None, :] * py - ey[None, :] * px >= 0.0, axis=1)
+    ll = np.maximum(ex * ex + ey * ey, 1e-9)
+    u = np.clip((px * ex[None, :] + py * ey[None, :]) / ll[None, :], 0.0, 1.0)
+    d = np.min(np.hypot(px - u * ex[None, :], py - u * ey[None, :]), axis=1)
+    return np.asarray(np.where(inside, 0.0, d))
+
+
+def log_prior_xy(bins: Bins, gx: npt.NDArray[np.float64],
+                 gy: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """The position prior: flat over the bins' convex hull, falling off as a
+    half-Gaussian of scale ``max(HULL_PRIOR_MIN_M, HULL_PRIOR_FRACTION *
+    span)`` outside it.
+
+    Why not flat over the whole grid: a drive's powers cannot tell a
+    transmitter inside a loop from its mirror outside it. On a circle of
+    radius R about c, the distance to a point t and to its inverse point
+    t* = c + R^2 (t - c) / |t - c|^2 keep a constant ratio (Apollonius), so
+    P = A - 10 n log10 d fits both exactly, with the same n and an intercept
+    10 n log10(R / |t - c|) dB higher at t*; a loop that is not quite a
+    circle leaves the ambiguity nearly exact. A flat prior then gives the
+    mirror the larger share of the posterior, by the inversion's area ratio
+    (R / |t - c|)^4 (33x for a transmitter 250 m off the centre of a 600 m
+    loop): estimates landed 0.5-1 km out, on the far side. What breaks the
+    tie is outside the powers: a drive that surrounds the area where the
+    signal is strongest is evidence that the transmitter is inside it, and a
+    mirror needs a transmitter 5-15 dB stronger placed where the team did
+    not drive. Data along one road have no such mirror (their ambiguity is
+    left/right of the road, and the distance off it is for the powers to
+    tell): the prior fades out as the bins' spread narrows to a line (the
+    ratio of the minor to the major axis spread from HULL_PRIOR_RATIO[1]
+    down to HULL_PRIOR_RATIO[0])."""
+    if len(bins) < 3:
+        return np.zeros(gx.size)
+    w = np.linalg.eigvalsh(np.cov(np.stack([bins.x, bins.y])))
+    ratio = math.sqrt(max(float(w[0]), 0.0) / max(float(w[1]), 1e-9))
+    lo, hi = HULL_PRIOR_RATIO
+    strength = min(max((ratio - lo) / (hi - lo), 0.0), 1.0)
+    if strength <= 0.0:
+        return np.zeros(gx.size)
+    scale = max(HULL_PRIOR_MIN_M, HULL_PRIOR_FRACTION * bins.span_m)
+    d = hull_distance(bins, gx, gy)
+    return np.asarray(-0.5 * strength * (d / scale) ** 2)
 
 
 def geometry_tempering(bins: Bins) -> float:

@@ -190,6 +190,31 @@ def _look_stats(k: float) -> tuple[float, float]:
     return float(DB * (psi(k) - math.log(k))), float(DB * DB * polygamma(1, k))
 
 
+def neighbour_spread(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64],
+                     p: npt.NDArray[np.float64], t: npt.NDArray[np.float64],
+                     mine: npt.NDArray[np.bool_], bin_m: float) -> float:
+    """One sample's error when a moving sensor's bins hold one sample each (a
+    scan's sweep comes round every 10-30 s, a car covers 100 m meanwhile):
+    half the mean squared difference of consecutive samples less than
+    `4 bin_m` apart (their fading is independent, their shadowing and path
+    loss nearly shared, so this over- rather than underestimates), capped at
+    one Rayleigh look. With fewer than 5 such pairs: one Rayleigh look.
+    (Always assuming one look made a noise-free or shadowing-only drive look
+    5.6 dB noisier per bin than it was: the likelihood became flat enough
+    for a loop's mirror position, see posterior.py, to take the estimate.)"""
+    default = RAYLEIGH_LOOK_VAR_DB2 + MEASUREMENT_VAR_DB2
+    idx = np.nonzero(mine)[0]
+    idx = idx[np.argsort(t[idx], kind="stable")]
+    if idx.size < 6:
+        return default
+    dx, dy = np.diff(x[idx]), np.diff(y[idx])
+    near = np.hypot(dx, dy) < 4.0 * bin_m
+    if int(near.sum()) < 5:
+        return default
+    dp = np.diff(p[idx])[near]
+    return float(min(max(0.5 * float(np.mean(dp * dp)), MEASUREMENT_VAR_DB2), default))
+
+
 def make_bins(samples: Sequence[PowerSample], *, bin_m: float = 30.0,
               frame: LocalFrame | None = None, window_s: float | None = None) -> Bins:
     """Bins of the usable samples (see the module docstring). A stationary
@@ -234,7 +259,7 @@ def make_bins(samples: Sequence[PowerSample], *, bin_m: float = 30.0,
                 pv = p[np.array(idx)]
                 ss += float(np.sum((pv - pv.mean()) ** 2))
                 dof += len(idx) - 1
-        pooled[i] = ss / dof if dof >= 5 else RAYLEIGH_LOOK_VAR_DB2 + MEASUREMENT_VAR_DB2
+        pooled[i] = ss / dof if dof >= 5 else neighbour_spread(x, y, p, t, sidx == i, bin_m)
     sample_bias = {i: _look_stats(looks_of_spread(v))[0] for i, v in pooled.items()}
     rows = []
     for key, idx in keys.items():
