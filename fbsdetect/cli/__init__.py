@@ -13,6 +13,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "sms",
     "registry",
     "scan",
+    "hunt",
     "calibrate",
     "detections",
     "analyze",
