@@ -36,7 +36,9 @@ def _selection(sp: SelectionParameters | None, d: Dissected) -> None:
         _eq("penalty_time", sp.penalty_time, d.int("gsm_a.rr.penalty_time"))
 
 
-FORMAT_ID = {"bitmap0": {0x00}, "range1024": {0x40, 0x42}, "range512": {0x44}, "range256": {0x45},
+# tshark's format_id is octet 2 & 0xCE, shifted right by one: for the 1024 range that takes in
+# F0 (0x02) and the top bit of W(1) (0x01) too, so all four values mean "1024 range"
+FORMAT_ID = {"bitmap0": {0x00}, "range1024": {0x40, 0x41, 0x42, 0x43}, "range512": {0x44}, "range256": {0x45},
              "range128": {0x46}, "variable": {0x47}}
 
 
