@@ -10,17 +10,16 @@ import os
 import random
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT, require_service
+from tests.support.proxy import TcpProxy
 
 SCENE = ROOT / "tests" / "corpus" / "sweep" / "small.toml"
 STORED = re.compile(r"stored observation (\d+)")
@@ -82,81 +81,10 @@ def test_kill9_at_20_random_moments(tmp_path: Path) -> None:
     open_store(url).close()
 
 
-class _Outage:
-    """A TCP proxy in front of PostgreSQL that can play a server restart: every
-    open connection is cut and new ones are refused until `restore()`."""
-
-    def __init__(self, target_port: int = 5432) -> None:
-        self.target = ("127.0.0.1", target_port)
-        self.lsock = socket.socket()
-        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.lsock.bind(("127.0.0.1", 0))
-        self.lsock.listen(64)
-        self.port = self.lsock.getsockname()[1]
-        self.down = False
-        self.conns: list[socket.socket] = []
-        self.lock = threading.Lock()
-        self._stop = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while not self._stop:
-            try:
-                c, _ = self.lsock.accept()
-            except OSError:
-                return
-            if self.down:
-                c.close()
-                continue
-            try:
-                u = socket.create_connection(self.target)
-            except OSError:
-                c.close()
-                continue
-            with self.lock:
-                self.conns += [c, u]
-            for a, b in ((c, u), (u, c)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    def _pipe(self, a: socket.socket, b: socket.socket) -> None:
-        try:
-            while True:
-                data = a.recv(65536)
-                if not data:
-                    break
-                b.sendall(data)
-        except OSError:
-            pass
-        for s in (a, b):
-            try:
-                s.close()
-            except OSError:
-                pass
-
-    def cut(self) -> None:
-        self.down = True
-        with self.lock:
-            for s in self.conns:
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                    s.close()
-                except OSError:
-                    pass
-            self.conns.clear()
-
-    def restore(self) -> None:
-        self.down = False
-
-    def close(self) -> None:
-        self._stop = True
-        self.cut()
-        self.lsock.close()
-
-
 @pytest.mark.slow
 def test_postgresql_restart_mid_scan_loses_nothing(pg_url: str, tmp_path: Path) -> None:
     require_service(5432, "PostgreSQL")
-    proxy = _Outage()
+    proxy = TcpProxy(5432)  # plays the server restart: connections cut, new ones refused
     url = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
     assert url != pg_url
     try:
