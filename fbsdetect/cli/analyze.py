@@ -34,5 +34,6 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps(data, default=str) + "\n")
     else:
-        sys.stdout.write(" ".join(f"{k}={v}" for k, v in data.items() if not isinstance(v, dict | list)) + "\n")
+        flat = (f"{k}={v}" for k, v in data.items() if not isinstance(v, dict | list))
+        sys.stdout.write(" ".join(flat) + "\n")
     return 0
