@@ -166,6 +166,7 @@ class ScanRunner:
         self.spec = source_spec
         self.gps = gps
         self.detector = detector
+        self._detector_takes_frames = _accepts(detector, "observe", "traffic")
         self.sensor = sensor
         self.learn = learn
         self.max_sweeps = max_sweeps
@@ -635,10 +636,17 @@ class ScanRunner:
             st.n_obs += 1
             if self.detector is not None:
                 try:
-                    self._alerts(self.detector.observe(o, oid, frames=list(r.frames),
-                                                      traffic=getattr(r, "traffic", None)))
+                    self._alerts(self._detect(o, oid, r))
                 except Exception as e:
                     self.log(f"detector: {e}")
+
+    def _detect(self, o: CellObservation, oid: int | None, r: Any) -> list[Any]:
+        """The detector's `observe`, with the dwell's frames and traffic follower when it takes them."""
+        assert self.detector is not None
+        if self._detector_takes_frames:
+            return list(self.detector.observe(o, oid, frames=list(r.frames),
+                                              traffic=getattr(r, "traffic", None)))
+        return list(self.detector.observe(o, oid))
 
     def _is_copy(self, r: Any, d: DwellResult) -> bool:
         """A spur of a stronger cell (the 8-bit ADC's, intermodulation), not a cell:
@@ -839,8 +847,7 @@ class ScanRunner:
         record_traffic(self.sink, oid, r, self.time_zero)
         if self.detector is not None:
             try:
-                self._alerts(self.detector.observe(o, oid, frames=list(r.frames),
-                                                      traffic=getattr(r, "traffic", None)))
+                self._alerts(self._detect(o, oid, r))
             except Exception as e:
                 self.log(f"detector: {e}")
 
@@ -917,3 +924,17 @@ def _iso_ms(t: datetime) -> str:
 
 def spectrum_of(x: np.ndarray) -> np.ndarray:
     return spectrum_dbfs(x).astype(np.float32)
+
+
+def _accepts(obj: Any, method: str, keyword: str) -> bool:
+    """Whether `obj.method` takes `keyword` (detectors written to the first protocol do not)."""
+    import inspect
+
+    fn = getattr(obj, method, None)
+    if fn is None:
+        return False
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return keyword in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
