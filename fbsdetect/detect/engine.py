@@ -155,7 +155,7 @@ class Engine:
         detection gets it, `locate_detection`)."""
         k = inc.key
         assert inc.score is not None
-        return {"id": det_id, "severity": inc.score.severity.label, "score": inc.score.score,
+        return {"id": det_id, "severity": inc.score.severity.word, "score": inc.score.score,
                 "cell": {"arfcn": k.arfcn, "bsic": k.bsic, "mcc": k.mcc, "mnc": k.mnc, "lac": k.lac,
                          "cid": k.cid},
                 "rules": rules_json(inc.best(), self.weights),
@@ -383,7 +383,7 @@ def analyze(store: Any, profile: Any = None, *, run_id: int | None = None,
     sev: dict[str, int] = {}
     for inc in incidents:
         assert inc.score is not None
-        sev[inc.score.severity.label] = sev.get(inc.score.severity.label, 0) + 1
+        sev[inc.score.severity.word] = sev.get(inc.score.severity.word, 0) + 1
     with store.session() as ses:
         ar = AnalysisRun(started_at=started, ended_at=datetime.now(UTC), rule_versions=eng.rule_versions,
                          observations=len(seen), detections=n_det)
@@ -435,7 +435,7 @@ def persist(store: Any, eng: Engine, incidents: Sequence[Incident], scope_obs: S
                             .values(detection_id=det.id))
             for s, f in inc.findings:
                 ses.add(FindingRow(detection_id=det.id, observation_id=s.obs_id, rule_id=f.rule_id,
-                                   rule_version=f.version, score=f.score, severity=f.severity.label,
+                                   rule_version=f.version, score=f.score, severity=f.severity.word,
                                    evidence=f.evidence, data={**f.data, "family": f.family}))
         ses.flush()
         for det_id in sorted(touched):
@@ -473,7 +473,7 @@ def refresh_detection(ses: Any, det_id: int, eng: Engine) -> None:
     sensors = sorted({name for (name,) in ses.execute(
         select(Sensor.name).join(Observation, Observation.sensor_id == Sensor.id)
         .where(Observation.detection_id == det_id).distinct()) if name})
-    det.severity = max(sc.severity, Severity.LOW).label
+    det.severity = max(sc.severity, Severity.LOW).word
     det.score = sc.score
     det.rules = rules_json(best, eng.weights)
     det.n_observations = int(n or 0)
@@ -546,7 +546,7 @@ def list_detections(store: Any, min_severity: str | Severity | None = None) -> l
             if sev < floor:
                 continue
             out.append({
-                "id": d.id, "severity": sev.label, "score": round(float(d.score), 3),
+                "id": d.id, "severity": sev.word, "score": round(float(d.score), 3),
                 "cell": {"arfcn": d.arfcn, "bsic": d.bsic, "mcc": d.mcc, "mnc": d.mnc, "lac": d.lac,
                          "cid": d.cid},
                 "rules": [{"id": r.get("id"), "version": r.get("version"), "title": r.get("title"),

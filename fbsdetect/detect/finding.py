@@ -22,7 +22,8 @@ class Severity(IntEnum):
     HIGH = 3
 
     @property
-    def label(self) -> str:
+    def word(self) -> str:
+        """"low", "medium", "high" (as stored and in the JSON)."""
         return self.name.lower()
 
     @classmethod
@@ -58,7 +59,7 @@ class Finding:
     def to_json(self) -> dict[str, Any]:
         return {"id": self.rule_id, "version": self.version, "score": self.score,
                 "evidence": self.evidence, "data": self.data, "family": self.family,
-                "severity": self.severity.label}
+                "severity": self.severity.word}
 
 
 def ramp(x: float, lo: float, hi: float) -> float:

@@ -151,7 +151,7 @@ class Detector:
         top = sorted(best.values(), key=lambda f: -self.engine.weights.get(f.rule_id, 0) * f.score)[:3]
         reasons = "; ".join(f"{f.rule_id}: {f.evidence.split('. ')[0]}" for f in top)
         text = f"{s.key.text()}: score {sc.score:.2f}; {reasons}"
-        return [Alert(s.obs.arfcn, sc.severity.label, text, sc.score, tuple(s.key))]
+        return [Alert(s.obs.arfcn, sc.severity.word, text, sc.score, tuple(s.key))]
 
     def sweep_done(self) -> list[Any]:
         """Re-judges this sweep's cells now that the sweep is complete (rules on

@@ -287,7 +287,7 @@ class _SqliteStagingWriter(_Writer):
         self.n_staged += len(rows)
 
     def finish(self, source_id_fn: Callable[[], int]) -> tuple[int, int, bool]:
-        from sqlalchemy import literal, select, true
+        from sqlalchemy import label, literal, select, true
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         conn, cells, stage = self.conn, self.cells, self.stage
@@ -297,7 +297,7 @@ class _SqliteStagingWriter(_Writer):
         latlon = next((ix for ix in cells.indexes if ix.name == _LATLON_INDEX), None)
         if defer and latlon is not None:
             latlon.drop(conn)
-        sel = (select(literal(source_id).label("source_id"), *[stage.c[c] for c in self.columns])
+        sel = (select(label("source_id", literal(source_id)), *[stage.c[c] for c in self.columns])
                .where(true())   # SQLite needs a WHERE before ON CONFLICT in INSERT .. SELECT
                .order_by(*[stage.c[c] for c in KEY_COLUMNS], stage.c.seq))
         ins = sqlite_insert(cells).from_select(["source_id", *self.columns], sel)
@@ -349,7 +349,7 @@ class _PgCopyWriter(_Writer):
         self.n_staged += len(rows)
 
     def finish(self, source_id_fn: Callable[[], int]) -> tuple[int, int, bool]:
-        from sqlalchemy import literal, select
+        from sqlalchemy import label, literal, select
         from sqlalchemy.dialects.postgresql import distinct_on
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -357,7 +357,7 @@ class _PgCopyWriter(_Writer):
         source_id = source_id_fn()
         before = _count_source_rows(conn, cells, source_id)
         key = [stage.c[c] for c in KEY_COLUMNS]
-        sel = (select(literal(source_id).label("source_id"), *[stage.c[c] for c in self.columns])
+        sel = (select(label("source_id", literal(source_id)), *[stage.c[c] for c in self.columns])
                .ext(distinct_on(*key)).order_by(*key, stage.c.seq.desc()))
         ins = pg_insert(cells).from_select(["source_id", *self.columns], sel)
         ins = ins.on_conflict_do_update(index_elements=["source_id", *KEY_COLUMNS],

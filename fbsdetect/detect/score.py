@@ -60,7 +60,7 @@ class Score:
     @property
     def reason(self) -> str:
         fams = ", ".join(f"{k} {v:.2f}" for k, v in sorted(self.families.items(), key=lambda kv: -kv[1]))
-        return f"score {self.score:.2f} ({self.severity.label}) from {fams or 'nothing'}"
+        return f"score {self.score:.2f} ({self.severity.word}) from {fams or 'nothing'}"
 
 
 def combine(findings: Iterable[Finding], weights: Mapping[str, float],

@@ -251,12 +251,12 @@ class GridDensity:
 
     @functools.cached_property
     def _point(self) -> tuple[float, float]:
-        from scipy import ndimage
+        from scipy.ndimage import label as label_components
 
         i, j = np.unravel_index(int(np.argmax(self.prob)), self.prob.shape)
         sel = np.zeros(self.prob.shape, dtype=bool)
         for level in (0.5, 0.8, 0.95):
-            lab, _ = ndimage.label(self.hpd_mask(level))
+            lab, _ = label_components(self.hpd_mask(level))
             if lab[i, j]:
                 sel = lab == lab[i, j]
                 break

@@ -62,6 +62,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    label,
     select,
     text,
     update,
@@ -456,7 +457,7 @@ def _walk_chain(conn: Connection, rep: VerifyReport) -> None:
 
 def _latest_entries(conn: Connection, table_name: str) -> Iterator[Any]:
     a = AUDIT_TABLE
-    latest = (select(a.c.row_id, func.max(a.c.seq).label("mseq"))
+    latest = (select(a.c.row_id, label("mseq", func.max(a.c.seq)))
               .where(a.c.table_name == table_name).group_by(a.c.row_id).subquery())
     stmt = (select(a.c.row_id, a.c.seq, a.c.action, a.c.row_digest, a.c.fields)
             .join(latest, a.c.seq == latest.c.mseq).order_by(a.c.row_id))

@@ -44,4 +44,4 @@ def test_thresholds_from_the_detect_table() -> None:
 
 def test_severity_order_and_parse() -> None:
     assert Severity.INFO < Severity.LOW < Severity.MEDIUM < Severity.HIGH
-    assert Severity.parse("Medium") is Severity.MEDIUM and Severity.HIGH.label == "high"
+    assert Severity.parse("Medium") is Severity.MEDIUM and Severity.HIGH.word == "high"
