@@ -13,6 +13,11 @@ same hooks as plugins). Third-party rules register the same way through the
 `fbsdetect.heuristics` entry-point group. Rules are enabled/disabled by id
 and re-weighted from the profile's `[detect]` table (`weights = {id = w}`,
 `disabled = [...]`, `enabled = [...]`) or a config mapping of the same shape.
+
+The title and docstring are English message ids: `fbsdetect.i18n.extract`
+takes them into the catalogs, `Rule.local_title`/`local_explanation` give them
+in the user's language (a new rule needs its Chinese translation in
+`fbsdetect/i18n/locale/zh_CN/LC_MESSAGES/fbsdetect.po`: tests/i18n says so).
 """
 
 from __future__ import annotations
@@ -42,6 +47,20 @@ class Rule:
     explanation: str
     check: Callable[..., Finding | None]
     module: str
+
+    @property
+    def local_title(self) -> str:
+        """The title in the current language (`fbsdetect.i18n`); `title` stays the English message id."""
+        from fbsdetect.i18n import gettext
+
+        return gettext(self.title)
+
+    @property
+    def local_explanation(self) -> str:
+        """The explanation in the current language; `explanation` (the docs page's) stays English."""
+        from fbsdetect.i18n import gettext
+
+        return gettext(self.explanation)
 
     def run(self, cell: Any, context: Any) -> Finding | None:
         f = self.check(cell, context)
