@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 NAME = "scan"
@@ -68,10 +69,11 @@ def run(args: argparse.Namespace) -> int:
         detector = _detector(store, profile, learn=args.learn)
         cal_key, ppm = _calibration(src, args.source)
         view = make_view(quiet=bool(getattr(args, "quiet", False)))
+        snippets = _snippets(store, profile, sensor, __version__) if detector is not None else None
         runner = ScanRunner(src, profile, sink, source_spec=args.source, gps=gps, detector=detector,
                             sensor=sensor, learn=args.learn, max_sweeps=args.max_sweeps,
                             duration_s=args.duration_s, view=view, software_version=__version__, ppm=ppm,
-                            log=view.log)
+                            log=view.log, snippets=snippets)
         try:
             summary = runner.run()
         finally:
@@ -111,6 +113,24 @@ def _detector(store: object, profile: object, *, learn: bool = False) -> Any:
     except ImportError:
         return None
     return Detector(store, profile, config={"learn": learn})
+
+
+def _snippets(store: Any, profile: Any, sensor: str, version: str) -> Any:
+    """The keeper of flagged cells' IQ snippets (`scan.snippets`), beside the database:
+    `<db folder>/<db name>.iq/run<N>/` for SQLite, `./iq/run<N>/` otherwise (the folder
+    `export --format evidence` resolves references against); None without a store."""
+    if store is None:
+        return None
+    from fbsdetect.export.evidence import db_dir
+    from fbsdetect.scan.snippets import SnippetKeeper
+
+    base = db_dir(store)
+    db = getattr(store.engine.url, "database", None)
+    sub = f"{os.path.basename(db)}.iq" if store.engine.dialect.name == "sqlite" and db else "iq"
+    r = profile.radio
+    return SnippetKeeper(base, subdir=sub, cell_max_bytes=int(r.iq_snippet_cell_max_mb * 2**20),
+                         total_max_bytes=int(r.iq_snippet_total_max_mb * 2**20), sensor=sensor,
+                         software=version)
 
 
 def _calibration(src: object, spec: str) -> tuple[str | None, float | None]:

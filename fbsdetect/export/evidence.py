@@ -11,8 +11,11 @@ A package is a zip of:
 - `frames.pcapng`: their decoded L2 frames as GSMTAP (Wireshark), each with
   time, GPS position and sensor as a packet comment;
 - `iq/...`: IQ snippets referenced by the observations (`params["iq_snippet"]`
-  or `params["iq_snippets"]`, a path or a list of paths, SigMF meta and data
-  both taken), when the scan stored them; the manifest says when there are none;
+  or `params["iq_snippets"]`, a path or a list of paths relative to the
+  database's folder, SigMF meta and data both taken, under `iq/` + that path),
+  when the scan stored them (`fbsdetect.scan.snippets`); references that are
+  absolute, climb out of the folder (`..`, a link) or name anything but a
+  SigMF file are left out with a note; the manifest says when there are none;
 - `map.html`: a map of the detection, when `fbsdetect.mapping` can draw one;
 - `report.html` (and `report.pdf` when a converter, wkhtmltopdf or Chromium,
   is installed): the same, readable by a person;
@@ -182,8 +185,29 @@ def _sigmf_pair(p: Path) -> list[Path]:
     return [p]
 
 
+def _inside(base: Path, ref: str) -> Path | None:
+    """`base / ref` when `ref` is a relative path that stays inside `base` (links resolved);
+    None for an absolute path, a drive, `..`, a backslash or a NUL."""
+    if not ref or "\x00" in ref or "\\" in ref:
+        return None
+    p = Path(ref)
+    if p.is_absolute() or p.drive or ".." in p.parts:
+        return None
+    q = base / p
+    try:
+        q.resolve().relative_to(base.resolve())
+    except (ValueError, OSError):
+        return None
+    return q
+
+
 def _is_sigmf(p: Path) -> bool:
     return p.name.endswith((".sigmf-meta", ".sigmf-data")) and len(p.name) > len(".sigmf-meta")
+
+
+def db_dir(store: Any) -> Path:
+    """The folder IQ snippet references are relative to: the SQLite file's, else the current one."""
+    return _db_dir(store)
 
 
 def _db_dir(store: Any) -> Path:
@@ -368,23 +392,30 @@ def build_evidence(store: Any, detection_id: int, out: str | os.PathLike[str], *
         iq_files: list[str] = []
         base = _db_dir(store)
         for ref in iq_refs:
-            p = Path(ref)
-            p = p if p.is_absolute() else base / p
+            # a reference is relative to the database's folder and stays inside it: an absolute
+            # path, a drive, `..` or a link leading out would let a stored row (a fleet node's,
+            # as ingested) pull any file of this machine into a package
+            p = _inside(base, ref)
+            if p is None:
+                notes.append(f"IQ snippet {ref} is not a path inside the database's folder: left out")
+                continue
             for q in _sigmf_pair(p):
-                name = f"iq/{q.name}"
+                name = "iq/" + q.relative_to(base).as_posix()
                 if name in iq_files:
                     continue
                 # the references are data (a fleet node's, as ingested): only SigMF recordings are
                 # taken, never another file of this machine (the signing key, /etc/...) by its
                 # name or through a link
-                if not _is_sigmf(q) or (q.exists() and not _is_sigmf(q.resolve())):
+                if not _is_sigmf(q) or (q.exists() and (not _is_sigmf(q.resolve())
+                                                        or _inside(base, q.relative_to(base).as_posix())
+                                                        is None)):
                     notes.append(f"IQ snippet {ref} is not a SigMF recording (.sigmf-meta/.sigmf-data): "
                                  "left out")
                     continue
                 if not q.is_file():
                     notes.append(f"IQ snippet {ref} is referenced but {q.name} is not on this machine")
                     continue
-                (d / "iq").mkdir(exist_ok=True)
+                (d / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(q, d / name)
                 iq_files.append(name)
         iq_note = (f"{len(iq_files)} IQ snippet file(s) under iq/" if iq_files else

@@ -49,6 +49,7 @@ from fbsdetect.scan.dwell import (
 from fbsdetect.scan.plan import SweepPlan, Tuning, plan_sweep
 from fbsdetect.scan.profile import Profile
 from fbsdetect.scan.sink import RunInfo, ScanSink, TuningRecord
+from fbsdetect.scan.snippets import SEVERITY_RANK, SampleTap, SnippetKeeper, update_params
 from fbsdetect.traffic.store import record as record_traffic
 from fbsdetect.types import CellObservation, GpsFix, L2Frame
 
@@ -159,7 +160,7 @@ class ScanRunner:
                  gps: Any = None, detector: Any = None, sensor: str | None = None, learn: bool = False,
                  max_sweeps: int | None = None, duration_s: float | None = None,
                  view: Any = None, software_version: str = "", ppm: float | None = None,
-                 log: Callable[[str], None] | None = None) -> None:
+                 log: Callable[[str], None] | None = None, snippets: SnippetKeeper | None = None) -> None:
         self.source = source
         self.profile = profile
         self.sink = sink
@@ -223,6 +224,10 @@ class ScanRunner:
         self.start_time = self.time_zero + timedelta(seconds=self.t_start)
         self.last_fix: GpsFix | None = None
         self._gain: float | None = self._effective_gain()
+        # IQ snippets of flagged cells (issue 11): a tap on the source during decode dwells
+        self.snippets = snippets if profile.radio.iq_snippet_keep_s > 0 else None
+        self._tap = SampleTap(source, profile.radio.iq_snippet_keep_s) if self.snippets is not None else None
+        self.flag_severity: dict[int, str] = {}  # ARFCN -> highest alert severity so far
 
     # ------------------------------------------------------------------ time, gps, gain
 
@@ -329,6 +334,11 @@ class ScanRunner:
         self.sink.run_started(RunInfo(source=self.spec, profile=self.profile.name, sensor=self.sensor,
                                       start_time=self.start_time, software_version=self.version,
                                       learn=self.learn, config=cfg))
+        if self.snippets is not None:
+            rid = getattr(self.sink, "run_id", None)
+            self.snippets.run_tag = (f"run{rid}" if rid is not None
+                                     else self.start_time.strftime("%Y%m%dT%H%M%S"))
+            self.snippets.sensor = self.snippets.sensor or self.sensor
         for u in self.plan.unreachable:
             self.log(u.reason)
         for _, r in self.plan.lte_unreachable:
@@ -559,7 +569,7 @@ class ScanRunner:
             self.stop_requested = self.stop_requested or self._remaining_s() <= 0
             return
         self._tune(t)
-        d = decode_dwell(self.source, t, cap_s=cap, satisfied=self._satisfied(phase),
+        d = decode_dwell(self._dwell_source(), t, cap_s=cap, satisfied=self._satisfied(phase),
                          config=scan_receiver_config(follow_ccch=self._follow(phase)))
         self._account(d)
         targets = [a for a in t.arfcns if a in energetic]
@@ -582,6 +592,31 @@ class ScanRunner:
             spectrum_step_hz=t.sample_rate_hz / spec.size if spec.size else 0.0, spectrum_db=spec,
             noise_floor_db=None, clipped=d.clipped, band=t.band, notes=tuple(notes)))
         self._observe(d, tid, "dwell")
+
+    def _dwell_source(self) -> Any:
+        """The source a decode dwell reads: through the snippet tap when snippets are kept."""
+        if self._tap is None:
+            return self.source
+        self._tap.clear()
+        return self._tap
+
+    def _keep_snippet(self, r: Any, d: DwellResult, oid: int | None, o: CellObservation) -> None:
+        """The IQ around a flagged cell's decoded blocks of this dwell (`scan.snippets`),
+        referenced from its observation (`params["iq_snippet"]`)."""
+        if self.snippets is None or self._tap is None or oid is None or r.bsic is None:
+            return
+        if not self.snippets.flagged(self.flag_severity.get(r.arfcn)):
+            return
+        t_src = r.first_seen_s if r.first_seen_s is not None else d.t0_s
+        cell = {"mcc": o.mcc, "mnc": o.mnc, "lac": o.lac, "cid": o.cid, "arfcn": r.arfcn, "bsic": r.bsic,
+                "band": r.band, "severity": self.flag_severity.get(r.arfcn)}
+        try:
+            ref = self.snippets.save(self._tap, r, d.tuning.center_freq_hz, time_zero=self.time_zero,
+                                     fix=self.fix_at(t_src), cell=cell, obs_id=oid)
+            if ref is not None and not update_params(self.sink, oid, {"iq_snippet": ref}):
+                self.snippets.counts["unreferenced"] = self.snippets.counts.get("unreferenced", 0) + 1
+        except OSError as e:  # a full disk costs the snippet, not the scan
+            self.log(f"iq snippet: {e}")
 
     def _follow(self, phase: str) -> bool | None:
         """Whether this dwell decodes every CCCH block to follow Immediate Assignments
@@ -639,6 +674,7 @@ class ScanRunner:
                     self._alerts(self._detect(o, oid, r))
                 except Exception as e:
                     self.log(f"detector: {e}")
+            self._keep_snippet(r, d, oid, o)
 
     def _detect(self, o: CellObservation, oid: int | None, r: Any) -> list[Any]:
         """The detector's `observe`, with the dwell's frames and traffic follower when it takes them."""
@@ -761,6 +797,10 @@ class ScanRunner:
 
     def _alerts(self, alerts: Any) -> None:
         for a in alerts or []:
+            arfcn, sev = getattr(a, "arfcn", None), str(getattr(a, "severity", ""))
+            if isinstance(arfcn, int) and SEVERITY_RANK.get(sev, 0) > SEVERITY_RANK.get(
+                    self.flag_severity.get(arfcn, ""), 0):
+                self.flag_severity[arfcn] = sev
             self.alerts.append(a)
             if len(self.alerts) > MAX_ALERTS_KEPT:  # hours of scanning: the detector stores them
                 del self.alerts[: len(self.alerts) - MAX_ALERTS_KEPT]
@@ -809,7 +849,7 @@ class ScanRunner:
             return
         t0 = self.radio_s()
         self._tune(t)
-        d = decode_dwell(self.source, t, cap_s=cap, satisfied=lambda _r: True,
+        d = decode_dwell(self._dwell_source(), t, cap_s=cap, satisfied=lambda _r: True,
                          config=scan_receiver_config(follow_ccch=False),
                          search_s=cap)
         self._account(d)
@@ -850,6 +890,7 @@ class ScanRunner:
                 self._alerts(self._detect(o, oid, r))
             except Exception as e:
                 self.log(f"detector: {e}")
+        self._keep_snippet(r, d, oid, o)
 
     def _plan_band(self, arfcn: int) -> str:
         for a, b in self.plan.freq:
@@ -911,6 +952,7 @@ class ScanRunner:
             "unreachable": [u.reason for u in self.plan.unreachable]
             + [r for _, r in self.plan.lte_unreachable],
             "cpu_by_step": {k: {kk: round(vv, 3) for kk, vv in v.items()} for k, v in self.cpu.items()},
+            "iq_snippets": dict(self.snippets.counts) if self.snippets is not None else None,
             "tunings": tunings, "decode_tunings": decode, "cells": cells,
             "alerts": [{"arfcn": getattr(a, "arfcn", None), "severity": getattr(a, "severity", None),
                         "text": str(getattr(a, "text", a))} for a in self.alerts],

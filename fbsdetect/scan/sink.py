@@ -4,7 +4,8 @@ in lists (tests, benchmarks).
 
 Call order: `run_started` once; then any number of `tuning` (one per power
 pass, decode dwell, revisit or LTE spectrum), `fix` (GPS fixes, at most about
-one a second) and `observation` (one per cell per dwell or revisit, with the
+one a second), `update_params` (optional: adds an IQ snippet's reference to a
+stored observation's params) and `observation` (one per cell per dwell or revisit, with the
 L2 frames decoded in it); `flush` at least once a second; `run_ended` once
 with the summary (contracts.md section 7), also after Ctrl-C.
 """
@@ -12,7 +13,7 @@ with the summary (contracts.md section 7), also after Ctrl-C.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -105,6 +106,14 @@ class MemorySink:
         self.observations.append(StoredObservation(len(self.observations) + 1, obs, radio_s, tuning_id, kind,
                                                    list(frames)))
         return len(self.observations)
+
+    def update_params(self, obs_id: int, extra: dict[str, Any]) -> bool:
+        """Adds `extra` to a kept observation's params (an IQ snippet's reference)."""
+        if not 1 <= obs_id <= len(self.observations):
+            return False
+        so = self.observations[obs_id - 1]
+        so.obs = replace(so.obs, params={**so.obs.params, **extra})
+        return True
 
     def flush(self) -> None:
         self.flushes += 1

@@ -204,12 +204,12 @@ def test_iq_snippets_referenced_by_observations_are_packed(tmp_path: Path, monke
         res = build_evidence(store, b.detection_id, tmp_path / "p.zip", pdf=False, draw_map=False)
     finally:
         store.close()
-    assert {"iq/snip1.sigmf-meta", "iq/snip1.sigmf-data"} <= set(res.files)
+    assert {"iq/iq/snip1.sigmf-meta", "iq/iq/snip1.sigmf-data"} <= set(res.files)
     notes = " ".join(res.notes)
     assert "1 IQ snippet" not in notes and "2 IQ snippet file(s)" in notes
     assert "iq/gone.sigmf-data is referenced but gone.sigmf-data is not on this machine" in notes
     with zipfile.ZipFile(tmp_path / "p.zip") as zf:
-        assert zf.read("iq/snip1.sigmf-data") == bytes(range(256))
+        assert zf.read("iq/iq/snip1.sigmf-data") == bytes(range(256))
     assert verify_package(tmp_path / "p.zip").ok
 
 
@@ -265,6 +265,9 @@ def test_iq_references_to_files_that_are_not_sigmf_are_not_packed(tmp_path: Path
         for name in zf.namelist():
             assert b"PRIVATE KEY" not in zf.read(name) and b"root:x:0:0" not in zf.read(name)
     assert "not a SigMF recording" in " ".join(res.notes)
+    # absolute paths and climbs out of the database's folder are refused by their form
+    assert f"IQ snippet {secret} is not a path inside the database's folder" in " ".join(res.notes)
+    assert "IQ snippet ../passwd is not a path inside the database's folder" in " ".join(res.notes)
 
 
 def test_a_zip_bomb_member_is_reported_without_inflating_it_into_memory(package: tuple[Built, Path],
