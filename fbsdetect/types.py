@@ -7,7 +7,7 @@ outputs (contracts.md sections 4 and 5) and the database.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +37,62 @@ class L2Frame:
         """The `decode --frames` / `decode-bursts` line (contracts.md section 1)."""
         return {"arfcn": self.arfcn, "fn": self.fn, "ts": self.ts, "channel": self.channel,
                 "hex": self.hex}
+
+
+@dataclass
+class DecodeCounts:
+    """Counted outcomes of decoding one carrier's timeslot 0, under one set of
+    names for the receiver (`receiver.CarrierStats`) and `gsm.ts0decode.Ts0Decoder`:
+    FCCH bursts seen (and refined to a burst start and offset), SCHs whose parity
+    passed or failed, normal bursts demodulated, blocks whose Fire code passed
+    (`blocks_ok`) or failed (`blocks_bad`; `blocks_idle`: failed, and the four
+    bursts are dummy bursts), blocks with a burst missing (`blocks_incomplete`),
+    idle frames, bursts given twice (`duplicate`) and bursts of other timeslots
+    (`other_ts`). `merge` adds another's counts, `snapshot` is a plain dict
+    (counts read as ``counts["blocks_ok"]`` too)."""
+
+    fcch: int = 0
+    fcch_refined: int = 0
+    sch_ok: int = 0
+    sch_bad: int = 0
+    bursts: int = 0
+    blocks_ok: int = 0
+    blocks_bad: int = 0
+    blocks_idle: int = 0
+    blocks_incomplete: int = 0
+    idle: int = 0
+    duplicate: int = 0
+    other_ts: int = 0
+
+    @property
+    def sch_tried(self) -> int:
+        return self.sch_ok + self.sch_bad
+
+    def merge(self, other: DecodeCounts) -> DecodeCounts:
+        """Adds `other`'s counts (of the fields both have) to these; returns self."""
+        mine = {f.name for f in fields(self)}
+        for f in fields(other):
+            if f.name in mine and isinstance(getattr(other, f.name), int | float):
+                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        return self
+
+    def snapshot(self) -> dict[str, int | float]:
+        """The counts now, as a plain dict (a copy: later counting does not change it)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def __getitem__(self, name: str) -> int | float:
+        if name not in {f.name for f in fields(self)}:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def items(self) -> list[tuple[str, int | float]]:
+        return list(self.snapshot().items())
+
+    def get(self, name: str, default: int = 0) -> int | float:
+        try:
+            return self[name]
+        except KeyError:
+            return default
 
 
 @dataclass(frozen=True)

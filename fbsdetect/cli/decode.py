@@ -173,7 +173,7 @@ def explain(results: list[DecodeResult], survey: Callable[[], ValueSurvey]) -> l
         return out
     values = survey()
     carriers = [r for res in results for r in res.carriers]
-    fcch = sum(r.stats.fcch_seen for r in carriers)
+    fcch = sum(r.stats.fcch for r in carriers)
     sch_tried = sum(r.stats.sch_tried for r in carriers)
     sch_ok = sum(r.stats.sch_ok for r in carriers)
     power = "silent (all zero)" if values.power_dbfs is None else f"{values.power_dbfs:+.1f} dBFS"
@@ -186,7 +186,7 @@ def explain(results: list[DecodeResult], survey: Callable[[], ValueSurvey]) -> l
     elif values.power_dbfs is None or values.power_dbfs < -90:
         cause = "the recording holds no signal (antenna, gain, or a capture of zeros?)"
     elif sch_tried and not sch_ok:
-        offs = [r.offset_hz for r in carriers if r.stats.fcch_seen]
+        offs = [r.offset_hz for r in carriers if r.stats.fcch]
         spread = (f" (offsets {min(offs) / 1e3:+.0f} .. {max(offs) / 1e3:+.0f} kHz from the channel raster)"
                   if offs else "")
         cause = (f"strong tones where FCCH bursts would be{spread} but no SCH: is the sample rate (--rate) "
@@ -216,11 +216,12 @@ def _outcomes(results: list[DecodeResult]) -> str:
             lines.append("  no FCCH found")
         for r in res.carriers:
             st = r.stats
+            bsic = "-" if r.bsic is None else r.bsic
             lines.append(
-                f"  ARFCN {r.arfcn:>4} {r.band:<8} {r.status:<26} BSIC {'-' if r.bsic is None else r.bsic:>2}"
-                f"  offset {r.offset_hz:+8.0f} Hz  FCCH {st.fcch_refined}/{st.fcch_seen}"
+                f"  ARFCN {r.arfcn:>4} {r.band:<8} {r.status_text:<26} BSIC {bsic:>2}"
+                f"  offset {r.offset_hz:+8.0f} Hz  FCCH {st.fcch_refined}/{st.fcch}"
                 f"  SCH {st.sch_ok}/{st.sch_tried}  bursts {st.bursts}  blocks ok {st.blocks_ok}"
-                f" bad-crc {st.blocks_bad_crc} idle {st.blocks_idle} incomplete {st.blocks_incomplete}"
+                f" bad-crc {st.blocks_bad} idle {st.blocks_idle} incomplete {st.blocks_incomplete}"
                 f"  decoded up to {st.frames_decoded_s:.2f} s"
                 + ("  (DC spike in band)" if st.dc_spike else ""))
     return "\n".join(lines)

@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 
 NAME = "decode-bursts"
 HELP = "decode bursts given as JSON lines (fn, ts, bits|soft) into L2 frames"
-BURST_BITS = 148
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -78,6 +77,7 @@ def parse_burst(obj: object, where: str) -> tuple[int, int, np.ndarray]:
     """(fn, ts, soft bits (148,) float32) of one input object; BadInput naming `where`."""
     import numpy as np
 
+    from fbsdetect.gsm.bursts import BURST_BITS
     from fbsdetect.gsm.frames import HYPERFRAME
     from fbsdetect.gsm.ts0decode import hard_to_soft
 
@@ -168,11 +168,11 @@ def run(args: argparse.Namespace) -> int:
     if args.stats:
         st = dec.stats
         sys.stderr.write(
-            f"blocks: {st['blocks_ok']} ok, {st['blocks_bad']} failed parity, "
-            f"{st['blocks_idle']} idle (dummy bursts), "
-            f"{st['blocks_incomplete']} incomplete; SCH: {st['sch_ok']} ok, {st['sch_bad']} bad; "
-            f"{st['fcch']} FCCH, {st['idle']} idle frames, {st['duplicate']} duplicate bursts, "
-            f"{st['other_ts']} bursts of other timeslots skipped\n")
+            f"blocks: {st.blocks_ok} ok, {st.blocks_bad} failed parity, "
+            f"{st.blocks_idle} idle (dummy bursts), "
+            f"{st.blocks_incomplete} incomplete; SCH: {st.sch_ok} ok, {st.sch_bad} bad; "
+            f"{st.fcch} FCCH, {st.idle} idle frames, {st.duplicate} duplicate bursts, "
+            f"{st.other_ts} bursts of other timeslots skipped\n")
         if follow:
             sys.stderr.write(follow.stats_line())
     return 0

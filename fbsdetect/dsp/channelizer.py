@@ -61,7 +61,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-SYMBOL_RATE_HZ = 1625000.0 / 6.0
+from fbsdetect.dsp.constants import SYMBOL_RATE_HZ as SYMBOL_RATE_HZ  # re-exported for its importers
+
 OUT_SPS = 2
 """Output samples per GSM symbol."""
 PASS_HZ = 70_000.0
@@ -323,7 +324,7 @@ def recording_reader(raw: np.ndarray, datatype: str, n_samples: int, offset: int
     all 65536 I/Q pairs, built with the recording's own scaling
     (`to_complex64`): one gather per window instead of a gather, a stack and
     two conversions."""
-    from fbsdetect.sources.recording import to_complex64
+    from fbsdetect.dsp.samples import to_complex64
 
     words: np.ndarray | None = None
     table: ComplexArray | None = None

@@ -44,11 +44,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from fbsdetect.dsp.channelizer import OUT_SPS, SYMBOL_RATE_HZ
+from fbsdetect.dsp.channelizer import OUT_SPS
+from fbsdetect.dsp.constants import BURST_SYMBOLS, SYMBOL_RATE_HZ
+from fbsdetect.dsp.constants import FCCH_TONE_HZ as FCCH_TONE_HZ  # re-exported for its importers
 
-FCCH_TONE_HZ = SYMBOL_RATE_HZ / 4.0
-"""The FCCH tone lies this far above the carrier (67 708.3 Hz)."""
-FCCH_SYMBOLS = 148
+FCCH_SYMBOLS = BURST_SYMBOLS
 FCCH_SPAN = 146  # symbols summed by the refinement boxcar (2 fewer than the burst)
 _LONG_LAG = 32  # symbols: second-stage lag (unambiguous for residuals up to +-4 kHz)
 _EDGE = 8  # symbols left out at each end of the burst for the frequency estimate

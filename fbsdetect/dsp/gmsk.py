@@ -39,8 +39,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-SYMBOL_RATE_HZ = 1625000.0 / 6.0
-"""GSM symbol rate, 270833.33 symbols/s (TS 45.010 / 45.004)."""
+from fbsdetect.dsp.constants import SYMBOL_RATE_HZ as SYMBOL_RATE_HZ  # re-exported for its importers
 
 BT = 0.3
 HALF_SPAN = 3

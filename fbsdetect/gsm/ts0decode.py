@@ -7,7 +7,8 @@ each frame: TS 45.002 clause 7 table 3 (`mapping`); burst payloads: TS 45.002
 Bursts are pushed one at a time, in any order within a block; a 4-burst block
 (BCCH, CCCH, SDCCH/4, SACCH/4 per `mapping.ts0_channel`) is decoded once all
 four bursts are there, in batches so that the Viterbi decoder runs vectorised.
-Every outcome is counted in `stats`:
+Every outcome is counted in `stats` (a `types.DecodeCounts`: the receiver's
+`CarrierStats` uses the same names):
 
 - ``blocks_ok`` / ``blocks_bad`` (Fire code parity failed),
 - ``blocks_incomplete`` (a burst never came: given up once 102 more TS0 bursts
@@ -28,14 +29,13 @@ Every outcome is counted in `stats`:
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 from fbsdetect.gsm import bursts, coding, mapping
-from fbsdetect.types import L2Frame
+from fbsdetect.types import DecodeCounts, L2Frame
 
 STALE_BURSTS = 2 * 51
 """A pending block is given up once this many further TS0 bursts have arrived
@@ -84,7 +84,7 @@ class Ts0Decoder:
     arfcn: int | None = None
     batch_blocks: int = 256
     sch: bool = True
-    stats: Counter[str] = field(default_factory=Counter)
+    stats: DecodeCounts = field(default_factory=DecodeCounts)
     _pending: dict[int, list[npt.NDArray[np.float32] | None]] = field(default_factory=dict)
     _ready: list[tuple[int, str, npt.NDArray[np.float32]]] = field(default_factory=list)
     _sch: list[tuple[int, npt.NDArray[np.float32]]] = field(default_factory=list)
@@ -97,12 +97,12 @@ class Ts0Decoder:
     def push(self, fn: int, ts: int, soft148: npt.ArrayLike) -> list[L2Frame | SchWord]:
         """Adds one burst; returns whatever became decodable (often nothing)."""
         if ts != 0:
-            self.stats["other_ts"] += 1
+            self.stats.other_ts += 1
             return []
         soft = np.asarray(soft148, dtype=np.float32)
         key = (fn, hash(soft.tobytes()))
         if key in self._seen:
-            self.stats["duplicate"] += 1
+            self.stats.duplicate += 1
             return []
         self._seen[key] = None
         if len(self._seen) > SEEN_BURSTS:
@@ -112,16 +112,16 @@ class Ts0Decoder:
         if self._count % 51 == 0:
             self._drop_stale()
         if slot.kind == mapping.FCCH:
-            self.stats["fcch"] += 1
+            self.stats.fcch += 1
         elif slot.kind == mapping.IDLE:
-            self.stats["idle"] += 1
+            self.stats.idle += 1
         elif slot.kind == mapping.SCH:
             if self.sch:
                 self._sch.append((fn, bursts.sch_payload(soft)[0]))
         else:
             start = fn - slot.burst
             if start in self._done:
-                self.stats["duplicate"] += 1
+                self.stats.duplicate += 1
                 return []
             if start not in self._pending:
                 self._pending[start] = [None] * 4
@@ -129,7 +129,7 @@ class Ts0Decoder:
                 self._dummy[start] = True
             got = self._pending[start]
             if got[slot.burst] is not None:
-                self.stats["duplicate"] += 1
+                self.stats.duplicate += 1
             else:
                 got[slot.burst] = bursts.normal_payload(soft)[0][0]
                 self._dummy[start] = self._dummy[start] and bool(is_dummy(soft))
@@ -147,7 +147,7 @@ class Ts0Decoder:
 
     def flush(self) -> list[L2Frame | SchWord]:
         """Decodes everything complete; counts and forgets incomplete blocks."""
-        self.stats["blocks_incomplete"] += len(self._pending)
+        self.stats.blocks_incomplete += len(self._pending)
         for s in self._pending:
             self._dummy.pop(s, None)
         self._pending.clear()
@@ -159,7 +159,7 @@ class Ts0Decoder:
         for s in stale:
             del self._pending[s], self._born[s]
             self._dummy.pop(s, None)
-            self.stats["blocks_incomplete"] += 1
+            self.stats.blocks_incomplete += 1
         for s in [s for s, done in self._done.items() if self._count - done > STALE_BURSTS]:
             del self._done[s]
 
@@ -171,12 +171,12 @@ class Ts0Decoder:
         out: list[L2Frame | SchWord] = []
         for i, (fn, kind, _) in enumerate(ready):
             if res.ok[i]:
-                self.stats["blocks_ok"] += 1
+                self.stats.blocks_ok += 1
                 out.append(L2Frame(arfcn=self.arfcn, fn=fn, ts=0, channel=kind, data=res.frame_bytes(i)))
             elif self._dummy.get(fn, False):
-                self.stats["blocks_idle"] += 1
+                self.stats.blocks_idle += 1
             else:
-                self.stats["blocks_bad"] += 1
+                self.stats.blocks_bad += 1
             self._dummy.pop(fn, None)
         return out
 
@@ -189,7 +189,10 @@ class Ts0Decoder:
         for i, (fn, _) in enumerate(items):
             parity = bool(res.ok[i])
             ok = parity and int(res.fn[i]) == fn
-            self.stats["sch_ok" if ok else "sch_bad"] += 1
+            if ok:
+                self.stats.sch_ok += 1
+            else:
+                self.stats.sch_bad += 1
 
             def val(a: npt.NDArray[np.int64], i: int = i, parity: bool = parity) -> int | None:
                 return int(a[i]) if parity else None

@@ -24,30 +24,22 @@ from typing import BinaryIO, TypeGuard
 
 import numpy as np
 
+from fbsdetect.dsp.samples import FORMAT_ALIASES as FORMAT_ALIASES  # the converters live below dsp/ and sim/
+from fbsdetect.dsp.samples import FORMATS as FORMATS
+from fbsdetect.dsp.samples import FULL_SCALE as FULL_SCALE
+from fbsdetect.dsp.samples import RAW_EXTENSIONS as RAW_EXTENSIONS
+from fbsdetect.dsp.samples import normalise_format as normalise_format
+from fbsdetect.dsp.samples import to_complex64 as to_complex64
 from fbsdetect.errors import BadInput, BadUsage
 
-# Sample formats: name -> (numpy dtype of one I or Q value, bytes per complex sample)
-FORMATS: dict[str, tuple[str, int]] = {
-    "cu8": ("u1", 2),
-    "ci8": ("i1", 2),
-    "ci16_le": ("<i2", 4),
-    "cf32_le": ("<f4", 8),
-}
-# Aliases accepted on the command line and in scene files.
-FORMAT_ALIASES = {"cu8": "cu8", "ci8": "ci8", "cs8": "ci8", "ci16": "ci16_le", "ci16_le": "ci16_le",
-                  "cf32": "cf32_le", "cf32_le": "cf32_le", "cfile": "cf32_le"}
-RAW_EXTENSIONS = {".cu8": "cu8", ".cs8": "ci8", ".ci8": "ci8", ".cfile": "cf32_le", ".cf32": "cf32_le",
-                  ".cs16": "ci16_le", ".ci16": "ci16_le"}
 SIGMF_META = ".sigmf-meta"
 SIGMF_DATA = ".sigmf-data"
 
 
-def normalise_format(name: str, *, source: str | None = None) -> str:
-    try:
-        return FORMAT_ALIASES[name.lower()]
-    except KeyError:
-        raise BadInput(f"unknown sample format {name!r} (expected one of cu8, ci8, ci16_le, cf32)",
-                       source=source) from None
+CF32_MAX_PLAUSIBLE = 1e9
+"""Larger cf32 values (or NaN/inf) are not samples: bytes of another format
+read as float32 give NaN/inf and values up to 3e38 (unscaled 16-bit integers
+stored as floats reach 32768)."""
 
 
 @dataclass(frozen=True)
@@ -281,22 +273,6 @@ def inspect(path: str | os.PathLike[str], *, sample_rate_hz: float | None = None
                          n_samples=n, captures=(Capture(0, float(center_freq_hz)),))
 
 
-FULL_SCALE = {
-    "cu8": "cu8 full scale, (v - 127.5) / 127.5",
-    "ci8": "ci8 full scale, v / 128",
-    "ci16_le": "ci16 full scale, v / 32768",
-    "cf32_le": "cf32 full scale 1.0",
-}
-"""What 0 dBFS means for each format: dBFS = 10 log10 of the mean |I + jQ|^2 of
-the samples as `to_complex64` scales them, so a complex tone whose I and Q
-swing over the whole range of the format reads 0 dBFS and a recording inside
-full scale never reads above it (+3 dB at most, for I and Q both at the rails)."""
-CF32_MAX_PLAUSIBLE = 1e9
-"""Larger cf32 values (or NaN/inf) are not samples: bytes of another format
-read as float32 give NaN/inf and values up to 3e38 (unscaled 16-bit integers
-stored as floats reach 32768)."""
-
-
 @dataclass(frozen=True)
 class ValueSurvey:
     """What the samples of a recording hold, from blocks spread over it."""
@@ -389,19 +365,6 @@ def spool_stream(stream: BinaryIO, dest: Path, fmt: str, *, max_bytes: int) -> i
     if done < per:
         raise BadInput("no samples on standard input", source="<stdin>")
     return done // per
-
-
-def to_complex64(raw: np.ndarray, datatype: str) -> np.ndarray:
-    """Interleaved I/Q values of `datatype` -> complex64 scaled to about [-1, 1]
-    (`FULL_SCALE`)."""
-    x = raw.astype(np.float32)
-    if datatype == "cu8":
-        x = (x - 127.5) * np.float32(1 / 127.5)
-    elif datatype == "ci8":
-        x *= np.float32(1 / 128)
-    elif datatype == "ci16_le":
-        x *= np.float32(1 / 32768)
-    return x.view(np.complex64)
 
 
 class Recording:
