@@ -8,15 +8,17 @@ import argparse
 import json
 import sys
 
+from fbsdetect.i18n import _, lazy
+
 NAME = "analyze"
-HELP = "re-run the current detection rules over stored observations; records the rule versions used"
+HELP = lazy("re-run the current detection rules over stored observations; records the rule versions used")
 
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", default="cn", metavar="PROFILE",
-                   help="scan profile whose operators, weights and enabled rules apply (default: cn)")
-    p.add_argument("--run", type=int, metavar="ID", help="only the observations of this scan run")
-    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+                   help=_("scan profile whose operators, weights and enabled rules apply (default: cn)"))
+    p.add_argument("--run", type=int, metavar="ID", help=_("only the observations of this scan run"))
+    p.add_argument("--json", action="store_true", help=_("print the summary as one JSON object"))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,25 +7,27 @@ import argparse
 import sys
 from datetime import UTC, datetime
 
+from fbsdetect.i18n import _, lazy
+
 NAME = "handover"
-HELP = "record that a detection was handed to the police or a radio regulator"
+HELP = lazy("record that a detection was handed to the police or a radio regulator")
 
 
 def _time(s: str) -> datetime:
     try:
         t = datetime.fromisoformat(s.replace("Z", "+00:00"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{s!r} is not an ISO-8601 time") from None
+        raise argparse.ArgumentTypeError(_("{value!r} is not an ISO-8601 time").format(value=s)) from None
     return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("detection", type=int, metavar="ID", help="detection id (from `fbsdetect detections`)")
+    p.add_argument("detection", type=int, metavar="ID", help=_("detection id (from `fbsdetect detections`)"))
     p.add_argument("--to", required=True, choices=("police", "regulator", "operator", "other"),
-                   help="who received it")
-    p.add_argument("--ref", metavar="TEXT", help="their case or file number")
-    p.add_argument("--at", type=_time, metavar="TIME", help="when (ISO-8601; default: now)")
-    p.add_argument("--note", metavar="TEXT", help="a free note")
+                   help=_("who received it"))
+    p.add_argument("--ref", metavar="TEXT", help=_("their case or file number"))
+    p.add_argument("--at", type=_time, metavar="TIME", help=_("when (ISO-8601; default: now)"))
+    p.add_argument("--note", metavar="TEXT", help=_("a free note"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,9 +37,11 @@ def run(args: argparse.Namespace) -> int:
     from fbsdetect.store import open_store
 
     if args.ref is not None and len(args.ref) > 256:  # the handover.reference column's size
-        raise BadUsage(f"--ref is {len(args.ref)} characters long: at most 256 (put the rest in --note)")
+        raise BadUsage(_("--ref is {n} characters long: at most 256 (put the rest in --note)").format(
+            n=len(args.ref)))
     with open_store(db_url(args)) as store:
         hid = add_handover(store, args.detection, args.to, reference=args.ref, handed_at=args.at,
                            note=args.note)
-    sys.stdout.write(f"handover {hid}: detection {args.detection} to {args.to}\n")
+    sys.stdout.write(_("handover {id}: detection {detection} to {recipient}").format(
+        id=hid, detection=args.detection, recipient=args.to) + "\n")
     return 0

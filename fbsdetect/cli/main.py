@@ -20,9 +20,10 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from fbsdetect import __version__
+from fbsdetect import __version__, i18n
 from fbsdetect.cli import SUBCOMMANDS
 from fbsdetect.errors import FbsdetectError
+from fbsdetect.i18n import _
 
 log = logging.getLogger("fbsdetect")
 
@@ -31,7 +32,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors as one line with exit code 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
+        sys.stderr.write(_("{prog}: error: {message} (see --help)").format(prog=self.prog, message=message)
+                         + "\n")
         raise SystemExit(2)
 
 
@@ -39,16 +41,19 @@ def _common_options(suppress: bool) -> argparse.ArgumentParser:
     """Options accepted both before and after the subcommand name."""
     default = argparse.SUPPRESS if suppress else None
     p = argparse.ArgumentParser(add_help=False)
-    g = p.add_argument_group("common options")
+    g = p.add_argument_group(_("common options"))
     g.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS if suppress else 0,
-                   help="more log output on stderr (repeat for debug messages)")
+                   help=_("more log output on stderr (repeat for debug messages)"))
     g.add_argument("-q", "--quiet", action="store_true",
                    default=argparse.SUPPRESS if suppress else False,
-                   help="only errors on stderr")
+                   help=_("only errors on stderr"))
     g.add_argument("--debug", action="store_true", default=argparse.SUPPRESS if suppress else False,
-                   help="show a traceback for unexpected errors")
+                   help=_("show a traceback for unexpected errors"))
     g.add_argument("--db", metavar="URL", default=default,
-                   help="SQLAlchemy database URL (default: $FBSDETECT_DB or sqlite:///fbsdetect.db)")
+                   help=_("SQLAlchemy database URL (default: $FBSDETECT_DB or sqlite:///fbsdetect.db)"))
+    g.add_argument("--lang", metavar="zh|en", default=default,
+                   help=_("language of messages, maps and reports (default: $FBSDETECT_LANG, the config "
+                          "file's lang, the locale, else English)"))
     return p
 
 
@@ -61,7 +66,21 @@ def command_name(modname: str) -> str:
     return modname.replace("_", "-")
 
 
-_VALUE_OPTIONS = ("--db",)  # common options that take a value
+_VALUE_OPTIONS = ("--db", "--lang")  # common options that take a value
+
+
+def requested_language(argv: Sequence[str]) -> str | None:
+    """The value of `--lang` anywhere on the command line (the last one), before parsing:
+    the parser's own help texts are written in that language."""
+    lang = None
+    for i, tok in enumerate(argv):
+        if tok == "--":
+            break
+        if tok == "--lang" and i + 1 < len(argv):
+            lang = argv[i + 1]
+        elif tok.startswith("--lang="):
+            lang = tok.split("=", 1)[1]
+    return lang
 
 
 def requested_command(argv: Sequence[str]) -> str | None:
@@ -89,7 +108,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     alone (the others are not imported)."""
     parser = _Parser(
         prog="fbsdetect",
-        description="Find fake GSM base stations (IMSI catchers) with RTL-SDR dongles.",
+        description=_("Find fake GSM base stations (IMSI catchers) with RTL-SDR dongles."),
         parents=[_common_options(suppress=False)],
     )
     parser.add_argument("--version", action="version", version=f"fbsdetect {__version__}")
@@ -97,11 +116,29 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     sub.required = True
     for modname in SUBCOMMANDS if only is None else (only,):
         mod = _load(modname)
-        sp = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP,
+        sp = sub.add_parser(mod.NAME, help=str(mod.HELP), description=str(mod.HELP),
                             parents=[_common_options(suppress=True)])  # type: ignore[list-item]
         mod.configure(sp)
         sp.set_defaults(_run=mod.run)
     return parser
+
+
+# argparse's own texts (usage, section titles, its error messages) come from its gettext domain,
+# which has no Chinese catalog: they are in ours, and argparse looks them up there
+_ARGPARSE_TEXTS = (
+    i18n.N_("usage: "), i18n.N_("positional arguments"), i18n.N_("options"),
+    i18n.N_("show this help message and exit"), i18n.N_("show program's version number and exit"),
+    i18n.N_("the following arguments are required: %s"), i18n.N_("unrecognized arguments: %s"),
+    i18n.N_("invalid choice: %(value)r (choose from %(choices)s)"), i18n.N_("expected one argument"),
+    i18n.N_("argument %(argument_name)s: %(message)s"), i18n.N_("invalid %(type)s value: %(value)r"),
+    i18n.N_("not allowed with argument %s"), i18n.N_("ambiguous option: %(option)s could match %(matches)s"),
+    i18n.N_("one of the arguments %s is required"), i18n.N_("expected at least one argument"),
+)
+
+
+def _translate_argparse() -> None:
+    argparse._ = i18n.gettext  # type: ignore[attr-defined]
+    argparse.ngettext = i18n.ngettext  # type: ignore[attr-defined]
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
@@ -111,6 +148,17 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_in = sys.argv[1:] if argv is None else list(argv)
+    try:
+        lang = i18n.resolve_language(requested_language(args_in))
+    except i18n.LanguageError as exc:
+        sys.stderr.write(f"fbsdetect: --lang: {exc}\n")
+        return 2
+    _translate_argparse()
+    with i18n.using(lang):  # restored after: main() is also called in-process (tests, scripts)
+        return _main(args_in)
+
+
+def _main(args_in: list[str]) -> int:
     parser = build_parser(requested_command(args_in))
     args = parser.parse_args(args_in)
     _setup_logging(args.verbose, args.quiet)
@@ -123,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"fbsdetect {args.command}: {exc.one_line()}\n")
         return exc.exit_code
     except KeyboardInterrupt:
-        sys.stderr.write("fbsdetect: interrupted\n")
+        sys.stderr.write(_("fbsdetect: interrupted") + "\n")
         return 130
     except BrokenPipeError:
         # stdout closed early (e.g. `| head`): not an error of ours.
@@ -132,6 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug or an unexpected I/O failure: one line, exit 1
         if args.debug:
             raise
-        sys.stderr.write(f"fbsdetect {args.command}: internal error: {type(exc).__name__}: {exc}"
-                         " (run with --debug for a traceback)\n")
+        sys.stderr.write(_("fbsdetect {command}: internal error: {kind}: {error} (run with --debug for a "
+                           "traceback)").format(command=args.command, kind=type(exc).__name__, error=exc)
+                         + "\n")
         return 1

@@ -8,7 +8,8 @@ from typing import Any
 
 from babel.messages.catalog import Catalog
 
-_PERCENT = re.compile(r"%(?:\([A-Za-z_][A-Za-z0-9_]*\))?[-#0 +]*\d*(?:\.\d+)?[sdifrxXeEgGc%]")
+# a conversion as Python's % operator reads it (the space flag left out: "50 % region" is prose)
+_PERCENT = re.compile(r"%(?:\([A-Za-z_][A-Za-z0-9_]*\))?[-#0+]*\d*(?:\.\d+)?[sdifrxXeEgGc%]")
 
 
 def placeholders(text: str) -> tuple[list[str], list[str]]:

@@ -36,6 +36,7 @@ import folium
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
+from fbsdetect.i18n import _, format_datetime, html_lang, ngettext, rule_title, severity_word
 from fbsdetect.mapping import assets
 from fbsdetect.mapping.data import HEAT_BIN_DEG, MapData
 from fbsdetect.mapping.presets import MapPreset, extract_mbtiles
@@ -45,6 +46,10 @@ CELL_COLOUR = "#2b6cb0"
 REGISTRY_COLOUR = "#777777"
 TRACK_COLOUR = "#6a3d9a"
 # received power, weak to strong (viridis): no hue of the severity or cell colours
+CJK_FONTS = ('"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", '
+             "sans-serif")
+CJK_CSS = (".leaflet-container, .leaflet-popup-content, .leaflet-control-layers, #fbs-legend, "
+           f"#fbs-time-slider {{font-family: {CJK_FONTS} !important}}")
 HEAT_GRADIENT = {0.0: "#440154", 0.25: "#3b528b", 0.5: "#21918c", 0.75: "#5ec962", 1.0: "#fde725"}
 
 
@@ -76,39 +81,63 @@ def _region_rings(region: Any) -> list[list[list[float]]]:
     return rings
 
 
-def _popup_detection(d: dict[str, Any], at_estimate: bool, evidence: str) -> str:
+def _when(t: Any, tz: Any) -> str:
+    """A stored time (datetime or ISO text, UTC) in the user's zone with its offset."""
+    from datetime import datetime
+
+    if isinstance(t, str):
+        try:
+            t = datetime.fromisoformat(t.replace("Z", "+00:00"))
+        except ValueError:
+            return t
+    return format_datetime(t, tz) if isinstance(t, datetime) else "-"
+
+
+def _popup_detection(d: dict[str, Any], at_estimate: bool, evidence: str, tz: Any = None) -> str:
     e = html.escape
+    # the rule's title in the reader's language (by id); the evidence text as the detection stored it
     rules = "".join(
-        f"<li><b>{e(str(r.get('title') or r.get('id')))}</b> <code>{e(str(r.get('id')))}"
+        f"<li><b>{e(rule_title(str(r.get('id')), r.get('title')))}</b> <code>{e(str(r.get('id')))}"
         f"{'' if r.get('version') is None else ' v' + e(str(r.get('version')))}</code> "
         f"({float(r.get('score') or 0):.2f}): {e(str(r.get('evidence', '')))}</li>" for r in d["rules"])
     pos = d.get("position") or {}
     method = e(str(pos.get("method", "")))
-    where = (f"estimated transmitter position, ±{float(pos['error_m']):.0f} m ({method})"
+    where = (e(_("estimated transmitter position, ±{error:.0f} m ({method})").format(
+                 error=float(pos["error_m"]), method=method))
              if at_estimate and pos.get("error_m") is not None else
-             "estimated transmitter position" if at_estimate else
-             "no position estimate yet: marker at the strongest reading (the receiver's place)")
+             e(_("estimated transmitter position")) if at_estimate else
+             e(_("no position estimate yet: marker at the strongest reading (the receiver's place)")))
     sensors = ", ".join(e(str(x)) for x in d.get("sensors") or [])
     sms = d.get("sms") or []
     traffic = d.get("traffic") or {}
     extra = ""
     if traffic:
         ids = ", ".join(f"{k} {v}" for k, v in (traffic.get("identity_requests") or {}).items())
-        extra += (f"<br>traffic: {traffic.get('assignments', 0)} assignments, {traffic.get('ciphered', 0)} "
-                  f"ciphered, identity requests {ids or '0'}, {traffic.get('lu_rejects', 0)} LU rejects")
+        extra += "<br>" + e(_("traffic: {assignments} assignments, {ciphered} ciphered, identity requests "
+                              "{identity}, {rejects} LU rejects").format(
+            assignments=traffic.get("assignments", 0), ciphered=traffic.get("ciphered", 0),
+            identity=ids or "0", rejects=traffic.get("lu_rejects", 0)))
     if sms:
-        items = "".join(f"<li>{e(str(m.get('time') or ''))} from <b>{e(str(m.get('sender')))}</b>"
-                        f" ({e(str(m.get('category') or '?'))}): {e(str(m.get('text') or ''))[:300]}</li>"
+        items = "".join("<li>" + _("{time} from {sender} ({category}): {text}").format(
+                            time=e(_when(m.get("time"), tz) if m.get("time") else ""),
+                            sender=f"<b>{e(str(m.get('sender')))}</b>",
+                            category=e(str(m.get("category") or "?")),
+                            text=e(str(m.get("text") or ""))[:300]) + "</li>"
                         for m in sms[:10])
-        more = f"<br>... {len(sms) - 10} more SMS in the evidence package" if len(sms) > 10 else ""
-        extra += f"<br><b>{len(sms)} SMS sent in clear</b><ul style='padding-left:16px'>{items}</ul>{more}"
+        more = ("<br>... " + e(_("{n} more SMS in the evidence package").format(n=len(sms) - 10))
+                if len(sms) > 10 else "")
+        head = e(ngettext("{n} SMS sent in clear", "{n} SMS sent in clear", len(sms)).format(n=len(sms)))
+        extra += f"<br><b>{head}</b><ul style='padding-left:16px'>{items}</ul>{more}"
+    n_obs = int(d.get("observations", 0) or 0)
+    head = _("Detection #{id}: {severity}").format(id=d["id"], severity=severity_word(d["severity"]).upper())
     return (f"<div style='max-width:420px'><b style='color:{SEVERITY_COLOUR.get(d['severity'], '#000')}'>"
-            f"Detection #{d['id']}: {e(d['severity'].upper())}</b> (score {d['score']:.2f})<br>"
+            + e(head) + "</b> " + e(_("(score {score:.2f})").format(score=d["score"])) + "<br>"
             f"{e(_fmt_cell(d['cell']))}<br><i>{where}</i><ul style='padding-left:16px'>{rules}</ul>"
-            f"first seen {e(str(d.get('first_seen') or '-'))}<br>"
-            f"last seen {e(str(d.get('last_seen') or '-'))}"
-            f"<br>{d.get('observations', 0)} observations; sensors: {sensors or '-'}{extra}<br>"
-            f"evidence: {evidence}</div>")
+            + e(_("first seen {time}").format(time=_when(d.get("first_seen"), tz))) + "<br>"
+            + e(_("last seen {time}").format(time=_when(d.get("last_seen"), tz))) + "<br>"
+            + e(ngettext("{n} observation", "{n} observations", n_obs).format(n=n_obs)) + "; "
+            + e(_("sensors: {sensors}").format(sensors=sensors or "-")) + extra + "<br>"
+            + _("evidence: {link}").format(link=evidence) + "</div>")
 
 
 class _Legend(MacroElement):
@@ -163,6 +192,7 @@ class _TimeSlider(MacroElement):
   if (!pts.length) return;
   var layer = L.layerGroup().addTo(map);
   var t0 = pts[0][2], t1 = pts[pts.length-1][2], win = {{ this.window_ms }};
+  var texts = {{ this.texts_json }};
   var ctl = L.control({position: 'bottomright'});
   ctl.onAdd = function() {
     var d = L.DomUtil.create('div');
@@ -187,8 +217,12 @@ class _TimeSlider(MacroElement):
       L.circleMarker([p[0], p[1]], {radius: 5, color: p[5], weight: 1, fillOpacity: 0.3 + 0.6 * a,
         opacity: a}).bindTooltip(p[4] + ': ' + p[3].toFixed(1) + ' dB').addTo(layer);
     }
-    label.textContent = new Date(t).toISOString().replace('T', ' ').slice(0, 19) + ' UTC (last '
-      + Math.round(win / 1000) + ' s)';
+    // in the user's zone (fixed when the map was written), with its offset
+    var off = texts.offset_min, a = Math.abs(off), local = new Date(t + off * 60000);
+    var zone = 'UTC' + (off < 0 ? '-' : '+') + String(Math.floor(a / 60)).padStart(2, '0') + ':'
+      + String(a % 60).padStart(2, '0');
+    label.textContent = local.toISOString().replace('T', ' ').slice(0, 19) + ' ' + zone + ' '
+      + texts.last.replace('{s}', Math.round(win / 1000));
   }
   input.addEventListener('input', draw);
   draw();
@@ -196,23 +230,30 @@ class _TimeSlider(MacroElement):
 {% endmacro %}
 """)
 
-    def __init__(self, points: list[list[Any]], window_ms: float, title: str) -> None:
+    def __init__(self, points: list[list[Any]], window_ms: float, title: str, offset_min: int = 0) -> None:
         super().__init__()
         self._name = "TimeSlider"
         self.points_json = json.dumps(points)
         self.window_ms = window_ms
-        self.title = title
+        self.title = html.escape(title)
+        # "{s}" is filled in by the page (the window in seconds)
+        self.texts_json = json.dumps({"last": _("(last {s} s)"), "offset_min": offset_min},
+                                     ensure_ascii=False).replace("</", "<\\/")
 
 
 def build_map(data: MapData, preset: MapPreset | None, out_path: Path, *, offline: bool = False,
-              title: str = "fbsdetect") -> dict[str, Any]:
-    """Writes the map page; returns what it holds (layer names, marker counts)."""
+              title: str = "fbsdetect", tz: Any = None) -> dict[str, Any]:
+    """Writes the map page in the current language (`fbsdetect.i18n`), times in zone `tz`
+    (default UTC) with their offset; returns what it holds (layer names, marker counts)."""
+    from datetime import UTC, datetime
+
+    tz = tz or UTC
     bbox = data.bbox or (36.6, 101.77, 36.63, 101.79)
     centre = ((bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2)
     m = folium.Map(location=centre, zoom_start=14, tiles=None, control_scale=True, prefer_canvas=True)
     m.default_js = list(assets.ONLINE_JS)
     m.default_css = list(assets.ONLINE_CSS)
-    tiles_note = "no base map"
+    tiles_note = _("no base map")
     if preset is not None:
         url = preset.url
         if preset.mbtiles is not None:
@@ -222,10 +263,11 @@ def build_map(data: MapData, preset: MapPreset | None, out_path: Path, *, offlin
             area = (bbox[0] - dlat, bbox[1] - dlon, bbox[2] + dlat, bbox[3] + dlon)
             n = extract_mbtiles(preset.mbtiles, tiles_dir, area, range(preset.min_zoom, preset.max_zoom + 1))
             url = f"{tiles_dir.name}/{{z}}/{{x}}/{{y}}.png"
-            tiles_note = f"{n} tiles from {preset.mbtiles.name}"
+            tiles_note = _("{n} tiles from {file}").format(n=n, file=preset.mbtiles.name)
         else:
             tiles_note = preset.name
-        folium.TileLayer(tiles=url, attr=preset.attribution, name=f"Base map ({preset.name})",
+        folium.TileLayer(tiles=url, attr=preset.attribution,
+                         name=_("Base map ({name})").format(name=preset.name),
                          max_zoom=preset.max_zoom, min_zoom=preset.min_zoom, overlay=False,
                          control=True).add_to(m)
     counts: dict[str, Any] = {}
@@ -243,7 +285,8 @@ def build_map(data: MapData, preset: MapPreset | None, out_path: Path, *, offlin
         heat = [[bi * HEAT_BIN_DEG, bj * HEAT_BIN_DEG, 0.15 + 0.85 * (p - lo) / span]
                for (bi, bj), p in agg.heat.items()]
         d = by_det.get(agg.detection_id)
-        name = f"Power: #{agg.detection_id} {_fmt_cell(d['cell']) if d else agg.key}"
+        name = _("Power: #{id} {cell}").format(id=agg.detection_id,
+                                                cell=_fmt_cell(d["cell"]) if d else agg.key)
         # low-severity suspects' layers start hidden: the map opens on what matters
         g = folium.FeatureGroup(name=name, show=d is None or d["severity"] != "low")
         HeatMap(heat, radius=14, blur=12, min_opacity=0.35, max_zoom=17, gradient=HEAT_GRADIENT).add_to(g)
@@ -251,42 +294,46 @@ def build_map(data: MapData, preset: MapPreset | None, out_path: Path, *, offlin
     counts["heat_layers"] = sum(1 for a in data.cells.values() if a.detection_id is not None and a.heat)
 
     # drive tracks
-    g_tracks = folium.FeatureGroup(name="Drive tracks", show=True)
+    g_tracks = folium.FeatureGroup(name=_("Drive tracks"), show=True)
     for run_id, pts in data.tracks.items():
         if len(pts) >= 2:
             folium.PolyLine(pts, color=TRACK_COLOUR, weight=3, opacity=0.7,
-                            tooltip=f"scan run {run_id}").add_to(g_tracks)
+                            tooltip=_("scan run {id}").format(id=run_id)).add_to(g_tracks)
     counts["tracks"] = len(data.tracks)
     g_tracks.add_to(m)
 
     # coverage
-    g_cov = folium.FeatureGroup(name="Coverage (where observed)", show=False)
+    g_cov = folium.FeatureGroup(name=_("Coverage (where observed)"), show=False)
     for (bi, bj), n in data.coverage.items():
         folium.CircleMarker((bi * 1e-3, bj * 1e-3), radius=3, color="#999", weight=0, fill=True,
-                            fill_opacity=0.35, tooltip=f"{n} observations").add_to(g_cov)
+                            fill_opacity=0.35,
+                            tooltip=ngettext("{n} observation", "{n} observations", n).format(n=n),
+                            ).add_to(g_cov)
     g_cov.add_to(m)
 
     # registry
-    g_reg = folium.FeatureGroup(name="Registry (known cells)", show=True)
+    g_reg = folium.FeatureGroup(name=_("Registry (known cells)"), show=True)
     for r in data.registry:
-        tip = (f"registry: {r['mcc']}-{r['mnc']} LAC {r['lac']} CID {r['cid']}"
-               + (f", range {r['range_m']:.0f} m" if r.get("range_m") else "")
-               + (f", {r['samples']} samples" if r.get("samples") else ""))
+        tip = (_("registry: {mcc}-{mnc} LAC {lac} CID {cid}").format(
+                   mcc=r["mcc"], mnc=r["mnc"], lac=r["lac"], cid=r["cid"])
+               + (_(", range {range:.0f} m").format(range=r["range_m"]) if r.get("range_m") else "")
+               + (_(", {n} samples").format(n=r["samples"]) if r.get("samples") else ""))
         folium.CircleMarker((r["lat"], r["lon"]), radius=4, color=REGISTRY_COLOUR, weight=1, fill=True,
                             fill_opacity=0.6, tooltip=html.escape(tip)).add_to(g_reg)
     counts["registry"] = len(data.registry)
     g_reg.add_to(m)
 
     # observed (not suspect) cells
-    g_cells = folium.FeatureGroup(name="Observed cells (strongest reading)", show=True)
+    g_cells = folium.FeatureGroup(name=_("Observed cells (strongest reading)"), show=True)
     n_cells = 0
     for agg in data.cells.values():
         if agg.detection_id is not None or agg.best_lat is None or agg.best_lon is None:
             continue
         mcc, mnc, lac, cid, arfcn = agg.key
         label = _fmt_cell({"mcc": mcc, "mnc": mnc, "lac": lac, "cid": cid, "arfcn": arfcn, "bsic": agg.bsic})
-        tip = (f"{label}; strongest {agg.best_power:.1f} {agg.power_ref} here (receiver position); "
-               f"{agg.n} observations" if agg.best_power is not None else label)
+        tip = (_("{cell}; strongest {power:.1f} {unit} here (receiver position); {n} observations").format(
+                   cell=label, power=agg.best_power, unit=agg.power_ref, n=agg.n)
+               if agg.best_power is not None else label)
         folium.CircleMarker((agg.best_lat, agg.best_lon), radius=6, color="#ffffff", weight=2, fill=True,
                             fill_color=CELL_COLOUR, fill_opacity=0.9,
                             tooltip=html.escape(tip)).add_to(g_cells)
@@ -295,7 +342,7 @@ def build_map(data: MapData, preset: MapPreset | None, out_path: Path, *, offlin
     g_cells.add_to(m)
 
     # estimated positions and regions
-    g_pos = folium.FeatureGroup(name="Estimated positions (50 % / 95 % regions)", show=True)
+    g_pos = folium.FeatureGroup(name=_("Estimated positions (50 % / 95 % regions)"), show=True)
     n_pos = 0
     for d in data.detections:
         pos = d.get("position") or {}
@@ -303,7 +350,7 @@ def build_map(data: MapData, preset: MapPreset | None, out_path: Path, *, offlin
             for ring in _region_rings(pos.get(key)):
                 folium.Polygon(ring, color=SEVERITY_COLOUR.get(d["severity"], "#000"), weight=2, fill=True,
                                fill_opacity=opacity, dash_array=dash,
-                               tooltip=f"#{d['id']}: {key[-2:]} % region").add_to(g_pos)
+                               tooltip=_("#{id}: {p} % region").format(id=d["id"], p=key[-2:])).add_to(g_pos)
         if pos.get("lat") is not None and pos.get("lon") is not None:
             n_pos += 1
     counts["positions"] = n_pos
@@ -312,7 +359,8 @@ def build_map(data: MapData, preset: MapPreset | None, out_path: Path, *, offlin
     # detections by severity
     strongest = {a.detection_id: a for a in data.cells.values() if a.detection_id is not None}
     n_det = {"high": 0, "medium": 0, "low": 0}
-    groups = {sev: folium.FeatureGroup(name=f"Detections: {sev}", show=True)
+    groups = {sev: folium.FeatureGroup(name=_("Detections: {severity}").format(severity=severity_word(sev)),
+                                       show=True)
               for sev in ("high", "medium", "low")}
     for d in data.detections:
         pos = d.get("position") or {}
@@ -332,8 +380,8 @@ def build_map(data: MapData, preset: MapPreset | None, out_path: Path, *, offlin
         sev = d["severity"] if d["severity"] in groups else "low"
         marker = folium.CircleMarker(where, radius=11 if sev == "high" else 9, color="#000", weight=2,
                                      fill=True, fill_color=SEVERITY_COLOUR[sev], fill_opacity=0.95,
-                                     tooltip=f"#{d['id']} {sev}: {_fmt_cell(d['cell'])}")
-        marker.add_child(_BoundPopup(_popup_detection(d, at_estimate, evidence)))
+                                     tooltip=f"#{d['id']} {severity_word(sev)}: {_fmt_cell(d['cell'])}")
+        marker.add_child(_BoundPopup(_popup_detection(d, at_estimate, evidence, tz)))
         marker.add_to(groups[sev])
         n_det[sev] += 1
     for sev in ("low", "medium", "high"):
@@ -351,17 +399,20 @@ def build_map(data: MapData, preset: MapPreset | None, out_path: Path, *, offlin
     slider.sort(key=lambda p: p[2])
     if slider:
         span_ms = slider[-1][2] - slider[0][2]
-        m.add_child(_TimeSlider(slider, max(10_000.0, span_ms / 10), "Suspect readings over time"))
+        off = datetime.fromtimestamp(slider[-1][2] / 1000, UTC).astimezone(tz).utcoffset()
+        m.add_child(_TimeSlider(slider, max(10_000.0, span_ms / 10), _("Suspect readings over time"),
+                                int(off.total_seconds() // 60) if off else 0))
     counts["slider_points"] = len(slider)
 
     folium.LayerControl(collapsed=len(data.detections) > 3).add_to(m)
-    legend = [(SEVERITY_COLOUR["high"], "detection: high", "dot"),
-              (SEVERITY_COLOUR["medium"], "detection: medium", "dot"),
-              (SEVERITY_COLOUR["low"], "detection: low", "dot"),
-              (CELL_COLOUR, "observed cell (strongest reading)", "dot"),
-              (REGISTRY_COLOUR, "registry cell", "dot"), (TRACK_COLOUR, "drive track", "line")]
-    m.add_child(_Legend(html.escape(title), legend,
-                        f"{data.n_observations} observations · base map: {html.escape(tiles_note)}"))
+    legend = [(SEVERITY_COLOUR[sev], html.escape(_("detection: {severity}").format(
+        severity=severity_word(sev))), "dot") for sev in ("high", "medium", "low")]
+    legend += [(CELL_COLOUR, html.escape(_("observed cell (strongest reading)")), "dot"),
+               (REGISTRY_COLOUR, html.escape(_("registry cell")), "dot"),
+               (TRACK_COLOUR, html.escape(_("drive track")), "line")]
+    note = _("{n} observations · base map: {tiles} · times in {zone}").format(
+        n=data.n_observations, tiles=tiles_note, zone=str(tz))
+    m.add_child(_Legend(html.escape(title), legend, html.escape(note)))
     if data.bbox is not None:
         south, west, north, east = data.bbox
         # the known cells around the survey and the suspects' regions are part of the picture
@@ -376,7 +427,10 @@ def build_map(data: MapData, preset: MapPreset | None, out_path: Path, *, offlin
         m.fit_bounds([[south - pad, west - pad], [north + pad, east + pad]])
     root: Any = m.get_root()
     root.header.add_child(Element('<meta charset="utf-8">'))
+    # CJK glyphs from the system's Noto CJK (Debian fonts-noto-cjk) in the popups, legend and controls
+    root.header.add_child(Element(f"<title>{html.escape(title)}</title><style>{CJK_CSS}</style>"))
     page = root.render()
+    page = page.replace("<html>", f'<html lang="{html_lang()}">', 1)
     page = _with_heat_js(page, offline)
     if offline:
         page = _inline_assets(page)

@@ -9,6 +9,15 @@ The month is taken in the profile's time zone (Asia/Shanghai for `cn`);
 times are stored in UTC and shown with their offset. The chart is a small
 inline SVG written here (a bar per day): the report must open anywhere,
 offline, with no plotting library installed on a node or laptop.
+
+Everything a reader sees is in the current language (`fbsdetect.i18n`:
+`--lang zh` gives a Chinese page, chart and CSV headers, Chinese dates and
+operator names); the page names the Noto CJK fonts (Debian `fonts-noto-cjk`)
+and declares UTF-8; the CSV files carry a UTF-8 byte-order mark in Chinese so
+that spreadsheet programs on Chinese systems do not read them as GBK.
+`write_pdf` prints the page to PDF with headless Chromium when it is installed
+(the converter the evidence package uses too: it lays out CJK text with the
+system's fonts, and the tests render with it already).
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, select
 
 from fbsdetect.errors import BadUsage
+from fbsdetect.i18n import N_, _, current, format_datetime, format_month, html_lang, severity_word
 from fbsdetect.store.db import Store
 from fbsdetect.store.models import Detection, Handover, Observation, Sensor
 
@@ -74,7 +84,7 @@ def zone(name: str) -> ZoneInfo:
 
 def _area(pos: dict[str, Any] | None) -> str:
     if not pos or pos.get("lat") is None or pos.get("lon") is None:
-        return "unlocated"
+        return _("unlocated")
     g = AREA_GRID_DEG
     lat = (pos["lat"] // g) * g
     lon = (pos["lon"] // g) * g
@@ -132,12 +142,13 @@ def monthly_figures(store: Store, month: str, tz: ZoneInfo, operator_name: Any =
 
 
 def _svg_bars(days: int, series: list[tuple[str, Counter[int], str]], title: str) -> str:
+    font = 'font:11px "Noto Sans CJK SC","Noto Sans",sans-serif'
     """A grouped bar chart of per-day counts as inline SVG."""
     w, h, left, bottom = 760, 220, 40, 30
     top = max([max(c.values(), default=0) for _, c, _ in series] + [1])
     bw = (w - left - 10) / days
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" role="img" '
-             f'aria-label="{html.escape(title)}" style="font:11px sans-serif">',
+             f'aria-label="{html.escape(title)}" style=\'{font}\'>',
              f'<text x="{left}" y="12">{html.escape(title)}</text>']
     for k in range(5):
         v = top * k / 4
@@ -152,7 +163,7 @@ def _svg_bars(days: int, series: list[tuple[str, Counter[int], str]], title: str
             bh = (h - bottom - 20) * v / top
             parts.append(f'<rect x="{x0 + 1 + j * (bw - 2) / n:.1f}" y="{h - bottom - bh:.1f}" '
                          f'width="{max((bw - 2) / n, 1):.1f}" height="{bh:.1f}" fill="{colour}">'
-                         f'<title>day {day}: {v}</title></rect>')
+                         f'<title>{html.escape(_("day {day}: {n}").format(day=day, n=v))}</title></rect>')
         if day == 1 or day % 5 == 0:
             parts.append(f'<text x="{x0 + bw / 2:.1f}" y="{h - bottom + 14}" '
                          f'text-anchor="middle">{day}</text>')
@@ -164,7 +175,33 @@ def _svg_bars(days: int, series: list[tuple[str, Counter[int], str]], title: str
 
 
 def _fmt_t(t: datetime | None) -> str:
+    """A time in the CSV files: ISO-like, with the offset (machine-readable in every language)."""
     return "" if t is None else t.strftime("%Y-%m-%d %H:%M %z")
+
+
+def _show_t(t: datetime | None) -> str:
+    """A time on the page: the current language's format, offset visible."""
+    return format_datetime(t) if t is not None else ""
+
+
+# the CSV columns (machine names) and their headers as shown to the reader
+DETECTION_COLUMNS = {
+    "id": N_("id"), "severity": N_("severity"), "score": N_("score"), "operator": N_("operator"),
+    "mcc": "MCC", "mnc": "MNC", "lac": "LAC", "cid": "CID", "arfcn": "ARFCN", "bsic": "BSIC",
+    "first_seen": N_("first seen"), "last_seen": N_("last seen"), "new": N_("new this month"),
+    "observations": N_("observations"), "sensors": N_("sensors"), "area": N_("area"), "rules": N_("rules"),
+    "handed_over": N_("handed over")}
+SUMMARY_COLUMNS = (N_("figure"), N_("key"), N_("value"))
+HANDOVER_COLUMNS = (N_("detection_id"), N_("recipient"), N_("reference"), N_("handed_at"), N_("note"))
+
+
+def _header(names: Any) -> list[str]:
+    """CSV header row: the machine names in English (as before), translated in other languages."""
+    return [str(n) if current() == "en" else _(str(n)) for n in names]
+
+
+def _csv_encoding() -> str:
+    return "utf-8" if current() == "en" else "utf-8-sig"
 
 
 def write_report(fig: MonthlyFigures, out_dir: Path, *, title: str = "fbsdetect") -> list[Path]:
@@ -172,18 +209,18 @@ def write_report(fig: MonthlyFigures, out_dir: Path, *, title: str = "fbsdetect"
     m = fig.month
     paths = []
     det_csv = out_dir / f"detections-{m}.csv"
-    cols = ["id", "severity", "score", "operator", "mcc", "mnc", "lac", "cid", "arfcn", "bsic", "first_seen",
-            "last_seen", "new", "observations", "sensors", "area", "rules", "handed_over"]
-    with det_csv.open("w", newline="", encoding="utf-8") as f:
+    cols = list(DETECTION_COLUMNS)
+    enc = _csv_encoding()
+    with det_csv.open("w", newline="", encoding=enc) as f:
         w = csv.writer(f)
-        w.writerow(cols)
+        w.writerow(cols if current() == "en" else _header(DETECTION_COLUMNS.values()))
         for d in fig.detections:
             w.writerow([_fmt_t(d[c]) if isinstance(d[c], datetime) else d[c] for c in cols])
     paths.append(det_csv)
     summary_csv = out_dir / f"summary-{m}.csv"
-    with summary_csv.open("w", newline="", encoding="utf-8") as f:
+    with summary_csv.open("w", newline="", encoding=enc) as f:
         w = csv.writer(f)
-        w.writerow(["figure", "key", "value"])
+        w.writerow(_header(SUMMARY_COLUMNS))
         w.writerow(["observations", "all", fig.observations])
         w.writerow(["cells_observed", "all", fig.cells_observed])
         w.writerow(["suspects_active", "all", len(fig.detections)])
@@ -201,65 +238,107 @@ def write_report(fig: MonthlyFigures, out_dir: Path, *, title: str = "fbsdetect"
             w.writerow(["handovers", f"recipient={k}", v])
     paths.append(summary_csv)
     ho_csv = out_dir / f"handovers-{m}.csv"
-    with ho_csv.open("w", newline="", encoding="utf-8") as f:
+    with ho_csv.open("w", newline="", encoding=enc) as f:
         w = csv.writer(f)
-        w.writerow(["detection_id", "recipient", "reference", "handed_at", "note"])
+        w.writerow(_header(HANDOVER_COLUMNS))
         for h in fig.handovers:
             w.writerow([h["detection_id"], h["recipient"], h["reference"], _fmt_t(h["handed_at"]), h["note"]])
     paths.append(ho_csv)
 
     e = html.escape
     days = (fig.end - fig.start).days
-    chart = _svg_bars(days, [("new suspect transmitters", fig.new_by_day, "#d7301f")],
-                      f"New suspect transmitters per day ({fig.timezone})")
-    obs_chart = _svg_bars(days, [("observations", fig.obs_by_day, "#2b6cb0")], "Observations per day")
+    chart = _svg_bars(days, [(_("new suspect transmitters"), fig.new_by_day, "#d7301f")],
+                      _("New suspect transmitters per day ({zone})").format(zone=fig.timezone))
+    obs_chart = _svg_bars(days, [(_("observations"), fig.obs_by_day, "#2b6cb0")], _("Observations per day"))
 
     def table(head: list[str], rows: list[list[Any]]) -> str:
         th = "".join(f"<th>{e(h)}</th>" for h in head)
         trs = "".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in r) + "</tr>" for r in rows)
-        return f"<table><thead><tr>{th}</tr></thead><tbody>{trs or '<tr><td>none</td></tr>'}</tbody></table>"
+        none = e(_("none"))
+        body = trs or f"<tr><td>{none}</td></tr>"
+        return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
-    det_rows = [[d["id"], d["severity"], d["operator"], f"{d['lac']}/{d['cid']}", d["arfcn"],
-                 _fmt_t(d["first_seen"]), _fmt_t(d["last_seen"]), d["area"], d["sensors"], d["rules"],
+    det_rows = [[d["id"], severity_word(d["severity"]), d["operator"], f"{d['lac']}/{d['cid']}", d["arfcn"],
+                 _show_t(d["first_seen"]), _show_t(d["last_seen"]), d["area"], d["sensors"], d["rules"],
                  d["handed_over"] or "-"] for d in fig.detections]
+    csv_names = ", ".join(p.name for p in paths)
+    y, mo = (int(x) for x in m.split("-"))
+    month = format_month(y, mo)
+    heading = _("{title}: monthly report {month}").format(title=title, month=month)
+    period = _("Period: {start} to {end} ({zone}); times stored in UTC, shown with their offset.").format(
+        start=_show_t(fig.start), end=_show_t(fig.end), zone=fig.timezone)
+    figures = table([_("figure"), _("value")], [
+        [_("suspect transmitters active this month"), len(fig.detections)],
+        [_("of which first seen this month"), len(fig.new_detections)],
+        *[[_("severity {severity}").format(severity=severity_word(sev)), fig.by("severity").get(sev, 0)]
+          for sev in SEVERITIES],
+        [_("observations"), fig.observations], [_("distinct cells observed"), fig.cells_observed],
+        [_("incidents handed over this month"), len(fig.handovers)]])
     page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{e(title)} monthly report {e(m)}</title>
-<style>body{{font:14px "Noto Sans CJK SC","Noto Sans",sans-serif;margin:24px;max-width:1100px}}
+<html lang="{html_lang()}"><head><meta charset="utf-8"><title>{e(heading)}</title>
+<style>body{{font:14px "Noto Sans CJK SC","Noto Sans SC","Source Han Sans SC","Noto Sans",sans-serif;
+margin:24px;max-width:1100px}}
 table{{border-collapse:collapse;margin:8px 0 20px}}
 td,th{{border:1px solid #bbb;padding:3px 6px;font-size:12px}}
-th{{background:#eee}}h2{{margin-top:28px}}</style></head><body>
-<h1>{e(title)}: monthly report {e(m)}</h1>
-<p>Period: {_fmt_t(fig.start)} to {_fmt_t(fig.end)} ({e(fig.timezone)});
-times stored in UTC, shown with their offset.</p>
-<h2>Figures</h2>
-{table(["figure", "value"], [
-    ["suspect transmitters active this month", len(fig.detections)],
-    ["of which first seen this month", len(fig.new_detections)],
-    *[[f"severity {sev}", fig.by("severity").get(sev, 0)] for sev in SEVERITIES],
-    ["observations", fig.observations], ["distinct cells observed", fig.cells_observed],
-    ["incidents handed over this month", len(fig.handovers)]])}
+th{{background:#eee}}h2{{margin-top:28px}}
+@media print{{body{{margin:0}} svg{{max-width:100%}}}}</style></head><body>
+<h1>{e(heading)}</h1>
+<p>{e(period)}</p>
+<h2>{e(_("Figures"))}</h2>
+{figures}
 {chart}
 {obs_chart}
-<h2>Suspects by operator</h2>
-{table(["operator", "suspects"], [[k, v] for k, v in sorted(fig.by("operator").items())])}
-<h2>Suspects by area</h2>
-{table(["area (~10 km grid of the estimated position)", "suspects"],
+<h2>{e(_("Suspects by operator"))}</h2>
+{table([_("operator"), _("suspects")], [[k, v] for k, v in sorted(fig.by("operator").items())])}
+<h2>{e(_("Suspects by area"))}</h2>
+{table([_("area (~10 km grid of the estimated position)"), _("suspects")],
        [[k, v] for k, v in sorted(fig.by("area").items())])}
-<h2>Observations by sensor</h2>
-{table(["sensor", "observations"], [[k, v] for k, v in sorted(fig.observations_by_sensor.items())])}
-<h2>Suspect transmitters</h2>
-{table(["id", "severity", "operator", "LAC/CID", "ARFCN", "first seen", "last seen", "area", "sensors",
-        "rules", "handed over"], det_rows)}
-<h2>Incidents handed to police or radio regulators</h2>
-{table(["detection", "recipient", "reference", "date", "note"],
-       [[h["detection_id"], h["recipient"], h["reference"], _fmt_t(h["handed_at"]), h["note"]]
+<h2>{e(_("Observations by sensor"))}</h2>
+{table([_("sensor"), _("observations")], [[k, v] for k, v in sorted(fig.observations_by_sensor.items())])}
+<h2>{e(_("Suspect transmitters"))}</h2>
+{table([_("id"), _("severity"), _("operator"), "LAC/CID", "ARFCN", _("first seen"), _("last seen"), _("area"),
+        _("sensors"), _("rules"), _("handed over")], det_rows)}
+<h2>{e(_("Incidents handed to police or radio regulators"))}</h2>
+{table([_("detection"), _("recipient"), _("reference"), _("date"), _("note")],
+       [[h["detection_id"], h["recipient"], h["reference"], _show_t(h["handed_at"]), h["note"]]
         for h in fig.handovers])}
-<p style="color:#666">CSV files of these figures: {", ".join(e(p.name) for p in paths)}.</p>
+<p style="color:#666">{e(_("CSV files of these figures: {files}.").format(files=csv_names))}</p>
 </body></html>
 """
     html_path = out_dir / f"report-{m}.html"
     html_path.write_text(page, encoding="utf-8")
     return [html_path, *paths]
+
+
+def pdf_converter() -> list[str] | None:
+    """Headless Chromium's command line for printing a page to PDF, or None when none is installed."""
+    import shutil
+
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        exe = shutil.which(name)
+        if exe:
+            return [exe, "--headless", "--disable-gpu", "--no-sandbox", "--no-pdf-header-footer",
+                    "--no-first-run", "--disable-extensions", "--disable-background-networking"]
+    return None
+
+
+def write_pdf(html_path: Path, pdf_path: Path | None = None, *, timeout_s: float = 120.0) -> Path | None:
+    """Prints the report page to `pdf_path` (default: beside it, .pdf); None when no converter is
+    installed. A converter that fails is an error (RuntimeError with its last output line)."""
+    import subprocess
+    import tempfile
+
+    cmd = pdf_converter()
+    if cmd is None:
+        return None
+    pdf_path = pdf_path or html_path.with_suffix(".pdf")
+    with tempfile.TemporaryDirectory() as prof:
+        p = subprocess.run([*cmd, f"--user-data-dir={prof}", f"--print-to-pdf={pdf_path}",
+                            html_path.resolve().as_uri()], capture_output=True, text=True, timeout=timeout_s)
+    if not pdf_path.exists() or pdf_path.stat().st_size == 0:
+        last = (p.stderr.strip().splitlines() or [f"exit {p.returncode}"])[-1]
+        raise RuntimeError(f"PDF converter failed: {last}")
+    return pdf_path
 
 
 def add_handover(store: Store, detection_id: int, recipient: str, *, reference: str | None = None,
