@@ -12,7 +12,7 @@ Schema (see scanners/README.md)::
     [radio]      sample_rate_hz, gain_db (number or "auto"), dwell_max_s, identity_dwell_max_s,
                  power_dwell_s, revisit, revisit_dwell_s, tuner_max_hz, tuner_min_hz, settle_s,
                  follow_ccch ("all" | "after-identity" | "after-first-sweep" | "off"),
-                 iq_snippet_keep_s, iq_snippet_cell_max_mb, iq_snippet_total_max_mb
+                 follow_dwell_max_s, iq_snippet_keep_s, iq_snippet_cell_max_mb, iq_snippet_total_max_mb
     [[band]]     name (a gsm.bands name), arfcns = [[first, last], ...]
     [[lte_band]] name, downlink_hz = [lo, hi], note
     [[operator]] mcc, mnc, mnc_aliases, name, name_zh, ncc, arfcns = {band = [[a, b]]},
@@ -54,6 +54,7 @@ class RadioPlan:
     tuner_max_hz: float = 1766e6
     settle_s: float = 0.06
     follow_ccch: str = "all"  # CCCH in dwells (assignments): all | after-identity | after-first-sweep | off
+    follow_dwell_max_s: float = 30.0  # a dwell goes on while a followed conversation is in clear, to this
     iq_snippet_keep_s: float = 1.0  # IQ of flagged cells (scan.snippets): look-back kept in a dwell; 0: none
     iq_snippet_cell_max_mb: float = 4.0  # snippets kept per cell and run
     iq_snippet_total_max_mb: float = 256.0  # snippets kept per run

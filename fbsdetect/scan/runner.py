@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from fbsdetect.scan import dwell as _dwell
 from fbsdetect.scan.dwell import (
     DwellResult,
     PowerResult,
@@ -208,6 +209,7 @@ class ScanRunner:
         self.source_cpu_s = 0.0
         self.revisit_s = 0.0
         self.n_revisits = 0
+        self.followed_s = 0.0  # radio time dwells went on past their cap for conversations in clear
         self.alerts: list[Any] = []
         self.sweep_end_s: list[float] = []
         self._truncated = False
@@ -562,15 +564,28 @@ class ScanRunner:
         return test
 
     def _decode(self, t: Tuning, phase: str, cap_s: float, energetic: set[int]) -> None:
-        cap = min(cap_s, self._remaining_s())
+        rem = self._remaining_s()
+        cap = min(cap_s, rem)
         if cap < cap_s:
             self._truncated = True  # the scan ends inside this dwell: the sweep is not complete
         if cap < 0.1:
-            self.stop_requested = self.stop_requested or self._remaining_s() <= 0
+            self.stop_requested = self.stop_requested or rem <= 0
             return
         self._tune(t)
-        d = decode_dwell(self._dwell_source(), t, cap_s=cap, satisfied=self._satisfied(phase),
-                         config=scan_receiver_config(follow_ccch=self._follow(phase)))
+        follow = self._follow(phase)
+        sat = self._satisfied(phase)
+        total = cap
+        if follow is not False and _dwell.FOLLOW_CCCH:
+            # a conversation in clear keeps the dwell going past its cap (issue 13: the
+            # receiver does not end a dwell while a followed assignment is in clear), up to
+            # `follow_dwell_max_s`; past the cap every carrier counts as satisfied, so that
+            # only the conversations hold the dwell
+            total = min(max(cap, self.profile.radio.follow_dwell_max_s), rem)
+            sat = _past(sat, self.source, float(self.source.time_s) + cap)
+        d = decode_dwell(self._dwell_source(), t, cap_s=total, satisfied=sat,
+                         config=scan_receiver_config(follow_ccch=follow))
+        if d.dwell_s > cap + 0.3:
+            self.followed_s += d.dwell_s - cap
         self._account(d)
         targets = [a for a in t.arfcns if a in energetic]
         out, notes = outcome_counts(t, None, d, targets)
@@ -946,7 +961,8 @@ class ScanRunner:
             "overflows": max(self.overflows, int(getattr(self.source, "overflows", 0) or 0) - self._ov0),
             "dropped_s": round(self.dropped_s, 3),
             "stale_reads": self.stale_reads, "sweeps": self.sweeps, "revisits": self.n_revisits,
-            "revisit_s": round(self.revisit_s, 3), "interrupted": interrupted,
+            "revisit_s": round(self.revisit_s, 3), "followed_s": round(self.followed_s, 3),
+            "interrupted": interrupted,
             "sweep_end_s": self.sweep_end_s, "ppm": self.ppm_estimate(),
             "sample_rate_hz": self.plan.sample_rate_hz,
             "unreachable": [u.reason for u in self.plan.unreachable]
@@ -957,6 +973,14 @@ class ScanRunner:
             "alerts": [{"arfcn": getattr(a, "arfcn", None), "severity": getattr(a, "severity", None),
                         "text": str(getattr(a, "text", a))} for a in self.alerts],
         }
+
+
+def _past(test: Callable[[Any], bool], source: Any, t_cap: float) -> Callable[[Any], bool]:
+    """`test`, or true once the source's clock reached `t_cap`."""
+    def f(r: Any) -> bool:
+        return test(r) or float(source.time_s) >= t_cap
+
+    return f
 
 
 def _iso_ms(t: datetime) -> str:

@@ -1,6 +1,7 @@
 """Acceptance: a fake cell delivers 20 SMS (UCS2 Chinese, one concatenated,
 GSM 7-bit English) to simulated phones next to legitimate cells whose
-dedicated channels are ciphered; `fbsdetect scan` stores all 20 texts and
+dedicated channels are ciphered; `fbsdetect scan --profile cn` (the shipped
+profile, 1.3/2.6 s dwell caps) stores all 20 texts and
 senders exactly and none from the legitimate cells; tshark dissects the
 exported pcapng's SMS with the same senders and texts.
 
@@ -46,12 +47,20 @@ phones_per_min = {ppm}
 """
 
 
+FIRST_SMS_S = 2.4
+"""The fake's first SMS: after the cn profile's first power pass (18 E-GSM900 tunings, ~1.6 s)
+has brought the scan to the fake's tuning. An SMS whose Immediate Assignment went out before a
+receiver first listened to the carrier cannot be captured by any receive-only instrument; from
+then on the scan keeps its dwell going while conversations in clear are followed (`[radio]
+follow_dwell_max_s`), so that none of the 20 is lost to the end of a dwell."""
+
+
 def _scene(texts: list[tuple[str, str, str]]) -> str:
     head = """
 [scene]
 name = "fake_sms"
 seed = 13
-duration_s = 23.0
+duration_s = 24.0
 start_time = "2026-03-02T09:00:00Z"
 [receiver]
 sample_rate = 2166666.6666666665
@@ -67,7 +76,7 @@ exponent = 3.0
     out += CELL.format(name="fake", arfcn=20, lac=7777, cid=4321, bsic=11, pos="[31.231, 121.471]",
                        eirp=25.0, label="fake", ciph="false", ident="imsi", cause=13, ppm=10.0)
     for k, (sender, text, enc) in enumerate(texts):
-        out += f'[[cell.sms]]\nat_s = {0.6 + 0.9 * k:.2f}\nsender = "{sender}"\ntext = "{text}"\n' \
+        out += f'[[cell.sms]]\nat_s = {FIRST_SMS_S + 0.9 * k:.2f}\nsender = "{sender}"\ntext = "{text}"\n' \
                f'encoding = "{enc}"\n'
     out += CELL.format(name="legit-a", arfcn=23, lac=10201, cid=20037, bsic=40, pos="[31.236, 121.476]",
                        eirp=40.0, label="legit", ciph="true", ident="none", cause=0, ppm=30.0)
@@ -107,8 +116,11 @@ def test_scan_stores_the_fake_cells_sms(tmp_path: Path, monkeypatch: pytest.Monk
 
     env = {**os.environ, **env}
     run = subprocess.run([sys.executable, "-m", "fbsdetect", "scan", "--source", f"sim:{scene}",
-                          "--profile", str(HERE / "fake_sms_profile.toml"), "--db", f"sqlite:///{db}"],
+                          "--profile", "cn", "--db", f"sqlite:///{db}",
+                          "--summary-json", str(tmp_path / "summary.json")],
                          check=True, capture_output=True, text=True, env=env, timeout=1200)
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert summary["profile"] == "cn" and summary["followed_s"] > 0  # the dwell went on for them
     con = sqlite3.connect(db)
     rows = con.execute("SELECT o.arfcn, s.sender, s.text, s.encoding, s.parts, s.complete, s.category "
                        "FROM sms s JOIN observation o ON o.id = s.observation_id").fetchall()
