@@ -29,6 +29,8 @@ import math
 import signal
 import sys
 
+# fbsdetect.dsp.constants.SYMBOL_RATE_HZ, repeated on purpose: this script runs under Debian's
+# Python and never imports fbsdetect.
 SYMBOL_RATE = 1625000.0 / 6.0
 CHANNEL_SUBTYPE = {0x01: "BCCH", 0x02: "CCCH", 0x03: "RACH", 0x04: "CCCH", 0x05: "CCCH",
                    0x06: "SDCCH", 0x07: "SDCCH/4", 0x08: "SDCCH/8", 0x0D: "CBCH/51"}
