@@ -146,6 +146,7 @@ def _svg_bars(days: int, series: list[tuple[str, Counter[int], str]], title: str
     """A grouped bar chart of per-day counts as inline SVG."""
     w, h, left, bottom = 760, 220, 40, 30
     top = max([max(c.values(), default=0) for _, c, _ in series] + [1])
+    top = 4 * -(-top // 4)  # a multiple of 4: the five grid lines fall on whole numbers
     bw = (w - left - 10) / days
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" role="img" '
              f'aria-label="{html.escape(title)}" style=\'{font}\'>',
@@ -156,6 +157,7 @@ def _svg_bars(days: int, series: list[tuple[str, Counter[int], str]], title: str
         parts.append(f'<line x1="{left}" x2="{w - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
                      f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{v:.0f}</text>')
     n = len(series)
+    day_text = _("day {day}: {n}")
     for day in range(1, days + 1):
         x0 = left + (day - 1) * bw
         for j, (_label, counts, colour) in enumerate(series):
@@ -163,7 +165,7 @@ def _svg_bars(days: int, series: list[tuple[str, Counter[int], str]], title: str
             bh = (h - bottom - 20) * v / top
             parts.append(f'<rect x="{x0 + 1 + j * (bw - 2) / n:.1f}" y="{h - bottom - bh:.1f}" '
                          f'width="{max((bw - 2) / n, 1):.1f}" height="{bh:.1f}" fill="{colour}">'
-                         f'<title>{html.escape(_("day {day}: {n}").format(day=day, n=v))}</title></rect>')
+                         f'<title>{html.escape(day_text.format(day=day, n=v))}</title></rect>')
         if day == 1 or day % 5 == 0:
             parts.append(f'<text x="{x0 + bw / 2:.1f}" y="{h - bottom + 14}" '
                          f'text-anchor="middle">{day}</text>')
@@ -274,6 +276,34 @@ def write_report(fig: MonthlyFigures, out_dir: Path, *, title: str = "fbsdetect"
           for sev in SEVERITIES],
         [_("observations"), fig.observations], [_("distinct cells observed"), fig.cells_observed],
         [_("incidents handed over this month"), len(fig.handovers)]])
+    # texts of the page (gettext calls inside an f-string are invisible to the extraction)
+    t = {
+        "figures": _("Figures"),
+        "suspects_by_operator": _("Suspects by operator"),
+        "operator": _("operator"),
+        "suspects": _("suspects"),
+        "suspects_by_area": _("Suspects by area"),
+        "area_grid": _("area (~10 km grid of the estimated position)"),
+        "observations_by_sensor": _("Observations by sensor"),
+        "sensor": _("sensor"),
+        "observations": _("observations"),
+        "suspect_transmitters": _("Suspect transmitters"),
+        "id": _("id"),
+        "severity": _("severity"),
+        "first_seen": _("first seen"),
+        "last_seen": _("last seen"),
+        "area": _("area"),
+        "sensors": _("sensors"),
+        "rules": _("rules"),
+        "handed_over": _("handed over"),
+        "handed_heading": _("Incidents handed to police or radio regulators"),
+        "detection": _("detection"),
+        "recipient": _("recipient"),
+        "reference": _("reference"),
+        "date": _("date"),
+        "note": _("note"),
+        "csv_files": _("CSV files of these figures: {files}."),
+    }
     page = f"""<!doctype html>
 <html lang="{html_lang()}"><head><meta charset="utf-8"><title>{e(heading)}</title>
 <style>body{{font:14px "Noto Sans CJK SC","Noto Sans SC","Source Han Sans SC","Noto Sans",sans-serif;
@@ -284,25 +314,25 @@ th{{background:#eee}}h2{{margin-top:28px}}
 @media print{{body{{margin:0}} svg{{max-width:100%}}}}</style></head><body>
 <h1>{e(heading)}</h1>
 <p>{e(period)}</p>
-<h2>{e(_("Figures"))}</h2>
+<h2>{e(t['figures'])}</h2>
 {figures}
 {chart}
 {obs_chart}
-<h2>{e(_("Suspects by operator"))}</h2>
-{table([_("operator"), _("suspects")], [[k, v] for k, v in sorted(fig.by("operator").items())])}
-<h2>{e(_("Suspects by area"))}</h2>
-{table([_("area (~10 km grid of the estimated position)"), _("suspects")],
+<h2>{e(t['suspects_by_operator'])}</h2>
+{table([t['operator'], t['suspects']], [[k, v] for k, v in sorted(fig.by("operator").items())])}
+<h2>{e(t['suspects_by_area'])}</h2>
+{table([t['area_grid'], t['suspects']],
        [[k, v] for k, v in sorted(fig.by("area").items())])}
-<h2>{e(_("Observations by sensor"))}</h2>
-{table([_("sensor"), _("observations")], [[k, v] for k, v in sorted(fig.observations_by_sensor.items())])}
-<h2>{e(_("Suspect transmitters"))}</h2>
-{table([_("id"), _("severity"), _("operator"), "LAC/CID", "ARFCN", _("first seen"), _("last seen"), _("area"),
-        _("sensors"), _("rules"), _("handed over")], det_rows)}
-<h2>{e(_("Incidents handed to police or radio regulators"))}</h2>
-{table([_("detection"), _("recipient"), _("reference"), _("date"), _("note")],
+<h2>{e(t['observations_by_sensor'])}</h2>
+{table([t['sensor'], t['observations']], [[k, v] for k, v in sorted(fig.observations_by_sensor.items())])}
+<h2>{e(t['suspect_transmitters'])}</h2>
+{table([t['id'], t['severity'], t['operator'], "LAC/CID", "ARFCN", t['first_seen'], t['last_seen'], t['area'],
+        t['sensors'], t['rules'], t['handed_over']], det_rows)}
+<h2>{e(t['handed_heading'])}</h2>
+{table([t['detection'], t['recipient'], t['reference'], t['date'], t['note']],
        [[h["detection_id"], h["recipient"], h["reference"], _show_t(h["handed_at"]), h["note"]]
         for h in fig.handovers])}
-<p style="color:#666">{e(_("CSV files of these figures: {files}.").format(files=csv_names))}</p>
+<p style="color:#666">{e(t['csv_files'].format(files=csv_names))}</p>
 </body></html>
 """
     html_path = out_dir / f"report-{m}.html"
