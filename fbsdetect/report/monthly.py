@@ -71,7 +71,7 @@ def month_bounds(month: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
         end = datetime(y + (m == 12), m % 12 + 1, 1, tzinfo=tz)
         start.astimezone(UTC), end.astimezone(UTC)  # the stored times are UTC: both must have one
     except (ValueError, OverflowError):
-        raise BadUsage(f"--month {month!r} is not YYYY-MM (e.g. 2026-03)") from None
+        raise BadUsage(_("--month {value!r} is not YYYY-MM (e.g. 2026-03)").format(value=month)) from None
     return start, end
 
 
@@ -79,7 +79,7 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise BadUsage(f"unknown time zone {name!r} (e.g. Asia/Shanghai, UTC)") from None
+        raise BadUsage(_("unknown time zone {name!r} (e.g. Asia/Shanghai, UTC)").format(name=name)) from None
 
 
 def _area(pos: dict[str, Any] | None) -> str:
@@ -377,7 +377,7 @@ def add_handover(store: Store, detection_id: int, recipient: str, *, reference: 
 
     with store.session() as s:
         if s.get(Detection, detection_id) is None:
-            raise BadInput(f"there is no detection {detection_id}")
+            raise BadInput(_("there is no detection {id}").format(id=detection_id))
         h = Handover(detection_id=detection_id, recipient=recipient, reference=reference,
                      handed_at=handed_at or datetime.now(UTC), note=note)
         s.add(h)

@@ -26,8 +26,9 @@ def test_every_msgid_has_a_chinese_translation_with_the_same_placeholders(templa
 
 def test_shipped_mo_matches_po() -> None:
     mo = extract.po_path("zh_CN").with_suffix(".mo")
-    assert mo.read_bytes() == extract.mo_bytes(extract.read_catalog("zh_CN")), \
+    assert mo.read_bytes() == extract.mo_bytes(extract.read_catalog("zh_CN")), (
         "stale .mo: python -m fbsdetect.i18n.extract compile"
+    )
 
 
 def test_rule_titles_and_explanations_are_extracted(template: Catalog) -> None:
