@@ -6,6 +6,7 @@ import argparse
 import os
 
 from fbsdetect.errors import NotAvailable
+from fbsdetect.i18n import _
 
 DEFAULT_DB_URL = "sqlite:///fbsdetect.db"
 
@@ -17,17 +18,18 @@ def db_url(args: argparse.Namespace) -> str:
 
 def not_built(command: str, issue: str) -> NotAvailable:
     """The error for a subcommand whose issue has not been done yet."""
-    return NotAvailable(f"`fbsdetect {command}` is not built yet (pending: {issue})")
+    return NotAvailable(_("`fbsdetect {command}` is not built yet (pending: {issue})").format(
+        command=command, issue=issue))
 
 
 def require_file(path: str, what: str = "file") -> str:
-    """Checks that `path` is a readable regular file; BadInput otherwise."""
+    """Checks that `path` is a readable regular file; BadInput otherwise (`what`: a translated noun)."""
     from fbsdetect.errors import BadInput
 
     if not os.path.exists(path):
-        raise BadInput(f"no such {what}", source=path)
+        raise BadInput(_("no such {what}").format(what=_(what)), source=path)
     if os.path.isdir(path):
-        raise BadInput(f"is a directory, expected a {what}", source=path)
+        raise BadInput(_("is a directory, expected a {what}").format(what=_(what)), source=path)
     if not os.access(path, os.R_OK):
-        raise BadInput(f"{what} is not readable", source=path)
+        raise BadInput(_("{what} is not readable").format(what=_(what)), source=path)
     return path

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import argparse
 
+from fbsdetect.i18n import _, lazy
+
 NAME = "calibrate"
-HELP = "measure the dongle's frequency error (ppm) from the FCCH of strong GSM cells and store it per serial"
+HELP = lazy("measure the dongle's frequency error (ppm) from the FCCH of strong GSM cells and store it per "
+            "serial")
 
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--source", required=True, metavar="SRC",
-                   help="rtlsdr[:SERIAL|:INDEX] | rtltcp:HOST:PORT | file:PATH | sim:SCENE.toml")
-    p.add_argument("--profile", default="cn", metavar="PROFILE", help="scan profile whose bands are searched")
+                   help=_("the receiver: rtlsdr[:SERIAL|:INDEX] | rtltcp:HOST:PORT | file:PATH | "
+                          "sim:SCENE.toml"))
+    p.add_argument("--profile", default="cn", metavar="PROFILE",
+                   help=_("scan profile whose bands are searched"))
     p.add_argument("--tunings", type=int, default=6, metavar="N",
-                   help="tunings with the strongest carriers to decode (default 6)")
-    p.add_argument("--no-save", action="store_true", help="print the result only")
+                   help=_("tunings with the strongest carriers to decode (default 6)"))
+    p.add_argument("--no-save", action="store_true", help=_("print the result only"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -27,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from fbsdetect.sources.open import open_source
 
     if args.tunings < 1:
-        raise BadUsage("--tunings must be at least 1")
+        raise BadUsage(_("--tunings must be at least 1"))
     profile = load_profile(args.profile)
     src = open_source(args.source)
     try:
@@ -41,13 +46,14 @@ def run(args: argparse.Namespace) -> int:
     res["previous_ppm"] = before
     if res["ppm"] is None:
         print(json.dumps(res))
-        raise NotAvailable("no GSM cell decoded: no ppm estimate (check the antenna, gain and the "
-                           "profile's bands)")
+        raise NotAvailable(_("no GSM cell decoded: no ppm estimate (check the antenna, gain and the "
+                             "profile's bands)"))
     if key and not args.no_save:
         res["stored_in"] = str(store_ppm(key, res["ppm"], n_cells=res["n_cells"],
                                          spread_ppm=res["spread_ppm"], source=args.source))
     elif not key:
         res["stored_in"] = None
-        print(f"the source has no serial: ppm not stored ({calibration_path()})", file=sys.stderr)
+        print(_("the source has no serial: ppm not stored ({path})").format(path=calibration_path()),
+              file=sys.stderr)
     print(json.dumps(res))
     return 0

@@ -12,19 +12,24 @@ import sys
 from typing import IO
 
 from fbsdetect.errors import BadInput
+from fbsdetect.i18n import _, lazy
 
 NAME = "sms"
-HELP = "SMS captured from fake cells: categorize texts (spam categories of the FBS SMS dataset)"
+HELP = lazy("SMS captured from fake cells: categorize texts (spam categories of the FBS SMS dataset)")
 BATCH = 512
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="sms_command", required=True, metavar="COMMAND", help="categorize")
-    c = sub.add_parser("categorize", help="print {text, category, score} per input line",
-                       description=__doc__)
+    sub = p.add_subparsers(dest="sms_command", required=True, metavar="COMMAND", help=_("categorize"))
+    c = sub.add_parser("categorize", help=_("print {text, category, score} per input line"),
+                       description=_("The category of each SMS text (the 14 of the FBS Spam SMS Dataset, "
+                                     "Zhang et al., ACM CCS 2020), one JSON line {text, category, score} "
+                                     "per input line. Input: FILE or stdin, plain text one message a line, "
+                                     "or JSON lines with \"text\"."))
     c.add_argument("file", nargs="?", default="-", metavar="FILE",
-                   help='texts one a line, or JSON lines with "text"; "-" or absent: stdin')
-    c.add_argument("--baseline", action="store_true", help="the plain keyword baseline instead of the model")
+                   help=_('texts one a line, or JSON lines with "text"; "-" or absent: stdin'))
+    c.add_argument("--baseline", action="store_true",
+                   help=_("the plain keyword baseline instead of the model"))
 
 
 def _texts(stream: IO[str], name: str) -> list[str]:
@@ -37,10 +42,10 @@ def _texts(stream: IO[str], name: str) -> list[str]:
             try:
                 d = json.loads(s)
             except json.JSONDecodeError as e:
-                raise BadInput(f"not valid JSON ({e.msg} at column {e.colno})",
-                               source=f"{name}:{lineno}") from None
+                raise BadInput(_("not valid JSON ({error} at column {column})").format(
+                    error=e.msg, column=e.colno), source=f"{name}:{lineno}") from None
             if not isinstance(d, dict) or not isinstance(d.get("text"), str):
-                raise BadInput("a JSON line needs a string field 'text'", source=f"{name}:{lineno}")
+                raise BadInput(_("a JSON line needs a string field 'text'"), source=f"{name}:{lineno}")
             out.append(d["text"])
         else:
             out.append(s)
@@ -55,11 +60,11 @@ def run(args: argparse.Namespace) -> int:
             with open(args.file, encoding="utf-8") as fh:
                 texts = _texts(fh, args.file)
         except FileNotFoundError:
-            raise BadInput("no such file", source=args.file) from None
+            raise BadInput(_("no such file"), source=args.file) from None
         except UnicodeDecodeError:
-            raise BadInput("is not UTF-8 text", source=args.file) from None
+            raise BadInput(_("is not UTF-8 text"), source=args.file) from None
         except OSError as e:
-            raise BadInput(f"cannot read: {e.strerror}", source=args.file) from None
+            raise BadInput(_("cannot read: {error}").format(error=e.strerror), source=args.file) from None
     out = sys.stdout
     if args.baseline:
         from fbsdetect.sms.keywords import predict

@@ -10,25 +10,26 @@ import os
 import sys
 
 from fbsdetect.errors import BadUsage
+from fbsdetect.i18n import _, lazy
 
 NAME = "verify"
-HELP = "check an evidence package (FILE.zip) or the database's audit log (--db)"
+HELP = lazy("check an evidence package (FILE.zip) or the database's audit log (--db)")
 _FROM_ENV = "\0env"
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("package", nargs="?", metavar="FILE.zip", help="the evidence package to check")
+    p.add_argument("package", nargs="?", metavar="FILE.zip", help=_("the evidence package to check"))
     # `--db` (the common option) may stand alone here: `verify --db` checks $FBSDETECT_DB or ./fbsdetect.db
     for action in p._actions:
         if "--db" in action.option_strings:
             action.dest = "verify_db"  # keeps a `fbsdetect --db URL verify --db` URL in args.db
             action.nargs = "?"
             action.const = _FROM_ENV
-            action.help = ("check the audit log of this database (alone: $FBSDETECT_DB or "
-                           "sqlite:///fbsdetect.db)")
+            action.help = _("check the audit log of this database (alone: $FBSDETECT_DB or "
+                            "sqlite:///fbsdetect.db)")
     p.add_argument("--fingerprint", metavar="FP",
-                   help="also require the package to be signed by the key with this fingerprint")
-    p.add_argument("--json", action="store_true", help="the result as one JSON object on stdout")
+                   help=_("also require the package to be signed by the key with this fingerprint"))
+    p.add_argument("--json", action="store_true", help=_("the result as one JSON object on stdout"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     if flag is not None:
         db = flag if flag != _FROM_ENV else (db or _FROM_ENV)
     if args.package is None and db is None:
-        raise BadUsage("give FILE.zip to check a package, or --db to check the database's audit log")
+        raise BadUsage(_("give FILE.zip to check a package, or --db to check the database's audit log"))
     code = 0
     if args.package is not None:
         code = max(code, _package(args))
@@ -56,14 +57,15 @@ def _package(args: argparse.Namespace) -> int:
     for line in rep.problems:
         sys.stderr.write(f"{args.package}: {line}\n")
     if rep.fingerprint and not args.json:
-        print(f"signing key: {rep.fingerprint}")
+        print(_("signing key: {key}").format(key=rep.fingerprint))
     if rep.ok:
         if not args.json:
             det = rep.detection or {}
-            print(f"{args.package}: OK, untouched ({rep.files} files; detection {det.get('id')})")
+            print(_("{package}: OK, untouched ({n} files; detection {id})").format(
+                package=args.package, n=rep.files, id=det.get("id")))
         return 0
     if not args.json:
-        print(f"{args.package}: FAILED, {len(rep.problems)} problem(s)")
+        print(_("{package}: FAILED, {n} problem(s)").format(package=args.package, n=len(rep.problems)))
     return 1
 
 
@@ -80,15 +82,16 @@ def _db(args: argparse.Namespace, url: str | None) -> int:
     u = make_url(full)
     if u.drivername.startswith("sqlite") and u.database not in (None, "", ":memory:") \
             and not u.query.get("uri") and not os.path.exists(os.path.expanduser(u.database or "")):
-        raise BadInput("no such database file", source=u.database)  # (connecting would create one)
+        raise BadInput(_("no such database file"), source=u.database)  # (connecting would create one)
     # checked as it is: a migration would write to what is being verified (and the one that
     # creates the log seals the rows as they are, which verify would then call untouched)
     store = open_store(full, migrate=False)
     try:
         if AUDIT_TABLE.name not in inspect(store.engine).get_table_names():
-            raise NotAvailable(f"{store.url}: no audit log in this database (schema "
-                               f"{current_revision(store.engine) or 'empty'}): nothing to verify; "
-                               "`fbsdetect db upgrade` starts one, sealing the rows as they are now")
+            raise NotAvailable(_("{db}: no audit log in this database (schema {schema}): nothing to "
+                                 "verify; `fbsdetect db upgrade` starts one, sealing the rows as they are "
+                                 "now").format(
+                db=store.url, schema=current_revision(store.engine) or _("empty")))
         rep = verify_db(store)
     finally:
         store.close()
@@ -97,7 +100,8 @@ def _db(args: argparse.Namespace, url: str | None) -> int:
     for line in rep.lines():
         sys.stderr.write(f"{line}\n")
     if not args.json:
-        rows = ", ".join(f"{n} {t} rows" for t, n in rep.rows.items())
-        state = "OK, untouched" if rep.ok else f"FAILED, {rep.n_problems} problem(s)"
-        print(f"audit log: {state} ({rep.entries} entries, head {rep.head_seq} {rep.head_hash[:16]}; {rows})")
+        rows = ", ".join(_("{n} {table} rows").format(n=n, table=t) for t, n in rep.rows.items())
+        state = _("OK, untouched") if rep.ok else _("FAILED, {n} problem(s)").format(n=rep.n_problems)
+        print(_("audit log: {state} ({entries} entries, head {seq} {hash}; {rows})").format(
+            state=state, entries=rep.entries, seq=rep.head_seq, hash=rep.head_hash[:16], rows=rows))
     return 0 if rep.ok else 1
