@@ -6,11 +6,15 @@ server stores every record once per (node, seq) with its observation row and aud
     .venv/bin/python bench/bench_ingest.py [--nodes 100] [--rate 2000] [--duration 60]
         [--interval 0.5] [--db postgresql://...] [--uplink http|mqtt]
 
-Latency of a record = from the moment the node made it to the moment the server's answer
-acknowledged it (so it includes the wait in the node's batch, up to --interval). Prints
-the achieved rate (acknowledged observations/s, and rows the database grew by), p50/p99
-latency, the server's CPU use, and a JSON summary on the last line. A fresh database is
-created (and dropped) on the local PostgreSQL unless --db is given.
+Ingest latency of a record = from the moment its node sends the batch holding it to the
+moment the server's answer arrives (the server answers after the commit: sent -> committed,
+plus the answer's way back). Also reported: made -> acknowledged, which adds the record's
+wait in the node's batch (up to --interval). Prints the achieved rate (acknowledged
+observations/s, and rows the database grew by), both latencies' p50/p99, the server's CPU
+use, the load average (`uptime`), and a JSON summary on the last line. Afterwards it checks
+that every (node, seq) is stored once with one observation row each and (`--verify`)
+that `verify --db` passes. A fresh database is created (and dropped) on the local
+PostgreSQL unless --db is given.
 
 `--uplink mqtt`: the same load through a private Mosquitto (one paho client per node,
 QoS 1, one message per record) and the server's MQTT worker; latency = made -> stored
@@ -24,6 +28,7 @@ import asyncio
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -72,25 +77,23 @@ def obs_json(node: str, seq: int) -> str:
 
 
 async def http_node(client: Any, url: str, token: str, name: str, rate: float, interval: float,
-                    stop_at: float, lat: list[float], errors: list[str]) -> int:
+                    stop_at: float, lat: list[float], errors: list[str], send_lat: list[float]) -> int:
     import random
 
     seq = 0
-    pending: list[tuple[dict[str, Any], float]] = []
+    pending: list[tuple[str, float]] = []
+    t_start = time.monotonic() + random.random() / rate  # record k is due at t_start + k / rate
     next_t = time.monotonic() + random.random() * interval
-    made = 0.0
-    t_last = time.monotonic()
     acked = 0
     while time.monotonic() < stop_at:
         now = time.monotonic()
-        made += (now - t_last) * rate
-        t_last = now
-        while made >= 1:
-            seq += 1
-            pending.append((obs_json(name, seq), time.monotonic()))
-            made -= 1
+        due = int((now - t_start) * rate)
+        while seq < due:  # open loop: made on schedule, stamped with when it was due, however late
+            seq += 1      # the generator comes round (a slow server makes them wait, as on a node)
+            pending.append((obs_json(name, seq), t_start + seq / rate))
         if pending and now >= next_t:
             batch = pending[:500]
+            t_send = time.monotonic()
             try:
                 body = '{"records": [' + ",".join(b for b, _ in batch) + "]}"
                 r = await client.post(url, content=body.encode(), headers={
@@ -104,6 +107,7 @@ async def http_node(client: Any, url: str, token: str, name: str, rate: float, i
             if ok:
                 t = time.monotonic()
                 lat.extend(t - t0 for _, t0 in batch)
+                send_lat.extend(t - t_send for _ in batch)  # per record: sent -> committed and answered
                 del pending[:len(batch)]
                 acked += len(batch)
             next_t = time.monotonic() + interval
@@ -142,11 +146,12 @@ def count_rows(store: Any) -> int:
 
 
 def _http_group(url: str, creds: list[dict[str, str]], rate: float, interval: float,
-                duration: float) -> tuple[list[int], list[float], list[str]]:
+                duration: float) -> tuple[list[int], list[float], list[str], list[float]]:
     """One generator process: its share of the nodes, on one asyncio loop."""
     import httpx
 
     lat: list[float] = []
+    send_lat: list[float] = []
     errors: list[str] = []
 
     async def main() -> list[int]:
@@ -155,9 +160,9 @@ def _http_group(url: str, creds: list[dict[str, str]], rate: float, interval: fl
             stop_at = time.monotonic() + duration
             return list(await asyncio.gather(*[
                 http_node(client, f"{url}/api/v1/ingest", c["token"], c["node"], rate, interval, stop_at, lat,
-                          errors) for c in creds]))
+                          errors, send_lat) for c in creds]))
 
-    return asyncio.run(main()), lat, errors
+    return asyncio.run(main()), lat, errors, send_lat
 
 
 def run_http(args: argparse.Namespace, db: str, store: Any, creds: list[dict[str, str]]) -> dict[str, Any]:
@@ -178,6 +183,7 @@ def run_http(args: argparse.Namespace, db: str, store: Any, creds: list[dict[str
     acked = [a for p in parts for a in p[0]]
     lat = [x for p in parts for x in p[1]]
     errors = [e for p in parts for e in p[2]]
+    send_lat = [x for p in parts for x in p[3]]
     wall = time.monotonic() - t0
     cpu, pg = server_cpu(srv.proc.pid) - cpu0, postgres_cpu() - pg0
     rows = count_rows(store) - rows0
@@ -186,7 +192,8 @@ def run_http(args: argparse.Namespace, db: str, store: Any, creds: list[dict[str
     stats = httpx.get(f"{srv.url}/api/v1/stats", headers={"Authorization": f"Bearer {args.admin}"}).json()
     print("server counters:", json.dumps(stats["counts"]))
     srv.stop()
-    return {"acked": sum(acked), "rows": rows, "wall_s": wall, "latencies": lat, "errors": errors,
+    return {"acked": sum(acked), "rows": rows, "wall_s": wall, "latencies": lat, "send_latencies": send_lat,
+            "errors": errors,
             "server_cpu_s": cpu, "postgres_cpu_s": pg, "counters": stats["counts"]}
 
 
@@ -268,6 +275,26 @@ def run_mqtt(args: argparse.Namespace, db: str, store: Any, creds: list[dict[str
             "server_cpu_s": cpu, "made": len(made)}
 
 
+def check_once(store: Any, verify: bool) -> dict[str, Any]:
+    """Every (node, seq) once, one observation row per observation record; `verify --db`."""
+    from sqlalchemy import text
+
+    with store.engine.connect() as c:
+        n, distinct, with_obs = c.execute(text(
+            "SELECT count(*), count(DISTINCT (node, seq)), count(DISTINCT observation_id) "
+            "FROM ingest_record")).one()
+        n_obs = c.execute(text("SELECT count(*) FROM observation")).scalar_one()
+    out: dict[str, Any] = {"records": int(n), "once_each": int(n) == int(distinct),
+                           "observation_rows": int(n_obs), "one_row_each": int(with_obs) == int(n_obs)}
+    if verify:
+        from fbsdetect.store.audit import verify_db
+
+        t0 = time.monotonic()
+        rep = verify_db(store)
+        out.update(verify_ok=rep.ok, verify_entries=rep.entries, verify_s=round(time.monotonic() - t0, 1))
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--nodes", type=int, default=100)
@@ -277,6 +304,7 @@ def main() -> int:
     ap.add_argument("--db", help="PostgreSQL URL (default: a fresh database on 127.0.0.1:5432)")
     ap.add_argument("--uplink", choices=["http", "mqtt"], default="http")
     ap.add_argument("--procs", type=int, default=3, help="load-generator processes (http)")
+    ap.add_argument("--verify", action="store_true", help="run `verify --db`'s check over the result")
     ap.add_argument("--fleet", type=int, metavar="N",
                     help="instead: N real `fbsdetect node` processes (60%% MQTT, 40%% HTTP, "
                          "synthetic:--rate/N observations a second each) for --duration s with the faults "
@@ -317,13 +345,17 @@ def main() -> int:
         creds = [register_node(store, f"bench{i:03d}") for i in range(args.nodes)]
         args.admin = add_user(store, "bench-admin", "admin")
         r = (run_http if args.uplink == "http" else run_mqtt)(args, db, store, creds)
+        r["check"] = check_once(store, args.verify)
         store.close()
     finally:
         if drop is not None:
             drop()
     lat = sorted(r["latencies"])
-    def p(q):
-        return (lat[min(len(lat) - 1, int(q * len(lat)))] if lat else float("nan"))
+    slat = sorted(r.get("send_latencies", []))
+
+    def p(q: float, xs: list[float] = lat) -> float:
+        return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
+
     load_s = min(args.duration, r["wall_s"])
     out = {"uplink": args.uplink, "nodes": args.nodes, "offered_obs_s": args.rate,
            "duration_s": args.duration,
@@ -331,6 +363,9 @@ def main() -> int:
            "db_rows": r["rows"], "db_rows_s": round(r["rows"] / r["wall_s"], 1),
            "p50_s": round(p(0.5), 3), "p99_s": round(p(0.99), 3), "max_s": round(lat[-1], 3) if lat else None,
            "mean_s": round(statistics.fmean(lat), 3) if lat else None,
+           "send_p50_s": round(p(0.5, slat), 3), "send_p99_s": round(p(0.99, slat), 3),
+           "send_max_s": round(slat[-1], 3) if slat else None,
+           "uptime": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(),
            "server_cpu_s": round(r["server_cpu_s"], 1),
            "server_cpu_share": round(r["server_cpu_s"] / r["wall_s"], 2),
            "postgres_cpu_s": round(r.get("postgres_cpu_s", float("nan")), 1),
@@ -338,12 +373,16 @@ def main() -> int:
                                    / max(1, r["rows"]), 3),
            "writer": {k: v for k, v in r.get("counters", {}).items() if k.startswith("write")},
            "load_avg": os.getloadavg()[0],
-           "errors": len(r["errors"]), "error_kinds": sorted(set(r["errors"]))[:5]}
+           "errors": len(r["errors"]), "error_kinds": sorted(set(r["errors"]))[:5], "check": r["check"]}
     print(f"{args.uplink}: {args.nodes} nodes, offered {args.rate:.0f} obs/s for {args.duration:.0f} s: "
           f"acknowledged {out['acked_obs_s']} obs/s ({out['acked']}), database {out['db_rows_s']} rows/s; "
-          f"latency p50 {out['p50_s']} s, p99 {out['p99_s']} s, max {out['max_s']} s; "
+          f"latency sent -> committed p50 {out['send_p50_s']} s, p99 {out['send_p99_s']} s, max "
+          f"{out['send_max_s']} s; made -> committed (with the node's batching) p50 {out['p50_s']} s, "
+          f"p99 {out['p99_s']} s, max {out['max_s']} s; "
           f"server CPU {out['server_cpu_share']} cores; server+PostgreSQL CPU {out['cpu_ms_per_row']} ms a "
-          f"record; load average {out['load_avg']:.1f}; {out['errors']} errors")
+          f"record; load average {out['load_avg']:.1f}; {out['errors']} errors; stored once each: "
+          f"{r['check']['once_each'] and r['check']['one_row_each']}"
+          + (f"; verify --db {'OK' if r['check']['verify_ok'] else 'FAILED'}" if args.verify else ""))
     print(json.dumps(out))
     return 0
 

@@ -44,6 +44,7 @@ import hashlib
 import json
 import logging
 import math
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -85,6 +86,7 @@ FRAME_TABLE: Table = FrameRow.__table__  # type: ignore[assignment]
 PG_LOCK_KEY = 0x46425341  # "FBSA": the advisory lock of the chain's tail
 _CHUNK = 500
 _INFO_KEY = "fbsdetect_audit_touched"
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_]+$")  # a JSON string without escapes
 
 
 # -- canonical content ----------------------------------------------------------------
@@ -261,12 +263,114 @@ def record_rows(conn: Connection, changes: Iterable[tuple[str, int, str]], *,
                             "action": action, "row_digest": digest, "fields": fields_json,
                             "prev_hash": prev_hash, "hash": h})
             prev_hash = h
-            if len(entries) >= _CHUNK:
-                conn.execute(insert(AUDIT_TABLE), entries)
+            if len(entries) >= 5000:
+                _insert_entries(conn, entries)
                 entries = []
-    if entries:
-        conn.execute(insert(AUDIT_TABLE), entries)
+    _insert_entries(conn, entries)
     return sum(len(a) for a in by_table.values())
+
+
+def _short_digests(canon: dict[str, str], cache: dict[Any, Any]) -> str:
+    """`fields` JSON of a canonical row, exactly as `_dumps(digest_fields(canon)[1])` gives it
+    (sorted keys, no spaces), the 12-hex digest of each column's text memoised in `cache` (a
+    batch's rows repeat most of their values, and all of their column names)."""
+    keys = tuple(canon)
+    heads = cache.get(keys)
+    if heads is None:
+        heads = cache[keys] = [(k, (f'"{k}":"' if _PLAIN_KEY.match(k) else _dumps(k) + ':"'))
+                               for k in sorted(keys)]
+    parts = []
+    for k, head in heads:
+        v = canon[k]
+        d = cache.get(v)
+        if d is None:
+            d = hashlib.sha256(v.encode("utf-8")).hexdigest()[:12]
+            if len(cache) < 100_000:
+                cache[v] = d
+        parts.append(head + d + '"')
+    return "{" + ",".join(parts) + "}"
+
+
+def record_inserted(conn: Connection, table_name: str, ids: Sequence[int]) -> int:
+    """Appends `insert` entries for rows this transaction has just inserted (a bulk writer's
+    COPY): the entries `record_rows(conn, [(table_name, id, "insert"), ...])` would write, for
+    less CPU -- the rows are read back (with their frames) in large chunks, their digests are
+    computed before the chain's lock is taken (the per-column digests memoised across the
+    batch), and under the lock only the entries' hashes, in one pass, then one COPY."""
+    if table_name not in AUDITED:
+        raise ValueError(f"table {table_name!r} is not audited")
+    ids = sorted({int(i) for i in ids})
+    if not ids:
+        return 0
+    table = AUDITED[table_name]
+    names = [c.name for c in table.columns]
+    convs = [_converter(table, n) for n in names]
+    cache: dict[Any, Any] = {}
+    digests: list[tuple[int, str | None, str | None]] = []
+    for i in range(0, len(ids), 5000):
+        chunk = ids[i:i + 5000]
+        lo, hi, want = chunk[0], chunk[-1], set(chunk)
+        rows = {int(r.id): r for r in conn.execute(select(table).where(table.c.id >= lo, table.c.id <= hi))
+                if int(r.id) in want}
+        frames: dict[int, list[Any]] = {}
+        if table_name == "observation":
+            for fr in conn.execute(select(FRAME_TABLE).where(FRAME_TABLE.c.observation_id >= lo,
+                                                             FRAME_TABLE.c.observation_id <= hi)
+                                   .order_by(FRAME_TABLE.c.observation_id, FRAME_TABLE.c.id)):
+                frames.setdefault(int(fr.observation_id), []).append(fr)
+        for row_id in chunk:
+            r = rows.get(row_id)
+            if r is None:  # not there after all: recorded as gone, as record_rows would
+                digests.append((row_id, None, None))
+                continue
+            canon = {n: f(v) for n, f, v in zip(names, convs, r, strict=True)}  # = canonical_row
+            if table_name == "observation":
+                canon[FRAMES_KEY] = frames_digest(frames.get(row_id, []))
+            digests.append((row_id, row_digest(canon), _short_digests(canon, cache)))
+    seq, prev_hash = _lock_tail(conn)
+    now = datetime.now(UTC)
+    entries: list[dict[str, Any]] = []
+    for row_id, digest, fields_json in digests:
+        seq += 1
+        action = "insert" if digest is not None else "delete"
+        h = entry_hash(prev_hash, seq, now, table_name, row_id, action, digest, fields_json)
+        entries.append({"seq": seq, "time": now, "table_name": table_name, "row_id": row_id,
+                        "action": action, "row_digest": digest, "fields": fields_json,
+                        "prev_hash": prev_hash, "hash": h})
+        prev_hash = h
+    _insert_entries(conn, entries)
+    return len(entries)
+
+
+def _insert_entries(conn: Connection, entries: list[dict[str, Any]]) -> None:
+    """The entries with one COPY on PostgreSQL, in chunks of INSERTs elsewhere."""
+    if not entries:
+        return
+    if conn.dialect.name != "postgresql":
+        for i in range(0, len(entries), _CHUNK):
+            conn.execute(insert(AUDIT_TABLE), entries[i:i + _CHUNK])
+        return
+    names = [c.name for c in AUDIT_TABLE.columns]
+    copy_rows(conn, AUDIT_TABLE, names, [tuple(e[n] for n in names) for e in entries])
+
+
+def copy_rows(conn: Connection, table: Table, names: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Writes `rows` (tuples over the columns `names`) into `table` with PostgreSQL's COPY, in the
+    transaction of `conn` (an order of magnitude less CPU than INSERTs: ~2 us a row). Values go
+    as psycopg's text forms (floats as repr: exact); JSON columns take their JSON text. A driver
+    error becomes SQLAlchemy's DBAPIError (IntegrityError for a unique violation), as an
+    INSERT's would."""
+    from sqlalchemy.exc import DBAPIError
+
+    sql = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+    raw: Any = conn.connection.driver_connection
+    try:
+        with raw.cursor() as cur, cur.copy(sql) as cp:
+            for r in rows:
+                cp.write_row(r)
+    except conn.dialect.dbapi.Error as exc:  # type: ignore[union-attr]
+        raise DBAPIError.instance(sql, None, exc, conn.dialect.dbapi.Error,  # type: ignore[union-attr]
+                                  dialect=conn.dialect) from exc
 
 
 def seal_existing(conn: Connection) -> int:
@@ -560,5 +664,5 @@ def verify_db(store: Any, *, max_listed: int = 1000) -> VerifyReport:
     return rep
 
 
-__all__ = ["AUDITED", "Problem", "VerifyReport", "chain_head", "install", "record_rows", "seal_existing",
-           "verify_db"]
+__all__ = ["AUDITED", "Problem", "VerifyReport", "chain_head", "install", "record_inserted", "record_rows",
+           "seal_existing", "verify_db"]
