@@ -13,8 +13,13 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=8080, help="listen port (default: 8080)")
     p.add_argument("--mqtt", metavar="URL",
                    help="MQTT broker to ingest from: mqtt[s]://[USER:PASSWORD@]HOST[:PORT] (user default "
-                        "fbsdetect-ingest; without --mqtt, HTTP ingest only)")
-    p.add_argument("--mqtt-ca", metavar="FILE", help="CA certificate for an mqtts:// broker")
+                        "fbsdetect-ingest; default: $FBSDETECT_MQTT, else with --mosquitto-dir the broker "
+                        "those files configure, mqtt://127.0.0.1:--mosquitto-port; else HTTP ingest only)")
+    p.add_argument("--no-mqtt", action="store_true",
+                   help="no MQTT ingest worker even though a broker is configured (HTTP ingest only)")
+    p.add_argument("--mqtt-ca", metavar="FILE",
+                   help="CA certificate for an mqtts:// broker (default: $FBSDETECT_MQTT_CA, else the "
+                        "system's)")
     p.add_argument("--mosquitto-dir", metavar="DIR",
                    help="write Mosquitto's passwd, acl and mosquitto.conf here from the node registry (and "
                         "again on every node registration); the ingest user's password is --mqtt's")
@@ -37,8 +42,11 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import logging
+    import os
     import secrets
+    import sys
     from pathlib import Path
+    from urllib.parse import quote
 
     from fbsdetect.errors import BadUsage
     from fbsdetect.store import open_store, url_from_args
@@ -47,13 +55,31 @@ def run(args: argparse.Namespace) -> int:
         raise BadUsage("--port must be in 1..65535")
     if bool(args.tls_cert) != bool(args.tls_key):
         raise BadUsage("--tls-cert and --tls-key go together")
+    if args.mqtt is not None and args.no_mqtt:
+        raise BadUsage("--mqtt and --no-mqtt contradict each other")
+    if not 0 < args.mosquitto_port < 65536:
+        raise BadUsage("--mosquitto-port must be in 1..65535")
+    from fbsdetect.server.mqtt_worker import parse_mqtt_url
+
+    mqtt_url: str | None = args.mqtt if args.mqtt is not None else (os.environ.get("FBSDETECT_MQTT") or None)
+    where = "--mqtt" if args.mqtt is not None else "$FBSDETECT_MQTT"
+    if mqtt_url is not None:
+        try:
+            parse_mqtt_url(mqtt_url)
+        except BadUsage as exc:
+            raise BadUsage(f"{where}: {exc}") from None
+    ca_file = args.mqtt_ca or os.environ.get("FBSDETECT_MQTT_CA") or None
+    if ca_file is not None and not Path(ca_file).is_file():
+        raise BadUsage(f"--mqtt-ca {ca_file}: no such file")
+    if args.write_mosquitto_only and not args.mosquitto_dir:
+        raise BadUsage("--write-mosquitto-only needs --mosquitto-dir")
     store = open_store(url_from_args(args))
     mosq = None
     if args.mosquitto_dir:
-        from fbsdetect.server.auth import mosquitto_conf, write_mosquitto_files
-        from fbsdetect.server.mqtt_worker import parse_mqtt_url
+        from fbsdetect.server.app import _hup
+        from fbsdetect.server.auth import INGEST_USER, mosquitto_conf, write_mosquitto_files
 
-        password = (parse_mqtt_url(args.mqtt)["password"] if args.mqtt else None) or secrets.token_urlsafe(24)
+        password = (parse_mqtt_url(mqtt_url)["password"] if mqtt_url else None) or secrets.token_urlsafe(24)
         mosq = {"dir": args.mosquitto_dir, "password": password, "pidfile": args.mosquitto_pidfile}
         write_mosquitto_files(store, args.mosquitto_dir, ingest_password=password)
         conf = Path(args.mosquitto_dir) / "mosquitto.conf"
@@ -61,8 +87,12 @@ def run(args: argparse.Namespace) -> int:
         if args.write_mosquitto_only:
             print(f"wrote {args.mosquitto_dir}/passwd, acl, mosquitto.conf")
             return 0
-    elif args.write_mosquitto_only:
-        raise BadUsage("--write-mosquitto-only needs --mosquitto-dir")
+        _hup(args.mosquitto_pidfile)  # a running broker learns the password written now
+        if mqtt_url is None:  # the broker these files configure
+            mqtt_url = f"mqtt://{INGEST_USER}:{quote(password, safe='')}@127.0.0.1:{args.mosquitto_port}"
+            where = "--mosquitto-dir"
+    if args.no_mqtt:
+        mqtt_url = None
     import uvicorn
 
     from fbsdetect.scan.profile import load_profile
@@ -73,11 +103,18 @@ def run(args: argparse.Namespace) -> int:
     ingestor = Ingestor(store)
     ingestor.start_writer()  # group commit of concurrent HTTP batches
     worker = None
-    if args.mqtt:
+    if mqtt_url is not None:
         from fbsdetect.server.mqtt_worker import MqttWorker
 
-        worker = MqttWorker(store, ingestor, args.mqtt, ca_file=args.mqtt_ca)
+        worker = MqttWorker(store, ingestor, mqtt_url, ca_file=ca_file)
+        cfg = worker.cfg
+        print(f"fbsdetect serve: MQTT ingest from {'mqtts' if cfg['tls'] else 'mqtt'}://{cfg['host']}:"
+              f"{cfg['port']} as {cfg['username']} ({where})", file=sys.stderr, flush=True)
         worker.start()
+    else:
+        why = "--no-mqtt" if args.no_mqtt else \
+            "no broker configured (--mqtt, $FBSDETECT_MQTT, --mosquitto-dir)"
+        print(f"fbsdetect serve: HTTP ingest only, {why}", file=sys.stderr, flush=True)
     analyzer = Analyzer(store, load_profile(args.profile), args.analyze_every_s)
     analyzer.start()
     app = create_app(store, ingestor=ingestor, worker=worker, analyzer=analyzer, mosquitto=mosq,

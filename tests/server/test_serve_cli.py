@@ -1,0 +1,99 @@
+"""`fbsdetect serve` runs its MQTT ingest worker whenever a broker is configured (`--mqtt`,
+$FBSDETECT_MQTT, or the broker `--mosquitto-dir` writes the files of), not with `--no-mqtt`;
+bad settings are one line and exit 2."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("paho.mqtt.client")
+pytest.importorskip("fastapi")
+
+import httpx
+
+from fbsdetect.server.auth import register_node
+from fbsdetect.store import open_store
+from tests.fleet.support import Mosquitto, free_port, wait_port
+
+
+def serve(db: str, tmp: Path, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Starts `serve`, returns its /healthz and what it said on stderr, stops it."""
+    port = free_port()
+    e = {k: v for k, v in os.environ.items() if not k.startswith("FBSDETECT_MQTT")}
+    e.update(env or {})
+    log = tmp / f"serve-{port}.log"
+    with open(log, "wb") as f:
+        p = subprocess.Popen([sys.executable, "-m", "fbsdetect", "--db", db, "serve", "--port", str(port),
+                              "--analyze-every-s", "0", *args], stdout=f, stderr=subprocess.STDOUT, env=e)
+    try:
+        wait_port(port, 60)
+        h: dict[str, Any] = {}
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # the worker connects in the background
+            h = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).json()
+            if "mqtt" not in h or h["mqtt"]["connected"]:
+                break
+            time.sleep(0.3)
+        return {"health": h, "said": log.read_text()}
+    finally:
+        p.terminate()
+        p.wait(15)
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Any:
+    db = f"sqlite:///{tmp_path / 'srv.db'}"
+    store = open_store(db)
+    register_node(store, "n1")
+    mosq = Mosquitto(store, tmp_path / "mq")
+    mosq.start()
+    yield db, mosq, store
+    mosq.stop()
+    store.close()
+
+
+def test_worker_runs_whenever_a_broker_is_configured(broker: Any, tmp_path: Path) -> None:
+    db, mosq, _store = broker
+    r = serve(db, tmp_path, env={"FBSDETECT_MQTT": mosq.ingest_url})  # the server.env way
+    assert r["health"]["mqtt"] == {"connected": True, "worker_alive": True}, r["said"]
+    assert "MQTT ingest from mqtt://127.0.0.1" in r["said"] and "$FBSDETECT_MQTT" in r["said"]
+    assert "ingest-test-password" not in r["said"]  # never the password
+    r = serve(db, tmp_path, "--mqtt", mosq.ingest_url)
+    assert r["health"]["mqtt"]["connected"], r["said"]
+    r = serve(db, tmp_path, "--no-mqtt", env={"FBSDETECT_MQTT": mosq.ingest_url})
+    assert "mqtt" not in r["health"] and "HTTP ingest only, --no-mqtt" in r["said"]
+    r = serve(db, tmp_path)
+    assert "mqtt" not in r["health"] and "no broker configured" in r["said"]
+
+
+def test_worker_follows_the_mosquitto_dir(broker: Any, tmp_path: Path) -> None:
+    """With --mosquitto-dir and no URL: the broker those files configure, with the ingest
+    password written now (the running broker is told with SIGHUP through the pid file)."""
+    db, mosq, _store = broker
+    assert mosq.proc is not None
+    pidfile = tmp_path / "mosquitto.pid"
+    pidfile.write_text(f"{mosq.proc.pid}\n")
+    r = serve(db, tmp_path, "--mosquitto-dir", str(mosq.dir), "--mosquitto-port", str(mosq.port),
+              "--mosquitto-pidfile", str(pidfile))
+    assert r["health"]["mqtt"] == {"connected": True, "worker_alive": True}, r["said"]
+    assert "(--mosquitto-dir)" in r["said"]
+
+
+def test_bad_mqtt_settings_are_one_line(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FBSDETECT_MQTT")}
+    for args, extra, want in (
+            (["--mqtt", "mqtt://127.0.0.1:1", "--no-mqtt"], {}, "--no-mqtt"),
+            ([], {"FBSDETECT_MQTT": "ftp://x"}, "$FBSDETECT_MQTT"),
+            (["--mqtt-ca", str(tmp_path / "none.pem")], {}, "--mqtt-ca")):
+        r = subprocess.run([sys.executable, "-m", "fbsdetect", "--db", db, "serve", *args],
+                           capture_output=True, text=True, env={**env, **extra}, timeout=60)
+        assert r.returncode == 2 and want in r.stderr and "Traceback" not in r.stderr, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
