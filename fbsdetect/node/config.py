@@ -92,4 +92,6 @@ def load_config(path: str) -> NodeConfig:
     for k in ("mqtt", "mqtt_username", "mqtt_password", "ca_file", "gps", "iq_dir"):
         if k in raw and not isinstance(raw[k], str):
             raise BadInput(f"{path}: field {k!r}: a string")
+    if "ca_file" in raw and not Path(raw["ca_file"]).is_file():
+        raise BadInput(f"{path}: field 'ca_file': {raw['ca_file']}: no such file")
     return NodeConfig(path=str(p), **raw)

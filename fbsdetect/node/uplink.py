@@ -35,15 +35,38 @@ def record_json(node: str, r: OutRecord) -> dict[str, Any]:
     return {"node": node, "seq": r.seq, "kind": r.kind, "data": r.payload}
 
 
+def tls_problem(exc: BaseException | None, where: str, ca_file: str | None) -> str | None:
+    """One clear line when `exc` (or what caused it) is a TLS failure, else None."""
+    import ssl
+
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            against = f"the CA in {ca_file}" if ca_file else "the system's CAs (no ca_file set)"
+            return (f"TLS: {where}'s certificate does not verify against {against}: "
+                    f"{exc.verify_message or exc.reason}")
+        if isinstance(exc, ssl.SSLError):
+            return f"TLS: handshake with {where} failed: {exc.reason or exc}"
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return None
+
+
 class HttpsTransport:
     def __init__(self, server: str, token: str, node: str, *, ca_file: str | None = None,
                  timeout_s: float = 10.0) -> None:
+        import ssl
+        from urllib.parse import urlparse
+
         import httpx
 
         self.url = server.rstrip("/") + "/api/v1/ingest"
+        u = urlparse(server)
+        self.where = f"{u.hostname}:{u.port or (443 if u.scheme == 'https' else 80)}"
+        self.ca_file = ca_file
         self.node = node
         self.client = httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=timeout_s,
-                                   verify=ca_file if ca_file else True)
+                                   verify=ssl.create_default_context(cafile=ca_file) if ca_file else True)
         self.connected = False
         self.last_error: str | None = None
 
@@ -55,7 +78,7 @@ class HttpsTransport:
             resp = self.client.post(self.url, json=body)
         except httpx.HTTPError as exc:
             self.connected = False
-            self.last_error = f"{type(exc).__name__}: {exc}"
+            self.last_error = tls_problem(exc, self.where, self.ca_file) or f"{type(exc).__name__}: {exc}"
             return []
         self.connected = True
         if resp.status_code == 200:
@@ -92,7 +115,10 @@ class MqttTransport:
         if cfg["tls"]:
             c.tls_set(ca_certs=ca_file)
         c.max_inflight_messages_set(window)
+        self.where = f"{cfg['host']}:{cfg['port']}"
+        self.ca_file = ca_file
         c.on_connect = self._on_connect
+        c.on_connect_fail = self._on_connect_fail
         c.on_disconnect = self._on_disconnect
         c.on_publish = self._on_publish
         c.reconnect_delay_set(1, 30)
@@ -106,6 +132,13 @@ class MqttTransport:
             return
         self.connected = True
         self.last_error = None
+
+    def _on_connect_fail(self, *_a: Any) -> None:
+        import sys
+
+        exc = sys.exc_info()[1]  # paho calls this while handling the connection's OSError
+        self.last_error = tls_problem(exc, self.where, self.ca_file) or \
+            (f"cannot connect to {self.where}: {type(exc).__name__}: {exc}" if exc else None)
 
     def _on_disconnect(self, *_a: Any) -> None:
         self.connected = False
@@ -190,6 +223,7 @@ class Uplink:
     def _run(self) -> None:
         backoff = 0.5
         warned = False
+        said: set[str] = set()  # the reasons logged during this outage (each once)
         while not self.stop_event.is_set():
             try:
                 batch = self.outbox.pending(self.batch)
@@ -207,14 +241,16 @@ class Uplink:
                     if warned:
                         log.warning("uplink: back (%d records waiting)", self.outbox.depth())
                         warned = False
+                        said.clear()
                     continue
                 if getattr(self.transport, "busy", False):  # acknowledgements still on their way
                     continue
                 self.failures += 1
-                if not warned:
-                    log.warning("uplink: %s; retrying with back-off",
-                                getattr(self.transport, "last_error", None) or "no acknowledgement")
+                why = getattr(self.transport, "last_error", None)
+                if not warned or (why is not None and why not in said):  # also a reason learnt later
+                    log.warning("uplink: %s; retrying with back-off", why or "no acknowledgement")
                     warned = True
+                    said.add(why or "")
             except Exception as exc:  # never let the thread die
                 self.failures += 1
                 log.warning("uplink: %s", exc)

@@ -56,6 +56,8 @@ class MqttWorker:
         self.q: queue.Queue[Any] = queue.Queue()
         self.stop_event = threading.Event()
         self.connected = False
+        self.last_error: str | None = None
+        self._said: str | None = None
         self._principals: dict[str, Any] = {}
         self._thread: threading.Thread | None = None
         self.client: Any = None
@@ -66,8 +68,23 @@ class MqttWorker:
             log.warning("mqtt: connect refused: %s", rc)
             return
         self.connected = True
+        self.last_error = self._said = None
         client.subscribe([(f"fbsdetect/v1/+/{t}", 1) for t in TOPIC_KIND])
         log.info("mqtt: connected to %s:%s", self.cfg["host"], self.cfg["port"])
+
+    def _on_connect_fail(self, *_a: Any) -> None:
+        import sys
+
+        from fbsdetect.node.uplink import tls_problem
+
+        exc = sys.exc_info()[1]  # paho calls this while handling the connection's OSError
+        where = f"{self.cfg['host']}:{self.cfg['port']}"
+        why = tls_problem(exc, where, self.ca_file) or \
+            f"cannot connect to {where}: {type(exc).__name__}: {exc}"
+        self.last_error = why
+        if why != self._said:  # once per reason, not on every retry
+            log.warning("mqtt ingest: %s; retrying", why)
+            self._said = why
 
     def _on_disconnect(self, *_a: Any) -> None:
         self.connected = False
@@ -86,6 +103,7 @@ class MqttWorker:
         if self.cfg["tls"]:
             c.tls_set(ca_certs=self.ca_file)
         c.on_connect = self._on_connect
+        c.on_connect_fail = self._on_connect_fail
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
         c.reconnect_delay_set(1, 10)

@@ -36,11 +36,12 @@ def wait_port(port: int, timeout_s: float = 20.0) -> None:
 class Mosquitto:
     """A private broker on a free port, configured from the server's node registry."""
 
-    def __init__(self, store: Any, directory: Path) -> None:
+    def __init__(self, store: Any, directory: Path, *, tls: tuple[Path, Path] | None = None) -> None:
         if shutil.which("mosquitto") is None:
             pytest.skip("mosquitto is not installed (Debian package mosquitto)")
         self.store = store
         self.dir = directory
+        self.tls = tls  # (certificate, key) of a TLS listener
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.write()
@@ -50,15 +51,22 @@ class Mosquitto:
 
         write_mosquitto_files(self.store, self.dir, ingest_password=INGEST_PASSWORD)
         user = "root" if os.geteuid() == 0 else None
-        (self.dir / "mosquitto.conf").write_text(mosquitto_conf(self.dir, port=self.port, user=user))
+        conf = mosquitto_conf(self.dir, port=self.port, user=user)
+        if self.tls is not None:  # the listener's certificate (the last listener's settings)
+            conf += f"certfile {self.tls[0]}\nkeyfile {self.tls[1]}\n"
+        (self.dir / "mosquitto.conf").write_text(conf)
+
+    @property
+    def scheme(self) -> str:
+        return "mqtts" if self.tls is not None else "mqtt"
 
     @property
     def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     @property
     def ingest_url(self) -> str:
-        return f"mqtt://fbsdetect-ingest:{INGEST_PASSWORD}@127.0.0.1:{self.port}"
+        return f"{self.scheme}://fbsdetect-ingest:{INGEST_PASSWORD}@127.0.0.1:{self.port}"
 
     def start(self) -> None:
         log = open(self.dir / "mosquitto.log", "ab")
@@ -82,21 +90,27 @@ class Mosquitto:
 class Server:
     """`fbsdetect serve` as a process."""
 
-    def __init__(self, db_url: str, directory: Path, mqtt: str | None) -> None:
+    def __init__(self, db_url: str, directory: Path, mqtt: str | None, *, args: tuple[str, ...] = (),
+                 https: bool = False) -> None:
         self.db_url = db_url
         self.dir = directory
         self.mqtt = mqtt
+        self.args = args  # more `serve` options (--tls-cert/--tls-key with https, --mqtt-ca)
+        self.https = https
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.https else 'http'}://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        cmd = [*FBSDETECT, "--db", self.db_url, "serve", "--port", str(self.port), "--analyze-every-s", "0"]
+        cmd = [*FBSDETECT, "--db", self.db_url, "serve", "--port", str(self.port), "--analyze-every-s", "0",
+               *self.args]
         if self.mqtt:
             cmd += ["--mqtt", self.mqtt]
+        else:
+            cmd += ["--no-mqtt"]
         log = open(self.dir / f"server-{self.port}.log", "ab")
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         wait_port(self.port, 240)  # a loaded machine (50 nodes starting) takes a while
@@ -117,7 +131,7 @@ class Server:
 
 def node_config(path: Path, creds: dict[str, str], *, uplink: str, server: str, mqtt: str | None,
                 source: str, duration_s: float | None, health_interval_s: float = 5.0,
-                profile: str = "cn") -> Path:
+                profile: str = "cn", ca_file: Path | None = None) -> Path:
     lines = [f'node = "{creds["node"]}"', f'server = "{server}"', f'token = "{creds["token"]}"',
              f'uplink = "{uplink}"', f'source = "{source}"', f'profile = "{profile}"',
              f'db = "{path.with_suffix(".db")}"', f"health_interval_s = {health_interval_s}",
@@ -126,6 +140,8 @@ def node_config(path: Path, creds: dict[str, str], *, uplink: str, server: str, 
         lines.append(f'mqtt = "{mqtt}"')
     if duration_s is not None:
         lines.append(f"duration_s = {duration_s}")
+    if ca_file is not None:
+        lines.append(f'ca_file = "{ca_file}"')
     path.write_text("\n".join(lines) + "\n")
     return path
 
