@@ -15,7 +15,10 @@ tokens below are taken out):
   `NotAvailable`, `FbsdetectError` (and every other class of
   `fbsdetect/errors.py`) and `argparse.ArgumentTypeError`;
 - HTML text: the text between tags in string literals of the HTML writers
-  (`<h2>Figures</h2>`, `>none<`).
+  (`<h2>Figures</h2>`, `>none<`);
+- the rules' finding texts (`fbsdetect/detect/heuristics/`): an f-string
+  with two words or more, or a literal with three, outside a mark (the rule's
+  docstring and `title` are extracted from the module itself).
 What is not: log messages (`log.debug/info/warning`, for developers; the
 lead may decide otherwise), machine codes (rule ids, JSON keys, CSV machine
 names, API error codes), and the allowlist below.
@@ -38,7 +41,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 # The files whose texts are marked (the scope of this test). Not covered yet, with their owner:
-# the rules' finding texts (fbsdetect/detect/heuristics/*: evidence strings built by check()),
 # cli/{scan,decode,decode_bursts,registry,hunt,serve,node,user}.py, export/evidence.py (report.html),
 # scan/view.py, server/ (dashboard, API error texts), cli/doctor.py.
 COVERED = [
@@ -58,6 +60,7 @@ COVERED = [
     "fbsdetect/mapping/build.py",
     "fbsdetect/report/monthly.py",
     "fbsdetect/i18n/__init__.py",
+    *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "fbsdetect/detect/heuristics").glob("*.py")),
 ]
 
 MARKS = {"_", "gettext", "ngettext", "pgettext", "lazy", "N_"}
@@ -92,6 +95,17 @@ TOKENS = {
     "ID",
     "TZ",
     "ISO",
+    # SI parameter names (3GPP TS 44.018), printed as the standard spells them
+    "MS",
+    "TXPWR",
+    "MAX",
+    "CCH",
+    "CELL",
+    "RESELECT",
+    "HYSTERESIS",
+    "RXLEV",
+    "ACCESS",
+    "MIN",
     "Leaflet",
     "OpenStreetMap",
     "json",
@@ -239,6 +253,29 @@ def scan(path: Path, rel: str | None = None) -> list[str]:
             for a in node.args:
                 for t in _unmarked_texts(a):
                     bad(node, fname, t)
+    # finding texts of the rules: built sentences (f-strings with two words or more, literals with three)
+    if rel.startswith("fbsdetect/detect/heuristics/"):
+        skip = set(docstrings)
+        for n in tree.body:  # `title` is extracted from the module itself (fbsdetect.i18n.extract)
+            if isinstance(n, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "title" for t in n.targets
+            ):
+                skip.add(id(n.value))
+        inside: set[int] = set()
+        for node in ast.walk(tree):
+            if _is_mark(node) or isinstance(node, ast.JoinedStr):
+                inside.update(id(sub) for sub in ast.walk(node) if sub is not node)
+        for node in ast.walk(tree):
+            if id(node) in skip or id(node) in inside:
+                continue
+            if _is_mark(node):
+                continue
+            text = _literal_text(node)
+            if text is None:
+                continue
+            # ids and keys ("arfcn-bsic-collision", "lu_reject_causes") have no spaces: not prose
+            if " " in text.strip() and len(_words(text)) >= (2 if isinstance(node, ast.JoinedStr) else 3):
+                bad(node, "finding text", text)
     # HTML text nodes in string literals outside marks
     marked: set[int] = set()
     for node in ast.walk(tree):
@@ -296,4 +333,22 @@ def page():
     ):
         assert needle in probs, (needle, probs)
     for fine in ("translated help", "done", "a value", "{args.path}"):
+        assert fine not in probs, (fine, probs)
+
+
+def test_the_scan_finds_unmarked_finding_texts(tmp_path: Path) -> None:
+    d = tmp_path / "probe_rule.py"
+    d.write_text(
+        '"""A docstring is extracted, not scanned here."""\n'
+        "from fbsdetect.i18n import _\n"
+        'id = "probe-rule"\ntitle = "A title of several words"\n'
+        "def check(cell, ctx):\n"
+        '    a = f"ARFCN {cell.arfcn} is heard twice"\n'
+        '    b = _("ARFCN {arfcn} is heard once").format(arfcn=1)\n'
+        '    c = "a plain sentence here"\n'
+        '    return {"lu_reject_causes": a + b + c}\n'
+    )
+    probs = "\n".join(scan(d, "fbsdetect/detect/heuristics/probe_rule.py"))
+    assert "is heard twice" in probs and "a plain sentence here" in probs
+    for fine in ("docstring", "A title", "heard once", "lu_reject_causes", "probe-rule"):
         assert fine not in probs, (fine, probs)

@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from fbsdetect.detect.context import RuleContext
+from fbsdetect.i18n import _, current
 
 
 @dataclass(frozen=True)
@@ -28,13 +29,17 @@ class Reference:
         parts = []
         if self.values:
             c = Counter(self.values)
-            parts.append("the operator's other cells here use "
-                         + ", ".join(f"{v}{unit}" + (f" ({n}x)" if n > 1 else "") for v, n in
-                                     sorted(c.items(), key=lambda kv: -kv[1])[:5]))
+            parts.append(_("the operator's other cells here use {values}").format(
+                values=", ".join(f"{v}{unit}" + (f" ({n}x)" if n > 1 else "") for v, n in
+                                 sorted(c.items(), key=lambda kv: -kv[1])[:5])))
         if self.profile_range is not None:
             lo, hi = self.profile_range
-            parts.append(f"the profile's typical range is {lo:g}-{hi:g}{unit}")
-        return "; ".join(parts) if parts else "nothing is known about the operator's cells"
+            parts.append(
+                _("the profile's typical range is {lo}-{hi}{unit}").format(
+                    lo=f"{lo:g}", hi=f"{hi:g}", unit=unit
+                )
+            )
+        return "; ".join(parts) if parts else _("nothing is known about the operator's cells")
 
 
 def reference(ctx: RuleContext, name: str, min_values: int = 2) -> Reference:
@@ -42,8 +47,9 @@ def reference(ctx: RuleContext, name: str, min_values: int = 2) -> Reference:
     `<name>_range` and the span of the operator's other cells' values (at
     least `min_values` of them), so that an operator-typical unusual value
     (one the operator's own cells use) is never an outlier."""
-    vals = tuple(v for v in ctx.operator_values(name)
-                 if isinstance(v, int | float) and not isinstance(v, bool))
+    vals = tuple(
+        v for v in ctx.operator_values(name) if isinstance(v, int | float) and not isinstance(v, bool)
+    )
     pr = ctx.op_attr(f"{name}_range")
     prange = (float(pr[0]), float(pr[1])) if isinstance(pr, Sequence) and len(pr) == 2 else None
     los, his = [], []
@@ -74,7 +80,8 @@ def bool_share(ctx: RuleContext, name: str, expected_attr: str) -> Share:
 
 
 def innocent(*causes: str) -> str:
-    return "Innocent causes: " + "; ".join(causes) + "."
+    """The sentence naming a finding's usual innocent causes (each already translated)."""
+    return _("Innocent causes: {causes}.").format(causes=("；" if current() == "zh" else "; ").join(causes))
 
 
 @lru_cache(maxsize=4096)
@@ -93,9 +100,16 @@ def db(v: float) -> str:
     return f"{v:.0f} dB"
 
 
-def feature_absent(cell: Any, ctx: RuleContext, name: str, expected_attr: str, *,
-                   min_cells: int = 2, min_share: float = 0.75,
-                   use_profile: bool = True) -> tuple[float, str, dict[str, Any]] | None:
+def feature_absent(
+    cell: Any,
+    ctx: RuleContext,
+    name: str,
+    expected_attr: str,
+    *,
+    min_cells: int = 2,
+    min_share: float = 0.75,
+    use_profile: bool = True,
+) -> tuple[float, str, dict[str, Any]] | None:
     """(score, reason, data) when the cell lacks boolean feature `name` that
     its operator's cells here have; None otherwise. The operator's heard
     cells decide when there are at least `min_cells` of them (a 2G-only
@@ -108,11 +122,17 @@ def feature_absent(cell: Any, ctx: RuleContext, name: str, expected_attr: str, *
         share = sh.share or 0.0
         if share < min_share:
             return None
-        return (1.0, f"{sh.true} of the operator's {sh.n} other cells here have it",
-                {"cells": sh.n, "with": sh.true})
+        return (
+            1.0,
+            _("{n} of the operator's {total} other cells here have it").format(n=sh.true, total=sh.n),
+            {"cells": sh.n, "with": sh.true},
+        )
     if sh.n == 0 and use_profile and sh.expected:
-        return (0.6, "the profile says the operator's cells have it (no other cell of it heard)",
-                {"cells": 0, "profile_expected": True})
+        return (
+            0.6,
+            _("the profile says the operator's cells have it (no other cell of it heard)"),
+            {"cells": 0, "profile_expected": True},
+        )
     return None
 
 
@@ -124,14 +144,17 @@ PATHLOSS_EXPONENT = 2.8  # optimistic (suburban is 3-3.5): again an upper bound 
 
 def fspl_db(d_m: float, freq_hz: float) -> float:
     import math
+
     return 20 * math.log10(max(d_m, 1.0)) + 20 * math.log10(freq_hz) - 147.55
 
 
-def predicted_max_dbm(d_m: float, freq_hz: float | None, eirp_dbm: float = EIRP_MAX_DBM,
-                      exponent: float = PATHLOSS_EXPONENT) -> float:
+def predicted_max_dbm(
+    d_m: float, freq_hz: float | None, eirp_dbm: float = EIRP_MAX_DBM, exponent: float = PATHLOSS_EXPONENT
+) -> float:
     """Upper bound of the received power from a site `d_m` away: free space to
     100 m, then `exponent` (log-distance model)."""
     import math
+
     f = freq_hz or 947e6
     d = max(d_m, 10.0)
     if d <= 100.0:

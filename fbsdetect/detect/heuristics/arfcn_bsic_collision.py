@@ -13,6 +13,7 @@ from __future__ import annotations
 from fbsdetect.detect.context import RuleContext, Seen
 from fbsdetect.detect.finding import Finding
 from fbsdetect.detect.heuristics._common import innocent
+from fbsdetect.i18n import _
 
 id = "arfcn-bsic-collision"
 title = "ARFCN/BSIC shared with another cell"
@@ -31,7 +32,11 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     if not clash:
         return None
     s = clash[0]
-    text = (f"ARFCN {o.arfcn} BSIC {o.bsic} is also heard in the same sweep as CGI "
-            f"{s.key.cgi()}. " + innocent("distant co-channel reuse under unusual propagation",
-                                          "an identity decoding error"))
+    text = (
+        _("ARFCN {arfcn} BSIC {bsic} is also heard in the same sweep as CGI {cgi}.").format(
+            arfcn=o.arfcn, bsic=o.bsic, cgi=s.key.cgi()
+        )
+        + " "
+        + innocent(_("distant co-channel reuse under unusual propagation"), _("an identity decoding error"))
+    )
     return Finding(id, version, 1.0, text, {"other": s.key.cgi()}, family)

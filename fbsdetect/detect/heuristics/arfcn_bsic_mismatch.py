@@ -11,6 +11,7 @@ from __future__ import annotations
 from fbsdetect.detect.context import RuleContext, Seen, fmt_list
 from fbsdetect.detect.finding import Finding
 from fbsdetect.detect.heuristics._common import innocent
+from fbsdetect.i18n import _
 
 id = "arfcn-bsic-mismatch"
 title = "ARFCN/BSIC differs from the registered one"
@@ -32,13 +33,23 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
         rb |= st.bsics
     bad = []
     if ra and o.arfcn is not None and o.arfcn not in ra:
-        bad.append(f"ARFCN {o.arfcn} (recorded {fmt_list(sorted(ra))})")
+        bad.append(
+            _("ARFCN {arfcn} (recorded {recorded})").format(arfcn=o.arfcn, recorded=fmt_list(sorted(ra)))
+        )
     if rb and o.bsic is not None and o.bsic not in rb:
-        bad.append(f"BSIC {o.bsic} (recorded {fmt_list(sorted(rb))})")
+        bad.append(_("BSIC {bsic} (recorded {recorded})").format(bsic=o.bsic, recorded=fmt_list(sorted(rb))))
     if not bad:
         return None
-    text = ("Known cell heard with " + " and ".join(bad) + ". "
-            + innocent("frequency or BSIC re-planning since the record was made"))
-    return Finding(id, version, 1.0 if len(bad) == 2 else 0.8, text,
-                   {"arfcn": o.arfcn, "bsic": o.bsic, "recorded_arfcns": sorted(ra),
-                    "recorded_bsics": sorted(rb)}, family)
+    text = (
+        _("Known cell heard with {what}.").format(what=_(" and ").join(bad))
+        + " "
+        + innocent(_("frequency or BSIC re-planning since the record was made"))
+    )
+    return Finding(
+        id,
+        version,
+        1.0 if len(bad) == 2 else 0.8,
+        text,
+        {"arfcn": o.arfcn, "bsic": o.bsic, "recorded_arfcns": sorted(ra), "recorded_bsics": sorted(rb)},
+        family,
+    )

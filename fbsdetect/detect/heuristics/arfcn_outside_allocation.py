@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from fbsdetect.detect.context import RuleContext, Seen
 from fbsdetect.detect.finding import Finding
 from fbsdetect.detect.heuristics._common import innocent
+from fbsdetect.i18n import _
 
 id = "arfcn-outside-allocation"
 title = "ARFCN outside the operator's allocation"
@@ -44,7 +45,10 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     rs = [r for v in use.values() for r in ranges(v)]
     if not rs or any(lo <= a <= hi for lo, hi in rs):
         return None
-    text = (f"ARFCN {a} is outside {ctx.op_attr('name', 'the operator')}'s allocation "
-            + ", ".join(f"{lo}-{hi}" for lo, hi in rs) + ". "
-            + innocent("refarming or a new licence the profile does not list yet"))
+    from fbsdetect.i18n import operator_name
+
+    op = operator_name(cell.obs.mcc, cell.obs.mnc, ctx.op_attr("name", None)) or _("the operator")
+    text = (_("ARFCN {arfcn} is outside {operator}'s allocation {ranges}.").format(
+                arfcn=a, operator=op, ranges=", ".join(f"{lo}-{hi}" for lo, hi in rs)) + " "
+            + innocent(_("refarming or a new licence the profile does not list yet")))
     return Finding(id, version, 1.0, text, {"arfcn": a, "allocation": rs}, family)

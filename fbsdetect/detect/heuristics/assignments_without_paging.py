@@ -16,6 +16,7 @@ from fbsdetect.detect.context import RuleContext, Seen
 from fbsdetect.detect.finding import Finding, ramp
 from fbsdetect.detect.heuristics._common import innocent
 from fbsdetect.detect.heuristics._traffic import observations
+from fbsdetect.i18n import _
 
 id = "assignments-without-paging"
 title = "Assignments without paging"
@@ -37,10 +38,23 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     share = responses / assign
     if share > 0.1 or paging > assign:
         return None
-    evidence = (f"{assign} dedicated channels assigned, {responses} of them answering a page, "
-                f"while the cell sent {paging} paging requests. "
-                + innocent("a busy cell at a location-area border", "a crowd (station, stadium)",
-                           "a short observation"))
-    return Finding(id, version, ramp(assign, 5, 40) * (1 - share), evidence,
-                   {"assignments": assign, "paging_responses": responses, "paging_requests": paging},
-                   family)
+    evidence = (
+        _(
+            "{assignments} dedicated channels assigned, {responses} of them answering a page, while the "
+            "cell sent {paging} paging requests."
+        ).format(assignments=assign, responses=responses, paging=paging)
+        + " "
+        + innocent(
+            _("a busy cell at a location-area border"),
+            _("a crowd (station, stadium)"),
+            _("a short observation"),
+        )
+    )
+    return Finding(
+        id,
+        version,
+        ramp(assign, 5, 40) * (1 - share),
+        evidence,
+        {"assignments": assign, "paging_responses": responses, "paging_requests": paging},
+        family,
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from fbsdetect.detect.context import RuleContext, Seen
 from fbsdetect.detect.finding import Finding
 from fbsdetect.detect.heuristics._common import innocent
+from fbsdetect.i18n import _
 
 id = "ba-list-empty"
 title = "Empty or self-only BA list"
@@ -27,6 +28,7 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     others = [x for x in n if x != cell.obs.arfcn]
     if others:
         return None
-    what = "no neighbours" if not n else "only its own carrier as neighbour"
-    text = f"The cell announces {what}. " + innocent("an isolated rural site", "a temporary or test cell")
+    text = (_("The cell announces no neighbours.") if not n else
+            _("The cell announces only its own carrier as neighbour.")) + " " + innocent(
+        _("an isolated rural site"), _("a temporary or test cell"))
     return Finding(id, version, 1.0, text, {"neighbours": list(n)}, family)

@@ -17,6 +17,7 @@ from statistics import median
 from fbsdetect.detect.context import RuleContext, Seen, fmt_list
 from fbsdetect.detect.finding import Finding, ramp
 from fbsdetect.detect.heuristics._common import innocent
+from fbsdetect.i18n import _
 
 id = "ba-list-not-heard"
 title = "Neighbour list of carriers not heard here"
@@ -52,9 +53,10 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
                 others.append(sh)
     if len(others) < 2 or median(others) < 0.5:
         return None
-    text = (f"Of the {len([a for a in ba if a != cell.obs.arfcn])} carriers in its BA list "
-            f"({fmt_list(list(ba))}), {mine:.0%} are heard here, against a median {median(others):.0%} "
-            f"for the operator's {len(others)} other cells. "
-            + innocent("neighbours beyond the receiver's reach", "carriers outside the swept bands"))
+    text = (_("Of the {n} carriers in its BA list ({arfcns}), {share} are heard here, against a median "
+              "{median} for the operator's {others} other cells.").format(
+                n=len([a for a in ba if a != cell.obs.arfcn]), arfcns=fmt_list(list(ba)), share=f"{mine:.0%}",
+                median=f"{median(others):.0%}", others=len(others)) + " "
+            + innocent(_("neighbours beyond the receiver's reach"), _("carriers outside the swept bands")))
     return Finding(id, version, ramp(median(others) - mine, 0.3, 0.7) * 0.6 + 0.4, text,
                    {"heard_share": round(mine, 2), "others_median": round(median(others), 2)}, family)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from fbsdetect.detect.context import RuleContext, Seen, distance_m
 from fbsdetect.detect.finding import Finding, ramp
 from fbsdetect.detect.heuristics._common import innocent, reliability
+from fbsdetect.i18n import _
 
 id = "cell-far-from-registered"
 title = "Known cell far from its registered place"
@@ -51,11 +52,15 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     upd = ctx.registry_updated
     rel = reliability(rec, cell.t_s)
     n = getattr(rec, "samples", None)
-    text = (f"Registered {d / 1000:.1f} km away (registry range {getattr(rec, 'range_m', None) or 0:.0f} m"
-            + (f", {n} samples" if n is not None else "") + f", threshold {thr / 1000:.1f} km"
-            + (f"; the entry is weak evidence (reliability {rel:.1f})" if rel < 0.8 else "") + "). "
-            + innocent("the registry position is stale or coarse" + (f" ({upd})" if upd else ""),
-                       "the site moved", "propagation over water or from a hill top"))
+    details = [_("registry range {range:.0f} m").format(range=getattr(rec, "range_m", None) or 0)]
+    if n is not None:
+        details.append(_("{n} samples").format(n=n))
+    details.append(_("threshold {km:.1f} km").format(km=thr / 1000))
+    weak = _("; the entry is weak evidence (reliability {r:.1f})").format(r=rel) if rel < 0.8 else ""
+    text = (_("Registered {km:.1f} km away ({details}{weak}).").format(
+                km=d / 1000, details=", ".join(details), weak=weak) + " "
+            + innocent(_("the registry position is stale or coarse") + (f" ({upd})" if upd else ""),
+                       _("the site moved"), _("propagation over water or from a hill top")))
     return Finding(id, version, (ramp(d / thr, 1.0, 3.0) * 0.7 + 0.3) * rel, text,
                    {"distance_m": round(d), "threshold_m": round(thr), "reliability": round(rel, 2)},
                    family)

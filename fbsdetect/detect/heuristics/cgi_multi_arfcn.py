@@ -18,6 +18,7 @@ from __future__ import annotations
 from fbsdetect.detect.context import RuleContext, Seen, fmt_list
 from fbsdetect.detect.finding import Finding
 from fbsdetect.detect.heuristics._common import innocent
+from fbsdetect.i18n import _
 
 id = "cgi-multi-arfcn"
 title = "Same CGI on two ARFCNs"
@@ -44,18 +45,20 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     arfcns = sorted({s.obs.arfcn for s in others if s.obs.arfcn is not None})
     if o.arfcn in ref:
         return None
-    score, why = 0.5, "neither carrier is known from the registry or the baseline"
+    score, why = 0.5, _("neither carrier is known from the registry or the baseline")
     lists = [n for n in (s.param("neighbours") for s in ctx.peers if s.cgi != cell.cgi)
              if isinstance(n, list | tuple) and n]
     named_me = sum(1 for n in lists if o.arfcn in n)
     named_other = sum(1 for n in lists if any(a in n for a in arfcns))
     if ref & set(arfcns):
-        score, why = 1.0, f"the registry/baseline knows this CGI on ARFCN {fmt_list(sorted(ref))}"
+        score, why = 1.0, _("the registry/baseline knows this CGI on ARFCN {arfcns}").format(
+            arfcns=fmt_list(sorted(ref)))
     elif named_me > named_other:
         return None  # the network's cells list this carrier: this is the original
     elif named_other > named_me:
-        score, why = 1.0, (f"{named_other} of the operator's {len(lists)} other cells here list "
-                           f"ARFCN {fmt_list(arfcns)} as neighbour, {named_me} list ARFCN {o.arfcn}")
+        score, why = 1.0, _("{named_other} of the operator's {n} other cells here list ARFCN {arfcns} as "
+                            "neighbour, {named_me} list ARFCN {arfcn}").format(
+            named_other=named_other, n=len(lists), arfcns=fmt_list(arfcns), named_me=named_me, arfcn=o.arfcn)
     else:
         mine = ctx.history[0].t_s if ctx.history else cell.t_s
         firsts = [t for t in (ctx.world.by_key[s.key][0].t_s for s in others if ctx.world.by_key.get(s.key))
@@ -65,9 +68,9 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
             if mine + 1.0 < theirs:
                 return None  # this carrier was there first: the other one is the suspect
             if theirs + 1.0 < mine:
-                score, why = 0.8, "the other carrier was heard first"
-    text = (f"CGI {o.mcc}-{o.mnc:02d}-{o.lac}-{o.cid} is also heard on ARFCN {fmt_list(arfcns)}; "
-            f"{why}. " + innocent("a carrier change between sweeps",
-                                  "two sectors listed under one CID"))
+                score, why = 0.8, _("the other carrier was heard first")
+    text = (_("CGI {cgi} is also heard on ARFCN {arfcns}; {why}.").format(
+                cgi=f"{o.mcc}-{o.mnc:02d}-{o.lac}-{o.cid}", arfcns=fmt_list(arfcns), why=why) + " "
+            + innocent(_("a carrier change between sweeps"), _("two sectors listed under one CID")))
     return Finding(id, version, score, text, {"other_arfcns": arfcns, "reference_arfcns": sorted(ref)},
                    family)

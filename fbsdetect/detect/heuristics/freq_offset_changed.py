@@ -16,6 +16,7 @@ from fbsdetect.detect.context import RuleContext, Seen
 from fbsdetect.detect.finding import Finding, ramp
 from fbsdetect.detect.heuristics._common import innocent
 from fbsdetect.detect.heuristics.freq_offset_outlier import residual_hz
+from fbsdetect.i18n import _
 
 id = "freq-offset-changed"
 title = "Carrier frequency offset changed against the baseline"
@@ -41,8 +42,19 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     delta = r[0] - mean
     if abs(delta) <= thr:
         return None
-    text = (f"Carrier {r[0]:+.0f} Hz from the receiver's common ppm, where the baseline learned "
-            f"{mean:+.0f} +- {sd:.0f} Hz for this cell ({n} observations): moved {delta:+.0f} Hz. "
-            + innocent("a BTS whose oscillator was replaced or recalibrated", "Doppler"))
-    return Finding(id, version, ramp(abs(delta), thr, thr + 200.0) * 0.6 + 0.4, text,
-                   {"residual_hz": round(r[0], 1), "learned_hz": round(mean, 1), "n": n}, family)
+    text = (
+        _(
+            "Carrier {offset:+.0f} Hz from the receiver's common ppm, where the baseline learned {mean:+.0f} "
+            "+- {sd:.0f} Hz for this cell ({n} observations): moved {delta:+.0f} Hz."
+        ).format(offset=r[0], mean=mean, sd=sd, n=n, delta=delta)
+        + " "
+        + innocent(_("a BTS whose oscillator was replaced or recalibrated"), _("Doppler"))
+    )
+    return Finding(
+        id,
+        version,
+        ramp(abs(delta), thr, thr + 200.0) * 0.6 + 0.4,
+        text,
+        {"residual_hz": round(r[0], 1), "learned_hz": round(mean, 1), "n": n},
+        family,
+    )

@@ -21,6 +21,7 @@ from statistics import median
 from fbsdetect.detect.context import RuleContext, Seen
 from fbsdetect.detect.finding import Finding, ramp
 from fbsdetect.detect.heuristics._common import innocent
+from fbsdetect.i18n import _
 
 id = "freq-offset-outlier"
 title = "Carrier frequency offset unlike the other cells"
@@ -72,12 +73,28 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     thr = max(MIN_RESIDUAL_HZ, 3 * spread + 60.0, doppler + 60.0)
     if abs(res) <= thr:
         return None
-    text = (f"Carrier {res:+.0f} Hz off after removing the receiver's common {ppm:+.2f} ppm "
-            f"(estimated on {n} other cells, which sit within {spread:.0f} Hz"
-            + (f"; the receiver moves at {v:.0f} m/s, Doppler up to +-{doppler / 2:.0f} Hz" if v > 1 else "")
-            + "); licensed BTSs hold ~45 Hz, "
-            "fake ones were measured 229-719 Hz off. "
-            + innocent("Doppler from a fast-moving receiver", "a BTS with a drifting oscillator"))
-    return Finding(id, version, ramp(abs(res), thr, thr + 250.0) * 0.6 + 0.4, text,
-                   {"residual_hz": round(res, 1), "ppm": round(ppm, 3), "spread_hz": round(spread, 1),
-                    "n": n, "speed_m_s": round(v, 1)}, family)
+    moving = (_("; the receiver moves at {v:.0f} m/s, Doppler up to +-{doppler:.0f} Hz").format(
+        v=v, doppler=doppler / 2) if v > 1 else "")
+    text = (
+        _(
+            "Carrier {offset:+.0f} Hz off after removing the receiver's common {ppm:+.2f} ppm (estimated "
+            "on {n} other cells, which sit within {spread:.0f} Hz{moving}); licensed BTSs hold ~45 Hz, fake "
+            "ones were measured 229-719 Hz off."
+        ).format(offset=res, ppm=ppm, n=n, spread=spread, moving=moving)
+        + " "
+        + innocent(_("Doppler from a fast-moving receiver"), _("a BTS with a drifting oscillator"))
+    )
+    return Finding(
+        id,
+        version,
+        ramp(abs(res), thr, thr + 250.0) * 0.6 + 0.4,
+        text,
+        {
+            "residual_hz": round(res, 1),
+            "ppm": round(ppm, 3),
+            "spread_hz": round(spread, 1),
+            "n": n,
+            "speed_m_s": round(v, 1),
+        },
+        family,
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from fbsdetect.detect.context import RuleContext, Seen
 from fbsdetect.detect.finding import Finding
 from fbsdetect.detect.heuristics._common import feature_absent, innocent
+from fbsdetect.i18n import _
 
 id = "gprs-absent"
 title = "GPRS absent where the operator has it"
@@ -25,6 +26,6 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     if r is None:
         return None
     score, why, data = r
-    text = (f"The cell offers no GPRS; {why}. "
-            + innocent("a site without packet service", "a PCU outage"))
+    text = (_("The cell offers no GPRS; {why}.").format(why=why) + " "
+            + innocent(_("a site without packet service"), _("a PCU outage")))
     return Finding(id, version, score, text, data, family)

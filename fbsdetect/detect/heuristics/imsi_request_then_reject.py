@@ -17,6 +17,7 @@ from fbsdetect.detect.context import RuleContext, Seen
 from fbsdetect.detect.finding import Finding, ramp
 from fbsdetect.detect.heuristics._common import innocent
 from fbsdetect.detect.heuristics._traffic import observations
+from fbsdetect.i18n import _
 
 id = "imsi-request-then-reject"
 title = "IMSI asked, then Location Updating rejected"
@@ -37,10 +38,25 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
             causes[str(k)] = causes.get(str(k), 0) + int(v)
     if n < 1:
         return None
-    cs = ", ".join(f"cause {k} x{v}" for k, v in sorted(causes.items()))
-    evidence = (f"{n} conversations asked the phone's IMSI and then rejected its location update"
-                + (f" ({cs})" if cs else "") + ". "
-                + innocent("a network that lost a phone's TMSI and rejects roaming phones (it would also "
-                           "authenticate and cipher)", "a single case"))
-    return Finding(id, version, ramp(n, 0, 3), evidence, {"conversations": n, "lu_rejects": rejects,
-                                                          "causes": causes}, family)
+    cs = ", ".join(_("cause {cause} x{n}").format(cause=k, n=v) for k, v in sorted(causes.items()))
+    evidence = (
+        _("{n} conversations asked the phone's IMSI and then rejected its location update{causes}.").format(
+            n=n, causes=f" ({cs})" if cs else ""
+        )
+        + " "
+        + innocent(
+            _(
+                "a network that lost a phone's TMSI and rejects roaming phones (it would also "
+                "authenticate and cipher)"
+            ),
+            _("a single case"),
+        )
+    )
+    return Finding(
+        id,
+        version,
+        ramp(n, 0, 3),
+        evidence,
+        {"conversations": n, "lu_rejects": rejects, "causes": causes},
+        family,
+    )

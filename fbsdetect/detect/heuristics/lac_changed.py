@@ -14,6 +14,7 @@ from __future__ import annotations
 from fbsdetect.detect.context import RuleContext, Seen, distance_m, fmt_list
 from fbsdetect.detect.finding import Finding
 from fbsdetect.detect.heuristics._common import innocent
+from fbsdetect.i18n import _
 
 id = "lac-changed"
 title = "Known CID with another LAC"
@@ -53,7 +54,7 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
             other.add(s.obs.lac)
     if same or not other:
         return None
-    text = (f"CID {o.cid} of {o.mcc}-{o.mnc:02d} is known with LAC {fmt_list(sorted(other))}, "
-            f"here it announces LAC {o.lac}. "
-            + innocent("location-area re-planning", "the CID reused in another location area"))
+    text = (_("CID {cid} of {plmn} is known with LAC {known}, here it announces LAC {lac}.").format(
+                cid=o.cid, plmn=f"{o.mcc}-{o.mnc:02d}", known=fmt_list(sorted(other)), lac=o.lac) + " "
+            + innocent(_("location-area re-planning"), _("the CID reused in another location area")))
     return Finding(id, version, 1.0, text, {"lac": o.lac, "known_lacs": sorted(other)}, family)

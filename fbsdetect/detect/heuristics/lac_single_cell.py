@@ -16,6 +16,7 @@ from __future__ import annotations
 from fbsdetect.detect.context import RuleContext, Seen, fmt_list
 from fbsdetect.detect.finding import Finding, ramp
 from fbsdetect.detect.heuristics._common import innocent
+from fbsdetect.i18n import _
 
 id = "lac-single-cell"
 title = "LAC used by this cell only"
@@ -46,9 +47,24 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     if ctx.has_registry and o.lac in ctx.registry_lacs and _registered_here(cell, ctx):
         return None  # a location area registered around here: the receiver hears its edge
     lacs = sorted({s.obs.lac for s in peers if s.obs.lac is not None})
-    text = (f"LAC {o.lac} is heard on this cell only; the operator's {len(peers)} other cells heard here "
-            f"use LAC {fmt_list(lacs)}" + (", and the registry lists no cell in it" if ctx.has_registry
-                                          else "") + ". "
-            + innocent("the receiver is at a location-area border", "few of the operator's cells are heard"))
-    return Finding(id, version, ramp(len(peers), 1, 4), text, {"lac": o.lac, "peer_lacs": lacs,
-                                                               "peers": len(peers)}, family)
+    text = (
+        _(
+            "LAC {lac} is heard on this cell only; the operator's {n} other cells heard here use LAC "
+            "{lacs}{registry}."
+        ).format(
+            lac=o.lac,
+            n=len(peers),
+            lacs=fmt_list(lacs),
+            registry=_(", and the registry lists no cell in it") if ctx.has_registry else "",
+        )
+        + " "
+        + innocent(_("the receiver is at a location-area border"), _("few of the operator's cells are heard"))
+    )
+    return Finding(
+        id,
+        version,
+        ramp(len(peers), 1, 4),
+        text,
+        {"lac": o.lac, "peer_lacs": lacs, "peers": len(peers)},
+        family,
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 from fbsdetect.detect.context import RuleContext, Seen, fmt_list
 from fbsdetect.detect.finding import Finding
 from fbsdetect.detect.heuristics._common import innocent
+from fbsdetect.i18n import _
 
 id = "lac-unknown"
 title = "LAC unknown for the operator"
@@ -40,7 +41,18 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
         return None
     lac = o.lac
     near = sorted(known, key=lambda x: abs(x - lac))[:5]
-    text = (f"LAC {o.lac} is not used by any cell of {o.mcc}-{o.mnc:02d} in the {' or '.join(refs)} "
-            f"({len(known)} LACs known, nearest {fmt_list(near)}). "
-            + innocent("a new location area after network re-planning", "registry coverage is thin here"))
+    names = {"registry": _("registry"), "baseline": _("baseline")}
+    text = (
+        _(
+            "LAC {lac} is not used by any cell of {plmn} in the {refs} ({n} LACs known, nearest {nearest})."
+        ).format(
+            lac=o.lac,
+            plmn=f"{o.mcc}-{o.mnc:02d}",
+            refs=_(" or ").join(names[r] for r in refs),
+            n=len(known),
+            nearest=fmt_list(near),
+        )
+        + " "
+        + innocent(_("a new location area after network re-planning"), _("registry coverage is thin here"))
+    )
     return Finding(id, version, 1.0, text, {"lac": o.lac, "known_lacs": len(known), "nearest": near}, family)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from fbsdetect.detect.context import RuleContext, Seen
 from fbsdetect.detect.finding import Finding, ramp
 from fbsdetect.detect.heuristics._common import innocent
+from fbsdetect.i18n import _
 
 id = "lte-jamming-new-cell"
 title = "LTE jamming with a new strong GSM cell"
@@ -48,9 +49,30 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
                      and s.obs.power_ref == cell.obs.power_ref), reverse=True)
     if p is None or (len(powers) >= 2 and p < powers[1]):
         return None  # not among the two strongest of its sweep
-    text = (f"The {top.band} noise floor rose {rise:.0f} dB above its quiet level while this cell, unknown "
-            f"to the {' and '.join(new)}, is among the strongest heard ({p:.0f} {cell.obs.power_ref}). "
-            + innocent("a busy or newly lit LTE carrier in the band", "interference from other equipment",
-                       "a new legitimate GSM site"))
-    return Finding(id, version, ramp(rise, MIN_RISE_DB, 15.0) * 0.6 + 0.4, text,
-                   {"band": top.band, "rise_db": round(rise, 1), "power": p}, family)
+    names = {"registry": _("registry"), "baseline": _("baseline")}
+    text = (
+        _(
+            "The {band} noise floor rose {rise:.0f} dB above its quiet level while this cell, unknown to the "
+            "{refs}, is among the strongest heard ({power:.0f} {unit})."
+        ).format(
+            band=top.band,
+            rise=rise,
+            refs=_(" and ").join(names[r] for r in new),
+            power=p,
+            unit=cell.obs.power_ref,
+        )
+        + " "
+        + innocent(
+            _("a busy or newly lit LTE carrier in the band"),
+            _("interference from other equipment"),
+            _("a new legitimate GSM site"),
+        )
+    )
+    return Finding(
+        id,
+        version,
+        ramp(rise, MIN_RISE_DB, 15.0) * 0.6 + 0.4,
+        text,
+        {"band": top.band, "rise_db": round(rise, 1), "power": p},
+        family,
+    )

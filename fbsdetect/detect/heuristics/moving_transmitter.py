@@ -20,6 +20,7 @@ from statistics import median
 from fbsdetect.detect.context import RuleContext, Seen, distance_m
 from fbsdetect.detect.finding import Finding, ramp
 from fbsdetect.detect.heuristics._common import EIRP_MAX_DBM, fspl_db, innocent
+from fbsdetect.i18n import _
 
 id = "moving-transmitter"
 title = "Power inconsistent with a fixed site"
@@ -97,12 +98,24 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
         ref = median(others) if others else 0.0
         if swing < 12.0 or swing < ref + 8.0:
             return None
-        text = (f"The receiver stood still, yet this cell's power swung {swing:.0f} dB over {len(pts)} "
-                f"observations (other cells: {ref:.0f} dB). "
-                + innocent("a cell changing its transmit power",
-                           "something moving between cell and receiver"))
-        return Finding(id, version, ramp(swing - ref, 8, 20) * 0.6 + 0.4, text,
-                       {"swing_db": round(swing, 1), "others_swing_db": round(ref, 1), "n": len(pts)}, family)
+        text = (
+            _(
+                "The receiver stood still, yet this cell's power swung {swing:.0f} dB over {n} observations "
+                "(other cells: {ref:.0f} dB)."
+            ).format(swing=swing, n=len(pts), ref=ref)
+            + " "
+            + innocent(
+                _("a cell changing its transmit power"), _("something moving between cell and receiver")
+            )
+        )
+        return Finding(
+            id,
+            version,
+            ramp(swing - ref, 8, 20) * 0.6 + 0.4,
+            text,
+            {"swing_db": round(swing, 1), "others_swing_db": round(ref, 1), "n": len(pts)},
+            family,
+        )
     rms = _cached_rms(ctx, cell)
     if rms is None:
         return None
@@ -111,10 +124,23 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     thr = max(6.0, 2 * pref) if pref is not None else 8.0
     if rms < thr:
         return None
-    text = (f"No fixed site explains this cell's power along the route: best fit leaves {rms:.1f} dB RMS "
-            f"over {len(pts)} observations"
-            + (f" (other cells {pref:.1f} dB)" if pref is not None else "") + ". "
-            + innocent("deep shadowing along the route", "a cell changing its power"))
-    return Finding(id, version, ramp(rms - thr, 0, 6) * 0.6 + 0.4, text,
-                   {"rms_db": round(rms, 1), "others_rms_db": None if pref is None else round(pref, 1),
-                    "n": len(pts)}, family)
+    text = (
+        _(
+            "No fixed site explains this cell's power along the route: best fit leaves {rms:.1f} dB RMS over "
+            "{n} observations{others}."
+        ).format(
+            rms=rms,
+            n=len(pts),
+            others=_(" (other cells {ref:.1f} dB)").format(ref=pref) if pref is not None else "",
+        )
+        + " "
+        + innocent(_("deep shadowing along the route"), _("a cell changing its power"))
+    )
+    return Finding(
+        id,
+        version,
+        ramp(rms - thr, 0, 6) * 0.6 + 0.4,
+        text,
+        {"rms_db": round(rms, 1), "others_rms_db": None if pref is None else round(pref, 1), "n": len(pts)},
+        family,
+    )

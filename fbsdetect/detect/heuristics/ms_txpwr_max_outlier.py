@@ -11,6 +11,7 @@ from __future__ import annotations
 from fbsdetect.detect.context import RuleContext, Seen
 from fbsdetect.detect.finding import Finding, ramp
 from fbsdetect.detect.heuristics._common import innocent, reference
+from fbsdetect.i18n import _
 
 id = "ms-txpwr-max-outlier"
 title = "MS_TXPWR_MAX_CCH outlier"
@@ -28,5 +29,5 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     if not ref.known or ref.lo is None or ref.hi is None or ref.lo <= v <= ref.hi:
         return None
     d = (ref.lo - v) if v < ref.lo else (v - ref.hi)
-    text = (f"MS_TXPWR_MAX_CCH {v}; {ref.text()}. " + innocent("micro and indoor cells use other values"))
+    text = f"MS_TXPWR_MAX_CCH {v}; {ref.text()}. " + innocent(_("micro and indoor cells use other values"))
     return Finding(id, version, ramp(d, 0, 4), text, {"value": v, "lo": ref.lo, "hi": ref.hi}, family)

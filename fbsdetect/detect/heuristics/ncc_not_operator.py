@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from fbsdetect.detect.context import RuleContext, Seen, fmt_list
 from fbsdetect.detect.finding import Finding
 from fbsdetect.detect.heuristics._common import innocent
+from fbsdetect.i18n import _
 
 id = "ncc-not-operator"
 title = "NCC outside the operator's set"
@@ -31,6 +32,7 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     ncc = bsic >> 3
     if ncc in {int(x) for x in nccs}:
         return None
-    text = (f"BSIC {bsic} has NCC {ncc}; the profile gives this operator NCC {fmt_list(sorted(nccs))}. "
-            + innocent("the profile is out of date", "a neighbouring country's cell near a border"))
+    text = (_("BSIC {bsic} has NCC {ncc}; the profile gives this operator NCC {nccs}.").format(
+                bsic=bsic, ncc=ncc, nccs=fmt_list(sorted(nccs))) + " "
+            + innocent(_("the profile is out of date"), _("a neighbouring country's cell near a border")))
     return Finding(id, version, 1.0, text, {"ncc": ncc, "operator_ncc": sorted(nccs)}, family)

@@ -16,6 +16,7 @@ from fbsdetect.detect.context import RuleContext, Seen
 from fbsdetect.detect.finding import Finding, ramp
 from fbsdetect.detect.heuristics._common import innocent
 from fbsdetect.detect.heuristics._traffic import observations
+from fbsdetect.i18n import _
 
 id = "no-auth-before-accept"
 title = "Location update accepted without authentication"
@@ -34,8 +35,20 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
         auth += int(t.get("auth_requests", 0))
     if n < 1 or (auth > 0 and n < 0.5 * accepts):
         return None
-    evidence = (f"{n} of {accepts} location updates accepted without an Authentication Request"
-                + (f" ({auth} authentications seen on the cell)" if auth else "") + ". "
-                + innocent("a network skipping authentication on some periodic updates by policy"))
-    return Finding(id, version, ramp(n / max(accepts, 1), 0.3, 1.0) * ramp(n, 0, 2), evidence,
-                   {"accepts": accepts, "without_auth": n, "auth_requests": auth}, family)
+    evidence = (
+        _("{n} of {accepts} location updates accepted without an Authentication Request{seen}.").format(
+            n=n,
+            accepts=accepts,
+            seen=_(" ({n} authentications seen on the cell)").format(n=auth) if auth else "",
+        )
+        + " "
+        + innocent(_("a network skipping authentication on some periodic updates by policy"))
+    )
+    return Finding(
+        id,
+        version,
+        ramp(n / max(accepts, 1), 0.3, 1.0) * ramp(n, 0, 2),
+        evidence,
+        {"accepts": accepts, "without_auth": n, "auth_requests": auth},
+        family,
+    )

@@ -13,6 +13,7 @@ from __future__ import annotations
 from fbsdetect.detect.context import RuleContext, Seen
 from fbsdetect.detect.finding import Finding, ramp
 from fbsdetect.detect.heuristics._common import innocent
+from fbsdetect.i18n import _
 
 id = "not-in-neighbour-ba"
 title = "Cell in no heard neighbour's BA list"
@@ -28,11 +29,17 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
         return None
     lists = [(s, s.param("neighbours")) for s in ctx.peers]
     lists = [(s, n) for s, n in lists if isinstance(n, list | tuple) and n and s.obs.arfcn != a]
-    if len(lists) < 2 or any(a in n for _, n in lists):
+    if len(lists) < 2 or any(a in n for _s, n in lists):
         return None
-    text = (f"ARFCN {a} is in none of the BA lists of the operator's {len(lists)} other cells heard here "
-            f"(ARFCN {', '.join(str(s.obs.arfcn) for s, _ in lists[:8])}). "
-            + innocent("a new site whose neighbours were not updated yet",
-                       "the heard neighbours face away from this cell"))
-    return Finding(id, version, ramp(len(lists), 1, 4), text,
-                   {"arfcn": a, "lists": len(lists)}, family)
+    text = (
+        _(
+            "ARFCN {arfcn} is in none of the BA lists of the operator's {n} other cells heard here (ARFCN "
+            "{arfcns})."
+        ).format(arfcn=a, n=len(lists), arfcns=", ".join(str(s.obs.arfcn) for s, _n in lists[:8]))
+        + " "
+        + innocent(
+            _("a new site whose neighbours were not updated yet"),
+            _("the heard neighbours face away from this cell"),
+        )
+    )
+    return Finding(id, version, ramp(len(lists), 1, 4), text, {"arfcn": a, "lists": len(lists)}, family)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from fbsdetect.detect.context import RuleContext, Seen
 from fbsdetect.detect.finding import Finding
 from fbsdetect.detect.heuristics._common import innocent, parse_si3
+from fbsdetect.i18n import _
 
 id = "paging-group-outlier"
 title = "Paging-group configuration outlier"
@@ -48,8 +49,18 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     if not odd:
         return None
     shown = {"bs_pa_mfrms": 2}  # raw 0..7 = 2..9 multiframes
-    desc = "; ".join(f"{f.upper()} {v + shown.get(f, 0)} where the operator's {len(theirs)} other cells "
-                     f"here all use {w + shown.get(f, 0)}" for f, v, w in odd)
-    text = desc + ". " + innocent("a cell of another BSC or vendor")
-    return Finding(id, version, min(1.0, 0.6 * len(odd)), text,
-                   {"fields": [f for f, _, _ in odd], "cells": len(theirs)}, family)
+    desc = "; ".join(
+        _("{field} {value} where the operator's {n} other cells here all use {theirs}").format(
+            field=f.upper(), value=v + shown.get(f, 0), n=len(theirs), theirs=w + shown.get(f, 0)
+        )
+        for f, v, w in odd
+    )
+    text = desc + ". " + innocent(_("a cell of another BSC or vendor"))
+    return Finding(
+        id,
+        version,
+        min(1.0, 0.6 * len(odd)),
+        text,
+        {"fields": [f for f, _v, _w in odd], "cells": len(theirs)},
+        family,
+    )

@@ -16,6 +16,7 @@ from statistics import median
 from fbsdetect.detect.context import RuleContext, Seen
 from fbsdetect.detect.finding import Finding, ramp
 from fbsdetect.detect.heuristics._common import innocent, paging_of
+from fbsdetect.i18n import _
 
 id = "paging-imsi-share"
 title = "Share of IMSI pages"
@@ -26,7 +27,7 @@ family = "behaviour"
 
 
 def check(cell: Seen, ctx: RuleContext) -> Finding | None:
-    _, imsi, tmsi, _ = paging_of(ctx.history)
+    _req, imsi, tmsi, _dur = paging_of(ctx.history)
     if imsi + tmsi < 10:
         return None
     share = imsi / (imsi + tmsi)
@@ -34,15 +35,28 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
         return None
     others = []
     for s in ctx.peers:
-        _, i, t, _ = paging_of(ctx.world.by_key.get(s.key, []))
+        _r, i, t, _d = paging_of(ctx.world.by_key.get(s.key, []))
         if i + t >= 10:
             others.append(i / (i + t))
     ref = median(others) if others else None
     if ref is not None and ref >= 0.2:
         return None
-    text = (f"{share:.0%} of {imsi + tmsi} paged identities are IMSIs"
-            + (f"; the operator's other cells here page {ref:.0%} by IMSI" if ref is not None else "") + ". "
-            + innocent("a core network that lost its TMSIs (restart)",
-                       "an operator paging by IMSI by policy"))
-    return Finding(id, version, ramp(share, 0.5, 0.9) * (1.0 if ref is not None else 0.6), text,
-                   {"imsi_share": round(share, 2), "others": None if ref is None else round(ref, 2)}, family)
+    others_text = (_("; the operator's other cells here page {share} by IMSI").format(share=f"{ref:.0%}")
+                   if ref is not None else "")
+    text = (
+        _("{share} of {n} paged identities are IMSIs{others}.").format(
+            share=f"{share:.0%}", n=imsi + tmsi, others=others_text
+        )
+        + " "
+        + innocent(
+            _("a core network that lost its TMSIs (restart)"), _("an operator paging by IMSI by policy")
+        )
+    )
+    return Finding(
+        id,
+        version,
+        ramp(share, 0.5, 0.9) * (1.0 if ref is not None else 0.6),
+        text,
+        {"imsi_share": round(share, 2), "others": None if ref is None else round(ref, 2)},
+        family,
+    )

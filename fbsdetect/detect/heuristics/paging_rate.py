@@ -16,6 +16,7 @@ from statistics import median
 from fbsdetect.detect.context import RuleContext, Seen
 from fbsdetect.detect.finding import Finding, ramp
 from fbsdetect.detect.heuristics._common import innocent, paging_of
+from fbsdetect.i18n import _
 
 id = "paging-rate"
 title = "Paging rate anomaly"
@@ -26,13 +27,13 @@ family = "behaviour"
 
 
 def check(cell: Seen, ctx: RuleContext) -> Finding | None:
-    req, _, _, dur = paging_of(ctx.history)
+    req, _i, _t, dur = paging_of(ctx.history)
     if dur < 2.0:
         return None
     rate = req / dur
     others = []
     for s in ctx.peers:
-        r, _, _, d = paging_of(ctx.world.by_key.get(s.key, []))
+        r, _i2, _t2, d = paging_of(ctx.world.by_key.get(s.key, []))
         if d >= 2.0:
             others.append(r / d)
     if len(others) < 2:
@@ -40,8 +41,8 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     ref = median(others)
     if rate < 3 * ref or rate < ref + 2.0:
         return None
-    text = (f"{rate:.1f} paging requests/s over {dur:.0f} s; the operator's {len(others)} other cells here "
-            f"carry {ref:.1f}/s (median). "
-            + innocent("a busy location area", "a paging storm after a core-network event"))
+    text = (_("{rate:.1f} paging requests/s over {duration:.0f} s; the operator's {n} other cells here carry "
+              "{ref:.1f}/s (median).").format(rate=rate, duration=dur, n=len(others), ref=ref) + " "
+            + innocent(_("a busy location area"), _("a paging storm after a core-network event")))
     return Finding(id, version, ramp(rate / max(ref, 0.5), 3, 8) * 0.6 + 0.4, text,
                    {"rate_hz": round(rate, 2), "others_hz": round(ref, 2)}, family)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from fbsdetect.detect.context import RuleContext, Seen
 from fbsdetect.detect.finding import Finding, ramp
 from fbsdetect.detect.heuristics._common import innocent
+from fbsdetect.i18n import _
 
 id = "param-vector-outlier"
 title = "Parameter set unlike the operator's cells"
@@ -40,10 +41,15 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
             continue
         compared += 1
         if v not in vals:
-            odd.append(f"{p} {v} (others: {', '.join(str(x) for x in sorted(set(vals), key=str)[:4])})")
+            odd.append(_("{param} {value} (others: {others})").format(
+                param=p, value=v, others=", ".join(str(x) for x in sorted(set(vals), key=str)[:4])))
     if compared < 4 or len(odd) < 3:
         return None
-    text = (f"{len(odd)} of {compared} parameters take values no other cell of the operator here uses: "
-            + "; ".join(odd) + ". "
-            + innocent("a cell of another vendor", "a special site (tunnel, indoor, event)"))
+    text = (
+        _("{n} of {compared} parameters take values no other cell of the operator here uses: {odd}.").format(
+            n=len(odd), compared=compared, odd="; ".join(odd)
+        )
+        + " "
+        + innocent(_("a cell of another vendor"), _("a special site (tunnel, indoor, event)"))
+    )
     return Finding(id, version, ramp(len(odd), 2, 5), text, {"odd": len(odd), "compared": compared}, family)

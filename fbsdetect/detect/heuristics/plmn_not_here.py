@@ -12,6 +12,7 @@ from __future__ import annotations
 from fbsdetect.detect.context import RuleContext, Seen
 from fbsdetect.detect.finding import Finding
 from fbsdetect.detect.heuristics._common import innocent
+from fbsdetect.i18n import _
 
 id = "plmn-not-here"
 title = "PLMN not operating here"
@@ -29,7 +30,8 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     if ctx.registry is not None and ctx.registry.has_operator_data(*p):
         return None
     names = ", ".join(f"{getattr(op, 'mcc', '?')}-{getattr(op, 'mnc', 0):02d}" for op in ops)
-    text = (f"PLMN {p[0]}-{p[1]:02d} is not one of the profile's operators ({names}) and the registry "
-            "has no cell of it. " + innocent("a border area", "an operator the profile does not list",
-                                             "a private or test network"))
+    text = (_("PLMN {plmn} is not one of the profile's operators ({names}) and the registry has no cell of "
+              "it.").format(plmn=f"{p[0]}-{p[1]:02d}", names=names) + " "
+            + innocent(_("a border area"), _("an operator the profile does not list"),
+                       _("a private or test network")))
     return Finding(id, version, 1.0, text, {"plmn": list(p)}, family)

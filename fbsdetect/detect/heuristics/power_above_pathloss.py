@@ -21,6 +21,7 @@ from statistics import median
 from fbsdetect.detect.context import RuleContext, Seen, distance_m
 from fbsdetect.detect.finding import Finding, ramp
 from fbsdetect.detect.heuristics._common import innocent, predicted_max_dbm, reliability
+from fbsdetect.i18n import _
 
 id = "power-above-pathloss"
 title = "Power far above the path-loss prediction"
@@ -56,7 +57,7 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     recs, via = ctx.registry_cgi, ""
     if not recs:
         recs = [c for c in ctx.registry_cid if getattr(c, "lac", None) != cell.obs.lac]
-        via = " (the registered cell with this CID)"
+        via = _(" (the registered cell with this CID)")
     if not recs:
         return None
     e = _excess(cell, recs)
@@ -78,12 +79,31 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     excess -= offset
     if excess <= MARGIN_DB:
         return None
-    text = (f"{cell.obs.power_dbm:.0f} dBm at {d:.0f} m from the registered position{via}; an optimistic "
-            f"path-loss model allows at most {pred + offset:.0f} dBm"
-            + (f" (calibrated {offset:+.0f} dB on {len(cal)} other cells)" if offset else "")
-            + f": {excess:.0f} dB too strong. "
-            + innocent("a wrong registry position", "a new site reusing the identity", "gain miscalibration"))
-    return Finding(id, version, ramp(excess, MARGIN_DB, 25.0) * 0.6 + 0.4, text,
-                   {"power_dbm": cell.obs.power_dbm, "distance_m": round(d),
-                    "predicted_max_dbm": round(pred, 1), "calibration_db": round(offset, 1),
-                    "excess_db": round(excess, 1)}, family)
+    calibrated = (_(" (calibrated {offset:+.0f} dB on {n} other cells)").format(offset=offset, n=len(cal))
+                  if offset else "")
+    text = (
+        _(
+            "{power:.0f} dBm at {d:.0f} m from the registered position{via}; an optimistic path-loss model "
+            "allows at most {max:.0f} dBm{calibrated}: {excess:.0f} dB too strong."
+        ).format(
+            power=cell.obs.power_dbm, d=d, via=via, max=pred + offset, calibrated=calibrated, excess=excess
+        )
+        + " "
+        + innocent(
+            _("a wrong registry position"), _("a new site reusing the identity"), _("gain miscalibration")
+        )
+    )
+    return Finding(
+        id,
+        version,
+        ramp(excess, MARGIN_DB, 25.0) * 0.6 + 0.4,
+        text,
+        {
+            "power_dbm": cell.obs.power_dbm,
+            "distance_m": round(d),
+            "predicted_max_dbm": round(pred, 1),
+            "calibration_db": round(offset, 1),
+            "excess_db": round(excess, 1),
+        },
+        family,
+    )

@@ -13,6 +13,7 @@ from __future__ import annotations
 from fbsdetect.detect.context import RuleContext, Seen
 from fbsdetect.detect.finding import Finding, ramp
 from fbsdetect.detect.heuristics._common import innocent
+from fbsdetect.i18n import _
 
 id = "power-jump-baseline"
 title = "Power jump against the baseline"
@@ -32,8 +33,9 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
         thr = mean + max(12.0, 3 * sd)
         if p <= thr:
             return None
-        text = (f"{p:.0f} dBm where the baseline heard this cell at {mean:.0f} +- {sd:.0f} dB ({n} times). "
-                + innocent("an antenna re-orientation", "a change of the sensor's gain"))
+        text = (_("{power:.0f} dBm where the baseline heard this cell at {mean:.0f} +- {sd:.0f} dB ({n} "
+                  "times).").format(power=p, mean=mean, sd=sd, n=n) + " "
+                + innocent(_("an antenna re-orientation"), _("a change of the sensor's gain")))
         return Finding(id, version, ramp(p - thr, 0, 10) * 0.5 + 0.5, text,
                        {"power_dbm": p, "baseline_mean_dbm": round(mean, 1), "n": n}, family)
     if b.knows(cell.cgi):
@@ -41,6 +43,12 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     top = b.strongest_at(pos)
     if top is None or p <= top + 12.0:
         return None
-    text = (f"{p:.0f} dBm, {p - top:.0f} dB above the strongest cell the baseline ever heard here, "
-            "and the baseline does not know this cell. " + innocent("a new site close by"))
+    text = (
+        _(
+            "{power:.0f} dBm, {above:.0f} dB above the strongest cell the baseline ever heard here, and the "
+            "baseline does not know this cell."
+        ).format(power=p, above=p - top)
+        + " "
+        + innocent(_("a new site close by"))
+    )
     return Finding(id, version, 0.35, text, {"power_dbm": p, "baseline_max_dbm": round(top, 1)}, family)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from fbsdetect.detect.context import RuleContext, Seen
 from fbsdetect.detect.finding import Finding, ramp
 from fbsdetect.detect.heuristics._common import innocent, reference
+from fbsdetect.i18n import _
 
 id = "reselect-hysteresis-outlier"
 title = "Reselection hysteresis outlier"
@@ -31,5 +32,5 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
         return None
     dist = (h - ref.hi) if h > ref.hi else (ref.lo - h)
     text = (f"CELL_RESELECT_HYSTERESIS {h} ({2 * h} dB); {ref.text()}. "
-            + innocent("a larger hysteresis at location-area borders"))
+            + innocent(_("a larger hysteresis at location-area borders")))
     return Finding(id, version, ramp(dist, 0, 3), text, {"value": h, "lo": ref.lo, "hi": ref.hi}, family)

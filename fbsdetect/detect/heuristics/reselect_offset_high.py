@@ -15,6 +15,7 @@ from __future__ import annotations
 from fbsdetect.detect.context import RuleContext, Seen
 from fbsdetect.detect.finding import Finding, ramp
 from fbsdetect.detect.heuristics._common import innocent, reference
+from fbsdetect.i18n import _
 
 id = "reselect-offset-high"
 title = "Aggressive reselection offset (CRO)"
@@ -38,8 +39,19 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     excess = bias_db - hi_db
     if excess <= 0:
         return None
-    text = (f"CELL_RESELECT_OFFSET {cro} (+{bias_db} dB to the C2 criterion, temporary offset {to}, "
-            f"penalty time {pt}); {ref.text()}. "
-            + innocent("traffic steering to a capacity or indoor layer"))
-    return Finding(id, version, ramp(excess, 0, 16) * 0.7 + 0.3, text,
-                   {"cro": cro, "bias_db": bias_db, "reference_max_db": hi_db}, family)
+    text = (
+        _(
+            "CELL_RESELECT_OFFSET {cro} (+{bias} dB to the C2 criterion, temporary offset {to}, penalty time "
+            "{pt}); {reference}."
+        ).format(cro=cro, bias=bias_db, to=to, pt=pt, reference=ref.text())
+        + " "
+        + innocent(_("traffic steering to a capacity or indoor layer"))
+    )
+    return Finding(
+        id,
+        version,
+        ramp(excess, 0, 16) * 0.7 + 0.3,
+        text,
+        {"cro": cro, "bias_db": bias_db, "reference_max_db": hi_db},
+        family,
+    )

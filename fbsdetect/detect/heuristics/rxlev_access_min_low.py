@@ -14,6 +14,7 @@ from __future__ import annotations
 from fbsdetect.detect.context import RuleContext, Seen
 from fbsdetect.detect.finding import Finding, ramp
 from fbsdetect.detect.heuristics._common import innocent, reference
+from fbsdetect.i18n import _
 
 id = "rxlev-access-min-low"
 title = "RXLEV_ACCESS_MIN outlier"
@@ -31,9 +32,9 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     if not ref.known or ref.lo is None or ref.hi is None or ref.lo - 1 <= v <= ref.hi + 2:
         return None
     if v < ref.lo:
-        score, side = ramp(ref.lo - v, 1, 6), "below"
+        score, side = ramp(ref.lo - v, 1, 6), _("below the operator's usual")
     else:
-        score, side = 0.3 * ramp(v - ref.hi, 0, 10), "above"
-    text = (f"RXLEV_ACCESS_MIN {v} ({v - 110} dBm), {side} the operator's usual; {ref.text()}. "
-            + innocent("a rural cell stretched for coverage", "a micro cell shrunk on purpose"))
+        score, side = 0.3 * ramp(v - ref.hi, 0, 10), _("above the operator's usual")
+    text = (f"RXLEV_ACCESS_MIN {v} ({v - 110} dBm), {side}; {ref.text()}. "
+            + innocent(_("a rural cell stretched for coverage"), _("a micro cell shrunk on purpose")))
     return Finding(id, version, score, text, {"value": v, "lo": ref.lo, "hi": ref.hi}, family)

@@ -17,6 +17,7 @@ from statistics import median
 from fbsdetect.detect.context import CellKey, RuleContext, Seen
 from fbsdetect.detect.finding import Finding
 from fbsdetect.detect.heuristics._common import innocent
+from fbsdetect.i18n import _
 
 id = "short-lived"
 title = "Short-lived cell"
@@ -54,9 +55,21 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
             others.append(h / c)
     if len(others) < 2 or median(others) < 0.75:
         return None
-    text = (f"Heard in {heard} of {covered} sweeps that covered its carrier, while the median other cell "
-            f"was heard in {median(others):.0%} of them. "
-            + innocent("a cell at the edge of reception",
-                       "a cell switched off for maintenance or energy saving"))
-    return Finding(id, version, 1.0, text, {"heard": heard, "covered": covered,
-                                            "others_median": round(median(others), 2)}, family)
+    text = (
+        _(
+            "Heard in {heard} of {covered} sweeps that covered its carrier, while the median other cell was "
+            "heard in {share} of them."
+        ).format(heard=heard, covered=covered, share=f"{median(others):.0%}")
+        + " "
+        + innocent(
+            _("a cell at the edge of reception"), _("a cell switched off for maintenance or energy saving")
+        )
+    )
+    return Finding(
+        id,
+        version,
+        1.0,
+        text,
+        {"heard": heard, "covered": covered, "others_median": round(median(others), 2)},
+        family,
+    )

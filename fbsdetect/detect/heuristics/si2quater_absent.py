@@ -14,6 +14,7 @@ from __future__ import annotations
 from fbsdetect.detect.context import RuleContext, Seen
 from fbsdetect.detect.finding import Finding
 from fbsdetect.detect.heuristics._common import feature_absent, innocent
+from fbsdetect.i18n import _
 
 id = "si2quater-absent"
 title = "SI2quater absent where the operator's cells have it"
@@ -28,6 +29,9 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     if r is None:
         return None
     score, why, data = r
-    text = (f"The cell sends no SI2quater (no LTE/UMTS neighbours, phones stay on 2G); {why}. "
-            + innocent("a 2G-only site", "an old BSC configuration"))
+    text = (
+        _("The cell sends no SI2quater (no LTE/UMTS neighbours, phones stay on 2G); {why}.").format(why=why)
+        + " "
+        + innocent(_("a 2G-only site"), _("an old BSC configuration"))
+    )
     return Finding(id, version, score, text, data, family)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from fbsdetect.detect.context import RuleContext, Seen
 from fbsdetect.detect.finding import Finding
 from fbsdetect.detect.heuristics._common import feature_absent, innocent
+from fbsdetect.i18n import _
 
 id = "si2ter-absent"
 title = "SI2ter absent where the operator's cells have it"
@@ -27,6 +28,6 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     if r is None:
         return None
     score, why, data = r
-    text = (f"The cell sends no SI2ter (extended BA list); {why}. "
-            + innocent("a single-band site", "BSC configuration differences"))
+    text = (_("The cell sends no SI2ter (extended BA list); {why}.").format(why=why) + " "
+            + innocent(_("a single-band site"), _("BSC configuration differences")))
     return Finding(id, version, score, text, data, family)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from fbsdetect.detect.context import RuleContext, Seen
 from fbsdetect.detect.finding import Finding
 from fbsdetect.detect.heuristics._common import innocent, parse_si3
+from fbsdetect.i18n import _
 
 id = "si-announced-missing"
 title = "Announced SI types never sent"
@@ -42,7 +43,12 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
         missing.append("13")
     if not missing:
         return None
-    text = (f"SI3 announces SI{', SI'.join(missing)} but {sum(tc)} good BCCH blocks, every BCCH position "
-            f"at least {min(tc)} times, carried none. "
-            + innocent("reception errors on the blocks that carry them", "a dwell cut short"))
+    text = (
+        _(
+            "SI3 announces {types} but {blocks} good BCCH blocks, every BCCH position at least {min} times, "
+            "carried none."
+        ).format(types=", ".join(f"SI{m}" for m in missing), blocks=sum(tc), min=min(tc))
+        + " "
+        + innocent(_("reception errors on the blocks that carry them"), _("a dwell cut short"))
+    )
     return Finding(id, version, 1.0, text, {"missing": missing, "bcch_tc": list(tc)}, family)

@@ -16,6 +16,7 @@ from fbsdetect.detect.context import RuleContext, Seen
 from fbsdetect.detect.finding import Finding, ramp
 from fbsdetect.detect.heuristics._common import innocent
 from fbsdetect.detect.heuristics._traffic import sms, total
+from fbsdetect.i18n import _
 
 id = "sms-unciphered"
 title = "SMS delivered in clear"
@@ -35,8 +36,15 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     sample = ""
     if msgs:
         text = str(msgs[0].get("text", ""))
-        sample = f' e.g. from {msgs[0].get("sender")}: "{text[:60]}{"..." if len(text) > 60 else ""}"'
-    evidence = (f"{n} SMS delivered in clear on dedicated channels never ciphered"
-                + (f" (senders {', '.join(senders[:5])})" if senders else "") + f";{sample}. "
-                + innocent("a network running without ciphering (A5/0)", "a test network"))
+        sample = _(' e.g. from {sender}: "{text}"').format(
+            sender=msgs[0].get("sender"), text=text[:60] + ("..." if len(text) > 60 else ""))
+    evidence = (
+        _("{n} SMS delivered in clear on dedicated channels never ciphered{senders};{sample}.").format(
+            n=n,
+            sample=sample,
+            senders=_(" (senders {senders})").format(senders=", ".join(senders[:5])) if senders else "",
+        )
+        + " "
+        + innocent(_("a network running without ciphering (A5/0)"), _("a test network"))
+    )
     return Finding(id, version, ramp(n, 0, 3), evidence, {"sms": n, "senders": senders[:20]}, family)

@@ -20,6 +20,7 @@ from fbsdetect.detect.context import RuleContext, Seen
 from fbsdetect.detect.finding import Finding, ramp
 from fbsdetect.detect.heuristics._common import innocent
 from fbsdetect.detect.heuristics._traffic import sms
+from fbsdetect.i18n import _
 
 id = "spoofed-sender"
 title = "Service-number SMS from an unregistered cell"
@@ -39,7 +40,13 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     if not spoofed:
         return None
     n = sum(1 for m in msgs if str(m.get("sender")) in spoofed)
-    evidence = (f"{n} SMS from service numbers {', '.join(spoofed[:6])} delivered by a cell that is not "
-                "in the registry. " + innocent("a new, unregistered cell delivering genuine service SMS "
-                                               "(it would normally cipher them)"))
+    evidence = (
+        _("{n} SMS from service numbers {senders} delivered by a cell that is not in the registry.").format(
+            n=n, senders=", ".join(spoofed[:6])
+        )
+        + " "
+        + innocent(
+            _("a new, unregistered cell delivering genuine service SMS (it would normally cipher them)")
+        )
+    )
     return Finding(id, version, ramp(n, 0, 2), evidence, {"senders": spoofed[:20], "sms": n}, family)

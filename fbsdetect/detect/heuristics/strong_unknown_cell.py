@@ -14,6 +14,7 @@ from __future__ import annotations
 from fbsdetect.detect.context import RuleContext, Seen
 from fbsdetect.detect.finding import Finding, ramp
 from fbsdetect.detect.heuristics._common import innocent
+from fbsdetect.i18n import _
 
 id = "strong-unknown-cell"
 title = "Unregistered cell far stronger than the registered ones"
@@ -40,9 +41,20 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     if best is None or p - best[0] < MARGIN_DB:
         return None
     d = p - best[0]
-    text = (f"{p:.0f} {cell.obs.power_ref}, {d:.0f} dB above the strongest registered cell of the operator "
-            f"in the same sweep (ARFCN {best[1].obs.arfcn}, {best[0]:.0f}), and not in the registry. "
-            + innocent("a new site or a small cell near the receiver"))
+    text = (
+        _(
+            "{power:.0f} {unit}, {d:.0f} dB above the strongest registered cell of the operator in the same "
+            "sweep (ARFCN {arfcn}, {best:.0f}), and not in the registry."
+        ).format(power=p, unit=cell.obs.power_ref, d=d, arfcn=best[1].obs.arfcn, best=best[0])
+        + " "
+        + innocent(_("a new site or a small cell near the receiver"))
+    )
     # at most 0.3: with an unknown cell in an unknown LAC (a new site in a new area) it stays below medium
-    return Finding(id, version, 0.15 + 0.15 * ramp(d, MARGIN_DB, 25.0), text,
-                   {"power": p, "strongest_registered": best[0], "margin_db": round(d, 1)}, family)
+    return Finding(
+        id,
+        version,
+        0.15 + 0.15 * ramp(d, MARGIN_DB, 25.0),
+        text,
+        {"power": p, "strongest_registered": best[0], "margin_db": round(d, 1)},
+        family,
+    )

@@ -13,6 +13,7 @@ from __future__ import annotations
 from fbsdetect.detect.context import RuleContext, Seen
 from fbsdetect.detect.finding import Finding
 from fbsdetect.detect.heuristics._common import innocent, reference
+from fbsdetect.i18n import _
 
 id = "t3212-low"
 title = "Low T3212 (periodic location update)"
@@ -31,6 +32,7 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     if t > lo / 2:  # a little below the operator's lowest is tuning, not a lure
         return None
     score = 1.0 if t <= lo / 4 else 0.6
-    text = (f"T3212 {t} ({6 * t} min between periodic location updates); {ref.text()}. "
-            + innocent("an operator tuning a location area for fast reachability"))
+    text = (_("T3212 {t} ({minutes} min between periodic location updates); {reference}.").format(
+                t=t, minutes=6 * t, reference=ref.text()) + " "
+            + innocent(_("an operator tuning a location area for fast reachability")))
     return Finding(id, version, score, text, {"t3212": t, "reference_min": lo}, family)

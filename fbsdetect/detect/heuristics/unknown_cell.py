@@ -14,6 +14,7 @@ from __future__ import annotations
 from fbsdetect.detect.context import RuleContext, Seen
 from fbsdetect.detect.finding import Finding
 from fbsdetect.detect.heuristics._common import innocent
+from fbsdetect.i18n import _
 
 id = "unknown-cell"
 title = "Cell not in the registry or the baseline"
@@ -39,12 +40,17 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     if not checked or len(unknown) < len(checked):
         return None
     o = cell.obs
-    where = " nor in the baseline learned here" if "baseline" in unknown and "registry" in unknown else (
-        " (the registry is not consulted for this operator)" if unknown == ["baseline"] else "")
-    head = "registry" if "registry" in unknown else "baseline learned here"
+    ids = {"cid": o.cid, "lac": o.lac, "plmn": f"{o.mcc}-{o.mnc:02d}"}
+    if "baseline" in unknown and "registry" in unknown:
+        head = _("CID {cid} in LAC {lac} ({plmn}) is not in the registry nor in the baseline learned here.")
+    elif unknown == ["baseline"]:
+        head = _("CID {cid} in LAC {lac} ({plmn}) is not in the baseline learned here (the registry is not "
+                 "consulted for this operator).")
+    else:
+        head = _("CID {cid} in LAC {lac} ({plmn}) is not in the registry.")
     upd = ctx.registry_updated
-    text = (f"CID {o.cid} in LAC {o.lac} ({o.mcc}-{o.mnc:02d}) is not in the {head}{where}. "
-            + innocent("the cell may be new" + (f" ({upd})" if upd else ""),
-                       "the registry may simply lack it (crowd-sourced data is incomplete)"))
+    text = (head.format(**ids) + " "
+            + innocent(_("the cell may be new") + (f" ({upd})" if upd else ""),
+                       _("the registry may simply lack it (crowd-sourced data is incomplete)")))
     return Finding(id, version, 1.0 if len(unknown) == 2 else 0.8, text,
                    {"checked": checked, "unknown_in": unknown}, family)
