@@ -116,9 +116,23 @@ async def http_node(client: Any, url: str, token: str, name: str, rate: float, i
 
 
 def server_cpu(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        parts = f.read().rsplit(")", 1)[1].split()
-    return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds of a process and of its live descendants (`serve --workers N`'s workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    procs: dict[int, tuple[int, float]] = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            parts = (d / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        procs[int(d.name)] = (int(parts[1]), (int(parts[11]) + int(parts[12])) / tick)
+    tot, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        tot += procs.get(p, (0, 0.0))[1]
+        todo.extend(c for c, (pp, _) in procs.items() if pp == p)
+    return tot
 
 
 def postgres_cpu() -> float:
@@ -130,7 +144,8 @@ def postgres_cpu() -> float:
         try:
             if (d / "comm").read_text().strip() not in ("postgres", "postmaster"):
                 continue
-            tot += server_cpu(int(d.name))
+            parts = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            tot += (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
         except (OSError, ValueError, IndexError):
             continue
     return tot
@@ -168,18 +183,25 @@ def _http_group(url: str, creds: list[dict[str, str]], rate: float, interval: fl
 def run_http(args: argparse.Namespace, db: str, store: Any, creds: list[dict[str, str]]) -> dict[str, Any]:
     from tests.fleet.support import Server
 
-    srv = Server(db, Path(tempfile.mkdtemp(prefix="fbsdetect-bench-")), None)
+    srv = Server(db, Path(tempfile.mkdtemp(prefix="fbsdetect-bench-")), None,
+                 args=("--workers", str(args.workers)))
     srv.start()
     assert srv.proc is not None
     rows0 = count_rows(store)
     cpu0, pg0 = server_cpu(srv.proc.pid), postgres_cpu()
     t0 = time.monotonic()
     import multiprocessing as mp
+    import resource
 
     groups = [creds[i::args.procs] for i in range(args.procs)]
+    ch0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     with mp.get_context("fork").Pool(args.procs) as pool:
         parts = pool.starmap(_http_group, [(srv.url, g, args.rate / args.nodes, args.interval, args.duration)
                                            for g in groups])
+        pool.close()
+        pool.join()
+    ch1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # the load generators (the server is not waited yet)
+    gen_cpu = (ch1.ru_utime + ch1.ru_stime) - (ch0.ru_utime + ch0.ru_stime)
     acked = [a for p in parts for a in p[0]]
     lat = [x for p in parts for x in p[1]]
     errors = [e for p in parts for e in p[2]]
@@ -193,7 +215,7 @@ def run_http(args: argparse.Namespace, db: str, store: Any, creds: list[dict[str
     print("server counters:", json.dumps(stats["counts"]))
     srv.stop()
     return {"acked": sum(acked), "rows": rows, "wall_s": wall, "latencies": lat, "send_latencies": send_lat,
-            "errors": errors,
+            "errors": errors, "generator_cpu_s": gen_cpu,
             "server_cpu_s": cpu, "postgres_cpu_s": pg, "counters": stats["counts"]}
 
 
@@ -305,6 +327,7 @@ def main() -> int:
     ap.add_argument("--uplink", choices=["http", "mqtt"], default="http")
     ap.add_argument("--procs", type=int, default=3, help="load-generator processes (http)")
     ap.add_argument("--verify", action="store_true", help="run `verify --db`'s check over the result")
+    ap.add_argument("--workers", type=int, default=1, help="`serve --workers N` (HTTP worker processes)")
     ap.add_argument("--fleet", type=int, metavar="N",
                     help="instead: N real `fbsdetect node` processes (60%% MQTT, 40%% HTTP, "
                          "synthetic:--rate/N observations a second each) for --duration s with the faults "
@@ -357,7 +380,7 @@ def main() -> int:
         return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
 
     load_s = min(args.duration, r["wall_s"])
-    out = {"uplink": args.uplink, "nodes": args.nodes, "offered_obs_s": args.rate,
+    out = {"uplink": args.uplink, "nodes": args.nodes, "offered_obs_s": args.rate, "workers": args.workers,
            "duration_s": args.duration,
            "acked": r["acked"], "acked_obs_s": round(r["acked"] / load_s, 1),
            "db_rows": r["rows"], "db_rows_s": round(r["rows"] / r["wall_s"], 1),
@@ -369,6 +392,7 @@ def main() -> int:
            "server_cpu_s": round(r["server_cpu_s"], 1),
            "server_cpu_share": round(r["server_cpu_s"] / r["wall_s"], 2),
            "postgres_cpu_s": round(r.get("postgres_cpu_s", float("nan")), 1),
+           "generator_cpu_s": round(r.get("generator_cpu_s", float("nan")), 1),
            "cpu_ms_per_row": round(1000 * (r["server_cpu_s"] + r.get("postgres_cpu_s", 0.0))
                                    / max(1, r["rows"]), 3),
            "writer": {k: v for k, v in r.get("counters", {}).items() if k.startswith("write")},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 NAME = "serve"
 HELP = "run the central server (ingest from nodes, queries, dashboard)"
@@ -34,6 +35,10 @@ def configure(p: argparse.ArgumentParser) -> None:
                         "(cross-node fusion; 0: only on POST /api/v1/analyze; default: 60)")
     p.add_argument("--map-refresh-s", type=float, default=30.0, metavar="S",
                    help="dashboard refresh period (default: 30)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="HTTP worker processes, each parsing, checking and writing its own requests' records "
+                        "(their commits share the one audit chain, ordered by its lock); the MQTT worker and "
+                        "the periodic analyzer stay in the main process (default: 1)")
     p.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this certificate (PEM)")
     p.add_argument("--tls-key", metavar="FILE", help="the certificate's private key (PEM)")
     p.add_argument("--write-mosquitto-only", action="store_true",
@@ -55,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
         raise BadUsage("--port must be in 1..65535")
     if bool(args.tls_cert) != bool(args.tls_key):
         raise BadUsage("--tls-cert and --tls-key go together")
+    if not 1 <= args.workers <= 64:
+        raise BadUsage("--workers must be in 1..64")
     if args.mqtt is not None and args.no_mqtt:
         raise BadUsage("--mqtt and --no-mqtt contradict each other")
     if not 0 < args.mosquitto_port < 65536:
@@ -73,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
         raise BadUsage(f"--mqtt-ca {ca_file}: no such file")
     if args.write_mosquitto_only and not args.mosquitto_dir:
         raise BadUsage("--write-mosquitto-only needs --mosquitto-dir")
-    store = open_store(url_from_args(args))
+    db_url = url_from_args(args)
+    store = open_store(db_url)
     mosq = None
     if args.mosquitto_dir:
         from fbsdetect.server.app import _hup
@@ -117,12 +125,21 @@ def run(args: argparse.Namespace) -> int:
         print(f"fbsdetect serve: HTTP ingest only, {why}", file=sys.stderr, flush=True)
     analyzer = Analyzer(store, load_profile(args.profile), args.analyze_every_s)
     analyzer.start()
-    app = create_app(store, ingestor=ingestor, worker=worker, analyzer=analyzer, mosquitto=mosq,
-                     map_refresh_s=args.map_refresh_s)
+    app: Any
+    if args.workers == 1:
+        app = create_app(store, ingestor=ingestor, worker=worker, analyzer=analyzer, mosquitto=mosq,
+                         map_refresh_s=args.map_refresh_s)
+    else:  # uvicorn's worker processes build their apps from this (fbsdetect.server.app.worker_app)
+        import json
+
+        os.environ["FBSDETECT_SERVE_WORKER"] = json.dumps({
+            "db": db_url, "profile": args.profile, "mosquitto": mosq, "map_refresh_s": args.map_refresh_s})
+        app = "fbsdetect.server.app:worker_app"
     logging.getLogger(__name__).info("serving on %s:%d", args.host, args.port)
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning", ssl_certfile=args.tls_cert,
-                    ssl_keyfile=args.tls_key, timeout_graceful_shutdown=5)
+                    ssl_keyfile=args.tls_key, timeout_graceful_shutdown=5, workers=args.workers,
+                    factory=args.workers > 1)
     finally:
         analyzer.stop()
         if worker is not None:

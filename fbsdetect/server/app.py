@@ -358,6 +358,25 @@ td,th{{border:1px solid #ccc;padding:2px 6px}} iframe{{width:100%;height:60vh;bo
     return app
 
 
+def worker_app() -> Any:
+    """The app of one `serve --workers N` process (uvicorn calls this factory in each): its own
+    connection pool and ingest writer, an analyzer for POST /api/v1/analyze; the MQTT worker
+    and the periodic analysis run in the main process only. /healthz and /api/v1/stats describe
+    the process that answers."""
+    import os
+
+    from fbsdetect.scan.profile import load_profile
+    from fbsdetect.server.fusion import Analyzer
+    from fbsdetect.store import open_store
+
+    cfg = json.loads(os.environ["FBSDETECT_SERVE_WORKER"])
+    store = open_store(cfg["db"])
+    ing = Ingestor(store)
+    ing.start_writer()
+    return create_app(store, ingestor=ing, analyzer=Analyzer(store, load_profile(cfg["profile"]), 0),
+                      mosquitto=cfg["mosquitto"], map_refresh_s=float(cfg["map_refresh_s"]))
+
+
 def _hup(pidfile: str | None) -> None:
     """Tells Mosquitto to re-read its password and ACL files."""
     if not pidfile:
@@ -371,4 +390,4 @@ def _hup(pidfile: str | None) -> None:
         log.warning("could not signal mosquitto (%s): %s", pidfile, exc)
 
 
-__all__ = ["MAX_RECORD_BYTES", "create_app"]
+__all__ = ["MAX_RECORD_BYTES", "create_app", "worker_app"]

@@ -97,3 +97,46 @@ def test_bad_mqtt_settings_are_one_line(tmp_path: Path) -> None:
                            capture_output=True, text=True, env={**env, **extra}, timeout=60)
         assert r.returncode == 2 and want in r.stderr and "Traceback" not in r.stderr, r.stderr
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_several_worker_processes_share_one_chain(pg_url: str, tmp_path: Path) -> None:
+    """`serve --workers 3`: concurrent batches (each sent twice, on separate connections, so
+    that copies race in different processes) are stored once each; one audit chain verifies."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fbsdetect.store.audit import verify_db
+    from tests.fleet.support import server_counts
+    from tests.server.test_api import obs
+
+    store = open_store(pg_url)
+    toks = {n: register_node(store, n)["token"] for n in ("w1", "w2")}
+    port = free_port()
+    with open(tmp_path / "serve.log", "wb") as f:
+        p = subprocess.Popen([sys.executable, "-m", "fbsdetect", "--db", pg_url, "serve", "--port", str(port),
+                              "--analyze-every-s", "0", "--no-mqtt", "--workers", "3"], stdout=f,
+                             stderr=subprocess.STDOUT)
+    try:
+        wait_port(port, 60)
+
+        def post(job: tuple[str, int]) -> int:
+            node, a = job
+            body = {"records": [obs(node, s) for s in range(a, a + 50)]}
+            with httpx.Client(timeout=60) as c:  # a connection of its own: any worker may answer
+                r = c.post(f"http://127.0.0.1:{port}/api/v1/ingest", json=body,
+                           headers={"Authorization": f"Bearer {toks[node]}"})
+            assert r.status_code == 200, r.text
+            return int(r.json()["stored"])
+
+        jobs = [(n, a) for a in range(1, 500, 50) for n in toks for _copy in range(2)]
+        with ThreadPoolExecutor(8) as ex:
+            stored = sum(ex.map(post, jobs))
+        assert stored == 2 * 500
+        for n in toks:
+            per, n_obs = server_counts(store, n)
+            assert sorted(per) == list(range(1, 501)) and set(per.values()) == {1} and n_obs == 500
+        rep = verify_db(store)
+        assert rep.ok and rep.entries == 1000, rep.lines()
+    finally:
+        p.terminate()
+        p.wait(20)
+        store.close()
