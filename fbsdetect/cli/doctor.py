@@ -26,8 +26,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from fbsdetect.i18n import _, lazy
+
 NAME = "doctor"
-HELP = "check drivers, permissions, dongles, gpsd and the database, each with what to fix"
+HELP = lazy("check drivers, permissions, dongles, gpsd and the database, each with what to fix")
 
 RTL_USB_IDS = {("0bda", "2838"), ("0bda", "2832")}
 DVB_MODULES = ("dvb_usb_rtl28xxu", "rtl2832", "rtl2832_sdr")
@@ -64,11 +66,19 @@ def check_pyrtlsdr() -> tuple[Check, object | None]:
     try:
         import rtlsdr
     except ImportError:
-        return Check("pyrtlsdr", "FAIL", "not installed",
-                     "pip install 'fbsdetect[sdr]' (pyrtlsdr + pyrtlsdrlib's librtlsdr builds)"), None
+        return Check(
+            "pyrtlsdr",
+            "FAIL",
+            _("not installed"),
+            _("pip install 'fbsdetect[sdr]' (pyrtlsdr + pyrtlsdrlib's librtlsdr builds)"),
+        ), None
     except (OSError, AttributeError) as exc:
-        return Check("pyrtlsdr", "FAIL", f"installed but librtlsdr is not usable: {exc}",
-                     "pip install pyrtlsdrlib (bundled librtlsdr), or apt install librtlsdr0 >= 2.0"), None
+        return Check(
+            "pyrtlsdr",
+            "FAIL",
+            _("installed but librtlsdr is not usable: {error}").format(error=exc),
+            _("pip install pyrtlsdrlib (bundled librtlsdr), or apt install librtlsdr0 >= 2.0"),
+        ), None
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -80,8 +90,9 @@ def check_pyrtlsdr() -> tuple[Check, object | None]:
 
 def check_librtlsdr(rtlsdr_mod: object | None) -> Check:
     if rtlsdr_mod is None:
-        return Check("librtlsdr", "FAIL", "not loaded (pyrtlsdr missing or broken)",
-                     "pip install 'fbsdetect[sdr]'")
+        return Check(
+            "librtlsdr", "FAIL", _("not loaded (pyrtlsdr missing or broken)"), "pip install 'fbsdetect[sdr]'"
+        )
     import importlib
 
     try:
@@ -91,11 +102,14 @@ def check_librtlsdr(rtlsdr_mod: object | None) -> Check:
     path = str(getattr(lib, "_name", "?"))
     bundled = "pyrtlsdrlib" in path
     bias = lib is not None and hasattr(lib, "rtlsdr_set_bias_tee")
-    where = "pyrtlsdrlib's bundled build" if bundled else "the system's"
-    detail = f"{path} ({where}; bias tee {'yes' if bias else 'no'})"
+    where = _("pyrtlsdrlib's bundled build") if bundled else _("the system's")
+    detail = _("{path} ({where}; bias tee {bias})").format(
+        path=path, where=where, bias=_("yes") if bias else _("no")
+    )
     if not bias:
-        return Check("librtlsdr", "WARN", detail,
-                     "no bias tee call: pip install pyrtlsdrlib for a newer librtlsdr")
+        return Check(
+            "librtlsdr", "WARN", detail, _("no bias tee call: pip install pyrtlsdrlib for a newer librtlsdr")
+        )
     return Check("librtlsdr", "OK", detail)
 
 
@@ -122,33 +136,60 @@ def check_dvb_driver(paths: Paths) -> Check:
     black = _blacklisted(paths)
     fix_bl = "sudo cp udev/blacklist-rtl28xxu.conf /etc/modprobe.d/"
     if loaded is not None and "dvb_usb_rtl28xxu" in loaded:
-        return Check("dvb", "FAIL", "the DVB-T driver dvb_usb_rtl28xxu is loaded and claims RTL2832U dongles",
-                     f"sudo modprobe -r dvb_usb_rtl28xxu{'' if black else '; ' + fix_bl}")
+        return Check(
+            "dvb",
+            "FAIL",
+            _("the DVB-T driver dvb_usb_rtl28xxu is loaded and claims RTL2832U dongles"),
+            f"sudo modprobe -r dvb_usb_rtl28xxu{'' if black else '; ' + fix_bl}",
+        )
     if black:
-        return Check("dvb", "OK", f"dvb_usb_rtl28xxu blacklisted ({black[0]})"
-                     + ("" if loaded is not None else "; loaded modules not readable"))
-    where = "not loaded now" if loaded is not None else f"({paths.proc_modules} not readable)"
-    return Check("dvb", "WARN", f"the DVB-T driver dvb_usb_rtl28xxu is {where} but not blacklisted: "
-                 "plugging in a dongle loads it (usb_claim_interface error -6)", fix_bl)
+        return Check(
+            "dvb",
+            "OK",
+            _("dvb_usb_rtl28xxu blacklisted ({file})").format(file=black[0])
+            + ("" if loaded is not None else _("; loaded modules not readable")),
+        )
+    where = (
+        _("not loaded now")
+        if loaded is not None
+        else _("({file} not readable)").format(file=paths.proc_modules)
+    )
+    return Check(
+        "dvb",
+        "WARN",
+        _(
+            "the DVB-T driver dvb_usb_rtl28xxu is {where} but not blacklisted: plugging in "
+            "a dongle loads it (usb_claim_interface error -6)"
+        ).format(where=where),
+        fix_bl,
+    )
 
 
 def check_udev(paths: Paths) -> Check:
     for d in paths.udev_dirs:
         if os.path.exists(os.path.join(d, UDEV_RULES)):
-            return Check("udev", "OK", f"{os.path.join(d, UDEV_RULES)} installed")
+            return Check("udev", "OK", _("{file} installed").format(file=os.path.join(d, UDEV_RULES)))
         for f in glob.glob(os.path.join(d, "*.rules")):
             try:
                 text = Path(f).read_text(errors="replace")
             except OSError:
                 continue
             if "0bda" in text and ("2838" in text or "2832" in text):
-                return Check("udev", "OK", f"RTL-SDR rules in {f}")
+                return Check("udev", "OK", _("RTL-SDR rules in {file}").format(file=f))
     if hasattr(os, "geteuid") and os.geteuid() == 0:
-        return Check("udev", "WARN", "no RTL-SDR udev rules (fine while running as root, not for a user)",
-                     f"sudo cp udev/{UDEV_RULES} /etc/udev/rules.d/ && sudo udevadm control --reload")
-    return Check("udev", "FAIL", "no RTL-SDR udev rules: a normal user cannot open the dongle",
-                 f"sudo cp udev/{UDEV_RULES} /etc/udev/rules.d/ && sudo udevadm control --reload "
-                 "&& sudo udevadm trigger; sudo usermod -aG plugdev $USER")
+        return Check(
+            "udev",
+            "WARN",
+            _("no RTL-SDR udev rules (fine while running as root, not for a user)"),
+            f"sudo cp udev/{UDEV_RULES} /etc/udev/rules.d/ && sudo udevadm control --reload",
+        )
+    return Check(
+        "udev",
+        "FAIL",
+        _("no RTL-SDR udev rules: a normal user cannot open the dongle"),
+        f"sudo cp udev/{UDEV_RULES} /etc/udev/rules.d/ && sudo udevadm control --reload "
+        "&& sudo udevadm trigger; sudo usermod -aG plugdev $USER",
+    )
 
 
 def usb_dongles(paths: Paths) -> list[tuple[str, str, str]]:
@@ -179,29 +220,53 @@ def usb_dongles(paths: Paths) -> list[tuple[str, str, str]]:
 def check_usb(paths: Paths) -> Check:
     found = usb_dongles(paths)
     if not found:
-        where = paths.sysfs_usb if os.path.isdir(paths.sysfs_usb) else f"{paths.sysfs_usb} (absent)"
-        return Check("usb", "WARN", f"no RTL2832U dongle (USB 0bda:2838/2832) in {where}",
-                     "plug a dongle in (a container or VM needs the USB device passed through)")
+        where = (
+            paths.sysfs_usb
+            if os.path.isdir(paths.sysfs_usb)
+            else _("{path} (absent)").format(path=paths.sysfs_usb)
+        )
+        return Check(
+            "usb",
+            "WARN",
+            _("no RTL2832U dongle (USB 0bda:2838/2832) in {where}").format(where=where),
+            _("plug a dongle in (a container or VM needs the USB device passed through)"),
+        )
     denied = [node for _, node, _ in found if node and not os.access(node, os.R_OK | os.W_OK)]
-    names = ", ".join(f"{product} at {node or name}" for name, node, product in found)
+    names = ", ".join(
+        _("{product} at {node}").format(product=product, node=node or name) for name, node, product in found
+    )
     if denied:
-        return Check("usb", "FAIL", f"{names}; no read/write access to {', '.join(denied)}",
-                     f"install udev/{UDEV_RULES}, join the plugdev group and replug the dongle")
+        return Check(
+            "usb",
+            "FAIL",
+            _("{names}; no read/write access to {nodes}").format(names=names, nodes=", ".join(denied)),
+            _("install udev/{rules}, join the plugdev group and replug the dongle").format(rules=UDEV_RULES),
+        )
     return Check("usb", "OK", names)
 
 
 def check_dongles(rtlsdr_mod: object | None, opener: Callable[[int], tuple[str, str]] | None = None) -> Check:
     if rtlsdr_mod is None:
-        return Check("dongles", "WARN", "not checked (pyrtlsdr not usable)", "pip install 'fbsdetect[sdr]'")
+        return Check(
+            "dongles", "WARN", _("not checked (pyrtlsdr not usable)"), "pip install 'fbsdetect[sdr]'"
+        )
     rtl = rtlsdr_mod.RtlSdr  # type: ignore[attr-defined]
     try:
         serials = list(rtl.get_device_serial_addresses())
     except Exception as exc:
-        return Check("dongles", "FAIL", f"librtlsdr cannot list devices: {exc}",
-                     "check the USB permissions (udev rules) and the DVB driver above")
+        return Check(
+            "dongles",
+            "FAIL",
+            _("librtlsdr cannot list devices: {error}").format(error=exc),
+            _("check the USB permissions (udev rules) and the DVB driver above"),
+        )
     if not serials:
-        return Check("dongles", "WARN", "librtlsdr finds no RTL-SDR dongle",
-                     "plug one in; a scan can still run on sim:SCENE.toml or file:RECORDING")
+        return Check(
+            "dongles",
+            "WARN",
+            _("librtlsdr finds no RTL-SDR dongle"),
+            _("plug one in; a scan can still run on sim:SCENE.toml or file:RECORDING"),
+        )
 
     def open_one(i: int) -> tuple[str, str]:
         from fbsdetect.sources.rtlsdr import TUNER_NAMES
@@ -216,18 +281,21 @@ def check_dongles(rtlsdr_mod: object | None, opener: Callable[[int], tuple[str, 
     for i, serial in enumerate(serials):
         try:
             s, tuner = (opener or open_one)(i)
-            parts.append(f"#{i} serial {s} tuner {tuner}")
+            parts.append(_("#{i} serial {serial} tuner {tuner}").format(i=i, serial=s, tuner=tuner))
         except Exception as exc:
-            failed.append(f"#{i} serial {serial}: {exc}")
-    if len({s for s in serials}) < len(serials):
-        parts.append("(duplicate serials: set unique ones with rtl_eeprom -s to tell dongles apart)")
+            failed.append(_("#{i} serial {serial}: {error}").format(i=i, serial=serial, error=exc))
+    warn = len({s for s in serials}) < len(serials)
+    if warn:
+        parts.append(_("(duplicate serials: set unique ones with rtl_eeprom -s to tell dongles apart)"))
     if failed:
-        return Check("dongles", "FAIL", "; ".join(parts + failed),
-                     "in use by another program, or claimed by the DVB driver (see above)")
+        return Check(
+            "dongles",
+            "FAIL",
+            "; ".join(parts + failed),
+            _("in use by another program, or claimed by the DVB driver (see above)"),
+        )
     tuners = " ".join(parts)
-    warn = [p for p in parts if "duplicate" in p]
-    return Check("dongles", "WARN" if warn else "OK", tuners,
-                 "rtl_eeprom -d N -s UNIQUE" if warn else "")
+    return Check("dongles", "WARN" if warn else "OK", tuners, "rtl_eeprom -d N -s UNIQUE" if warn else "")
 
 
 def check_gpsd(addr: tuple[str, int] = GPSD_ADDR) -> Check:
@@ -237,9 +305,17 @@ def check_gpsd(addr: tuple[str, int] = GPSD_ADDR) -> Check:
             s.settimeout(1.0)
             first = s.recv(4096).decode("utf-8", errors="replace").splitlines()
     except OSError as exc:
-        return Check("gpsd", "WARN", f"gpsd not reachable on {host}:{port} ({exc.strerror or exc})",
-                     "apt install gpsd and point it at the receiver, or scan with --gps nmea:/dev/ttyACM0, "
-                     "gpx:FILE or fixed:LAT,LON")
+        return Check(
+            "gpsd",
+            "WARN",
+            _("gpsd not reachable on {host}:{port} ({error})").format(
+                host=host, port=port, error=exc.strerror or exc
+            ),
+            _(
+                "apt install gpsd and point it at the receiver, or scan with --gps nmea:/dev/ttyACM0, "
+                "gpx:FILE or fixed:LAT,LON"
+            ),
+        )
     release = "?"
     for line in first:
         try:
@@ -249,8 +325,16 @@ def check_gpsd(addr: tuple[str, int] = GPSD_ADDR) -> Check:
         if msg.get("class") == "VERSION":
             release = str(msg.get("release", "?"))
     if release == "?":
-        return Check("gpsd", "WARN", f"something listens on {host}:{port} but it does not greet like gpsd")
-    return Check("gpsd", "OK", f"gpsd {release} on {host}:{port}")
+        return Check(
+            "gpsd",
+            "WARN",
+            _("something listens on {host}:{port} but it does not greet like gpsd").format(
+                host=host, port=port
+            ),
+        )
+    return Check(
+        "gpsd", "OK", _("gpsd {release} on {host}:{port}").format(release=release, host=host, port=port)
+    )
 
 
 def check_database(url: str) -> Check:
@@ -261,17 +345,28 @@ def check_database(url: str) -> Check:
     except Exception as exc:
         from fbsdetect.store.db import shown_url
 
-        return Check("database", "FAIL", f"{shown_url(url)}: not a database URL ({exc})",
-                     "give --db sqlite:///FILE or postgresql://USER@HOST/DB")
+        return Check(
+            "database",
+            "FAIL",
+            _("{db}: not a database URL ({error})").format(db=shown_url(url), error=exc),
+            _("give --db sqlite:///FILE or postgresql://USER@HOST/DB"),
+        )
     shown = u.render_as_string(hide_password=True)
-    if u.drivername.startswith("sqlite") and u.database not in (None, "", ":memory:") and \
-            not os.path.exists(u.database or ""):
-        return Check("database", "WARN", f"{shown} does not exist yet", "fbsdetect db upgrade (a scan "
-                     "also creates it)")
+    if (
+        u.drivername.startswith("sqlite")
+        and u.database not in (None, "", ":memory:")
+        and not os.path.exists(u.database or "")
+    ):
+        return Check(
+            "database",
+            "WARN",
+            _("{db} does not exist yet").format(db=shown),
+            _("fbsdetect db upgrade (a scan also creates it)"),
+        )
     try:
         from fbsdetect.store import db as store_db
     except ImportError:
-        return Check("database", "WARN", f"{shown}: not checked (the store is not built)")
+        return Check("database", "WARN", _("{db}: not checked (the store is not built)").format(db=shown))
     engine = None
     try:
         engine = store_db.make_engine(url)
@@ -280,17 +375,30 @@ def check_database(url: str) -> Check:
     except Exception as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         why = reason[0] if reason else type(exc).__name__
-        return Check("database", "FAIL", f"{shown} not reachable: {why}",
-                     "start the database server or fix --db / $FBSDETECT_DB")
+        return Check(
+            "database",
+            "FAIL",
+            _("{db} not reachable: {error}").format(db=shown, error=why),
+            _("start the database server or fix --db / $FBSDETECT_DB"),
+        )
     finally:
         if engine is not None:
             engine.dispose()
     if current == head:
-        return Check("database", "OK", f"{shown} at schema {head}")
+        return Check("database", "OK", _("{db} at schema {head}").format(db=shown, head=head))
     if current is None:
-        return Check("database", "WARN", f"{shown} reachable, no fbsdetect schema yet",
-                     "fbsdetect db upgrade")
-    return Check("database", "WARN", f"{shown} at schema {current}, newest is {head}", "fbsdetect db upgrade")
+        return Check(
+            "database",
+            "WARN",
+            _("{db} reachable, no fbsdetect schema yet").format(db=shown),
+            "fbsdetect db upgrade",
+        )
+    return Check(
+        "database",
+        "WARN",
+        _("{db} at schema {current}, newest is {head}").format(db=shown, current=current, head=head),
+        "fbsdetect db upgrade",
+    )
 
 
 def check_gps(spec: str, wait_s: float) -> Check:
@@ -304,23 +412,43 @@ def check_gps(spec: str, wait_s: float) -> Check:
     try:
         if isinstance(g, TrackReplay):
             if not g.fixes:
-                return Check("gps", "WARN", f"{spec}: the log holds no fix")
+                return Check("gps", "WARN", _("{spec}: the log holds no fix").format(spec=spec))
             good = sum(1 for f in g.fixes if f.has_position)
-            skipped = {k: v for k, v in g.stats.items()
-                       if k in ("bad_checksum", "truncated", "unparsed") and v}
-            return Check("gps", "OK", f"{spec}: {len(g.fixes)} fixes ({good} with a position) from "
-                         f"{g.start:%Y-%m-%d %H:%M:%S} to {g.end:%H:%M:%S} UTC"
-                         + (f"; skipped {skipped}" if skipped else ""))
+            skipped = {
+                k: v for k, v in g.stats.items() if k in ("bad_checksum", "truncated", "unparsed") and v
+            }
+            return Check(
+                "gps",
+                "OK",
+                _("{spec}: {n} fixes ({good} with a position) from {start} to {end} UTC").format(
+                    spec=spec,
+                    n=len(g.fixes),
+                    good=good,
+                    start=f"{g.start:%Y-%m-%d %H:%M:%S}",
+                    end=f"{g.end:%H:%M:%S}",
+                )
+                + (_("; skipped {what}").format(what=skipped) if skipped else ""),
+            )
         deadline = time.monotonic() + wait_s
         fix = g.fix_at(datetime.now(UTC))
         while fix.mode < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
             fix = g.fix_at(datetime.now(UTC))
         if fix.mode >= 2:
-            err = f", error {fix.error_m:.0f} m" if fix.error_m is not None else ""
-            return Check("gps", "OK", f"{spec}: {fix.mode}D fix {fix.lat:.5f}, {fix.lon:.5f}{err}")
-        return Check("gps", "WARN", f"{spec}: no fix within {wait_s:.0f} s (mode {fix.mode})",
-                     "give the antenna open sky; a scan runs anyway, its observations marked gps_mode 0")
+            err = _(", error {m:.0f} m").format(m=fix.error_m) if fix.error_m is not None else ""
+            return Check(
+                "gps",
+                "OK",
+                _("{spec}: {mode}D fix {lat:.5f}, {lon:.5f}{error}").format(
+                    spec=spec, mode=fix.mode, lat=fix.lat, lon=fix.lon, error=err
+                ),
+            )
+        return Check(
+            "gps",
+            "WARN",
+            _("{spec}: no fix within {s:.0f} s (mode {mode})").format(spec=spec, s=wait_s, mode=fix.mode),
+            _("give the antenna open sky; a scan runs anyway, its observations marked gps_mode 0"),
+        )
     finally:
         g.close()
 
@@ -344,12 +472,22 @@ def run_checks(args: argparse.Namespace, paths: Paths | None = None) -> Iterator
 
 # -- CLI ----------------------------------------------------------------------
 def configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--gps", metavar="SPEC",
-                   help="also open this GPS (gpsd[:HOST:PORT], nmea:FILE_OR_DEVICE, gpx:FILE, fixed:LAT,LON) "
-                        "and report its fix")
-    p.add_argument("--gps-wait", type=float, default=5.0, metavar="S",
-                   help="how long to wait for a live GPS fix (default 5 s)")
-    p.add_argument("--json", action="store_true", help="one JSON object per check on stdout")
+    p.add_argument(
+        "--gps",
+        metavar="SPEC",
+        help=_(
+            "also open this GPS (gpsd[:HOST:PORT], nmea:FILE_OR_DEVICE, gpx:FILE, fixed:LAT,LON) "
+            "and report its fix"
+        ),
+    )
+    p.add_argument(
+        "--gps-wait",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help=_("how long to wait for a live GPS fix (default 5 s)"),
+    )
+    p.add_argument("--json", action="store_true", help=_("one JSON object per check on stdout"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -361,6 +499,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(check.line(), flush=True)
     if not args.json:
-        print("not ready: fix the FAIL lines above" if failed else "ready (WARN lines are worth a look)",
-              file=sys.stderr)
+        print(
+            _("not ready: fix the FAIL lines above") if failed else _("ready (WARN lines are worth a look)"),
+            file=sys.stderr,
+        )
     return 1 if failed else 0
