@@ -59,8 +59,12 @@ class Score:
 
     @property
     def reason(self) -> str:
+        """In the current language (`fbsdetect.i18n`); family names stay machine words."""
+        from fbsdetect.i18n import _, severity_word
+
         fams = ", ".join(f"{k} {v:.2f}" for k, v in sorted(self.families.items(), key=lambda kv: -kv[1]))
-        return f"score {self.score:.2f} ({self.severity.word}) from {fams or 'nothing'}"
+        return _("score {score:.2f} ({severity}) from {families}").format(
+            score=self.score, severity=severity_word(self.severity.word), families=fams or _("nothing"))
 
 
 def combine(findings: Iterable[Finding], weights: Mapping[str, float],

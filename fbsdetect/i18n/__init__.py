@@ -240,6 +240,16 @@ def operator_name(mcc: int | None, mnc: int | None, english: str | None = None) 
     return en
 
 
+def band_name(name: str | None) -> str:
+    """A band's name in the current language: 'E-GSM900' / 'E-GSM900 频段', LTE 'B3' / 'LTE B3 频段'
+    (the 3GPP designation itself is kept: it is what licences and equipment say)."""
+    n = str(name or "")
+    if not n or _current != "zh":
+        return n
+    lte = len(n) > 1 and n[0] == "B" and n[1:].isdigit()
+    return f"LTE {n} 频段" if lte else f"{n} 频段"
+
+
 def pgettext(context: str, message: str) -> str:
     return translations(_current).pgettext(context, message)
 

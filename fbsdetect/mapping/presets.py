@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fbsdetect.errors import BadInput, BadUsage
+from fbsdetect.i18n import _
 
 MAPS_DIR = Path(__file__).resolve().parents[2] / "maps"
 
@@ -77,37 +78,39 @@ def load_preset(name_or_path: str) -> MapPreset:
                 break
         else:
             known = sorted({f.stem for d in maps_dirs() if d.is_dir() for f in d.glob("*.toml")})
-            raise BadUsage(f"no map preset {name_or_path!r} (known: {', '.join(known) or 'none'})")
+            raise BadUsage(_("no map preset {name!r} (known: {known})").format(
+                name=name_or_path, known=", ".join(known) or _("none")))
     if not p.is_file():
-        raise BadInput("no such map preset file", source=p)
+        raise BadInput(_("no such map preset file"), source=p)
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise BadInput(f"not a valid TOML file: {exc}", source=p) from None
+        raise BadInput(_("not a valid TOML file: {error}").format(error=exc), source=p) from None
     for table, value in data.items():
         if table not in _KEYS or not isinstance(value, dict):
-            raise BadInput(f"unknown table [{table}]", source=p)
+            raise BadInput(_("unknown table [{table}]").format(table=table), source=p)
         for key in value:
             if key not in _KEYS[table]:
-                raise BadInput(f"unknown key {table}.{key}", source=p)
+                raise BadInput(_("unknown key {key}").format(key=f"{table}.{key}"), source=p)
     pre, tiles = data.get("preset", {}), data.get("tiles", {})
     url, mb = tiles.get("url"), tiles.get("mbtiles")
     if (url is None) == (mb is None):
-        raise BadInput("[tiles] needs exactly one of url or mbtiles", source=p)
+        raise BadInput(_("[tiles] needs exactly one of url or mbtiles"), source=p)
     if url is not None and not (isinstance(url, str) and "{z}" in url and "{x}" in url and "{y}" in url):
-        raise BadInput("tiles.url must be a template with {z}, {x} and {y}", source=p)
+        raise BadInput(_("tiles.url must be a template with {z}, {x} and {y}").format(
+            z="{z}", x="{x}", y="{y}"), source=p)
     mbtiles = None
     if mb is not None:
         if not isinstance(mb, str) or not mb:
-            raise BadInput("tiles.mbtiles must be the path of an MBTiles file", source=p)
+            raise BadInput(_("tiles.mbtiles must be the path of an MBTiles file"), source=p)
         mbtiles = Path(mb) if os.path.isabs(mb) else (p.parent / mb)
     attribution = tiles.get("attribution")
     if not isinstance(attribution, str) or not attribution.strip():
-        raise BadInput("tiles.attribution is required (tile providers require credit)", source=p)
+        raise BadInput(_("tiles.attribution is required (tile providers require credit)"), source=p)
     try:
         max_zoom, min_zoom = int(tiles.get("max_zoom", 19)), int(tiles.get("min_zoom", 0))
     except (TypeError, ValueError):
-        raise BadInput("tiles.max_zoom/min_zoom must be integers", source=p) from None
+        raise BadInput(_("tiles.max_zoom/min_zoom must be integers"), source=p) from None
     return MapPreset(name=str(pre.get("name", p.stem)), description=str(pre.get("description", "")),
                      url=url, mbtiles=mbtiles, attribution=attribution, max_zoom=max_zoom,
                      min_zoom=min_zoom, offline=bool(tiles.get("offline", mbtiles is not None)))
@@ -126,12 +129,12 @@ def extract_mbtiles(mbtiles: Path, out_dir: Path, bbox: tuple[float, float, floa
     """Writes the tiles of `bbox` (S, W, N, E) at `zooms` from an MBTiles file
     into out_dir/{z}/{x}/{y}.png; returns how many were found."""
     if not mbtiles.is_file():
-        raise BadInput("no such MBTiles file", source=mbtiles)
+        raise BadInput(_("no such MBTiles file"), source=mbtiles)
     try:
         con = sqlite3.connect(f"file:{mbtiles}?mode=ro", uri=True)
         con.execute("SELECT 1 FROM tiles LIMIT 1")
     except sqlite3.DatabaseError as exc:
-        raise BadInput(f"not an MBTiles file ({exc})", source=mbtiles) from None
+        raise BadInput(_("not an MBTiles file ({error})").format(error=exc), source=mbtiles) from None
     s, w, n, e = bbox
     written = 0
     try:

@@ -79,6 +79,16 @@ def bool_share(ctx: RuleContext, name: str, expected_attr: str) -> Share:
     return Share(len(vals), sum(1 for v in vals if v), None if exp is None else bool(exp))
 
 
+def registry_updated(ctx: RuleContext) -> str:
+    """`ctx.registry_updated` ('registry last updated YYYY-MM-DD' or '') in the current language
+    (detect/context.py builds the English phrase)."""
+    text = ctx.registry_updated
+    head = "registry last updated "
+    if text.startswith(head):
+        return _("registry last updated {date}").format(date=text[len(head):])
+    return text
+
+
 def innocent(*causes: str) -> str:
     """The sentence naming a finding's usual innocent causes (each already translated)."""
     return _("Innocent causes: {causes}.").format(causes=("；" if current() == "zh" else "; ").join(causes))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from fbsdetect.detect.context import RuleContext, Seen, distance_m
 from fbsdetect.detect.finding import Finding, ramp
-from fbsdetect.detect.heuristics._common import innocent, reliability
+from fbsdetect.detect.heuristics._common import innocent, registry_updated, reliability
 from fbsdetect.i18n import _
 
 id = "cell-far-from-registered"
@@ -49,7 +49,7 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     if r is None or r[0] <= r[1]:
         return None
     d, thr, rec = r
-    upd = ctx.registry_updated
+    upd = registry_updated(ctx)
     rel = reliability(rec, cell.t_s)
     n = getattr(rec, "samples", None)
     details = [_("registry range {range:.0f} m").format(range=getattr(rec, "range_m", None) or 0)]

@@ -17,7 +17,7 @@ from __future__ import annotations
 from fbsdetect.detect.context import RuleContext, Seen
 from fbsdetect.detect.finding import Finding, ramp
 from fbsdetect.detect.heuristics._common import innocent
-from fbsdetect.i18n import _
+from fbsdetect.i18n import _, band_name
 
 id = "lte-jamming-new-cell"
 title = "LTE jamming with a new strong GSM cell"
@@ -55,7 +55,7 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
             "The {band} noise floor rose {rise:.0f} dB above its quiet level while this cell, unknown to the "
             "{refs}, is among the strongest heard ({power:.0f} {unit})."
         ).format(
-            band=top.band,
+            band=band_name(top.band),
             rise=rise,
             refs=_(" and ").join(names[r] for r in new),
             power=p,

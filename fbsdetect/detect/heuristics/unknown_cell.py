@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from fbsdetect.detect.context import RuleContext, Seen
 from fbsdetect.detect.finding import Finding
-from fbsdetect.detect.heuristics._common import innocent
+from fbsdetect.detect.heuristics._common import innocent, registry_updated
 from fbsdetect.i18n import _
 
 id = "unknown-cell"
@@ -48,7 +48,7 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
                  "consulted for this operator).")
     else:
         head = _("CID {cid} in LAC {lac} ({plmn}) is not in the registry.")
-    upd = ctx.registry_updated
+    upd = registry_updated(ctx)
     text = (head.format(**ids) + " "
             + innocent(_("the cell may be new") + (f" ({upd})" if upd else ""),
                        _("the registry may simply lack it (crowd-sourced data is incomplete)")))
