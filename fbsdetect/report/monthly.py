@@ -34,7 +34,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, select
 
 from fbsdetect.errors import BadUsage
-from fbsdetect.i18n import N_, _, current, format_datetime, format_month, html_lang, severity_word
+from fbsdetect.i18n import (
+    N_,
+    _,
+    current,
+    format_date,
+    format_datetime,
+    format_month,
+    html_lang,
+    severity_word,
+)
 from fbsdetect.store.db import Store
 from fbsdetect.store.models import Detection, Handover, Observation, Sensor
 
@@ -135,6 +144,8 @@ def monthly_figures(store: Store, month: str, tz: ZoneInfo, operator_name: Any =
                 "last_seen": d.last_seen.astimezone(tz) if d.last_seen else None, "new": new,
                 "observations": d.n_observations, "sensors": ", ".join(d.sensors or []),
                 "area": _area(d.position), "rules": ", ".join(r.get("id", "") for r in d.rules or []),
+                "handovers": [(h.recipient, h.handed_at.astimezone(tz), h.reference or "")
+                              for h in handed.get(d.id, [])],
                 "handed_over": "; ".join(f"{h.recipient} {h.handed_at.astimezone(tz):%Y-%m-%d}"
                                          + (f" ({h.reference})" if h.reference else "")
                                          for h in handed.get(d.id, []))})
@@ -174,6 +185,13 @@ def _svg_bars(days: int, series: list[tuple[str, Counter[int], str]], title: str
                      f'<text x="{left + 14 + 150 * j}" y="{h - 1}">{html.escape(label)}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def recipient_word(recipient: str) -> str:
+    """`handover --to` words (police, regulator, operator, other) as the reader says them."""
+    words = {"police": _("police"), "regulator": _("radio regulator"), "operator": _("operator"),
+             "other": _("other")}
+    return words.get(recipient, recipient)
 
 
 def _fmt_t(t: datetime | None) -> str:
@@ -262,7 +280,8 @@ def write_report(fig: MonthlyFigures, out_dir: Path, *, title: str = "fbsdetect"
 
     det_rows = [[d["id"], severity_word(d["severity"]), d["operator"], f"{d['lac']}/{d['cid']}", d["arfcn"],
                  _show_t(d["first_seen"]), _show_t(d["last_seen"]), d["area"], d["sensors"], d["rules"],
-                 d["handed_over"] or "-"] for d in fig.detections]
+                 "; ".join(f"{recipient_word(r)} {format_date(t)}" + (f" ({ref})" if ref else "")
+                           for r, t, ref in d.get("handovers", [])) or "-"] for d in fig.detections]
     csv_names = ", ".join(p.name for p in paths)
     y, mo = (int(x) for x in m.split("-"))
     month = format_month(y, mo)
@@ -310,7 +329,7 @@ def write_report(fig: MonthlyFigures, out_dir: Path, *, title: str = "fbsdetect"
 margin:24px;max-width:1100px}}
 table{{border-collapse:collapse;margin:8px 0 20px}}
 td,th{{border:1px solid #bbb;padding:3px 6px;font-size:12px}}
-th{{background:#eee}}h2{{margin-top:28px}}
+th{{background:#eee;white-space:nowrap}}h2{{margin-top:28px}}
 @media print{{body{{margin:0}} svg{{max-width:100%}}}}</style></head><body>
 <h1>{e(heading)}</h1>
 <p>{e(period)}</p>
@@ -330,8 +349,8 @@ th{{background:#eee}}h2{{margin-top:28px}}
         t['sensors'], t['rules'], t['handed_over']], det_rows)}
 <h2>{e(t['handed_heading'])}</h2>
 {table([t['detection'], t['recipient'], t['reference'], t['date'], t['note']],
-       [[h["detection_id"], h["recipient"], h["reference"], _show_t(h["handed_at"]), h["note"]]
-        for h in fig.handovers])}
+       [[h["detection_id"], recipient_word(h["recipient"]), h["reference"], _show_t(h["handed_at"]),
+         h["note"]] for h in fig.handovers])}
 <p style="color:#666">{e(t['csv_files'].format(files=csv_names))}</p>
 </body></html>
 """

@@ -120,6 +120,8 @@ def test_report_in_chinese_as_pdf_and_png(surveyed: str, tmp_path: Path) -> None
     _cjk_font_installed()
     chromium()
     out = tmp_path / "rep"
+    assert main(["handover", "1", "--to", "police", "--ref", "XN-2026-031", "--at", "2026-03-05T09:00:00Z",
+                 "--db", surveyed]) == 0
     assert (
         main(["--lang", "zh", "report", "--month", "2026-03", "-o", str(out), "--pdf", "--db", surveyed]) == 0
     )
@@ -132,6 +134,7 @@ def test_report_in_chinese_as_pdf_and_png(surveyed: str, tmp_path: Path) -> None
         "按运营商统计的可疑发射机",
         "中国移动",
         "UTC+08:00",
+        "公安机关 2026年3月5日 (XN-2026-031)",
         "每日观测次数",
     ):
         assert zh in page, zh
