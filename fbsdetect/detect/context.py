@@ -432,7 +432,8 @@ class RuleContext:
 
     @property
     def registry_updated(self) -> str:
-        """'registry last updated YYYY-MM-DD' or '' (for explanations)."""
+        """The registry's last update as 'YYYY-MM-DD', or '' (the rules put it into their
+        explanations, in the user's language)."""
         u = getattr(self.registry, "updated_max", None) if self.registry is not None else None
         if callable(u):
             u = u()
@@ -441,8 +442,8 @@ class RuleContext:
         if isinstance(u, int | float):
             u = datetime.fromtimestamp(u, UTC)
         if isinstance(u, datetime):
-            return f"registry last updated {u:%Y-%m-%d}"
-        return f"registry last updated {u}"
+            return f"{u:%Y-%m-%d}"
+        return str(u)
 
     # ------------------------------------------------------------ the world
     @cached_property

@@ -20,6 +20,7 @@ exactly what `fbsdetect analyze` would record; the registry is the store's
 
 from __future__ import annotations
 
+import re
 import time as _time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -149,7 +150,7 @@ class Detector:
             return []
         self.alerted[s.key] = sc.severity
         top = sorted(best.values(), key=lambda f: -self.engine.weights.get(f.rule_id, 0) * f.score)[:3]
-        reasons = "; ".join(f"{f.rule_id}: {f.evidence.split('. ')[0]}" for f in top)
+        reasons = "; ".join(f"{f.rule_id}: {_first_sentence(f.evidence)}" for f in top)
         text = f"{s.key.text()}: score {sc.score:.2f}; {reasons}"
         return [Alert(s.obs.arfcn, sc.severity.word, text, sc.score, tuple(s.key))]
 
@@ -210,3 +211,11 @@ class Detector:
     def close(self) -> None:
         if self.store is not None:
             self._persist()
+
+
+_SENTENCE_END = re.compile(r"(?<=\.)\s|(?<=。)")
+
+
+def _first_sentence(text: str) -> str:
+    """The first sentence of a finding's evidence, English ('. ') or Chinese ('。'), for a one-line alert."""
+    return _SENTENCE_END.split(text, maxsplit=1)[0].rstrip(".。 ")

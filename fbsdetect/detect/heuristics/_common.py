@@ -80,13 +80,9 @@ def bool_share(ctx: RuleContext, name: str, expected_attr: str) -> Share:
 
 
 def registry_updated(ctx: RuleContext) -> str:
-    """`ctx.registry_updated` ('registry last updated YYYY-MM-DD' or '') in the current language
-    (detect/context.py builds the English phrase)."""
-    text = ctx.registry_updated
-    head = "registry last updated "
-    if text.startswith(head):
-        return _("registry last updated {date}").format(date=text[len(head):])
-    return text
+    """'registry last updated YYYY-MM-DD' in the current language, or '' when the registry has no date."""
+    date = ctx.registry_updated
+    return _("registry last updated {date}").format(date=date) if date else ""
 
 
 def innocent(*causes: str) -> str:
