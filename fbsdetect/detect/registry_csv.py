@@ -35,6 +35,7 @@ from __future__ import annotations
 import bz2
 import csv
 import gzip
+import io
 import lzma
 import math
 import os
@@ -44,9 +45,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
 
+import numpy as np
+
 from fbsdetect.errors import BadInput
 
 MAX_LINE_BYTES = 65536
+BLOCK_BYTES = 1 << 20   # read at a time by LineReader.blocks (a block's lines are parsed together)
 
 OPENCELLID_COLUMNS = ("radio", "mcc", "net", "area", "cell", "unit", "lon", "lat", "range", "samples",
                       "changeable", "created", "updated", "averageSignal")
@@ -189,6 +193,54 @@ class LineReader:
                 yield None
                 continue
             yield b
+
+    def blocks(self, size: int = BLOCK_BYTES) -> Iterator[tuple[int, int, bytes | None]]:
+        """The same lines as `lines()`, many at a time: yields (first line's number, number of
+        lines, the lines' bytes each ending with a line feed but perhaps the file's last one), or
+        (line number, 1, None) for a line of `MAX_LINE_BYTES` or more (its bytes skipped, in
+        bounded pieces). `line_no` counts the lines yielded; `damage` is set as by `lines()`."""
+        read = getattr(self._f, "read1", self._f.read)
+        limit = MAX_LINE_BYTES
+        carry = b""
+        skipping = False
+        while True:
+            try:
+                data = read(size)
+            except EOFError:
+                self.damage = (f"the {self.compression} data ends abruptly after line {self.line_no} "
+                               "(truncated download?); the rows before it were read")
+                return
+            except (OSError, zlib.error, lzma.LZMAError) as exc:
+                what = f"{self.compression} data" if self.compression else "file"
+                self.damage = (f"the {what} is corrupt after line {self.line_no} ({exc}); "
+                               "the rows before it were read")
+                return
+            if not data:
+                if carry and not skipping:
+                    self.line_no += 1
+                    yield self.line_no, 1, carry
+                return
+            if skipping:
+                i = data.find(b"\n")
+                if i < 0:
+                    continue
+                data = data[i + 1:]
+                skipping = False
+            buf = carry + data if carry else data
+            last = buf.rfind(b"\n")
+            if last < 0:
+                carry = buf
+            else:
+                block = buf[: last + 1]
+                carry = buf[last + 1:]
+                n = block.count(b"\n")
+                yield self.line_no + 1, n, block
+                self.line_no += n
+            if len(carry) >= limit:
+                self.line_no += 1
+                yield self.line_no, 1, None
+                carry = b""
+                skipping = True
 
     def close(self) -> None:
         try:
@@ -382,6 +434,36 @@ def _date(name: str, s: str) -> str | None:
 
 _TIME_MAX = 2**31 - 1  # 2038-01-19: the store's created/updated are 32-bit integers (as is samples)
 
+# LineReader.blocks + RowParser.vector_block: a radio name at a line's start -> its code in VectorRows
+_VECTOR_RADIOS = tuple((r.encode(), str(i + 1).encode()) for i, r in enumerate(RADIOS))
+_RADIO_NAMES = np.array(RADIOS, dtype=object)
+_VECTOR_BYTES = b"0123456789.-+eE,\n" + bytes(sorted(set("".join(RADIOS).encode())))
+_VECTOR_RADIO_PATTERNS = tuple(np.frombuffer(r.encode() + b",", dtype=np.uint8) for r in RADIOS)
+# the number columns read (unit and changeable are not read, as by `fast`); the radio's code goes first
+_VECTOR_USECOLS = (1, 2, 3, 4, 6, 7, 8, 9, 11, 12, 13)
+_VECTOR_INT_COLUMNS = [1, 2, 3, 4, 8, 9, 10]   # mcc, net, area, cell, samples, created, updated
+
+
+@dataclass(frozen=True)
+class VectorRows:
+    """A block's lines parsed by `RowParser.vector_block`: one row of `values` a line, the
+    `OPENCELLID_ROW` columns with the radio as its code (1 + its index in RADIOS); `ok` False
+    for a line that must take the careful path."""
+
+    values: Any      # numpy float64 array (lines, 12)
+    ok: Any          # numpy bool array (lines,)
+
+    def rows(self, keep: Any) -> list[tuple[Any, ...]]:
+        """The row tuples (`OPENCELLID_ROW`) of the lines where `keep` is True, in line order."""
+        v = self.values if keep is None else self.values[keep]
+        if not len(v):
+            return []
+        radio = _RADIO_NAMES[v[:, 0].astype(np.intp) - 1].tolist()
+        i = v[:, [1, 2, 3, 4, 8, 9, 10]].astype(np.int64).T
+        f = v[:, [5, 6, 7, 11]].T
+        return list(zip(radio, *(c.tolist() for c in i[:4]), *(c.tolist() for c in f[:3]),
+                        *(c.tolist() for c in i[4:]), f[3].tolist(), strict=True))
+
 
 class RowParser:
     """Turns the fields of one data line into a row tuple (`columns` order)."""
@@ -396,6 +478,9 @@ class RowParser:
         self.fast_line: Callable[[str], tuple[Any, ...] | None] | None = None
         self._parse: Callable[[list[str]], tuple[Any, ...]] = (
             self._make_ocid() if fmt.kind == "opencellid" else self._make_licensed())
+        self._vector = (fmt.kind == "opencellid" and fmt.delimiter == "," and not fmt.ignored
+                        and fmt.n_fields == len(OPENCELLID_COLUMNS)
+                        and fmt.index == {c: i for i, c in enumerate(OPENCELLID_COLUMNS)})
 
     def split(self, line: str) -> list[str]:
         if '"' in line:
@@ -491,6 +576,66 @@ class RowParser:
         self._ocid_careful = careful
         self.fast_line = fast_line
         return fast  # type: ignore[return-value]
+
+    def vector_block(self, block: bytes, n: int) -> VectorRows | None:
+        """The `n` lines of `block` (`LineReader.blocks`) parsed together with numpy, or None when
+        the block is not the plain case (then each line goes through `fast_line`/`parse`).
+
+        The plain case: OpenCellID columns in their own order, comma-separated, every line
+        starting with a radio name as OpenCellID writes it (GSM, UMTS, LTE, NR, CDMA) and
+        otherwise only digits, signs, points, exponents and commas (no quotes, blanks, spaces,
+        underscores, hex or other text), every field present. Numbers are read by numpy's
+        text parser (correctly rounded, as Python's float()); the checks are `fast`'s, row by
+        row; a row that fails one is marked not `ok` and goes to `parse` for its reason."""
+        if not self._vector:
+            return None
+        if not block.isascii():
+            return None
+        b = block if block.endswith(b"\n") else block + b"\n"
+        if b"\r" in b:
+            b = b.replace(b"\r\n", b"\n")
+        if b.translate(None, _VECTOR_BYTES) or b"\n\n" in b or b",," in b or b",\n" in b:
+            return None
+        u = np.frombuffer(b, dtype=np.uint8)
+        ends = np.flatnonzero(u == 10)
+        if len(ends) != n or b[0] == 10:
+            return None   # a lone CR, or a blank line
+        starts = np.empty(n, dtype=np.intp)
+        starts[0] = 0
+        starts[1:] = ends[:-1] + 1
+        # each line starts with a radio name and its comma: code = 1 + its index in RADIOS, else 0
+        code = np.zeros(n, dtype=np.float64)
+        pad = np.concatenate([u, np.zeros(8, dtype=np.uint8)])
+        head = pad[starts[:, None] + np.arange(5)]
+        for i, pat in enumerate(_VECTOR_RADIO_PATTERNS):
+            k = len(pat)
+            code[(head[:, :k] == pat).all(axis=1)] = i + 1
+        if not code.all():
+            return None
+        try:
+            x = np.loadtxt(io.BytesIO(b), delimiter=",", dtype=np.float64, comments=None, ndmin=2,
+                           usecols=_VECTOR_USECOLS)
+        except ValueError:
+            return None
+        if x.shape != (n, len(_VECTOR_USECOLS)):
+            return None
+        a = np.empty((n, 1 + len(_VECTOR_USECOLS)), dtype=np.float64)
+        a[:, 0] = code
+        a[:, 1:] = x
+        radio, mcc, mnc, lac, cid = a[:, 0], a[:, 1], a[:, 2], a[:, 3], a[:, 4]
+        lon, lat, rng, samples = a[:, 5], a[:, 6], a[:, 7], a[:, 8]
+        created, updated, avg = a[:, 9], a[:, 10], a[:, 11]
+        ints = a[:, _VECTOR_INT_COLUMNS]
+        ok = (ints == np.floor(ints)).all(axis=1)
+        gsm = radio == 1.0
+        ok &= (mcc >= 0) & (mcc <= 999) & (mnc >= 0) & (mnc <= 999)
+        ok &= (lac >= 0) & (lac <= np.where(gsm, _GSM_MAX, AREA_MAX))
+        ok &= (cid >= 0) & (cid <= np.where(gsm, _GSM_MAX, CID_MAX))
+        ok &= (lon >= -180.0) & (lon <= 180.0) & (lat >= -90.0) & (lat <= 90.0)
+        ok &= (rng >= 0.0) & (rng <= 1e7) & (samples >= 0) & (samples <= 2**31 - 1)
+        ok &= (created >= 0) & (created <= _TIME_MAX) & (updated >= 0) & (updated <= _TIME_MAX)
+        ok &= (avg >= -1e4) & (avg <= 1e4)
+        return VectorRows(a, ok)
 
     def _make_licensed(self) -> Callable[[list[str]], tuple[Any, ...]]:
         ix = self.fmt.index

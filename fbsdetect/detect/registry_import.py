@@ -47,7 +47,6 @@ rows that are new in the store (rows of the source after minus before).
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import re
 import time
@@ -58,12 +57,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+import numpy as np
+
 from fbsdetect.detect.registry_csv import (
     KEY_COLUMNS,
+    MAX_LINE_BYTES,
+    RADIOS,
     BBox,
     CsvFormat,
     LineReader,
     RowParser,
+    VectorRows,
     decode_line,
     detect_format,
 )
@@ -84,6 +88,7 @@ DEFER_LATLON_INDEX_ROWS = 200_000
 SORT_THREADS = 0
 FORCE_DIRECT_UPSERT = False   # tests: the per-batch path other PostgreSQL drivers take, on any database
 MAX_REJECTS_SHOWN = 10
+SUB_BLOCK_LINES = 512   # a block the numpy path cannot take is tried again in pieces of this many lines
 _LATLON_INDEX = "ix_registry_cell_latlon"
 
 ProgressFn = Callable[["ImportReport", str], None]
@@ -283,7 +288,8 @@ class _SqliteStagingWriter(_Writer):
         else:  # pragma: no cover - a dialect that compiles differently
             cols = self.columns
             self.conn.execute(self.stage.insert(), [dict(zip(cols, r, strict=True)) for r in rows])
-        self.conn.commit()
+        # no commit: the staging is one transaction of this connection's TEMP database (the main
+        # database is not locked by it); the merge continues it
         self.n_staged += len(rows)
 
     def finish(self, source_id_fn: Callable[[], int]) -> tuple[int, int, bool]:
@@ -601,63 +607,141 @@ def _read_rows(report: ImportReport, reader: LineReader, lines: Iterator[bytes |
                parser: RowParser, writer: _Writer, *, mcc_set: frozenset[int] | None, bbox: BBox | None,
                radio_set: frozenset[str] | None, max_rejects: int, progress: ProgressFn | None,
                batch_rows: int) -> None:
-    """The hot loop: keep it lean (rows_read is derived from the reader's line count)."""
+    """The hot loop: blocks of lines (`LineReader.blocks`), each parsed with numpy in one go where
+    it is the plain case (`RowParser.vector_block`), else line by line; the rows in file order
+    (rows_read is derived from the reader's line count)."""
+    del lines   # the header (or, headerless, the first data line) was read from it; blocks() goes on
     batch: list[tuple[Any, ...]] = []
-    parse = parser.parse
-    fast = parser.fast_line
-    add = batch.append
     header_lines = 0 if first is not None else 1
     next_progress = 50_000
-    n_mcc = n_radio = n_bbox = blank = 0
+    counts = [0, 0, 0, 0]   # filtered by mcc, radio, bbox; blank lines
     contains = bbox.contains if bbox is not None else None
-    it: Iterator[bytes | None] = itertools.chain((first,), lines) if first is not None else lines
-    try:
-        for raw in it:
-            row = None
+    mcc_arr = np.array(sorted(mcc_set), dtype=np.float64) if mcc_set is not None else None
+    radio_arr = (np.array([float(RADIOS.index(r) + 1) for r in radio_set if r in RADIOS], dtype=np.float64)
+                 if radio_set is not None else None)
+
+    def one(line_no: int, raw: bytes | None) -> None:
+        """A line by the careful path (fast_line first): a row added to the batch, or counted."""
+        row = None
+        try:
+            if raw is None or len(raw) - raw.endswith(b"\n") >= MAX_LINE_BYTES:
+                raise AttributeError
+            line = raw.decode("ascii")
+            if parser.fast_line is not None:
+                row = parser.fast_line(line)
+        except (UnicodeDecodeError, AttributeError):
+            if raw is None or len(raw) - raw.endswith(b"\n") >= MAX_LINE_BYTES:
+                report.reject(line_no, "line longer than 64 KiB", max_rejects)
+            else:
+                report.reject(line_no, _bad_bytes(raw), max_rejects)
+            return
+        if row is None:
+            line = line.rstrip("\r\n")
+            if not line or line.isspace():
+                counts[3] += 1
+                return
             try:
-                line = raw.decode("ascii")  # type: ignore[union-attr]
-                if fast is not None:
-                    row = fast(line)
-            except (UnicodeDecodeError, AttributeError):
-                if raw is None:
-                    report.reject(reader.line_no, "line longer than 64 KiB", max_rejects)
-                else:
-                    report.reject(reader.line_no, _bad_bytes(raw), max_rejects)
+                row = parser.parse(line)
+            except ValueError as exc:   # RowError; any other ValueError is a reason too
+                report.reject(line_no, str(exc) or type(exc).__name__, max_rejects)
+                return
+        if mcc_set is not None and row[1] not in mcc_set:
+            counts[0] += 1
+            return
+        if radio_set is not None and row[0] not in radio_set:
+            counts[1] += 1
+            return
+        if contains is not None and (row[6] is None or not contains(row[6], row[5])):
+            counts[2] += 1
+            return
+        batch.append(row)
+
+    def vector(line_no: int, n: int, block: bytes, vr: VectorRows) -> None:
+        ok = vr.ok
+        keep = ok.copy()
+        v = vr.values
+        if mcc_arr is None and radio_arr is None and bbox is None and ok.all():
+            batch.extend(vr.rows(None))
+            return
+        if mcc_arr is not None:
+            m = keep & ~np.isin(v[:, 1], mcc_arr)
+            counts[0] += int(m.sum())
+            keep &= ~m
+        if radio_arr is not None:
+            m = keep & ~np.isin(v[:, 0], radio_arr)
+            counts[1] += int(m.sum())
+            keep &= ~m
+        if bbox is not None:
+            lat, lon = v[:, 6], v[:, 5]
+            inside = (lat >= bbox.south) & (lat <= bbox.north)
+            if bbox.west <= bbox.east:
+                inside &= (lon >= bbox.west) & (lon <= bbox.east)
+            else:
+                inside &= (lon >= bbox.west) | (lon <= bbox.east)
+            m = keep & ~inside
+            counts[2] += int(m.sum())
+            keep &= ~m
+        if ok.all():
+            batch.extend(vr.rows(keep))
+            return
+        # some lines take the careful path: each in its place (a repeated key: the later line wins)
+        bad = np.flatnonzero(~ok).tolist()
+        lines_ = block.split(b"\n")
+        prev = 0
+        for i in bad:
+            if i > prev:
+                sel = np.zeros(n, dtype=bool)
+                sel[prev:i] = keep[prev:i]
+                batch.extend(vr.rows(sel))
+            one(line_no + i, lines_[i])
+            prev = i + 1
+        if prev < n:
+            sel = np.zeros(n, dtype=bool)
+            sel[prev:] = keep[prev:]
+            batch.extend(vr.rows(sel))
+
+    try:
+        if first is not None:
+            one(1, first)
+        vector_block = parser.vector_block
+        for line_no, n, block in reader.blocks():
+            if block is None:
+                report.reject(line_no, "line longer than 64 KiB", max_rejects)
                 continue
-            if row is None:
-                line = line.rstrip("\r\n")
-                if not line or line.isspace():
-                    blank += 1
-                    continue
-                try:
-                    row = parse(line)
-                except ValueError as exc:   # RowError; any other ValueError is a reason too
-                    report.reject(reader.line_no, str(exc) or type(exc).__name__, max_rejects)
-                    continue
-            if mcc_set is not None and row[1] not in mcc_set:
-                n_mcc += 1
-                continue
-            if radio_set is not None and row[0] not in radio_set:
-                n_radio += 1
-                continue
-            if contains is not None and (row[6] is None or not contains(row[6], row[5])):
-                n_bbox += 1
-                continue
-            add(row)
+            vr = vector_block(block, n) if n > 1 else None
+            if vr is not None:
+                vector(line_no, n, block, vr)
+            elif n <= SUB_BLOCK_LINES:
+                for i, raw in enumerate(block.split(b"\n")[:n]):
+                    one(line_no + i, raw)
+            else:   # an odd line somewhere: the numpy path for the pieces without one
+                ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+                for k in range(0, n, SUB_BLOCK_LINES):
+                    m = min(SUB_BLOCK_LINES, n - k)
+                    a = int(ends[k - 1]) + 1 if k else 0
+                    piece = block[a:int(ends[k + m - 1]) + 1] if k + m - 1 < len(ends) else block[a:]
+                    vr = vector_block(piece, m) if m > 1 else None
+                    if vr is not None:
+                        vector(line_no + k, m, piece, vr)
+                    else:
+                        for i, raw in enumerate(piece.split(b"\n")[:m]):
+                            one(line_no + k + i, raw)
             if len(batch) >= batch_rows:
-                writer.add_batch(batch)
+                for k in range(0, len(batch), batch_rows):
+                    writer.add_batch(batch[k:k + batch_rows])
                 batch.clear()
                 if progress is not None and reader.line_no >= next_progress:
                     next_progress = reader.line_no + 50_000
-                    report.rows_read = reader.line_no - header_lines - blank
+                    report.rows_read = reader.line_no - header_lines - counts[3]
                     report.elapsed_s = time.monotonic() - report._t0
                     progress(report, "read")
-        writer.add_batch(batch)
+        for k in range(0, len(batch), batch_rows):
+            writer.add_batch(batch[k:k + batch_rows])
         batch.clear()
     finally:
-        report.blank_lines = blank
-        report.rows_read = max(0, reader.line_no - header_lines - blank)
-        report.filtered_mcc, report.filtered_radio, report.filtered_bbox = n_mcc, n_radio, n_bbox
+        report.blank_lines = counts[3]
+        report.rows_read = max(0, reader.line_no - header_lines - counts[3])
+        report.filtered_mcc, report.filtered_radio, report.filtered_bbox = counts[0], counts[1], counts[2]
         report.damage = reader.damage
 
 
