@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -170,7 +169,7 @@ def create_app(store: Any, *, ingestor: Ingestor | None = None, worker: Any = No
             ing.count("rejected:malformed")
             raise HTTPException(422, str(exc)) from None
         try:
-            res = await run_in_threadpool(ing.submit, item)
+            res = await ing.submit_async(item)
         except (SQLAlchemyError, TimeoutError) as exc:  # the database is down: the node retries
             ing.count("db_errors")
             raise HTTPException(503, f"database unavailable: {type(exc).__name__}") from None

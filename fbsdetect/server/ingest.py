@@ -147,6 +147,7 @@ class _Item:
     result: IngestResult | None = None
     error: BaseException | None = None
     done: threading.Event | None = None
+    future: Any = None  # (event loop, asyncio future) of an async submitter
 
 
 class _Race(Exception):
@@ -226,6 +227,29 @@ class Ingestor:
         assert item.result is not None
         return item.result
 
+    async def submit_async(self, item: _Item, timeout_s: float = 60.0) -> IngestResult:
+        """`submit` for an asyncio caller (the HTTP handler): queues the batch at once and awaits
+        its commit without holding a thread (a thread pool would let only its size of requests
+        into the writer's next group)."""
+        import asyncio
+
+        if not hasattr(self, "_q"):
+            from fastapi.concurrency import run_in_threadpool
+
+            return await run_in_threadpool(self.submit, item, timeout_s)
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        item.future = (loop, fut)
+        self._q.put(item)
+        try:
+            await asyncio.wait_for(fut, timeout_s)
+        except TimeoutError:
+            raise TimeoutError("ingest writer: no commit in time") from None
+        if item.error is not None:
+            raise item.error
+        assert item.result is not None
+        return item.result
+
     def _writer(self) -> None:
         while True:
             first = self._q.get()
@@ -244,8 +268,12 @@ class Ingestor:
                 for it in group:
                     it.error = exc
             for it in group:
-                assert it.done is not None
-                it.done.set()
+                if it.future is not None:
+                    loop, fut = it.future
+                    loop.call_soon_threadsafe(_resolve, fut)
+                else:
+                    assert it.done is not None
+                    it.done.set()
 
     def _write(self, items: list[_Item], now: datetime) -> list[list[int]]:
         """One transaction: per item, the seqs not stored yet, their observation rows (audited),
@@ -385,6 +413,11 @@ class Ingestor:
         if oid:
             audit.record_inserted(conn, "observation", sorted(oid.values()))
         return out
+
+
+def _resolve(fut: Any) -> None:
+    if not fut.done():  # not given up on (timed out) meanwhile
+        fut.set_result(None)
 
 
 _JSON_COLS = ("si", "params")
