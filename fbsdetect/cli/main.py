@@ -154,8 +154,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"fbsdetect: --lang: {exc}\n")
         return 2
     _translate_argparse()
-    with i18n.using(lang):  # restored after: main() is also called in-process (tests, scripts)
+    # the process's language (the scan's threads see it too), restored after: main() is also called
+    # in-process (tests, scripts)
+    before = i18n.current()
+    i18n.set_language(lang)
+    try:
         return _main(args_in)
+    finally:
+        i18n.set_language(before)
 
 
 def _main(args_in: list[str]) -> int:

@@ -33,6 +33,7 @@ import os
 import tomllib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 from pathlib import Path
@@ -46,7 +47,10 @@ DEFAULT = "en"
 CATALOG_LOCALE = {"zh": "zh_CN"}
 BABEL_LOCALE = {"en": "en_GB", "zh": "zh_Hans_CN"}
 
-_current = DEFAULT
+# the process's language (set_language: the CLI, a daemon's start) and, above it, a per-context one
+# (using(): a block, a server request; asyncio tasks and thread pools that copy the context see it)
+_process_lang = DEFAULT
+_context_lang: ContextVar[str | None] = ContextVar("fbsdetect_lang", default=None)
 
 
 class LanguageError(ValueError):
@@ -110,28 +114,50 @@ def resolve_language(explicit: str | None = None, environ: Mapping[str, str] | N
     return DEFAULT
 
 
-def set_language(lang: str) -> str:
-    """Makes `lang` ('zh' or 'en', or a locale name) the current language; returns it."""
-    global _current
+def _checked(lang: str) -> str:
     n = normalize(lang)
     if n is None:
         raise LanguageError(f"unknown language {lang!r}: expected one of {', '.join(LANGUAGES)}")
-    _current = n
     return n
 
 
+def set_language(lang: str) -> str:
+    """Makes `lang` ('zh' or 'en', or a locale name) the process's language; returns it."""
+    global _process_lang
+    _process_lang = _checked(lang)
+    return _process_lang
+
+
 def current() -> str:
-    return _current
+    return _context_lang.get() or _process_lang
 
 
 @contextmanager
 def using(lang: str) -> Iterator[str]:
-    """The current language set to `lang` within the block (restored after)."""
-    before = _current
+    """`lang` within the block, for this context only (a request of a threaded server gets its own)."""
+    token = _context_lang.set(_checked(lang))
     try:
-        yield set_language(lang)
+        yield current()
     finally:
-        set_language(before)
+        _context_lang.reset(token)
+
+
+def accept_language(header: str | None) -> str:
+    """The language for an HTTP Accept-Language header ('zh-CN,zh;q=0.9,en;q=0.8' -> 'zh'),
+    by its q-values; English when it names neither."""
+    best, best_q = DEFAULT, -1.0
+    for part in (header or "").split(","):
+        name, _sep, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        lang = normalize(name)
+        if lang and q > best_q:
+            best, best_q = lang, q
+    return best
 
 
 @lru_cache(maxsize=8)
@@ -145,11 +171,11 @@ def translations(lang: str) -> _gettext.NullTranslations:
 def gettext(message: str) -> str:
     if not message:
         return message
-    return translations(_current).gettext(message)
+    return translations(current()).gettext(message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
-    return translations(_current).ngettext(singular, plural, n)
+    return translations(current()).ngettext(singular, plural, n)
 
 
 _ = gettext
@@ -235,7 +261,7 @@ def operator_name(mcc: int | None, mnc: int | None, english: str | None = None) 
     en = known[0] if known else english
     if en is None:
         return None
-    if _current == "zh":
+    if current() == "zh":
         return known[1] if known else _OPERATOR_ZH_BY_NAME.get(en, en)
     return en
 
@@ -244,14 +270,14 @@ def band_name(name: str | None) -> str:
     """A band's name in the current language: 'E-GSM900' / 'E-GSM900 频段', LTE 'B3' / 'LTE B3 频段'
     (the 3GPP designation itself is kept: it is what licences and equipment say)."""
     n = str(name or "")
-    if not n or _current != "zh":
+    if not n or current() != "zh":
         return n
     lte = len(n) > 1 and n[0] == "B" and n[1:].isdigit()
     return f"LTE {n} 频段" if lte else f"{n} 频段"
 
 
 def pgettext(context: str, message: str) -> str:
-    return translations(_current).pgettext(context, message)
+    return translations(current()).pgettext(context, message)
 
 
 def severity_word(word: Any) -> str:
@@ -320,7 +346,7 @@ def format_datetime(t: datetime | None, tz: tzinfo | None = None, *, seconds: bo
     if tz is not None:
         t = t.astimezone(tz)
     hm = "HH:mm:ss" if seconds else "HH:mm"
-    if _current == "zh":
+    if current() == "zh":
         from babel.dates import format_datetime as babel_dt
 
         text = babel_dt(t, f"y年M月d日 {hm}", locale=BABEL_LOCALE["zh"])
@@ -335,7 +361,7 @@ def format_date(t: datetime, tz: tzinfo | None = None) -> str:
         t = t.replace(tzinfo=UTC)
     if tz is not None:
         t = t.astimezone(tz)
-    if _current == "zh":
+    if current() == "zh":
         from babel.dates import format_date as babel_date
 
         return babel_date(t.date(), "long", locale=BABEL_LOCALE["zh"])
@@ -344,7 +370,7 @@ def format_date(t: datetime, tz: tzinfo | None = None) -> str:
 
 def format_month(year: int, month: int) -> str:
     """'2026-03' / '2026年3月'."""
-    if _current == "zh":
+    if current() == "zh":
         from datetime import date
 
         from babel.dates import format_date as babel_date
@@ -355,4 +381,4 @@ def format_month(year: int, month: int) -> str:
 
 def html_lang() -> str:
     """The value of <html lang=...> for the current language."""
-    return "zh-CN" if _current == "zh" else "en"
+    return "zh-CN" if current() == "zh" else "en"

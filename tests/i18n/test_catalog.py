@@ -112,3 +112,26 @@ def test_times_shown_in_the_users_zone_with_offset() -> None:
         assert i18n.format_month(2026, 4) == "2026年4月"
         assert i18n.format_date(t, sh) == "2026年4月1日"
     assert i18n.format_datetime(t.replace(tzinfo=None), ZoneInfo("UTC")) == "2026-03-31 18:30 UTC+00:00"
+
+
+def test_context_language_is_per_thread_of_a_pool() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def in_lang(lang: str) -> str:
+        with i18n.using(lang):
+            import time
+
+            time.sleep(0.05)
+            return i18n.severity_word("high")
+
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(in_lang, ["zh", "en", "zh", "en"]))
+    assert got == ["高", "high", "高", "high"]
+    assert i18n.current() == "en"
+
+
+def test_accept_language() -> None:
+    assert i18n.accept_language("zh-CN,zh;q=0.9,en;q=0.8") == "zh"
+    assert i18n.accept_language("en-US,en;q=0.9,zh-CN;q=0.5") == "en"
+    assert i18n.accept_language("fr-FR") == "en"
+    assert i18n.accept_language(None) == "en"
