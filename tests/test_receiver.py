@@ -100,7 +100,7 @@ def test_real_cell_si3_that_gr_gsm_misses() -> None:
 
 def _rx(x: np.ndarray, fs: float = 1e6, **cfg: Any) -> DecodeResult:
     x = np.asarray(x, np.complex64)
-    return Receiver(array_reader(x), x.size, fs, 940e6, config=ReceiverConfig(**cfg)).run()
+    return Receiver(fs, 940e6, config=ReceiverConfig(**cfg)).run(x)
 
 
 def test_noise_gives_no_cells() -> None:
@@ -238,7 +238,7 @@ def test_dc_spike_is_measured_and_notched(tmp_path: Path) -> None:
     flicker *= np.sqrt(p / np.mean(np.abs(flicker) ** 2))
     for spike in (False, True):
         y = (x + (0.3 * np.sqrt(p) + flicker) * spike).astype(np.complex64)
-        res = Receiver(array_reader(y), y.size, fs, 947e6).run()
+        res = Receiver(fs, 947e6).run(y)
         assert res.dc_spike_db is not None and (res.dc_spike_db > 6 if spike else res.dc_spike_db < 3)
         (car,) = res.carriers
         assert car.is_cell and car.bsic == 40 and car.stats.blocks_ok == 5 and car.stats.blocks_bad == 0
@@ -421,7 +421,7 @@ def test_frequency_tracking_follows_a_drifting_carrier() -> None:
     x = np.fromfile(shared_file("refgen/pub1_single_939M_1000k.cf32"), np.complex64)
     t = np.arange(x.size) / 1e6
     y = (x * np.exp(1j * np.pi * 600.0 * t * t)).astype(np.complex64)
-    res = Receiver(array_reader(y), y.size, 1e6, 939e6, config=ReceiverConfig(all_frames=True)).run()
+    res = Receiver(1e6, 939e6, config=ReceiverConfig(all_frames=True)).run(y)
     (car,) = [c for c in res.carriers if c.is_cell]
     assert car.stats.blocks_bad == 0 and car.stats.blocks_ok == 106
 
@@ -431,11 +431,11 @@ def test_damaged_float_samples_do_not_spoil_the_rest() -> None:
     x = np.fromfile(shared_file("refgen/pub1_single_939M_1000k.cf32"), np.complex64)
     x[::5000] = np.nan
     x[7::9001] = np.inf
-    res = Receiver(array_reader(x), x.size, 1e6, 939e6).run()
+    res = Receiver(1e6, 939e6).run(x)
     (obs,) = cell_observations(res)
     assert obs.bsic == 38 and obs.blocks_bad == 0 and obs.blocks_ok >= 8
     x[:] = np.nan
-    assert cell_observations(Receiver(array_reader(x), x.size, 1e6, 939e6).run()) == []
+    assert cell_observations(Receiver(1e6, 939e6).run(x)) == []
 
 
 # ------------------------------------------------------------------ BCCH Ext
@@ -498,8 +498,7 @@ def test_si2quater_on_bcch_ext_from_a_real_cell() -> None:
     x = _cell_from_frames(frames, 17, fn_a, max(frames) + 4)
     fs = 1625000 / 6 * 2
     for all_frames in (False, True):
-        res = Receiver(array_reader(x), x.size, fs, 940e6,
-                       config=ReceiverConfig(all_frames=all_frames)).run()
+        res = Receiver(fs, 940e6, config=ReceiverConfig(all_frames=all_frames)).run(x)
         (car,) = [c for c in res.carriers if c.is_cell]
         (obs,) = cell_observations(res)
         assert car.bsic == 17 and obs.blocks_bad == 0
@@ -593,17 +592,17 @@ def test_dc_track_follows_a_drifting_offset_under_a_carrier_at_dc() -> None:
     over a GMSK carrier at 4 kHz to ~-39 dB of the carrier (its GMSK's
     density at 0 Hz over 20 Hz), where the capture's mean is off by ~-3 dB;
     burst windows of that carrier with the track match those of the
-    offset-free signal, windows of a carrier 300 kHz away never consult it,
-    and only the blocks asked for are read."""
+    offset-free signal, and windows of a carrier 300 kHz away never consult
+    it. The track is fed as a stream, in blocks of any size."""
     from fbsdetect.dsp.channelizer import DcTrack, WindowChannelizer
     from fbsdetect.receiver import DC_TRACK_BLOCK_S
 
     fs, seconds = 1e6, 2.0
     x, clean, dc = _drifting_dc_scene(fs, seconds)
-    track = DcTrack(array_reader(x), x.size, round(DC_TRACK_BLOCK_S * fs))
-    assert track.n_blocks == 40 and track.blocks_read == 0
-    track(np.array([500_000.0]))
-    assert 1 <= track.blocks_read <= 2  # lazy: only the blocks around that instant
+    track = DcTrack(round(DC_TRACK_BLOCK_S * fs))
+    for k in range(0, x.size, 30_001):  # blocks unrelated to the track's own
+        track.feed(x[k:k + 30_001])
+    assert track.n_blocks == 40
     at = np.linspace(0, x.size - 1, 500)
     err_track = float(np.mean(np.abs(track(at) - dc[at.astype(np.int64)]) ** 2))
     err_mean = float(np.mean(np.abs(np.mean(x) - dc) ** 2))
@@ -618,9 +617,17 @@ def test_dc_track_follows_a_drifting_offset_under_a_carrier_at_dc() -> None:
     e_once = float(np.mean(np.abs(once.extract(starts, 4e3) - ref) ** 2))
     assert 10 * np.log10(e_tracked) < -35 and 10 * np.log10(e_once) > -10, (e_tracked, e_once)
 
-    far = DcTrack(array_reader(x), x.size, round(DC_TRACK_BLOCK_S * fs))
+    class Watched(DcTrack):
+        asked = 0
+
+        def __call__(self, t: Any) -> Any:
+            Watched.asked += 1
+            return super().__call__(t)
+
+    far = Watched(round(DC_TRACK_BLOCK_S * fs))
+    far.feed(x)
     WindowChannelizer(array_reader(x), fs, 312, dc=complex(np.mean(x)), dc_track=far).extract(starts, 300e3)
-    assert far.blocks_read == 0
+    assert Watched.asked == 0
 
 
 def test_dc_is_tracked_only_when_an_offset_is_measurable() -> None:
@@ -629,8 +636,100 @@ def test_dc_is_tracked_only_when_an_offset_is_measurable() -> None:
     capture with a carrier at 0 Hz (whose GMSK leaves ~-40 dB in the mean)."""
     fs = 1e6
     x, clean, _ = _drifting_dc_scene(fs, 0.3)
-    with_dc = Receiver(array_reader(x), x.size, fs, 947e6, config=ReceiverConfig(search_s=0.15))
-    without = Receiver(array_reader(clean), clean.size, fs, 947e6, config=ReceiverConfig(search_s=0.15))
-    with_dc.run()
-    without.run()
+    with_dc = Receiver(fs, 947e6, config=ReceiverConfig(search_s=0.15))
+    without = Receiver(fs, 947e6, config=ReceiverConfig(search_s=0.15))
+    with_dc.run(x)
+    without.run(clean)
     assert with_dc._dc_track is not None and without._dc_track is None
+
+
+# ------------------------------------------------------------------ streaming
+
+
+def _frames_key(res: DecodeResult) -> list[tuple[Any, ...]]:
+    return [(c.arfcn, c.bsic, str(c.status), f.fn, f.channel, f.data, f.time_s, f.power_dbm, f.snr_db)
+            for c in res.carriers for f in c.frames]
+
+
+def test_push_in_blocks_of_any_size_gives_the_recordings_result() -> None:
+    """The same samples pushed in uneven blocks (a live source's reads) give
+    bit-for-bit the frames, powers and SNRs of `run` over the recording, with a
+    look-back far shorter than the recording and no read outside it."""
+    x = np.fromfile(shared_file("refgen/pub1_single_939M_1000k.cf32"), np.complex64)
+    cfg = ReceiverConfig(all_frames=True, chunk_multiframes=1)
+    ref = Receiver(1e6, 939e6, config=cfg).run(x)
+    rx = Receiver(1e6, 939e6, config=cfg)
+    sizes = np.random.default_rng(3).integers(1, 90_000, 200)
+    k = 0
+    for n in sizes.tolist():
+        rx.push(x[k:k + n])
+        k += n
+        if k >= x.size:
+            break
+    rx.push(x[k:])
+    res = rx.flush()
+    assert _frames_key(res) == _frames_key(ref) and len(ref.carriers[0].frames) > 100
+    assert [c.snr_db for c in res.carriers] == [c.snr_db for c in ref.carriers]
+    assert rx.ring.capacity < x.size / 2 and rx.ring.stale_reads == 0 and rx.ring.reads_ahead == 0
+    assert rx.tracks[0].n_anchors == 53 and len(rx.tracks[0].anchors) <= 20  # bounded: the recent ones
+
+
+def test_frames_are_streamed_out_when_not_kept() -> None:
+    """`keep_frames=False`: push hands each frame out once, nothing stays on the carrier."""
+    x = np.fromfile(shared_file("refgen/pub1_single_939M_1000k.cf32"), np.complex64)
+    ref = Receiver(1e6, 939e6, config=ReceiverConfig(all_frames=True)).run(x)
+    rx = Receiver(1e6, 939e6, config=ReceiverConfig(all_frames=True, keep_frames=False))
+    out = []
+    for k in range(0, x.size, 50_000):
+        out += rx.push(x[k:k + 50_000])
+    res = rx.flush()
+    out += rx._emit()
+    assert sorted((f.fn, f.data) for f in out) == sorted((f.fn, f.data) for f in ref.carriers[0].frames)
+    assert all(not c.frames for c in res.carriers)
+
+
+def test_a_carrier_that_goes_silent_is_lost_resynced_and_dropped() -> None:
+    """Tracking -> lost after `lost_after_sch` multiframes without an SCH (no
+    blocks decoded meanwhile), back to tracking when it returns, done when it
+    stays away twice as long; `reset` forgets everything."""
+    from fbsdetect.receiver import CarrierState
+
+    x = np.fromfile(shared_file("refgen/pub1_single_939M_1000k.cf32"), np.complex64).copy()
+    y = x.copy()
+    y[700_000:1_400_000] = 0  # 0.7 s of silence (3 multiframes), then the cell again
+    cfg = ReceiverConfig(all_frames=True, lost_after_sch=2, chunk_multiframes=1)
+    rx = Receiver(1e6, 939e6, config=cfg)
+    seen = []
+    for k in range(0, y.size, 20_000):
+        rx.push(y[k:k + 20_000])
+        if rx.tracks:
+            seen.append(rx.tracks[0].state)
+    assert CarrierState.LOST in seen and seen[-1] is CarrierState.TRACKING
+    res = rx.flush()
+    (car,) = [c for c in res.carriers if c.is_cell]
+    assert car.stats.lost == 1 and car.stats.resyncs == 1
+    late = [f for f in car.frames if f.time_s is not None and f.time_s > 1.5]
+    assert late and car.bsic == 38
+    silent = [f for f in car.frames if f.time_s is not None and 0.75 < f.time_s < 1.35]
+    assert not silent
+    rx.reset()
+    assert rx.tracks == [] and rx.n_samples == 0
+    z = x.copy()
+    z[900_000:] = 0  # gone for good
+    for k in range(0, z.size, 20_000):
+        rx.push(z[k:k + 20_000])
+    assert rx.tracks[0].state is CarrierState.DONE
+    res = rx.flush()
+    assert [c.bsic for c in res.carriers if c.is_cell] == [38]
+
+
+def test_a_recording_and_its_decode_agree_whatever_the_push_size(tmp_path: Path) -> None:
+    """decode_recording (the file read into the look-back, skipping what no one
+    needs) and a plain `run` over the same samples give the same result."""
+    p = shared_file("refgen/pub2_multi_940M_2400k.cu8")
+    (a,) = decode_recording(Recording.open(p, sample_rate_hz=2.4e6, center_freq_hz=940e6))
+    from fbsdetect.sources.recording import to_complex64
+
+    x = to_complex64(np.fromfile(p, np.uint8), "cu8")
+    b = Receiver(2.4e6, 940e6).run(x)
+    assert _frames_key(a) == _frames_key(b) and len(a.carriers) == 4

@@ -260,9 +260,10 @@ class WindowChannelizer:
 
 
 class DcTrack:
-    """The DC offset over time: the mean of each block of `block` samples
-    (computed when first needed, cached), linearly interpolated between block
-    centres (held before the first and after the last).
+    """The DC offset over time, from a stream: the mean of each block of
+    `block` samples (blocks aligned on sample 0, each computed once it is
+    complete, the last `keep_blocks` kept), linearly interpolated between
+    block centres (held before the first and after the last complete one).
 
     A block of a few tens of milliseconds is long against a burst: a GSM
     carrier's GMSK (at 0 Hz too) contributes its density at 0 Hz over a band
@@ -270,31 +271,38 @@ class DcTrack:
     the carrier, 0.55 ms) ~-80 dB, white noise its power over `block`; an
     RTL-SDR's offset drifts over seconds, far slower than the block rate."""
 
-    def __init__(self, reader: Reader, n_samples: int, block: int) -> None:
-        self.reader = reader
-        self.n_blocks = max(1, int(n_samples) // max(1, int(block)))
-        # equal blocks covering the samples (the remainder, under n_blocks, left out)
-        self.block = max(1, int(n_samples) // self.n_blocks)
-        self._means = np.zeros(self.n_blocks, np.complex128)
-        self._have = np.zeros(self.n_blocks, bool)
-        self.blocks_read = 0
+    def __init__(self, block: int, keep_blocks: int = 1024) -> None:
+        self.block = max(1, int(block))
+        self.keep_blocks = max(2, int(keep_blocks))
+        self._means = np.zeros(self.keep_blocks, np.complex128)
+        self.n_blocks = 0  # complete blocks so far
+        self._part = np.complex128(0)  # sum over the block being filled
+        self._part_n = 0
+
+    def feed(self, x: npt.NDArray[np.complex64]) -> None:
+        """The stream's next samples (consecutive with the previous ones)."""
+        x = np.asarray(x).reshape(-1)
+        i = 0
+        while i < x.size:
+            k = min(self.block - self._part_n, x.size - i)
+            self._part += x[i:i + k].sum(dtype=np.complex128)
+            self._part_n += k
+            i += k
+            if self._part_n == self.block:
+                self._means[self.n_blocks % self.keep_blocks] = self._part / self.block
+                self.n_blocks += 1
+                self._part, self._part_n = np.complex128(0), 0
 
     def means(self, blocks: npt.NDArray[np.int64]) -> npt.NDArray[np.complex128]:
-        """Means of the given blocks (read once each)."""
-        idx = np.asarray(blocks, dtype=np.int64)
-        missing = np.unique(idx[~self._have[idx]])
-        for k in range(0, missing.size, 8):  # ~8 blocks of samples in memory at once
-            b = missing[k:k + 8]
-            x = self.reader(b * self.block, self.block)
-            self._means[b] = x.mean(axis=1, dtype=np.complex128)
-            self._have[b] = True
-            self.blocks_read += b.size
-        return self._means[idx]
+        """Means of the given complete blocks (older ones than kept read as the oldest kept)."""
+        first = max(0, self.n_blocks - self.keep_blocks)
+        idx = np.clip(np.asarray(blocks, dtype=np.int64), first, max(first, self.n_blocks - 1))
+        return self._means[idx % self.keep_blocks]
 
     def __call__(self, t: npt.ArrayLike) -> npt.NDArray[np.complex128]:
         """The DC at input instants `t` (samples)."""
         u = np.asarray(t, dtype=np.float64) / self.block - 0.5
-        last = self.n_blocks - 1
+        last = max(0, self.n_blocks - 1)
         j0 = np.clip(np.floor(u), 0, last).astype(np.int64)
         j1 = np.minimum(j0 + 1, last)
         w = np.clip(u - j0, 0.0, 1.0)

@@ -76,7 +76,7 @@ from fbsdetect.receiver.constants import (
     NOISE_STOP_HZ,
     TRACK_MARGIN_SYMBOLS,
 )
-from fbsdetect.receiver.core import Receiver
+from fbsdetect.receiver.core import Receiver, ReceiverState
 from fbsdetect.receiver.demod import Bursts, Demodulator, MlseDemodulator, default_demodulator
 from fbsdetect.receiver.observations import cell_observations
 from fbsdetect.receiver.recording import MIN_SEGMENT_S, decode_recording
@@ -88,13 +88,41 @@ from fbsdetect.receiver.results import (
     DecodeResult,
     SchHit,
 )
-from fbsdetect.receiver.track import CarrierTrack
+from fbsdetect.receiver.track import CarrierState, CarrierTrack
 
 __all__ = [
-    "BURST_SYMBOLS", "DC_BAND_HZ", "DC_TRACK_BLOCK_S", "DC_TRACK_MIN_DB", "DUMMY_MIN_CORRELATION",
-    "FRAME_SYMBOLS", "MIN_SCH", "MIN_SEGMENT_S", "NOISE_PASS_HZ", "NOISE_STOP_HZ", "OUT_SPS",
-    "SYMBOL_RATE_HZ", "TRACK_MARGIN_SYMBOLS", "Bursts", "CarrierResult", "CarrierStats", "CarrierStatus",
-    "CarrierTrack", "DecodeResult", "Demodulator", "MlseDemodulator", "Receiver", "ReceiverConfig", "SchHit",
-    "aci_fraction", "cell_observations", "dc_spike_db", "decode_recording", "default_demodulator",
-    "dummy_correlation", "gmsk_reference", "sch_search",
+    "BURST_SYMBOLS",
+    "DC_BAND_HZ",
+    "DC_TRACK_BLOCK_S",
+    "DC_TRACK_MIN_DB",
+    "DUMMY_MIN_CORRELATION",
+    "FRAME_SYMBOLS",
+    "MIN_SCH",
+    "MIN_SEGMENT_S",
+    "NOISE_PASS_HZ",
+    "NOISE_STOP_HZ",
+    "OUT_SPS",
+    "SYMBOL_RATE_HZ",
+    "TRACK_MARGIN_SYMBOLS",
+    "Bursts",
+    "CarrierResult",
+    "CarrierState",
+    "CarrierStats",
+    "CarrierStatus",
+    "CarrierTrack",
+    "DecodeResult",
+    "Demodulator",
+    "MlseDemodulator",
+    "Receiver",
+    "ReceiverConfig",
+    "ReceiverState",
+    "SchHit",
+    "aci_fraction",
+    "cell_observations",
+    "dc_spike_db",
+    "decode_recording",
+    "default_demodulator",
+    "dummy_correlation",
+    "gmsk_reference",
+    "sch_search",
 ]

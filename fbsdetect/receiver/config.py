@@ -17,3 +17,6 @@ class ReceiverConfig:
     max_carriers: int = 64
     follow_dedicated: bool = True  # with all_frames: follow Immediate Assignments (fbsdetect.traffic)
     follow_ccch: bool = False  # without all_frames too: decode CCCH, follow, no early stop while in clear
+    lookback_s: float | None = None  # samples kept (None: the longest span a chunk or a search reads back)
+    lost_after_sch: int = 8  # consecutive failed tracking SCHs: the carrier is lost (resync), twice: dropped
+    keep_frames: bool = True  # False: frames are handed out by push()/flush() and not kept per carrier

@@ -7,6 +7,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,7 @@ from fbsdetect.dsp.dc import DC_BAND_HZ, dc_spike_db
 from fbsdetect.dsp.dummy import DUMMY_MIN_CORRELATION, dummy_correlation
 from fbsdetect.dsp.fcch import FcchEvent, FcchRefined, refine, search_wideband
 from fbsdetect.dsp.ppm import clock_scale, estimate_ppm, median
+from fbsdetect.dsp.ring import Readable, SampleRing
 from fbsdetect.dsp.sch import sch_search
 from fbsdetect.gsm.coding import sch_decode, xcch_decode
 from fbsdetect.gsm.frames import HYPERFRAME
@@ -64,44 +66,343 @@ from fbsdetect.receiver.constants import (
 from fbsdetect.receiver.demod import Demodulator, default_demodulator, merge_bursts, merge_fields
 from fbsdetect.receiver.results import MIN_SCH, CarrierResult, CarrierStatus, DecodeResult, SchHit
 from fbsdetect.receiver.si import Si3Info, announced, ext_wanted
-from fbsdetect.receiver.track import CarrierTrack
+from fbsdetect.receiver.track import CarrierState, CarrierTrack
 from fbsdetect.sysinfo.dispatch import si_key
 from fbsdetect.types import L2Frame
+
+GAP_MIN_S = 0.002
+"""A jump of push's `t0` beyond this is samples the source dropped (USB blocks are >= 6 ms)."""
 
 
 def _dbfs(p: float) -> float:
     return 10.0 * math.log10(max(p, 1e-20))
 
 
-class Receiver:
-    """Decodes every BCCH carrier of one recording (block-wise, memory-mapped)."""
+class ReceiverState(StrEnum):
+    """SEARCH: waiting for the first search span; RUNNING: carriers acquired
+    and tracked as samples arrive; FLUSHED: `flush` gave the result."""
 
-    def __init__(self, reader: Reader, n_samples: int, sample_rate_hz: float, center_freq_hz: float,
-                 *, config: ReceiverConfig | None = None, demodulator: Demodulator | None = None,
-                 time_offset_s: float = 0.0,
-                 satisfied: Callable[[CarrierResult], bool] | None = None) -> None:
-        self.reader = reader
+    SEARCH = "search"
+    RUNNING = "running"
+    FLUSHED = "flushed"
+
+
+class Receiver:
+    """Decodes every BCCH carrier of one tuning from a stream of samples.
+
+    `push(samples, t0)` hands over the next block (complex64; for `sample_format`
+    cu8/ci8 the raw interleaved bytes); the receiver keeps a bounded look-back
+    (`dsp.ring.SampleRing`, `ReceiverConfig.lookback_s`) and does whatever the
+    samples so far allow: the first FCCH search once `search_s` (and a guard for
+    the SCHs after it) have arrived, each carrier's next chunk once its last
+    burst has, the periodic re-searches. Each carrier moves through
+    `CarrierState` (sync, tracking, lost, done). `flush()` decodes what the
+    samples received still allow and returns the `DecodeResult`; `reset()`
+    starts over (a new tuning). `run(reader, n_samples)` drives a recording
+    through push and flush. `all_done`: every carrier found has stopped early
+    (no more samples are needed, without re-searches)."""
+
+    def __init__(self, sample_rate_hz: float, center_freq_hz: float, *, config: ReceiverConfig | None = None,
+                 demodulator: Demodulator | None = None, time_offset_s: float | None = None,
+                 satisfied: Callable[[CarrierResult], bool] | None = None,
+                 sample_format: str | None = None) -> None:
         # the early stop's test per carrier (the scan's, which knows what earlier
         # dwells decoded); None: every TC and SI type `si_repeats` times
         self.satisfied = satisfied
-        self.time_offset_s = time_offset_s
-        self.n_samples = int(n_samples)
         self.fs = float(sample_rate_hz)
         self.fc = float(center_freq_hz)
         self.cfg = config or ReceiverConfig()
         self.demod = demodulator or default_demodulator()
-        self._read: Callable[[int, int], npt.NDArray[np.complex64]] = (
-            lambda s, n: reader(np.array([s], np.int64), n)[0])
+        self.sample_format = sample_format
         self.sps_nominal = self.fs / SYMBOL_RATE_HZ
+        self._time_offset_given = time_offset_s
+        self.reset()
+
+    def reset(self) -> None:
+        """Forgets every sample, carrier and count (the source was retuned)."""
+        cfg = self.cfg
+        frame_s = FRAME_SYMBOLS / SYMBOL_RATE_HZ
+        dc_s = 2 * DC_TRACK_BLOCK_S
+        # a chunk reads back to its first frame, a search over its span
+        need_s = max(cfg.search_s, cfg.research_search_s) + (51 * (cfg.chunk_multiframes + 1) + 8) * frame_s
+        lookback_s = cfg.lookback_s if cfg.lookback_s is not None else need_s + dc_s + 0.1
+        self.ring = SampleRing(max(int(lookback_s * self.fs), int(need_s * self.fs)), self.sample_format)
+        self.reader: Reader = self.ring
+        # samples beyond what a step reads that must have arrived before it runs
+        # (a window's FFT span, the SCH a frame after an FCCH)
+        self._guard = int(3 * FRAME_SYMBOLS * self.sps_nominal) + 16384
+        self.time_offset_s = 0.0 if self._time_offset_given is None else float(self._time_offset_given)
+        self._t0_set = self._time_offset_given is not None
+        self.state = ReceiverState.SEARCH
         self.dc: complex = 0.0
         self.dc_spike_db: float | None = None
         self._dc_spike = False
         self._dc_track: DcTrack | None = None
+        self._chs: dict[int, WindowChannelizer] = {}
+        self.tracks: list[CarrierTrack] = []
+        self._cohorts: list[list[CarrierTrack]] = []
+        self.results: list[CarrierResult] = []
+        self._emitted: dict[int, int] = {}
+        self._research_at = int(cfg.research_s * self.fs) if cfg.research_s > 0 else 0
+        self.gap_samples = 0  # zeros inserted for samples the source dropped (push's t0 jumped)
+        self.gaps = 0
         self.traffic: Any = None
-        if (self.cfg.all_frames and self.cfg.follow_dedicated) or self.cfg.follow_ccch:
+        if (cfg.all_frames and cfg.follow_dedicated) or cfg.follow_ccch:
             from fbsdetect.traffic.receiver import ReceiverTraffic
 
-            self.traffic = ReceiverTraffic(keep_ccch=self.cfg.all_frames)
+            self.traffic = ReceiverTraffic(keep_ccch=cfg.all_frames)
+
+    @property
+    def n_samples(self) -> int:
+        """Samples received so far."""
+        return self.ring.end
+
+    @property
+    def all_done(self) -> bool:
+        return (self.state is ReceiverState.RUNNING and not self._research_at
+                and all(t.done for t in self.tracks))
+
+    def _read(self, s: int, n: int) -> npt.NDArray[np.complex64]:
+        return self.ring(np.array([s], np.int64), n)[0]
+
+    # ----------------------------------------------------------------- streaming
+
+    PUSH_PIECE_S = 0.05
+    """A push is worked through in pieces of at most this (the look-back holds a chunk plus one)."""
+
+    def push(self, samples: npt.ArrayLike, t0: float | None = None) -> list[L2Frame]:
+        """The next samples; `t0` is the source time (s) of the first (a jump
+        ahead of the samples received so far is dropped samples: zeros keep the
+        sample index on the source's clock, counted in `gap_samples`). Returns
+        the frames decoded meanwhile when `keep_frames` is off."""
+        if self.state is ReceiverState.FLUSHED:
+            raise RuntimeError("push after flush: reset() first")
+        x = np.asarray(samples)
+        per = 2 if self.ring.datatype in ("cu8", "ci8") else 1
+        if t0 is not None:
+            if not self._t0_set:
+                self.time_offset_s, self._t0_set = float(t0), True
+            else:
+                ahead = round((float(t0) - self.time_offset_s) * self.fs) - self.ring.end
+                if ahead > GAP_MIN_S * self.fs:
+                    self.gaps += 1
+                    self.gap_samples += ahead
+                    self._feed_zeros(ahead)
+        piece = max(1, int(self.PUSH_PIECE_S * self.fs)) * per
+        for k in range(0, x.size, piece):
+            part = x[k:k + piece]
+            start = self.ring.end
+            self.ring.push(part)
+            if self._dc_track is not None:
+                self._dc_track.feed(self.ring(np.array([start], np.int64), self.ring.end - start)[0])
+            self._advance(final=False)
+        return self._emit()
+
+    def push_file(self, f: Readable, n: int) -> int:
+        """Like `push` for the next `n` samples of a recording file whose format
+        is the receiver's `sample_format` (8-bit pairs) or complex64, read
+        straight into the look-back; returns the samples read."""
+        piece = max(1, int(self.PUSH_PIECE_S * self.fs))
+        got = 0
+        while got < n:
+            start = self.ring.end
+            k = self.ring.push_from(f, min(piece, n - got))
+            if self._dc_track is not None and k:
+                self._dc_track.feed(self.ring(np.array([start], np.int64), k)[0])
+            got += k
+            self._advance(final=False)
+            if k < min(piece, n - got + k):
+                break
+        return got
+
+    def next_needed(self) -> int | None:
+        """For a seekable source (a recording): the first sample the receiver
+        still needs, beyond `n_samples` when every carrier has stopped early and
+        only the next re-search is due (its span, less a guard for the windows
+        reaching back from it); None: no more samples are needed."""
+        if self.state is not ReceiverState.RUNNING or not all(t.done for t in self.tracks):
+            return self.ring.end
+        if not self._research_at:
+            return None
+        if self._dc_track is not None:  # its block means need every sample
+            return self.ring.end
+        return max(self.ring.end, self._research_at - self._guard)
+
+    def skip_to(self, sample: int) -> None:
+        """Moves past samples up to `sample` unread (see `next_needed`)."""
+        if sample > self.ring.end:
+            self.ring.skip(sample - self.ring.end)
+
+    def _feed_zeros(self, n: int) -> None:
+        step = max(1, int(self.PUSH_PIECE_S * self.fs))
+        while n > 0:
+            k = min(n, step)
+            start = self.ring.end
+            self.ring.zeros(k)
+            if self._dc_track is not None:
+                self._dc_track.feed(self.ring(np.array([start], np.int64), k)[0])
+            self._advance(final=False)
+            n -= k
+
+    def flush(self) -> DecodeResult:
+        """Decodes what the samples received still allow and returns the result."""
+        if self.state is ReceiverState.FLUSHED:
+            raise RuntimeError("flush twice: reset() first")
+        self._advance(final=True)
+        for t in self.tracks:
+            if not t.done:
+                t.done = True
+        res = self._finish()
+        self.state = ReceiverState.FLUSHED
+        return res
+
+    def run(self, reader: Reader | npt.NDArray[np.complex64], n_samples: int | None = None,
+            *, block_s: float = 0.1) -> DecodeResult:
+        """A recording through push and flush: `reader` (a `dsp.channelizer.Reader`
+        over samples [0, n_samples), or an array of samples) in blocks of `block_s`;
+        stops reading once `all_done`."""
+        if isinstance(reader, np.ndarray):
+            x = reader
+            n = x.size if n_samples is None else int(n_samples)
+            block = max(1, int(block_s * self.fs))
+            for s in range(0, n, block):
+                self.push(x[s:min(n, s + block)])
+                if self.all_done:
+                    break
+            return replace(self.flush(), duration_s=n / self.fs)
+        assert n_samples is not None
+        block = max(1, int(block_s * self.fs))
+        for s in range(0, int(n_samples), block):
+            self.push(reader(np.array([s], np.int64), min(int(n_samples), s + block) - s)[0])
+            if self.all_done:
+                break
+        return replace(self.flush(), duration_s=int(n_samples) / self.fs)
+
+    def _emit(self) -> list[L2Frame]:
+        if self.cfg.keep_frames:
+            return []
+        out: list[L2Frame] = []
+        for r in self.results:
+            if r.frames:
+                out.extend(r.frames)
+                r.frames = []
+        return out
+
+    def _advance(self, final: bool) -> None:
+        """Every step the samples received allow (all that remain, `final`)."""
+        end = self.ring.end
+        cfg = self.cfg
+        if self.state is ReceiverState.SEARCH:
+            n_search = max(1, int(cfg.search_s * self.fs))
+            if not final and end < n_search + self._guard:
+                return
+            self._start(min(end, n_search))
+        # re-searches whose span (and the SCHs after it) have arrived
+        n_re = int(cfg.research_search_s * self.fs)
+        while self._research_at and (self._research_at + n_re + self._guard <= end
+                                     or (final and self._research_at + n_re <= end)):
+            self._research(self._research_at, n_re)
+            self._research_at += int(cfg.research_s * self.fs)
+        if final and self._research_at and self._research_at + n_re > end:
+            self._research_at = 0
+        self._run_chunks(final)
+
+    def _start(self, n_search: int) -> None:
+        first = self._read(0, n_search)
+        self.dc = complex(np.mean(first)) if first.size else 0.0
+        self.dc_spike_db = dc_spike_db(first - np.complex64(self.dc), self.fs)
+        self._dc_spike = self.dc_spike_db is not None and self.dc_spike_db > DC_SPIKE_DB
+        p_first = float(np.mean(first.real ** 2 + first.imag ** 2)) if first.size else 0.0
+        if abs(self.dc) ** 2 > 10 ** (DC_TRACK_MIN_DB / 10) * p_first:
+            # a measurable offset: windows of carriers near 0 Hz follow its drift
+            self._dc_track = DcTrack(round(DC_TRACK_BLOCK_S * self.fs))
+            lo = self.ring.lo  # the look-back holds the stream from its start
+            self._dc_track.feed(self._read(lo, self.ring.end - lo))
+        tracks, results = self._acquire(0, n_search, [])
+        tracks = self._confirm(tracks)
+        self._begin(tracks, 0)
+        self.results = [r for r in results if not (r.speculative and r.bsic is None)]
+        self.state = ReceiverState.RUNNING
+
+    def _research(self, start: int, n_re: int) -> None:
+        """Cells that switch on later (a fake base station arriving): a shorter
+        search every `research_s` seconds."""
+        self._publish(self.tracks)
+        results = self.results
+        new_tracks, new_results = self._acquire(start, n_re, results)
+        new_tracks = self._confirm(new_tracks)
+        self._begin(new_tracks, start)
+        new_results = [r for r in new_results if not (r.speculative and r.bsic is None)]
+        for r in new_results:
+            old = [k for k in results if k.arfcn == r.arfcn and k.bsic is None and k.decodable]
+            if r.bsic is not None:  # decoded now: it replaces earlier failed attempts
+                for k in old:  # failed attempts: FCCHs and failed SCHs, nothing decoded
+                    results.remove(k)
+                    r.stats.merge(k.stats)
+                results.append(r)
+            elif old:
+                old[0].stats.merge(r.stats)
+            else:
+                results.append(r)
+
+    def _begin(self, tracks: list[CarrierTrack], first_sample: int) -> None:
+        """Starts tracking confirmed `tracks` from the 51-multiframe holding
+        `first_sample` (0: from the oldest frame still in the look-back)."""
+        for t in tracks:
+            lo = t.frame_at(self.ring.lo)
+            if first_sample > 0:
+                lo = max(lo, t.fn_ref + math.floor((first_sample - t.s_ref) / t.frame_len))
+            t.first_fn = lo
+            t.cursor = lo - lo % 51  # chunks aligned on 51-multiframes
+            t.state = CarrierState.TRACKING
+        self.tracks.extend(tracks)
+        if tracks:
+            self._cohorts.append(list(tracks))
+
+    def _ready(self, t: CarrierTrack, end: int) -> bool:
+        """The track's next chunk can run: the bursts of its last block, and
+        the DC track's block after them, have arrived."""
+        if t.ready_at is None:  # anew after each chunk (its SCHs move the prediction)
+            fb = t.cursor + 51 * self.cfg.chunk_multiframes
+            t.ready_at = float(t.position(np.array([fb + 4], np.int64))[0]) + self._guard
+            if self._dc_track is not None:
+                t.ready_at += 2 * self._dc_track.block
+        return t.ready_at <= end
+
+    def _run_chunks(self, final: bool) -> None:
+        """Runs the chunks that the samples so far allow. The tracks of one
+        acquisition (a cohort) go through their chunks together, as one batch,
+        once the last of them is ready: numpy's FFTs of a batch depend on the
+        batch in their last bits, and the same batches give the same result
+        whatever the blocks pushed."""
+        end = self.ring.end
+        step = 51 * self.cfg.chunk_multiframes
+        for cohort in self._cohorts:
+            while True:
+                live = [t for t in cohort if not t.done]
+                if final:
+                    active = [t for t in live if t.cursor <= t.last_frame(end)]
+                    for t in live:  # a track whose frames are all decoded stops
+                        if t not in active:
+                            t.done = True
+                else:
+                    active = live if live and all(self._ready(t, end) for t in live) else []
+                if not active:
+                    break
+                fa = {i: t.cursor for i, t in enumerate(active)}
+                fb = {i: t.cursor + step for i, t in enumerate(active)}
+                self._chunk(active, fa, fb)
+                for t in active:
+                    t.cursor += step
+                    t.ready_at = None
+                    t.result.stats.frames_decoded_s = float(
+                        min(t.position(np.array([t.cursor]))[0], end) / self.fs)
+                    if not self.cfg.all_frames and (self._satisfied(t) if self.satisfied is None
+                                                    else self.satisfied(t.result)) and not (
+                            self.traffic is not None and self.traffic.busy(t)):
+                        t.done = True
+                    t.forget_before(t.cursor)
+        self._cohorts = [c for c in self._cohorts if any(not t.done for t in c)]
 
     # ----------------------------------------------------------------- acquisition
 
@@ -310,11 +611,7 @@ class Receiver:
         w0 = np.asarray(starts_in, dtype=np.float64) - margin * self.sps_nominal
         return ch.extract(w0, np.asarray(mixes)), w0, ch
 
-    _chs: dict[int, WindowChannelizer]
-
     def _channelizer(self, out_len: int) -> WindowChannelizer:
-        if not hasattr(self, "_chs"):
-            self._chs = {}
         if out_len not in self._chs:
             self._chs[out_len] = WindowChannelizer(self.reader, self.fs, out_len, dc=self.dc,
                                                    notch_dc=self._dc_spike, dc_track=self._dc_track)
@@ -351,7 +648,7 @@ class Receiver:
         for i, t in enumerate(tracks):
             for s in t.fcch_starts:
                 s_sch = s + FRAME_SYMBOLS * t.sps_in
-                if s_sch + (BURST_SYMBOLS + 1) * t.sps_in <= self.n_samples:
+                if s_sch + (BURST_SYMBOLS + 1) * t.sps_in <= self.ring.end:
                     which.append(i)
                     starts.append(s_sch)
         decoded = self._demod_sch(tracks, which, starts, SCH_MARGIN_SYMBOLS)
@@ -398,7 +695,7 @@ class Receiver:
         for i, t in enumerate(tracks):
             if t.done:
                 continue
-            first, last = t.fn_span(self.n_samples)
+            first, last = t.fn_span(self.ring.end)
             f = np.arange(max(fa[i], first), min(fb[i], last + 1), dtype=np.int64)
             f = f[np.isin(f % 51, sch_t3)]
             f = f[[fn not in t.anchors for fn in f.tolist()]] if f.size else f
@@ -408,15 +705,19 @@ class Receiver:
                 starts.extend(pos.tolist())
                 fns.extend(f.tolist())
         residual: dict[int, list[float]] = {}
-        for i, fn, d in zip(which, fns, self._demod_sch(tracks, which, starts, TRACK_MARGIN_SYMBOLS),
-                            strict=True):
+        mf_ok: dict[int, dict[int, bool]] = {}  # per track: multiframe -> an SCH of it decoded
+        for i, fn, d in zip(which, fns, self._demod_sch_states(tracks, which, starts), strict=True):
             t = tracks[i]
-            if d is None or d.bsic != t.result.bsic or d.fn != fn % HYPERFRAME:
+            ok = d is not None and d.bsic == t.result.bsic and d.fn == fn % HYPERFRAME
+            m = mf_ok.setdefault(i, {})
+            m[fn // 51] = m.get(fn // 51, False) or ok
+            if d is None or not ok:
                 continue
             t.add_anchor(fn, d.start)
             t.snrs.append(d.snr_db)
             t.powers.append(d.power)
             residual.setdefault(i, []).append(d.freq_hz)
+        self._update_states(tracks, mf_ok)
         # frequency tracking (Doppler, oscillator drift): the SCHs' residual frequency
         for i, fr in residual.items():
             if len(fr) >= 2:
@@ -429,7 +730,9 @@ class Receiver:
         for i, t in enumerate(tracks):
             if t.done or t.result.bsic is None:
                 continue
-            first, last = t.fn_span(self.n_samples)
+            if t.state is CarrierState.LOST:  # no blocks while the timing is lost
+                continue
+            first, last = t.fn_span(self.ring.end)
             f = np.arange(fa[i], fb[i], dtype=np.int64)
             starts_fn = f[np.isin(f % 51, block_t3[i])]
             for fn in starts_fn.tolist():
@@ -445,6 +748,43 @@ class Receiver:
             self._decode_blocks(tracks, blocks[k:k + MAX_BLOCKS_PER_BATCH])
         if self.traffic is not None:  # the assigned dedicated channels (fbsdetect.traffic)
             self.traffic.chunk(self, tracks, fa, fb)
+
+    def _demod_sch_states(self, tracks: list[CarrierTrack], which: list[int], starts: list[float]
+                          ) -> list[SchHit | None]:
+        """`_demod_sch` with the tracking margin, and the acquisition's wider
+        one for lost carriers (their timing is what is being searched)."""
+        lost = [k for k, i in enumerate(which) if tracks[i].state is CarrierState.LOST]
+        if not lost:
+            return self._demod_sch(tracks, which, starts, TRACK_MARGIN_SYMBOLS)
+        keep = [k for k in range(len(which)) if tracks[which[k]].state is not CarrierState.LOST]
+        out: list[SchHit | None] = [None] * len(which)
+        for ks, margin in ((keep, TRACK_MARGIN_SYMBOLS), (lost, SCH_MARGIN_SYMBOLS)):
+            got = self._demod_sch(tracks, [which[k] for k in ks], [starts[k] for k in ks], margin)
+            for k, d in zip(ks, got, strict=True):
+                out[k] = d
+        return out
+
+    def _update_states(self, tracks: list[CarrierTrack], mf_ok: dict[int, dict[int, bool]]) -> None:
+        """TRACKING -> LOST after `lost_after_sch` multiframes in a row whose
+        tracking SCHs all failed; LOST -> TRACKING on a decoded SCH (resync);
+        LOST -> DONE after as many failures again (the carrier is gone)."""
+        n = max(1, self.cfg.lost_after_sch)
+        for i, m in mf_ok.items():
+            t = tracks[i]
+            for mf in sorted(m):
+                if m[mf]:
+                    t.sch_failures = 0
+                    if t.state is CarrierState.LOST:
+                        t.state = CarrierState.TRACKING
+                        t.result.stats.resyncs += 1
+                    continue
+                t.sch_failures += 1
+                if t.state is CarrierState.TRACKING and t.sch_failures >= n:
+                    t.state = CarrierState.LOST
+                    t.result.stats.lost += 1
+                elif t.state is CarrierState.LOST and t.sch_failures >= 2 * n:
+                    t.state = CarrierState.DONE
+                    break
 
     def _block_t3(self, tracks: list[CarrierTrack]) -> list[tuple[int, ...]]:
         from fbsdetect.gsm.mapping import block_starts
@@ -555,44 +895,11 @@ class Receiver:
             return False
         return all(t.result.si_count[s] >= n for s in announced(t.result.si))
 
-    # ----------------------------------------------------------------- main
+    # ----------------------------------------------------------------- result
 
-    def run(self) -> DecodeResult:
-        n_search = min(self.n_samples, max(1, int(self.cfg.search_s * self.fs)))
-        first = self._read(0, n_search)
-        self.dc = complex(np.mean(first)) if first.size else 0.0
-        self.dc_spike_db = dc_spike_db(first - np.complex64(self.dc), self.fs)
-        self._dc_spike = self.dc_spike_db is not None and self.dc_spike_db > DC_SPIKE_DB
-        p_first = float(np.mean(first.real ** 2 + first.imag ** 2)) if first.size else 0.0
-        if abs(self.dc) ** 2 > 10 ** (DC_TRACK_MIN_DB / 10) * p_first:
-            # a measurable offset: windows of carriers near 0 Hz follow its drift
-            self._dc_track = DcTrack(self.reader, self.n_samples, round(DC_TRACK_BLOCK_S * self.fs))
-        tracks, results = self._acquire(0, n_search, [])
-        tracks = self._confirm(tracks)
-        self._process(tracks, 0)
-        results = [r for r in results if not (r.speculative and r.bsic is None)]
-        # cells that switch on later (a fake base station arriving) are found by
-        # shorter searches every `research_s` seconds
-        n_re = int(self.cfg.research_search_s * self.fs)
-        step = int(self.cfg.research_s * self.fs) if self.cfg.research_s > 0 else 0
-        start = step
-        while step and start + n_re <= self.n_samples:
-            new_tracks, new_results = self._acquire(start, n_re, results)
-            new_tracks = self._confirm(new_tracks)
-            self._process(new_tracks, start)
-            new_results = [r for r in new_results if not (r.speculative and r.bsic is None)]
-            for r in new_results:
-                old = [k for k in results if k.arfcn == r.arfcn and k.bsic is None and k.decodable]
-                if r.bsic is not None:  # decoded now: it replaces earlier failed attempts
-                    for k in old:  # failed attempts: FCCHs and failed SCHs, nothing decoded
-                        results.remove(k)
-                        r.stats.merge(k.stats)
-                    results.append(r)
-                elif old:
-                    old[0].stats.merge(r.stats)
-                else:
-                    results.append(r)
-            start += step
+    def _finish(self) -> DecodeResult:
+        results = self.results
+        self._finalise(self.tracks)
         self._drop_copies(results)
         good = [r for r in results if r.is_cell]
         ppm = estimate_ppm([r.freq_hz for r in good], [r.offset_hz for r in good],
@@ -607,7 +914,7 @@ class Receiver:
                         r.decodable = False
                         r.status = CarrierStatus.NOT_DECODABLE_DC
         dc_dbfs = 10 * math.log10(max(abs(self.dc) ** 2, 1e-20))
-        return DecodeResult(results, ppm, self.fs, self.fc, self.n_samples / self.fs, dc_dbfs,
+        return DecodeResult(results, ppm, self.fs, self.fc, self.ring.end / self.fs, dc_dbfs,
                             self.dc_spike_db)
 
     def _drop_copies(self, results: list[CarrierResult]) -> None:
@@ -628,38 +935,7 @@ class Receiver:
                     weak.status, weak.copy_of = CarrierStatus.COPY, strong.arfcn
                     break
 
-    def _process(self, tracks: list[CarrierTrack], first_sample: int) -> None:
-        """Tracks and decodes `tracks` from the 51-multiframe holding
-        `first_sample` (0: from the first frame in the recording) on."""
-        span = {}
-        for i, t in enumerate(tracks):
-            lo, hi = t.fn_span(self.n_samples)
-            if first_sample > 0:
-                lo = max(lo, t.fn_ref + math.floor((first_sample - t.s_ref) / t.frame_len))
-            span[i] = (lo, hi)
-        # chunks aligned on 51-multiframes, from the first frame of each carrier
-        step = 51 * self.cfg.chunk_multiframes
-        cursor = {i: span[i][0] - span[i][0] % 51 for i in span}
-        while True:
-            active = [i for i, t in enumerate(tracks) if not t.done and cursor[i] <= span[i][1]]
-            if not active:
-                break
-            fa = {i: cursor[i] for i in active}
-            fb = {i: cursor[i] + step for i in active}
-            for i, t in enumerate(tracks):
-                if i not in fa:
-                    t.done = True
-            self._chunk(tracks, {**{i: 0 for i in range(len(tracks))}, **fa},
-                        {**{i: 0 for i in range(len(tracks))}, **fb})
-            for i in active:
-                cursor[i] += step
-                t = tracks[i]
-                t.result.stats.frames_decoded_s = float(
-                    min(t.position(np.array([cursor[i]]))[0], self.n_samples) / self.fs)
-                if not self.cfg.all_frames and (self._satisfied(t) if self.satisfied is None
-                                                else self.satisfied(t.result)) and not (
-                        self.traffic is not None and self.traffic.busy(t)):
-                    t.done = True
+    def _finalise(self, tracks: list[CarrierTrack]) -> None:
         from fbsdetect.gsm.mapping import ts0_channel
 
         if self.traffic is not None:
@@ -670,6 +946,17 @@ class Receiver:
             if r.combined:  # blocks decoded before SI3 told the channel combination
                 r.frames = [replace(f, channel=ts0_channel(f.fn, True).kind) if f.ts == 0 else f
                             for f in r.frames]
+        self._publish(tracks)
+        for t in tracks:
+            r = t.result
+            if r.bsic is not None and r.sch_consistent < MIN_SCH:
+                r.status = CarrierStatus.SCH_UNCONFIRMED
+
+    @staticmethod
+    def _publish(tracks: list[CarrierTrack]) -> None:
+        """Power, SNR and the SCH count so far onto each track's result."""
+        for t in tracks:
+            r = t.result
             if t.powers:
                 r.power_dbfs = _dbfs(median(t.powers))
             # the FCCH's estimate measures the noise in the middle of the channel
@@ -679,7 +966,5 @@ class Receiver:
             ests = [median(v) for v in (t.fcch_snrs, t.snrs) if v]
             if ests:
                 r.snr_db = max(ests)
-            r.sch_consistent = len(t.anchors)
+            r.sch_consistent = t.n_anchors
             r.s_ref, r.fn_ref, r.sps_in = t.s_ref, t.fn_ref, t.sps_in
-            if r.bsic is not None and r.sch_consistent < MIN_SCH:
-                r.status = CarrierStatus.SCH_UNCONFIRMED

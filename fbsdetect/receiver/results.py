@@ -33,11 +33,13 @@ class CarrierStatus(StrEnum):
 @dataclass
 class CarrierStats(DecodeCounts):
     """Counted outcomes of one carrier (`DecodeCounts`), plus the recording time
-    covered before the early stop and whether its band holds the receiver's DC
-    spike (1: power and SNR include it)."""
+    covered before the early stop, whether its band holds the receiver's DC
+    spike (1: power and SNR include it), and how often it was lost and found again."""
 
     frames_decoded_s: float = 0.0
     dc_spike: int = 0
+    lost: int = 0  # times its tracking SCHs failed `lost_after_sch` multiframes in a row
+    resyncs: int = 0  # times an SCH found it again while lost
 
     @property
     def fcch_seen(self) -> int:  # the name before DecodeCounts

@@ -267,9 +267,8 @@ def decode_dwell(source: Any, tuning: Tuning, *, cap_s: float,
     ov0 = int(getattr(source, "overflows", 0) or 0)
     cpu0 = time.process_time()
     reader = LiveReader(source, int(cap_s * fs), keep_s=keep_s)
-    rx = Receiver(reader, reader.cap, fs, tuning.center_freq_hz, config=cfg, satisfied=satisfied,
-                  time_offset_s=reader.t0_s)
-    res = rx.run()
+    rx = Receiver(fs, tuning.center_freq_hz, config=cfg, satisfied=satisfied, time_offset_s=reader.t0_s)
+    res = rx.run(reader, reader.cap)
     ov = int(getattr(source, "overflows", 0) or 0) - ov0
     clipped = reader.clipped_samples > CLIP_FRACTION * max(1, reader.end)
     n_sp = min(reader.end, reader.keep, int(SPECTRUM_S * fs))
