@@ -75,8 +75,8 @@ _RADIO = {**{r: r for r in RADIOS}, **_RADIO_ALIASES}
 _RADIO.update({k.lower(): v for k, v in list(_RADIO.items())})
 _RADIO.update({k.capitalize(): v for k, v in list(_RADIO.items())})
 
-# The store's cell id column is a 32-bit integer (see the report to the lead: NR cell ids are 36 bits).
-CID_MAX = 2**31 - 1
+# The store's cell id column is 64-bit (migration 0006); NR cell identities (NCI) are 36 bits.
+CID_MAX = 2**36 - 1
 AREA_MAX = 2**31 - 1
 _GSM_MAX = 65535
 

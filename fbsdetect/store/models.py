@@ -241,7 +241,7 @@ class RegistryCell(Base):
     mcc: Mapped[int] = mapped_column(Integer)
     mnc: Mapped[int] = mapped_column(Integer)
     lac: Mapped[int] = mapped_column(Integer)
-    cid: Mapped[int] = mapped_column(Integer)
+    cid: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))  # NR: 36 bits (0006)
     lon: Mapped[float | None] = mapped_column(Float)
     lat: Mapped[float | None] = mapped_column(Float)
     range_m: Mapped[float | None] = mapped_column(Float)

@@ -611,3 +611,16 @@ def test_blocks_parsed_with_numpy_equal_the_line_by_line_path(tmp_path: Path, mo
     finally:
         a.close()
         b.close()
+
+
+def test_nr_cell_ids_of_36_bits_are_stored(any_store: Store, tmp_path: Path) -> None:
+    # the cell id was a 32-bit column: on PostgreSQL an NR identity (36 bits) could not be stored
+    nci = 2**36 - 1
+    lines = [HEADER, GOOD[0],
+             f"NR,460,0,123456,{nci},0,101.78,36.62,500,3,1,1600000000,1660000000,0\n",
+             f"NR,460,0,123456,{nci + 1},0,101.78,36.62,500,3,1,1600000000,1660000000,0\n"]   # line 4
+    rep = import_registry(any_store, write(tmp_path / "nr.csv", "".join(lines)))
+    assert rep.imported == 2 and rep.rejected == 1 and balanced(rep)
+    assert rep.rejects[0][0] == 4 and "cell 68719476736 is out of range" in rep.rejects[0][1]
+    [e] = [x for x in RegistryIndex.load(any_store, radios=["NR"])]
+    assert e.cid == nci and e.radio == "NR"
