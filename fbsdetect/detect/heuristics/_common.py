@@ -39,7 +39,7 @@ class Reference:
                     lo=f"{lo:g}", hi=f"{hi:g}", unit=unit
                 )
             )
-        return "; ".join(parts) if parts else _("nothing is known about the operator's cells")
+        return sep().join(parts) if parts else _("nothing is known about the operator's cells")
 
 
 def reference(ctx: RuleContext, name: str, min_values: int = 2) -> Reference:
@@ -85,9 +85,14 @@ def registry_updated(ctx: RuleContext) -> str:
     return _("registry last updated {date}").format(date=date) if date else ""
 
 
+def sep() -> str:
+    """The separator of clauses in a list ('; ', in Chinese '；')."""
+    return "；" if current() == "zh" else "; "
+
+
 def innocent(*causes: str) -> str:
     """The sentence naming a finding's usual innocent causes (each already translated)."""
-    return _("Innocent causes: {causes}.").format(causes=("；" if current() == "zh" else "; ").join(causes))
+    return _("Innocent causes: {causes}.").format(causes=sep().join(causes))
 
 
 @lru_cache(maxsize=4096)

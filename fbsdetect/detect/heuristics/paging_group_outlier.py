@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from fbsdetect.detect.context import RuleContext, Seen
 from fbsdetect.detect.finding import Finding
-from fbsdetect.detect.heuristics._common import innocent, parse_si3
+from fbsdetect.detect.heuristics._common import innocent, parse_si3, sep
 from fbsdetect.i18n import _
 
 id = "paging-group-outlier"
@@ -49,7 +49,7 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     if not odd:
         return None
     shown = {"bs_pa_mfrms": 2}  # raw 0..7 = 2..9 multiframes
-    desc = "; ".join(
+    desc = sep().join(
         _("{field} {value} where the operator's {n} other cells here all use {theirs}").format(
             field=f.upper(), value=v + shown.get(f, 0), n=len(theirs), theirs=w + shown.get(f, 0)
         )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from fbsdetect.detect.context import RuleContext, Seen
 from fbsdetect.detect.finding import Finding, ramp
-from fbsdetect.detect.heuristics._common import innocent
+from fbsdetect.detect.heuristics._common import innocent, sep
 from fbsdetect.i18n import _
 
 id = "param-vector-outlier"
@@ -47,7 +47,7 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
         return None
     text = (
         _("{n} of {compared} parameters take values no other cell of the operator here uses: {odd}.").format(
-            n=len(odd), compared=compared, odd="; ".join(odd)
+            n=len(odd), compared=compared, odd=sep().join(odd)
         )
         + " "
         + innocent(_("a cell of another vendor"), _("a special site (tunnel, indoor, event)"))
