@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 
 from fbsdetect.errors import BadInput, BadUsage
-from fbsdetect.sources.base import RETUNE_SETTLE_S
+from fbsdetect.sources.base import RETUNE_SETTLE_S, TunedSource
 from fbsdetect.sources.recording import RAW_EXTENSIONS, Recording, RecordingInfo, inspect
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def _bandpass(lo_hz: float, hi_hz: float, fs: float, taps: int = FIR_TAPS) -> np
     return h.astype(np.complex64)
 
 
-class ReplaySource:
+class ReplaySource(TunedSource):
     """A recording as a tunable live source (module docstring)."""
 
     serial: str | None = None
@@ -118,19 +118,7 @@ class ReplaySource:
             info = inspect(p)
         return cls(Recording(info), **kwargs)
 
-    # -- IqSource ----------------------------------------------------------------
-    @property
-    def sample_rate_hz(self) -> float:
-        return self._rate
-
-    @property
-    def center_freq_hz(self) -> float:
-        return self._freq
-
-    @property
-    def gain_db(self) -> float | None:
-        return self._gain
-
+    # -- IqSource (sample_rate_hz, center_freq_hz, gain_db: TunedSource) ---------
     @property
     def time_s(self) -> float:
         return self._pos / self._rate

@@ -44,7 +44,6 @@ librtlsdr builds; Debian's librtlsdr0 0.6.0 lacks RTL-SDR Blog V4 support).
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -53,7 +52,7 @@ from typing import Any
 import numpy as np
 
 from fbsdetect.errors import BadUsage, NotAvailable
-from fbsdetect.sources.base import RETUNE_SETTLE_S, SampleQueue
+from fbsdetect.sources.base import RETUNE_SETTLE_S, Lost, StreamedSource
 from fbsdetect.sources.recording import to_complex64
 
 log = logging.getLogger(__name__)
@@ -66,7 +65,6 @@ READ_CHUNK_BYTES = 16 * 16384  # librtlsdr reads whole USB transfers; multiples 
 ASYNC_BLOCK_BYTES = 2 * 16384  # one async transfer: 16 384 samples, 7.5 ms at 2.17 MS/s
 QUEUE_BLOCKS = 64
 MAX_BACKOFF_S = 30.0
-FIRST_BACKOFF_S = 0.5
 STALL_S = 2.0  # an async stream that delivers nothing for this long is treated as lost
 TUNER_NAMES = {0: "unknown", 1: "E4000", 2: "FC0012", 3: "FC0013", 4: "FC2580", 5: "R820T", 6: "R828D"}
 
@@ -113,11 +111,7 @@ def _serial_at(dev: Any, index: int) -> str | None:
         return None
 
 
-class _Lost(Exception):
-    """The device went away during a read (internal: triggers a reopen)."""
-
-
-class RtlSdrSource:
+class RtlSdrSource(StreamedSource):
     """A live dongle (module docstring). `device_factory(serial)` exists so tests
     can hand in a stand-in device; real use leaves it None (pyrtlsdr)."""
 
@@ -133,31 +127,16 @@ class RtlSdrSource:
         self.serial = serial
         self._index = index
         self._factory = device_factory
-        self._sleep = sleep
         self._ppm = int(ppm)
         self._bias_tee = bool(bias_tee)
         self._async_wanted = async_reads
         self._block_bytes = int(block_bytes) + (-int(block_bytes)) % 512
-        self._max_backoff_s = max_backoff_s
         self._reopen_timeout_s = reopen_timeout_s
-        # counted outcomes
+        # counted outcomes (and overflows, dropped_samples: StreamedSource)
         self.reopens = 0
-        self.overflows = 0  # async blocks dropped because the consumer was behind
-        self.dropped_samples = 0
         self.read_errors = 0
         self.tuner = "unknown"
-        # stream state
-        self._t_s = 0.0  # source time of the end of the samples taken from the device
-        self._t0 = 0.0
-        self._queue = SampleQueue()  # taken from the device, not yet read
-        self._blocks: queue.Queue[tuple[int, float, bytes]] = queue.Queue(maxsize=max(1, queue_blocks))
-        self._gen = 0  # bumped by every retune / rate change / reopen
-        self._cb_t = 0.0  # source time of the next sample the device will deliver (async)
-        self._lost = threading.Event()
-        self._stream_id = 0  # callbacks of an abandoned stream are ignored
-        self._skip = 0  # samples still to drop after a reopen (settling)
-        self._reader: threading.Thread | None = None
-        self._closing = False
+        self._init_stream(queue_blocks, max_backoff_s=max_backoff_s, sleep=sleep)
         self._rate = check_sample_rate(sample_rate_hz)
         self._freq = check_frequency(center_freq_hz)
         self._gain: float | None = gain_db
@@ -166,27 +145,9 @@ class RtlSdrSource:
             self.serial = _serial_at(self._dev, index or 0)
         self._configure()
         self._start_stream()
-        self._discard(RETUNE_SETTLE_S)
-        self._t0 = 0.0
-        self._t0 = self.time_s  # time 0: the first sample after opening and settling
+        self._settled(RETUNE_SETTLE_S)  # time 0: the first sample after opening and settling
 
-    # -- IqSource ---------------------------------------------------------------
-    @property
-    def sample_rate_hz(self) -> float:
-        return self._rate
-
-    @property
-    def center_freq_hz(self) -> float:
-        return self._freq
-
-    @property
-    def gain_db(self) -> float | None:
-        return self._gain
-
-    @property
-    def time_s(self) -> float:
-        return self._t_s - self._queue.size / self._rate - self._t0
-
+    # -- IqSource (the tuning properties, time_s, read: StreamedSource) ---------
     @property
     def is_async(self) -> bool:
         return self._reader is not None
@@ -214,12 +175,6 @@ class RtlSdrSource:
     def set_gain(self, gain_db: float | None) -> None:
         self._gain = gain_db
         self._device_call(self._apply_gain)
-
-    def read(self, n_samples: int) -> np.ndarray:
-        return self._queue.take(n_samples, self._from_device)
-
-    def position(self) -> tuple[float, float] | None:
-        return None  # a dongle knows no position; the scan pairs it with a GPS source
 
     def close(self) -> None:
         self._closing = True
@@ -305,15 +260,7 @@ class RtlSdrSource:
 
     def _on_block(self, values: Any, _context: Any = None) -> None:
         """librtlsdr's async callback (its thread): copy, tag, and queue without waiting."""
-        data = bytes(values)
-        n = len(data) // 2
-        t = self._cb_t
-        self._cb_t = t + n / self._rate
-        try:
-            self._blocks.put_nowait((self._gen, t, data))
-        except queue.Full:
-            self.overflows += 1
-            self.dropped_samples += n
+        self._queue_block(bytes(values))
 
     def _stop_stream(self) -> None:
         reader, self._reader = self._reader, None
@@ -325,18 +272,16 @@ class RtlSdrSource:
             log.debug("cancel_read_async: %s", exc)
         reader.join(timeout=2.0)
 
-    def _from_device(self, n_missing: int) -> np.ndarray:
+    def _produce(self, n_missing: int) -> np.ndarray:
         while True:
             try:
-                iq = self._take_async() if self._reader is not None else self._take_sync(n_missing)
+                iq = self._take_block(STALL_S) if self._reader is not None else self._take_sync(n_missing)
                 if self._skip:  # settling after a reopen: dropped, its time counted
-                    k = min(self._skip, iq.size)
-                    self._skip -= k
-                    iq = iq[k:]
+                    iq = self._drop_skipped(iq)
                     if not iq.size:
                         continue
                 return iq
-            except _Lost as lost:
+            except Lost as lost:
                 if self._closing:
                     raise NotAvailable("the RTL-SDR source is closed") from None
                 self.read_errors += 1
@@ -350,36 +295,12 @@ class RtlSdrSource:
         try:
             raw = np.frombuffer(bytes(self._dev.read_bytes(want)), dtype=np.uint8)
         except OSError as exc:  # LibUSBError, short read: pyrtlsdr has closed the device
-            raise _Lost(str(exc)) from None
+            raise Lost(str(exc)) from None
         iq = to_complex64(raw[: raw.size & ~1], "cu8")
         if iq.size == 0:
-            raise _Lost("the RTL-SDR returned no samples")
+            raise Lost("the RTL-SDR returned no samples")
         self._t_s += iq.size / self._rate
         return iq
-
-    def _take_async(self) -> np.ndarray:
-        """The next block of the current generation (older ones are stale: dropped)."""
-        waited = 0.0
-        while True:
-            try:
-                gen, t, data = self._blocks.get(timeout=0.05)
-            except queue.Empty:
-                if self._lost.is_set():
-                    raise _Lost("the sample stream ended") from None
-                waited += 0.05
-                if waited >= STALL_S:
-                    raise _Lost(f"no samples for {STALL_S:.0f} s") from None
-                continue
-            if gen != self._gen:
-                continue
-            iq = to_complex64(np.frombuffer(data, dtype=np.uint8), "cu8")
-            self._t_s = t + iq.size / self._rate
-            return iq
-
-    def _discard(self, seconds: float) -> None:
-        """Drops what is queued (from before the change) and `seconds` of new samples."""
-        self._queue.clear()
-        self._queue.take(int(seconds * self._rate), self._from_device)
 
     def _reopen(self) -> None:
         """Close, back off, reopen by serial and re-apply the settings (module docstring)."""
@@ -389,27 +310,24 @@ class RtlSdrSource:
         except Exception as exc:
             log.debug("closing the lost RTL-SDR: %s", exc)
         self._queue.clear()
-        delay, waited = FIRST_BACKOFF_S, 0.0
-        while True:
-            self._sleep(delay)
-            waited += delay
-            try:
-                self._dev = self._open()
-                self._configure()
-                break
-            except (NotAvailable, OSError) as exc:
-                log.info("RTL-SDR %s not back yet (%s); next try in %.1f s", self.serial or "", exc,
-                         min(self._max_backoff_s, delay * 2))
-                if self._reopen_timeout_s is not None and waited >= self._reopen_timeout_s:
-                    raise NotAvailable(f"the RTL-SDR {self.serial or ''} was lost and did not come "
-                                       f"back within {self._reopen_timeout_s:.0f} s") from None
-                delay = min(self._max_backoff_s, delay * 2)
+
+        def attempt(_waited: float) -> None:
+            self._dev = self._open()
+            self._configure()
+
+        def not_back(exc: BaseException, next_delay_s: float) -> None:
+            log.info("RTL-SDR %s not back yet (%s); next try in %.1f s", self.serial or "", exc, next_delay_s)
+
+        timeout = self._reopen_timeout_s
+        waited = self._back_off(attempt, (NotAvailable, OSError), timeout_s=timeout, not_back=not_back,
+                                gave_up=f"the RTL-SDR {self.serial or ''} was lost and did not come back "
+                                        f"within {timeout or 0:.0f} s")
         self.reopens += 1
         log.warning("RTL-SDR %s reopened after %.1f s", self.serial or "", waited)
         # the outage is source time too; its samples are missing (as for an overflow)
         self._t_s = max(self._t_s, self._cb_t) + waited
         self._gen += 1
         self._skip = int(RETUNE_SETTLE_S * self._rate)
-        self._blocks = queue.Queue(maxsize=self._blocks.maxsize)
+        self._new_blocks()
         self._cb_t = self._t_s
         self._start_stream()

@@ -33,7 +33,6 @@ counts as source time. rtl_tcp serves one client at a time.
 from __future__ import annotations
 
 import logging
-import queue
 import socket
 import struct
 import threading
@@ -43,11 +42,9 @@ from collections.abc import Callable
 import numpy as np
 
 from fbsdetect.errors import NotAvailable
-from fbsdetect.sources.base import RETUNE_SETTLE_S, SampleQueue
-from fbsdetect.sources.recording import to_complex64
+from fbsdetect.sources.base import RETUNE_SETTLE_S, Lost, StreamedSource
 from fbsdetect.sources.rtlsdr import (
     DEFAULT_SAMPLE_RATE_HZ,
-    FIRST_BACKOFF_S,
     MAX_BACKOFF_S,
     QUEUE_BLOCKS,
     TUNER_NAMES,
@@ -73,11 +70,7 @@ E4K_GAINS = (-10, 15, 40, 65, 90, 115, 140, 165, 190, 215, 240, 290, 340, 420)
 TUNER_GAINS = {1: E4K_GAINS, 5: R82XX_GAINS, 6: R82XX_GAINS}
 
 
-class _Lost(Exception):
-    pass
-
-
-class RtlTcpSource:
+class RtlTcpSource(StreamedSource):
     """A dongle behind rtl_tcp (module docstring)."""
 
     exhausted = False
@@ -97,27 +90,13 @@ class RtlTcpSource:
         self._ppm = int(ppm)
         self._bias_tee = bool(bias_tee)
         self._agc = bool(agc)
-        self._max_backoff_s = max_backoff_s
         self._reconnect_timeout_s = reconnect_timeout_s
-        self._sleep = sleep
         self.reconnects = 0
-        self.overflows = 0
-        self.dropped_samples = 0
         self.tuner = "unknown"
         self.gain_count = 0
         self._tuner_type = 0
-        self._t_s = 0.0
-        self._t0 = 0.0
-        self._cb_t = 0.0
-        self._gen = 0
-        self._skip = 0
-        self._queue = SampleQueue()
-        self._blocks: queue.Queue[tuple[int, float, bytes]] = queue.Queue(maxsize=max(1, queue_blocks))
-        self._lost = threading.Event()
-        self._closing = False
+        self._init_stream(queue_blocks, max_backoff_s=max_backoff_s, sleep=sleep)
         self._sock: socket.socket | None = None
-        self._reader: threading.Thread | None = None
-        self._stream_id = 0
         self._send_lock = threading.Lock()
         self._rcvbuf = 0
         try:
@@ -125,27 +104,9 @@ class RtlTcpSource:
         except OSError as exc:
             raise NotAvailable(f"cannot reach rtl_tcp at {host}:{port}: {exc} (is rtl_tcp running "
                                f"there, started with -a 0.0.0.0 for remote clients?)") from None
-        self._discard(RETUNE_SETTLE_S)
-        self._t0 = 0.0
-        self._t0 = self.time_s
+        self._settled(RETUNE_SETTLE_S)
 
-    # -- IqSource ----------------------------------------------------------------
-    @property
-    def sample_rate_hz(self) -> float:
-        return self._rate
-
-    @property
-    def center_freq_hz(self) -> float:
-        return self._freq
-
-    @property
-    def gain_db(self) -> float | None:
-        return self._gain
-
-    @property
-    def time_s(self) -> float:
-        return self._t_s - self._queue.size / self._rate - self._t0
-
+    # -- IqSource (the tuning properties, time_s, read, position: StreamedSource) --
     @property
     def stats(self) -> dict[str, int]:
         return {"reconnects": self.reconnects, "overflows": self.overflows,
@@ -169,12 +130,6 @@ class RtlTcpSource:
         self._gain = gain_db
         for cmd, value in self._gain_commands():
             self._command(cmd, value)
-
-    def read(self, n_samples: int) -> np.ndarray:
-        return self._queue.take(n_samples, self._from_server)
-
-    def position(self) -> tuple[float, float] | None:
-        return None
 
     def close(self) -> None:
         self._closing = True
@@ -277,7 +232,7 @@ class RtlTcpSource:
                 else:
                     carry = b""
                 if data and stream_id == self._stream_id:
-                    self._on_block(data)
+                    self._queue_block(data)
         except OSError as exc:
             if stream_id == self._stream_id and not self._closing:
                 log.warning("%s: %s", self.name, exc)
@@ -285,77 +240,47 @@ class RtlTcpSource:
             if stream_id == self._stream_id:
                 self._lost.set()
 
-    def _on_block(self, data: bytes) -> None:
-        n = len(data) // 2
-        t = self._cb_t
-        self._cb_t = t + n / self._rate
-        try:
-            self._blocks.put_nowait((self._gen, t, data))
-        except queue.Full:
-            self.overflows += 1
-            self.dropped_samples += n
-
     # -- samples -----------------------------------------------------------------
     def _stale_s(self) -> float:
         """Settling plus what the socket's receive buffer can still hold of the old tuning."""
         return RETUNE_SETTLE_S + self._rcvbuf / 2 / self._rate
 
-    def _from_server(self, _n_missing: int) -> np.ndarray:
+    _ended_reason = "connection lost"
+
+    def _produce(self, _n_missing: int) -> np.ndarray:
         while True:
             try:
-                iq = self._take()
-            except _Lost as lost:
+                iq = self._take_block()   # a stall is the reader thread's to notice
+            except Lost as lost:
                 if self._closing:
                     raise NotAvailable(f"{self.name}: the source is closed") from None
                 log.warning("%s lost (%s); reconnecting", self.name, lost)
                 self._reconnect()
                 continue
             if self._skip:
-                k = min(self._skip, iq.size)
-                self._skip -= k
-                iq = iq[k:]
+                iq = self._drop_skipped(iq)
                 if not iq.size:
                     continue
             return iq
 
-    def _take(self) -> np.ndarray:
-        while True:
-            try:
-                gen, t, data = self._blocks.get(timeout=0.05)
-            except queue.Empty:
-                if self._lost.is_set():
-                    raise _Lost("connection lost") from None
-                continue
-            if gen != self._gen:
-                continue
-            iq = to_complex64(np.frombuffer(data, dtype=np.uint8), "cu8")
-            self._t_s = t + iq.size / self._rate
-            return iq
-
-    def _discard(self, seconds: float) -> None:
-        self._queue.clear()
-        self._queue.take(int(seconds * self._rate), self._from_server)
-
     def _reconnect(self) -> None:
         self._disconnect()
         self._queue.clear()
-        delay, waited = FIRST_BACKOFF_S, 0.0
         base_t = max(self._t_s, self._cb_t)
-        while True:
-            self._sleep(delay)
-            waited += delay
-            try:
-                self._gen += 1
-                self._blocks = queue.Queue(maxsize=self._blocks.maxsize)
-                self._cb_t = base_t + waited
-                self._connect()
-                break
-            except OSError as exc:
-                log.info("%s not back yet (%s)", self.name, exc)
-                if self._reconnect_timeout_s is not None and waited >= self._reconnect_timeout_s:
-                    raise NotAvailable(f"{self.name}: connection lost and not back within "
-                                       f"{self._reconnect_timeout_s:.0f} s") from None
-                delay = min(self._max_backoff_s, delay * 2)
+
+        def attempt(waited: float) -> None:
+            self._gen += 1
+            self._new_blocks()
+            self._cb_t = base_t + waited
+            self._connect()
+
+        def not_back(exc: BaseException, _next_delay_s: float) -> None:
+            log.info("%s not back yet (%s)", self.name, exc)
+
+        timeout = self._reconnect_timeout_s
+        waited = self._back_off(attempt, (OSError,), timeout_s=timeout, not_back=not_back,
+                                gave_up=f"{self.name}: connection lost and not back within "
+                                        f"{timeout or 0:.0f} s")
         self.reconnects += 1
         self._t_s = self._cb_t
         self._skip = int(self._stale_s() * self._rate)

@@ -29,7 +29,7 @@ from fbsdetect.sim.content import cell_frames
 from fbsdetect.sim.render import Renderer
 from fbsdetect.sim.routes import EARTH_RADIUS_M, Route
 from fbsdetect.sim.scene import Scene, load_scene
-from fbsdetect.sources.base import RETUNE_SETTLE_S, SampleQueue
+from fbsdetect.sources.base import RETUNE_SETTLE_S, SampleQueue, TunedSource
 
 RATE_RANGE_HZ = (200e3, 20e6)
 FREQ_RANGE_HZ = (1e6, 6e9)
@@ -61,7 +61,7 @@ class SceneGps:
         return GpsFix(self.start_time + timedelta(seconds=t_s), lat, lon, speed, course)
 
 
-class SimSource:
+class SimSource(TunedSource):
     """A virtual dongle in a scene (see module docstring)."""
 
     serial: str | None = None  # a virtual dongle has no serial number (sources/open.py contract)
@@ -85,19 +85,7 @@ class SimSource:
     def from_path(cls, path: str | os.PathLike[str], **kwargs: float | None) -> SimSource:
         return cls(load_scene(path), **kwargs)
 
-    # -- IqSource ----------------------------------------------------------------
-    @property
-    def sample_rate_hz(self) -> float:
-        return self._rate
-
-    @property
-    def center_freq_hz(self) -> float:
-        return self._freq
-
-    @property
-    def gain_db(self) -> float | None:
-        return self._gain
-
+    # -- IqSource (sample_rate_hz, center_freq_hz, gain_db: TunedSource) ---------
     @property
     def time_s(self) -> float:
         return self._renderer.time_of_output(self._n_epoch)
