@@ -33,7 +33,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from fbsdetect.cli._common import db_url
     from fbsdetect.errors import BadUsage
-    from fbsdetect.report.monthly import add_handover
+    from fbsdetect.report.monthly import add_handover, recipient_word
     from fbsdetect.store import open_store
 
     if args.ref is not None and len(args.ref) > 256:  # the handover.reference column's size
@@ -43,5 +43,5 @@ def run(args: argparse.Namespace) -> int:
         hid = add_handover(store, args.detection, args.to, reference=args.ref, handed_at=args.at,
                            note=args.note)
     sys.stdout.write(_("handover {id}: detection {detection} to {recipient}").format(
-        id=hid, detection=args.detection, recipient=args.to) + "\n")
+        id=hid, detection=args.detection, recipient=recipient_word(args.to)) + "\n")
     return 0

@@ -29,5 +29,6 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     if not ref.known or ref.lo is None or ref.hi is None or ref.lo <= v <= ref.hi:
         return None
     d = (ref.lo - v) if v < ref.lo else (v - ref.hi)
-    text = f"MS_TXPWR_MAX_CCH {v}; {ref.text()}. " + innocent(_("micro and indoor cells use other values"))
+    text = (_("MS_TXPWR_MAX_CCH {value}; {reference}.").format(value=v, reference=ref.text()) + " "
+            + innocent(_("micro and indoor cells use other values")))
     return Finding(id, version, ramp(d, 0, 4), text, {"value": v, "lo": ref.lo, "hi": ref.hi}, family)

@@ -31,6 +31,7 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     if not ref.known or ref.lo is None or ref.hi is None or ref.lo <= h <= ref.hi:
         return None
     dist = (h - ref.hi) if h > ref.hi else (ref.lo - h)
-    text = (f"CELL_RESELECT_HYSTERESIS {h} ({2 * h} dB); {ref.text()}. "
+    text = (_("CELL_RESELECT_HYSTERESIS {value} ({db} dB); {reference}.").format(
+                value=h, db=2 * h, reference=ref.text()) + " "
             + innocent(_("a larger hysteresis at location-area borders")))
     return Finding(id, version, ramp(dist, 0, 3), text, {"value": h, "lo": ref.lo, "hi": ref.hi}, family)

@@ -35,6 +35,7 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
         score, side = ramp(ref.lo - v, 1, 6), _("below the operator's usual")
     else:
         score, side = 0.3 * ramp(v - ref.hi, 0, 10), _("above the operator's usual")
-    text = (f"RXLEV_ACCESS_MIN {v} ({v - 110} dBm), {side}; {ref.text()}. "
+    text = (_("RXLEV_ACCESS_MIN {value} ({dbm} dBm), {side}; {reference}.").format(
+                value=v, dbm=v - 110, side=side, reference=ref.text()) + " "
             + innocent(_("a rural cell stretched for coverage"), _("a micro cell shrunk on purpose")))
     return Finding(id, version, score, text, {"value": v, "lo": ref.lo, "hi": ref.hi}, family)
