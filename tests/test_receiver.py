@@ -733,3 +733,43 @@ def test_a_recording_and_its_decode_agree_whatever_the_push_size(tmp_path: Path)
     x = to_complex64(np.fromfile(p, np.uint8), "cu8")
     b = Receiver(2.4e6, 940e6).run(x)
     assert _frames_key(a) == _frames_key(b) and len(a.carriers) == 4
+
+
+class _DroppingSource:
+    """A live source over a recording that drops `drop` samples once (its clock
+    runs on, as a dongle's does when nobody reads it fast enough)."""
+
+    def __init__(self, x: Any, fs: float, drop_at: int, drop: int) -> None:
+        self.x, self.sample_rate_hz, self.pos = x, fs, 0
+        self.drop_at, self.drop, self.overflows = drop_at, drop, 0
+
+    @property
+    def time_s(self) -> float:
+        return self.pos / self.sample_rate_hz
+
+    def read(self, n: int) -> Any:
+        if self.drop and self.pos >= self.drop_at:
+            self.pos += self.drop
+            self.drop, self.overflows = 0, self.overflows + 1
+        out = self.x[self.pos:self.pos + n]
+        self.pos += out.size
+        return out
+
+
+def test_a_dwell_streams_blocks_through_one_receiver_and_counts_what_the_source_dropped() -> None:
+    """scan.dwell.decode_dwell: one receiver over the dwell's blocks, the
+    settling samples read and discarded, 40 ms the source dropped counted and
+    filled with zeros (frame timing kept: blocks after the gap still decode)."""
+    from fbsdetect.scan.dwell import decode_dwell, scan_receiver_config
+    from fbsdetect.scan.plan import Tuning
+
+    x = np.fromfile(shared_file("refgen/pub1_single_939M_1000k.cf32"), np.complex64)
+    src = _DroppingSource(x, 1e6, drop_at=1_000_000, drop=40_000)
+    tuning = Tuning(center_freq_hz=939e6, sample_rate_hz=1e6, band="P-GSM900", arfcns=(20,))
+    d = decode_dwell(src, tuning, cap_s=2.2, satisfied=lambda _r: False, settle_s=0.05,
+                     config=scan_receiver_config(follow_ccch=False))
+    assert d.t0_s == pytest.approx(0.05) and d.overflows == 1 and d.gap_samples == 40_000
+    (car,) = [c for c in d.decode.carriers if c.is_cell]
+    assert car.bsic == 38 and car.stats.blocks_bad == 0
+    late = [f for f in car.frames if f.time_s is not None and f.time_s > 1.2]
+    assert late and d.dwell_s == pytest.approx(2.2, abs=0.03)

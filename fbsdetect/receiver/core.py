@@ -152,6 +152,12 @@ class Receiver:
 
             self.traffic = ReceiverTraffic(keep_ccch=cfg.all_frames)
 
+    def release(self) -> None:
+        """Frees the look-back (after `flush`; the result and its carriers stay)."""
+        self.ring = SampleRing(1, self.sample_format)
+        self.reader = self.ring
+        self._chs = {}
+
     @property
     def n_samples(self) -> int:
         """Samples received so far."""

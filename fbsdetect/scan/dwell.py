@@ -6,10 +6,11 @@ a window beyond what has been read), never beyond the dwell's cap, and keeps
 only the last `keep_s` seconds (windows older than that read as zeros and are
 counted as `stale_reads`; the receiver works forward in chunks of a few
 multiframes, so a look-back of one chunk plus a second never touches them).
-One `receiver.Receiver` decodes the whole dwell: its early stop (`satisfied`,
-the scan's test of what earlier visits already decoded) ends the dwell, and
-with it the reading. Memory is the ring (~26 MB at 2.17 MS/s for 1.5 s) plus
-the receiver's per-dwell lists, whatever the scan's length.
+`decode_dwell` feeds one streaming `receiver.Receiver` block by block (it
+no longer uses `LiveReader`): its early stop (`satisfied`, the scan's test of
+what earlier visits already decoded) ends the dwell, and with it the reading.
+Memory is the receiver's bounded look-back (~0.9 s with one-multiframe chunks:
+~15 MB at 2.17 MS/s) plus what it decoded, whatever the scan's length.
 
 `power_pass` reads `power_dwell_s` of samples: a Welch spectrum (dBFS per bin),
 the noise floor (a low percentile of the bins in the usable span), each
@@ -251,11 +252,21 @@ def scan_receiver_config(*, research: bool = False, follow_ccch: bool | None = N
                           follow_ccch=follow)
 
 
+BLOCK_S = 0.02
+"""A dwell reads the source in blocks of this (a USB transfer or two)."""
+
+
 def decode_dwell(source: Any, tuning: Tuning, *, cap_s: float,
                  satisfied: Callable[[Any], bool] | None = None, config: Any = None,
-                 search_s: float | None = None, keep_s: float = 1.5) -> DwellResult:
+                 search_s: float | None = None, keep_s: float | None = None,
+                 settle_s: float = 0.0) -> DwellResult:
     """Decodes the (already set) tuning until `satisfied` holds for every
-    carrier found or `cap_s` of samples were read."""
+    carrier found or `cap_s` of samples were read: one streaming
+    `receiver.Receiver` fed block by block (carriers keep their sync across
+    the blocks), `settle_s` of samples after the retune read and discarded
+    first, samples the source dropped (its clock ahead of the samples
+    delivered) counted and replaced by zeros so that sample index stays
+    source time. `keep_s`: the receiver's look-back (None: what its chunks need)."""
     from dataclasses import replace
 
     from fbsdetect.receiver import Receiver
@@ -264,20 +275,47 @@ def decode_dwell(source: Any, tuning: Tuning, *, cap_s: float,
     cfg = config or scan_receiver_config()
     if search_s is not None:
         cfg = replace(cfg, search_s=search_s)
+    if keep_s is not None:
+        cfg = replace(cfg, lookback_s=keep_s)
     ov0 = int(getattr(source, "overflows", 0) or 0)
     cpu0 = time.process_time()
-    reader = LiveReader(source, int(cap_s * fs), keep_s=keep_s)
-    rx = Receiver(fs, tuning.center_freq_hz, config=cfg, satisfied=satisfied, time_offset_s=reader.t0_s)
-    res = rx.run(reader, reader.cap)
-    ov = int(getattr(source, "overflows", 0) or 0) - ov0
-    clipped = reader.clipped_samples > CLIP_FRACTION * max(1, reader.end)
-    n_sp = min(reader.end, reader.keep, int(SPECTRUM_S * fs))
+    src_cpu = 0.0
+    block = max(1024, int(BLOCK_S * fs))
+    settle = int(settle_s * fs)
+    while settle > 0:  # the tuner's settling after the retune: read, never decoded
+        t = time.process_time()
+        x = source.read(min(block, settle))
+        src_cpu += time.process_time() - t
+        if len(x) == 0:
+            break
+        settle -= len(x)
+    t0 = float(source.time_s)
+    rx = Receiver(fs, tuning.center_freq_hz, config=cfg, satisfied=satisfied, time_offset_s=t0)
+    cap = int(cap_s * fs)
+    clipped_n, peak = 0, 0.0
+    while rx.n_samples < cap and not rx.all_done:
+        t_next = float(source.time_s)
+        t = time.process_time()
+        x = np.asarray(source.read(min(block, cap - rx.n_samples)), dtype=np.complex64)
+        src_cpu += time.process_time() - t
+        if x.size == 0:  # the source ran dry (a replayed file's end)
+            break
+        mx = float(np.max(np.maximum(np.abs(x.real), np.abs(x.imag))))
+        peak = max(peak, mx)
+        if mx >= CLIP_LEVEL:
+            clipped_n += int(np.count_nonzero((np.abs(x.real) >= CLIP_LEVEL)
+                                              | (np.abs(x.imag) >= CLIP_LEVEL)))
+        rx.push(x, t_next)
+    n = rx.n_samples
+    n_sp = min(n - rx.ring.lo, int(SPECTRUM_S * fs))
     spec = np.zeros(0, np.float32)
-    if n_sp >= NFFT:  # no read: the samples are in the ring
-        spec = spectrum_dbfs(reader(np.array([reader.end - n_sp], np.int64), n_sp)[0]).astype(np.float32)
-    out = DwellResult(tuning, reader.t0_s, reader.dwell_s, res, reader.stale_reads, reader.source_cpu_s,
-                      time.process_time() - cpu0, clipped, reader.peak, ov, reader.gap_samples, spec)
-    reader.release()
+    if n_sp >= NFFT:  # the dwell's last samples, still in the look-back
+        spec = spectrum_dbfs(rx.ring(np.array([n - n_sp], np.int64), n_sp)[0]).astype(np.float32)
+    res = rx.flush()
+    ov = int(getattr(source, "overflows", 0) or 0) - ov0
+    out = DwellResult(tuning, t0, n / fs, res, rx.ring.stale_reads, src_cpu, time.process_time() - cpu0,
+                      clipped_n > CLIP_FRACTION * max(1, n), peak, ov, rx.gap_samples, spec)
+    rx.release()  # a traffic follower's clock keeps the receiver alive: not its look-back
     return out
 
 
