@@ -130,7 +130,8 @@ def _popup_detection(d: dict[str, Any], at_estimate: bool, evidence: str, tz: An
         extra += f"<br><b>{head}</b><ul style='padding-left:16px'>{items}</ul>{more}"
     n_obs = int(d.get("observations", 0) or 0)
     head = _("Detection #{id}: {severity}").format(id=d["id"], severity=severity_word(d["severity"]).upper())
-    return (f"<div style='max-width:420px'><b style='color:{SEVERITY_COLOUR.get(d['severity'], '#000')}'>"
+    colour = SEVERITY_COLOUR.get(d["severity"], "#000")
+    return (f"<div style='max-width:420px;max-height:60vh;overflow-y:auto'><b style='color:{colour}'>"
             + e(head) + "</b> " + e(_("(score {score:.2f})").format(score=d["score"])) + "<br>"
             f"{e(_fmt_cell(d['cell']))}<br><i>{where}</i><ul style='padding-left:16px'>{rules}</ul>"
             + e(_("first seen {time}").format(time=_when(d.get("first_seen"), tz))) + "<br>"
