@@ -28,7 +28,7 @@ import numpy as np
 from fbsdetect.locate.polygons import ellipse_ring, multipolygon
 from fbsdetect.locate.posterior import (
     ANTENNA_HEIGHT_M,
-    PATTERNS,
+    MODELS,
     Posterior,
     fspl_1m_db,
     grid_posterior,
@@ -270,14 +270,15 @@ def locate(samples: Sequence[PowerSample], *, bin_m: float = 30.0, cells: int = 
 
     `moving`: "auto" (test the fixed-site fit, moving.fixed_site_fit_quality,
     and add a track when it fails), "never", or "always". `antenna`: also
-    consider sector antennas (posterior.PATTERNS; ~5x the work: a live hunt
+    consider a direction-dependent gain (posterior.azimuth_loglik: a sector
+    antenna, an obstruction's shadow; a few times the work: a live hunt
     re-estimating every step may leave it off and assume an omnidirectional
     transmitter, as a fake BTS mostly is)."""
     bins = make_bins(samples, bin_m=bin_m)
     why = check_fixes(bins)
     if why:
         return insufficient(bins.n_fixes, why)
-    post = grid_posterior(bins, cells=cells, patterns=PATTERNS if antenna else (None,))
+    post = grid_posterior(bins, cells=cells, patterns=MODELS if antenna else (None,))
     est = from_posterior(post, freq_hz=freq_hz)
     if moving == "never":
         return est

@@ -328,7 +328,7 @@ def quantise(y: npt.NDArray[np.complex64], fmt: str) -> tuple[bytes, int]:
 
 def dequantise(raw: bytes, fmt: str) -> npt.NDArray[np.complex64]:
     """Samples of `quantise`'s output as the recording reader scales them."""
-    from fbsdetect.sources.recording import normalise_format, to_complex64
+    from fbsdetect.dsp.samples import normalise_format, to_complex64
 
     dt = normalise_format(fmt)
     kind = {"cu8": np.uint8, "ci8": np.int8, "cf32_le": np.float32}[dt]
