@@ -9,7 +9,8 @@ to the observation; a detection's or heartbeat's data kept in the record) with O
 CONFLICT DO NOTHING -- should a concurrent copy of the same batch have won in
 between, the transaction is rolled back and redone, so no observation is ever
 stored twice; a health record also becomes the node's latest
-heartbeat. A record arriving again (a retry, an MQTT redelivery, an HTTP batch
+heartbeat. On PostgreSQL the same in a few statements per group (`_write_pg`:
+COPY for the rows, a unique violation being the concurrent copy's win). A record arriving again (a retry, an MQTT redelivery, an HTTP batch
 resent after a lost answer) is counted as a duplicate and changes nothing.
 
 Validation is strict and never raises anything but `RecordError` (-> HTTP
