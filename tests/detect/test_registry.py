@@ -624,3 +624,65 @@ def test_nr_cell_ids_of_36_bits_are_stored(any_store: Store, tmp_path: Path) -> 
     assert rep.rejects[0][0] == 4 and "cell 68719476736 is out of range" in rep.rejects[0][1]
     [e] = [x for x in RegistryIndex.load(any_store, radios=["NR"])]
     assert e.cid == nci and e.radio == "NR"
+
+
+def _report_without_times(rep: registry_import.ImportReport) -> dict[str, object]:
+    j = rep.to_json()
+    for k in ("elapsed_s", "rows_per_s", "merge_s", "cpu_s", "source_id"):
+        j.pop(k)
+    return j
+
+
+def test_child_reader_gives_what_this_process_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A big file is read and parsed by a child process (registry_reader) while this one writes:
+    the same rows, counts, rejects with line numbers, damage and progress as reading in-process."""
+    rows = [f"GSM,460,3,{1 + i // 60000},{i % 60000},0,101.0,36.0,1,1,1,1600000000,1660000000,0\n"
+            for i in range(70_000)]
+    rows[10] = "GSM,abc,0,1,1,0,101.0,36.0,1,1,1,1,1,0\n"
+    rows[20] = "\n"
+    rows[30_000] = "GSM,460,3,1,30000,0,101.0,36.0,,1,1,1,1,0\n"       # an empty range: good
+    blob = gzip.compress((HEADER + "".join(rows)).encode())
+    files = {"plain.csv": (HEADER + "".join(rows)).encode(), "cut.csv.gz": blob[: len(blob) // 2],
+             "headerless.csv": "".join(rows[:100]).encode()}
+    real = registry_import._read_rows_in_child
+    calls: list[str] = []
+    monkeypatch.setattr(registry_import, "_read_rows_in_child", _spy(real, calls))
+    for name, data in files.items():
+        p = tmp_path / name
+        p.write_bytes(data)
+        results = []
+        for child in (False, True):
+            monkeypatch.setattr(registry_import, "CHILD_READER_MIN_BYTES", 0 if child else None)
+            calls.clear()
+            st = open_store(f"sqlite:///{tmp_path / f'{name}.{child}.db'}")
+            try:
+                seen: list[tuple[int, str]] = []
+
+                def progress(r: registry_import.ImportReport, ph: str,
+                             seen: list[tuple[int, str]] = seen) -> None:
+                    seen.append((r.rows_read, ph))
+
+                rep = import_registry(st, p, progress=progress)
+                results.append((_report_without_times(rep), _stored(st), seen[-1]))
+                assert bool(calls) == child and balanced(rep)
+                assert any(ph == "read" for _, ph in seen) == (rep.rows_read > 50_000)
+            finally:
+                st.close()
+        assert results[0] == results[1], name
+    monkeypatch.setattr(registry_import, "CHILD_READER_MIN_BYTES", 0)
+    st = open_store(f"sqlite:///{tmp_path / 'int.db'}")
+    try:
+        def interrupt(rep: registry_import.ImportReport, phase: str) -> None:
+            raise KeyboardInterrupt
+
+        rep = import_registry(st, tmp_path / "plain.csv", progress=interrupt)
+        assert rep.interrupted and rep.stored == 0 and n_cells(st) == 0
+    finally:
+        st.close()
+
+
+def _spy(fn, calls):  # type: ignore[no-untyped-def]
+    def wrapped(*a, **k):  # type: ignore[no-untyped-def]
+        calls.append(fn.__name__)
+        return fn(*a, **k)
+    return wrapped
