@@ -25,9 +25,10 @@ class L2Frame:
     channel: str  # "BCCH" | "CCCH" | "SDCCH/4" | "SACCH/4" ...
     data: bytes
     time_s: float | None = None  # seconds from the start of the recording/scan
-    power_dbm: float | None = None
+    power_dbm: float | None = None  # the block's power in `power_ref` units (the name is the contract's)
     snr_db: float | None = None
     freq_offset_hz: float | None = None
+    power_ref: str = "dBFS"  # "dBm" once referred to the antenna (the gain known), else "dBFS"
 
     @property
     def hex(self) -> str:

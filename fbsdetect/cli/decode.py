@@ -228,26 +228,9 @@ def _outcomes(results: list[DecodeResult]) -> str:
 
 
 def _sinks(args: argparse.Namespace, info: RecordingInfo) -> list[Any]:
-    sinks: list[Any] = []
-    if args.pcap:
-        from fbsdetect.export.pcap import PcapngWriter
+    from fbsdetect.pipeline.sinks import open_sinks
 
-        try:
-            sinks.append(PcapngWriter(args.pcap))
-        except OSError as exc:
-            from fbsdetect.errors import BadInput
-
-            raise BadInput(f"cannot write pcap: {exc.strerror}", source=args.pcap) from None
-    if args.gsmtap:
-        from fbsdetect.errors import BadUsage
-        from fbsdetect.export.gsmtap import GsmtapSender, parse_address
-
-        try:
-            host, port = parse_address(args.gsmtap)
-        except ValueError as exc:
-            raise BadUsage(f"--gsmtap {args.gsmtap!r}: {exc}") from None
-        sinks.append(GsmtapSender(host, port))
-    return sinks
+    return open_sinks(pcap=args.pcap, gsmtap=args.gsmtap)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -277,6 +260,7 @@ def _run(args: argparse.Namespace, recording: str, fmt: str | None = None) -> in
     import numpy as np
 
     from fbsdetect.errors import BadUsage
+    from fbsdetect.pipeline.sinks import close_all, emit
     from fbsdetect.receiver import ReceiverConfig, cell_observations, decode_recording
     from fbsdetect.sources.recording import (
         FULL_SCALE,
@@ -316,25 +300,18 @@ def _run(args: argparse.Namespace, recording: str, fmt: str | None = None) -> in
         with np.errstate(all="ignore"):  # odd bytes (random data, a wrong format) must not warn
             results = decode_recording(rec, config=cfg)
     except BaseException:
-        for s in sinks:
-            s.close()
+        close_all(sinks)
         raise
     frames: list[L2Frame] = sorted((f for res in results for c in res.carriers for f in c.frames),
                                    key=lambda f: (f.time_s or 0.0, f.arfcn or 0))
     if info.gain_db is not None:  # the receiver measures dBFS; dBm = dBFS - gain (contracts.md 4)
-        frames = [replace(f, power_dbm=None if f.power_dbm is None else round(f.power_dbm - info.gain_db, 1))
-                  for f in frames]
+        frames = [replace(f, power_dbm=None if f.power_dbm is None else round(f.power_dbm - info.gain_db, 1),
+                          power_ref="dBm") for f in frames]
     t0 = info.start_time.timestamp() if info.start_time else 0.0
     try:
-        for s in sinks:
-            for fr in frames:
-                if hasattr(s, "write_frame"):
-                    s.write_frame(fr, t0 + (fr.time_s or 0.0), info.lat, info.lon)
-                else:
-                    s.send(fr)
+        emit(sinks, frames, t0, info.lat, info.lon)
     finally:
-        for s in sinks:
-            s.close()
+        close_all(sinks)
     out = sys.stdout
     if args.frames:
         for fr in frames:
@@ -370,6 +347,7 @@ def _run_grgsm(args: argparse.Namespace, info: RecordingInfo) -> int:
     the same outputs: --frames, --pcap, --gsmtap, cells as a table or --json."""
     from fbsdetect.grgsm.backend import GrgsmProcess, file_args
     from fbsdetect.grgsm.observe import observations_from_frames
+    from fbsdetect.pipeline.sinks import close_all
 
     sinks = _sinks(args, info)
     t0 = info.start_time.timestamp() if info.start_time else 0.0
@@ -381,13 +359,9 @@ def _run_grgsm(args: argparse.Namespace, info: RecordingInfo) -> int:
             for fr in proc:
                 frames.append(fr)
                 for s in sinks:
-                    if hasattr(s, "write_frame"):
-                        s.write_frame(fr, t0, info.lat, info.lon)
-                    else:
-                        s.send(fr)
+                    s.write(fr, t0, info.lat, info.lon)
     finally:
-        for s in sinks:
-            s.close()
+        close_all(sinks)
     out = sys.stdout
     if args.frames:
         for fr in frames:

@@ -5,7 +5,9 @@ parser the native path uses), the number of frames, and gr-gsm's signal
 level. gr-gsm's frames carry no BSIC (its SCH decode is internal), so
 `bsic` is null, as contracts.md section 4 asks for what was not decoded;
 its `signal_dbm` is gr-gsm's own uncalibrated figure (10 log10 of the burst
-power in its sample units), reported with `power_ref` "dBFS".
+power in its sample units), reported with `power_ref` "dBFS". The observation
+itself is built by `pipeline.observations.build_observation`, as the native
+receiver's is.
 """
 
 from __future__ import annotations
@@ -17,24 +19,13 @@ from typing import Any
 
 from fbsdetect.types import CellObservation, L2Frame
 
-SI_ORDER = ("1", "2", "2bis", "2ter", "2quater", "3", "4", "13")
-
-
-def _iso(t: datetime | None) -> str | None:
-    if t is None:
-        return None
-    from datetime import UTC
-
-    t = t.astimezone(UTC)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
-
 
 def observations_from_frames(frames: Iterable[L2Frame], *, time: datetime | None = None,
                              lat: float | None = None, lon: float | None = None,
                              gps_mode: int | None = None, gps_error_m: float | None = None,
                              sensor: str | None = None) -> list[CellObservation]:
     from fbsdetect.gsm.bands import band_of_arfcn, downlink_hz
-    from fbsdetect.sysinfo.cell import CellParams
+    from fbsdetect.pipeline.observations import SI_ORDER, build_observation
     from fbsdetect.sysinfo.dispatch import si_key
 
     by: dict[int, dict[str, Any]] = {}
@@ -56,12 +47,10 @@ def observations_from_frames(frames: Iterable[L2Frame], *, time: datetime | None
         d = by[arfcn]
         if not d["si"]:
             continue  # frames but no SI: not enough to call it a cell
-        params = CellParams.from_frames({k: list(v) for k, v in d["si_all"].items()})
-        power = round(median(d["power"]), 1) if d["power"] else None
-        out.append(CellObservation(
+        out.append(build_observation(
             arfcn=arfcn, band=band_of_arfcn(arfcn), freq_hz=downlink_hz(arfcn), bsic=None,
-            mcc=params.mcc, mnc=params.mnc, lac=params.lac, cid=params.cid, power_dbm=power,
-            power_ref="dBFS", snr_db=None, freq_offset_hz=None, blocks_ok=d["n"], blocks_bad=0,
-            si={k: d["si"][k].hex() for k in SI_ORDER if k in d["si"]}, params=params.params(),
-            time=_iso(time), lat=lat, lon=lon, gps_mode=gps_mode, gps_error_m=gps_error_m, sensor=sensor))
+            si_last={k: v for k, v in d["si"].items() if k in SI_ORDER}, si_all=d["si_all"],
+            power=round(median(d["power"]), 1) if d["power"] else None, power_ref="dBFS", snr_db=None,
+            freq_offset_hz=None, blocks_ok=d["n"], blocks_bad=0, time=time, lat=lat, lon=lon,
+            gps_mode=gps_mode, gps_error_m=gps_error_m, sensor=sensor))
     return out
