@@ -270,15 +270,22 @@ class _SqliteStagingWriter(_Writer):
         md = MetaData()
         cols = [Column("seq", Integer, primary_key=True)]
         cols += [Column(c, cell_table.c[c].type) for c in columns]
+        cols.append(Column("k", Integer))   # the sort key's first part (below)
         self.stage = Table("registry_import_stage", md, *cols, prefixes=["TEMPORARY"])
         self.stage.drop(conn, checkfirst=True)
         self.stage.create(conn)
         conn.commit()
-        ins = self.stage.insert().values({c: None for c in columns})
-        # the statement as compiled from the Table above: every value is a bound parameter
-        compiled = ins.compile(dialect=conn.dialect)
-        self._insert_sql = str(compiled)
-        self._positional = compiled.positiontup == list(columns)
+        # Every value a bound parameter (?1.. in the columns' order); k packs radio, mcc, mnc and
+        # lac into one integer that sorts as they do (the radio by its name's rank in SQLite's
+        # order; mcc, mnc < 1024, lac < 2^31), so that the merge's sort compares one integer
+        # first: (k, cid, seq) is the order of (radio, mcc, mnc, lac, cid, seq).
+        q = conn.dialect.identifier_preparer.quote
+        assert columns[:5] == KEY_COLUMNS
+        rank = " ".join(f"WHEN '{r}' THEN {i}" for i, r in enumerate(sorted(RADIOS)))
+        k = f"(((CASE ?1 {rank} END) * 1024 + ?2) * 1024 + ?3) * 2147483648 + ?4"
+        self._insert_sql = (f"INSERT INTO {q(self.stage.name)} ({', '.join(q(c) for c in columns)}, k) "
+                            f"VALUES ({', '.join(f'?{i + 1}' for i in range(len(columns)))}, {k})")
+        self._positional = conn.dialect.paramstyle == "qmark"
         self.n_staged = 0
 
     def add_batch(self, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -287,8 +294,7 @@ class _SqliteStagingWriter(_Writer):
         if self._positional:
             self.conn.exec_driver_sql(self._insert_sql, list(rows))
         else:  # pragma: no cover - a dialect that compiles differently
-            cols = self.columns
-            self.conn.execute(self.stage.insert(), [dict(zip(cols, r, strict=True)) for r in rows])
+            raise RuntimeError(f"SQLite driver with paramstyle {self.conn.dialect.paramstyle}")
         # no commit: the staging is one transaction of this connection's TEMP database (the main
         # database is not locked by it); the merge continues it
         self.n_staged += len(rows)
@@ -306,7 +312,7 @@ class _SqliteStagingWriter(_Writer):
             latlon.drop(conn)
         sel = (select(label("source_id", literal(source_id)), *[stage.c[c] for c in self.columns])
                .where(true())   # SQLite needs a WHERE before ON CONFLICT in INSERT .. SELECT
-               .order_by(*[stage.c[c] for c in KEY_COLUMNS], stage.c.seq))
+               .order_by(stage.c.k, stage.c.cid, stage.c.seq))
         ins = sqlite_insert(cells).from_select(["source_id", *self.columns], sel)
         ins = ins.on_conflict_do_update(index_elements=["source_id", *KEY_COLUMNS],
                                         set_={c: ins.excluded[c] for c in self.update_columns})
