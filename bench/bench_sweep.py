@@ -199,7 +199,9 @@ def main() -> None:
     ap.add_argument("--max-sweeps", type=int, default=1)
     ap.add_argument("--write-scenes", action="store_true")
     ap.add_argument("--json", type=Path, help="write the scan summary here")
-    ap.add_argument("--follow-ccch", choices=("all", "after-identity", "after-first-sweep", "off"),
+    from fbsdetect.scan.profile import FOLLOW_MODES
+
+    ap.add_argument("--follow-ccch", choices=FOLLOW_MODES,
                     help="override the profile's [radio] follow_ccch (CCCH decoded in dwells for "
                          "fbsdetect.traffic)")
     a = ap.parse_args()

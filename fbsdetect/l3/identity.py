@@ -96,16 +96,75 @@ def pseudonymise_l3(l3: bytes, key: bytes) -> bytes:
     n = l3[off]
     if n < 1 or off + 1 + n > len(l3):
         return l3
-    v = bytearray(l3[off + 1:off + 1 + n])
+    v = _pseudo_mi(l3[off + 1:off + 1 + n], key)
+    if v is None:
+        return l3
+    return l3[:off + 1] + v + l3[off + 1 + n:]
+
+
+def _pseudo_mi(value: bytes, key: bytes) -> bytes | None:
+    """A Mobile Identity value (TS 24.008 10.5.1.4) replaced by its keyed pseudonym
+    (see `pseudonymise_l3`); None when it holds no identity to replace."""
+    v = bytearray(value)
+    n = len(v)
+    if n < 1:
+        return None
     mac = hmac.new(key, bytes(v), hashlib.sha256).digest()
     kind = v[0] & 7
     if kind == 4 and n == 5:
         v[1:5] = mac[:4]
     elif kind in (1, 2, 3):
         for i in range(3, n):  # octets from the 6th digit on
-            lo, hi = mac[i] % 10, (mac[i] // 10) % 10
+            lo, hi = mac[i % len(mac)] % 10, (mac[i % len(mac)] // 10) % 10
             filler = (v[i] >> 4) == 0xF
             v[i] = lo | ((0xF if filler else hi) << 4)
     else:
-        return l3
-    return l3[:off + 1] + bytes(v) + l3[off + 1 + n:]
+        return None
+    return bytes(v)
+
+
+def _pseudo_tmsi(t: bytes, key: bytes) -> bytes:
+    return hmac.new(key, b"tmsi" + t, hashlib.sha256).digest()[:4]
+
+
+def pseudonymise_paging(frame: bytes, key: bytes) -> bytes:
+    """A CCCH Paging Request (types 1-3, TS 44.018 9.1.22-9.1.24) with every paged
+    identity replaced by its keyed pseudonym of the same type and length (the
+    paging rules count pages and IMSI vs TMSI; who was paged is not stored).
+    TMSIs of the "no identity" filler (0xFFFFFFFF) stay. A frame that is not a
+    well-formed paging request comes back unchanged."""
+    if len(frame) < 5:
+        return frame
+    mt = frame[2]
+    plen = frame[0] >> 2
+    end = min(len(frame), 1 + plen)
+    b = bytearray(frame)
+
+    def tlv(pos: int) -> None:
+        if pos + 2 <= end and b[pos] == 0x17:
+            n = b[pos + 1]
+            if pos + 2 + n <= end:
+                v = _pseudo_mi(bytes(b[pos + 2:pos + 2 + n]), key)
+                if v is not None:
+                    b[pos + 2:pos + 2 + n] = v
+
+    def tmsi(pos: int) -> None:
+        t = bytes(b[pos:pos + 4])
+        if len(t) == 4 and t != b"\xff\xff\xff\xff":
+            b[pos:pos + 4] = _pseudo_tmsi(t, key)
+
+    if mt == 0x21:  # P1: MI LV, [0x17 MI]
+        n = b[4]
+        if 5 + n <= end:
+            v = _pseudo_mi(bytes(b[5:5 + n]), key)
+            if v is not None:
+                b[5:5 + n] = v
+            tlv(5 + n)
+    elif mt == 0x22 and end >= 12:  # P2: TMSI, TMSI, [0x17 MI]
+        tmsi(4)
+        tmsi(8)
+        tlv(12)
+    elif mt == 0x24 and len(frame) >= 20:  # P3: four TMSIs
+        for k in range(4):
+            tmsi(4 + 4 * k)
+    return bytes(b)

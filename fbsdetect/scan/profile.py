@@ -11,8 +11,9 @@ Schema (see scanners/README.md)::
     [profile]    name, description, timezone, sources = [citations]
     [radio]      sample_rate_hz, gain_db (number or "auto"), dwell_max_s, identity_dwell_max_s,
                  power_dwell_s, revisit, revisit_dwell_s, tuner_max_hz, tuner_min_hz, settle_s,
-                 follow_ccch ("all" | "after-identity" | "after-first-sweep" | "off"),
-                 follow_dwell_max_s, iq_snippet_keep_s, iq_snippet_cell_max_mb, iq_snippet_total_max_mb
+                 follow_ccch ("all" | "after-identity" | "after-first-sweep" | "off" | "where-needed"),
+                 follow_dwell_max_s, paging_sample_s, paging_every_s,
+                 iq_snippet_keep_s, iq_snippet_cell_max_mb, iq_snippet_total_max_mb
     [[band]]     name (a gsm.bands name), arfcns = [[first, last], ...]
     [[lte_band]] name, downlink_hz = [lo, hi], note
     [[operator]] mcc, mnc, mnc_aliases, name, name_zh, ncc, arfcns = {band = [[a, b]]},
@@ -28,10 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fbsdetect.dsp.constants import SYMBOL_RATE_HZ
 from fbsdetect.errors import BadInput
 
 ENV_DIRS = "FBSDETECT_SCANNERS"
-FOLLOW_MODES = ("all", "after-identity", "after-first-sweep", "off")
+FOLLOW_MODES = ("all", "after-identity", "after-first-sweep", "off", "where-needed")
 
 
 def scanners_dirs() -> list[Path]:
@@ -43,7 +45,7 @@ def scanners_dirs() -> list[Path]:
 
 @dataclass(frozen=True)
 class RadioPlan:
-    sample_rate_hz: float = 1625000.0 / 6.0 * 8  # 8 x the GSM symbol rate: 2.1667 MS/s
+    sample_rate_hz: float = SYMBOL_RATE_HZ * 8  # 8 x the GSM symbol rate: 2.1667 MS/s
     gain_db: float | None = None  # None: automatic gain
     dwell_max_s: float = 2.6  # per-tuning cap of a completion dwell (one SI cycle is 1.88 s)
     identity_dwell_max_s: float = 1.3  # cap of an identity dwell (BSIC + SI3: SI3 every 4 multiframes)
@@ -53,8 +55,10 @@ class RadioPlan:
     tuner_min_hz: float = 24e6  # R820T
     tuner_max_hz: float = 1766e6
     settle_s: float = 0.06
-    follow_ccch: str = "all"  # CCCH in dwells (assignments): all | after-identity | after-first-sweep | off
+    follow_ccch: str = "all"  # CCCH in dwells: all | after-identity | after-first-sweep | off | where-needed
     follow_dwell_max_s: float = 30.0  # a dwell goes on while a followed conversation is in clear, to this
+    paging_sample_s: float = 2.5  # from the 2nd sweep, a dwell on a cell due a paging sample lasts this long
+    paging_every_s: float = 120.0  # a cell's paging is sampled (frames stored) at most this often
     iq_snippet_keep_s: float = 1.0  # IQ of flagged cells (scan.snippets): look-back kept in a dwell; 0: none
     iq_snippet_cell_max_mb: float = 4.0  # snippets kept per cell and run
     iq_snippet_total_max_mb: float = 256.0  # snippets kept per run
@@ -137,6 +141,7 @@ class Profile:
 # --------------------------------------------------------------------------- loading
 
 _RADIO_KEYS = {f: type(getattr(RadioPlan(), f)) for f in RadioPlan.__dataclass_fields__}
+_ZERO_OK = ("tuner_min_hz", "iq_snippet_keep_s", "paging_sample_s")  # 0: none / off
 _OP_RANGE_SUFFIX = "_range"
 _OP_KEYS = {"mcc", "mnc", "name", "name_zh", "mnc_aliases", "ncc", "arfcns", "si2quater_expected",
             "gprs_expected", "source", "note"}
@@ -254,7 +259,7 @@ def parse_profile(doc: dict[str, Any], path: str) -> Profile:
             kw[k] = v
         else:
             kw[k] = c.number(v, "radio", k)
-            if kw[k] < 0 or (kw[k] == 0 and k not in ("tuner_min_hz", "iq_snippet_keep_s")):
+            if kw[k] < 0 or (kw[k] == 0 and k not in _ZERO_OK):
                 raise c.bad("radio", f"{k} must be positive")
     radio = RadioPlan(**kw)
     # bands

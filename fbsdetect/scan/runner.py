@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from fbsdetect.dsp.constants import FRAME_RATE_HZ  # TDMA frames per second (216.67)
 from fbsdetect.scan import dwell as _dwell
 from fbsdetect.scan.dwell import (
     DwellResult,
@@ -65,7 +66,13 @@ MAX_ALERTS_KEPT = 1000  # in memory, for the view and the summary
 MAX_SWEEPS_KEPT = 1000
 FIX_EVERY_S = 1.0  # radio time between GPS fixes sent to the sink
 ALL_TC = frozenset(range(8))
-FRAME_RATE_HZ = 1625000.0 / 6.0 / 1250.0  # TDMA frames per second (216.67)
+ARMED_KEEP_S = 3.0  # snippet look-back of a dwell on a flagged carrier's tuning (~52 MB at 2.17 MS/s)
+MAX_SI_CHANGES = 16  # SI-change events kept per cell (in memory; each is in its observation's params)
+NO_SI_CHANGE = frozenset({"2quater", "2ter"})  # multi-instance types: another instance is no change
+PAGING_MIN_SPAN_S = 1.0  # a dwell's paging blocks must span this long to be a sample (detect.engine's)
+PAGING_FIRST_S = 4.0  # a cell is due a paging sample until this much paging was stored
+PAGING_MAX_FRAMES = 400  # paging frames stored per observation (a contiguous run of them)
+FRAME_S = 1.0 / FRAME_RATE_HZ
 _OUTCOME_RANK = {"no_energy": 0, "no_fcch": 1, "no_sch": 2, "crc_fail": 3, "decoded": 4}
 
 
@@ -142,6 +149,12 @@ class CellState:
     mnc: int | None = None
     lac: int | None = None
     cid: int | None = None
+    si_changes: list[dict[str, Any]] = field(default_factory=list)  # the last MAX_SI_CHANGES events
+    n_si_changes: int = 0
+    paging: dict[str, float] = field(default_factory=lambda: {"requests": 0, "imsi": 0, "tmsi": 0,
+                                                               "span_s": 0.0, "stored_s": 0.0})
+    paging_stored_at: float | None = None  # radio time of the last paging sample stored
+    clear_traffic: int = 0  # dwells in which its dedicated channels spoke in clear (fbsdetect.traffic)
 
     @property
     def complete(self) -> bool:
@@ -230,6 +243,7 @@ class ScanRunner:
         self.snippets = snippets if profile.radio.iq_snippet_keep_s > 0 else None
         self._tap = SampleTap(source, profile.radio.iq_snippet_keep_s) if self.snippets is not None else None
         self.flag_severity: dict[int, str] = {}  # ARFCN -> highest alert severity so far
+        self._si_changes: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------ time, gps, gain
 
@@ -572,7 +586,7 @@ class ScanRunner:
             self.stop_requested = self.stop_requested or rem <= 0
             return
         self._tune(t)
-        follow = self._follow(phase)
+        follow = self._follow(phase, t)
         sat = self._satisfied(phase)
         total = cap
         if follow is not False and _dwell.FOLLOW_CCCH:
@@ -581,8 +595,15 @@ class ScanRunner:
             # `follow_dwell_max_s`; past the cap every carrier counts as satisfied, so that
             # only the conversations hold the dwell
             total = min(max(cap, self.profile.radio.follow_dwell_max_s), rem)
-            sat = _past(sat, self.source, float(self.source.time_s) + cap)
-        d = decode_dwell(self._dwell_source(), t, cap_s=total, satisfied=sat,
+            t_now = float(self.source.time_s)
+            sample = min(self.profile.radio.paging_sample_s, cap)
+            if self.sweeps >= 1 and sample > 0 and any(
+                    self._paging_due(c) for c in self.cells.values() if c.arfcn in t.arfcns):
+                # a cell here is due a paging sample (issue 9: rate and IMSI share need the
+                # CCCH over a while): the dwell lasts at least `paging_sample_s`
+                sat = _at_least(sat, self.source, t_now + sample)
+            sat = _past(sat, self.source, t_now + cap)
+        d = decode_dwell(self._dwell_source(t), t, cap_s=total, satisfied=sat,
                          config=scan_receiver_config(follow_ccch=follow))
         if d.dwell_s > cap + 0.3:
             self.followed_s += d.dwell_s - cap
@@ -608,11 +629,17 @@ class ScanRunner:
             noise_floor_db=None, clipped=d.clipped, band=t.band, notes=tuple(notes)))
         self._observe(d, tid, "dwell")
 
-    def _dwell_source(self) -> Any:
-        """The source a decode dwell reads: through the snippet tap when snippets are kept."""
-        if self._tap is None:
+    def _dwell_source(self, t: Tuning | None = None) -> Any:
+        """The source a decode dwell reads: through the snippet tap when snippets are kept
+        (its look-back: `iq_snippet_keep_s`, or the whole dwell up to ARMED_KEEP_S when the
+        tuning holds a carrier already flagged)."""
+        if self._tap is None or self.snippets is None:
             return self.source
         self._tap.clear()
+        keep = self.profile.radio.iq_snippet_keep_s
+        if t is not None and any(self.snippets.flagged(self.flag_severity.get(a)) for a in t.arfcns):
+            keep = max(keep, ARMED_KEEP_S)
+        self._tap.keep_s = keep
         return self._tap
 
     def _keep_snippet(self, r: Any, d: DwellResult, oid: int | None, o: CellObservation) -> None:
@@ -633,12 +660,27 @@ class ScanRunner:
         except OSError as e:  # a full disk costs the snippet, not the scan
             self.log(f"iq snippet: {e}")
 
-    def _follow(self, phase: str) -> bool | None:
+    def _follow(self, phase: str, t: Tuning | None = None) -> bool | None:
         """Whether this dwell decodes every CCCH block to follow Immediate Assignments
         (`[radio] follow_ccch`: "all" as `dwell.FOLLOW_CCCH` says, "after-identity",
-        "after-first-sweep", "off"). Decoding a multiframe's CCCH reads to its end: ~0.2 s more a dwell."""
+        "after-first-sweep", "off", "where-needed"). Decoding a multiframe's CCCH reads to its
+        end: ~0.2 s more a dwell. "where-needed": identity dwells (the first look at a
+        tuning: a conversation in clear found there keeps the dwell going); later dwells only
+        on a tuning where a cell had a conversation in clear or was flagged, or (from the
+        second sweep) where a cell is due a paging sample."""
         mode = self.profile.radio.follow_ccch
         if mode == "off":
+            return False
+        if mode == "where-needed":
+            if phase == "identity" or t is None:
+                return None
+            here = [c for c in self.cells.values() if c.arfcn in t.arfcns]
+            if any(c.clear_traffic or SEVERITY_RANK.get(self.flag_severity.get(c.arfcn, ""), 0) >= 2
+                   for c in here):
+                return None
+            if self.sweeps >= 1 and self.profile.radio.paging_sample_s > 0 and any(
+                    self._paging_due(c) for c in here):
+                return None
             return False
         if mode == "after-identity":
             return None if phase != "identity" else False
@@ -677,25 +719,35 @@ class ScanRunner:
             if r is None or r.bsic is None or self._is_copy(r, d):
                 continue
             st = self._absorb(r, o)
+            if _in_clear(getattr(r, "traffic", None)):
+                st.clear_traffic += 1
             o = self._with_state(o, st)
+            extra: dict[str, Any] = {}
+            if self._si_changes:
+                extra["si_changes"] = self._si_changes
+            frames = self._paging(st, r, list(r.frames), extra)
+            if extra:
+                o = replace(o, params={**o.params, **extra})
             t_src = r.first_seen_s if r.first_seen_s is not None else d.t0_s
             o = self._with_fix(o, t_src)
             oid = self.sink.observation(o, radio_s=self.radio_s(t_src), tuning_id=tuning_id, kind=kind,
-                                        frames=list(r.frames))
+                                        frames=frames)
             record_traffic(self.sink, oid, r, self.time_zero)  # SMS, traffic counts (fbsdetect.traffic)
             st.n_obs += 1
             if self.detector is not None:
                 try:
-                    self._alerts(self._detect(o, oid, r))
+                    self._alerts(self._detect(o, oid, r, frames))
                 except Exception as e:
                     self.log(f"detector: {e}")
             self._keep_snippet(r, d, oid, o)
 
-    def _detect(self, o: CellObservation, oid: int | None, r: Any) -> list[Any]:
-        """The detector's `observe`, with the dwell's frames and traffic follower when it takes them."""
+    def _detect(self, o: CellObservation, oid: int | None, r: Any,
+                frames: list[L2Frame] | None = None) -> list[Any]:
+        """The detector's `observe`, with the frames stored and the dwell's traffic follower
+        when it takes them."""
         assert self.detector is not None
         if self._detector_takes_frames:
-            return list(self.detector.observe(o, oid, frames=list(r.frames),
+            return list(self.detector.observe(o, oid, frames=list(r.frames) if frames is None else frames,
                                               traffic=getattr(r, "traffic", None)))
         return list(self.detector.observe(o, oid))
 
@@ -747,6 +799,7 @@ class ScanRunner:
             st = CellState(r.arfcn, r.bsic, r.band, first_seen_s=self.radio_s(t_first),
                            first_sweep=self.sweeps)
             self.cells[key] = st
+        self._si_changes = self._si_change_events(st, r)
         new3 = r.si.get("3")
         if new3 is not None and "3" in st.si and st.si["3"] != new3:
             ident_old = (st.mcc, st.mnc, st.lac, st.cid)
@@ -783,6 +836,72 @@ class ScanRunner:
         if o.mcc is not None:
             st.mcc, st.mnc, st.lac, st.cid = o.mcc, o.mnc, o.lac, o.cid
         return st
+
+    def _si_change_events(self, st: CellState, r: Any) -> list[dict[str, Any]]:
+        """SI types whose content in this dwell differs from what earlier visits decoded
+        (and from every instance seen before): one event each, kept on the cell and
+        put into the observation's params (`si_changes`); the cell is "changed" for the
+        revisit scheduler."""
+        from fbsdetect.sysinfo.dispatch import si_key
+
+        if not st.si:
+            return []
+        out: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for f in sorted(r.frames, key=lambda f: f.time_s or 0.0):
+            if f.channel not in ("BCCH", "CCCH"):
+                continue
+            k = si_key(f.data)
+            if k is None or k in seen or k in NO_SI_CHANGE or k not in st.si:
+                continue
+            if f.data == st.si[k] or f.data in st.si_all.get(k, []):
+                continue
+            seen.add(k)
+            t = self.radio_s(f.time_s) if f.time_s is not None else self.radio_s()
+            out.append({"si": k, "sweep": self.sweeps, "radio_s": round(t, 3), "fn": f.fn,
+                        "was": st.si[k].hex(), "now": bytes(f.data).hex()})
+        if out:
+            st.changed_sweep = self.sweeps
+            st.n_si_changes += len(out)
+            st.si_changes.extend(out)
+            del st.si_changes[:-MAX_SI_CHANGES]
+            self.log(f"ARFCN {st.arfcn} BSIC {st.bsic}: SI changed since the last visit "
+                     f"({', '.join('SI' + e['si'] for e in out)})")
+        return out
+
+    def _paging(self, st: CellState, r: Any, frames: list[L2Frame], params: dict[str, Any]
+                ) -> list[L2Frame]:
+        """The frames to store for one carrier: its paging blocks (PCH, identities
+        pseudonymised by fbsdetect.traffic) only as a sample, when they span at least
+        PAGING_MIN_SPAN_S and the cell is due one (`paging_every_s`; at first until
+        PAGING_FIRST_S were stored), at most PAGING_MAX_FRAMES of them in a row; the
+        dwell's paging counts always go into params["paging"] and the cell's totals."""
+        ps = getattr(getattr(r, "traffic", None), "paging_stats", None)
+        pch = [f for f in frames if f.channel == "PCH"]
+        if ps:
+            for k in ("requests", "imsi", "tmsi", "span_s"):
+                st.paging[k] += ps.get(k, 0)
+            params["paging"] = {**ps, "stored": 0}
+        if not pch:
+            return frames
+        rest = [f for f in frames if f.channel != "PCH"]
+        if not self._paging_due(st):
+            return rest
+        pch.sort(key=lambda f: f.fn)
+        pch = pch[:PAGING_MAX_FRAMES]
+        span = (pch[-1].fn - pch[0].fn) * FRAME_S
+        if span < PAGING_MIN_SPAN_S:
+            return rest
+        st.paging["stored_s"] += span
+        st.paging_stored_at = self.radio_s()
+        if ps:
+            params["paging"] = {**ps, "stored": len(pch), "stored_span_s": round(span, 3)}
+        return rest + pch
+
+    def _paging_due(self, st: CellState) -> bool:
+        if st.paging["stored_s"] < PAGING_FIRST_S or st.paging_stored_at is None:
+            return True
+        return self.radio_s() - st.paging_stored_at >= self.profile.radio.paging_every_s
 
     def _with_state(self, o: CellObservation, st: CellState) -> CellObservation:
         """The observation with the cell's SI as known across visits."""
@@ -864,7 +983,7 @@ class ScanRunner:
             return
         t0 = self.radio_s()
         self._tune(t)
-        d = decode_dwell(self._dwell_source(), t, cap_s=cap, satisfied=lambda _r: True,
+        d = decode_dwell(self._dwell_source(t), t, cap_s=cap, satisfied=lambda _r: True,
                          config=scan_receiver_config(follow_ccch=False),
                          search_s=cap)
         self._account(d)
@@ -891,7 +1010,7 @@ class ScanRunner:
             arfcn=st.arfcn, band=r.band, freq_hz=r.freq_hz, bsic=st.bsic, mcc=st.mcc, mnc=st.mnc, lac=st.lac,
             cid=st.cid, power_dbm=None if power is None else round(power, 1), power_ref=ref,
             snr_db=None if r.snr_db is None else round(r.snr_db, 1), freq_offset_hz=round(r.offset_hz, 1),
-            blocks_ok=r.stats.blocks_ok, blocks_bad=r.stats.blocks_bad_crc,
+            blocks_ok=r.stats.blocks_ok, blocks_bad=r.stats.blocks_bad,
             stats={**r.stats.as_dict(), "identity_from_dwell": 1})
         o = self._with_fix(o, t_src)
         st.n_revisits += 1
@@ -953,7 +1072,11 @@ class ScanRunner:
                           "first_seen_s": round(cs.first_seen_s, 3), "last_seen_s": round(cs.last_seen_s, 3),
                           "power_dbm": cs.power_dbm, "power_ref": cs.power_ref, "snr_db": cs.snr_db,
                           "observations": cs.n_obs, "revisits": cs.n_revisits,
-                          "si": sorted(cs.si), "si_missing": sorted(cs.wanted())})
+                          "si": sorted(cs.si), "si_missing": sorted(cs.wanted()),
+                          "si_changes": cs.n_si_changes,
+                          "paging": {**{k: round(v, 3) for k, v in cs.paging.items()},
+                                     "rate_hz": round(cs.paging["requests"] / cs.paging["span_s"], 3)
+                                     if cs.paging["span_s"] >= PAGING_MIN_SPAN_S else None}})
         return {
             "source": self.spec, "profile": self.profile.name, "start_time": _iso_ms(self.start_time),
             "radio_s": round(self.radio_s(), 3), "cpu_s": round(time.process_time() - self._cpu0, 3),
@@ -979,6 +1102,24 @@ def _past(test: Callable[[Any], bool], source: Any, t_cap: float) -> Callable[[A
     """`test`, or true once the source's clock reached `t_cap`."""
     def f(r: Any) -> bool:
         return test(r) or float(source.time_s) >= t_cap
+
+    return f
+
+
+def _in_clear(follower: Any) -> bool:
+    """Whether a dwell's followed conversations said anything in clear beyond the
+    set-up (an SMS, an identity request, a location-update answer without ciphering)."""
+    c = getattr(follower, "counts", None)
+    if c is None:
+        return False
+    return bool(c.sms_unciphered or c.lu_rejects or c.identity_requests or c.lu_accept_without_auth
+                or c.imsi_request_then_reject)
+
+
+def _at_least(test: Callable[[Any], bool], source: Any, t_min: float) -> Callable[[Any], bool]:
+    """`test`, and not before the source's clock reached `t_min`."""
+    def f(r: Any) -> bool:
+        return float(source.time_s) >= t_min and test(r)
 
     return f
 

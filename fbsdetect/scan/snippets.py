@@ -42,8 +42,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-SYMBOL_RATE_HZ = 1625000.0 / 6.0
-FRAME_S = 120e-3 / 26  # one TDMA frame
+from fbsdetect.dsp.constants import SYMBOL_RATE_HZ
+
+FRAME_S = 1250.0 / SYMBOL_RATE_HZ  # one TDMA frame (4.615 ms)
 SLOT_S = FRAME_S / 8
 MARGIN_S = 1e-3
 SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3}

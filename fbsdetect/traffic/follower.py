@@ -186,6 +186,7 @@ class TrafficFollower:
         self.counts = TrafficCounts()
         self.events: list[TrafficEvent] = []
         self.sms: list[CapturedSms] = []
+        self.paging_stats: dict[str, Any] | None = None  # the dwell's paging (traffic.receiver.paging_stats)
         self._buf: deque[tuple[int, int, npt.NDArray[np.float32]]] = deque()
         self._latest_fn = -1
         self._conv: dict[tuple[int, int], _Conversation] = {}

@@ -20,11 +20,36 @@ from typing import Any
 import numpy as np
 
 from fbsdetect.gsm.frames import HYPERFRAME
-from fbsdetect.l3.identity import IdentityHasher
+from fbsdetect.l3.identity import IdentityHasher, pseudonymise_paging
 from fbsdetect.traffic.follower import TrafficFollower
 from fbsdetect.types import L2Frame
 
 SLOT_SYMBOLS = 156.25
+PAGING_TYPES = (0x21, 0x22, 0x24)  # Paging Request Type 1, 2, 3 (TS 44.018 9.1.22-9.1.24)
+FRAME_S = 120e-3 / 26
+
+
+def _empty_page(data: bytes) -> bool:
+    from fbsdetect.sysinfo.paging import PagingRequest, parse
+
+    m = parse(bytes(data))
+    return not isinstance(m, PagingRequest) or m.is_empty
+
+
+def paging_stats(pages: list[L2Frame]) -> dict[str, Any]:
+    """What a dwell's paging blocks say: paging requests that page someone, the IMSIs
+    and TMSIs paged, the blocks decoded and the span they cover (s)."""
+    from fbsdetect.sysinfo.paging import PagingRequest, parse
+
+    req = imsi = tmsi = 0
+    for fr in pages:
+        m = parse(bytes(fr.data))
+        if isinstance(m, PagingRequest) and not m.is_empty:
+            req += 1
+            imsi += m.n_imsi
+            tmsi += m.n_tmsi
+    span = (max(f.fn for f in pages) - min(f.fn for f in pages)) * FRAME_S if pages else 0.0
+    return {"requests": req, "imsi": imsi, "tmsi": tmsi, "blocks": len(pages), "span_s": round(span, 3)}
 
 
 class ReceiverTraffic:
@@ -112,11 +137,25 @@ class ReceiverTraffic:
                 f.flush()
                 t.result.traffic = f
             if not self.keep_ccch:
-                # paging etc. were decoded only to find assignments: the assignments stay,
-                # labelled AGCH (where TS 45.002 puts them), so that paging statistics
-                # (detect.engine) do not mistake them for a CCCH looked at
-                t.result.frames = [
-                    replace(fr, channel="AGCH") if fr.channel == "CCCH" and si_key(fr.data) is None else fr
-                    for fr in t.result.frames
-                    if fr.channel != "CCCH" or si_key(fr.data) is not None
-                    or (len(fr.data) > 2 and fr.data[2] == 0x3F)]
+                # the CCCH was decoded to find assignments: the assignments stay, labelled AGCH
+                # (where TS 45.002 puts them); the paging requests that page someone stay as PCH
+                # with the paged identities pseudonymised, plus the first and last paging block
+                # (empty or not) so that their span is the time paging was looked at
+                # (detect.engine: rate and IMSI share); the rest goes
+                key = f._pseudonym_key() if f is not None else None
+                pages = [fr for fr in t.result.frames
+                         if fr.channel == "CCCH" and len(fr.data) > 2 and fr.data[2] in PAGING_TYPES]
+                ends = {id(pages[0]), id(pages[-1])} if pages else set()
+                keep = {id(fr) for fr in pages if id(fr) in ends or not _empty_page(fr.data)}
+                if f is not None:
+                    f.paging_stats = paging_stats(pages)
+                out = []
+                for fr in t.result.frames:
+                    if fr.channel != "CCCH" or si_key(fr.data) is not None:
+                        out.append(fr)
+                    elif len(fr.data) > 2 and fr.data[2] == 0x3F:
+                        out.append(replace(fr, channel="AGCH"))
+                    elif id(fr) in keep:
+                        data = pseudonymise_paging(fr.data, key) if key is not None else fr.data
+                        out.append(replace(fr, channel="PCH", data=data))
+                t.result.frames = out
