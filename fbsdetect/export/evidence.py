@@ -514,10 +514,13 @@ def _report_html(det: dict[str, Any], findings: list[dict[str, Any]], summary: d
         return "" if x is None else e(str(x))
 
     cgi = "-".join(v(det.get(k)) or "?" for k in ("mcc", "mnc", "lac", "cid"))
+    from fbsdetect.i18n import html_lang
+
     parts = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<!DOCTYPE html><html lang='{html_lang()}'><head><meta charset='utf-8'>",
         f"<title>Evidence: detection {v(det.get('id'))}</title>",
-        "<style>body{font-family:sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse;"
+        "<style>body{font-family:\"Noto Sans CJK SC\",\"Noto Sans\",sans-serif;margin:2em;max-width:70em}"
+        "table{border-collapse:collapse;"
         "font-size:90%}td,th{border:1px solid #999;padding:2px 6px;text-align:left}"
         "th{background:#eee}.mono{font-family:monospace}table.obs{font-size:75%}"
         "table.obs td{white-space:nowrap}</style></head><body>",
