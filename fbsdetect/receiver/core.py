@@ -962,6 +962,9 @@ class Receiver:
     def _publish(tracks: list[CarrierTrack]) -> None:
         """Power, SNR and the SCH count so far onto each track's result."""
         for t in tracks:
+            if t.published == t.cursor:  # nothing decoded since the last time
+                continue
+            t.published = t.cursor
             r = t.result
             if t.powers:
                 r.power_dbfs = _dbfs(median(t.powers))

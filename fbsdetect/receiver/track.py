@@ -63,6 +63,7 @@ class CarrierTrack:
     first_fn: int = 0  # the first frame whose burst was still in the look-back when the track began
     cursor: int = 0  # first frame of the next chunk
     sch_failures: int = 0  # consecutive multiframes whose tracking SCHs all failed
+    published: int | None = None  # `cursor` when power and SNR were last published on the result
     ready_at: float | None = None  # samples the next chunk needs received (None: not computed yet)
 
     @property
