@@ -11,9 +11,10 @@ HELP = "scan a source (rtlsdr[:SERIAL], rtltcp:HOST:PORT, file:PATH, sim:SCENE.t
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--source", required=True, metavar="SRC",
+    p.add_argument("--source", required=True, metavar="SRC", action="append",
                    help="rtlsdr[:SERIAL|:INDEX] | rtltcp:HOST:PORT | file:PATH | sim:SCENE.toml "
-                        "| grgsm[:ARGS]")
+                        "| grgsm[:ARGS]; given several times, the dongles sweep a share of the plan each, "
+                        "into one scan run")
     p.add_argument("--profile", default="cn", metavar="PROFILE",
                    help="scan profile: a name in scanners/ (or $FBSDETECT_SCANNERS) or a path (default: cn)")
     p.add_argument("--gps", metavar="GPS",
@@ -47,6 +48,14 @@ def run(args: argparse.Namespace) -> int:
     if args.duration_s is not None and args.duration_s <= 0:
         raise BadUsage("--duration-s must be positive")
     profile = load_profile(args.profile)
+    specs = list(args.source) if isinstance(args.source, list) else [args.source]
+    if len(specs) > 1:
+        if any(s == "grgsm" or s.startswith("grgsm:") for s in specs):
+            raise BadUsage("--source grgsm cannot be combined with other sources")
+        if len(set(specs)) != len(specs):
+            raise BadUsage("the same --source is given twice")
+        return _run_multi(args, profile, specs)
+    args.source = specs[0]
     if args.source == "grgsm" or args.source.startswith("grgsm:"):
         return _run_grgsm(args, profile.name)
     src = open_source(args.source)
@@ -113,6 +122,74 @@ def _detector(store: object, profile: object, *, learn: bool = False) -> Any:
     except ImportError:
         return None
     return Detector(store, profile, config={"learn": learn})
+
+
+def _run_multi(args: argparse.Namespace, profile: Any, specs: list[str]) -> int:
+    """Several sources at once (`fbsdetect.scan.multi`): one scan run, a share of the plan each."""
+    import json
+    import socket
+    import sys
+
+    from fbsdetect import __version__
+    from fbsdetect.scan.multi import run_multi
+    from fbsdetect.scan.runner import ScanRunner
+    from fbsdetect.scan.sink import MemorySink, ScanSink
+    from fbsdetect.sources.open import open_source
+
+    sensor = args.sensor or socket.gethostname()
+    srcs: list[Any] = []
+    gps = None
+    store = None
+    try:
+        for s in specs:
+            srcs.append(open_source(s))
+        from fbsdetect.geo import open_gps
+
+        gps = open_gps(args.gps, source=srcs[0])
+        sink: ScanSink
+        if args.no_store:
+            sink = MemorySink()
+        else:
+            from fbsdetect.store import open_store, url_from_args
+            from fbsdetect.store.sink import StoreSink
+
+            store = open_store(url_from_args(args))
+            sink = StoreSink(store, sensor=sensor)
+        detector = _detector(store, profile, learn=args.learn)
+
+        def say(s: str) -> None:
+            if not getattr(args, "quiet", False):
+                sys.stderr.write(s + "\n")
+
+        def make(src: Any, prof: Any, snk: Any, **kw: Any) -> ScanRunner:
+            _key, ppm = _calibration(src, kw["source_spec"])
+            snip = _snippets(store, prof, sensor, __version__) if detector is not None else None
+            return ScanRunner(src, prof, snk, gps=gps, sensor=sensor, learn=args.learn,
+                              max_sweeps=args.max_sweeps, duration_s=args.duration_s,
+                              software_version=__version__, ppm=ppm, snippets=snip, **kw)
+
+        try:
+            summary = run_multi(srcs, specs, profile, sink, make_runner=make, detector=detector, log=say)
+        finally:
+            if detector is not None:
+                try:
+                    detector.close()
+                except Exception:
+                    pass
+        if args.summary_json:
+            tmp = args.summary_json + ".tmp"
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump(summary, f, indent=1)
+            os.replace(tmp, args.summary_json)
+        n = len(summary["cells"])
+        say(f"scan: {len(specs)} sources, {summary['radio_s']:.1f} s radio, {summary['sweeps']} sweeps, "
+            f"{n} cells, {summary['overflows']} overflows")
+    finally:
+        if gps is not None:
+            gps.close()
+        for src in srcs:
+            src.close()
+    return 0
 
 
 def _snippets(store: Any, profile: Any, sensor: str, version: str) -> Any:

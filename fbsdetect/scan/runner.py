@@ -174,7 +174,8 @@ class ScanRunner:
                  gps: Any = None, detector: Any = None, sensor: str | None = None, learn: bool = False,
                  max_sweeps: int | None = None, duration_s: float | None = None,
                  view: Any = None, software_version: str = "", ppm: float | None = None,
-                 log: Callable[[str], None] | None = None, snippets: SnippetKeeper | None = None) -> None:
+                 log: Callable[[str], None] | None = None, snippets: SnippetKeeper | None = None,
+                 share: tuple[int, int] | None = None) -> None:
         self.source = source
         self.profile = profile
         self.sink = sink
@@ -210,6 +211,9 @@ class ScanRunner:
         if abs(float(source.sample_rate_hz) - fs) > 1.0:  # it keeps its own (a recording's) rate
             fs = float(source.sample_rate_hz)
         self.plan: SweepPlan = plan_sweep(profile, sample_rate_hz=fs, freq_range_hz=rng, range_what=what)
+        self.share = share
+        if share is not None:  # several dongles: this one sweeps its share of the plan (scan.multi)
+            self.plan = share_of(self.plan, *share)
         self.cells: dict[tuple[int, int], CellState] = {}
         self.sweeps = 0
         self.arfcn_outcome: dict[int, str] = {}
@@ -354,6 +358,8 @@ class ScanRunner:
             rid = getattr(self.sink, "run_id", None)
             self.snippets.run_tag = (f"run{rid}" if rid is not None
                                      else self.start_time.strftime("%Y%m%dT%H%M%S"))
+            if self.share is not None:
+                self.snippets.run_tag += f"-source{self.share[0] + 1}"
             self.snippets.sensor = self.snippets.sensor or self.sensor
         for u in self.plan.unreachable:
             self.log(u.reason)
@@ -1104,6 +1110,15 @@ def _past(test: Callable[[Any], bool], source: Any, t_cap: float) -> Callable[[A
         return test(r) or float(source.time_s) >= t_cap
 
     return f
+
+
+def share_of(plan: SweepPlan, k: int, n: int) -> SweepPlan:
+    """Share k of n of a plan: the k-th of n contiguous runs of its grid tunings (in frequency
+    order) and every n-th LTE tuning from the k-th; the frequency table stays whole."""
+    grid = sorted(plan.tunings, key=lambda t: t.center_freq_hz)
+    lo, hi = k * len(grid) // n, (k + 1) * len(grid) // n
+    lte = sorted(plan.lte_tunings, key=lambda t: t.center_freq_hz)[k::n]
+    return replace(plan, tunings=grid[lo:hi], lte_tunings=lte)
 
 
 def _in_clear(follower: Any) -> bool:
