@@ -135,6 +135,29 @@ def server_cpu(pid: int) -> float:
     return tot
 
 
+def run_delay(pid: int) -> float:
+    """Seconds the threads of a process tree have spent waiting for a CPU while runnable
+    (/proc/PID/task/TID/schedstat, second field): how much a loaded machine held it back."""
+    kids: dict[int, list[int]] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                kids.setdefault(ppid, []).append(int(d.name))
+            except OSError:
+                continue
+    tot, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        todo.extend(kids.get(p, []))
+        try:
+            for t in Path(f"/proc/{p}/task").iterdir():
+                tot += int((t / "schedstat").read_text().split()[1]) / 1e9
+        except (OSError, ValueError, IndexError):
+            continue
+    return tot
+
+
 def postgres_cpu() -> float:
     """CPU seconds of every PostgreSQL process on this machine (the backends doing the writes)."""
     tot = 0.0
@@ -188,7 +211,7 @@ def run_http(args: argparse.Namespace, db: str, store: Any, creds: list[dict[str
     srv.start()
     assert srv.proc is not None
     rows0 = count_rows(store)
-    cpu0, pg0 = server_cpu(srv.proc.pid), postgres_cpu()
+    cpu0, pg0, wait0 = server_cpu(srv.proc.pid), postgres_cpu(), run_delay(srv.proc.pid)
     t0 = time.monotonic()
     import multiprocessing as mp
     import resource
@@ -208,6 +231,7 @@ def run_http(args: argparse.Namespace, db: str, store: Any, creds: list[dict[str
     send_lat = [x for p in parts for x in p[3]]
     wall = time.monotonic() - t0
     cpu, pg = server_cpu(srv.proc.pid) - cpu0, postgres_cpu() - pg0
+    waited = run_delay(srv.proc.pid) - wait0
     rows = count_rows(store) - rows0
     import httpx
 
@@ -215,7 +239,7 @@ def run_http(args: argparse.Namespace, db: str, store: Any, creds: list[dict[str
     print("server counters:", json.dumps(stats["counts"]))
     srv.stop()
     return {"acked": sum(acked), "rows": rows, "wall_s": wall, "latencies": lat, "send_latencies": send_lat,
-            "errors": errors, "generator_cpu_s": gen_cpu,
+            "errors": errors, "generator_cpu_s": gen_cpu, "server_run_delay_s": waited,
             "server_cpu_s": cpu, "postgres_cpu_s": pg, "counters": stats["counts"]}
 
 
@@ -393,6 +417,7 @@ def main() -> int:
            "server_cpu_share": round(r["server_cpu_s"] / r["wall_s"], 2),
            "postgres_cpu_s": round(r.get("postgres_cpu_s", float("nan")), 1),
            "generator_cpu_s": round(r.get("generator_cpu_s", float("nan")), 1),
+           "server_run_delay_s": round(r.get("server_run_delay_s", float("nan")), 1),
            "cpu_ms_per_row": round(1000 * (r["server_cpu_s"] + r.get("postgres_cpu_s", 0.0))
                                    / max(1, r["rows"]), 3),
            "writer": {k: v for k, v in r.get("counters", {}).items() if k.startswith("write")},
@@ -403,7 +428,8 @@ def main() -> int:
           f"latency sent -> committed p50 {out['send_p50_s']} s, p99 {out['send_p99_s']} s, max "
           f"{out['send_max_s']} s; made -> committed (with the node's batching) p50 {out['p50_s']} s, "
           f"p99 {out['p99_s']} s, max {out['max_s']} s; "
-          f"server CPU {out['server_cpu_share']} cores; server+PostgreSQL CPU {out['cpu_ms_per_row']} ms a "
+          f"server CPU {out['server_cpu_share']} cores (its threads waited "
+          f"{out['server_run_delay_s']} s for a CPU); server+PostgreSQL CPU {out['cpu_ms_per_row']} ms a "
           f"record; load average {out['load_avg']:.1f}; {out['errors']} errors; stored once each: "
           f"{r['check']['once_each'] and r['check']['one_row_each']}"
           + (f"; verify --db {'OK' if r['check']['verify_ok'] else 'FAILED'}" if args.verify else ""))
