@@ -141,6 +141,7 @@ class Receiver:
         self._chs: dict[int, WindowChannelizer] = {}
         self.tracks: list[CarrierTrack] = []
         self._cohorts: list[list[CarrierTrack]] = []
+        self._near: list[tuple[float, tuple[int, str]]] = []
         self.results: list[CarrierResult] = []
         self._emitted: dict[int, int] = {}
         self._research_at = int(cfg.research_s * self.fs) if cfg.research_s > 0 else 0
@@ -426,7 +427,7 @@ class Receiver:
         events += self._neighbour_fcch(first, n_search, events, known)
         # group the events by ARFCN (and by offset within 2 kHz: two emitters on one channel)
         groups: list[tuple[int, str, list[FcchEvent]]] = []
-        near: list[tuple[float, tuple[int, str]]] = []  # (downlink Hz, (ARFCN, band)) looked up
+        near = self._near  # (downlink Hz, (ARFCN, band)) looked up, kept across the searches
 
         def channel_at(f_hz: float) -> tuple[int, str] | None:
             """`arfcn_from_downlink_hz`, remembering the channels found: a frequency
