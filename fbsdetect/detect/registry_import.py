@@ -1,20 +1,37 @@
 """Importing a registry CSV into the store, streaming, with a report.
 
-`import_registry(store, path, ...)` reads the file line by line
-(`registry_csv.LineReader`), parses and filters each row, and writes the good
-ones in batches; memory stays constant whatever the file's size (one batch of
-rows, a few thousand, is the most it holds).
+`import_registry(store, path, ...)` reads the file in blocks of lines
+(`registry_csv.LineReader.blocks`, 1 MiB at a time), parses and filters them,
+and writes the good rows in batches; memory stays constant whatever the file's
+size (a block, and a batch of rows, are the most it holds).
+
+Parsing (`_parse_rows`): a block of plain OpenCellID lines (the usual case:
+the own column order, a radio name first, numbers after it, every field
+present) is parsed with numpy in one go (`RowParser.vector_block`: numpy's
+text parser, then `fast`'s checks on whole columns); a line that fails a check
+takes the careful path (`RowParser.parse`) for its reason, in its place; a
+block with an odd line (quotes, blanks, non-ASCII, other spellings) is tried
+again in pieces of `SUB_BLOCK_LINES`, the odd piece line by line. Either way
+the rows, rejects (with line numbers) and counts are the same (tested).
+
+A file of `CHILD_READER_MIN_BYTES` or more (on a machine with two cores or
+more) is read and parsed in a child process (`registry_reader`) that hands the
+rows over a pipe, pickled, in file order, while this process writes them:
+reading and writing overlap (5 M rows: ~12 CPU s each). The pipe's buffer
+bounds what is in flight. An interrupt here ends the child.
 
 Where the rows go first depends on the database:
 
-- SQLite: each batch is appended (executemany of the statement compiled from a
-  `Table` definition; values are always bound parameters) to a TEMPORARY
-  staging table of this connection, which has no index and costs ~1 us a row.
-  When the file has been read (to its end, or to where a truncated/corrupt
-  compressed stream broke), ONE transaction upserts the staged rows into
-  `registry_cell` (`INSERT .. SELECT .. ORDER BY key ON CONFLICT DO UPDATE`,
-  SQLAlchemy Core), sorted by the unique key so that the unique and CGI indexes
-  are written in order, and updates the `registry_source` row. For a big
+- SQLite: each batch is appended (executemany; values are always bound
+  parameters) to a TEMPORARY staging table of this connection, which has no
+  index, in one transaction of the TEMP database (the main database is not
+  locked while the file is read). When the file has been read (to its end, or
+  to where a truncated/corrupt compressed stream broke), the same transaction
+  upserts the staged rows into `registry_cell` (`INSERT .. SELECT .. ORDER BY
+  key ON CONFLICT DO UPDATE`, SQLAlchemy Core), sorted by the unique key so that
+  the unique and CGI indexes are written in order (the sort compares one packed
+  integer first, `k`: radio rank, mcc, mnc, lac), and updates the
+  `registry_source` row. For a big
   merge (>= `DEFER_LATLON_INDEX_ROWS` rows) the `(lat, lon)` index is dropped
   and rebuilt inside that same transaction: its random-order maintenance is
   what made the direct path 3x slower (measured: 5 M rows, merge 40 s with it,
@@ -31,9 +48,8 @@ Where the rows go first depends on the database:
   committed on its own; an interrupted import then keeps those batches.
 
 The database's write lock is held only during the final merge (SQLite, 5 M
-rows: 18 s measured in isolation at low load, 100-140 s on the shared
-development VM; a scan writing at the same time waits, its StoreSink
-buffers). SQLite settings changed for the import's connection and restored
+rows: ~24 CPU s with the lat/lon index's rebuild; a scan writing at the same
+time waits, its StoreSink buffers). SQLite settings changed for the import's connection and restored
 after it: cache_size 32 MiB, temp_store FILE (the staging table and sorter
 spill go to disk: memory stays flat), foreign_keys off (the merge sets the
 source id itself), threads `SORT_THREADS`.
