@@ -119,8 +119,6 @@ TOKENS = {
 }
 # (file, text) pairs that are not to be translated, with the reason
 ALLOW = {
-    # detect/context.py's English phrase, recognised to be translated (heuristics/_common.registry_updated)
-    ("fbsdetect/detect/heuristics/_common.py", "registry last updated "),
     # the --lang value itself is wrong: there is no language to say it in yet
     ("fbsdetect/cli/main.py", "fbsdetect: --lang:"),
     # a command line the reader types as it is
