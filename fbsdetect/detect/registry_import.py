@@ -811,6 +811,7 @@ def _read_rows_in_child(report: ImportReport, reader: LineReader, first: bytes |
     import struct
     import subprocess
     import sys
+    import tempfile
 
     header_lines = 0 if first is not None else 1
     params = {"path": reader.path, "format": parser.fmt, "headerless_first": first is not None,
@@ -821,8 +822,9 @@ def _read_rows_in_child(report: ImportReport, reader: LineReader, first: bytes |
     env = dict(os.environ)
     here = str(Path(__file__).resolve().parents[2])   # the directory holding this fbsdetect package
     env["PYTHONPATH"] = here + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    errfile = tempfile.TemporaryFile()   # not a pipe: a chatty child must never block on it
     proc = subprocess.Popen([sys.executable, "-m", "fbsdetect.detect.registry_reader"], env=env,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errfile)
     assert proc.stdin is not None and proc.stdout is not None
     out = proc.stdout
     next_progress = 50_000
@@ -856,10 +858,10 @@ def _read_rows_in_child(report: ImportReport, reader: LineReader, first: bytes |
         if end is None:
             proc.kill()
         proc.wait()
-        err = proc.stderr.read().decode("utf-8", "replace").strip() if proc.stderr is not None else ""
-        for f in (proc.stdout, proc.stderr):
-            if f is not None:
-                f.close()
+        proc.stdout.close()
+        errfile.seek(0)
+        err = errfile.read(65536).decode("utf-8", "replace").strip()
+        errfile.close()
     if end is None:
         raise RuntimeError("the registry reader stopped before the end of the file"
                            + (f": {err.splitlines()[-1]}" if err else ""))
