@@ -161,6 +161,16 @@ class LineReader:
         except (OSError, ValueError):
             return 0
 
+    def _broke(self, exc: BaseException) -> None:
+        """Reading stopped on `exc`: `damage` says where and why."""
+        if isinstance(exc, EOFError):
+            self.damage = (f"the {self.compression} data ends abruptly after line {self.line_no} "
+                           "(truncated download?); the rows before it were read")
+        else:
+            what = f"{self.compression} data" if self.compression else "file"
+            self.damage = (f"the {what} is corrupt after line {self.line_no} ({exc}); "
+                           "the rows before it were read")
+
     def lines(self) -> Iterator[bytes | None]:
         """Yields each line (without its line end, possibly cut at MAX_LINE_BYTES: then the
         yielded value is None and the rest of the over-long line is skipped)."""
@@ -169,14 +179,8 @@ class LineReader:
         while True:
             try:
                 b = readline(limit)
-            except EOFError:
-                self.damage = (f"the {self.compression} data ends abruptly after line {self.line_no} "
-                               "(truncated download?); the rows before it were read")
-                return
-            except (OSError, zlib.error, lzma.LZMAError) as exc:
-                what = f"{self.compression} data" if self.compression else "file"
-                self.damage = (f"the {what} is corrupt after line {self.line_no} ({exc}); "
-                               "the rows before it were read")
+            except (EOFError, OSError, zlib.error, lzma.LZMAError) as exc:
+                self._broke(exc)
                 return
             if not b:
                 return
@@ -206,14 +210,8 @@ class LineReader:
         while True:
             try:
                 data = read(size)
-            except EOFError:
-                self.damage = (f"the {self.compression} data ends abruptly after line {self.line_no} "
-                               "(truncated download?); the rows before it were read")
-                return
-            except (OSError, zlib.error, lzma.LZMAError) as exc:
-                what = f"{self.compression} data" if self.compression else "file"
-                self.damage = (f"the {what} is corrupt after line {self.line_no} ({exc}); "
-                               "the rows before it were read")
+            except (EOFError, OSError, zlib.error, lzma.LZMAError) as exc:
+                self._broke(exc)
                 return
             if not data:
                 if carry and not skipping:
