@@ -131,6 +131,8 @@ class Receiver:
         # samples beyond what a step reads that must have arrived before it runs
         # (a window's FFT span, the SCH a frame after an FCCH)
         self._guard = int(3 * FRAME_SYMBOLS * self.sps_nominal) + 16384
+        # a chunk's windows reach a window's FFT span past their burst's start
+        self._chunk_guard = int(FRAME_SYMBOLS * self.sps_nominal) + 8192
         self.time_offset_s = 0.0 if self._time_offset_given is None else float(self._time_offset_given)
         self._t0_set = self._time_offset_given is not None
         self.state = ReceiverState.SEARCH
@@ -367,11 +369,25 @@ class Receiver:
             self._cohorts.append(list(tracks))
 
     def _ready(self, t: CarrierTrack, end: int) -> bool:
-        """The track's next chunk can run: the bursts of its last block, and
-        the DC track's block after them, have arrived."""
-        if t.ready_at is None:  # anew after each chunk (its SCHs move the prediction)
-            fb = t.cursor + 51 * self.cfg.chunk_multiframes
-            t.ready_at = float(t.position(np.array([fb + 4], np.int64))[0]) + self._guard
+        """The track's next chunk can run: the bursts it will demodulate (its
+        SCHs and blocks; every frame of the chunk when CCCH is followed or all
+        frames are decoded), and the DC track's block after them, have arrived.
+        A dwell that stops early then reads no further than the blocks it needed."""
+        if t.ready_at is None:  # anew after each chunk (its SCHs and SI move it)
+            fa = t.cursor
+            fb = fa + 51 * self.cfg.chunk_multiframes
+            if self.cfg.all_frames or self.traffic is not None:
+                last = fb + 3
+            else:
+                sch_t3 = set(self.cfg.sch_t3)
+                blocks = set(self._block_t3([t])[0])
+                last = fa
+                for fn in range(fa, fb):
+                    if fn % 51 in blocks:
+                        last = fn + 3
+                    elif fn % 51 in sch_t3:
+                        last = max(last, fn)
+            t.ready_at = float(t.position(np.array([last + 1], np.int64))[0]) + self._chunk_guard
             if self._dc_track is not None:
                 t.ready_at += 2 * self._dc_track.block
         return t.ready_at <= end
@@ -402,8 +418,8 @@ class Receiver:
                 for t in active:
                     t.cursor += step
                     t.ready_at = None
-                    t.result.stats.frames_decoded_s = float(
-                        min(t.position(np.array([t.cursor]))[0], end) / self.fs)
+                    pos = float(t.position(np.array([t.cursor]))[0])
+                    t.result.stats.frames_decoded_s = (min(pos, end) if final else pos) / self.fs
                     if not self.cfg.all_frames and (self._satisfied(t) if self.satisfied is None
                                                     else self.satisfied(t.result)) and not (
                             self.traffic is not None and self.traffic.busy(t)):
