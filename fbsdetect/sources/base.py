@@ -193,7 +193,7 @@ class StreamedSource(TunedSource):
     def _take_block(self, stall_s: float | None = None) -> np.ndarray:
         """The next block of the current generation as complex64 (older ones are stale:
         dropped); `Lost` when the stream has ended, or delivered nothing for `stall_s`."""
-        from fbsdetect.sources.recording import to_complex64
+        from fbsdetect.dsp.samples import to_complex64
 
         waited = 0.0
         while True:

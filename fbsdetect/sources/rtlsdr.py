@@ -51,13 +51,13 @@ from typing import Any
 
 import numpy as np
 
+from fbsdetect.dsp.constants import SYMBOL_RATE_HZ
+from fbsdetect.dsp.samples import to_complex64
 from fbsdetect.errors import BadUsage, NotAvailable
 from fbsdetect.sources.base import RETUNE_SETTLE_S, Lost, StreamedSource
-from fbsdetect.sources.recording import to_complex64
 
 log = logging.getLogger(__name__)
 
-SYMBOL_RATE_HZ = 1625000 / 6
 DEFAULT_SAMPLE_RATE_HZ = 8 * SYMBOL_RATE_HZ  # 2.1667 MS/s: an integer multiple of the GSM symbol rate
 RATE_RANGES_HZ = ((225_001.0, 300_000.0), (900_001.0, 3_200_000.0))
 TUNER_RANGE_HZ = (24e6, 1766e6)
