@@ -71,6 +71,7 @@ MAX_SI_CHANGES = 16  # SI-change events kept per cell (in memory; each is in its
 NO_SI_CHANGE = frozenset({"2quater", "2ter"})  # multi-instance types: another instance is no change
 PAGING_MIN_SPAN_S = 1.0  # a dwell's paging blocks must span this long to be a sample (detect.engine's)
 PAGING_FIRST_S = 4.0  # a cell is due a paging sample until this much paging was stored
+PAGING_BUDGET = 0.1  # share of the radio time dwells lengthened for paging samples may take
 PAGING_MAX_FRAMES = 400  # paging frames stored per observation (a contiguous run of them)
 FRAME_S = 1.0 / FRAME_RATE_HZ
 _OUTCOME_RANK = {"no_energy": 0, "no_fcch": 1, "no_sch": 2, "crc_fail": 3, "decoded": 4}
@@ -227,6 +228,7 @@ class ScanRunner:
         self.revisit_s = 0.0
         self.n_revisits = 0
         self.followed_s = 0.0  # radio time dwells went on past their cap for conversations in clear
+        self.paging_s = 0.0  # radio time of dwells lengthened for a paging sample
         self.alerts: list[Any] = []
         self.sweep_end_s: list[float] = []
         self._truncated = False
@@ -603,11 +605,13 @@ class ScanRunner:
             total = min(max(cap, self.profile.radio.follow_dwell_max_s), rem)
             t_now = float(self.source.time_s)
             sample = min(self.profile.radio.paging_sample_s, cap)
-            if self.sweeps >= 1 and sample > 0 and any(
-                    self._paging_due(c) for c in self.cells.values() if c.arfcn in t.arfcns):
+            if (self.sweeps >= 1 and sample > 0 and self.paging_s <= PAGING_BUDGET * self.radio_s()
+                    and any(self._paging_due(c) for c in self.cells.values() if c.arfcn in t.arfcns)):
                 # a cell here is due a paging sample (issue 9: rate and IMSI share need the
-                # CCCH over a while): the dwell lasts at least `paging_sample_s`
+                # CCCH over a while): the dwell lasts at least `paging_sample_s` (such dwells
+                # take at most PAGING_BUDGET of the radio time: sweeps and revisits go on)
                 sat = _at_least(sat, self.source, t_now + sample)
+                self.paging_s += sample
             sat = _past(sat, self.source, t_now + cap)
         d = decode_dwell(self._dwell_source(t), t, cap_s=total, satisfied=sat,
                          config=scan_receiver_config(follow_ccch=follow))
@@ -1091,6 +1095,7 @@ class ScanRunner:
             "dropped_s": round(self.dropped_s, 3),
             "stale_reads": self.stale_reads, "sweeps": self.sweeps, "revisits": self.n_revisits,
             "revisit_s": round(self.revisit_s, 3), "followed_s": round(self.followed_s, 3),
+            "paging_sample_s": round(self.paging_s, 3),
             "interrupted": interrupted,
             "sweep_end_s": self.sweep_end_s, "ppm": self.ppm_estimate(),
             "sample_rate_hz": self.plan.sample_rate_hz,
