@@ -127,14 +127,23 @@ def _pseudo_tmsi(t: bytes, key: bytes) -> bytes:
     return hmac.new(key, b"tmsi" + t, hashlib.sha256).digest()[:4]
 
 
+def _blank(frame: bytes) -> bytes:
+    """`frame` with every octet after the message type replaced by the 0x2B fill."""
+    return bytes(frame[:3]) + b"\x2b" * max(0, len(frame) - 3)
+
+
 def pseudonymise_paging(frame: bytes, key: bytes) -> bytes:
     """A CCCH Paging Request (types 1-3, TS 44.018 9.1.22-9.1.24) with every paged
     identity replaced by its keyed pseudonym of the same type and length (the
     paging rules count pages and IMSI vs TMSI; who was paged is not stored).
     TMSIs of the "no identity" filler (0xFFFFFFFF) stay. A frame that is not a
-    well-formed paging request comes back unchanged."""
-    if len(frame) < 5:
-        return frame
+    well-formed paging request (`sysinfo.paging.parse` says Malformed: the sender
+    chooses these octets) keeps only its first three octets (pseudo length, PD,
+    message type); the rest becomes 0x2B fill, so no identity octet of it is kept."""
+    from fbsdetect.sysinfo.paging import PagingRequest, parse
+
+    if not isinstance(parse(bytes(frame)), PagingRequest):
+        return _blank(frame)
     mt = frame[2]
     plen = frame[0] >> 2
     end = min(len(frame), 1 + plen)

@@ -37,3 +37,27 @@ def test_pseudonymise() -> None:
     out2 = identity.pseudonymise_l3(imsi, b"k")
     assert out2[:13] == imsi[:13] and out2[13:] != imsi[13:] and len(out2) == len(imsi)
     assert identity.pseudonymise_l3(messages.build_lu_reject(13), b"k") == messages.build_lu_reject(13)
+
+
+def test_malformed_paging_blocks_keep_no_identity_octets():
+    """Review #16: a paging block the parser calls malformed (the sender chose the pseudo length) must not
+    come back from the pseudonymiser with its IMSI/TMSI octets in clear."""
+    from fbsdetect.l3.identity import pseudonymise_paging
+    from fbsdetect.sysinfo.paging import MobileIdentity, PagingRequest, build_p1, build_p2, parse
+
+    key = b"k" * 32
+    p1 = bytearray(build_p1([MobileIdentity("imsi", "460001234567890")]))
+    imsi_octets = bytes(p1[5:5 + p1[4]])
+    p1[0] = (2 << 2) | (p1[0] & 3)  # pseudo length 2: the identity "overruns the message"
+    assert not isinstance(parse(bytes(p1)), PagingRequest)
+    out = pseudonymise_paging(bytes(p1), key)
+    assert imsi_octets[1:] not in out and len(out) == len(p1) and out[:3] == bytes(p1[:3])
+
+    p2 = bytearray(build_p2("a1b2c3d4", "0badf00d"))
+    p2[0] = (6 << 2) | (p2[0] & 3)
+    assert not isinstance(parse(bytes(p2)), PagingRequest)
+    out = pseudonymise_paging(bytes(p2), key)
+    assert bytes.fromhex("a1b2c3d4") not in out and bytes.fromhex("0badf00d") not in out
+
+    for junk in (bytes([0x2D, 0x06, 0x21]), bytes([0x2D, 0x06, 0x99]) + imsi_octets + bytes(16)):
+        assert imsi_octets[1:] not in pseudonymise_paging(junk, key)
