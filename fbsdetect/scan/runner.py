@@ -48,6 +48,7 @@ from fbsdetect.scan.dwell import (
     scan_receiver_config,
     spectrum_dbfs,
 )
+from fbsdetect.scan.flags import CellFlags, cgi_of
 from fbsdetect.scan.plan import SweepPlan, Tuning, plan_sweep
 from fbsdetect.scan.profile import Profile
 from fbsdetect.scan.sink import RunInfo, ScanSink, TuningRecord
@@ -176,7 +177,7 @@ class ScanRunner:
                  max_sweeps: int | None = None, duration_s: float | None = None,
                  view: Any = None, software_version: str = "", ppm: float | None = None,
                  log: Callable[[str], None] | None = None, snippets: SnippetKeeper | None = None,
-                 share: tuple[int, int] | None = None) -> None:
+                 share: tuple[int, int] | None = None, flags: CellFlags | None = None) -> None:
         self.source = source
         self.profile = profile
         self.sink = sink
@@ -248,7 +249,8 @@ class ScanRunner:
         # IQ snippets of flagged cells (issue 11): a tap on the source during decode dwells
         self.snippets = snippets if profile.radio.iq_snippet_keep_s > 0 else None
         self._tap = SampleTap(source, profile.radio.iq_snippet_keep_s) if self.snippets is not None else None
-        self.flag_severity: dict[int, str] = {}  # ARFCN -> highest alert severity so far
+        # the highest alert severity per cell identity (scan.flags; shared by a multi-source scan's runners)
+        self.flags = flags if flags is not None else CellFlags()
         self._si_changes: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------ time, gps, gain
@@ -647,7 +649,8 @@ class ScanRunner:
             return self.source
         self._tap.clear()
         keep = self.profile.radio.iq_snippet_keep_s
-        if t is not None and any(self.snippets.flagged(self.flag_severity.get(a)) for a in t.arfcns):
+        if t is not None and any(self.snippets.flagged(self._severity(c)) for c in self.cells.values()
+                                 if c.arfcn in t.arfcns):
             keep = max(keep, ARMED_KEEP_S)
         self._tap.keep_s = keep
         return self._tap
@@ -657,11 +660,12 @@ class ScanRunner:
         referenced from its observation (`params["iq_snippet"]`)."""
         if self.snippets is None or self._tap is None or oid is None or r.bsic is None:
             return
-        if not self.snippets.flagged(self.flag_severity.get(r.arfcn)):
+        sev = self.flags.severity(r.arfcn, r.bsic, cgi_of(o.mcc, o.mnc, o.lac, o.cid))
+        if not self.snippets.flagged(sev):
             return
         t_src = r.first_seen_s if r.first_seen_s is not None else d.t0_s
         cell = {"mcc": o.mcc, "mnc": o.mnc, "lac": o.lac, "cid": o.cid, "arfcn": r.arfcn, "bsic": r.bsic,
-                "band": r.band, "severity": self.flag_severity.get(r.arfcn)}
+                "band": r.band, "severity": sev}
         try:
             ref = self.snippets.save(self._tap, r, d.tuning.center_freq_hz, time_zero=self.time_zero,
                                      fix=self.fix_at(t_src), cell=cell, obs_id=oid)
@@ -669,6 +673,10 @@ class ScanRunner:
                 self.snippets.counts["unreferenced"] = self.snippets.counts.get("unreferenced", 0) + 1
         except OSError as e:  # a full disk costs the snippet, not the scan
             self.log(f"iq snippet: {e}")
+
+    def _severity(self, c: CellState) -> str | None:
+        """The highest alert severity covering the cell (its ARFCN, BSIC and CGI: `scan.flags`)."""
+        return self.flags.severity(c.arfcn, c.bsic, cgi_of(c.mcc, c.mnc, c.lac, c.cid))
 
     def _follow(self, phase: str, t: Tuning | None = None) -> bool | None:
         """Whether this dwell decodes every CCCH block to follow Immediate Assignments
@@ -685,8 +693,7 @@ class ScanRunner:
             if phase == "identity" or t is None:
                 return None
             here = [c for c in self.cells.values() if c.arfcn in t.arfcns]
-            if any(c.clear_traffic or SEVERITY_RANK.get(self.flag_severity.get(c.arfcn, ""), 0) >= 2
-                   for c in here):
+            if any(c.clear_traffic or SEVERITY_RANK.get(self._severity(c) or "", 0) >= 2 for c in here):
                 return None
             if self.sweeps >= 1 and self.profile.radio.paging_sample_s > 0 and any(
                     self._paging_due(c) for c in here):
@@ -941,10 +948,7 @@ class ScanRunner:
 
     def _alerts(self, alerts: Any) -> None:
         for a in alerts or []:
-            arfcn, sev = getattr(a, "arfcn", None), str(getattr(a, "severity", ""))
-            if isinstance(arfcn, int) and SEVERITY_RANK.get(sev, 0) > SEVERITY_RANK.get(
-                    self.flag_severity.get(arfcn, ""), 0):
-                self.flag_severity[arfcn] = sev
+            self.flags.note(a)
             self.alerts.append(a)
             if len(self.alerts) > MAX_ALERTS_KEPT:  # hours of scanning: the detector stores them
                 del self.alerts[: len(self.alerts) - MAX_ALERTS_KEPT]

@@ -43,11 +43,11 @@ import numpy as np
 import numpy.typing as npt
 
 from fbsdetect.dsp.constants import SYMBOL_RATE_HZ
+from fbsdetect.scan.flags import SEVERITY_RANK
 
 FRAME_S = 1250.0 / SYMBOL_RATE_HZ  # one TDMA frame (4.615 ms)
 SLOT_S = FRAME_S / 8
 MARGIN_S = 1e-3
-SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3}
 
 
 class SampleTap:
