@@ -60,6 +60,17 @@ def run(args: argparse.Namespace) -> int:
         raise BadUsage("--port must be in 1..65535")
     if bool(args.tls_cert) != bool(args.tls_key):
         raise BadUsage("--tls-cert and --tls-key go together")
+    if args.tls_cert:  # load them once now: a bad file is one line, not a worker dying forever
+        import ssl
+
+        for flag, f in (("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key)):
+            if not Path(f).is_file():
+                raise BadUsage(f"{flag} {f}: no such file")
+        try:
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(args.tls_cert, args.tls_key)
+        except (ssl.SSLError, OSError) as exc:
+            raise BadUsage(f"--tls-cert {args.tls_cert} / --tls-key {args.tls_key}: cannot load: "
+                           f"{exc}") from None
     if not 1 <= args.workers <= 64:
         raise BadUsage("--workers must be in 1..64")
     if args.mqtt is not None and args.no_mqtt:

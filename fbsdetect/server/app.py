@@ -168,9 +168,17 @@ def create_app(store: Any, *, ingestor: Ingestor | None = None, worker: Any = No
         except RecordError as exc:
             ing.count("rejected:malformed")
             raise HTTPException(422, str(exc)) from None
+        from fbsdetect.server.ingest import refused_by_db
+
         try:
             res = await ing.submit_async(item)
-        except (SQLAlchemyError, TimeoutError) as exc:  # the database is down: the node retries
+        except Exception as exc:
+            if not refused_by_db(exc) and not isinstance(exc, SQLAlchemyError | TimeoutError):
+                raise
+            if refused_by_db(exc):  # this batch alone is what the database refuses: not a retry
+                ing.count("rejected:refused_by_db")
+                raise HTTPException(422, f"a record the database refuses: {type(exc).__name__}") from None
+            # the database is down: the node retries
             ing.count("db_errors")
             raise HTTPException(503, f"database unavailable: {type(exc).__name__}") from None
         return {"stored": res.stored, "duplicates": res.duplicates}
@@ -384,7 +392,12 @@ def _hup(pidfile: str | None) -> None:
     import signal
 
     try:
-        os.kill(int(Path(pidfile).read_text().strip()), signal.SIGHUP)
+        pid = int(Path(pidfile).read_text().strip())
+        comm = Path(f"/proc/{pid}/comm").read_text().strip()
+        if comm != "mosquitto":  # a stale pid file: never signal another process
+            log.warning("not signalling pid %d from %s: it is %r, not mosquitto", pid, pidfile, comm)
+            return
+        os.kill(pid, signal.SIGHUP)
     except (OSError, ValueError) as exc:
         log.warning("could not signal mosquitto (%s): %s", pidfile, exc)
 

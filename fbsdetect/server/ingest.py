@@ -10,8 +10,11 @@ CONFLICT DO NOTHING -- should a concurrent copy of the same batch have won in
 between, the transaction is rolled back and redone, so no observation is ever
 stored twice; a health record also becomes the node's latest
 heartbeat. On PostgreSQL the same in a few statements per group (`_write_pg`:
-COPY for the rows, a unique violation being the concurrent copy's win). A record arriving again (a retry, an MQTT redelivery, an HTTP batch
-resent after a lost answer) is counted as a duplicate and changes nothing.
+COPY for the rows, a unique violation being the concurrent copy's win). A record
+arriving again (a retry, an MQTT redelivery, an HTTP batch resent after a lost
+answer) is counted as a duplicate and changes nothing. A group that the database
+refuses for one item's sake (not an outage) is redone item by item: only that item
+fails (HTTP 422, a counted MQTT rejection).
 
 Validation is strict and never raises anything but `RecordError` (-> HTTP
 422 / a counted MQTT rejection): kinds, types, ranges and sizes are checked
@@ -40,7 +43,8 @@ MAX_BATCH = 1000
 MAX_SEQ = 2**62
 
 _INT_FIELDS = {"arfcn": (0, 4095), "bsic": (0, 63), "mcc": (0, 999), "mnc": (0, 999), "lac": (0, 65535),
-               "cid": (0, 2**28), "blocks_ok": (0, 2**31), "blocks_bad": (0, 2**31), "gps_mode": (0, 3)}
+               "cid": (0, 2**28), "blocks_ok": (0, 2**31 - 1), "blocks_bad": (0, 2**31 - 1),
+               "gps_mode": (0, 3)}
 _FLOAT_FIELDS = ("freq_hz", "power_dbm", "snr_db", "freq_offset_hz", "lat", "lon", "gps_error_m", "radio_s")
 _STR_FIELDS = {"band": 16, "power_ref": 8, "kind": 16}
 
@@ -76,8 +80,20 @@ def check_record(r: Any) -> tuple[str, int, str, dict[str, Any]]:
         size = len(json.dumps(data, allow_nan=False))
     except (ValueError, TypeError, RecursionError):
         raise RecordError("record.data: not plain JSON (NaN or infinity?)") from None
+    try:  # a lone UTF-16 surrogate passes json but no database or digest takes it
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise RecordError("record.data: a string that is not valid Unicode (a lone surrogate)") from None
     if size > MAX_RECORD_BYTES:
         raise RecordError(f"record.data: {size} bytes, more than {MAX_RECORD_BYTES}")
+    return node, seq, kind, data
+
+
+def prepare_check(r: Any) -> tuple[str, int, str, dict[str, Any]]:
+    """`check_record` and, for an observation, its column values' checks (RecordError)."""
+    node, seq, kind, data = check_record(r)
+    if kind == "observation":
+        observation_values(data)
     return node, seq, kind, data
 
 
@@ -92,7 +108,12 @@ def _time(v: Any, name: str) -> datetime | None:
         raise RecordError(f"data.{name}: not an ISO-8601 time") from None
     if t.tzinfo is None:
         raise RecordError(f"data.{name}: time without a zone")
-    return t.astimezone(UTC)
+    if not 1900 <= t.year <= 2999:
+        raise RecordError(f"data.{name}: year outside 1900..2999")
+    try:
+        return t.astimezone(UTC)
+    except OverflowError:
+        raise RecordError(f"data.{name}: out of range") from None
 
 
 def observation_values(data: dict[str, Any]) -> dict[str, Any]:
@@ -265,9 +286,16 @@ class Ingestor:
                 rows += len(it.firsts)
             try:
                 self.ingest_many(group)
-            except Exception as exc:  # the database is down: every waiting request hears it
-                for it in group:
+            except Exception as exc:  # the database is down: every waiting request hears it --
+                for it in group:      # unless one item is what it refuses: then only that one
                     it.error = exc
+                if len(group) > 1 and not _is_outage(exc):
+                    for it in group:
+                        try:
+                            it.error = None
+                            self.ingest_many([it])
+                        except Exception as exc1:
+                            it.error = exc1
             for it in group:
                 if it.future is not None:
                     loop, fut = it.future
@@ -414,6 +442,21 @@ class Ingestor:
         if oid:
             audit.record_inserted(conn, "observation", sorted(oid.values()))
         return out
+
+
+def _is_outage(exc: BaseException) -> bool:
+    """The database being away (retry later), not a record it refuses."""
+    from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+
+    return isinstance(exc, OperationalError | InterfaceError | DisconnectionError | TimeoutError)
+
+
+def refused_by_db(exc: BaseException) -> bool:
+    """A record the database (or the digest) cannot take: answer 4xx / reject, never retry."""
+    from sqlalchemy.exc import DataError, IntegrityError
+
+    return isinstance(exc, DataError | IntegrityError | UnicodeError | OverflowError | ValueError) \
+        and not isinstance(exc, RecordError)
 
 
 def _resolve(fut: Any) -> None:

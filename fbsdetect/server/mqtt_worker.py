@@ -32,13 +32,24 @@ TOPIC_KIND = {"obs": "observation", "det": "detection", "health": "health"}
 MAX_PAYLOAD = 128 * 1024
 
 
-def parse_mqtt_url(url: str) -> dict[str, Any]:
-    u = urlparse(url)
-    if u.scheme not in ("mqtt", "mqtts"):
-        from fbsdetect.errors import BadUsage
+def redact(url: str) -> str:
+    """The URL with its password replaced by ***."""
+    import re
 
-        raise BadUsage(f"--mqtt {url!r}: mqtt://[USER:PASSWORD@]HOST[:PORT] or mqtts://...")
-    return {"host": u.hostname or "127.0.0.1", "port": u.port or (8883 if u.scheme == "mqtts" else 1883),
+    return re.sub(r"(//[^/:@]*:)[^/]*@", r"\1***@", url)
+
+
+def parse_mqtt_url(url: str) -> dict[str, Any]:
+    from fbsdetect.errors import BadUsage
+
+    try:
+        u = urlparse(url)
+        port = u.port
+    except ValueError as exc:
+        raise BadUsage(f"MQTT URL {redact(url)!r}: {exc}") from None
+    if u.scheme not in ("mqtt", "mqtts"):
+        raise BadUsage(f"MQTT URL {redact(url)!r}: mqtt://[USER:PASSWORD@]HOST[:PORT] or mqtts://...")
+    return {"host": u.hostname or "127.0.0.1", "port": port or (8883 if u.scheme == "mqtts" else 1883),
             "tls": u.scheme == "mqtts", "username": unquote(u.username) if u.username else None,
             "password": unquote(u.password) if u.password else None}
 
@@ -209,7 +220,23 @@ class MqttWorker:
                     except RecordError:
                         self._reject("malformed")
         if items:
-            self.ingestor.ingest_many(items)  # one transaction for the whole batch
+            from fbsdetect.server.ingest import _is_outage
+
+            try:
+                self.ingestor.ingest_many(items)  # one transaction for the whole batch
+            except Exception as exc:
+                if _is_outage(exc):
+                    raise  # the database is down: _run retries the batch
+                for it in items:  # one item the database refuses: store the others, reject it
+                    try:
+                        self.ingestor.ingest_many([it])
+                    except Exception as exc1:
+                        if _is_outage(exc1):
+                            raise
+                        log.warning("mqtt ingest: %s's records refused by the database: %s", it.who.name,
+                                    str(exc1).splitlines()[0][:200])
+                        for _ in it.firsts:
+                            self._reject("refused_by_db")
         for msg in batch:  # committed (or rejected for good): acknowledge
             try:
                 self.client.ack(msg.mid, msg.qos)

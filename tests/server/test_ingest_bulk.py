@@ -142,3 +142,48 @@ def test_nul_in_a_text_field_is_refused_not_retried_forever() -> None:
     with pytest.raises(RecordError, match="kind"):
         observation_values({"kind": "\x00"})
     observation_values(json.loads(json.dumps(tricky("n", 5)["data"])))
+
+
+def test_records_no_database_takes_are_refused_up_front() -> None:
+    """A lone surrogate, a time that overflows on conversion, an int4-overflowing count: each a
+    RecordError (4xx / a counted rejection), never a failed group."""
+    from fbsdetect.server.ingest import prepare_check
+
+    base = tricky("n", 5)
+    for data, where in (({**base["data"], "band": "\ud800"}, "Unicode"),
+                        ({**base["data"], "params": {"x": "\udc00"}}, "Unicode"),
+                        ({**base["data"], "time": "0001-01-01T00:00:00+14:00"}, "time"),
+                        ({**base["data"], "blocks_ok": 2**31}, "blocks_ok")):
+        with pytest.raises(RecordError, match=where):
+            prepare_check({**base, "data": data})
+    with pytest.raises(RecordError, match="Unicode"):
+        check_record({"node": "n", "seq": 1, "kind": "detection", "data": {"rules": [{"id": "x\ud800"}]}})
+
+
+def test_a_group_the_database_refuses_for_one_item_stores_the_others(db_url: str) -> None:
+    """Defence in depth: an item that passed the checks but that the database refuses fails
+    alone; the other nodes' items of its group are stored."""
+    import queue
+
+    from fbsdetect.server.ingest import refused_by_db
+
+    store = open_store(db_url)
+    whos = [w for i in range(2) if (w := lookup(store, register_node(store, f"n{i}")["token"])) is not None]
+    ing = Ingestor(store)
+    good = ing.prepare(whos[0], _records("n0", range(1, 11)), via="http")
+    bad = ing.prepare(whos[1], _records("n1", range(1, 3)), via="http")
+    bad.obs_vals[1]["blocks_ok"] = 2**70  # past every integer column (as if a check were missing)
+    ing._q = queue.Queue()  # both in one group
+    ing._max_rows = 5000
+    events = [threading.Event(), threading.Event()]
+    for it, ev in zip((good, bad), events, strict=True):
+        it.done = ev
+        ing._q.put(it)
+    threading.Thread(target=ing._writer, daemon=True).start()
+    assert all(ev.wait(60) for ev in events)
+    assert good.error is None and good.result is not None and good.result.stored == 10
+    assert bad.error is not None and refused_by_db(bad.error), bad.error
+    assert server_counts(store, "n0")[0] == dict.fromkeys(range(1, 11), 1)
+    assert server_counts(store, "n1")[0] == {}
+    assert verify_db(store).ok
+    store.close()

@@ -92,11 +92,20 @@ def test_bad_mqtt_settings_are_one_line(tmp_path: Path) -> None:
     for args, extra, want in (
             (["--mqtt", "mqtt://127.0.0.1:1", "--no-mqtt"], {}, "--no-mqtt"),
             ([], {"FBSDETECT_MQTT": "ftp://x"}, "$FBSDETECT_MQTT"),
-            (["--mqtt-ca", str(tmp_path / "none.pem")], {}, "--mqtt-ca")):
+            (["--mqtt-ca", str(tmp_path / "none.pem")], {}, "--mqtt-ca"),
+            ([], {"FBSDETECT_MQTT": "mqtp://fbsdetect-ingest:S3cretPw@127.0.0.1:1883"}, "***@127.0.0.1"),
+            (["--mqtt", "mqtt://u:S3cretPw@127.0.0.1:99999"], {}, "Port out of range"),
+            (["--tls-cert", str(tmp_path / "none.crt"), "--tls-key", str(tmp_path / "none.key")], {},
+             "--tls-cert"),
+            (["--tls-cert", db.removeprefix("sqlite:///"), "--tls-key", db.removeprefix("sqlite:///"),
+              "--workers", "2"], {}, "cannot load")):
+        if "cannot load" in want:
+            Path(db.removeprefix("sqlite:///")).write_text("not a PEM\n")
         r = subprocess.run([sys.executable, "-m", "fbsdetect", "--db", db, "serve", *args],
                            capture_output=True, text=True, env={**env, **extra}, timeout=60)
         assert r.returncode == 2 and want in r.stderr and "Traceback" not in r.stderr, r.stderr
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert "S3cretPw" not in r.stderr  # never the password
 
 
 def test_several_worker_processes_share_one_chain(pg_url: str, tmp_path: Path) -> None:
