@@ -45,6 +45,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from fbsdetect.i18n import _, lazy
+
 if TYPE_CHECKING:
     from fbsdetect.receiver import DecodeResult
     from fbsdetect.sources.recording import RecordingInfo, ValueSurvey
@@ -55,38 +57,80 @@ STDIN_MAX_S = 10.0
 48 MB in a temporary file, removed at exit)."""
 
 NAME = "decode"
-HELP = "decode every GSM carrier in a recording (SigMF or raw cu8/ci8/cf32)"
+HELP = lazy("decode every GSM carrier in a recording (SigMF or raw cu8/ci8/cf32)")
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("recording", metavar="RECORDING",
-                   help="SigMF file (meta or data) or raw .cu8/.cs8/.ci8/.cfile/.cf32; '-' reads raw samples"
-                   " from standard input (rtl_sdr ... - | fbsdetect decode - --rate HZ --freq HZ;"
-                   " --format defaults to cu8 there)")
-    p.add_argument("--rate", type=float, metavar="HZ",
-                   help="sample rate of a raw recording (a SigMF recording states its own: a different"
-                   " value is refused, exit 2)")
-    p.add_argument("--freq", type=float, metavar="HZ",
-                   help="centre frequency of a raw recording (SigMF: as --rate)")
-    p.add_argument("--format", choices=("cu8", "ci8", "cs8", "cf32", "cfile", "ci16"),
-                   help="sample format of a raw recording (default: from the file name; SigMF: as --rate)")
-    p.add_argument("--max-s", type=float, default=STDIN_MAX_S, metavar="S",
-                   help=f"with '-': read at most S seconds of samples from standard input, then stop"
-                   f" reading and decode (default {STDIN_MAX_S:g}; buffered in a temporary file)")
-    p.add_argument("--json", action="store_true",
-                   help='one JSON cell observation per line (with "ppm", the receiver\'s estimated error)')
-    p.add_argument("--frames", action="store_true",
-                   help="print every decoded L2 frame as a JSON line instead of cells (no early stop)")
-    p.add_argument("--pcap", metavar="FILE", help="also write every decoded frame as GSMTAP (pcapng)")
-    p.add_argument("--gsmtap", metavar="HOST:PORT", help="also stream decoded frames as GSMTAP/UDP")
-    p.add_argument("--si-repeats", type=int, default=2, metavar="N",
-                   help="stop a carrier once every SI type it sends was decoded N times (default 2)")
-    p.add_argument("--search-s", type=float, default=0.15, metavar="S",
-                   help="seconds at the start searched for FCCH bursts (default 0.15)")
-    p.add_argument("--backend", choices=("native", "grgsm"), default="native",
-                   help="native: fbsdetect's receiver (default); grgsm: Debian's gr-gsm in a subprocess,"
-                   " its frames through the same SI parsing (no BSIC, SNR or offset: gr-gsm does not"
-                   " output them)")
+    p.add_argument(
+        "recording",
+        metavar="RECORDING",
+        help=_(
+            "SigMF file (meta or data) or raw .cu8/.cs8/.ci8/.cfile/.cf32; '-' reads raw samples"
+            " from standard input (rtl_sdr ... - | fbsdetect decode - --rate HZ --freq HZ;"
+            " --format defaults to cu8 there)"
+        ),
+    )
+    p.add_argument(
+        "--rate",
+        type=float,
+        metavar="HZ",
+        help=_(
+            "sample rate of a raw recording (a SigMF recording states its own: a different"
+            " value is refused, exit 2)"
+        ),
+    )
+    p.add_argument(
+        "--freq", type=float, metavar="HZ", help=_("centre frequency of a raw recording (SigMF: as --rate)")
+    )
+    p.add_argument(
+        "--format",
+        choices=("cu8", "ci8", "cs8", "cf32", "cfile", "ci16"),
+        help=_("sample format of a raw recording (default: from the file name; SigMF: as --rate)"),
+    )
+    p.add_argument(
+        "--max-s",
+        type=float,
+        default=STDIN_MAX_S,
+        metavar="S",
+        help=f"with '-': read at most S seconds of samples from standard input, then stop"
+        f" reading and decode (default {STDIN_MAX_S:g}; buffered in a temporary file)",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help=_('one JSON cell observation per line (with "ppm", the receiver\'s estimated error)'),
+    )
+    p.add_argument(
+        "--frames",
+        action="store_true",
+        help=_("print every decoded L2 frame as a JSON line instead of cells (no early stop)"),
+    )
+    p.add_argument("--pcap", metavar="FILE", help=_("also write every decoded frame as GSMTAP (pcapng)"))
+    p.add_argument("--gsmtap", metavar="HOST:PORT", help=_("also stream decoded frames as GSMTAP/UDP"))
+    p.add_argument(
+        "--si-repeats",
+        type=int,
+        default=2,
+        metavar="N",
+        help=_("stop a carrier once every SI type it sends was decoded N times (default 2)"),
+    )
+    p.add_argument(
+        "--search-s",
+        type=float,
+        default=0.15,
+        metavar="S",
+        help=_("seconds at the start searched for FCCH bursts (default 0.15)"),
+    )
+    p.add_argument(
+        "--backend",
+        choices=("native", "grgsm"),
+        default="native",
+        help=_(
+            "native: fbsdetect's receiver (default); grgsm: Debian's gr-gsm in a subprocess,"
+            " its frames through the same SI parsing (no BSIC, SNR or offset: gr-gsm does not"
+            " output them)"
+        ),
+    )
 
 
 def _table(cells: list[CellObservation], header: str = "") -> str:
@@ -95,9 +139,11 @@ def _table(cells: list[CellObservation], header: str = "") -> str:
     reselection offset, raw 0..63), RXmin (RXLEV_ACCESS_MIN, raw 0..63), nbr
     (neighbour ARFCNs listed in SI2*), 2q (SI2quater seen), T3212 (periodic
     location update, deci-hours; 0 = never)."""
-    head = (f"{'ARFCN':>5} {'band':<8} {'MHz':>9} {'BSIC':>4} {'MCC':>4} {'MNC':>4} {'LAC':>6} "
-            f"{'CID':>6} {'power':>7} {'ref':<4} {'SNR':>5} {'offs Hz':>8} {'ok/bad':>7} "
-            f"{'CRO':>3} {'RXmin':>5} {'nbr':>3} {'2q':>2} {'T3212':>5}  SI")
+    head = (
+        f"{'ARFCN':>5} {'band':<8} {'MHz':>9} {'BSIC':>4} {'MCC':>4} {'MNC':>4} {'LAC':>6} "
+        f"{'CID':>6} {'power':>7} {'ref':<4} {'SNR':>5} {'offs Hz':>8} {'ok/bad':>7} "
+        f"{'CRO':>3} {'RXmin':>5} {'nbr':>3} {'2q':>2} {'T3212':>5}  SI"
+    )
     lines = ([header] if header else []) + [head]
 
     def f(v: Any, spec: str = "") -> str:
@@ -112,7 +158,8 @@ def _table(cells: list[CellObservation], header: str = "") -> str:
             f"{c.power_ref:<4} {f(c.snr_db, '.1f'):>5} {f(c.freq_offset_hz, '.0f'):>8} "
             f"{f'{c.blocks_ok}/{c.blocks_bad}':>7} {f(p.get('cro')):>3} {f(p.get('rxlev_access_min')):>5} "
             f"{f(None if nbr is None else len(nbr)):>3} {'y' if '2quater' in c.si else 'n':>2} "
-            f"{f(p.get('t3212')):>5}  {' '.join(c.si)}")
+            f"{f(p.get('t3212')):>5}  {' '.join(c.si)}"
+        )
     return "\n".join(lines)
 
 
@@ -141,12 +188,20 @@ def _header(results: list[DecodeResult], reference: str, gain_db: float | None) 
     parts = []
     for res in results:
         n = 0 if res.ppm is None else res.ppm.n_cells
-        ppm = "ppm unknown" if res.ppm is None else (
-            f"receiver error {res.ppm.ppm:+.2f} ppm ({n} cell{'s' if n != 1 else ''})")
-        parts.append(f"{res.center_freq_hz / 1e6:.3f} MHz, {res.sample_rate_hz / 1e6:.4g} MS/s, "
-                     f"{res.duration_s:.2f} s: {ppm}")
-    power = (f"power dBm (dBFS - gain {gain_db:g} dB)" if gain_db is not None
-             else f"power dBFS (0 dBFS = {reference})")
+        ppm = (
+            "ppm unknown"
+            if res.ppm is None
+            else (f"receiver error {res.ppm.ppm:+.2f} ppm ({n} cell{'s' if n != 1 else ''})")
+        )
+        parts.append(
+            f"{res.center_freq_hz / 1e6:.3f} MHz, {res.sample_rate_hz / 1e6:.4g} MS/s, "
+            f"{res.duration_s:.2f} s: {ppm}"
+        )
+    power = (
+        f"power dBm (dBFS - gain {gain_db:g} dB)"
+        if gain_db is not None
+        else f"power dBFS (0 dBFS = {reference})"
+    )
     return "# " + "; ".join(parts) + "; " + power
 
 
@@ -167,9 +222,11 @@ def explain(results: list[DecodeResult], survey: Callable[[], ValueSurvey]) -> l
     if cells:
         for res in results:
             if res.ppm is not None and abs(res.ppm.ppm) > PPM_PLAUSIBLE:
-                out.append(f"the receiver's error reads {res.ppm.ppm:+.1f} ppm at "
-                           f"{res.center_freq_hz / 1e6:.3f} MHz, beyond a dongle's +-{PPM_PLAUSIBLE:.0f} ppm:"
-                           " is the centre frequency (--freq) right?")
+                out.append(
+                    f"the receiver's error reads {res.ppm.ppm:+.1f} ppm at "
+                    f"{res.center_freq_hz / 1e6:.3f} MHz, beyond a dongle's +-{PPM_PLAUSIBLE:.0f} ppm:"
+                    " is the centre frequency (--freq) right?"
+                )
         return out
     values = survey()
     carriers = [r for res in results for r in res.carriers]
@@ -177,26 +234,42 @@ def explain(results: list[DecodeResult], survey: Callable[[], ValueSurvey]) -> l
     sch_tried = sum(r.stats.sch_tried for r in carriers)
     sch_ok = sum(r.stats.sch_ok for r in carriers)
     power = "silent (all zero)" if values.power_dbfs is None else f"{values.power_dbfs:+.1f} dBFS"
-    seen = (f"seen: signal {power}, {fcch} FCCH candidate(s) on {len(carriers)} carrier(s), "
-            f"SCH decoded {sch_ok} of {sch_tried} tried")
-    if any(not arfcns_in_span(res.center_freq_hz - res.sample_rate_hz / 2,
-                              res.center_freq_hz + res.sample_rate_hz / 2) for res in results):
-        cause = ("no GSM downlink channel lies inside the capture's span: is the centre frequency (--freq) "
-                 "right?")
+    seen = (
+        f"seen: signal {power}, {fcch} FCCH candidate(s) on {len(carriers)} carrier(s), "
+        f"SCH decoded {sch_ok} of {sch_tried} tried"
+    )
+    if any(
+        not arfcns_in_span(
+            res.center_freq_hz - res.sample_rate_hz / 2, res.center_freq_hz + res.sample_rate_hz / 2
+        )
+        for res in results
+    ):
+        cause = (
+            "no GSM downlink channel lies inside the capture's span: is the centre frequency (--freq) right?"
+        )
     elif values.power_dbfs is None or values.power_dbfs < -90:
         cause = "the recording holds no signal (antenna, gain, or a capture of zeros?)"
     elif sch_tried and not sch_ok:
         offs = [r.offset_hz for r in carriers if r.stats.fcch]
-        spread = (f" (offsets {min(offs) / 1e3:+.0f} .. {max(offs) / 1e3:+.0f} kHz from the channel raster)"
-                  if offs else "")
-        cause = (f"strong tones where FCCH bursts would be{spread} but no SCH: is the sample rate (--rate) "
-                 "right? A wrong rate keeps such tones but breaks the frame timing")
+        spread = (
+            f" (offsets {min(offs) / 1e3:+.0f} .. {max(offs) / 1e3:+.0f} kHz from the channel raster)"
+            if offs
+            else ""
+        )
+        cause = (
+            f"strong tones where FCCH bursts would be{spread} but no SCH: is the sample rate (--rate) "
+            "right? A wrong rate keeps such tones but breaks the frame timing"
+        )
     elif fcch == 0 and values.power_dbfs > -4.0:
-        cause = ("no FCCH tone, and the values fill the format's whole range like noise: not IQ samples of "
-                 "this format (random bytes, a wrong --format), or a capture clipped by too much gain")
+        cause = (
+            "no FCCH tone, and the values fill the format's whole range like noise: not IQ samples of "
+            "this format (random bytes, a wrong --format), or a capture clipped by too much gain"
+        )
     elif fcch == 0:
-        cause = ("no FCCH tone in the first search: no GSM BCCH carrier inside the span (wrong --freq?), "
-                 "or a wrong --format")
+        cause = (
+            "no FCCH tone in the first search: no GSM BCCH carrier inside the span (wrong --freq?), "
+            "or a wrong --format"
+        )
     else:
         cause = "FCCH tones but no carrier could be decoded (band edge, DC spike, too weak): see -v"
     return [f"{seen}; likely cause: {cause}"]
@@ -205,13 +278,20 @@ def explain(results: list[DecodeResult], survey: Callable[[], ValueSurvey]) -> l
 def _outcomes(results: list[DecodeResult]) -> str:
     lines = []
     for res in results:
-        ppm = "unknown" if res.ppm is None else (
-            f"{res.ppm.ppm:+.2f} ppm from {res.ppm.n_cells} carrier(s), spread {res.ppm.spread_ppm:.2f}")
+        ppm = (
+            "unknown"
+            if res.ppm is None
+            else (
+                f"{res.ppm.ppm:+.2f} ppm from {res.ppm.n_cells} carrier(s), spread {res.ppm.spread_ppm:.2f}"
+            )
+        )
         dc = "" if res.dc_offset_dbfs is None else f"; DC offset {res.dc_offset_dbfs:.1f} dBFS removed"
         if res.dc_spike_db is not None:
             dc += f", DC spike {res.dc_spike_db:+.1f} dB over its surroundings"
-        lines.append(f"capture {res.center_freq_hz / 1e6:.3f} MHz, {res.sample_rate_hz / 1e6:.4g} MS/s, "
-                     f"{res.duration_s:.2f} s; receiver error {ppm}{dc}")
+        lines.append(
+            f"capture {res.center_freq_hz / 1e6:.3f} MHz, {res.sample_rate_hz / 1e6:.4g} MS/s, "
+            f"{res.duration_s:.2f} s; receiver error {ppm}{dc}"
+        )
         if not res.carriers:
             lines.append("  no FCCH found")
         for r in res.carriers:
@@ -223,7 +303,8 @@ def _outcomes(results: list[DecodeResult]) -> str:
                 f"  SCH {st.sch_ok}/{st.sch_tried}  bursts {st.bursts}  blocks ok {st.blocks_ok}"
                 f" bad-crc {st.blocks_bad} idle {st.blocks_idle} incomplete {st.blocks_incomplete}"
                 f"  decoded up to {st.frames_decoded_s:.2f} s"
-                + ("  (DC spike in band)" if st.dc_spike else ""))
+                + ("  (DC spike in band)" if st.dc_spike else "")
+            )
     return "\n".join(lines)
 
 
@@ -243,9 +324,9 @@ def run(args: argparse.Namespace) -> int:
     from fbsdetect.sources.recording import spool_stream
 
     if args.rate is None or args.freq is None:
-        raise BadUsage("decode - (standard input) needs --rate HZ and --freq HZ (and --format unless cu8)")
+        raise BadUsage(_("decode - (standard input) needs --rate HZ and --freq HZ (and --format unless cu8)"))
     if not args.rate > 0 or not args.max_s > 0:
-        raise BadUsage("--rate and --max-s must be positive")
+        raise BadUsage(_("--rate and --max-s must be positive"))
     fmt = args.format or "cu8"
     with tempfile.TemporaryDirectory(prefix="fbsdetect-stdin-") as tmp:
         path = Path(tmp) / f"stdin.{fmt}"
@@ -272,28 +353,38 @@ def _run(args: argparse.Namespace, recording: str, fmt: str | None = None) -> in
     )
 
     if args.si_repeats < 1:
-        raise BadUsage("--si-repeats must be at least 1")
+        raise BadUsage(_("--si-repeats must be at least 1"))
     if not 0.02 <= args.search_s <= 10:
-        raise BadUsage("--search-s must be between 0.02 and 10 seconds")
+        raise BadUsage(_("--search-s must be between 0.02 and 10 seconds"))
     info = inspect(recording, sample_rate_hz=args.rate, center_freq_hz=args.freq, fmt=fmt or args.format)
     rec = Recording(info)
     if info.sha512 is not None and checksum_status(info) == "mismatch" and not args.quiet:
         meta_name = info.meta_path.name if info.meta_path else "its metadata"
-        _warn(f"{info.data_path.name} does not match the core:sha512 of {meta_name}: the data was "
-              "modified or truncated since it was recorded; decoding it anyway")
+        _warn(
+            f"{info.data_path.name} does not match the core:sha512 of {meta_name}: the data was "
+            "modified or truncated since it was recorded; decoding it anyway"
+        )
     # integer formats hold samples whatever their bytes, inside full scale: only
     # cf32 is looked at before decoding (another format's bytes: exit 2 before numpy warns)
     values = check_values(rec) if info.datatype == "cf32_le" else None
     if args.backend == "grgsm":
         return _run_grgsm(args, info)
     if values is not None and values.exceeds_full_scale and not args.quiet:
-        _warn(f"{info.data_path.name} exceeds the {values.reference} (largest |I|, |Q| {values.peak:.4g}, "
-              f"mean power {values.power_dbfs:+.1f} dBFS): powers are relative to that full scale and read "
-              "above 0 dBFS" + (" (unscaled 16-bit values stored as floats? full scale 32768 would read "
-                                "90.3 dB lower)" if values.peak <= 32768 else ""))
+        _warn(
+            f"{info.data_path.name} exceeds the {values.reference} (largest |I|, |Q| {values.peak:.4g}, "
+            f"mean power {values.power_dbfs:+.1f} dBFS): powers are relative to that full scale and read "
+            "above 0 dBFS"
+            + (
+                " (unscaled 16-bit values stored as floats? full scale 32768 would read 90.3 dB lower)"
+                if values.peak <= 32768
+                else ""
+            )
+        )
     if sys.stderr.isatty() and not args.quiet:
-        sys.stderr.write(f"decoding {info.data_path.name} ({info.duration_s:.1f} s at "
-                         f"{info.sample_rate_hz / 1e6:.4g} MS/s) ...\n")
+        sys.stderr.write(
+            f"decoding {info.data_path.name} ({info.duration_s:.1f} s at "
+            f"{info.sample_rate_hz / 1e6:.4g} MS/s) ...\n"
+        )
     sinks = _sinks(args, info)  # before the work: a bad --pcap path or --gsmtap host fails at once
     cfg = ReceiverConfig(search_s=args.search_s, si_repeats=args.si_repeats, all_frames=args.frames)
     try:
@@ -302,11 +393,19 @@ def _run(args: argparse.Namespace, recording: str, fmt: str | None = None) -> in
     except BaseException:
         close_all(sinks)
         raise
-    frames: list[L2Frame] = sorted((f for res in results for c in res.carriers for f in c.frames),
-                                   key=lambda f: (f.time_s or 0.0, f.arfcn or 0))
+    frames: list[L2Frame] = sorted(
+        (f for res in results for c in res.carriers for f in c.frames),
+        key=lambda f: (f.time_s or 0.0, f.arfcn or 0),
+    )
     if info.gain_db is not None:  # the receiver measures dBFS; dBm = dBFS - gain (contracts.md 4)
-        frames = [replace(f, power_dbm=None if f.power_dbm is None else round(f.power_dbm - info.gain_db, 1),
-                          power_ref="dBm") for f in frames]
+        frames = [
+            replace(
+                f,
+                power_dbm=None if f.power_dbm is None else round(f.power_dbm - info.gain_db, 1),
+                power_ref="dBm",
+            )
+            for f in frames
+        ]
     t0 = info.start_time.timestamp() if info.start_time else 0.0
     try:
         emit(sinks, frames, t0, info.lat, info.lon)
@@ -317,14 +416,22 @@ def _run(args: argparse.Namespace, recording: str, fmt: str | None = None) -> in
         for fr in frames:
             out.write(json.dumps(fr.to_json()) + "\n")
     else:
+
         def position_at(t_s: float) -> tuple[float | None, float | None]:
             """The receiver position of the SigMF capture holding instant t_s."""
             now = [c for c in info.captures if c.sample_start <= t_s * info.sample_rate_hz]
             cap = now[-1] if now else None
             return (cap.lat, cap.lon) if cap is not None else (info.lat, info.lon)
 
-        per_capture = [(res, cell_observations(res, start_time=info.start_time, gain_db=info.gain_db,
-                                               position_at=position_at)) for res in results]
+        per_capture = [
+            (
+                res,
+                cell_observations(
+                    res, start_time=info.start_time, gain_db=info.gain_db, position_at=position_at
+                ),
+            )
+            for res in results
+        ]
         cells = [c for _, cs in per_capture for c in cs]
         if args.json:
             for res, cs in per_capture:
@@ -353,9 +460,14 @@ def _run_grgsm(args: argparse.Namespace, info: RecordingInfo) -> int:
     t0 = info.start_time.timestamp() if info.start_time else 0.0
     frames: list[L2Frame] = []
     try:
-        with GrgsmProcess(file_args(info.data_path, fmt=info.datatype.replace("_le", ""),
-                                    sample_rate_hz=info.sample_rate_hz,
-                                    center_freq_hz=info.center_freq_hz)) as proc:
+        with GrgsmProcess(
+            file_args(
+                info.data_path,
+                fmt=info.datatype.replace("_le", ""),
+                sample_rate_hz=info.sample_rate_hz,
+                center_freq_hz=info.center_freq_hz,
+            )
+        ) as proc:
             for fr in proc:
                 frames.append(fr)
                 for s in sinks:

@@ -37,31 +37,32 @@ from typing import IO, TYPE_CHECKING, Any
 
 from fbsdetect.cli._common import require_file
 from fbsdetect.errors import BadInput
+from fbsdetect.i18n import _, lazy
 
 if TYPE_CHECKING:
     import numpy as np
 
 NAME = "decode-bursts"
-HELP = "decode bursts given as JSON lines (fn, ts, bits|soft) into L2 frames"
+HELP = lazy("decode bursts given as JSON lines (fn, ts, bits|soft) into L2 frames")
 
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE",
-                   help='JSON lines: {"fn": int, "ts": int, "bits": "0101..."} (148 hard bits)'
-                   ' or {"fn", "ts", "soft": [...]} (148 soft bits, positive = 1); "-" for stdin')
+                   help=_('JSON lines: {"fn": int, "ts": int, "bits": "0101..."} (148 hard bits)'
+                   ' or {"fn", "ts", "soft": [...]} (148 soft bits, positive = 1); "-" for stdin'))
     p.add_argument("--combined", action="store_true",
-                   help="timeslot 0 carries the combined BCCH+CCCH+SDCCH/4 configuration"
-                   " (TS 45.002 channel combination v); default: non-combined FCCH+SCH+BCCH+CCCH")
+                   help=_("timeslot 0 carries the combined BCCH+CCCH+SDCCH/4 configuration"
+                   " (TS 45.002 channel combination v); default: non-combined FCCH+SCH+BCCH+CCCH"))
     p.add_argument("--sch", action="store_true",
-                   help='also print each SCH burst: {"fn", "ts", "channel": "SCH", "ok", "bsic", "t1",'
-                   ' "t2", "t3p"}')
+                   help=_('also print each SCH burst: {"fn", "ts", "channel": "SCH", "ok", "bsic", "t1",'
+                   ' "t2", "t3p"}'))
     p.add_argument("--arfcn", type=int, metavar="N",
-                   help='add "arfcn": N to every output line')
+                   help=_('add "arfcn": N to every output line'))
     p.add_argument("--no-follow", action="store_true",
-                   help="do not follow Immediate Assignments to SDCCH/8 (any timeslot) or SDCCH/4"
-                   " (fbsdetect.traffic.bursts)")
+                   help=_("do not follow Immediate Assignments to SDCCH/8 (any timeslot) or SDCCH/4"
+                   " (fbsdetect.traffic.bursts)"))
     p.add_argument("--stats", action="store_true",
-                   help="print the counted outcomes (blocks ok/bad/incomplete, SCH ok/bad ...) on stderr")
+                   help=_("print the counted outcomes (blocks ok/bad/incomplete, SCH ok/bad ...) on stderr"))
 
 
 def _int_field(obj: dict[str, Any], key: str, lo: int, hi: int, where: str) -> int:
@@ -87,7 +88,7 @@ def parse_burst(obj: object, where: str) -> tuple[int, int, np.ndarray]:
     ts = _int_field(obj, "ts", 0, 7, where)
     has_bits, has_soft = "bits" in obj, "soft" in obj
     if has_bits == has_soft:
-        raise BadInput("needs exactly one of 'bits' (string of 148 '0'/'1') or 'soft' (148 numbers)",
+        raise BadInput(_("needs exactly one of 'bits' (string of 148 '0'/'1') or 'soft' (148 numbers)"),
                        source=where)
     if has_bits:
         bits = obj["bits"]
@@ -97,7 +98,7 @@ def parse_burst(obj: object, where: str) -> tuple[int, int, np.ndarray]:
         if len(bits) != BURST_BITS:
             raise BadInput(f"field 'bits' has {len(bits)} bits, expected {BURST_BITS}", source=where)
         if bits.strip("01"):
-            raise BadInput("field 'bits' may only contain '0' and '1'", source=where)
+            raise BadInput(_("field 'bits' may only contain '0' and '1'"), source=where)
         return fn, ts, hard_to_soft(np.frombuffer(bits.encode("ascii"), dtype=np.uint8) - ord("0"))
     soft = obj["soft"]
     if not isinstance(soft, list):
@@ -105,7 +106,7 @@ def parse_burst(obj: object, where: str) -> tuple[int, int, np.ndarray]:
     if len(soft) != BURST_BITS:
         raise BadInput(f"field 'soft' has {len(soft)} values, expected {BURST_BITS}", source=where)
     if not all(isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for x in soft):
-        raise BadInput("field 'soft' must hold finite numbers only", source=where)
+        raise BadInput(_("field 'soft' must hold finite numbers only"), source=where)
     return fn, ts, np.asarray(soft, dtype=np.float32)
 
 
@@ -158,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
                 got = dec.push(fn, ts, soft)
                 emit(got + follow.push(fn, ts, soft, got) if follow else got)
         except UnicodeDecodeError:
-            raise BadInput("is not a UTF-8 text file of JSON lines", source=name) from None
+            raise BadInput(_("is not a UTF-8 text file of JSON lines"), source=name) from None
         tail = dec.flush()
         emit(tail + follow.flush(tail) if follow else tail)
     finally:

@@ -4,35 +4,42 @@ from __future__ import annotations
 
 import argparse
 
+from fbsdetect.i18n import _, lazy
+
 NAME = "hunt"
-HELP = ("hunt one carrier: short dwells, a live power meter with trend, the running position "
-        "estimate with its region and the direction to go")
+HELP = (lazy("hunt one carrier: short dwells, a live power meter with trend, the running position "
+        "estimate with its region and the direction to go"))
 
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--source", required=True, metavar="SRC",
-                   help="rtlsdr[:SERIAL|:INDEX] | rtltcp:HOST:PORT | file:PATH | sim:SCENE.toml")
+                   help=_("rtlsdr[:SERIAL|:INDEX] | rtltcp:HOST:PORT | file:PATH | sim:SCENE.toml"))
     what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("--arfcn", type=int, metavar="N", help="the carrier to hunt")
+    what.add_argument("--arfcn", type=int, metavar="N", help=_("the carrier to hunt"))
     what.add_argument("--cell", metavar="MCC-MNC-LAC-CID",
-                      help="the cell to hunt (its ARFCN is found with one sweep of the profile first)")
+                      help=_("the cell to hunt (its ARFCN is found with one sweep of the profile first)"))
     p.add_argument("--gps", metavar="GPS",
-                   help="gpsd[:HOST:PORT] | nmea:FILE | gpx:FILE | fixed:LAT,LON (default: the scene's "
-                        "route for sim:, else none: a power meter without an estimate)")
+                   help=_("gpsd[:HOST:PORT] | nmea:FILE | gpx:FILE | fixed:LAT,LON (default: the scene's "
+                        "route for sim:, else none: a power meter without an estimate)"))
     p.add_argument("--profile", default="cn", metavar="PROFILE",
-                   help="scan profile (bands, sample rate, gain): a name in scanners/ or a path "
-                        "(default: cn)")
-    p.add_argument("--duration-s", type=float, metavar="S", help="stop after S seconds (default: until ^C "
-                   "or the end of a sim:/file: source)")
+                   help=_("scan profile (bands, sample rate, gain): a name in scanners/ or a path "
+                        "(default: cn)"))
+    p.add_argument("--duration-s", type=float, metavar="S", help=_("stop after S seconds (default: until ^C "
+                   "or the end of a sim:/file: source)"))
     p.add_argument("--dwell-s", type=float, default=0.06, metavar="S",
-                   help="one dwell on the carrier (FCCH + SCH + power; default 0.06)")
+                   help=_("one dwell on the carrier (FCCH + SCH + power; default 0.06)"))
     p.add_argument("--every-s", type=float, default=1.0, metavar="S",
-                   help="one dwell every S seconds (default 1)")
+                   help=_("one dwell every S seconds (default 1)"))
     p.add_argument("--estimate-every-s", type=float, default=5.0, metavar="S",
-                   help="re-estimate the position and the direction every S seconds (default 5)")
-    p.add_argument("--json", action="store_true",
-                   help="one JSON line per update on stdout: {time, lat, lon, power_dbm, estimate{lat, lon, "
-                        "error_m}, bearing_deg, waypoint}")
+                   help=_("re-estimate the position and the direction every S seconds (default 5)"))
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help=_(
+            "one JSON line per update on stdout: {time, lat, lon, power_dbm, estimate{lat, lon, "
+            "error_m}, bearing_deg, waypoint}"
+        ),
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,13 +53,13 @@ def run(args: argparse.Namespace) -> int:
     from fbsdetect.sources.open import open_source
 
     if args.duration_s is not None and args.duration_s <= 0:
-        raise BadUsage("--duration-s must be positive")
+        raise BadUsage(_("--duration-s must be positive"))
     if not 0.01 <= args.dwell_s <= 2.0:
-        raise BadUsage("--dwell-s must be between 0.01 and 2 seconds")
+        raise BadUsage(_("--dwell-s must be between 0.01 and 2 seconds"))
     if args.every_s < args.dwell_s:
-        raise BadUsage("--every-s must be at least --dwell-s")
+        raise BadUsage(_("--every-s must be at least --dwell-s"))
     if args.estimate_every_s <= 0:
-        raise BadUsage("--estimate-every-s must be positive")
+        raise BadUsage(_("--estimate-every-s must be positive"))
     if args.arfcn is not None and not 0 <= args.arfcn <= 1023:
         raise BadUsage(f"--arfcn {args.arfcn}: ARFCNs are 0-1023")
     cell = parse_cell(args.cell) if args.cell else None
@@ -74,11 +81,22 @@ def run(args: argparse.Namespace) -> int:
             log(f"hunt: one sweep of profile {profile.name} to find cell {args.cell}")
             arfcn, bsic = find_cell(src, profile, cell, gps=gps, ppm=ppm, log=log)
             log(f"hunt: cell {args.cell} is on ARFCN {arfcn} (BSIC {bsic})")
-        hunt = Hunt(src, profile, arfcn, bsic=bsic, gps=gps, dwell_s=args.dwell_s, every_s=args.every_s,
-                    estimate_every_s=args.estimate_every_s, ppm=ppm)
-        log(f"hunt: ARFCN {arfcn} ({hunt.band}, {hunt.freq_hz / 1e6:.1f} MHz), tuned to "
+        hunt = Hunt(
+            src,
+            profile,
+            arfcn,
+            bsic=bsic,
+            gps=gps,
+            dwell_s=args.dwell_s,
+            every_s=args.every_s,
+            estimate_every_s=args.estimate_every_s,
+            ppm=ppm,
+        )
+        log(
+            f"hunt: ARFCN {arfcn} ({hunt.band}, {hunt.freq_hz / 1e6:.1f} MHz), tuned to "
             f"{hunt.tuning.center_freq_hz / 1e6:.1f} MHz, a {args.dwell_s * 1e3:.0f} ms dwell every "
-            f"{args.every_s:g} s")
+            f"{args.every_s:g} s"
+        )
         if not quiet:
             meter = Meter(target=f"ARFCN {arfcn}" + (f" {args.cell}" if cell else ""))
 
@@ -98,9 +116,14 @@ def run(args: argparse.Namespace) -> int:
             meter = None
         e = hunt.estimate
         heard = sum(1 for r in hunt.readings if r.power_dbm is not None)
-        log(f"hunt: {len(hunt.readings)} dwells, carrier heard in {heard}"
-            + (f"; estimate {e.lat:.6f},{e.lon:.6f} +-{e.error_m:.0f} m" if e is not None and e.ok
-               else (f"; no estimate ({e.reason})" if e is not None else "; no estimate")))
+        log(
+            f"hunt: {len(hunt.readings)} dwells, carrier heard in {heard}"
+            + (
+                f"; estimate {e.lat:.6f},{e.lon:.6f} +-{e.error_m:.0f} m"
+                if e is not None and e.ok
+                else (f"; no estimate ({e.reason})" if e is not None else "; no estimate")
+            )
+        )
     finally:
         if meter is not None:
             meter.close()

@@ -10,45 +10,75 @@ import sys
 import time
 from typing import Any
 
+from fbsdetect.i18n import _, lazy
+
 NAME = "registry"
-HELP = "manage the known-cell registry (import OpenCellID/MLS CSV or licensed-site lists; stats)"
+HELP = lazy("manage the known-cell registry (import OpenCellID/MLS CSV or licensed-site lists; stats)")
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="registry_command", metavar="ACTION", help="what to do")
+    sub = p.add_subparsers(dest="registry_command", metavar="ACTION", help=_("what to do"))
     sub.required = True
     imp = sub.add_parser(
-        "import", help="import an OpenCellID/MLS CSV or a licensed-site list (.gz/.bz2/.xz too), streaming",
-        description="Imports known cells, streaming (constant memory). The format is detected from the "
-                    "header: OpenCellID/MLS radio,mcc,net,area,cell,unit,lon,lat,range,samples,changeable,"
-                    "created,updated,averageSignal, or a licensed-site list "
-                    "date_start,date_end,radio,mcc,mnc,lac,ci,lon,lat,azimuth[,arfcn,bsic]. "
-                    "Re-importing updates rows of the same source, never duplicates. "
-                    "Exit 2 when the file cannot be read, breaks off, or has no usable row; the good rows "
-                    "are stored in every case.")
-    imp.add_argument("file", metavar="FILE", help="CSV file (contracts.md section 6), plain or compressed")
-    imp.add_argument("--mcc", type=int, action="append", metavar="N",
-                     help="keep only this MCC (repeatable)")
-    imp.add_argument("--bbox", metavar="S,W,N,E", help="keep only cells inside this box (degrees)")
-    imp.add_argument("--radio", action="append", metavar="RADIO", type=str.upper,
-                     choices=["GSM", "UMTS", "LTE", "NR", "CDMA"],
-                     help="keep only this radio type: GSM, UMTS, LTE, NR, CDMA (repeatable)")
-    imp.add_argument("--source-name", metavar="NAME",
-                     help="the registry source the rows belong to (default: 'opencellid' for OpenCellID/MLS "
-                          "files, 'licensed:<file stem>' for licensed-site lists); importing into the same "
-                          "name updates its rows")
-    imp.add_argument("--attribution", metavar="TEXT",
-                     help="attribution text kept with the source (default for OpenCellID: its CC BY-SA 4.0 "
-                          "attribution)")
-    imp.add_argument("--licence", metavar="SPDX", help="licence of the data, e.g. CC-BY-SA-4.0")
-    imp.add_argument("--format", dest="csv_format", choices=["auto", "opencellid", "licensed"],
-                     default="auto",
-                     help="file format (default: detected from the header)")
-    imp.add_argument("--json", action="store_true", help="print the import report as one JSON object")
-    imp.add_argument("--show-rejects", type=int, default=10, metavar="N",
-                     help="list the first N rejected rows with their line numbers (default 10)")
-    st = sub.add_parser("stats", help="list the registry sources with their attribution and counts")
-    st.add_argument("--json", action="store_true", help="one JSON object per source")
+        "import",
+        help=_("import an OpenCellID/MLS CSV or a licensed-site list (.gz/.bz2/.xz too), streaming"),
+        description=_(
+            "Imports known cells, streaming (constant memory). The format is detected from the "
+            "header: OpenCellID/MLS radio,mcc,net,area,cell,unit,lon,lat,range,samples,changeable,"
+            "created,updated,averageSignal, or a licensed-site list "
+            "date_start,date_end,radio,mcc,mnc,lac,ci,lon,lat,azimuth[,arfcn,bsic]. "
+            "Re-importing updates rows of the same source, never duplicates. "
+            "Exit 2 when the file cannot be read, breaks off, or has no usable row; the good rows "
+            "are stored in every case."
+        ),
+    )
+    imp.add_argument("file", metavar="FILE", help=_("CSV file (contracts.md section 6), plain or compressed"))
+    imp.add_argument(
+        "--mcc", type=int, action="append", metavar="N", help=_("keep only this MCC (repeatable)")
+    )
+    imp.add_argument("--bbox", metavar="S,W,N,E", help=_("keep only cells inside this box (degrees)"))
+    imp.add_argument(
+        "--radio",
+        action="append",
+        metavar="RADIO",
+        type=str.upper,
+        choices=["GSM", "UMTS", "LTE", "NR", "CDMA"],
+        help=_("keep only this radio type: GSM, UMTS, LTE, NR, CDMA (repeatable)"),
+    )
+    imp.add_argument(
+        "--source-name",
+        metavar="NAME",
+        help=_(
+            "the registry source the rows belong to (default: 'opencellid' for OpenCellID/MLS "
+            "files, 'licensed:<file stem>' for licensed-site lists); importing into the same "
+            "name updates its rows"
+        ),
+    )
+    imp.add_argument(
+        "--attribution",
+        metavar="TEXT",
+        help=_(
+            "attribution text kept with the source (default for OpenCellID: its CC BY-SA 4.0 attribution)"
+        ),
+    )
+    imp.add_argument("--licence", metavar="SPDX", help=_("licence of the data, e.g. CC-BY-SA-4.0"))
+    imp.add_argument(
+        "--format",
+        dest="csv_format",
+        choices=["auto", "opencellid", "licensed"],
+        default="auto",
+        help=_("file format (default: detected from the header)"),
+    )
+    imp.add_argument("--json", action="store_true", help=_("print the import report as one JSON object"))
+    imp.add_argument(
+        "--show-rejects",
+        type=int,
+        default=10,
+        metavar="N",
+        help=_("list the first N rejected rows with their line numbers (default 10)"),
+    )
+    st = sub.add_parser("stats", help=_("list the registry sources with their attribution and counts"))
+    st.add_argument("--json", action="store_true", help=_("one JSON object per source"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,8 +102,10 @@ class _Progress:
         if phase == "merge":
             text = f"{report.rows_read:,} rows read, storing..."
         else:
-            text = (f"{report.rows_read:,} rows read, {report.rows_read / el:,.0f} rows/s, "
-                    f"{report.rejected:,} rejected")
+            text = (
+                f"{report.rows_read:,} rows read, {report.rows_read / el:,.0f} rows/s, "
+                f"{report.rejected:,} rejected"
+            )
         sys.stderr.write("\r" + text.ljust(70))
         sys.stderr.flush()
         self.shown = True
@@ -94,11 +126,13 @@ def _import(args: argparse.Namespace) -> int:
     if args.mcc and any(not 0 <= m <= 999 for m in args.mcc):
         raise BadUsage(f"--mcc {args.mcc}: an MCC is 0..999")
     if args.show_rejects < 0:
-        raise BadUsage("--show-rejects must be >= 0")
+        raise BadUsage(_("--show-rejects must be >= 0"))
     for opt, value, limit in (("--licence", args.licence, 64), ("--source-name", args.source_name, 256)):
         if value is not None and len(value) > limit:  # the registry_source columns' sizes
-            raise BadUsage(f"{opt} is {len(value)} characters long: at most {limit}"
-                           + (" (an SPDX identifier, e.g. CC-BY-SA-4.0)" if opt == "--licence" else ""))
+            raise BadUsage(
+                f"{opt} is {len(value)} characters long: at most {limit}"
+                + (" (an SPDX identifier, e.g. CC-BY-SA-4.0)" if opt == "--licence" else "")
+            )
     from fbsdetect.detect.registry_csv import LineReader
 
     LineReader(args.file).close()  # a missing file or a directory: say so before opening the database
@@ -110,14 +144,24 @@ def _import(args: argparse.Namespace) -> int:
     store = open_store(db_url(args))
     try:
         report = import_registry(
-            store, args.file, mccs=args.mcc, bbox=bbox, radios=args.radio, source_name=args.source_name,
-            attribution=args.attribution, licence=args.licence,
+            store,
+            args.file,
+            mccs=args.mcc,
+            bbox=bbox,
+            radios=args.radio,
+            source_name=args.source_name,
+            attribution=args.attribution,
+            licence=args.licence,
             fmt=None if args.csv_format == "auto" else args.csv_format,
-            max_rejects=args.show_rejects, progress=progress)
+            max_rejects=args.show_rejects,
+            progress=progress,
+        )
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc).splitlines()[0]
-        raise NotAvailable(f"database {store.url}: {reason}; nothing of {args.file} was stored "
-                           "(another import or a long write holding the database? try again)") from None
+        raise NotAvailable(
+            f"database {store.url}: {reason}; nothing of {args.file} was stored "
+            "(another import or a long write holding the database? try again)"
+        ) from None
     finally:
         if progress is not None:
             progress.done()
@@ -143,11 +187,16 @@ def _stats(args: argparse.Namespace) -> int:
     try:
         c, s = RegistryCell.__table__, RegistrySource.__table__
         with store.engine.connect() as conn:
-            counts = {int(sid): (int(n), upd) for sid, n, upd in conn.execute(
-                select(c.c.source_id, func.count(), func.max(c.c.updated)).group_by(c.c.source_id))}
+            counts = {
+                int(sid): (int(n), upd)
+                for sid, n, upd in conn.execute(
+                    select(c.c.source_id, func.count(), func.max(c.c.updated)).group_by(c.c.source_id)
+                )
+            }
             radios: dict[int, dict[str, int]] = {}
-            for sid, radio, n in conn.execute(select(c.c.source_id, c.c.radio, func.count())
-                                              .group_by(c.c.source_id, c.c.radio)):
+            for sid, radio, n in conn.execute(
+                select(c.c.source_id, c.c.radio, func.count()).group_by(c.c.source_id, c.c.radio)
+            ):
                 radios.setdefault(int(sid), {})[radio] = int(n)
             sources = conn.execute(select(s).order_by(s.c.id)).mappings().all()
     finally:
@@ -157,15 +206,28 @@ def _stats(args: argparse.Namespace) -> int:
     out = []
     for src in sources:
         n, upd = counts.get(int(src["id"]), (0, None))
-        out.append({
-            "id": src["id"], "name": src["name"], "kind": src["kind"], "cells": n,
-            "radios": radios.get(int(src["id"]), {}),
-            "updated_max": (datetime.fromtimestamp(upd, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if upd else None),
-            "attribution": src["attribution"], "licence": src["licence"], "path": src["path"],
-            "imported_at": (src["imported_at"].isoformat() if src["imported_at"] is not None else None),
-            "last_import": {"rows_read": src["rows_read"], "imported": src["rows_imported"],
-                            "updated": src["rows_updated"], "rejected": src["rows_rejected"]},
-        })
+        out.append(
+            {
+                "id": src["id"],
+                "name": src["name"],
+                "kind": src["kind"],
+                "cells": n,
+                "radios": radios.get(int(src["id"]), {}),
+                "updated_max": (
+                    datetime.fromtimestamp(upd, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if upd else None
+                ),
+                "attribution": src["attribution"],
+                "licence": src["licence"],
+                "path": src["path"],
+                "imported_at": (src["imported_at"].isoformat() if src["imported_at"] is not None else None),
+                "last_import": {
+                    "rows_read": src["rows_read"],
+                    "imported": src["rows_imported"],
+                    "updated": src["rows_updated"],
+                    "rejected": src["rows_rejected"],
+                },
+            }
+        )
     if args.json:
         for o in out:
             sys.stdout.write(json.dumps(o, ensure_ascii=False) + "\n")
@@ -175,12 +237,21 @@ def _stats(args: argparse.Namespace) -> int:
         return 0
     for o in out:
         rad = ", ".join(f"{k} {v:,}" for k, v in sorted(o["radios"].items()))
-        sys.stdout.write(f"{o['name']} ({o['kind']}): {o['cells']:,} cells" + (f" ({rad})" if rad else "")
-                         + (f", newest update {o['updated_max']}" if o["updated_max"] else "") + "\n")
-        sys.stdout.write(f"  attribution: {o['attribution'] or '-'}" +
-                         (f" [{o['licence']}]" if o["licence"] else "") + "\n")
+        sys.stdout.write(
+            f"{o['name']} ({o['kind']}): {o['cells']:,} cells"
+            + (f" ({rad})" if rad else "")
+            + (f", newest update {o['updated_max']}" if o["updated_max"] else "")
+            + "\n"
+        )
+        sys.stdout.write(
+            f"  attribution: {o['attribution'] or '-'}"
+            + (f" [{o['licence']}]" if o["licence"] else "")
+            + "\n"
+        )
         li = o["last_import"]
-        sys.stdout.write(f"  last import {o['imported_at']}: {o['path']}: read {li['rows_read']:,}, "
-                         f"imported {li['imported']:,}, updated {li['updated']:,}, "
-                         f"rejected {li['rejected']:,}\n")
+        sys.stdout.write(
+            f"  last import {o['imported_at']}: {o['path']}: read {li['rows_read']:,}, "
+            f"imported {li['imported']:,}, updated {li['updated']:,}, "
+            f"rejected {li['rejected']:,}\n"
+        )
     return 0

@@ -6,28 +6,56 @@ import argparse
 import os
 from typing import Any
 
+from fbsdetect.i18n import _, lazy
+
 NAME = "scan"
-HELP = "scan a source (rtlsdr[:SERIAL], rtltcp:HOST:PORT, file:PATH, sim:SCENE.toml): decode, detect, store"
+HELP = lazy(
+    "scan a source (rtlsdr[:SERIAL], rtltcp:HOST:PORT, file:PATH, sim:SCENE.toml): decode, detect, store"
+)
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--source", required=True, metavar="SRC", action="append",
-                   help="rtlsdr[:SERIAL|:INDEX] | rtltcp:HOST:PORT | file:PATH | sim:SCENE.toml "
-                        "| grgsm[:ARGS]; given several times, the dongles sweep a share of the plan each, "
-                        "into one scan run")
-    p.add_argument("--profile", default="cn", metavar="PROFILE",
-                   help="scan profile: a name in scanners/ (or $FBSDETECT_SCANNERS) or a path (default: cn)")
-    p.add_argument("--gps", metavar="GPS",
-                   help="gpsd[:HOST:PORT] | nmea:FILE | gpx:FILE | fixed:LAT,LON (default: the scene's "
-                        "route for sim:, else none)")
-    p.add_argument("--summary-json", metavar="FILE", help="write the scan summary (contracts section 7) here")
-    p.add_argument("--sensor", metavar="NAME",
-                   help="sensor name stored with every observation (default: host name)")
-    p.add_argument("--learn", action="store_true",
-                   help="learning run: observations form the baseline of what is normal here")
-    p.add_argument("--max-sweeps", type=int, metavar="N", help="stop after N full sweeps")
-    p.add_argument("--duration-s", type=float, metavar="S", help="stop after S seconds of radio time")
-    p.add_argument("--no-store", action="store_true", help="do not write to the database (summary/log only)")
+    p.add_argument(
+        "--source",
+        required=True,
+        metavar="SRC",
+        action="append",
+        help=_(
+            "rtlsdr[:SERIAL|:INDEX] | rtltcp:HOST:PORT | file:PATH | sim:SCENE.toml "
+            "| grgsm[:ARGS]; given several times, the dongles sweep a share of the plan each, "
+            "into one scan run"
+        ),
+    )
+    p.add_argument(
+        "--profile",
+        default="cn",
+        metavar="PROFILE",
+        help=_("scan profile: a name in scanners/ (or $FBSDETECT_SCANNERS) or a path (default: cn)"),
+    )
+    p.add_argument(
+        "--gps",
+        metavar="GPS",
+        help=_(
+            "gpsd[:HOST:PORT] | nmea:FILE | gpx:FILE | fixed:LAT,LON (default: the scene's "
+            "route for sim:, else none)"
+        ),
+    )
+    p.add_argument(
+        "--summary-json", metavar="FILE", help=_("write the scan summary (contracts section 7) here")
+    )
+    p.add_argument(
+        "--sensor", metavar="NAME", help=_("sensor name stored with every observation (default: host name)")
+    )
+    p.add_argument(
+        "--learn",
+        action="store_true",
+        help=_("learning run: observations form the baseline of what is normal here"),
+    )
+    p.add_argument("--max-sweeps", type=int, metavar="N", help=_("stop after N full sweeps"))
+    p.add_argument("--duration-s", type=float, metavar="S", help=_("stop after S seconds of radio time"))
+    p.add_argument(
+        "--no-store", action="store_true", help=_("do not write to the database (summary/log only)")
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,16 +72,16 @@ def run(args: argparse.Namespace) -> int:
     from fbsdetect.sources.open import open_source
 
     if args.max_sweeps is not None and args.max_sweeps < 1:
-        raise BadUsage("--max-sweeps must be at least 1")
+        raise BadUsage(_("--max-sweeps must be at least 1"))
     if args.duration_s is not None and args.duration_s <= 0:
-        raise BadUsage("--duration-s must be positive")
+        raise BadUsage(_("--duration-s must be positive"))
     profile = load_profile(args.profile)
     specs = list(args.source) if isinstance(args.source, list) else [args.source]
     if len(specs) > 1:
         if any(s == "grgsm" or s.startswith("grgsm:") for s in specs):
-            raise BadUsage("--source grgsm cannot be combined with other sources")
+            raise BadUsage(_("--source grgsm cannot be combined with other sources"))
         if len(set(specs)) != len(specs):
-            raise BadUsage("the same --source is given twice")
+            raise BadUsage(_("the same --source is given twice"))
         return _run_multi(args, profile, specs)
     args.source = specs[0]
     if args.source == "grgsm" or args.source.startswith("grgsm:"):
@@ -79,10 +107,23 @@ def run(args: argparse.Namespace) -> int:
         cal_key, ppm = _calibration(src, args.source)
         view = make_view(quiet=bool(getattr(args, "quiet", False)))
         snippets = _snippets(store, profile, sensor, __version__) if detector is not None else None
-        runner = ScanRunner(src, profile, sink, source_spec=args.source, gps=gps, detector=detector,
-                            sensor=sensor, learn=args.learn, max_sweeps=args.max_sweeps,
-                            duration_s=args.duration_s, view=view, software_version=__version__, ppm=ppm,
-                            log=view.log, snippets=snippets)
+        runner = ScanRunner(
+            src,
+            profile,
+            sink,
+            source_spec=args.source,
+            gps=gps,
+            detector=detector,
+            sensor=sensor,
+            learn=args.learn,
+            max_sweeps=args.max_sweeps,
+            duration_s=args.duration_s,
+            view=view,
+            software_version=__version__,
+            ppm=ppm,
+            log=view.log,
+            snippets=snippets,
+        )
         try:
             summary = runner.run()
         finally:
@@ -100,8 +141,10 @@ def run(args: argparse.Namespace) -> int:
             os.replace(tmp, args.summary_json)
         n = len(summary["cells"])
         done = sum(1 for c in summary["cells"] if c["si_complete_s"] is not None)
-        view.log(f"scan: {summary['radio_s']:.1f} s radio, {summary['sweeps']} sweeps, {n} cells "
-                 f"({done} with complete SI), {summary['overflows']} overflows, cpu {summary['cpu_s']:.1f} s")
+        view.log(
+            f"scan: {summary['radio_s']:.1f} s radio, {summary['sweeps']} sweeps, {n} cells "
+            f"({done} with complete SI), {summary['overflows']} overflows, cpu {summary['cpu_s']:.1f} s"
+        )
         if n == 0:
             for t in summary["tunings"]:
                 for why in t.get("why", []):
@@ -164,9 +207,20 @@ def _run_multi(args: argparse.Namespace, profile: Any, specs: list[str]) -> int:
         def make(src: Any, prof: Any, snk: Any, **kw: Any) -> ScanRunner:
             _key, ppm = _calibration(src, kw["source_spec"])
             snip = _snippets(store, prof, sensor, __version__) if detector is not None else None
-            return ScanRunner(src, prof, snk, gps=gps, sensor=sensor, learn=args.learn,
-                              max_sweeps=args.max_sweeps, duration_s=args.duration_s,
-                              software_version=__version__, ppm=ppm, snippets=snip, **kw)
+            return ScanRunner(
+                src,
+                prof,
+                snk,
+                gps=gps,
+                sensor=sensor,
+                learn=args.learn,
+                max_sweeps=args.max_sweeps,
+                duration_s=args.duration_s,
+                software_version=__version__,
+                ppm=ppm,
+                snippets=snip,
+                **kw,
+            )
 
         try:
             summary = run_multi(srcs, specs, profile, sink, make_runner=make, detector=detector, log=say)
@@ -182,8 +236,10 @@ def _run_multi(args: argparse.Namespace, profile: Any, specs: list[str]) -> int:
                 json.dump(summary, f, indent=1)
             os.replace(tmp, args.summary_json)
         n = len(summary["cells"])
-        say(f"scan: {len(specs)} sources, {summary['radio_s']:.1f} s radio, {summary['sweeps']} sweeps, "
-            f"{n} cells, {summary['overflows']} overflows")
+        say(
+            f"scan: {len(specs)} sources, {summary['radio_s']:.1f} s radio, {summary['sweeps']} sweeps, "
+            f"{n} cells, {summary['overflows']} overflows"
+        )
     finally:
         if gps is not None:
             gps.close()
@@ -205,9 +261,14 @@ def _snippets(store: Any, profile: Any, sensor: str, version: str) -> Any:
     db = getattr(store.engine.url, "database", None)
     sub = f"{os.path.basename(db)}.iq" if store.engine.dialect.name == "sqlite" and db else "iq"
     r = profile.radio
-    return SnippetKeeper(base, subdir=sub, cell_max_bytes=int(r.iq_snippet_cell_max_mb * 2**20),
-                         total_max_bytes=int(r.iq_snippet_total_max_mb * 2**20), sensor=sensor,
-                         software=version)
+    return SnippetKeeper(
+        base,
+        subdir=sub,
+        cell_max_bytes=int(r.iq_snippet_cell_max_mb * 2**20),
+        total_max_bytes=int(r.iq_snippet_total_max_mb * 2**20),
+        sensor=sensor,
+        software=version,
+    )
 
 
 def _calibration(src: object, spec: str) -> tuple[str | None, float | None]:
@@ -261,9 +322,17 @@ def _run_grgsm(args: argparse.Namespace, profile_name: str) -> int:
             sys.stderr.write(s + "\n")
 
     try:
-        summary = run_grgsm_scan(args.source, sink, profile=profile_name, sensor=sensor,
-                                 software_version=__version__, gps=gps, detector=detector, learn=args.learn,
-                                 say=say)
+        summary = run_grgsm_scan(
+            args.source,
+            sink,
+            profile=profile_name,
+            sensor=sensor,
+            software_version=__version__,
+            gps=gps,
+            detector=detector,
+            learn=args.learn,
+            say=say,
+        )
     finally:
         if detector is not None:
             try:

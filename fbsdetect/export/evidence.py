@@ -514,91 +514,197 @@ def _report_html(det: dict[str, Any], findings: list[dict[str, Any]], summary: d
         return "" if x is None else e(str(x))
 
     cgi = "-".join(v(det.get(k)) or "?" for k in ("mcc", "mnc", "lac", "cid"))
-    from fbsdetect.i18n import html_lang
+    from fbsdetect.i18n import _, html_lang, rule_title, severity_word
 
     parts = [
         f"<!DOCTYPE html><html lang='{html_lang()}'><head><meta charset='utf-8'>",
-        f"<title>Evidence: detection {v(det.get('id'))}</title>",
+        "<title>" + e(_("Evidence: detection {id}").format(id=det.get("id"))) + "</title>",
         "<style>body{font-family:\"Noto Sans CJK SC\",\"Noto Sans\",sans-serif;margin:2em;max-width:70em}"
         "table{border-collapse:collapse;"
         "font-size:90%}td,th{border:1px solid #999;padding:2px 6px;text-align:left}"
         "th{background:#eee}.mono{font-family:monospace}table.obs{font-size:75%}"
         "table.obs td{white-space:nowrap}</style></head><body>",
-        f"<h1>Suspected fake base station: detection {v(det.get('id'))}</h1>",
-        f"<p>Package created {e(iso_utc(created) or '')} by fbsdetect {e(version)}.</p>",
-        "<h2>The cell</h2><table>",
+        "<h1>" + e(_("Suspected fake base station: detection {id}").format(id=det.get("id"))) + "</h1>",
+        "<p>" + e(_("Package created {time} by fbsdetect {version}.").format(time=iso_utc(created) or "",
+                                                                          version=version)) + "</p>",
+        "<h2>" + e(_("The cell")) + "</h2><table>",
     ]
-    for label, val in (("Cell identity (MCC-MNC-LAC-CID)", cgi), ("ARFCN", v(det.get("arfcn"))),
-                       ("BSIC", v(det.get("bsic"))), ("Severity", v(det.get("severity"))),
-                       ("Score", v(det.get("score"))), ("First seen (UTC)", v(det.get("first_seen"))),
-                       ("Last seen (UTC)", v(det.get("last_seen"))),
-                       ("Observations", v(n_obs)), ("Decoded frames", v(n_frames)),
-                       ("Sensors", e(", ".join(sorted(summary["sensors"])) or "unknown")),
-                       ("Scan runs", e(", ".join(str(x) for x in sorted(summary["runs"])) or "unknown")),
-                       ("Located observations", v(summary["located"])),
-                       ("Strongest power", v(summary["max_power"])),
-                       ("Estimated position", e(json.dumps(det.get("position"))) if det.get("position")
-                        else "not estimated"),
-                       ("Status", v(det.get("status")))):
-        parts.append(f"<tr><th>{label}</th><td>{val}</td></tr>")
-    parts.append("</table><h2>Why it is suspected</h2>")
+    for label, val in (
+        (_("Cell identity (MCC-MNC-LAC-CID)"), cgi),
+        ("ARFCN", v(det.get("arfcn"))),
+        ("BSIC", v(det.get("bsic"))),
+        (_("Severity"), e(severity_word(det.get("severity")))),
+        (_("Score"), v(det.get("score"))),
+        (_("First seen (UTC)"), v(det.get("first_seen"))),
+        (_("Last seen (UTC)"), v(det.get("last_seen"))),
+        (_("Observations"), v(n_obs)),
+        (_("Decoded frames"), v(n_frames)),
+        (_("Sensors"), e(", ".join(sorted(summary["sensors"])) or _("unknown"))),
+        (_("Scan runs"), e(", ".join(str(x) for x in sorted(summary["runs"])) or _("unknown"))),
+        (_("Located observations"), v(summary["located"])),
+        (_("Strongest power"), v(summary["max_power"])),
+        (
+            _("Estimated position"),
+            e(json.dumps(det.get("position"))) if det.get("position") else e(_("not estimated")),
+        ),
+        (_("Status"), v(det.get("status"))),
+    ):
+        parts.append(f"<tr><th>{e(label)}</th><td>{val}</td></tr>")
+    parts.append("</table><h2>" + e(_("Why it is suspected")) + "</h2>")
     rules = det.get("rules") or []
     if rules:
-        parts.append("<table><tr><th>rule</th><th>version</th><th>title</th><th>score</th><th>evidence</th></tr>")
+        parts.append(
+            "<table><tr>"
+            + "".join(
+                f"<th>{e(h)}</th>" for h in (_("rule"), _("version"), _("title"), _("score"), _("evidence"))
+            )
+            + "</tr>"
+        )
         for r in rules if isinstance(rules, list) else []:
             if isinstance(r, dict):
-                parts.append(f"<tr><td>{v(r.get('id'))}</td><td>{v(r.get('version'))}</td>"
-                             f"<td>{v(r.get('title'))}</td><td>{v(r.get('score'))}</td>"
-                             f"<td>{v(r.get('evidence'))}</td></tr>")
+                parts.append(
+                    f"<tr><td>{v(r.get('id'))}</td><td>{v(r.get('version'))}</td>"
+                    f"<td>{e(rule_title(str(r.get('id')), r.get('title')))}</td><td>{v(r.get('score'))}</td>"
+                    f"<td>{v(r.get('evidence'))}</td></tr>"
+                )
         parts.append("</table>")
     else:
-        parts.append("<p>No rule summary is stored with the detection.</p>")
-    parts.append(f"<h3>Rule findings ({len(findings)})</h3>")
+        parts.append("<p>" + e(_("No rule summary is stored with the detection.")) + "</p>")
+    parts.append("<h3>" + e(_("Rule findings ({n})").format(n=len(findings))) + "</h3>")
     if findings:
-        parts.append("<table><tr><th>finding</th><th>observation</th><th>rule</th><th>version</th>"
-                     "<th>severity</th><th>score</th><th>evidence</th></tr>")
+        parts.append(
+            "<table><tr>"
+            + "".join(
+                f"<th>{e(h)}</th>"
+                for h in (
+                    _("finding"),
+                    _("observation"),
+                    _("rule"),
+                    _("version"),
+                    _("severity"),
+                    _("score"),
+                    _("evidence"),
+                )
+            )
+            + "</tr>"
+        )
         for f in findings:
-            parts.append(f"<tr><td>{v(f.get('id'))}</td><td>{v(f.get('observation_id'))}</td>"
-                         f"<td>{v(f.get('rule_id'))}</td><td>{v(f.get('rule_version'))}</td>"
-                         f"<td>{v(f.get('severity'))}</td><td>{v(f.get('score'))}</td>"
-                         f"<td>{v(f.get('evidence'))}</td></tr>")
+            parts.append(
+                f"<tr><td>{v(f.get('id'))}</td><td>{v(f.get('observation_id'))}</td>"
+                f"<td>{v(f.get('rule_id'))}</td><td>{v(f.get('rule_version'))}</td>"
+                f"<td>{e(severity_word(f.get('severity')))}</td><td>{v(f.get('score'))}</td>"
+                f"<td>{v(f.get('evidence'))}</td></tr>"
+            )
         parts.append("</table>")
     if traffic:
         t = traffic.get("traffic") or {}
-        ids = ", ".join(f"{k} {n}" for k, n in (t.get("identity_requests") or {}).items()) or "none"
-        parts.append("<h2>What the cell sent to phones</h2>"
-                     f"<p>{v(t.get('assignments', 0))} channel assignments followed, "
-                     f"{v(t.get('ciphered', 0))} ciphered blocks (counted, never decrypted), identity "
-                     f"requests: {e(ids)}, {v(t.get('lu_rejects', 0))} location-update rejects. Victims' "
-                     "identities are kept only as keyed hashes.</p>")
+        ids = ", ".join(f"{k} {n}" for k, n in (t.get("identity_requests") or {}).items()) or _("none")
+        parts.append(
+            "<h2>"
+            + e(_("What the cell sent to phones"))
+            + "</h2><p>"
+            + e(
+                _(
+                    "{assignments} channel assignments followed, {ciphered} ciphered blocks (counted, never "
+                    "decrypted), identity requests: {ids}, {rejects} location-update rejects. Victims' "
+                    "identities "
+                    "are kept only as keyed hashes."
+                ).format(
+                    assignments=t.get("assignments", 0),
+                    ciphered=t.get("ciphered", 0),
+                    ids=ids,
+                    rejects=t.get("lu_rejects", 0),
+                )
+            )
+            + "</p>"
+        )
         sms = traffic.get("sms") or []
         if sms:
-            parts.append(f"<table><tr><th>time (UTC)</th><th>sender</th><th>category</th><th>text "
-                         f"({len(sms)} SMS, all in sms.json)</th></tr>")
+            parts.append(
+                "<table><tr>"
+                + "".join(
+                    f"<th>{e(h)}</th>"
+                    for h in (
+                        _("time (UTC)"),
+                        _("sender"),
+                        _("category"),
+                        _("text ({n} SMS, all in sms.json)").format(n=len(sms)),
+                    )
+                )
+                + "</tr>"
+            )
             for m in sms:
-                parts.append(f"<tr><td>{v(m.get('time'))}</td><td>{v(m.get('sender'))}</td>"
-                             f"<td>{v(m.get('category'))}</td><td>{v(m.get('text'))}</td></tr>")
+                parts.append(
+                    f"<tr><td>{v(m.get('time'))}</td><td>{v(m.get('sender'))}</td>"
+                    f"<td>{v(m.get('category'))}</td><td>{v(m.get('text'))}</td></tr>"
+                )
             parts.append("</table>")
-    parts.append(f"<h2>Observations ({n_obs})</h2>")
+    parts.append("<h2>" + e(_("Observations ({n})").format(n=n_obs)) + "</h2>")
     if n_obs > len(rows):
-        parts.append(f"<p>The first {len(rows)} are listed; all are in observations.json and "
-                     "observations.csv.</p>")
-    cols = ("id", "time", "sensor", "lat", "lon", "gps_mode", "gps_error_m", "arfcn", "bsic", "mcc", "mnc",
-            "lac", "cid", "power_dbm", "snr_db", "freq_offset_hz")
+        parts.append(
+            "<p>"
+            + e(
+                _("The first {n} are listed; all are in observations.json and observations.csv.").format(
+                    n=len(rows)
+                )
+            )
+            + "</p>"
+        )
+    cols = (
+        "id",
+        "time",
+        "sensor",
+        "lat",
+        "lon",
+        "gps_mode",
+        "gps_error_m",
+        "arfcn",
+        "bsic",
+        "mcc",
+        "mnc",
+        "lac",
+        "cid",
+        "power_dbm",
+        "snr_db",
+        "freq_offset_hz",
+    )
     parts.append("<table class='obs'><tr>" + "".join(f"<th>{c}</th>" for c in cols) + "</tr>")
     for r in rows:
         parts.append("<tr>" + "".join(f"<td>{v(r.get(c))}</td>" for c in cols) + "</tr>")
-    parts.append("</table><h2>Files of this package</h2><table><tr><th>file</th><th>SHA-256</th></tr>")
+    parts.append(
+        "</table><h2>"
+        + e(_("Files of this package"))
+        + "</h2><table><tr><th>"
+        + e(_("file"))
+        + "</th><th>SHA-256</th></tr>"
+    )
     for name, h in hashes.items():
         parts.append(f"<tr><td>{e(name)}</td><td class='mono'>{h}</td></tr>")
-    parts.append("</table><p>manifest.json lists every file (this report too) with its SHA-256; "
-                 "manifest.sig and the archive's comment are Ed25519 signatures. "
-                 "Check them with <code>fbsdetect verify PACKAGE.zip</code>.</p>")
-    parts.append(f"<p>Signing key fingerprint: <span class='mono'>{e(fp)}</span></p>")
-    parts.append(f"<p>Database audit log head when exported: entry {head[0]}, "
-                 f"<span class='mono'>{e(head[1])}</span></p>")
+    parts.append(
+        "</table><p>"
+        + e(
+            _(
+                "manifest.json lists every file (this report too) with its SHA-256; "
+                "manifest.sig and the archive's comment are Ed25519 signatures. Check "
+                "them with {command}."
+            )
+        ).format(command="<code>fbsdetect verify PACKAGE.zip</code>")
+        + "</p>"
+    )
+    parts.append(
+        "<p>" + e(_("Signing key fingerprint: {fp}")).format(fp=f"<span class='mono'>{e(fp)}</span>") + "</p>"
+    )
+    parts.append(
+        "<p>"
+        + e(_("Database audit log head when exported: entry {seq}, {hash}")).format(
+            seq=head[0], hash=f"<span class='mono'>{e(head[1])}</span>"
+        )
+        + "</p>"
+    )
     if notes:
-        parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>")
+        parts.append(
+            "<h2>" + e(_("Notes")) + "</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>"
+        )
     parts.append("</body></html>\n")
     return "\n".join(parts)
 

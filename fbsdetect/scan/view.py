@@ -29,9 +29,13 @@ class LogView:
             return
         self._last = now
         n_done = sum(1 for c in runner.cells.values() if c.complete)
-        self.log(f"[{runner.radio_s():7.1f} s] sweep {runner.sweeps + 1} {runner.phase} "
-                 f"{runner.step[0]}/{runner.step[1]}: {len(runner.cells)} cells ({n_done} SI complete), "
-                 f"{runner.n_revisits} revisits, {runner.overflows} overflows")
+        from fbsdetect.i18n import _
+
+        self.log(f"[{runner.radio_s():7.1f} s] " + _(
+            "sweep {sweep} {phase} {step}/{steps}: {cells} cells ({done} SI complete), {revisits} revisits, "
+            "{overflows} overflows").format(sweep=runner.sweeps + 1, phase=runner.phase, step=runner.step[0],
+                                            steps=runner.step[1], cells=len(runner.cells), done=n_done,
+                                            revisits=runner.n_revisits, overflows=runner.overflows))
 
     def close(self) -> None:
         pass
@@ -70,9 +74,12 @@ class LiveView:
         from rich.table import Table
         from rich.text import Text
 
+        from fbsdetect.i18n import _, severity_word
+
         t = Table(title=f"fbsdetect scan — {runner.spec} ({runner.profile.name})", expand=False,
                   box=box.SIMPLE, pad_edge=False)
-        for col in ("ARFCN", "BSIC", "PLMN", "LAC", "CID", "dBm", "SNR", "SI", "first s", "last s", "rev"):
+        for col in ("ARFCN", "BSIC", "PLMN", "LAC", "CID", "dBm", "SNR", "SI", _("first s"), _("last s"),
+                    _("rev")):
             t.add_column(col, justify="right", no_wrap=True)
         suspects = set()
         if runner.detector is not None:
@@ -83,21 +90,32 @@ class LiveView:
         cells = sorted(runner.cells.values(), key=lambda c: (c.arfcn, c.bsic))[:ROWS_MAX]
         for c in cells:
             plmn = f"{c.mcc}-{c.mnc:02d}" if c.mcc is not None and c.mnc is not None else "?"
-            si = "complete" if c.complete else f"{len(c.si)} +{len(c.wanted())}"
+            si = _("complete") if c.complete else f"{len(c.si)} +{len(c.wanted())}"
             pw = "" if c.power_dbm is None else f"{c.power_dbm:.1f}" + ("" if c.power_ref == "dBm" else " FS")
             style = "bold red" if c.arfcn in suspects else None
             t.add_row(str(c.arfcn), str(c.bsic), plmn, str(c.lac or "?"), str(c.cid or "?"), pw,
                       "" if c.snr_db is None else f"{c.snr_db:.1f}", si, f"{c.first_seen_s:.1f}",
                       f"{c.last_seen_s:.1f}", str(c.n_revisits), style=style)
         f = runner.last_fix
-        gps = "GPS: none" if f is None else (
-            f"GPS: mode {f.mode} {f.lat:.5f},{f.lon:.5f} ±{f.error_m or 0:.0f} m" if f.has_position
-            else f"GPS: mode {f.mode} (no position)")
-        head = Text(f"radio {runner.radio_s():.1f} s  sweep {runner.sweeps + 1} {runner.phase} "
-                    f"{runner.step[0]}/{runner.step[1]}  revisits {runner.n_revisits}  "
-                    f"overflows {runner.overflows}  {gps}")
-        alerts = [Text(f"ALERT ARFCN {getattr(a, 'arfcn', '?')} [{getattr(a, 'severity', '?')}] "
-                       f"{getattr(a, 'text', a)}", style="red") for a in runner.alerts[-5:]]
+        gps = _("GPS: none") if f is None else (
+            _("GPS: mode {mode} {lat:.5f},{lon:.5f} ±{error:.0f} m").format(
+                mode=f.mode, lat=f.lat, lon=f.lon, error=f.error_m or 0) if f.has_position
+            else _("GPS: mode {mode} (no position)").format(mode=f.mode))
+        head = Text(_("radio {radio:.1f} s  sweep {sweep} {phase} {step}/{steps}  revisits {revisits}  "
+                      "overflows {overflows}  {gps}").format(
+            radio=runner.radio_s(), sweep=runner.sweeps + 1, phase=runner.phase, step=runner.step[0],
+            steps=runner.step[1], revisits=runner.n_revisits, overflows=runner.overflows, gps=gps))
+        alerts = [
+            Text(
+                _("ALERT ARFCN {arfcn} [{severity}] {text}").format(
+                    arfcn=getattr(a, "arfcn", "?"),
+                    severity=severity_word(getattr(a, "severity", "?")),
+                    text=getattr(a, "text", a),
+                ),
+                style="red",
+            )
+            for a in runner.alerts[-5:]
+        ]
         return Group(head, t, *alerts, *[Text(s, style="dim") for s in self.lines])
 
     def close(self) -> None:

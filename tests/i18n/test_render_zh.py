@@ -236,9 +236,6 @@ def test_evidence_package_map_in_chinese(surveyed: str, tmp_path: Path) -> None:
     assert '<html lang="zh-CN">' in m and "小区不在基站库或基线中" in m
 
 
-@pytest.mark.xfail(
-    strict=True, reason="export/evidence.py (helper S) has no texts marked for translation yet"
-)
 def test_evidence_package_report_in_chinese(surveyed: str, tmp_path: Path) -> None:
     with _evidence(surveyed, tmp_path) as z:
         report = z.read("report.html").decode("utf-8")
