@@ -42,6 +42,29 @@ from fbsdetect.node.uplink import HttpsTransport, MqttTransport, Uplink
 log = logging.getLogger(__name__)
 
 
+DETECTION_MAX_BYTES = 48 * 1024  # under the server's 64 KiB a record, as it measures (ASCII-escaped)
+
+
+def fit_detection(d: dict[str, Any]) -> dict[str, Any]:
+    """A detection record within the server's size limit: an SMS blaster's many messages
+    would make it too big to be accepted; then only the newest SMS that fit are sent, with
+    `sms_count` (all of them) and `sms_truncated`."""
+    def size(x: dict[str, Any]) -> int:
+        return len(json.dumps(x, default=str))
+
+    sms = list(d.get("sms") or [])
+    if size(d) <= DETECTION_MAX_BYTES or not sms:
+        return d
+    keep = len(sms)
+    out = d
+    while keep > 0:
+        keep //= 2
+        out = dict(d, sms=sms[len(sms) - keep:] if keep else [], sms_count=len(sms), sms_truncated=True)
+        if size(out) <= DETECTION_MAX_BYTES:
+            break
+    return out
+
+
 class NodeDaemon:
     def __init__(self, cfg: NodeConfig, *, drain_timeout_s: float = 60.0) -> None:
         from fbsdetect.store import open_store
@@ -89,7 +112,7 @@ class NodeDaemon:
         for d in list_detections(self.store):
             dig = hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
             if self._det_digest.get(d["id"]) != dig:
-                self.outbox.add("detection", dict(d, node=self.cfg.node))
+                self.outbox.add("detection", fit_detection(dict(d, node=self.cfg.node)))
                 self._det_digest[d["id"]] = dig
                 n += 1
         return n

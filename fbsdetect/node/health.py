@@ -54,4 +54,5 @@ def heartbeat(*, node: str, source: str, version: str, outbox: Any, sink: Any, u
             "outbox_full": outbox.full,
             "uplink_connected": bool(getattr(uplink.transport, "connected", False)),
             "uplink_sent": uplink.sent, "uplink_failures": uplink.failures,
+            "uplink_refused": int(getattr(uplink.transport, "refused", 0)),
             "uptime_s": round(time.monotonic() - started, 1)}

@@ -65,6 +65,7 @@ class HttpsTransport:
         self.where = f"{u.hostname}:{u.port or (443 if u.scheme == 'https' else 80)}"
         self.ca_file = ca_file
         self.node = node
+        self.refused = 0  # records the server refused for good (4xx): skipped
         self.client = httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=timeout_s,
                                    verify=ssl.create_default_context(cafile=ca_file) if ca_file else True)
         self.connected = False
@@ -85,7 +86,28 @@ class HttpsTransport:
             self.last_error = None
             return [r.seq for r in batch]
         self.last_error = f"HTTP {resp.status_code}: {resp.text[:200]}"
+        if resp.status_code in (413, 422):  # the server refuses a record of the batch for good
+            return self._refused(batch, resp)
         return []
+
+    def _refused(self, batch: list[OutRecord], resp: Any) -> list[int]:
+        """A refused batch: one record at a time, so that the good ones go through; a record
+        refused alone is skipped (it stays in the outbox, marked sent; counted in `refused` and
+        the heartbeat) instead of blocking every later record of the node."""
+        if len(batch) == 1:
+            r = batch[0]
+            self.refused += 1
+            self.last_error = None
+            log.warning("uplink: the server refused record %d (%s) for good: HTTP %d: %s; skipped", r.seq,
+                        r.kind, resp.status_code, resp.text[:200])
+            return [r.seq]
+        acked: list[int] = []
+        for r in batch:
+            got = self.send([r])
+            if not got:  # an outage meanwhile: the rest later
+                break
+            acked += got
+        return acked
 
     def close(self) -> None:
         self.client.close()
