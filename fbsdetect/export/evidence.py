@@ -201,6 +201,45 @@ def _inside(base: Path, ref: str) -> Path | None:
     return q
 
 
+def _iq_bound(params: Any) -> tuple[str, dict[str, str]] | None:
+    """(reference, {"meta": sha256, "data": sha256}) an observation bound its snippet with
+    when the scan wrote it (`params["iq_snippet"]` + `params["iq_sha256"]`), else None."""
+    if not isinstance(params, dict):
+        return None
+    ref, h = params.get("iq_snippet"), params.get("iq_sha256")
+    if not isinstance(ref, str) or not isinstance(h, dict):
+        return None
+    out = {k: str(h[k]).lower() for k in ("meta", "data") if isinstance(h.get(k), str)}
+    return (ref, out) if out else None
+
+
+def _iq_mismatch(files: list[Path], expected: dict[str, str] | None) -> str | None:
+    """Why the SigMF files of one snippet are not what was captured, or None: a SHA-256
+    that differs from the one the observation stored at capture (`expected`), or data
+    that disagrees with the meta's own `core:sha512`."""
+    meta = next((q for q in files if q.name.endswith(".sigmf-meta")), None)
+    data = next((q for q in files if q.name.endswith(".sigmf-data")), None)
+    for kind, q in (("meta", meta), ("data", data)):
+        if expected and kind in expected and q is not None and _sha256_file(q) != expected[kind]:
+            return (f"{q.name} has SHA-256 {_sha256_file(q)[:16]}..., the observation stored "
+                    f"{expected[kind][:16]}... when it was written")
+        if expected and kind in expected and q is None:
+            return f"its .sigmf-{kind} is missing"
+    if meta is not None and data is not None and meta.stat().st_size <= MAX_CONTROL_BYTES:
+        try:
+            want = json.loads(meta.read_bytes()).get("global", {}).get("core:sha512")
+        except (ValueError, UnicodeDecodeError, AttributeError):
+            want = None
+        if isinstance(want, str):
+            h = hashlib.sha512()
+            with open(data, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+            if h.hexdigest() != want.lower():
+                return f"{data.name} does not match the core:sha512 of {meta.name}"
+    return None
+
+
 def _is_sigmf(p: Path) -> bool:
     return p.name.endswith((".sigmf-meta", ".sigmf-data")) and len(p.name) > len(".sigmf-meta")
 
@@ -356,6 +395,7 @@ def build_evidence(store: Any, detection_id: int, out: str | os.PathLike[str], *
         summary: dict[str, Any] = {"n": 0, "first": None, "last": None, "sensors": set(), "located": 0,
                                    "max_power": None, "runs": set()}
         iq_refs: list[str] = []
+        iq_bound: dict[str, dict[str, str]] = {}  # reference -> SHA-256 at capture (params.iq_sha256)
         report_rows: list[dict[str, Any]] = []
 
         def obs_items() -> Iterable[dict[str, Any]]:
@@ -377,6 +417,9 @@ def build_evidence(store: Any, detection_id: int, out: str | os.PathLike[str], *
                 for ref in _iq_refs(r.params):
                     if ref not in iq_refs:
                         iq_refs.append(ref)
+                bound = _iq_bound(r.params)
+                if bound is not None and bound[0] not in iq_bound:
+                    iq_bound[bound[0]] = bound[1]
                 if len(report_rows) < MAX_REPORT_ROWS:
                     report_rows.append(o)
                 yield o
@@ -390,6 +433,7 @@ def build_evidence(store: Any, detection_id: int, out: str | os.PathLike[str], *
 
         # IQ snippets referenced by the observations
         iq_files: list[str] = []
+        unbound: list[str] = []
         base = _db_dir(store)
         for ref in iq_refs:
             # a reference is relative to the database's folder and stays inside it: an absolute
@@ -399,6 +443,7 @@ def build_evidence(store: Any, detection_id: int, out: str | os.PathLike[str], *
             if p is None:
                 notes.append(f"IQ snippet {ref} is not a path inside the database's folder: left out")
                 continue
+            take: list[tuple[Path, str]] = []
             for q in _sigmf_pair(p):
                 name = "iq/" + q.relative_to(base).as_posix()
                 if name in iq_files:
@@ -415,9 +460,20 @@ def build_evidence(store: Any, detection_id: int, out: str | os.PathLike[str], *
                 if not q.is_file():
                     notes.append(f"IQ snippet {ref} is referenced but {q.name} is not on this machine")
                     continue
+                take.append((q, name))
+            why = _iq_mismatch([q for q, _ in take], iq_bound.get(ref))
+            if why:
+                notes.append(f"IQ snippet {ref} left out, not the recording captured: {why}")
+                continue
+            if take and ref not in iq_bound:
+                unbound.append(ref)
+            for q, name in take:
                 (d / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(q, d / name)
                 iq_files.append(name)
+        if unbound:
+            notes.append("IQ snippets with no SHA-256 from their capture (params.iq_sha256), vouched for from "
+                         f"this export on only: {', '.join(unbound[:5])}{' ...' if len(unbound) > 5 else ''}")
         iq_note = (f"{len(iq_files)} IQ snippet file(s) under iq/" if iq_files else
                    "no IQ snippets: none were stored for this detection's observations")
         notes.append(iq_note)

@@ -669,7 +669,10 @@ class ScanRunner:
         try:
             ref = self.snippets.save(self._tap, r, d.tuning.center_freq_hz, time_zero=self.time_zero,
                                      fix=self.fix_at(t_src), cell=cell, obs_id=oid)
-            if ref is not None and not update_params(self.sink, oid, {"iq_snippet": ref}):
+            extra: dict[str, Any] = {"iq_snippet": ref}
+            if ref is not None and ref in self.snippets.sha256:
+                extra["iq_sha256"] = self.snippets.sha256[ref]
+            if ref is not None and not update_params(self.sink, oid, extra):
                 self.snippets.counts["unreferenced"] = self.snippets.counts.get("unreferenced", 0) + 1
         except OSError as e:  # a full disk costs the snippet, not the scan
             self.log(f"iq snippet: {e}")

@@ -22,7 +22,10 @@ to about 4 samples a symbol, and writes one recording per cell and dwell:
 
 The observation refers to the meta file by its path relative to the
 database's folder (`params["iq_snippet"]`, packed by `export --format
-evidence`). Bounds: at most `cell_max_bytes` a cell (its first snippets are
+evidence`) and binds it by the SHA-256 of both files as written
+(`params["iq_sha256"] = {"meta": .., "data": ..}`: the observation's params
+are in the audit chain, so a file swapped on disk later is refused by the
+export). Bounds: at most `cell_max_bytes` a cell (its first snippets are
 kept, later ones skipped and counted) and `total_max_bytes` a run (the
 oldest snippet of the cell holding the most bytes is deleted to make room,
 unless that is the cell's only one: then the new one is skipped); `counts`
@@ -31,6 +34,7 @@ says how many were written, skipped and dropped.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 from collections import deque
@@ -126,6 +130,9 @@ class SnippetKeeper:
     counts: dict[str, int] = field(default_factory=lambda: {"written": 0, "bytes": 0, "skipped": 0,
                                                              "dropped": 0, "no_samples": 0})
     _by_cell: dict[tuple[int, int], list[_Saved]] = field(default_factory=dict)
+    # reference -> SHA-256 of its files as written {"meta": .., "data": ..}: the runner puts them into the
+    # observation's params (`iq_sha256`, in the audit chain) so that evidence refuses a swapped file
+    sha256: dict[str, dict[str, str]] = field(default_factory=dict)
     _seq: int = 0
 
     @property
@@ -196,7 +203,9 @@ class SnippetKeeper:
         mine.append(_Saved(meta_path, data_path, n))
         self.counts["written"] += 1
         self.counts["bytes"] += n
-        return os.path.relpath(meta_path, self.base_dir).replace(os.sep, "/")
+        ref = os.path.relpath(meta_path, self.base_dir).replace(os.sep, "/")
+        self.sha256[ref] = {"meta": sha256_file(meta_path), "data": sha256_file(data_path)}
+        return ref
 
     def _make_room(self, key: tuple[int, int], need: int) -> bool:
         while self.total_bytes + need > self.total_max_bytes:
@@ -211,7 +220,16 @@ class SnippetKeeper:
                 except OSError:
                     pass
             self.counts["dropped"] += 1
+            self.sha256.pop(os.path.relpath(old.meta, self.base_dir).replace(os.sep, "/"), None)
         return True
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def _baseband(x: npt.NDArray[np.complex64], offset_hz: float, fs: float, decim: int

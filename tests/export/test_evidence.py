@@ -13,6 +13,7 @@ import json
 import shutil
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -311,3 +312,72 @@ def test_infinite_and_nan_values_are_null_in_the_package(tmp_path: Path, monkeyp
         json.loads(zf.read("detection.json"), parse_constant=lambda c: pytest.fail(c))
     assert obs[0]["snr_db"] is None and obs[0]["power_dbm"] is None
     assert verify_package(tmp_path / "p.zip").ok
+
+
+def _snippet_store(tmp_path: Path) -> tuple[Built, Path, Path]:
+    """A store whose observations reference a snippet written by the scan's keeper, bound by its SHA-256."""
+    from datetime import UTC, datetime
+
+    from fbsdetect.scan.snippets import SnippetKeeper
+    from tests.scan.test_snippets import _carrier, _tap_with
+
+    k = SnippetKeeper(tmp_path, subdir="fbsdetect.db.iq", run_tag="run1")
+    ref = k.save(_tap_with(1.0), _carrier(20, 11), 939.0e6, time_zero=datetime(2026, 3, 2, tzinfo=UTC))
+    assert ref and set(k.sha256[ref]) == {"meta", "data"}
+    b = build_store(f"sqlite:///{tmp_path / 'fbsdetect.db'}", n=6,
+                    params_extra={"iq_snippet": ref, "iq_sha256": k.sha256[ref]})
+    meta = tmp_path / ref
+    return b, meta, meta.with_name(meta.name.replace(".sigmf-meta", ".sigmf-data"))
+
+
+def _export(b: Built, out: Path) -> Any:
+    store = open_store(b.url)
+    try:
+        return build_evidence(store, b.detection_id, out, pdf=False, draw_map=False)
+    finally:
+        store.close()
+
+
+def test_a_snippet_bound_at_capture_is_packed_and_verifies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    b, meta, data = _snippet_store(tmp_path)
+    res = _export(b, tmp_path / "p.zip")
+    assert {"iq/" + p.relative_to(tmp_path).as_posix() for p in (meta, data)} <= set(res.files)
+    assert not [n for n in res.notes if "not the recording captured" in n or "no SHA-256" in n]
+    assert verify_package(tmp_path / "p.zip").ok
+
+
+@pytest.mark.parametrize("swap", ["data and its core:sha512", "data", "meta"])
+def test_a_snippet_swapped_on_disk_before_export_is_not_presented_as_genuine(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, swap: str) -> None:
+    """Review #11: replacing the snippet's files between the scan and the export (even consistently, with
+    the SigMF core:sha512 rewritten) must not give a package that presents them as the captured IQ."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    b, meta, data = _snippet_store(tmp_path)
+    forged = bytes(reversed(data.read_bytes()))
+    if swap.startswith("data"):
+        data.write_bytes(forged)
+    if swap == "data and its core:sha512" or swap == "meta":
+        m = json.loads(meta.read_text())
+        now = forged if swap != "meta" else data.read_bytes()
+        m["global"]["core:sha512"] = hashlib.sha512(now).hexdigest()
+        m["global"]["core:description"] = "forged"
+        meta.write_text(json.dumps(m))
+    res = _export(b, tmp_path / "p.zip")
+    assert not [f for f in res.files if f.startswith("iq/")]
+    assert any("not the recording captured" in n for n in res.notes), res.notes
+    with zipfile.ZipFile(tmp_path / "p.zip") as zf:
+        assert all(forged not in zf.read(n) for n in zf.namelist() if n.startswith("iq/"))
+
+
+def test_data_that_disagrees_with_its_meta_sha512_is_left_out_even_unbound(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    _b0, meta, data = _snippet_store(tmp_path / "a")
+    b = build_store(f"sqlite:///{tmp_path / 'a' / 'other.db'}", n=6,
+                    params_extra={"iq_snippet": meta.relative_to(tmp_path / "a").as_posix()})
+    data.write_bytes(b"\0" * 64)
+    res = _export(b, tmp_path / "p.zip")
+    assert not [f for f in res.files if f.startswith("iq/")]
+    assert any("core:sha512" in n for n in res.notes), res.notes

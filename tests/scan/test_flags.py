@@ -25,6 +25,7 @@ class _Keeper:
     def __init__(self) -> None:
         self.saved: list[dict[str, Any]] = []
         self.counts: dict[str, int] = {}
+        self.sha256: dict[str, Any] = {}
 
     def flagged(self, severity: str | None) -> bool:
         return severity in ("medium", "high")
@@ -81,3 +82,25 @@ def test_flags_without_a_bsic_cover_the_arfcn_and_keep_the_highest() -> None:
     f.note(Alert(20, "low", "later, lower", 1.0, FAKE.cell))
     assert f.severity(30, 5) == "medium" and f.severity(20, 11, (460, 0, 7777, 4321)) == "high"
     assert f.severity(20, 11) == "high" and f.severity(20, 40) is None and f.severity(21, 11) is None
+
+
+def test_the_observation_binds_its_snippet_by_sha256(tmp_path: Path) -> None:
+    """Review #11: the snippet's hashes go into the observation's params (audited) when it is written."""
+    from datetime import UTC, datetime
+
+    from fbsdetect.scan.snippets import SnippetKeeper, sha256_file
+    from tests.scan.test_snippets import _carrier, _tap_with
+
+    runner, _ = _runner()
+    runner.snippets, runner._tap = SnippetKeeper(tmp_path), _tap_with(1.0)
+    runner.time_zero = datetime(2026, 3, 2, tzinfo=UTC)
+    stored: dict[int, dict[str, Any]] = {}
+    runner.sink = SimpleNamespace(update_params=lambda oid, extra: stored.setdefault(oid, extra) is not None)
+    fake = _carrier(20, 8)
+    fake.first_seen_s = 0.0  # type: ignore[attr-defined]
+    d = SimpleNamespace(t0_s=0.0, tuning=SimpleNamespace(center_freq_hz=939e6))
+    runner._keep_snippet(fake, d, 9, _obs(11, 7777, 4321))  # type: ignore[arg-type]
+    p = stored[9]
+    meta = tmp_path / p["iq_snippet"]
+    data = meta.with_name(meta.name.replace(".sigmf-meta", ".sigmf-data"))
+    assert p["iq_sha256"] == {"meta": sha256_file(meta), "data": sha256_file(data)}
