@@ -142,9 +142,16 @@ def run(args: argparse.Namespace) -> int:
                          map_refresh_s=args.map_refresh_s)
     else:  # uvicorn's worker processes build their apps from this (fbsdetect.server.app.worker_app)
         import json
+        import tempfile
 
-        os.environ["FBSDETECT_SERVE_WORKER"] = json.dumps({
-            "db": db_url, "profile": args.profile, "mosquitto": mosq, "map_refresh_s": args.map_refresh_s})
+        # the settings (a database URL or the broker's ingest password may be among them) in a
+        # file only this user reads, its path in the workers' environment
+        fd, cfg_path = tempfile.mkstemp(prefix="fbsdetect-serve-", suffix=".json")
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({"db": db_url, "profile": args.profile, "mosquitto": mosq,
+                       "map_refresh_s": args.map_refresh_s}, f)
+        os.environ["FBSDETECT_SERVE_WORKER"] = cfg_path
         app = "fbsdetect.server.app:worker_app"
     logging.getLogger(__name__).info("serving on %s:%d", args.host, args.port)
     try:
@@ -152,6 +159,8 @@ def run(args: argparse.Namespace) -> int:
                     ssl_keyfile=args.tls_key, timeout_graceful_shutdown=5, workers=args.workers,
                     factory=args.workers > 1)
     finally:
+        if args.workers > 1:
+            Path(os.environ.pop("FBSDETECT_SERVE_WORKER")).unlink(missing_ok=True)
         analyzer.stop()
         if worker is not None:
             worker.stop()

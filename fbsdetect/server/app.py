@@ -376,7 +376,7 @@ def worker_app() -> Any:
     from fbsdetect.server.fusion import Analyzer
     from fbsdetect.store import open_store
 
-    cfg = json.loads(os.environ["FBSDETECT_SERVE_WORKER"])
+    cfg = json.loads(Path(os.environ["FBSDETECT_SERVE_WORKER"]).read_text(encoding="utf-8"))
     store = open_store(cfg["db"])
     ing = Ingestor(store)
     ing.start_writer()
