@@ -323,6 +323,37 @@ def user_zone(profile_zone: str | None = None, explicit: str | None = None) -> t
             except (ZoneInfoNotFoundError, ValueError):
                 if name is explicit:
                     raise LanguageError(f"unknown time zone {name!r} (e.g. Asia/Shanghai, UTC)") from None
+    return system_zone()
+
+
+def system_zone() -> tzinfo:
+    """The system's zone by name, so that summer time applies to each instant
+    shown: `$TZ` (a zone name, optionally after ':'), else the zone the
+    /etc/localtime link names, else /etc/timezone; only when none of them
+    names a known zone, the fixed offset in force now."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    names: list[str] = []
+    tz = os.environ.get("TZ", "").lstrip(":")
+    if tz:
+        names.append(tz)
+    try:
+        target = os.path.realpath("/etc/localtime")
+        if "zoneinfo/" in target:
+            names.append(target.split("zoneinfo/", 1)[1])
+    except OSError:
+        pass
+    try:
+        names.append(Path("/etc/timezone").read_text(encoding="utf-8").strip())
+    except (OSError, UnicodeDecodeError):
+        pass
+    for name in names:
+        if not name or name.startswith("/"):
+            continue
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
     return datetime.now(UTC).astimezone().tzinfo or UTC
 
 
