@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from typing import Any
 
 from fbsdetect.i18n import _, lazy
@@ -106,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         detector = _detector(store, profile, learn=args.learn)
         cal_key, ppm = _calibration(src, args.source)
         view = make_view(quiet=bool(getattr(args, "quiet", False)))
-        snippets = _snippets(store, profile, sensor, __version__) if detector is not None else None
+        snippets = _snippets(store, profile, sensor, __version__, view.log) if detector is not None else None
         runner = ScanRunner(
             src,
             profile,
@@ -206,7 +207,7 @@ def _run_multi(args: argparse.Namespace, profile: Any, specs: list[str]) -> int:
 
         def make(src: Any, prof: Any, snk: Any, **kw: Any) -> ScanRunner:
             _key, ppm = _calibration(src, kw["source_spec"])
-            snip = _snippets(store, prof, sensor, __version__) if detector is not None else None
+            snip = _snippets(store, prof, sensor, __version__, say) if detector is not None else None
             return ScanRunner(
                 src,
                 prof,
@@ -248,18 +249,25 @@ def _run_multi(args: argparse.Namespace, profile: Any, specs: list[str]) -> int:
     return 0
 
 
-def _snippets(store: Any, profile: Any, sensor: str, version: str) -> Any:
-    """The keeper of flagged cells' IQ snippets (`scan.snippets`), beside the database:
-    `<db folder>/<db name>.iq/run<N>/` for SQLite, `./iq/run<N>/` otherwise (the folder
-    `export --format evidence` resolves references against); None without a store."""
+def _snippets(store: Any, profile: Any, sensor: str, version: str,
+              say: Callable[[str], None] | None = None) -> Any:
+    """The keeper of flagged cells' IQ snippets (`scan.snippets`) in the database's snippet
+    folder (`export.evidence.snippet_home`, the one `export --format evidence` resolves
+    references against): `<db folder>/<db name>.iq/run<N>/` for SQLite, under
+    `$FBSDETECT_IQ_DIR` (default `$XDG_DATA_HOME/fbsdetect/iq`) for PostgreSQL; None without
+    a store or for an in-memory database (said once through `say`)."""
     if store is None:
         return None
-    from fbsdetect.export.evidence import db_dir
+    from fbsdetect.export.evidence import snippet_home
     from fbsdetect.scan.snippets import SnippetKeeper
 
-    base = db_dir(store)
-    db = getattr(store.engine.url, "database", None)
-    sub = f"{os.path.basename(db)}.iq" if store.engine.dialect.name == "sqlite" and db else "iq"
+    home = snippet_home(store)
+    if home is None:
+        if say is not None:
+            say("scan: no IQ snippets: the database is in memory (nothing could refer to them after "
+                "the scan)")
+        return None
+    base, sub = home
     r = profile.radio
     return SnippetKeeper(
         base,

@@ -46,6 +46,7 @@ import io
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -244,16 +245,38 @@ def _is_sigmf(p: Path) -> bool:
     return p.name.endswith((".sigmf-meta", ".sigmf-data")) and len(p.name) > len(".sigmf-meta")
 
 
-def db_dir(store: Any) -> Path:
-    """The folder IQ snippet references are relative to: the SQLite file's, else the current one."""
+def snippet_home(store: Any) -> tuple[Path, str] | None:
+    """Where a database's IQ snippets live, the same for `scan` and `export`, whatever the
+    current directory: (the folder references are relative to, the database's subfolder).
+    A SQLite file: (its folder, `<file name>.iq`). Another database (PostgreSQL):
+    (`$FBSDETECT_IQ_DIR`, else `$XDG_DATA_HOME/fbsdetect/iq` (`~/.local/share/...`),
+    `<dialect>-<host>-<port>-<database>`), so two databases never share run folders.
+    None for an in-memory database: it is gone at exit, no snippet could be referenced."""
+    url = store.engine.url
+    db = getattr(url, "database", None)
+    if store.engine.dialect.name == "sqlite":
+        if not db or db == ":memory:" or str(db).startswith("file::memory:"):
+            return None
+        p = Path(db).expanduser().resolve()
+        return p.parent, f"{p.name}.iq"
+    env = os.environ.get("FBSDETECT_IQ_DIR")
+    if env:
+        base = Path(env).expanduser()
+    else:
+        data = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+        base = Path(data) / "fbsdetect" / "iq"
+    ident = f"{store.engine.dialect.name}-{url.host or 'local'}-{url.port or ''}-{db or ''}"
+    return base.resolve(), re.sub(r"[^A-Za-z0-9._-]", "_", ident)
+
+
+def db_dir(store: Any) -> Path | None:
+    """The folder IQ snippet references are relative to (`snippet_home`); None in memory."""
     return _db_dir(store)
 
 
-def _db_dir(store: Any) -> Path:
-    db = getattr(store.engine.url, "database", None)
-    if store.engine.dialect.name == "sqlite" and db and db != ":memory:":
-        return Path(db).expanduser().resolve().parent
-    return Path.cwd()
+def _db_dir(store: Any) -> Path | None:
+    home = snippet_home(store)
+    return home[0] if home is not None else None
 
 
 def _pdf_converter() -> list[str] | None:
@@ -436,6 +459,10 @@ def build_evidence(store: Any, detection_id: int, out: str | os.PathLike[str], *
         unbound: list[str] = []
         base = _db_dir(store)
         for ref in iq_refs:
+            if base is None:
+                notes.append(f"IQ snippet {ref} is referenced but the database is in memory: no snippet "
+                             "folder to take it from")
+                continue
             # a reference is relative to the database's folder and stays inside it: an absolute
             # path, a drive, `..` or a link leading out would let a stored row (a fleet node's,
             # as ingested) pull any file of this machine into a package
@@ -472,8 +499,9 @@ def build_evidence(store: Any, detection_id: int, out: str | os.PathLike[str], *
                 shutil.copyfile(q, d / name)
                 iq_files.append(name)
         if unbound:
-            notes.append("IQ snippets with no SHA-256 from their capture (params.iq_sha256), vouched for from "
-                         f"this export on only: {', '.join(unbound[:5])}{' ...' if len(unbound) > 5 else ''}")
+            more = " ..." if len(unbound) > 5 else ""
+            notes.append("IQ snippets with no SHA-256 from their capture (params.iq_sha256), vouched for "
+                         f"from this export on only: {', '.join(unbound[:5])}{more}")
         iq_note = (f"{len(iq_files)} IQ snippet file(s) under iq/" if iq_files else
                    "no IQ snippets: none were stored for this detection's observations")
         notes.append(iq_note)
