@@ -175,6 +175,7 @@ def _run_multi(args: argparse.Namespace, profile: Any, specs: list[str]) -> int:
     import sys
 
     from fbsdetect import __version__
+    from fbsdetect.scan.flags import CellFlags
     from fbsdetect.scan.multi import run_multi
     from fbsdetect.scan.runner import ScanRunner
     from fbsdetect.scan.sink import MemorySink, ScanSink
@@ -205,9 +206,15 @@ def _run_multi(args: argparse.Namespace, profile: Any, specs: list[str]) -> int:
             if not getattr(args, "quiet", False):
                 sys.stderr.write(s + "\n")
 
+        # one snippet keeper (one run folder, one numbering, one set of bounds) and one book of
+        # flagged cells for all the runners: a cell flagged through one dongle is flagged for all
+        snip = _snippets(store, profile, sensor, __version__, say) if detector is not None else None
+        if snip is not None:
+            snip.shared = True
+        flags = CellFlags()
+
         def make(src: Any, prof: Any, snk: Any, **kw: Any) -> ScanRunner:
             _key, ppm = _calibration(src, kw["source_spec"])
-            snip = _snippets(store, prof, sensor, __version__, say) if detector is not None else None
             return ScanRunner(
                 src,
                 prof,
@@ -220,6 +227,7 @@ def _run_multi(args: argparse.Namespace, profile: Any, specs: list[str]) -> int:
                 software_version=__version__,
                 ppm=ppm,
                 snippets=snip,
+                flags=flags,
                 **kw,
             )
 

@@ -362,7 +362,7 @@ class ScanRunner:
             rid = getattr(self.sink, "run_id", None)
             self.snippets.run_tag = (f"run{rid}" if rid is not None
                                      else self.start_time.strftime("%Y%m%dT%H%M%S"))
-            if self.share is not None:
+            if self.share is not None and not self.snippets.shared:  # a keeper of its own: its own folder
                 self.snippets.run_tag += f"-source{self.share[0] + 1}"
             self.snippets.sensor = self.snippets.sensor or self.sensor
         for u in self.plan.unreachable:

@@ -37,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import threading
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -133,6 +134,10 @@ class SnippetKeeper:
     # reference -> SHA-256 of its files as written {"meta": .., "data": ..}: the runner puts them into the
     # observation's params (`iq_sha256`, in the audit chain) so that evidence refuses a swapped file
     sha256: dict[str, dict[str, str]] = field(default_factory=dict)
+    # one keeper for the runners of a multi-source scan (`scan.multi`): one run folder, one numbering,
+    # one set of bounds; `save` holds the lock
+    shared: bool = False
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _seq: int = 0
 
     @property
@@ -149,6 +154,12 @@ class SnippetKeeper:
              fix: Any = None, cell: dict[str, Any] | None = None, obs_id: int | None = None) -> str | None:
         """Writes the snippet of `carrier`'s decoded blocks still in `tap`; returns its
         reference (relative to `base_dir`), or None when nothing was written."""
+        with self._lock:
+            return self._save(tap, carrier, center_freq_hz, time_zero=time_zero, fix=fix, cell=cell,
+                              obs_id=obs_id)
+
+    def _save(self, tap: SampleTap, carrier: Any, center_freq_hz: float, *, time_zero: datetime,
+              fix: Any = None, cell: dict[str, Any] | None = None, obs_id: int | None = None) -> str | None:
         key = (int(carrier.arfcn), int(carrier.bsic or 0))
         mine = self._by_cell.setdefault(key, [])
         have = sum(s.nbytes for s in mine)

@@ -5,6 +5,7 @@ multi-dongle scan share one keeper (one numbering, one set of bounds) and one bo
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -55,3 +56,54 @@ def test_postgresql_snippets_go_to_a_per_database_folder_not_the_cwd(tmp_path: P
 
 def test_sqlite_files_keep_their_snippets_beside_them(tmp_path: Path) -> None:
     assert snippet_home(_store(f"sqlite:///{tmp_path / 'scan.db'}")) == (tmp_path.resolve(), "scan.db.iq")
+
+
+def test_multi_dongle_runners_share_one_keeper_and_one_flag_book(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import fbsdetect.scan.multi as multi
+    from fbsdetect.cli.main import main
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("FBSDETECT_KEY_FILE", str(tmp_path / "idkey"))
+    built: list[Any] = []
+
+    def fake_run_multi(srcs: Any, specs: Any, profile: Any, sink: Any, *, make_runner: Any, detector: Any,
+                       log: Any) -> dict[str, Any]:
+        for k, (src, spec) in enumerate(zip(srcs, specs, strict=True)):
+            built.append(make_runner(src, profile, sink, source_spec=spec, detector=detector,
+                                     share=(k, len(srcs)), log=log))
+        return {"cells": [], "radio_s": 0.0, "sweeps": 0, "overflows": 0}
+
+    monkeypatch.setattr(multi, "run_multi", fake_run_multi)
+    a, b = tmp_path / "a.toml", tmp_path / "b.toml"
+    shutil.copy(SMALL, a)
+    shutil.copy(SMALL, b)
+    assert main(["--db", f"sqlite:///{tmp_path / 'm.db'}", "scan", "--source", f"sim:{a}", "--source",
+                 f"sim:{b}", "--profile", "cn", "--max-sweeps", "1", "--quiet"]) == 0
+    r1, r2 = built
+    assert r1.snippets is not None and r1.snippets is r2.snippets and r1.snippets.shared
+    assert r1.flags is r2.flags
+
+
+def test_a_shared_keeper_numbers_the_snippets_of_concurrent_runners_apart(tmp_path: Path) -> None:
+    import threading
+    from datetime import UTC, datetime
+
+    from fbsdetect.scan.snippets import SnippetKeeper
+    from tests.scan.test_snippets import _carrier, _tap_with
+
+    k = SnippetKeeper(tmp_path, run_tag="run7", shared=True)
+    tap = _tap_with(1.0)
+    refs: list[str | None] = []
+
+    def work() -> None:
+        for _ in range(3):
+            refs.append(k.save(tap, _carrier(20, 4), 939.0e6, time_zero=datetime(2026, 3, 2, tzinfo=UTC)))
+
+    ts = [threading.Thread(target=work) for _ in range(2)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert len(refs) == 6 and all(refs) and len(set(refs)) == 6
+    assert all((tmp_path / r).is_file() for r in refs if r) and set(k.sha256) == set(refs)
