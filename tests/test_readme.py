@@ -128,3 +128,31 @@ def test_readme_first_command_in_a_clean_clone(tmp_path: Path) -> None:
     assert any(text in run.stdout for _, text in got)
     print(f"demo in a clean clone: {wall:.1f} s wall, fake estimated {err:.0f} m from the truth, "
           f"{len(d.get('sms') or [])} SMS captured")
+
+
+RULES_BEGIN = "<!-- rules table: generated (python -m tests.test_readme) -->"
+RULES_END = "<!-- end of rules table -->"
+
+
+def rules_table() -> str:
+    """README's rules table, from the registered rules (id, family, meaning, innocent causes)."""
+    from fbsdetect.detect.rules import all_rules
+
+    rows = ["| id | family | what it means | innocent causes |", "| --- | --- | --- | --- |"]
+    for r in sorted(all_rules(), key=lambda r: (r.family, r.id)):
+        text = " ".join(r.explanation.split())
+        m = re.search(r"Innocent causes?:\s*(.*?)(?:\.\s|\.?$)", text)
+        innocent = m.group(1).replace("|", "/") if m else "see docs/heuristics.md"
+        rows.append(f"| `{r.id}` | {r.family} | {r.title} | {innocent} |")
+    return "\n".join(rows)
+
+
+def test_readme_rules_table_is_the_registered_rules() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert RULES_BEGIN in text and RULES_END in text, "README.md lacks the generated rules table"
+    got = text.split(RULES_BEGIN, 1)[1].split(RULES_END, 1)[0].strip()
+    assert got == rules_table(), "README's rules table drifted; replace it with:\n" + rules_table()
+
+
+if __name__ == "__main__":  # python -m tests.test_readme: the table to paste between the markers
+    print(rules_table())
