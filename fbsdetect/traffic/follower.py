@@ -145,6 +145,11 @@ class TrafficCounts:
                 setattr(self, k, mine + v)
 
 
+# L3 messages a network that ciphers exchanges in clear before its Ciphering Mode Command
+# (the phone's request, Authentication Request/Response, Identity Request for IMEI(SV), Classmark...)
+PRE_CIPHER_MSGS = 6
+
+
 @dataclass
 class _Conversation:
     ts: int
@@ -164,6 +169,8 @@ class _Conversation:
     ended: bool = False
     auth: bool = False
     imsi_asked: bool = False
+    n_msgs: int = 0
+    clear_sign: bool = False  # said in clear what a ciphering network does not (see `TrafficFollower.busy`)
 
 
 class TrafficFollower:
@@ -303,9 +310,23 @@ class TrafficFollower:
     def active(self) -> bool:
         return any(not c.ended for c in self._conv.values())
 
-    def busy(self) -> bool:
-        """A conversation in clear is going on (worth listening to)."""
-        return any(not c.ended and c.ciphered_at is None for c in self._conv.values())
+    def busy(self, held: set[int] | None = None) -> bool:
+        """A conversation in clear is going on (worth listening to). With `held` (the ids of
+        the conversations that were going on when the dwell would have ended: `hold_set`),
+        a conversation begun later counts until the network authenticates the phone (a
+        network that ciphers sends its Authentication Request right after the phone's first
+        message; an SMS blaster does not), and after that only once it said in clear what a
+        ciphering network does not before its Ciphering Mode Command (an IMSI asked, an LU
+        answer without authentication, an LU Reject, an SMS, more than PRE_CIPHER_MSGS
+        messages): a busy legitimate cell's every new conversation is in clear for its
+        first blocks, and should hold the dwell one block, not until its CMC (review #3)."""
+        return any(not c.ended and c.ciphered_at is None
+                   and (held is None or id(c) in held or not c.auth or c.clear_sign or c.imsi_asked)
+                   for c in self._conv.values())
+
+    def hold_set(self) -> set[int]:
+        """The ids of the conversations going on now (see `busy`)."""
+        return {id(c) for c in self._conv.values() if not c.ended}
 
     def flush(self) -> list[L2Frame]:
         out: list[L2Frame] = []
@@ -396,6 +417,9 @@ class TrafficFollower:
         if m.name.startswith("SI"):
             return
         c.traffic = True
+        c.n_msgs += 1
+        if c.ciphered_at is None and c.n_msgs > PRE_CIPHER_MSGS:
+            c.clear_sign = True
         self.events.append(TrafficEvent(b.fn, b.ts, b.subchannel, b.channel, sapi, m.name, dict(m.fields)))
         if m.name == "Ciphering Mode Command":
             if m.fields.get("start_ciphering") and c.ciphered_at is None:
@@ -414,9 +438,11 @@ class TrafficFollower:
             cnt.lu_accepts += 1
             if not c.auth:
                 cnt.lu_accept_without_auth += 1
+                c.clear_sign = True
         elif m.name == "Location Updating Reject":
             cnt.lu_rejects += 1
             cnt.lu_reject_causes[int(m.fields.get("cause", 0))] += 1  # type: ignore[call-overload]
+            c.clear_sign = True
             if c.imsi_asked:
                 cnt.imsi_request_then_reject += 1
         elif m.name == "Paging Response":
@@ -425,6 +451,7 @@ class TrafficFollower:
             cnt.channel_releases += 1
             self._end(c)
         elif m.sms is not None:
+            c.clear_sign = c.clear_sign or c.ciphered_at is None
             for first, text, parts in c.concat.push(m.sms):
                 self._capture(c, first, text, parts, True)
 

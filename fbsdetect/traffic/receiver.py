@@ -62,6 +62,7 @@ class ReceiverTraffic:
         self.keep_ccch = keep_ccch
         self._by_track: dict[int, TrafficFollower] = {}
         self._wrap: dict[int, int] = {}
+        self._held: dict[int, set[int]] = {}  # track -> conversations going on when it was first satisfied
 
     def follower(self, track: Any, rx: Any = None) -> TrafficFollower:
         f = self._by_track.get(id(track))
@@ -125,8 +126,16 @@ class ReceiverTraffic:
                     time_s=fr.time_s, freq_offset_hz=t.result.offset_hz))
 
     def busy(self, track: Any) -> bool:
+        """Whether the carrier's conversations hold the dwell (asked once its dwell would
+        end): those going on at the first asking, and later ones only once they said
+        something in clear a ciphering network does not (`TrafficFollower.busy`)."""
         f = self._by_track.get(id(track))
-        return f is not None and f.busy()
+        if f is None:
+            return False
+        held = self._held.get(id(track))
+        if held is None:
+            held = self._held[id(track)] = f.hold_set()
+        return f.busy(held)
 
     def finish(self, tracks: list[Any]) -> None:
         from fbsdetect.sysinfo import si_key
