@@ -249,3 +249,42 @@ def test_per_cell_and_total_bounds_skip_and_drop_counted(tmp_path: Path) -> None
     assert k.total_bytes <= k.total_max_bytes
     on_disk = sum(p.stat().st_size for p in tmp_path.rglob("*.sigmf-*"))
     assert on_disk == k.total_bytes
+
+
+def test_bounds_count_the_meta_file_too(tmp_path: Path) -> None:
+    """Review #5: the per-cell and per-run bounds hold for data + meta bytes, not the data alone."""
+    from fbsdetect.scan.snippets import meta_estimate
+
+    tz = datetime(2026, 3, 2, tzinfo=UTC)
+    tap = _tap_with(1.0)
+    probe = SnippetKeeper(tmp_path / "probe")
+    ref = probe.save(tap, _carrier(20, 8), 939.0e6, time_zero=tz)
+    assert ref
+    meta = (tmp_path / "probe" / ref).stat().st_size
+    data = probe.counts["bytes"] - meta
+    assert meta <= meta_estimate(8)  # the reserve covers a full snippet's meta
+    k = SnippetKeeper(tmp_path / "k", cell_max_bytes=data + meta // 2, total_max_bytes=10 * data)
+    assert k.save(tap, _carrier(20, 8), 939.0e6, time_zero=tz)
+    assert k.total_bytes <= k.cell_max_bytes
+    t = SnippetKeeper(tmp_path / "t", cell_max_bytes=10 * data, total_max_bytes=2 * data + meta // 2)
+    for arfcn in (20, 20, 30):
+        t.save(tap, _carrier(arfcn, 8), 939.0e6, time_zero=tz)
+    assert t.total_bytes <= t.total_max_bytes
+
+
+def test_meta_has_the_tuning_the_measured_offset_and_only_a_trusted_position(tmp_path: Path) -> None:
+    from fbsdetect.types import GpsFix
+
+    tz = datetime(2026, 3, 2, tzinfo=UTC)
+    tap = _tap_with(1.0)
+    k = SnippetKeeper(tmp_path)
+    c = _carrier(20, 2)
+    c.offset_hz = 1234.5
+    no_fix = GpsFix(time=tz, mode=1, lat=31.2, lon=121.4)
+    fix3 = GpsFix(time=tz, mode=3, lat=31.2, lon=121.4, alt_m=12.3)
+    g = [json.loads((tmp_path / str(k.save(tap, c, 938.8e6, time_zero=tz, fix=f))).read_text())["global"]
+         for f in (no_fix, fix3)]
+    assert "core:geolocation" not in g[0]
+    assert g[1]["core:geolocation"]["coordinates"] == [121.4, 31.2, 12.3]
+    assert g[1]["fbsdetect:tuner_center_hz"] == 938.8e6 and g[1]["fbsdetect:freq_offset_hz"] == 1234.5
+    assert g[1]["fbsdetect:mix_hz"] == pytest.approx(939.0e6 + 1234.5 - 938.8e6)
