@@ -142,6 +142,10 @@ class Profile:
 
 _RADIO_KEYS = {f: type(getattr(RadioPlan(), f)) for f in RadioPlan.__dataclass_fields__}
 _ZERO_OK = ("tuner_min_hz", "iq_snippet_keep_s", "paging_sample_s")  # 0: none / off
+# upper bounds of knobs whose cost grows with them: the snippet look-back holds references to every
+# sample of that span per dwell (2.4 MS/s x 8 B: ~19 MB a second; 60 s would be 1.15 GB)
+_RADIO_MAX = {"iq_snippet_keep_s": 10.0}
+_RADIO_MAX_WHY = {"iq_snippet_keep_s": "the look-back is held in memory: ~19 MB a second at 2.4 MS/s"}
 _OP_RANGE_SUFFIX = "_range"
 _OP_KEYS = {"mcc", "mnc", "name", "name_zh", "mnc_aliases", "ncc", "arfcns", "si2quater_expected",
             "gprs_expected", "source", "note"}
@@ -261,6 +265,8 @@ def parse_profile(doc: dict[str, Any], path: str) -> Profile:
             kw[k] = c.number(v, "radio", k)
             if kw[k] < 0 or (kw[k] == 0 and k not in _ZERO_OK):
                 raise c.bad("radio", f"{k} must be positive")
+            if k in _RADIO_MAX and kw[k] > _RADIO_MAX[k]:
+                raise c.bad("radio", f"{k} = {kw[k]:g} is more than {_RADIO_MAX[k]:g} ({_RADIO_MAX_WHY[k]})")
     radio = RadioPlan(**kw)
     # bands
     bands = []

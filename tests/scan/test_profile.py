@@ -44,6 +44,7 @@ GOOD = '[profile]\nname = "t"\n[[band]]\nname = "E-GSM900"\narfcns = [[1, 10]]\n
     ('[[operator]]\nmcc = 460\nmnc = 0\nname = "x"\nt3212_range = [5]\n', "t3212_range"),
     ('[[lte_band]]\nname = "B8"\n', "downlink_hz"),
     ('[bogus]\n', "bogus"),
+    ('[radio]\niq_snippet_keep_s = 60\n', "iq_snippet_keep_s = 60 is more than 10"),  # review #15
 ])
 def test_bad_keys_are_named(tmp_path: Path, extra: str, needle: str) -> None:
     with pytest.raises(BadInput) as e:
