@@ -68,7 +68,6 @@ def run(args: argparse.Namespace) -> int:
     from fbsdetect.errors import BadUsage
     from fbsdetect.scan.profile import load_profile
     from fbsdetect.scan.runner import ScanRunner
-    from fbsdetect.scan.sink import MemorySink, ScanSink
     from fbsdetect.scan.view import make_view
     from fbsdetect.sources.open import open_source
 
@@ -90,20 +89,12 @@ def run(args: argparse.Namespace) -> int:
     src = open_source(args.source)
     sensor = args.sensor or socket.gethostname()
     gps = None
-    sink: ScanSink
     store = None
     try:
         from fbsdetect.geo import open_gps
 
         gps = open_gps(args.gps, source=src)
-        if args.no_store:
-            sink = MemorySink()
-        else:
-            from fbsdetect.store import open_store, url_from_args
-            from fbsdetect.store.sink import StoreSink
-
-            store = open_store(url_from_args(args))
-            sink = StoreSink(store, sensor=sensor)
+        store, sink = _open_sink(args, sensor)
         detector = _detector(store, profile, learn=args.learn)
         cal_key, ppm = _calibration(src, args.source)
         view = make_view(quiet=bool(getattr(args, "quiet", False)))
@@ -159,6 +150,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open_sink(args: argparse.Namespace, sensor: str) -> tuple[Any, Any]:
+    """(store, sink): a MemorySink with --no-store, else the store of --db and a StoreSink on it."""
+    from fbsdetect.scan.sink import MemorySink
+
+    if args.no_store:
+        return None, MemorySink()
+    from fbsdetect.store import open_store, url_from_args
+    from fbsdetect.store.sink import StoreSink
+
+    store = open_store(url_from_args(args))
+    return store, StoreSink(store, sensor=sensor)
+
+
 def _detector(store: object, profile: object, *, learn: bool = False) -> Any:
     """The live detector (`fbsdetect.detect.live.Detector`) when it is built."""
     try:
@@ -178,7 +182,6 @@ def _run_multi(args: argparse.Namespace, profile: Any, specs: list[str]) -> int:
     from fbsdetect.scan.flags import CellFlags
     from fbsdetect.scan.multi import run_multi
     from fbsdetect.scan.runner import ScanRunner
-    from fbsdetect.scan.sink import MemorySink, ScanSink
     from fbsdetect.sources.open import open_source
 
     sensor = args.sensor or socket.gethostname()
@@ -191,15 +194,7 @@ def _run_multi(args: argparse.Namespace, profile: Any, specs: list[str]) -> int:
         from fbsdetect.geo import open_gps
 
         gps = open_gps(args.gps, source=srcs[0])
-        sink: ScanSink
-        if args.no_store:
-            sink = MemorySink()
-        else:
-            from fbsdetect.store import open_store, url_from_args
-            from fbsdetect.store.sink import StoreSink
-
-            store = open_store(url_from_args(args))
-            sink = StoreSink(store, sensor=sensor)
+        store, sink = _open_sink(args, sensor)
         detector = _detector(store, profile, learn=args.learn)
 
         def say(s: str) -> None:
@@ -313,19 +308,9 @@ def _run_grgsm(args: argparse.Namespace, profile_name: str) -> int:
     from fbsdetect import __version__
     from fbsdetect.grgsm.scan import run_grgsm_scan
     from fbsdetect.scan.profile import load_profile
-    from fbsdetect.scan.sink import MemorySink, ScanSink
 
     sensor = args.sensor or socket.gethostname()
-    store = None
-    sink: ScanSink
-    if args.no_store:
-        sink = MemorySink()
-    else:
-        from fbsdetect.store import open_store, url_from_args
-        from fbsdetect.store.sink import StoreSink
-
-        store = open_store(url_from_args(args))
-        sink = StoreSink(store, sensor=sensor)
+    store, sink = _open_sink(args, sensor)
     gps = None
     if args.gps:
         from fbsdetect.geo import open_gps
