@@ -23,16 +23,15 @@ from typing import Any
 from fbsdetect.scan.runner import ScanRunner
 
 
-class _LockedSink:
-    """A sink shared by several runners: one call at a time; run_started/run_ended
-    are the coordinator's."""
+class _Locked:
+    """An object shared by several runners, one call at a time (attributes pass through)."""
 
-    def __init__(self, sink: Any, lock: threading.RLock) -> None:
-        self._sink = sink
+    def __init__(self, inner: Any, lock: threading.RLock) -> None:
+        self._inner = inner
         self._lock = lock
 
     def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._sink, name)
+        attr = getattr(self._inner, name)
         if not callable(attr):
             return attr
 
@@ -41,6 +40,10 @@ class _LockedSink:
                 return attr(*a, **kw)
 
         return call
+
+
+class _LockedSink(_Locked):
+    """The shared sink; run_started/run_ended are the coordinator's."""
 
     def run_started(self, info: Any) -> None:  # the coordinator's
         pass
@@ -49,25 +52,12 @@ class _LockedSink:
         pass
 
 
-class _LockedDetector:
-    def __init__(self, det: Any, lock: threading.RLock) -> None:
-        self._det = det
-        self._lock = lock
+class _LockedDetector(_Locked):
+    """The shared detector."""
 
     def observe(self, *a: Any, **kw: Any) -> Any:
         with self._lock:
-            return self._det.observe(*a, **kw)
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._det, name)
-        if not callable(attr):
-            return attr
-
-        def call(*a: Any, **kw: Any) -> Any:
-            with self._lock:
-                return attr(*a, **kw)
-
-        return call
+            return self._inner.observe(*a, **kw)
 
 
 def run_multi(sources: Sequence[Any], specs: Sequence[str], profile: Any, sink: Any, *,
