@@ -9,7 +9,7 @@ import json
 import sys
 from typing import Any
 
-from fbsdetect.i18n import _, format_datetime, lazy, ngettext, rule_title, severity_word
+from fbsdetect.i18n import _, format_stored_time, lazy, ngettext, rule_title, severity_word
 
 NAME = "detections"
 HELP = lazy("list suspected fake cells from the database")
@@ -30,17 +30,6 @@ def _cell(c: dict[str, Any]) -> str:
     return f"{v('mcc')}-{v('mnc')} LAC {v('lac')} CID {v('cid')}  ARFCN {v('arfcn')} BSIC {v('bsic')}"
 
 
-def _when(t: Any, tz: Any) -> str:
-    from datetime import datetime
-
-    if isinstance(t, str):
-        try:
-            t = datetime.fromisoformat(t.replace("Z", "+00:00"))
-        except ValueError:
-            return t
-    return format_datetime(t, tz) if isinstance(t, datetime) else "-"
-
-
 def human(d: dict[str, Any], tz: Any = None) -> str:
     """A detection as a regulator reads it (in the current language, times in zone `tz` with
     their offset): identity, severity, every rule with its title and evidence."""
@@ -56,7 +45,8 @@ def human(d: dict[str, Any], tz: Any = None) -> str:
     lines = [f"#{d['id']}  {severity_word(d['severity']).upper():<6} "
              + _("score {score:.2f}").format(score=d["score"]) + f"  {_cell(d['cell'])}",
              "    " + _("seen {first} .. {last}, {observations}, sensors: {sensors}").format(
-                 first=_when(d.get("first_seen"), tz), last=_when(d.get("last_seen"), tz),
+                 first=format_stored_time(d.get("first_seen"), tz),
+                 last=format_stored_time(d.get("last_seen"), tz),
                  observations=ngettext("{n} observation", "{n} observations", n_obs).format(n=n_obs),
                  sensors=", ".join(d.get("sensors") or []) or "-"),
              f"    {where}"]
@@ -65,7 +55,7 @@ def human(d: dict[str, Any], tz: Any = None) -> str:
                      f"({float(r.get('score', 0)):.2f}): {r.get('evidence', '')}")
     for m in d.get("sms", []) or []:
         lines.append("    " + _("SMS {time} from {sender}: {text}").format(
-            time=_when(m.get("time"), tz) if m.get("time") else "", sender=m.get("sender"),
+            time=format_stored_time(m.get("time"), tz) if m.get("time") else "", sender=m.get("sender"),
             text=m.get("text")))
     return "\n".join(lines)
 

@@ -386,6 +386,18 @@ def format_datetime(t: datetime | None, tz: tzinfo | None = None, *, seconds: bo
     return f"{text} {_offset(t)}"
 
 
+
+def format_stored_time(t: Any, tz: tzinfo | None = None) -> str:
+    """A stored time as it comes from the store or a detection's JSON (a datetime, or ISO
+    text in UTC with 'Z' or an offset) shown as `format_datetime` does; text that is not
+    ISO is returned as it is, anything else is '-'."""
+    if isinstance(t, str):
+        try:
+            t = datetime.fromisoformat(t.replace("Z", "+00:00"))
+        except ValueError:
+            return t
+    return format_datetime(t, tz) if isinstance(t, datetime) else "-"
+
 def format_date(t: datetime, tz: tzinfo | None = None) -> str:
     """The date alone in the current language ('2026-03-05' / '2026年3月5日')."""
     if t.tzinfo is None:

@@ -36,7 +36,14 @@ import folium
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
-from fbsdetect.i18n import _, format_datetime, html_lang, ngettext, rule_title, severity_word
+from fbsdetect.i18n import (
+    _,
+    format_stored_time,
+    html_lang,
+    ngettext,
+    rule_title,
+    severity_word,
+)
 from fbsdetect.mapping import assets
 from fbsdetect.mapping.data import HEAT_BIN_DEG, MapData
 from fbsdetect.mapping.presets import MapPreset, extract_mbtiles
@@ -81,18 +88,6 @@ def _region_rings(region: Any) -> list[list[list[float]]]:
     return rings
 
 
-def _when(t: Any, tz: Any) -> str:
-    """A stored time (datetime or ISO text, UTC) in the user's zone with its offset."""
-    from datetime import datetime
-
-    if isinstance(t, str):
-        try:
-            t = datetime.fromisoformat(t.replace("Z", "+00:00"))
-        except ValueError:
-            return t
-    return format_datetime(t, tz) if isinstance(t, datetime) else "-"
-
-
 def _popup_detection(d: dict[str, Any], at_estimate: bool, evidence: str, tz: Any = None) -> str:
     e = html.escape
     # the rule's title in the reader's language (by id); the evidence text as the detection stored it
@@ -119,7 +114,7 @@ def _popup_detection(d: dict[str, Any], at_estimate: bool, evidence: str, tz: An
             identity=ids or "0", rejects=traffic.get("lu_rejects", 0)))
     if sms:
         items = "".join("<li>" + _("{time} from {sender} ({category}): {text}").format(
-                            time=e(_when(m.get("time"), tz) if m.get("time") else ""),
+                            time=e(format_stored_time(m.get("time"), tz) if m.get("time") else ""),
                             sender=f"<b>{e(str(m.get('sender')))}</b>",
                             category=e(str(m.get("category") or "?")),
                             text=e(str(m.get("text") or ""))[:300]) + "</li>"
@@ -134,8 +129,8 @@ def _popup_detection(d: dict[str, Any], at_estimate: bool, evidence: str, tz: An
     return (f"<div style='max-width:420px;max-height:60vh;overflow-y:auto'><b style='color:{colour}'>"
             + e(head) + "</b> " + e(_("(score {score:.2f})").format(score=d["score"])) + "<br>"
             f"{e(_fmt_cell(d['cell']))}<br><i>{where}</i><ul style='padding-left:16px'>{rules}</ul>"
-            + e(_("first seen {time}").format(time=_when(d.get("first_seen"), tz))) + "<br>"
-            + e(_("last seen {time}").format(time=_when(d.get("last_seen"), tz))) + "<br>"
+            + e(_("first seen {time}").format(time=format_stored_time(d.get("first_seen"), tz))) + "<br>"
+            + e(_("last seen {time}").format(time=format_stored_time(d.get("last_seen"), tz))) + "<br>"
             + e(ngettext("{n} observation", "{n} observations", n_obs).format(n=n_obs)) + "; "
             + e(_("sensors: {sensors}").format(sensors=sensors or "-")) + extra + "<br>"
             + _("evidence: {link}").format(link=evidence) + "</div>")
