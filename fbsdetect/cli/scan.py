@@ -60,8 +60,6 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-    import os
     import socket
 
     from fbsdetect import __version__
@@ -104,33 +102,18 @@ def run(args: argparse.Namespace) -> int:
             profile,
             sink,
             source_spec=args.source,
-            gps=gps,
             detector=detector,
-            sensor=sensor,
-            learn=args.learn,
-            max_sweeps=args.max_sweeps,
-            duration_s=args.duration_s,
             view=view,
-            software_version=__version__,
-            ppm=ppm,
             log=view.log,
-            snippets=snippets,
+            **_runner_options(args, gps, sensor, ppm, snippets),
         )
         try:
             summary = runner.run()
         finally:
             view.close()
-            if detector is not None:
-                try:
-                    detector.close()
-                except Exception:
-                    pass
+            _close_quietly(detector)
         _track_calibration(cal_key, args.source, summary)
-        if args.summary_json:
-            tmp = args.summary_json + ".tmp"
-            with open(tmp, "w", encoding="utf-8") as f:
-                json.dump(summary, f, indent=1)
-            os.replace(tmp, args.summary_json)
+        _write_summary(args.summary_json, summary)
         n = len(summary["cells"])
         done = sum(1 for c in summary["cells"] if c["si_complete_s"] is not None)
         view.log(
@@ -148,6 +131,45 @@ def run(args: argparse.Namespace) -> int:
             gps.close()
         src.close()
     return 0
+
+
+def _runner_options(args: argparse.Namespace, gps: Any, sensor: str, ppm: float | None,
+                    snippets: Any) -> dict[str, Any]:
+    """The `ScanRunner` options that the single-source and the multi-source scans share."""
+    from fbsdetect import __version__
+
+    return {
+        "gps": gps,
+        "sensor": sensor,
+        "learn": args.learn,
+        "max_sweeps": args.max_sweeps,
+        "duration_s": args.duration_s,
+        "software_version": __version__,
+        "ppm": ppm,
+        "snippets": snippets,
+    }
+
+
+def _close_quietly(detector: Any) -> None:
+    """Closes the live detector at the end of a scan; a failure there must not hide the scan's result."""
+    if detector is None:
+        return
+    try:
+        detector.close()
+    except Exception:
+        pass
+
+
+def _write_summary(path: str | None, summary: dict[str, Any]) -> None:
+    """Writes the scan summary (contracts section 7) atomically: a reader never sees half of it."""
+    if not path:
+        return
+    import json
+
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(summary, f, indent=1)
+    os.replace(tmp, path)
 
 
 def _open_sink(args: argparse.Namespace, sensor: str) -> tuple[Any, Any]:
@@ -174,7 +196,6 @@ def _detector(store: object, profile: object, *, learn: bool = False) -> Any:
 
 def _run_multi(args: argparse.Namespace, profile: Any, specs: list[str]) -> int:
     """Several sources at once (`fbsdetect.scan.multi`): one scan run, a share of the plan each."""
-    import json
     import socket
     import sys
 
@@ -210,35 +231,14 @@ def _run_multi(args: argparse.Namespace, profile: Any, specs: list[str]) -> int:
 
         def make(src: Any, prof: Any, snk: Any, **kw: Any) -> ScanRunner:
             _key, ppm = _calibration(src, kw["source_spec"])
-            return ScanRunner(
-                src,
-                prof,
-                snk,
-                gps=gps,
-                sensor=sensor,
-                learn=args.learn,
-                max_sweeps=args.max_sweeps,
-                duration_s=args.duration_s,
-                software_version=__version__,
-                ppm=ppm,
-                snippets=snip,
-                flags=flags,
-                **kw,
-            )
+            opts = _runner_options(args, gps, sensor, ppm, snip)
+            return ScanRunner(src, prof, snk, flags=flags, **opts, **kw)
 
         try:
             summary = run_multi(srcs, specs, profile, sink, make_runner=make, detector=detector, log=say)
         finally:
-            if detector is not None:
-                try:
-                    detector.close()
-                except Exception:
-                    pass
-        if args.summary_json:
-            tmp = args.summary_json + ".tmp"
-            with open(tmp, "w", encoding="utf-8") as f:
-                json.dump(summary, f, indent=1)
-            os.replace(tmp, args.summary_json)
+            _close_quietly(detector)
+        _write_summary(args.summary_json, summary)
         n = len(summary["cells"])
         say(
             f"scan: {len(specs)} sources, {summary['radio_s']:.1f} s radio, {summary['sweeps']} sweeps, "
@@ -267,8 +267,8 @@ def _snippets(store: Any, profile: Any, sensor: str, version: str,
     home = snippet_home(store)
     if home is None:
         if say is not None:
-            say("scan: no IQ snippets: the database is in memory (nothing could refer to them after "
-                "the scan)")
+            say(_("scan: no IQ snippets: the database is in memory (nothing could refer to them after "
+                  "the scan)"))
         return None
     base, sub = home
     r = profile.radio
@@ -301,7 +301,6 @@ def _track_calibration(key: str | None, spec: str, summary: dict[str, Any]) -> N
 
 def _run_grgsm(args: argparse.Namespace, profile_name: str) -> int:
     """`--source grgsm:...`: gr-gsm does the radio part (fbsdetect.grgsm.scan)."""
-    import json
     import socket
     import sys
 
@@ -335,16 +334,10 @@ def _run_grgsm(args: argparse.Namespace, profile_name: str) -> int:
             say=say,
         )
     finally:
-        if detector is not None:
-            try:
-                detector.close()
-            except Exception:
-                pass
+        _close_quietly(detector)
         if gps is not None:
             gps.close()
         if store is not None:
             store.close()
-    if args.summary_json:
-        with open(args.summary_json, "w", encoding="utf-8") as f:
-            json.dump(summary, f, indent=1)
+    _write_summary(args.summary_json, summary)
     return 0
