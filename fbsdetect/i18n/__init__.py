@@ -142,10 +142,10 @@ def using(lang: str) -> Iterator[str]:
         _context_lang.reset(token)
 
 
-def accept_language(header: str | None) -> str:
+def accept_language(header: str | None, default: str | None = None) -> str:
     """The language for an HTTP Accept-Language header ('zh-CN,zh;q=0.9,en;q=0.8' -> 'zh'),
-    by its q-values; English when it names neither."""
-    best, best_q = DEFAULT, -1.0
+    by its q-values; `default` (else English) when it names neither."""
+    best, best_q = _checked(default) if default else DEFAULT, -1.0
     for part in (header or "").split(","):
         name, _sep, params = part.strip().partition(";")
         q = 1.0

@@ -23,6 +23,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from fbsdetect.i18n import _
 from fbsdetect.server.auth import Principal, add_user, check_name, lookup, register_node
 from fbsdetect.server.ingest import MAX_BATCH, MAX_RECORD_BYTES, Ingestor, RecordError, check_record
 
@@ -56,12 +57,12 @@ def _parse_bbox(bbox: str | None) -> tuple[float, float, float, float] | None:
     try:
         s, w, n, e = (float(x) for x in bbox.split(","))
     except ValueError:
-        raise ValueError("bbox: S,W,N,E in degrees") from None
+        raise ValueError(_("bbox: S,W,N,E in degrees")) from None
     import math
 
     if not all(math.isfinite(x) for x in (s, w, n, e)) or not (-90 <= s <= n <= 90) or not (
             -180 <= w <= 180 and -180 <= e <= 180):
-        raise ValueError("bbox: S,W,N,E with -90 <= S <= N <= 90 and W, E within -180..180")
+        raise ValueError(_("bbox: S,W,N,E with -90 <= S <= N <= 90 and W, E within -180..180"))
     return s, w, n, e
 
 
@@ -71,7 +72,7 @@ def _parse_time(v: str | None, name: str) -> datetime | None:
     try:
         t = datetime.fromisoformat(v.replace("Z", "+00:00"))
     except ValueError:
-        raise ValueError(f"{name}: an ISO-8601 time") from None
+        raise ValueError(_("{name}: an ISO-8601 time").format(name=name)) from None
     return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
@@ -84,6 +85,9 @@ def create_app(store: Any, *, ingestor: Ingestor | None = None, worker: Any = No
     app = FastAPI(title="fbsdetect server", version=__version__,
                   description="Fake-base-station detector fleet: node ingest, queries, evidence, dashboard "
                               "(contracts.md section 9).")
+    from fbsdetect.i18n.web import LanguageMiddleware
+
+    app.add_middleware(LanguageMiddleware)  # each request in its Accept-Language's language (i18n)
     app.state.store, app.state.ingestor, app.state.worker, app.state.analyzer = store, ing, worker, analyzer
     bearer = HTTPBearer(auto_error=False, description="a node, investigator or admin token")
     cache: dict[str, tuple[float, Principal | None]] = {}
@@ -100,7 +104,7 @@ def create_app(store: Any, *, ingestor: Ingestor | None = None, worker: Any = No
         if token is None and request is not None:
             token = request.cookies.get("fbsdetect_token")
         if not token or len(token) > 256:
-            raise HTTPException(401, "no token: Authorization: Bearer TOKEN",
+            raise HTTPException(401, _("no token: Authorization: Bearer TOKEN"),
                                 headers={"WWW-Authenticate": "Bearer"})
         now = time.monotonic()
         hit = cache.get(token)
@@ -110,17 +114,18 @@ def create_app(store: Any, *, ingestor: Ingestor | None = None, worker: Any = No
                 cache.clear()
             cache[token] = hit
         if hit[1] is None:
-            raise HTTPException(401, "unknown token", headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(401, _("unknown token"), headers={"WWW-Authenticate": "Bearer"})
         return hit[1]
 
     def reader(p: Principal = Depends(principal)) -> Principal:
         if p.role not in ("investigator", "admin"):
-            raise HTTPException(403, f"role {p.role} cannot read this (investigator or admin)")
+            raise HTTPException(403, _("role {role} cannot read this (investigator or admin)").format(
+                role=p.role))
         return p
 
     def admin(p: Principal = Depends(principal)) -> Principal:
         if p.role != "admin":
-            raise HTTPException(403, f"role {p.role}: admin only")
+            raise HTTPException(403, _("role {role}: admin only").format(role=p.role))
         return p
 
     @app.get("/healthz", summary="liveness (no auth)")
@@ -137,31 +142,33 @@ def create_app(store: Any, *, ingestor: Ingestor | None = None, worker: Any = No
             "schema": BATCH_SCHEMA}}}})
     async def ingest(request: Request, p: Principal = Depends(principal)) -> dict[str, Any]:
         if p.role != "node":
-            raise HTTPException(403, f"role {p.role} cannot ingest (node tokens only)")
+            raise HTTPException(403, _("role {role} cannot ingest (node tokens only)").format(role=p.role))
         n = request.headers.get("content-length")
         if n is not None and (not n.isdigit() or int(n) > MAX_BODY):
-            raise HTTPException(413, f"body larger than {MAX_BODY} bytes")
+            raise HTTPException(413, _("body larger than {n} bytes").format(n=MAX_BODY))
         body = b""
         async for chunk in request.stream():
             body += chunk
             if len(body) > MAX_BODY:
-                raise HTTPException(413, f"body larger than {MAX_BODY} bytes")
+                raise HTTPException(413, _("body larger than {n} bytes").format(n=MAX_BODY))
         try:
             doc = json.loads(body)
         except (ValueError, UnicodeDecodeError, RecursionError):
             ing.count("rejected:not_json")
-            raise HTTPException(400, "body: not JSON") from None
+            raise HTTPException(400, _("body: not JSON")) from None
         recs = doc.get("records") if isinstance(doc, dict) else None
         if not isinstance(recs, list):
-            raise HTTPException(422, "body.records: a list of records")
+            raise HTTPException(422, _("body.records: a list of records"))
         # the token's node against every record's node, before anything else
         if any(not isinstance(r, dict) or r.get("node") != p.name for r in recs):
             ing.count("rejected:node_mismatch")
-            raise HTTPException(403, f"a record's node is not {p.name!r}: batch refused")
+            raise HTTPException(403, _("a record's node is not {node}: batch refused").format(
+                node=repr(p.name)))
         if len(recs) > MAX_BATCH:
-            raise HTTPException(413, f"more than {MAX_BATCH} records in one batch")
+            raise HTTPException(413, _("more than {n} records in one batch").format(n=MAX_BATCH))
         if set(doc) - {"records"}:
-            raise HTTPException(422, f"body: unknown field {sorted(set(doc) - {'records'})[0]!r}")
+            raise HTTPException(422, _("body: unknown field {field}").format(
+                field=repr(sorted(set(doc) - {"records"})[0])))
         try:
             checked = [check_record(r) for r in recs]
             item = ing.prepare(p, [(s, k, d) for _n, s, k, d in checked], via="http")
@@ -177,10 +184,12 @@ def create_app(store: Any, *, ingestor: Ingestor | None = None, worker: Any = No
                 raise
             if refused_by_db(exc):  # this batch alone is what the database refuses: not a retry
                 ing.count("rejected:refused_by_db")
-                raise HTTPException(422, f"a record the database refuses: {type(exc).__name__}") from None
+                raise HTTPException(422, _("a record the database refuses: {error}").format(
+                    error=type(exc).__name__)) from None
             # the database is down: the node retries
             ing.count("db_errors")
-            raise HTTPException(503, f"database unavailable: {type(exc).__name__}") from None
+            raise HTTPException(503, _("database unavailable: {error}").format(
+                error=type(exc).__name__)) from None
         return {"stored": res.stored, "duplicates": res.duplicates}
 
     def _obs_query(bbox: str | None, since: str | None, until: str | None, node: str | None) -> Any:
@@ -250,10 +259,10 @@ def create_app(store: Any, *, ingestor: Ingestor | None = None, worker: Any = No
         from fbsdetect.store.models import Detection
 
         if not 0 < detection_id < 2**31:
-            raise HTTPException(404, "no such detection")
+            raise HTTPException(404, _("no such detection"))
         with store.session() as s:
             if s.get(Detection, detection_id) is None:
-                raise HTTPException(404, "no such detection")
+                raise HTTPException(404, _("no such detection"))
         from fbsdetect.export.evidence import build_evidence
 
         out = Path(tempfile.mkdtemp(prefix="fbsdetect-evidence-")) / f"evidence-{detection_id}.zip"
@@ -313,7 +322,7 @@ def create_app(store: Any, *, ingestor: Ingestor | None = None, worker: Any = No
     def stats(_p: Principal = Depends(admin)) -> dict[str, Any]:
         return {"counts": dict(ing.counts), "analysis": getattr(analyzer, "last", None)}
 
-    state: dict[str, Any] = {"map_at": -1e9, "map": None}
+    state: dict[Any, Any] = {}
 
     @app.get("/dashboard", response_class=HTMLResponse, summary="live dashboard (map + nodes), refreshed",
              responses=AUTH_ERRORS)
@@ -331,36 +340,46 @@ def create_app(store: Any, *, ingestor: Ingestor | None = None, worker: Any = No
         det = detections(_p=Principal("dashboard", "admin"))
         from html import escape
 
+        from fbsdetect import i18n
+
         trs = "".join(
-            f"<tr><td>{escape(n['node'])}</td><td>{escape(str(n['last_seen']))}</td><td>{n['records']}</td>"
+            f"<tr><td>{escape(n['node'])}</td><td>{escape(i18n.format_stored_time(n['last_seen']))}</td>"
+            f"<td>{n['records']}</td>"
             f"<td>{escape(json.dumps((n['health'] or {}).get('outbox_depth')))}</td>"
             f"<td>{escape(json.dumps((n['health'] or {}).get('dongle_present')))}</td></tr>" for n in rows)
         drs = "".join(
-            f"<tr><td>{escape(str(d['severity']))}</td><td>{escape(json.dumps(d['cell']))}</td>"
-            f"<td>{escape(', '.join(d['sensors']))}</td><td>{escape(str(d['last_seen']))}</td></tr>"
-            for d in det["detections"])
-        page = f"""<!doctype html><html><head><meta charset="utf-8">
-<meta http-equiv="refresh" content="{int(map_refresh_s)}"><title>fbsdetect fleet</title>
+            f"<tr><td>{escape(i18n.severity_word(d['severity']))}</td><td>{escape(json.dumps(d['cell']))}</td>"
+            f"<td>{escape(', '.join(d['sensors']))}</td><td>{escape(i18n.format_stored_time(d['last_seen']))}"
+            f"</td></tr>" for d in det["detections"])
+        th = "".join(f"<th>{escape(x)}</th>" for x in (
+            _("severity"), _("cell"), _("nodes"), _("last seen")))
+        thn = "".join(f"<th>{escape(x)}</th>" for x in (
+            _("node"), _("last seen"), _("records"), _("outbox"), _("dongle")))
+        title = escape(_("fbsdetect fleet"))
+        h_det = escape(_("Detections ({n})").format(n=len(det["detections"])))
+        h_nodes = escape(_("Nodes ({n})").format(n=len(rows)))
+        page = f"""<!doctype html><html lang="{i18n.html_lang()}"><head><meta charset="utf-8">
+<meta http-equiv="refresh" content="{int(map_refresh_s)}"><title>{title}</title>
 <style>body{{font-family:sans-serif;margin:1em}} table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:2px 6px}} iframe{{width:100%;height:60vh;border:1px solid #999}}</style>
-</head><body><h1>fbsdetect fleet</h1><iframe src="/dashboard/map"></iframe>
-<h2>Detections ({len(det['detections'])})</h2><table><tr><th>severity</th><th>cell</th><th>nodes</th>
-<th>last seen</th></tr>{drs}</table>
-<h2>Nodes ({len(rows)})</h2><table><tr><th>node</th><th>last seen</th><th>records</th><th>outbox</th>
-<th>dongle</th></tr>{trs}</table></body></html>"""
+</head><body><h1>{title}</h1><iframe src="/dashboard/map"></iframe>
+<h2>{h_det}</h2><table><tr>{th}</tr>{drs}</table>
+<h2>{h_nodes}</h2><table><tr>{thn}</tr>{trs}</table></body></html>"""
         return HTMLResponse(page)
 
     @app.get("/dashboard/map", response_class=HTMLResponse, summary="the map (fbsdetect.mapping), cached",
              responses=AUTH_ERRORS)
     def dashboard_map(_p: Principal = Depends(reader)) -> Any:
-        now = time.monotonic()
-        if state["map"] is None or now - state["map_at"] > map_refresh_s:
+        from fbsdetect.i18n import current
+
+        now, lang = time.monotonic(), current()  # one cached map per language
+        if state.get(("map", lang)) is None or now - state.get(("map_at", lang), -1e9) > map_refresh_s:
             from fbsdetect.mapping import write_map
 
             d = Path(tempfile.mkdtemp(prefix="fbsdetect-map-"))
-            write_map(store, d / "map.html", title="fbsdetect fleet")
-            state["map"], state["map_at"] = (d / "map.html").read_text(encoding="utf-8"), now
-        return HTMLResponse(state["map"])
+            write_map(store, d / "map.html", title=_("fbsdetect fleet"))
+            state[("map", lang)], state[("map_at", lang)] = (d / "map.html").read_text(encoding="utf-8"), now
+        return HTMLResponse(state[("map", lang)])
 
     return app
 
@@ -377,6 +396,10 @@ def worker_app() -> Any:
     from fbsdetect.store import open_store
 
     cfg = json.loads(Path(os.environ["FBSDETECT_SERVE_WORKER"]).read_text(encoding="utf-8"))
+    if cfg.get("lang"):  # `serve --lang`: the language of requests without Accept-Language
+        from fbsdetect.i18n import set_language
+
+        set_language(cfg["lang"])
     store = open_store(cfg["db"])
     ing = Ingestor(store)
     ing.start_writer()

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import select
 
 from fbsdetect.errors import BadUsage
+from fbsdetect.i18n import _
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 ROLES = ("node", "investigator", "admin")
@@ -52,8 +53,10 @@ def mosquitto_hash(password: str, *, salt: bytes | None = None, iterations: int 
 
 def check_name(name: str, what: str = "node") -> str:
     if not isinstance(name, str) or not NAME_RE.match(name):
-        raise BadUsage(f"{what} name {name!r}: 1-64 characters of A-Z a-z 0-9 _ . - (starting with a "
-                       "letter or digit)")
+        msg = _("user name {name}: 1-64 characters of A-Z a-z 0-9 _ . - (starting with a letter or digit)") \
+            if what == "user" else \
+            _("node name {name}: 1-64 characters of A-Z a-z 0-9 _ . - (starting with a letter or digit)")
+        raise BadUsage(msg.format(name=repr(name)))
     return name
 
 
@@ -74,11 +77,12 @@ def add_user(store: Any, name: str, role: str) -> str:
 
     check_name(name, "user")
     if role not in USER_ROLES:
-        raise BadUsage(f"--role {role!r}: one of {', '.join(USER_ROLES)}")
+        raise BadUsage(_("--role {role}: one of {roles}").format(
+            role=repr(role), roles=", ".join(USER_ROLES)))
     token = new_token()
     with store.session() as s:
         if s.scalars(select(FleetUser).where(FleetUser.name == name)).first() is not None:
-            raise BadUsage(f"user {name!r} exists already")
+            raise BadUsage(_("user {name} exists already").format(name=repr(name)))
         s.add(FleetUser(name=name, role=role, token_hash=token_hash(token)))
     return token
 

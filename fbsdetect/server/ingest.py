@@ -35,6 +35,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, text, update
 
+from fbsdetect.i18n import _
 from fbsdetect.server.auth import NAME_RE, Principal
 
 KINDS = ("observation", "detection", "health")
@@ -63,29 +64,30 @@ class IngestResult:
 def check_record(r: Any) -> tuple[str, int, str, dict[str, Any]]:
     """(node, seq, kind, data) of a record, or RecordError."""
     if not isinstance(r, dict):
-        raise RecordError("record: not an object")
+        raise RecordError(_("record: not an object"))
     extra = set(r) - {"node", "seq", "kind", "data"}
     if extra:
-        raise RecordError(f"record: unknown field {sorted(extra)[0]!r}")
+        raise RecordError(_("record: unknown field {field}").format(field=repr(sorted(extra)[0])))
     node, seq, kind, data = r.get("node"), r.get("seq"), r.get("kind"), r.get("data")
     if not isinstance(node, str) or not NAME_RE.match(node):
-        raise RecordError("record.node: not a node name")
+        raise RecordError(_("record.node: not a node name"))
     if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= MAX_SEQ:
-        raise RecordError("record.seq: not an integer in 1..2^62")
+        raise RecordError(_("record.seq: not an integer in 1..2^62"))
     if kind not in KINDS:
-        raise RecordError(f"record.kind: one of {', '.join(KINDS)}")
+        raise RecordError(_("record.kind: one of {kinds}").format(kinds=", ".join(KINDS)))
     if not isinstance(data, dict):
-        raise RecordError("record.data: not an object")
+        raise RecordError(_("record.data: not an object"))
     try:
         size = len(json.dumps(data, allow_nan=False))
     except (ValueError, TypeError, RecursionError):
-        raise RecordError("record.data: not plain JSON (NaN or infinity?)") from None
+        raise RecordError(_("record.data: not plain JSON (NaN or infinity?)")) from None
     try:  # a lone UTF-16 surrogate passes json but no database or digest takes it
         json.dumps(data, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
-        raise RecordError("record.data: a string that is not valid Unicode (a lone surrogate)") from None
+        raise RecordError(_("record.data: a string that is not valid Unicode (a lone surrogate)")) from None
     if size > MAX_RECORD_BYTES:
-        raise RecordError(f"record.data: {size} bytes, more than {MAX_RECORD_BYTES}")
+        raise RecordError(_("record.data: {size} bytes, more than {max}").format(
+            size=size, max=MAX_RECORD_BYTES))
     return node, seq, kind, data
 
 
@@ -101,19 +103,19 @@ def _time(v: Any, name: str) -> datetime | None:
     if v is None:
         return None
     if not isinstance(v, str) or len(v) > 40:
-        raise RecordError(f"data.{name}: not an ISO-8601 time")
+        raise RecordError(_("data.{name}: not an ISO-8601 time").format(name=name))
     try:
         t = datetime.fromisoformat(v.replace("Z", "+00:00"))
     except ValueError:
-        raise RecordError(f"data.{name}: not an ISO-8601 time") from None
+        raise RecordError(_("data.{name}: not an ISO-8601 time").format(name=name)) from None
     if t.tzinfo is None:
-        raise RecordError(f"data.{name}: time without a zone")
+        raise RecordError(_("data.{name}: time without a zone").format(name=name))
     if not 1900 <= t.year <= 2999:
-        raise RecordError(f"data.{name}: year outside 1900..2999")
+        raise RecordError(_("data.{name}: year outside 1900..2999").format(name=name))
     try:
         return t.astimezone(UTC)
     except OverflowError:
-        raise RecordError(f"data.{name}: out of range") from None
+        raise RecordError(_("data.{name}: out of range").format(name=name)) from None
 
 
 def observation_values(data: dict[str, Any]) -> dict[str, Any]:
@@ -123,23 +125,24 @@ def observation_values(data: dict[str, Any]) -> dict[str, Any]:
     for k, (lo, hi) in _INT_FIELDS.items():
         x = data.get(k)
         if x is not None and (not isinstance(x, int) or isinstance(x, bool) or not lo <= x <= hi):
-            raise RecordError(f"data.{k}: not an integer in {lo}..{hi}")
+            raise RecordError(_("data.{name}: not an integer in {lo}..{hi}").format(name=k, lo=lo, hi=hi))
         v[k] = x
     for k in _FLOAT_FIELDS:
         x = data.get(k)
         if x is not None:
             if not isinstance(x, int | float) or isinstance(x, bool) or not math.isfinite(x) or abs(x) > 1e13:
-                raise RecordError(f"data.{k}: not a finite number")
+                raise RecordError(_("data.{name}: not a finite number").format(name=k))
             x = float(x)
         v[k] = x
     if v["lat"] is not None and not -90 <= v["lat"] <= 90:
-        raise RecordError("data.lat: outside -90..90")
+        raise RecordError(_("data.lat: outside -90..90"))
     if v["lon"] is not None and not -180 <= v["lon"] <= 180:
-        raise RecordError("data.lon: outside -180..180")
+        raise RecordError(_("data.lon: outside -180..180"))
     for k, n in _STR_FIELDS.items():
         x = data.get(k)
         if x is not None and (not isinstance(x, str) or len(x) > n or "\x00" in x):
-            raise RecordError(f"data.{k}: not a string of at most {n} characters (no U+0000)")
+            raise RecordError(_("data.{name}: not a string of at most {n} characters (no U+0000)").format(
+                name=k, n=n))
         v[k] = x
     v["power_ref"] = v["power_ref"] or "dBm"
     v["kind"] = v["kind"] or "dwell"
@@ -148,10 +151,10 @@ def observation_values(data: dict[str, Any]) -> dict[str, Any]:
     si = data.get("si") or {}
     if not isinstance(si, dict) or not all(isinstance(a, str) and isinstance(b, str) and len(a) <= 16
                                           and len(b) <= 512 for a, b in si.items()):
-        raise RecordError("data.si: not an object of SI type -> hex")
+        raise RecordError(_("data.si: not an object of SI type -> hex"))
     params = data.get("params") or {}
     if not isinstance(params, dict):
-        raise RecordError("data.params: not an object")
+        raise RecordError(_("data.params: not an object"))
     v["si"], v["params"] = si, params
     v["time"] = _time(data.get("time"), "time")
     return v

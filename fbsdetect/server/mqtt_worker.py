@@ -23,6 +23,7 @@ import time
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from fbsdetect.i18n import _
 from fbsdetect.server.auth import INGEST_USER, node_principal
 from fbsdetect.server.ingest import Ingestor, RecordError, check_record
 
@@ -46,9 +47,10 @@ def parse_mqtt_url(url: str) -> dict[str, Any]:
         u = urlparse(url)
         port = u.port
     except ValueError as exc:
-        raise BadUsage(f"MQTT URL {redact(url)!r}: {exc}") from None
+        raise BadUsage(_("MQTT URL {url}: {error}").format(url=repr(redact(url)), error=exc)) from None
     if u.scheme not in ("mqtt", "mqtts"):
-        raise BadUsage(f"MQTT URL {redact(url)!r}: mqtt://[USER:PASSWORD@]HOST[:PORT] or mqtts://...")
+        raise BadUsage(_("MQTT URL {url}: mqtt://[USER:PASSWORD@]HOST[:PORT] or mqtts://...").format(
+            url=repr(redact(url))))
     return {"host": u.hostname or "127.0.0.1", "port": port or (8883 if u.scheme == "mqtts" else 1883),
             "tls": u.scheme == "mqtts", "username": unquote(u.username) if u.username else None,
             "password": unquote(u.password) if u.password else None}
