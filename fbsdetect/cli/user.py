@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 
+from fbsdetect.i18n import _, lazy
+
 NAME = "user"
-HELP = "add a user of the central server (investigator or admin) and print its token"
+HELP = lazy("add a user of the central server (investigator or admin) and print its token")
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=["add"], help="add: create the user, print {user, token}")
-    p.add_argument("name", metavar="NAME", help="user name")
-    p.add_argument("--role", required=True, choices=["investigator", "admin"], help="investigator or admin")
+    p.add_argument("action", choices=["add"], help=_("add: create the user, print {user, token}"))
+    p.add_argument("name", metavar="NAME", help=_("user name"))
+    p.add_argument("--role", required=True, choices=["investigator", "admin"],
+                   help=_("investigator or admin"))
 
 
 def run(args: argparse.Namespace) -> int:
