@@ -37,7 +37,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from fbsdetect.cli._common import require_file
 from fbsdetect.errors import BadInput
-from fbsdetect.i18n import _, lazy
+from fbsdetect.i18n import N_, _, lazy
 
 if TYPE_CHECKING:
     import numpy as np
@@ -68,9 +68,12 @@ def configure(p: argparse.ArgumentParser) -> None:
 def _int_field(obj: dict[str, Any], key: str, lo: int, hi: int, where: str) -> int:
     v = obj.get(key)
     if isinstance(v, bool) or not isinstance(v, int):
-        raise BadInput(f"field '{key}' must be an integer, got {v!r}", source=where)
+        raise BadInput(_("field '{key}' must be an integer, got {value}").format(
+            key=key, value=repr(v)), source=where)
     if not lo <= v <= hi:
-        raise BadInput(f"field '{key}' = {v} is out of range {lo}..{hi}", source=where)
+        raise BadInput(_("field '{key}' = {value} is out of range {lo}..{hi}").format(
+            key=key, value=v, lo=lo, hi=hi),
+                       source=where)
     return v
 
 
@@ -83,7 +86,7 @@ def parse_burst(obj: object, where: str) -> tuple[int, int, np.ndarray]:
     from fbsdetect.gsm.ts0decode import hard_to_soft
 
     if not isinstance(obj, dict):
-        raise BadInput(f"expected a JSON object, got {type(obj).__name__}", source=where)
+        raise BadInput(_("expected a JSON object, got {type}").format(type=type(obj).__name__), source=where)
     fn = _int_field(obj, "fn", 0, HYPERFRAME - 1, where)
     ts = _int_field(obj, "ts", 0, 7, where)
     has_bits, has_soft = "bits" in obj, "soft" in obj
@@ -93,18 +96,22 @@ def parse_burst(obj: object, where: str) -> tuple[int, int, np.ndarray]:
     if has_bits:
         bits = obj["bits"]
         if not isinstance(bits, str):
-            raise BadInput(f"field 'bits' must be a string of '0'/'1', got {type(bits).__name__}",
-                           source=where)
+            raise BadInput(_("field 'bits' must be a string of '0'/'1', got {type}").format(
+                type=type(bits).__name__), source=where)
         if len(bits) != BURST_BITS:
-            raise BadInput(f"field 'bits' has {len(bits)} bits, expected {BURST_BITS}", source=where)
+            raise BadInput(_("field 'bits' has {n} bits, expected {expected}").format(
+                n=len(bits), expected=BURST_BITS), source=where)
         if bits.strip("01"):
             raise BadInput(_("field 'bits' may only contain '0' and '1'"), source=where)
         return fn, ts, hard_to_soft(np.frombuffer(bits.encode("ascii"), dtype=np.uint8) - ord("0"))
     soft = obj["soft"]
     if not isinstance(soft, list):
-        raise BadInput(f"field 'soft' must be a list of numbers, got {type(soft).__name__}", source=where)
+        raise BadInput(_("field 'soft' must be a list of numbers, got {type}").format(
+            type=type(soft).__name__),
+                       source=where)
     if len(soft) != BURST_BITS:
-        raise BadInput(f"field 'soft' has {len(soft)} values, expected {BURST_BITS}", source=where)
+        raise BadInput(_("field 'soft' has {n} values, expected {expected}").format(
+            n=len(soft), expected=BURST_BITS), source=where)
     if not all(isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for x in soft):
         raise BadInput(_("field 'soft' must hold finite numbers only"), source=where)
     return fn, ts, np.asarray(soft, dtype=np.float32)
@@ -119,7 +126,9 @@ def read_bursts(stream: IO[str], name: str) -> Iterator[tuple[int, int, np.ndarr
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise BadInput(f"not valid JSON ({exc.msg} at column {exc.colno})", source=where) from None
+            raise BadInput(_("not valid JSON ({error} at column {column})").format(
+                error=exc.msg, column=exc.colno),
+                           source=where) from None
         yield parse_burst(obj, where)
 
 
@@ -147,11 +156,11 @@ def run(args: argparse.Namespace) -> int:
         stream: IO[str] = sys.stdin
         name = "<stdin>"
     else:
-        require_file(args.file, "burst file")
+        require_file(args.file, N_("burst file"))
         try:
             stream = open(args.file, encoding="utf-8")
         except OSError as exc:
-            raise BadInput(f"cannot open: {exc.strerror}", source=args.file) from None
+            raise BadInput(_("cannot open: {error}").format(error=exc.strerror), source=args.file) from None
         name = args.file
     try:
         try:
@@ -169,11 +178,12 @@ def run(args: argparse.Namespace) -> int:
     if args.stats:
         st = dec.stats
         sys.stderr.write(
-            f"blocks: {st.blocks_ok} ok, {st.blocks_bad} failed parity, "
-            f"{st.blocks_idle} idle (dummy bursts), "
-            f"{st.blocks_incomplete} incomplete; SCH: {st.sch_ok} ok, {st.sch_bad} bad; "
-            f"{st.fcch} FCCH, {st.idle} idle frames, {st.duplicate} duplicate bursts, "
-            f"{st.other_ts} bursts of other timeslots skipped\n")
+            _("blocks: {ok} ok, {bad} failed parity, {idle_blocks} idle (dummy bursts), {incomplete} "
+              "incomplete; SCH: {sch_ok} ok, {sch_bad} bad; {fcch} FCCH, {idle} idle frames, {duplicate} "
+              "duplicate bursts, {other_ts} bursts of other timeslots skipped").format(
+                ok=st.blocks_ok, bad=st.blocks_bad, idle_blocks=st.blocks_idle,
+                incomplete=st.blocks_incomplete, sch_ok=st.sch_ok, sch_bad=st.sch_bad, fcch=st.fcch,
+                idle=st.idle, duplicate=st.duplicate, other_ts=st.other_ts) + "\n")
         if follow:
             sys.stderr.write(follow.stats_line())
     return 0

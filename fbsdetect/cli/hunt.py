@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     if args.estimate_every_s <= 0:
         raise BadUsage(_("--estimate-every-s must be positive"))
     if args.arfcn is not None and not 0 <= args.arfcn <= 1023:
-        raise BadUsage(f"--arfcn {args.arfcn}: ARFCNs are 0-1023")
+        raise BadUsage(_("--arfcn {arfcn}: ARFCNs are 0-1023").format(arfcn=args.arfcn))
     cell = parse_cell(args.cell) if args.cell else None
     profile = load_profile(args.profile)
     quiet = bool(getattr(args, "quiet", False))

@@ -124,14 +124,15 @@ def _import(args: argparse.Namespace) -> int:
 
     bbox = BBox.parse(args.bbox) if args.bbox else None
     if args.mcc and any(not 0 <= m <= 999 for m in args.mcc):
-        raise BadUsage(f"--mcc {args.mcc}: an MCC is 0..999")
+        raise BadUsage(_("--mcc {mcc}: an MCC is 0..999").format(mcc=args.mcc))
     if args.show_rejects < 0:
         raise BadUsage(_("--show-rejects must be >= 0"))
     for opt, value, limit in (("--licence", args.licence, 64), ("--source-name", args.source_name, 256)):
         if value is not None and len(value) > limit:  # the registry_source columns' sizes
             raise BadUsage(
-                f"{opt} is {len(value)} characters long: at most {limit}"
-                + (" (an SPDX identifier, e.g. CC-BY-SA-4.0)" if opt == "--licence" else "")
+                _("{flag} is {n} characters long: at most {limit}").format(
+                    flag=opt, n=len(value), limit=limit)
+                + (" " + _("(an SPDX identifier, e.g. CC-BY-SA-4.0)") if opt == "--licence" else "")
             )
     from fbsdetect.detect.registry_csv import LineReader
 
@@ -159,8 +160,8 @@ def _import(args: argparse.Namespace) -> int:
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc).splitlines()[0]
         raise NotAvailable(
-            f"database {store.url}: {reason}; nothing of {args.file} was stored "
-            "(another import or a long write holding the database? try again)"
+            _("database {url}: {reason}; nothing of {file} was stored (another import or a long write "
+              "holding the database? try again)").format(url=store.url, reason=reason, file=args.file)
         ) from None
     finally:
         if progress is not None:
@@ -171,8 +172,8 @@ def _import(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(report.text() + "\n")
     if report.exit_code:
-        why = report.damage or "no row of the file could be used"
-        sys.stderr.write(f"fbsdetect registry: {args.file}: {why}\n")
+        why = report.damage or _("no row of the file could be used")
+        sys.stderr.write(_("fbsdetect registry: {file}: {why}").format(file=args.file, why=why) + "\n")
     return report.exit_code
 
 
@@ -233,25 +234,28 @@ def _stats(args: argparse.Namespace) -> int:
             sys.stdout.write(json.dumps(o, ensure_ascii=False) + "\n")
         return 0
     if not out:
-        sys.stdout.write("no registry sources (fbsdetect registry import FILE)\n")
+        sys.stdout.write(_("no registry sources (fbsdetect registry import FILE)") + "\n")
         return 0
     for o in out:
         rad = ", ".join(f"{k} {v:,}" for k, v in sorted(o["radios"].items()))
         sys.stdout.write(
-            f"{o['name']} ({o['kind']}): {o['cells']:,} cells"
+            _("{name} ({kind}): {cells} cells").format(
+                name=o["name"], kind=o["kind"], cells=f"{o['cells']:,}")
             + (f" ({rad})" if rad else "")
-            + (f", newest update {o['updated_max']}" if o["updated_max"] else "")
+            + (_(", newest update {date}").format(date=o["updated_max"]) if o["updated_max"] else "")
             + "\n"
         )
         sys.stdout.write(
-            f"  attribution: {o['attribution'] or '-'}"
+            "  " + _("attribution: {attribution}").format(attribution=o["attribution"] or "-")
             + (f" [{o['licence']}]" if o["licence"] else "")
             + "\n"
         )
         li = o["last_import"]
         sys.stdout.write(
-            f"  last import {o['imported_at']}: {o['path']}: read {li['rows_read']:,}, "
-            f"imported {li['imported']:,}, updated {li['updated']:,}, "
-            f"rejected {li['rejected']:,}\n"
+            "  " + _("last import {time}: {path}: read {read}, imported {imported}, updated {updated}, "
+                     "rejected {rejected}").format(
+                time=o["imported_at"], path=o["path"], read=f"{li['rows_read']:,}",
+                imported=f"{li['imported']:,}", updated=f"{li['updated']:,}", rejected=f"{li['rejected']:,}")
+            + "\n"
         )
     return 0

@@ -59,6 +59,7 @@ from typing import Any
 
 from fbsdetect.errors import BadInput, BadUsage, NotAvailable
 from fbsdetect.export import ExportFilter, iso_utc, observation_rows
+from fbsdetect.i18n import _
 
 FORMAT = "fbsdetect-evidence/1"
 SIG_PREFIX = b"fbsdetect-sig:ed25519:"
@@ -83,8 +84,8 @@ def _crypto() -> Any:
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric import ed25519
     except ImportError:
-        raise NotAvailable("evidence packages need the `cryptography` package "
-                           "(pip install cryptography)") from None
+        raise NotAvailable(_("evidence packages need the `cryptography` package "
+                             "(pip install cryptography)")) from None
     return serialization, ed25519
 
 
@@ -108,9 +109,10 @@ def load_or_create_key(path: Path | None = None) -> Any:
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except (ValueError, TypeError) as exc:
-        raise BadInput(f"not an unencrypted PEM private key: {exc}", source=path) from None
+        raise BadInput(_("not an unencrypted PEM private key: {error}").format(
+            error=exc), source=path) from None
     if not isinstance(key, ed25519.Ed25519PrivateKey):
-        raise BadInput("not an Ed25519 key", source=path)
+        raise BadInput(_("not an Ed25519 key"), source=path)
     return key
 
 
@@ -222,10 +224,10 @@ def _iq_mismatch(files: list[Path], expected: dict[str, str] | None) -> str | No
     data = next((q for q in files if q.name.endswith(".sigmf-data")), None)
     for kind, q in (("meta", meta), ("data", data)):
         if expected and kind in expected and q is not None and _sha256_file(q) != expected[kind]:
-            return (f"{q.name} has SHA-256 {_sha256_file(q)[:16]}..., the observation stored "
-                    f"{expected[kind][:16]}... when it was written")
+            return _("{file} has SHA-256 {got}..., the observation stored {want}... when it was "
+                     "written").format(file=q.name, got=_sha256_file(q)[:16], want=expected[kind][:16])
         if expected and kind in expected and q is None:
-            return f"its .sigmf-{kind} is missing"
+            return _("its {file} is missing").format(file=f".sigmf-{kind}")
     if meta is not None and data is not None and meta.stat().st_size <= MAX_CONTROL_BYTES:
         try:
             want = json.loads(meta.read_bytes()).get("global", {}).get("core:sha512")
@@ -237,7 +239,8 @@ def _iq_mismatch(files: list[Path], expected: dict[str, str] | None) -> str | No
                 for block in iter(lambda: f.read(1 << 20), b""):
                     h.update(block)
             if h.hexdigest() != want.lower():
-                return f"{data.name} does not match the core:sha512 of {meta.name}"
+                return _("{data} does not match the core:sha512 of {meta}").format(
+                    data=data.name, meta=meta.name)
     return None
 
 
@@ -294,7 +297,7 @@ def _make_pdf(html_path: Path, pdf_path: Path) -> str | None:
     """Converts the report; None when done, else why not."""
     cmd = _pdf_converter()
     if cmd is None:
-        return "no PDF: no HTML-to-PDF converter (wkhtmltopdf or chromium) is installed"
+        return _("no PDF: no HTML-to-PDF converter (wkhtmltopdf or chromium) is installed")
     if "--headless" in cmd:
         args = [*cmd, f"--print-to-pdf={pdf_path}", html_path.resolve().as_uri()]
     else:
@@ -305,9 +308,10 @@ def _make_pdf(html_path: Path, pdf_path: Path) -> str | None:
                 args.insert(1, f"--user-data-dir={profile}")
             subprocess.run(args, capture_output=True, timeout=120, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"no PDF: {Path(cmd[0]).name} failed ({type(exc).__name__})"
+        return _("no PDF: {program} failed ({error})").format(
+            program=Path(cmd[0]).name, error=type(exc).__name__)
     if not pdf_path.exists() or pdf_path.stat().st_size == 0:
-        return f"no PDF: {Path(cmd[0]).name} wrote nothing"
+        return _("no PDF: {program} wrote nothing").format(program=Path(cmd[0]).name)
     return None
 
 
@@ -318,14 +322,14 @@ def _make_map(store: Any, detection_id: int, out: Path) -> str | None:
 
         mapping = importlib.import_module("fbsdetect.mapping")
     except ImportError:
-        return "no map: fbsdetect.mapping is not installed"
+        return _("no map: fbsdetect.mapping is not installed")
     writer = None
     for name in ("write_map", "render_map", "make_map"):
         writer = getattr(mapping, name, None)
         if callable(writer):
             break
     if not callable(writer):
-        return "no map: fbsdetect.mapping offers no map writer (write_map) yet"
+        return _("no map: fbsdetect.mapping offers no map writer (write_map) yet")
     import inspect
 
     kwargs: dict[str, Any] = {}
@@ -340,9 +344,9 @@ def _make_map(store: Any, detection_id: int, out: Path) -> str | None:
     try:
         writer(store, out, **kwargs)
     except Exception as exc:
-        return f"no map: the map writer failed ({type(exc).__name__}: {exc})"
+        return _("no map: the map writer failed ({error})").format(error=f"{type(exc).__name__}: {exc}")
     if not out.exists():
-        return "no map: the map writer wrote nothing"
+        return _("no map: the map writer wrote nothing")
     return None
 
 
@@ -378,10 +382,10 @@ def build_evidence(store: Any, detection_id: int, out: str | os.PathLike[str], *
 
     out = Path(out)
     if out.is_dir():
-        raise BadUsage(f"-o {out} is a directory: give the package's file name "
-                       f"(e.g. detection-{detection_id}.zip)")
+        raise BadUsage(_("-o {path} is a directory: give the package's file name (e.g. {example})").format(
+            path=out, example=f"detection-{detection_id}.zip"))
     if not out.parent.is_dir():
-        raise BadUsage(f"-o {out}: folder {out.parent} does not exist")
+        raise BadUsage(_("-o {path}: folder {folder} does not exist").format(path=out, folder=out.parent))
     key = load_or_create_key(key_path)
     pub = key.public_key()
     fp = fingerprint(pub)
@@ -392,7 +396,8 @@ def build_evidence(store: Any, detection_id: int, out: str | os.PathLike[str], *
     with store.engine.connect() as conn:
         det = conn.execute(select(Detection.__table__).where(Detection.id == detection_id)).first()
         if det is None:
-            raise BadUsage(f"--detection {detection_id}: no such detection in {store.url}")
+            raise BadUsage(_("--detection {id}: no such detection in {url}").format(
+                id=detection_id, url=store.url))
         findings = [row_dict(r) for r in conn.execute(
             select(Finding.__table__).where(Finding.detection_id == detection_id).order_by(Finding.id))]
         head_seq, head_hash = chain_head(conn)
@@ -452,7 +457,7 @@ def build_evidence(store: Any, detection_id: int, out: str | os.PathLike[str], *
             write_csv(store, f, flt)
         n_frames = write_pcap(store, d / "frames.pcapng", flt)
         if n_frames == 0:
-            notes.append("frames.pcapng holds no frames: none were stored for these observations")
+            notes.append(_("frames.pcapng holds no frames: none were stored for these observations"))
 
         # IQ snippets referenced by the observations
         iq_files: list[str] = []
@@ -460,15 +465,16 @@ def build_evidence(store: Any, detection_id: int, out: str | os.PathLike[str], *
         base = _db_dir(store)
         for ref in iq_refs:
             if base is None:
-                notes.append(f"IQ snippet {ref} is referenced but the database is in memory: no snippet "
-                             "folder to take it from")
+                notes.append(_("IQ snippet {ref} is referenced but the database is in memory: no snippet "
+                               "folder to take it from").format(ref=ref))
                 continue
             # a reference is relative to the database's folder and stays inside it: an absolute
             # path, a drive, `..` or a link leading out would let a stored row (a fleet node's,
             # as ingested) pull any file of this machine into a package
             p = _inside(base, ref)
             if p is None:
-                notes.append(f"IQ snippet {ref} is not a path inside the database's folder: left out")
+                notes.append(_("IQ snippet {ref} is not a path inside the database's folder: "
+                               "left out").format(ref=ref))
                 continue
             take: list[tuple[Path, str]] = []
             for q in _sigmf_pair(p):
@@ -481,16 +487,18 @@ def build_evidence(store: Any, detection_id: int, out: str | os.PathLike[str], *
                 if not _is_sigmf(q) or (q.exists() and (not _is_sigmf(q.resolve())
                                                         or _inside(base, q.relative_to(base).as_posix())
                                                         is None)):
-                    notes.append(f"IQ snippet {ref} is not a SigMF recording (.sigmf-meta/.sigmf-data): "
-                                 "left out")
+                    notes.append(_("IQ snippet {ref} is not a SigMF recording (.sigmf-meta/.sigmf-data): "
+                                   "left out").format(ref=ref))
                     continue
                 if not q.is_file():
-                    notes.append(f"IQ snippet {ref} is referenced but {q.name} is not on this machine")
+                    notes.append(_("IQ snippet {ref} is referenced but {file} is not on this machine").format(
+                        ref=ref, file=q.name))
                     continue
                 take.append((q, name))
             why = _iq_mismatch([q for q, _ in take], iq_bound.get(ref))
             if why:
-                notes.append(f"IQ snippet {ref} left out, not the recording captured: {why}")
+                notes.append(_("IQ snippet {ref} left out, not the recording captured: {why}").format(
+                    ref=ref, why=why))
                 continue
             if take and ref not in iq_bound:
                 unbound.append(ref)
@@ -500,13 +508,13 @@ def build_evidence(store: Any, detection_id: int, out: str | os.PathLike[str], *
                 iq_files.append(name)
         if unbound:
             more = " ..." if len(unbound) > 5 else ""
-            notes.append("IQ snippets with no SHA-256 from their capture (params.iq_sha256), vouched for "
-                         f"from this export on only: {', '.join(unbound[:5])}{more}")
-        iq_note = (f"{len(iq_files)} IQ snippet file(s) under iq/" if iq_files else
-                   "no IQ snippets: none were stored for this detection's observations")
+            notes.append(_("IQ snippets with no SHA-256 from their capture (params.iq_sha256), vouched for "
+                           "from this export on only: {refs}").format(refs=", ".join(unbound[:5]) + more))
+        iq_note = (_("{n} IQ snippet file(s) under iq/").format(n=len(iq_files)) if iq_files else
+                   _("no IQ snippets: none were stored for this detection's observations"))
         notes.append(iq_note)
 
-        map_note = _make_map(store, detection_id, d / "map.html") if draw_map else "no map: not asked for"
+        map_note = _make_map(store, detection_id, d / "map.html") if draw_map else _("no map: not asked for")
         if map_note:
             notes.append(map_note)
             (d / "map.html").unlink(missing_ok=True)
@@ -524,7 +532,7 @@ def build_evidence(store: Any, detection_id: int, out: str | os.PathLike[str], *
                 notes.append(why)
                 (d / "report.pdf").unlink(missing_ok=True)
         elif pdf is None:
-            notes.append("no PDF: no HTML-to-PDF converter (wkhtmltopdf or chromium) is installed")
+            notes.append(_("no PDF: no HTML-to-PDF converter (wkhtmltopdf or chromium) is installed"))
 
         names = sorted(str(p.relative_to(d)) for p in d.rglob("*") if p.is_file())
         files = {n: {"sha256": _sha256_file(d / n), "size": (d / n).stat().st_size} for n in names}
@@ -842,7 +850,7 @@ def _verify_package(path: str | os.PathLike[str], expect_fingerprint: str | None
 
     p = Path(path)
     if not p.is_file():
-        raise BadInput("no such evidence package", source=p)
+        raise BadInput(_("no such evidence package"), source=p)
     data = p.read_bytes()
     problems: list[str] = []
     try:

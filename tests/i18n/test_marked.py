@@ -40,35 +40,55 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# The files whose texts are marked (the scope of this test). Not covered yet, with their owner:
-# cli/{decode,decode_bursts,registry,hunt}.py and export/evidence.py have their argparse texts, constant
-# error messages and (evidence) the report page marked, not yet the f-string messages and output lines;
-# cli/{serve,node,user}.py and server/ (dashboard, API error texts: helper C) are not marked.
-COVERED = [
-    "fbsdetect/cli/main.py",
-    "fbsdetect/cli/map.py",
-    "fbsdetect/cli/report.py",
-    "fbsdetect/cli/handover.py",
-    "fbsdetect/cli/analyze.py",
-    "fbsdetect/cli/detections.py",
-    "fbsdetect/cli/calibrate.py",
-    "fbsdetect/cli/db.py",
-    "fbsdetect/cli/simulate.py",
-    "fbsdetect/cli/sms.py",
-    "fbsdetect/cli/_common.py",
-    "fbsdetect/cli/export.py",
-    "fbsdetect/cli/verify.py",
-    "fbsdetect/cli/doctor.py",
-    "fbsdetect/cli/scan.py",
-    "fbsdetect/scan/view.py",
-    "fbsdetect/mapping/build.py",
-    "fbsdetect/report/monthly.py",
-    "fbsdetect/i18n/__init__.py",
-    *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "fbsdetect/detect/heuristics").glob("*.py")),
-]
+# The scope: every module of the package, except those listed here with the reason. A module with
+# nothing user-facing (pure DSP, parsers, the store's models) needs no entry: it scans clean. An entry
+# "not marked yet" is work left; `test_every_exclusion_is_still_needed` fails once such a module scans
+# clean, so the list only shrinks.
+EXCLUDED: dict[str, str] = {
+    # runs under Debian's python3 with GNU Radio, without fbsdetect (no catalogs there); its --help is
+    # for fbsdetect's own gr-gsm backend, which starts it, not for people
+    "fbsdetect/grgsm/flowgraph.py": "runs without fbsdetect importable (Debian python3 + GNU Radio)",
+    # a developer's training script for the SMS categoriser (python -m fbsdetect.sms.train)
+    "fbsdetect/sms/train.py": "developer tool, not part of the product's interface",
+    # not marked yet (error texts of options and input files: said once, exit 2); owner in /work/coord.md
+    "fbsdetect/detect/registry_csv.py": "not marked yet (registry file errors; registry helper's file)",
+    "fbsdetect/detect/registry_import.py": "not marked yet (registry file errors; registry helper's file)",
+    "fbsdetect/dsp/samples.py": "not marked yet (one error: unknown sample format)",
+    "fbsdetect/export/gsmtap.py": "not marked yet (one error: GSMTAP host)",
+    "fbsdetect/export/kml.py": "not marked yet (KML folder names)",
+    "fbsdetect/geo/gps.py": "not marked yet (--gps errors)",
+    "fbsdetect/geo/gpsd.py": "not marked yet (missing package)",
+    "fbsdetect/geo/gpx.py": "not marked yet (GPX file errors)",
+    "fbsdetect/geo/nmea.py": "not marked yet (NMEA log / device errors)",
+    "fbsdetect/grgsm/backend.py": "not marked yet (gr-gsm backend errors)",
+    "fbsdetect/grgsm/scan.py": "not marked yet (--source grgsm: errors)",
+    "fbsdetect/locate/hunt.py": "not marked yet (hunt --cell/--arfcn errors; locate helper's file)",
+    "fbsdetect/node/config.py": "not marked yet (node.toml field errors; fleet helper's file)",
+    "fbsdetect/node/daemon.py": "not marked yet (one node.toml error; fleet helper's file)",
+    "fbsdetect/pipeline/sinks.py": "not marked yet (--pcap/--gsmtap errors)",
+    "fbsdetect/scan/calibration.py": "not marked yet (calibration file errors)",
+    "fbsdetect/scan/plan.py": "not marked yet (one error: sample rate too low)",
+    "fbsdetect/scan/profile.py": "not marked yet (scan profile file errors)",
+    "fbsdetect/sim/content.py": "not marked yet (scene file errors)",
+    "fbsdetect/sim/dedicated.py": "not marked yet (scene file errors)",
+    "fbsdetect/sim/output.py": "not marked yet (simulate output errors)",
+    "fbsdetect/sim/scene.py": "not marked yet (scene file errors)",
+    "fbsdetect/sources/open.py": "not marked yet (--source errors)",
+    "fbsdetect/sources/recording.py": "not marked yet (recording / SigMF errors)",
+    "fbsdetect/sources/replay.py": "not marked yet (file: source errors)",
+    "fbsdetect/sources/rtlsdr.py": "not marked yet (RTL-SDR errors)",
+    "fbsdetect/sources/rtltcp.py": "not marked yet (rtl_tcp errors)",
+    "fbsdetect/sources/sim.py": "not marked yet (sim: source errors)",
+    "fbsdetect/store/db.py": "not marked yet (--db errors)",
+}
+COVERED = sorted(
+    rel for rel in (str(p.relative_to(ROOT)) for p in (ROOT / "fbsdetect").rglob("*.py")) if rel not in EXCLUDED
+)
 
 MARKS = {"_", "gettext", "ngettext", "pgettext", "lazy", "N_"}
-ERRORS = {"BadUsage", "BadInput", "NotAvailable", "FbsdetectError", "ArgumentTypeError"}
+ERRORS = {"BadUsage", "BadInput", "NotAvailable", "FbsdetectError", "ArgumentTypeError", "RecordError"}
+# the human `detail` of an API error (its second argument; the status code is the machine code)
+HTTP_ERRORS = {"HTTPException"}
 TEXT_KW = {"help", "description", "epilog"}
 # technical tokens that stay as they are in every language (codes, units, names of programs and formats)
 TOKENS = {
@@ -99,6 +119,7 @@ TOKENS = {
     "ID",
     "TZ",
     "ISO",
+    "SHA",
     # SI parameter names (3GPP TS 44.018), printed as the standard spells them
     "MS",
     "TXPWR",
@@ -128,6 +149,8 @@ ALLOW = {
     ("fbsdetect/mapping/build.py", "fbsdetect export --format evidence --detection"),
     # style sheet and script text inside templates
     ("fbsdetect/report/monthly.py", "font:11px"),
+    # a command line the reader types as it is
+    ("fbsdetect/export/evidence.py", "fbsdetect verify PACKAGE.zip"),
     # the SVG's machine attributes
     ("fbsdetect/report/monthly.py", "xmlns"),
 }
@@ -253,6 +276,11 @@ def scan(path: Path, rel: str | None = None) -> list[str]:
         if last in ERRORS and node.args:
             for t in _unmarked_texts(node.args[0]):
                 bad(node, f"{last} message", t)
+        if last in HTTP_ERRORS:
+            detail = node.args[1:2] + [kw.value for kw in node.keywords if kw.arg == "detail"]
+            for a in detail:
+                for t in _unmarked_texts(a):
+                    bad(node, f"{last} detail", t)
         if rel.startswith("fbsdetect/cli/") and fname in ("sys.stdout.write", "sys.stderr.write", "print"):
             for a in node.args:
                 for t in _unmarked_texts(a):
@@ -325,6 +353,7 @@ def page():
 """
     d.write_text(src)
     probs = "\n".join(scan(d, "fbsdetect/cli/_scan_probe.py"))
+    assert len(scan(d, "fbsdetect/cli/_scan_probe.py")) >= 8
     for needle in (
         "HELP must be lazy",
         "not marked help",
@@ -338,6 +367,37 @@ def page():
         assert needle in probs, (needle, probs)
     for fine in ("translated help", "done", "a value", "{args.path}"):
         assert fine not in probs, (fine, probs)
+
+
+def test_the_scan_finds_unmarked_api_and_record_errors(tmp_path: Path) -> None:
+    d = tmp_path / "_probe_api.py"
+    d.write_text(
+        "from fastapi import HTTPException\n"
+        "from fbsdetect.i18n import _\n"
+        "def f(p, n):\n"
+        '    raise HTTPException(403, f"role {p.role}: admin only")\n'
+        "def g(n):\n"
+        '    raise HTTPException(status_code=413, detail="body too large")\n'
+        "def h(n):\n"
+        '    raise HTTPException(404, _("no such detection"))\n'
+        "def i(k):\n"
+        '    raise RecordError(f"data.{k}: not a finite number")\n'
+    )
+    probs = "\n".join(scan(d, "fbsdetect/server/_probe_api.py"))
+    for needle in ("admin only", "body too large", "not a finite number"):
+        assert needle in probs, (needle, probs)
+    assert "no such detection" not in probs, probs
+
+
+def test_every_exclusion_is_still_needed() -> None:
+    """An excluded module exists and still has unmarked texts (else it belongs in the scan)."""
+    stale = [rel for rel in EXCLUDED if not (ROOT / rel).exists() or not scan(ROOT / rel)]
+    assert not stale, f"scan these now (remove them from EXCLUDED): {stale}"
+
+
+def test_the_scope_is_the_whole_package() -> None:
+    assert "fbsdetect/server/app.py" in COVERED and "fbsdetect/cli/serve.py" in COVERED
+    assert len(COVERED) + len(EXCLUDED) == len(list((ROOT / "fbsdetect").rglob("*.py")))
 
 
 def test_the_scan_finds_unmarked_finding_texts(tmp_path: Path) -> None:
