@@ -82,7 +82,8 @@ EXCLUDED: dict[str, str] = {
     "fbsdetect/store/db.py": "not marked yet (--db errors)",
 }
 COVERED = sorted(
-    rel for rel in (str(p.relative_to(ROOT)) for p in (ROOT / "fbsdetect").rglob("*.py")) if rel not in EXCLUDED
+    rel for rel in (str(p.relative_to(ROOT)) for p in (ROOT / "fbsdetect").rglob("*.py"))
+    if rel not in EXCLUDED
 )
 
 MARKS = {"_", "gettext", "ngettext", "pgettext", "lazy", "N_"}
