@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 from fbsdetect.i18n import _, lazy
 
 if TYPE_CHECKING:
+    from fbsdetect.pipeline.identities import FramePseudonymiser
     from fbsdetect.receiver import DecodeResult
     from fbsdetect.sources.recording import RecordingInfo, ValueSurvey
     from fbsdetect.types import CellObservation, L2Frame
@@ -92,8 +93,8 @@ def configure(p: argparse.ArgumentParser) -> None:
         type=float,
         default=STDIN_MAX_S,
         metavar="S",
-        help=f"with '-': read at most S seconds of samples from standard input, then stop"
-        f" reading and decode (default {STDIN_MAX_S:g}; buffered in a temporary file)",
+        help=_("with '-': read at most S seconds of samples from standard input, then stop reading and "
+               "decode (default {default}; buffered in a temporary file)").format(default=f"{STDIN_MAX_S:g}"),
     )
     p.add_argument(
         "--json",
@@ -107,20 +108,13 @@ def configure(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--pcap", metavar="FILE", help=_("also write every decoded frame as GSMTAP (pcapng)"))
     p.add_argument("--gsmtap", metavar="HOST:PORT", help=_("also stream decoded frames as GSMTAP/UDP"))
-    p.add_argument(
-        "--si-repeats",
-        type=int,
-        default=2,
-        metavar="N",
-        help=_("stop a carrier once every SI type it sends was decoded N times (default 2)"),
-    )
-    p.add_argument(
-        "--search-s",
-        type=float,
-        default=0.15,
-        metavar="S",
-        help=_("seconds at the start searched for FCCH bursts (default 0.15)"),
-    )
+    # the receiver's two knobs (checked in _run: --si-repeats >= 1, --search-s 0.02..10)
+    for flag, kind, default, metavar, text in (
+        ("--si-repeats", int, 2, "N",
+         _("stop a carrier once every SI type it sends was decoded N times (default 2)")),
+        ("--search-s", float, 0.15, "S", _("seconds at the start searched for FCCH bursts (default 0.15)")),
+    ):
+        p.add_argument(flag, type=kind, default=default, metavar=metavar, help=text)
     p.add_argument(
         "--backend",
         choices=("native", "grgsm"),
@@ -179,7 +173,7 @@ def _with_ppm(d: dict[str, Any], res: DecodeResult) -> dict[str, Any]:
 
 
 def _warn(text: str) -> None:
-    sys.stderr.write(f"fbsdetect decode: warning: {text}\n")
+    sys.stderr.write(_("fbsdetect decode: warning: {text}").format(text=text) + "\n")
 
 
 def _header(results: list[DecodeResult], reference: str, gain_db: float | None) -> str:
@@ -341,6 +335,7 @@ def _run(args: argparse.Namespace, recording: str, fmt: str | None = None) -> in
     import numpy as np
 
     from fbsdetect.errors import BadUsage
+    from fbsdetect.pipeline.identities import for_output
     from fbsdetect.pipeline.sinks import close_all, emit
     from fbsdetect.receiver import ReceiverConfig, cell_observations, decode_recording
     from fbsdetect.sources.recording import (
@@ -382,8 +377,9 @@ def _run(args: argparse.Namespace, recording: str, fmt: str | None = None) -> in
         )
     if sys.stderr.isatty() and not args.quiet:
         sys.stderr.write(
-            f"decoding {info.data_path.name} ({info.duration_s:.1f} s at "
-            f"{info.sample_rate_hz / 1e6:.4g} MS/s) ...\n"
+            _("decoding {name} ({duration_s} s at {rate} MS/s) ...").format(
+                name=info.data_path.name, duration_s=f"{info.duration_s:.1f}",
+                rate=f"{info.sample_rate_hz / 1e6:.4g}") + "\n"
         )
     sinks = _sinks(args, info)  # before the work: a bad --pcap path or --gsmtap host fails at once
     cfg = ReceiverConfig(search_s=args.search_s, si_repeats=args.si_repeats, all_frames=args.frames)
@@ -407,14 +403,16 @@ def _run(args: argparse.Namespace, recording: str, fmt: str | None = None) -> in
             for f in frames
         ]
     t0 = info.start_time.timestamp() if info.start_time else 0.0
+    # what leaves the process carries no identity in clear (pipeline.identities)
+    pseudo = for_output() if (args.frames or sinks) else None
+    shown = frames if pseudo is None else pseudo.all(frames)
     try:
-        emit(sinks, frames, t0, info.lat, info.lon)
+        emit(sinks, shown, t0, info.lat, info.lon)
     finally:
         close_all(sinks)
-    out = sys.stdout
+    _say_pseudonymised(pseudo, args.quiet)
     if args.frames:
-        for fr in frames:
-            out.write(json.dumps(fr.to_json()) + "\n")
+        _print_frames(shown)
     else:
 
         def position_at(t_s: float) -> tuple[float | None, float | None]:
@@ -432,18 +430,13 @@ def _run(args: argparse.Namespace, recording: str, fmt: str | None = None) -> in
             )
             for res in results
         ]
-        cells = [c for _, cs in per_capture for c in cs]
-        if args.json:
-            for res, cs in per_capture:
-                for c in cs:
-                    out.write(json.dumps(_with_ppm(c.to_json(), res)) + "\n")
-        elif cells:
-            out.write(_table(cells, _header(results, FULL_SCALE[info.datatype], info.gain_db)) + "\n")
-        else:
-            out.write("no GSM cell found\n")
+        _print_cells(
+            [(c, _with_ppm(c.to_json(), res)) for res, cs in per_capture for c in cs], args.json,
+            _header(results, FULL_SCALE[info.datatype], info.gain_db), "no GSM cell found",
+        )
     if not args.quiet:
         for line in explain(results, lambda: values if values is not None else survey(rec)):
-            sys.stderr.write(f"fbsdetect decode: {line}\n")
+            sys.stderr.write(_("fbsdetect decode: {text}").format(text=line) + "\n")
     if args.verbose:
         sys.stderr.write(_outcomes(results) + "\n")
     return 0
@@ -454,11 +447,14 @@ def _run_grgsm(args: argparse.Namespace, info: RecordingInfo) -> int:
     the same outputs: --frames, --pcap, --gsmtap, cells as a table or --json."""
     from fbsdetect.grgsm.backend import GrgsmProcess, file_args
     from fbsdetect.grgsm.observe import observations_from_frames
-    from fbsdetect.pipeline.sinks import close_all
+    from fbsdetect.pipeline.identities import for_output
+    from fbsdetect.pipeline.sinks import close_all, emit
 
     sinks = _sinks(args, info)
     t0 = info.start_time.timestamp() if info.start_time else 0.0
-    frames: list[L2Frame] = []
+    pseudo = for_output() if (args.frames or sinks) else None
+    frames: list[L2Frame] = []  # as decoded, for the cells
+    shown: list[L2Frame] = []  # as written out
     try:
         with GrgsmProcess(
             file_args(
@@ -470,21 +466,47 @@ def _run_grgsm(args: argparse.Namespace, info: RecordingInfo) -> int:
         ) as proc:
             for fr in proc:
                 frames.append(fr)
-                for s in sinks:
-                    s.write(fr, t0, info.lat, info.lon)
+                shown.append(fr if pseudo is None else pseudo(fr))
+                emit(sinks, shown[-1:], t0, info.lat, info.lon)  # as gr-gsm gives them: a live view
     finally:
         close_all(sinks)
-    out = sys.stdout
+    _say_pseudonymised(pseudo, args.quiet)
     if args.frames:
-        for fr in frames:
-            out.write(json.dumps(fr.to_json()) + "\n")
+        _print_frames(shown)
         return 0
     cells = observations_from_frames(frames, time=info.start_time, lat=info.lat, lon=info.lon)
-    if args.json:
-        for c in cells:
-            out.write(json.dumps(c.to_json()) + "\n")
-    elif cells:
-        out.write(_table(cells, "backend: gr-gsm (power in gr-gsm's own units)") + "\n")
-    else:
-        out.write("no GSM cell found (gr-gsm backend)\n")
+    _print_cells([(c, c.to_json()) for c in cells], args.json,
+                 "backend: gr-gsm (power in gr-gsm's own units)", "no GSM cell found (gr-gsm backend)")
     return 0
+
+
+def _print_frames(frames: list[L2Frame]) -> None:
+    """`--frames`: every frame as a JSON line (contracts.md section 1)."""
+    out = sys.stdout
+    for fr in frames:
+        out.write(json.dumps(fr.to_json()) + "\n")
+
+
+def _say_pseudonymised(pseudo: FramePseudonymiser | None, quiet: bool) -> None:
+    """One line on stderr when frames written out had their subscriber identities replaced."""
+    if pseudo is not None and pseudo.changed and not quiet:
+        sys.stderr.write(
+            _(
+                "fbsdetect decode: {n} frame(s) carried subscriber identities (IMSI/TMSI), written with "
+                "keyed pseudonyms (FBSDETECT_CLEAR_IDENTITIES=1 keeps them as received)"
+            ).format(n=pseudo.changed)
+            + "\n"
+        )
+
+
+def _print_cells(cells: list[tuple[CellObservation, dict[str, Any]]], as_json: bool, header: str,
+                 none_found: str) -> None:
+    """The cells as JSON lines (each with its JSON as given) or as the table."""
+    out = sys.stdout
+    if as_json:
+        for _c, d in cells:
+            out.write(json.dumps(d) + "\n")
+    elif cells:
+        out.write(_table([c for c, _d in cells], header) + "\n")
+    else:
+        out.write(none_found + "\n")

@@ -175,16 +175,18 @@ def test_no_identity_in_clear_after_a_scan(tmp_path: Path, monkeypatch: pytest.M
     assert not found, f"{len(found)} identities in clear, e.g. {found[:8]}"
 
 
-DECODE_LEAK = ("decode --frames / --pcap of a recording print and write every decoded L2 frame raw, as "
-               "gr-gsm does: paging requests and UA echoes carry the phones' TMSIs/IMSIs in clear without "
-               "FBSDETECT_CLEAR_IDENTITIES=1 (the scan's stored frames and exports are pseudonymised; these "
-               "two outputs are not). Strict: this test passes, and so fails as xfail, the day they are.")
-
-
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=DECODE_LEAK)
 def test_decode_frames_of_a_recording_carry_no_identity_in_clear(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """`decode --frames` and `--pcap` (the gr-gsm-like raw views) pseudonymise paged and echoed
+    identities by default; FBSDETECT_CLEAR_IDENTITIES=1 gives the frames as received (the control:
+    the same frames, the identities in clear, each pseudonymised frame the keyed pseudonym of its
+    clear twin)."""
+    import json
+
+    from fbsdetect.l3.identity import pseudonymise_paging
+    from fbsdetect.l3.lapdm import pseudonymise_frame
+
     src = (ROOT / "scanners" / "demo.toml").read_text(encoding="utf-8")
     scene_path = tmp_path / "demo.toml"
     scene_path.write_text(re.sub(r"(?m)^duration_s\s*=.*$", "duration_s = 5.0", src, count=1),
@@ -193,13 +195,41 @@ def test_decode_frames_of_a_recording_carry_no_identity_in_clear(tmp_path: Path,
     env["FBSDETECT_KEY_FILE"] = str(tmp_path / "identity.key")
     logs: list[str] = []
     _run(["simulate", str(scene_path), "-o", str(tmp_path)], env, logs)
-    frames = _run(["decode", str(tmp_path / "demo.sigmf-data"), "--frames", "--pcap",
-                   str(tmp_path / "d.pcapng")], env, logs).stdout
+    rec = str(tmp_path / "demo.sigmf-data")
+    run = _run(["decode", rec, "--frames", "--pcap", str(tmp_path / "d.pcapng")], env, logs)
+    clear = _run(["decode", rec, "--frames", "--pcap", str(tmp_path / "clear.pcapng")],
+                 {**env, "FBSDETECT_CLEAR_IDENTITIES": "1"}, logs)
     ids, _ = scene_identities(scene_path, monkeypatch)
     assert len(ids["tmsi"]) > 50, ids
-    pcap = (tmp_path / "d.pcapng").read_bytes()
-    in_text = [t for t in ids["tmsi"] if t in frames]
-    in_pcap = ([t for t in ids["tmsi"] if _tmsi_octets(t) in pcap]
-               + [v for v in ids["imsi"] if _imsi_octets(v) in pcap])
+
+    def leaks(text: str, pcap: bytes) -> tuple[list[str], list[str]]:
+        return ([t for t in ids["tmsi"] if t in text],
+                [t for t in ids["tmsi"] if _tmsi_octets(t) in pcap]
+                + [v for v in ids["imsi"] if _imsi_octets(v) in pcap])
+
+    in_text, in_pcap = leaks(run.stdout, (tmp_path / "d.pcapng").read_bytes())
     assert not in_text and not in_pcap, \
         f"{len(in_text)} TMSIs in the frames' hex, {len(in_pcap)} identities in the pcapng"
+    assert "pseudonyms" in run.stderr and "FBSDETECT_CLEAR_IDENTITIES=1" in run.stderr
+    # the control: in clear, the same decode shows them (so the search above is not vacuous)
+    c_text, c_pcap = leaks(clear.stdout, (tmp_path / "clear.pcapng").read_bytes())
+    assert len(c_text) > 20 and len(c_pcap) > 20, (len(c_text), len(c_pcap))
+    assert "pseudonyms" not in clear.stderr
+    # frame for frame: the same frames, only the identities replaced, by the install's keyed pseudonyms
+    key = (tmp_path / "identity.key").read_bytes()
+    mine = [json.loads(x) for x in run.stdout.splitlines()]
+    theirs = [json.loads(x) for x in clear.stdout.splitlines()]
+    assert len(mine) == len(theirs) > 100
+    changed = 0
+    for a, b in zip(mine, theirs, strict=True):
+        assert {k: v for k, v in a.items() if k != "hex"} == {k: v for k, v in b.items() if k != "hex"}
+        raw = bytes.fromhex(b["hex"])
+        if b["channel"] in ("CCCH", "PCH") and len(raw) > 2 and raw[2] in (0x21, 0x22, 0x24):
+            want = pseudonymise_paging(raw, key)
+        elif b["channel"].startswith(("SDCCH", "SACCH")):
+            want = pseudonymise_frame(raw, key, sacch=b["channel"].startswith("SACCH"))
+        else:
+            want = raw
+        assert bytes.fromhex(a["hex"]) == want, (a, b)
+        changed += want != raw
+    assert changed > 20 and f"{changed} frame(s)" in run.stderr
