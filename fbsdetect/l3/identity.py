@@ -85,16 +85,23 @@ def _mi_offset(l3: bytes) -> int | None:
     return None
 
 
-def pseudonymise_l3(l3: bytes, key: bytes) -> bytes:
+def pseudonymise_l3(l3: bytes, key: bytes, *, segment: bool = False) -> bytes:
     """`l3` with its Mobile Identity replaced by a keyed pseudonym of the
     same type and length: a TMSI by 4 HMAC octets; an IMSI/IMEI keeps its
     first 5 digits (MCC and MNC: the home network) and the rest become
-    HMAC-derived digits. Messages without an identity come back unchanged."""
+    HMAC-derived digits. Messages without an identity come back unchanged.
+
+    `segment`: `l3` is only the first segment of a longer message (a LAPDm frame
+    with the M bit set, TS 44.006 5.8.4: an LU Accept with an Equivalent PLMNs
+    list, say), so an identity that runs past its end is cut off there; what of
+    it the segment holds becomes 0x2B fill rather than stay in clear."""
     off = _mi_offset(l3)
     if off is None or off >= len(l3):
         return l3
     n = l3[off]
     if n < 1 or off + 1 + n > len(l3):
+        if segment and off + 1 < len(l3):
+            return l3[:off + 1] + b"\x2b" * (len(l3) - off - 1)
         return l3
     v = _pseudo_mi(l3[off + 1:off + 1 + n], key)
     if v is None:

@@ -153,15 +153,19 @@ class Reassembler:
 
 
 def pseudonymise_frame(data: bytes, key: bytes, sacch: bool = False) -> bytes:
-    """A 23-octet frame with the Mobile Identity of a single-frame message it
-    carries (the UA's echo of the phone's first message, a TMSI Reallocation
-    ...) replaced by a keyed pseudonym (`identity.pseudonymise_l3`)."""
+    """A 23-octet frame with the Mobile Identity of the message it carries or
+    starts (the UA's echo of the phone's first message, a TMSI Reallocation, the
+    first segment of an LU Accept that also lists equivalent PLMNs ...) replaced
+    by a keyed pseudonym (`identity.pseudonymise_l3`). The identity sits within
+    the first 18 octets of every message that carries one, so the first
+    segment of a segmented message holds it whole; one cut off by an odd
+    segmentation becomes fill."""
     from fbsdetect.l3.identity import pseudonymise_l3
 
     f = parse_frame(data, sacch)
-    if isinstance(f, str) or not f.info or f.more:
+    if isinstance(f, str) or not f.info:
         return data
-    new = pseudonymise_l3(f.info, key)
+    new = pseudonymise_l3(f.info, key, segment=f.more)
     if new == f.info:
         return data
     start = (2 if sacch else 0) + 3

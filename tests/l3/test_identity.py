@@ -61,3 +61,26 @@ def test_malformed_paging_blocks_keep_no_identity_octets():
 
     for junk in (bytes([0x2D, 0x06, 0x21]), bytes([0x2D, 0x06, 0x99]) + imsi_octets + bytes(16)):
         assert imsi_octets[1:] not in pseudonymise_paging(junk, key)
+
+
+def test_segmented_message_keeps_no_identity_in_clear() -> None:
+    """Review (session 4) #1: the first segment (M bit set) of a message longer than one frame, here an
+    LU Accept with a new TMSI and an Equivalent PLMNs list (22 octets: two SDCCH frames), used to be
+    stored as decoded. Its identity is pseudonymised like that of a single-frame message; the
+    continuation holds none and is left alone; the pseudonymised frames still reassemble."""
+    key = b"k" * 32
+    tmsi = bytes.fromhex("deadbeef")
+    lu = bytes([0x05, 0x02]) + bytes.fromhex("64f0002832") + bytes([0x17, 0x05, 0xF4]) + tmsi \
+        + bytes.fromhex("4a0664f01064f020")
+    frames = lapdm.build_frames(0, lu, ns0=1)
+    assert len(frames) == 2 and tmsi in frames[0]
+    out = [lapdm.pseudonymise_frame(f, key) for f in frames]
+    assert all(tmsi not in f for f in out) and out[1] == frames[1]
+    r = lapdm.Reassembler()
+    whole = [m for f in out for m in r.push(f)]
+    assert len(whole) == 1 and whole[0][1] == identity.pseudonymise_l3(lu, key)
+    # a segment whose identity an odd segmentation cut in two keeps none of it
+    cut = lu[:12]
+    seg = identity.pseudonymise_l3(cut, key, segment=True)
+    assert len(seg) == len(cut) and tmsi[:3] not in seg and seg[:9] == cut[:9]
+    assert identity.pseudonymise_l3(cut, key) == cut  # a complete message that short is malformed: as is
