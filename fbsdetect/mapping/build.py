@@ -44,6 +44,7 @@ from fbsdetect.i18n import (
     rule_title,
     severity_word,
 )
+from fbsdetect.i18n.message import entry_evidence
 from fbsdetect.mapping import assets
 from fbsdetect.mapping.data import HEAT_BIN_DEG, MapData
 from fbsdetect.mapping.presets import MapPreset, extract_mbtiles
@@ -68,33 +69,45 @@ def _fmt_cell(c: dict[str, Any]) -> str:
     return f"{v('mcc')}-{v('mnc')} LAC {v('lac')} CID {v('cid')} · ARFCN {v('arfcn')} BSIC {v('bsic')}"
 
 
-def _region_rings(region: Any) -> list[list[list[float]]]:
-    """The outer rings of a stored region (GeoJSON Polygon or MultiPolygon, or a
-    bare ring of [lon, lat]) as Leaflet [lat, lon] rings."""
+def _region_polygons(region: Any) -> list[list[list[list[float]]]]:
+    """The polygons of a stored region (GeoJSON Polygon or MultiPolygon, or a
+    bare ring of [lon, lat]), each as Leaflet [lat, lon] rings: its exterior,
+    then its holes (a region with a hole is drawn with the hole: filling it
+    would draw as likely what the region leaves out)."""
     if region is None:
         return []
     if isinstance(region, dict):
         coords = region.get("coordinates") or []
-        outer = [coords[0]] if region.get("type") == "Polygon" and coords else \
-            [poly[0] for poly in coords if poly] if region.get("type") == "MultiPolygon" else []
+        polys = [coords] if region.get("type") == "Polygon" and coords else \
+            [poly for poly in coords if poly] if region.get("type") == "MultiPolygon" else []
     else:
-        outer = [region]
-    rings = []
-    for ring in outer:
-        try:
-            rings.append([[float(p[1]), float(p[0])] for p in ring])
-        except (TypeError, ValueError, IndexError):
-            continue
-    return rings
+        polys = [[region]]
+    out = []
+    for poly in polys:
+        rings = []
+        for ring in poly:
+            try:
+                rings.append([[float(p[1]), float(p[0])] for p in ring])
+            except (TypeError, ValueError, IndexError):
+                continue
+        if rings:
+            out.append(rings)
+    return out
+
+
+def _region_rings(region: Any) -> list[list[list[float]]]:
+    """The outer rings of a stored region as Leaflet [lat, lon] rings."""
+    return [poly[0] for poly in _region_polygons(region)]
 
 
 def _popup_detection(d: dict[str, Any], at_estimate: bool, evidence: str, tz: Any = None) -> str:
     e = html.escape
-    # the rule's title in the reader's language (by id); the evidence text as the detection stored it
+    # the rule's title in the reader's language (by id), the evidence too (its stored recipe or texts)
     rules = "".join(
         f"<li><b>{e(rule_title(str(r.get('id')), r.get('title')))}</b> <code>{e(str(r.get('id')))}"
         f"{'' if r.get('version') is None else ' v' + e(str(r.get('version')))}</code> "
-        f"({float(r.get('score') or 0):.2f}): {e(str(r.get('evidence', '')))}</li>" for r in d["rules"])
+        f"({float(r.get('score') or 0):.2f}): {e(entry_evidence(r))}</li>"
+        for r in d["rules"])
     pos = d.get("position") or {}
     method = e(str(pos.get("method", "")))
     where = (e(_("estimated transmitter position, ±{error:.0f} m ({method})").format(
@@ -343,8 +356,9 @@ def build_map(data: MapData, preset: MapPreset | None, out_path: Path, *, offlin
     for d in data.detections:
         pos = d.get("position") or {}
         for key, opacity, dash in (("region95", 0.08, "6 4"), ("region50", 0.2, None)):
-            for ring in _region_rings(pos.get(key)):
-                folium.Polygon(ring, color=SEVERITY_COLOUR.get(d["severity"], "#000"), weight=2, fill=True,
+            for rings in _region_polygons(pos.get(key)):
+                folium.Polygon(rings if len(rings) > 1 else rings[0],
+                               color=SEVERITY_COLOUR.get(d["severity"], "#000"), weight=2, fill=True,
                                fill_opacity=opacity, dash_array=dash,
                                tooltip=_("#{id}: {p} % region").format(id=d["id"], p=key[-2:])).add_to(g_pos)
         if pos.get("lat") is not None and pos.get("lon") is not None:
