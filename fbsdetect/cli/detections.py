@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 from fbsdetect.i18n import _, format_stored_time, lazy, ngettext, rule_title, severity_word
+from fbsdetect.i18n.message import entry_evidence
 
 NAME = "detections"
 HELP = lazy("list suspected fake cells from the database")
@@ -52,7 +53,7 @@ def human(d: dict[str, Any], tz: Any = None) -> str:
              f"    {where}"]
     for r in d.get("rules", []):
         lines.append(f"    - {r['id']} {rule_title(str(r['id']), r.get('title'))} "
-                     f"({float(r.get('score', 0)):.2f}): {r.get('evidence', '')}")
+                     f"({float(r.get('score', 0)):.2f}): {entry_evidence(r)}")
     for m in d.get("sms", []) or []:
         lines.append("    " + _("SMS {time} from {sender}: {text}").format(
             time=format_stored_time(m.get("time"), tz) if m.get("time") else "", sender=m.get("sender"),

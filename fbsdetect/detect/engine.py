@@ -81,7 +81,8 @@ def rules_json(best: Mapping[str, Finding], weights: Mapping[str, float]) -> lis
     titles = {r.id: r.title for r in all_rules()}
     items = sorted(best.values(), key=lambda f: (-weights.get(f.rule_id, 0.0) * f.score, f.rule_id))
     return [{"id": f.rule_id, "version": f.version, "title": titles.get(f.rule_id, f.rule_id),
-             "score": f.score, "evidence": f.evidence, "family": f.family} for f in items]
+             "score": f.score, "evidence": f.evidence, "family": f.family,
+             **({"evidence_i18n": f.i18n} if f.i18n is not None else {})} for f in items]
 
 
 class Engine:
@@ -434,9 +435,10 @@ def persist(store: Any, eng: Engine, incidents: Sequence[Incident], scope_obs: S
                 ses.execute(update(Observation).where(Observation.id.in_(ids[j:j + 500]))
                             .values(detection_id=det.id))
             for s, f in inc.findings:
+                extra = {"evidence_i18n": f.i18n} if f.i18n else {}  # the evidence in every language
                 ses.add(FindingRow(detection_id=det.id, observation_id=s.obs_id, rule_id=f.rule_id,
                                    rule_version=f.version, score=f.score, severity=f.severity.word,
-                                   evidence=f.evidence, data={**f.data, "family": f.family}))
+                                   evidence=f.evidence, data={**f.data, "family": f.family, **extra}))
         ses.flush()
         for det_id in sorted(touched):
             refresh_detection(ses, det_id, eng)
@@ -461,9 +463,11 @@ def refresh_detection(ses: Any, det_id: int, eng: Engine) -> None:
     fam = {r.id: r.family for r in all_rules()}
     best: dict[str, Finding] = {}
     for r in rows:
+        stored = (r.data or {}).get("evidence_i18n")
         f = Finding(r.rule_id, r.rule_version, r.score, r.evidence,
-                    {k: v for k, v in (r.data or {}).items() if k != "family"},
-                    fam.get(r.rule_id, (r.data or {}).get("family", "other")))
+                    {k: v for k, v in (r.data or {}).items() if k not in ("family", "evidence_i18n")},
+                    fam.get(r.rule_id, (r.data or {}).get("family", "other")),
+                    i18n=stored if isinstance(stored, dict) else None)
         if f.rule_id not in best or f.score > best[f.rule_id].score:
             best[f.rule_id] = f
     sc = eng.score(best.values())
@@ -550,7 +554,9 @@ def list_detections(store: Any, min_severity: str | Severity | None = None) -> l
                 "cell": {"arfcn": d.arfcn, "bsic": d.bsic, "mcc": d.mcc, "mnc": d.mnc, "lac": d.lac,
                          "cid": d.cid},
                 "rules": [{"id": r.get("id"), "version": r.get("version"), "title": r.get("title"),
-                           "score": r.get("score"), "evidence": r.get("evidence")} for r in (d.rules or [])],
+                           "score": r.get("score"), "evidence": r.get("evidence"),
+                           **({"evidence_i18n": r["evidence_i18n"]} if r.get("evidence_i18n") else {})}
+                          for r in (d.rules or [])],
                 "first_seen": _iso(d.first_seen), "last_seen": _iso(d.last_seen),
                 "observations": d.n_observations, "sensors": list(d.sensors or []),
                 "position": d.position, "status": d.status})

@@ -2,8 +2,9 @@
 
 A finding names its rule and the rule's version, a score in [0, 1] (how
 strongly this one sign points at a fake cell, before the rule's weight), the
-evidence as text a regulator can read (including the usual innocent causes)
-and the same evidence as data (numbers the text was made from).
+evidence as text a regulator can read (including the usual innocent causes; in
+English, with `i18n` to show it in the reader's language) and the same evidence
+as data (numbers the text was made from).
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ class Finding:
     # the severity of this sign on its own: at most LOW (severity above low needs independent signs,
     # which only score.combine can see); INFO for a trace of a sign
     severity: Severity = Severity.LOW
+    # the evidence in every language (fbsdetect.i18n.message): {"msg": recipe} or {"text": {lang: text}};
+    # None for a finding made outside Rule.run (then `evidence` is all there is)
+    i18n: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "score", round(min(1.0, max(0.0, float(self.score))), 3))
@@ -57,9 +61,19 @@ class Finding:
             object.__setattr__(self, "severity", Severity.LOW)
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.rule_id, "version": self.version, "score": self.score,
-                "evidence": self.evidence, "data": self.data, "family": self.family,
-                "severity": self.severity.word}
+        out = {"id": self.rule_id, "version": self.version, "score": self.score,
+               "evidence": self.evidence, "data": self.data, "family": self.family,
+               "severity": self.severity.word}
+        if self.i18n is not None:
+            out["evidence_i18n"] = self.i18n
+        return out
+
+    @property
+    def local_evidence(self) -> str:
+        """The evidence in the current language (`evidence` is English when `i18n` is set)."""
+        from fbsdetect.i18n.message import evidence_text
+
+        return evidence_text(self.evidence, self.i18n)
 
 
 def ramp(x: float, lo: float, hi: float) -> float:

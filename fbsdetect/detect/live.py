@@ -150,7 +150,7 @@ class Detector:
             return []
         self.alerted[s.key] = sc.severity
         top = sorted(best.values(), key=lambda f: -self.engine.weights.get(f.rule_id, 0) * f.score)[:3]
-        reasons = "; ".join(f"{f.rule_id}: {_first_sentence(f.evidence)}" for f in top)
+        reasons = "; ".join(f"{f.rule_id}: {_first_sentence(f.local_evidence)}" for f in top)
         text = f"{s.key.text()}: score {sc.score:.2f}; {reasons}"
         return [Alert(s.obs.arfcn, sc.severity.word, text, sc.score, tuple(s.key))]
 

@@ -63,11 +63,29 @@ class Rule:
         return gettext(self.explanation)
 
     def run(self, cell: Any, context: Any) -> Finding | None:
-        f = self.check(cell, context)
+        """The rule's finding, its evidence in English with its recipe (message ids and
+        parameters) or, where the rule's text has no faithful recipe, its text in every
+        language (`fbsdetect.i18n.message.localized`: the rule runs once more per other language,
+        only when it found something), so that a stored finding shows in the reader's language."""
+        from fbsdetect.i18n import current
+        from fbsdetect.i18n.message import capturing, localized
+
+        lang = current()
+        with capturing():
+            f = self.check(cell, context)
         if f is None:
             return None
         if f.rule_id != self.id or f.version != self.version or f.family != self.family:
             f = replace(f, rule_id=self.id, version=self.version, family=self.family)
+        if f.i18n is None:
+            score = f.score
+
+            def again() -> str | None:
+                g = self.check(cell, context)
+                return g.evidence if g is not None and g.score == score else None
+
+            english, stored = localized(again, f.evidence, lang)
+            f = replace(f, evidence=english, i18n=stored)
         return f
 
 

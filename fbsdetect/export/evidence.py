@@ -607,6 +607,7 @@ def _report_html(det: dict[str, Any], findings: list[dict[str, Any]], summary: d
 
     cgi = "-".join(v(det.get(k)) or "?" for k in ("mcc", "mnc", "lac", "cid"))
     from fbsdetect.i18n import _, html_lang, rule_title, severity_word
+    from fbsdetect.i18n.message import entry_evidence
 
     parts = [
         f"<!DOCTYPE html><html lang='{html_lang()}'><head><meta charset='utf-8'>",
@@ -657,7 +658,7 @@ def _report_html(det: dict[str, Any], findings: list[dict[str, Any]], summary: d
                 parts.append(
                     f"<tr><td>{v(r.get('id'))}</td><td>{v(r.get('version'))}</td>"
                     f"<td>{e(rule_title(str(r.get('id')), r.get('title')))}</td><td>{v(r.get('score'))}</td>"
-                    f"<td>{v(r.get('evidence'))}</td></tr>"
+                    f"<td>{e(entry_evidence(r))}</td></tr>"
                 )
         parts.append("</table>")
     else:
@@ -685,7 +686,7 @@ def _report_html(det: dict[str, Any], findings: list[dict[str, Any]], summary: d
                 f"<tr><td>{v(f.get('id'))}</td><td>{v(f.get('observation_id'))}</td>"
                 f"<td>{v(f.get('rule_id'))}</td><td>{v(f.get('rule_version'))}</td>"
                 f"<td>{e(severity_word(f.get('severity')))}</td><td>{v(f.get('score'))}</td>"
-                f"<td>{v(f.get('evidence'))}</td></tr>"
+                f"<td>{e(entry_evidence(f))}</td></tr>"
             )
         parts.append("</table>")
     if traffic:

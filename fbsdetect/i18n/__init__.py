@@ -39,6 +39,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from fbsdetect.i18n import message as _message
+
 DOMAIN = "fbsdetect"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 LANGUAGES = ("en", "zh")
@@ -171,11 +173,17 @@ def translations(lang: str) -> _gettext.NullTranslations:
 def gettext(message: str) -> str:
     if not message:
         return message
-    return translations(current()).gettext(message)
+    out = translations(current()).gettext(message)
+    if _message.is_capturing():  # a finding's evidence being made: keep the recipe (i18n.message)
+        return _message.Text(out, {"m": message})
+    return out
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
-    return translations(current()).ngettext(singular, plural, n)
+    out = translations(current()).ngettext(singular, plural, n)
+    if _message.is_capturing():
+        return _message.Text(out, {"n": [singular, plural, n]})
+    return out
 
 
 _ = gettext
@@ -277,7 +285,10 @@ def band_name(name: str | None) -> str:
 
 
 def pgettext(context: str, message: str) -> str:
-    return translations(current()).pgettext(context, message)
+    out = translations(current()).pgettext(context, message)
+    if _message.is_capturing():
+        return _message.Text(out, {"m": message, "x": context})
+    return out
 
 
 def severity_word(word: Any) -> str:

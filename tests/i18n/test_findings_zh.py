@@ -26,7 +26,8 @@ def test_finding_in_chinese(mod: str, fn: Callable[[], Any]) -> None:
         cell, ctx = fn()
         f = rule.run(cell, ctx)
     assert f is not None
-    text = f.evidence
+    with i18n.using("zh"):
+        text = f.local_evidence  # stored in English with its recipe: shown in the reader's language
     assert "可能的正常原因：" in text, text
     assert not re.search(r"\{[a-z_]+[:!}]", text), text  # a placeholder left unfilled
     english = [m for m in _ENGLISH.findall(text) if "e.g" not in m]

@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from fbsdetect.detect.context import RuleContext
-from fbsdetect.i18n import _, current
+from fbsdetect.i18n import _
 
 
 @dataclass(frozen=True)
@@ -86,8 +86,10 @@ def registry_updated(ctx: RuleContext) -> str:
 
 
 def sep() -> str:
-    """The separator of clauses in a list ('; ', in Chinese '；')."""
-    return "；" if current() == "zh" else "; "
+    """The separator of clauses in a list ('; ', in Chinese '；'; kept as such in a stored recipe)."""
+    from fbsdetect.i18n.message import clause_separator
+
+    return clause_separator()
 
 
 def innocent(*causes: str) -> str:

@@ -59,7 +59,7 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     weak = _("; the entry is weak evidence (reliability {r:.1f})").format(r=rel) if rel < 0.8 else ""
     text = (_("Registered {km:.1f} km away ({details}{weak}).").format(
                 km=d / 1000, details=", ".join(details), weak=weak) + " "
-            + innocent(_("the registry position is stale or coarse") + (f" ({upd})" if upd else ""),
+            + innocent(_("the registry position is stale or coarse") + (" (" + upd + ")" if upd else ""),
                        _("the site moved"), _("propagation over water or from a hill top")))
     return Finding(id, version, (ramp(d / thr, 1.0, 3.0) * 0.7 + 0.3) * rel, text,
                    {"distance_m": round(d), "threshold_m": round(thr), "reliability": round(rel, 2)},

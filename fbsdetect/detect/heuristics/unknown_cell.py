@@ -50,7 +50,7 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
         head = _("CID {cid} in LAC {lac} ({plmn}) is not in the registry.")
     upd = registry_updated(ctx)
     text = (head.format(**ids) + " "
-            + innocent(_("the cell may be new") + (f" ({upd})" if upd else ""),
+            + innocent(_("the cell may be new") + (" (" + upd + ")" if upd else ""),
                        _("the registry may simply lack it (crowd-sourced data is incomplete)")))
     return Finding(id, version, 1.0 if len(unknown) == 2 else 0.8, text,
                    {"checked": checked, "unknown_in": unknown}, family)
