@@ -27,4 +27,5 @@ SUBCOMMANDS: tuple[str, ...] = (
     "user",
     "db",
     "doctor",
+    "completion",
 )

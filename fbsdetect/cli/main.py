@@ -103,12 +103,89 @@ def requested_command(argv: Sequence[str]) -> str | None:
     return None
 
 
+# `fbsdetect COMMAND --help` ends with these examples (comment, command line); the comments are
+# translated, the command lines are typed as they are
+EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "scan": (
+        (i18n.N_("a drive with one dongle and gpsd, the Chinese profile"),
+         "fbsdetect scan --source rtlsdr --profile cn --gps gpsd"),
+        (i18n.N_("two dongles at once (by serial), the summary as JSON"),
+         "fbsdetect scan --source rtlsdr:00000001 --source rtlsdr:00000002 --profile cn "
+         "--summary-json s.json"),
+        (i18n.N_("the bundled demo scene through the virtual dongle"),
+         "fbsdetect scan --source sim:scanners/demo.toml --profile cn"),
+        (i18n.N_("learn a known-clean area first (the baseline)"),
+         "fbsdetect scan --source rtlsdr --profile cn --learn --duration-s 600"),
+    ),
+    "decode": (
+        (i18n.N_("a recording from rtl_sdr"), "fbsdetect decode capture.cu8 --rate 2.4e6 --freq 954e6"),
+        (i18n.N_("live from a dongle, 10 s"),
+         "rtl_sdr -f 954e6 -s 2.4e6 - | fbsdetect decode - --rate 2.4e6 --freq 954e6"),
+        (i18n.N_("every frame as JSON and into Wireshark's pcapng (identities pseudonymised)"),
+         "fbsdetect decode capture.sigmf-meta --frames --pcap frames.pcapng"),
+    ),
+    "registry": (
+        (i18n.N_("import an OpenCellID export (compressed is fine)"),
+         "fbsdetect registry import cell_towers.csv.gz --mcc 460"),
+        (i18n.N_("what is in the registry"), "fbsdetect registry stats"),
+    ),
+    "detections": (
+        (i18n.N_("the suspects with every finding"), "fbsdetect detections"),
+        (i18n.N_("medium and high only, as JSON lines"), "fbsdetect detections --min-severity medium --json"),
+    ),
+    "analyze": ((i18n.N_("re-run the current rules over everything stored"),
+                 "fbsdetect analyze --profile cn"),),
+    "map": (
+        (i18n.N_("a map that needs no network"), "fbsdetect map -o map.html --offline"),
+        (i18n.N_("one run's high suspects"), "fbsdetect map -o run3.html --run 3 --min-severity high"),
+    ),
+    "export": (
+        (i18n.N_("the signed evidence package of detection 1, then check it"),
+         "fbsdetect export --format evidence --detection 1 -o evidence-1.zip "
+         "&& fbsdetect verify evidence-1.zip"),
+        (i18n.N_("observations of a day as GeoJSON"),
+         "fbsdetect export --format geojson --since 2026-03-01 --until 2026-03-02 -o day.geojson"),
+        (i18n.N_("decoded frames for Wireshark"), "fbsdetect export --format pcap -o frames.pcapng"),
+    ),
+    "verify": (
+        (i18n.N_("an evidence package"), "fbsdetect verify evidence-1.zip"),
+        (i18n.N_("the database's audit log"), "fbsdetect verify --db sqlite:///fbsdetect.db"),
+    ),
+    "report": ((i18n.N_("the regulator's monthly report, with a PDF"),
+                "fbsdetect report --month 2026-03 -o report/ --pdf"),),
+    "hunt": ((i18n.N_("walk towards a suspect on ARFCN 90"),
+              "fbsdetect hunt --source rtlsdr --arfcn 90 --gps gpsd"),),
+    "calibrate": ((i18n.N_("measure the dongle's ppm on strong cells"),
+                   "fbsdetect calibrate --source rtlsdr --profile cn"),),
+    "doctor": ((i18n.N_("check the field setup before a drive"), "fbsdetect doctor --gps gpsd"),),
+    "simulate": ((i18n.N_("render the demo scene into a SigMF recording"),
+                  "fbsdetect simulate scanners/demo.toml -o out/sim"),),
+    "node": ((i18n.N_("a fixed sensor node"), "fbsdetect node --config /etc/fbsdetect/node.toml"),),
+    "serve": ((i18n.N_("the central server"), "fbsdetect serve --host 0.0.0.0 --port 8443 --workers 2"),),
+    "completion": ((i18n.N_("complete fbsdetect's commands in bash (zsh: the same with zsh)"),
+                    'eval "$(fbsdetect completion bash)"'),),
+}
+
+
+def examples(name: str) -> str | None:
+    """The `--help` epilog of subcommand `name`: its examples, or None."""
+    ex = EXAMPLES.get(name)
+    if not ex:
+        return None
+    lines = [_("examples:")]
+    for comment, command in ex:
+        lines += [f"  # {_(comment)}", f"  {command}"]
+    return "\n".join(lines)
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser; with `only` (a module name of SUBCOMMANDS), that subcommand
     alone (the others are not imported)."""
     parser = _Parser(
         prog="fbsdetect",
         description=_("Find fake GSM base stations (IMSI catchers) with RTL-SDR dongles."),
+        epilog=_("`fbsdetect COMMAND --help` shows a command's options with examples; "
+                 "`fbsdetect completion bash` prints a shell completion script."),
         parents=[_common_options(suppress=False)],
     )
     parser.add_argument("--version", action="version", version=f"fbsdetect {__version__}")
@@ -117,6 +194,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     for modname in SUBCOMMANDS if only is None else (only,):
         mod = _load(modname)
         sp = sub.add_parser(mod.NAME, help=str(mod.HELP), description=str(mod.HELP),
+                            epilog=examples(mod.NAME), formatter_class=argparse.RawDescriptionHelpFormatter,
                             parents=[_common_options(suppress=True)])  # type: ignore[list-item]
         mod.configure(sp)
         sp.set_defaults(_run=mod.run)
