@@ -10,11 +10,14 @@ times are stored in UTC and shown with their offset. The chart is a small
 inline SVG written here (a bar per day): the report must open anywhere,
 offline, with no plotting library installed on a node or laptop.
 
-Everything a reader sees is in the current language (`fbsdetect.i18n`:
-`--lang zh` gives a Chinese page, chart and CSV headers, Chinese dates and
-operator names); the page names the Noto CJK fonts (Debian `fonts-noto-cjk`)
-and declares UTF-8; the CSV files carry a UTF-8 byte-order mark in Chinese so
-that spreadsheet programs on Chinese systems do not read them as GBK.
+Everything a reader sees on the page is in the current language
+(`fbsdetect.i18n`: `--lang zh` gives a Chinese page and chart, Chinese dates
+and operator names); the page names the Noto CJK fonts (Debian
+`fonts-noto-cjk`) and declares UTF-8. The CSV files are a machine interface
+and the same in every language: English column names (`DETECTION_COLUMNS`,
+`SUMMARY_COLUMNS`, `HANDOVER_COLUMNS`), language-independent values (operators
+by their English name and code, `unlocated`, severity words, times with their
+offset), UTF-8 without a byte-order mark.
 `write_pdf` prints the page to PDF with headless Chromium when it is installed
 (the converter the evidence package uses too: it lays out CJK text with the
 system's fonts, and the tests render with it already).
@@ -35,9 +38,7 @@ from sqlalchemy import func, select
 
 from fbsdetect.errors import BadUsage
 from fbsdetect.i18n import (
-    N_,
     _,
-    current,
     format_date,
     format_datetime,
     format_month,
@@ -91,13 +92,29 @@ def zone(name: str) -> ZoneInfo:
         raise BadUsage(_("unknown time zone {name!r} (e.g. Asia/Shanghai, UTC)").format(name=name)) from None
 
 
+UNLOCATED = "unlocated"  # the area of a detection without a position (CSV value; shown translated)
+
+
 def _area(pos: dict[str, Any] | None) -> str:
     if not pos or pos.get("lat") is None or pos.get("lon") is None:
-        return _("unlocated")
+        return UNLOCATED
     g = AREA_GRID_DEG
     lat = (pos["lat"] // g) * g
     lon = (pos["lon"] // g) * g
     return f"{lat:.1f}..{lat + g:.1f}N {lon:.1f}..{lon + g:.1f}E"
+
+
+def _area_word(area: str) -> str:
+    """An area as the page shows it (`unlocated` translated)."""
+    return _("unlocated") if area == UNLOCATED else area
+
+
+def _english(name: Any, mcc: int | None, mnc: int | None) -> str:
+    """`name(mcc, mnc)` in English (the CSV's operator column, the same in every language)."""
+    from fbsdetect.i18n import using
+
+    with using("en"):
+        return str(name(mcc, mnc))
 
 
 def monthly_figures(store: Store, month: str, tz: ZoneInfo, operator_name: Any = None) -> MonthlyFigures:
@@ -139,7 +156,8 @@ def monthly_figures(store: Store, month: str, tz: ZoneInfo, operator_name: Any =
                 fig.new_by_day[first.day] += 1
             fig.detections.append({
                 "id": d.id, "severity": d.severity, "score": round(d.score, 2),
-                "operator": name(d.mcc, d.mnc), "mcc": d.mcc, "mnc": d.mnc, "lac": d.lac, "cid": d.cid,
+                "operator": name(d.mcc, d.mnc), "operator_en": _english(name, d.mcc, d.mnc),
+                "mcc": d.mcc, "mnc": d.mnc, "lac": d.lac, "cid": d.cid,
                 "arfcn": d.arfcn, "bsic": d.bsic, "first_seen": first,
                 "last_seen": d.last_seen.astimezone(tz) if d.last_seen else None, "new": new,
                 "observations": d.n_observations, "sensors": ", ".join(d.sensors or []),
@@ -204,24 +222,12 @@ def _show_t(t: datetime | None) -> str:
     return format_datetime(t) if t is not None else ""
 
 
-# the CSV columns (machine names) and their headers as shown to the reader
-DETECTION_COLUMNS = {
-    "id": N_("id"), "severity": N_("severity"), "score": N_("score"), "operator": N_("operator"),
-    "mcc": "MCC", "mnc": "MNC", "lac": "LAC", "cid": "CID", "arfcn": "ARFCN", "bsic": "BSIC",
-    "first_seen": N_("first seen"), "last_seen": N_("last seen"), "new": N_("new this month"),
-    "observations": N_("observations"), "sensors": N_("sensors"), "area": N_("area"), "rules": N_("rules"),
-    "handed_over": N_("handed over")}
-SUMMARY_COLUMNS = (N_("figure"), N_("key"), N_("value"))
-HANDOVER_COLUMNS = (N_("detection_id"), N_("recipient"), N_("reference"), N_("handed_at"), N_("note"))
-
-
-def _header(names: Any) -> list[str]:
-    """CSV header row: the machine names in English (as before), translated in other languages."""
-    return [str(n) if current() == "en" else _(str(n)) for n in names]
-
-
-def _csv_encoding() -> str:
-    return "utf-8" if current() == "en" else "utf-8-sig"
+# the CSV columns: machine names, English in every language (the page's headings are translated)
+DETECTION_COLUMNS = ("id", "severity", "score", "operator", "mcc", "mnc", "lac", "cid", "arfcn", "bsic",
+                     "first_seen", "last_seen", "new", "observations", "sensors", "area", "rules",
+                     "handed_over")
+SUMMARY_COLUMNS = ("figure", "key", "value")
+HANDOVER_COLUMNS = ("detection_id", "recipient", "reference", "handed_at", "note")
 
 
 def write_report(fig: MonthlyFigures, out_dir: Path, *, title: str = "fbsdetect") -> list[Path]:
@@ -230,24 +236,25 @@ def write_report(fig: MonthlyFigures, out_dir: Path, *, title: str = "fbsdetect"
     paths = []
     det_csv = out_dir / f"detections-{m}.csv"
     cols = list(DETECTION_COLUMNS)
-    enc = _csv_encoding()
+    enc = "utf-8"
     with det_csv.open("w", newline="", encoding=enc) as f:
         w = csv.writer(f)
-        w.writerow(cols if current() == "en" else _header(DETECTION_COLUMNS.values()))
+        w.writerow(cols)
         for d in fig.detections:
-            w.writerow([_fmt_t(d[c]) if isinstance(d[c], datetime) else d[c] for c in cols])
+            row = {**d, "operator": d.get("operator_en", d["operator"])}
+            w.writerow([_fmt_t(row[c]) if isinstance(row[c], datetime) else row[c] for c in cols])
     paths.append(det_csv)
     summary_csv = out_dir / f"summary-{m}.csv"
     with summary_csv.open("w", newline="", encoding=enc) as f:
         w = csv.writer(f)
-        w.writerow(_header(SUMMARY_COLUMNS))
+        w.writerow(SUMMARY_COLUMNS)
         w.writerow(["observations", "all", fig.observations])
         w.writerow(["cells_observed", "all", fig.cells_observed])
         w.writerow(["suspects_active", "all", len(fig.detections)])
         w.writerow(["suspects_new", "all", len(fig.new_detections)])
         for sev in SEVERITIES:
             w.writerow(["suspects_active", f"severity={sev}", fig.by("severity").get(sev, 0)])
-        for k, v in sorted(fig.by("operator").items()):
+        for k, v in sorted(Counter(d.get("operator_en", d["operator"]) for d in fig.detections).items()):
             w.writerow(["suspects_active", f"operator={k}", v])
         for k, v in sorted(fig.by("area").items()):
             w.writerow(["suspects_active", f"area={k}", v])
@@ -260,7 +267,7 @@ def write_report(fig: MonthlyFigures, out_dir: Path, *, title: str = "fbsdetect"
     ho_csv = out_dir / f"handovers-{m}.csv"
     with ho_csv.open("w", newline="", encoding=enc) as f:
         w = csv.writer(f)
-        w.writerow(_header(HANDOVER_COLUMNS))
+        w.writerow(HANDOVER_COLUMNS)
         for h in fig.handovers:
             w.writerow([h["detection_id"], h["recipient"], h["reference"], _fmt_t(h["handed_at"]), h["note"]])
     paths.append(ho_csv)
@@ -279,7 +286,8 @@ def write_report(fig: MonthlyFigures, out_dir: Path, *, title: str = "fbsdetect"
         return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
     det_rows = [[d["id"], severity_word(d["severity"]), d["operator"], f"{d['lac']}/{d['cid']}", d["arfcn"],
-                 _show_t(d["first_seen"]), _show_t(d["last_seen"]), d["area"], d["sensors"], d["rules"],
+                 _show_t(d["first_seen"]), _show_t(d["last_seen"]), _area_word(d["area"]), d["sensors"],
+                 d["rules"],
                  "; ".join(f"{recipient_word(r)} {format_date(t)}" + (f" ({ref})" if ref else "")
                            for r, t, ref in d.get("handovers", [])) or "-"] for d in fig.detections]
     csv_names = ", ".join(p.name for p in paths)
@@ -341,7 +349,7 @@ th{{background:#eee;white-space:nowrap}}h2{{margin-top:28px}}
 {table([t['operator'], t['suspects']], [[k, v] for k, v in sorted(fig.by("operator").items())])}
 <h2>{e(t['suspects_by_area'])}</h2>
 {table([t['area_grid'], t['suspects']],
-       [[k, v] for k, v in sorted(fig.by("area").items())])}
+       [[_area_word(k), v] for k, v in sorted(fig.by("area").items())])}
 <h2>{e(t['observations_by_sensor'])}</h2>
 {table([t['sensor'], t['observations']], [[k, v] for k, v in sorted(fig.observations_by_sensor.items())])}
 <h2>{e(t['suspect_transmitters'])}</h2>

@@ -107,6 +107,35 @@ def surveyed(tmp_path: Path) -> str:
     return url
 
 
+def test_report_csv_is_the_same_in_every_language(surveyed: str, tmp_path: Path) -> None:
+    """Review item 9: a Chinese run (--lang zh, or a zh_CN locale) writes the same CSV bytes as an
+    English one (column names, values, encoding); only the HTML page is translated."""
+    assert main(["handover", "1", "--to", "police", "--ref", "XN-2026-031", "--at", "2026-03-05T09:00:00Z",
+                 "--db", surveyed]) == 0
+    for lang in ("en", "zh"):
+        assert main(["--lang", lang, "report", "--month", "2026-03", "-o", str(tmp_path / lang), "--db",
+                     surveyed]) == 0
+    names = sorted(p.name for p in (tmp_path / "en").glob("*.csv"))
+    assert names == ["detections-2026-03.csv", "handovers-2026-03.csv", "summary-2026-03.csv"]
+    for n in names:
+        en, zh = (tmp_path / "en" / n).read_bytes(), (tmp_path / "zh" / n).read_bytes()
+        assert en == zh, (n, en[:300], zh[:300])
+        assert not en.startswith(b"\xef\xbb\xbf")
+    import csv
+
+    with (tmp_path / "zh" / "detections-2026-03.csv").open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    from fbsdetect.report.monthly import DETECTION_COLUMNS, HANDOVER_COLUMNS, SUMMARY_COLUMNS
+
+    assert rows and list(rows[0]) == list(DETECTION_COLUMNS)
+    assert rows[0]["operator"] == "China Mobile (460-00)" and rows[0]["severity"] in ("low", "medium", "high")
+    for n, cols in (("summary-2026-03.csv", SUMMARY_COLUMNS), ("handovers-2026-03.csv", HANDOVER_COLUMNS)):
+        first = (tmp_path / "zh" / n).read_text(encoding="utf-8").splitlines()[0]
+        assert first == ",".join(cols)
+    page = (tmp_path / "zh" / "report-2026-03.html").read_text(encoding="utf-8")
+    assert "中国移动" in page and "China Mobile" not in page  # the page itself is translated
+
+
 def _shown(raw: str) -> str:
     """The page with the JSON strings of its scripts (layer names, popups: \\uXXXX escapes) decoded."""
     return re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), raw)
@@ -138,8 +167,8 @@ def test_report_in_chinese_as_pdf_and_png(surveyed: str, tmp_path: Path) -> None
         "每日观测次数",
     ):
         assert zh in page, zh
-    head = (out / "detections-2026-03.csv").read_bytes()[:3]
-    assert head == b"\xef\xbb\xbf"  # BOM: spreadsheet programs on Chinese systems take it as UTF-8
+    # the CSV files are a machine interface: English column names, plain UTF-8, in every language
+    assert (out / "detections-2026-03.csv").read_bytes().startswith(b"id,severity,score,operator,mcc,")
     assert not _without_glyph(page)
     pdf = out / "report-2026-03.pdf"
     text = _pdf_text(pdf)
