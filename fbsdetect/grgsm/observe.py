@@ -26,6 +26,7 @@ def observations_from_frames(frames: Iterable[L2Frame], *, time: datetime | None
                              sensor: str | None = None) -> list[CellObservation]:
     from fbsdetect.gsm.bands import band_of_arfcn, downlink_hz
     from fbsdetect.pipeline.observations import SI_ORDER, build_observation
+    from fbsdetect.sysinfo.cell import remember_instance
     from fbsdetect.sysinfo.dispatch import si_key
 
     by: dict[int, dict[str, Any]] = {}
@@ -39,9 +40,7 @@ def observations_from_frames(frames: Iterable[L2Frame], *, time: datetime | None
         k = si_key(f.data)
         if k is not None:
             d["si"][k] = f.data
-            inst = d["si_all"].setdefault(k, [])
-            if f.data not in inst:
-                inst.append(f.data)
+            remember_instance(d["si_all"], k, bytes(f.data))
     out = []
     for arfcn in sorted(by):
         d = by[arfcn]

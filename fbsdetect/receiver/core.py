@@ -67,6 +67,7 @@ from fbsdetect.receiver.demod import Demodulator, default_demodulator, merge_bur
 from fbsdetect.receiver.results import MIN_SCH, CarrierResult, CarrierStatus, DecodeResult, SchHit
 from fbsdetect.receiver.si import Si3Info, announced, ext_wanted
 from fbsdetect.receiver.track import CarrierState, CarrierTrack
+from fbsdetect.sysinfo.cell import remember_instance
 from fbsdetect.sysinfo.dispatch import si_key
 from fbsdetect.types import L2Frame
 
@@ -888,9 +889,7 @@ class Receiver:
                 si = si_key(frame)
                 if si is not None:
                     t.result.si[si] = frame
-                    inst = t.result.si_all.setdefault(si, [])
-                    if frame not in inst:
-                        inst.append(frame)
+                    remember_instance(t.result.si_all, si, frame)
                     t.result.si_count[si] += 1
                     if si == "3":
                         combined = Si3Info.from_frame(frame).combined

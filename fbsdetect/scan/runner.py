@@ -810,6 +810,7 @@ class ScanRunner:
     def _absorb(self, r: Any, o: CellObservation) -> CellState:
         """Merges one carrier's dwell into its CellState, in frame order, noting
         when its identity (BSIC + SI3) and its complete SI set were first held."""
+        from fbsdetect.sysinfo.cell import remember_instance
         from fbsdetect.sysinfo.dispatch import si_key
 
         key = (r.arfcn, r.bsic)
@@ -840,10 +841,7 @@ class ScanRunner:
             if k is None:
                 continue
             st.si[k] = f.data
-            inst = st.si_all.setdefault(k, [])
-            if f.data not in inst:
-                inst.append(f.data)
-                del inst[:-16]  # SI2quater instances; bounded if a cell's frames keep changing
+            remember_instance(st.si_all, k, f.data)  # the current instances: a changed SI replaces the old
             t_rel = self.radio_s(f.time_s) if f.time_s is not None else self.radio_s()
             if st.identity_s is None and "3" in st.si:
                 st.identity_s = round(t_rel, 3)

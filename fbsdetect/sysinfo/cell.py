@@ -249,6 +249,40 @@ class CellParams:
         return cls(**d, malformed=tuple(bad))
 
 
+MULTI_INSTANCE = ("2ter", "2quater")  # SI types sent as several instances, each with its index
+MAX_INSTANCES = 16  # SI2quater_INDEX has 4 bits
+
+
+def remember_instance(instances: dict[str, list[bytes]], key: str, frame: bytes) -> bool:
+    """Records `frame` as a current instance of SI type `key` in `instances` (the
+    frames `CellParams.from_frames` merges); True when it was not there yet.
+
+    A cell's parameters are what it sends now: a single-instance type keeps only
+    its newest frame, so a changed SI3 (T3212, CRO, ...) or an SI2 that drops a
+    neighbour replaces the old one instead of being merged with it. SI2ter and
+    SI2quater come in instances (TS 44.018 10.5.2.33a, 10.5.2.33b: an index and a
+    count in the rest octets); a frame replaces the earlier one of its index,
+    and those whose index cannot be read are kept side by side, the newest 16."""
+    inst = instances.setdefault(key, [])
+    if frame in inst:
+        return False
+    if key not in MULTI_INSTANCE:
+        inst[:] = [frame]
+        return True
+    idx = _instance_index(frame)
+    if idx is not None:
+        inst[:] = [f for f in inst if _instance_index(f) != idx]
+    inst.append(frame)
+    del inst[:-MAX_INSTANCES]
+    return True
+
+
+def _instance_index(frame: bytes) -> int | None:
+    m = parse_any(bytes(frame))
+    idx = getattr(m, "index", None) if isinstance(m, si2ter.SI2ter | si2quater.SI2quater) else None
+    return idx if isinstance(idx, int) else None
+
+
 _SI_KEY_OF_TYPE: dict[type, str] = {si1.SI1: "1", si2ter.SI2ter: "2ter", si2quater.SI2quater: "2quater",
                                     si3.SI3: "3", si4.SI4: "4", si13.SI13: "13"}
 

@@ -97,3 +97,54 @@ def test_an_si_change_between_visits_is_an_event_and_makes_the_cell_changed() ->
     stub.cells = {(20, 11): st}
     stub.sweeps = 2
     assert ScanRunner.revisit_candidates(stub) == [st]  # type: ignore[arg-type]
+
+
+def test_after_an_si_change_the_observation_carries_the_new_parameters() -> None:
+    """Review (session 4) #7: once a cell (same ARFCN, BSIC and CGI) sent a new SI3 and an SI2 that
+    dropped its neighbours, every later observation still stored the first SI3's T3212/CRO and the
+    union of the BA lists, so the rules never saw the change. The merged parameters follow the
+    newest frame of each single-instance type."""
+    from fbsdetect.sysinfo import si2, si3
+    from fbsdetect.sysinfo.common import CellSelection, Lai, RachControl, SelectionParameters
+    from fbsdetect.types import CellObservation
+
+    def s3(t3212: int, cro: int) -> bytes:
+        return si3.build(41021, Lai(460, 0, 10290), si3.ControlChannel(t3212=t3212), si3.CellOptions(),
+                         CellSelection(2, 5, 0, 0, 8), RachControl(),
+                         si3.SI3Rest(selection=SelectionParameters(cbq=0, cell_reselect_offset=cro,
+                                                                   temporary_offset=0, penalty_time=0)))
+
+    stub = _runner_stub(1)
+    stub.source = SimpleNamespace(time_s=0.0)
+    stub._si_change_events = lambda st, r: ScanRunner._si_change_events(stub, st, r)
+    o = CellObservation(arfcn=62, band="E-GSM900", freq_hz=947.4e6, bsic=35, mcc=460, mnc=0, lac=10290,
+                        cid=41021)
+
+    def visit(t: float, *frames: bytes) -> CellObservation:
+        fr = [L2Frame(62, 51 * (i + 1) + 2, 0, "BCCH", f, time_s=t + i * 0.2) for i, f in enumerate(frames)]
+        r = SimpleNamespace(arfcn=62, bsic=35, band="E-GSM900", first_seen_s=t,
+                            si={"3": frames[0], "2": frames[1]}, frames=fr)
+        st = ScanRunner._absorb(stub, r, o)  # type: ignore[arg-type]
+        return ScanRunner._with_state(stub, o, st)  # type: ignore[arg-type]
+
+    first = visit(1.0, s3(30, 0), si2.build([60, 66, 71]))
+    assert first.params["t3212"] == 30 and first.params["cro"] == 0
+    assert first.params["neighbours"] == [60, 66, 71]
+    later = visit(5.0, s3(1, 40), si2.build([]))
+    assert later.params["t3212"] == 1 and later.params["cro"] == 40 and later.params["neighbours"] == []
+    assert later.si["3"] == s3(1, 40).hex()
+
+
+def test_remember_instance_keeps_one_frame_per_si2quater_index() -> None:
+    from fbsdetect.sysinfo import si2quater
+    from fbsdetect.sysinfo.cell import remember_instance
+
+    inst: dict[str, list[bytes]] = {}
+    q0, q1 = si2quater.build(index=0, count=1), si2quater.build(index=1, count=1)
+    q0b = si2quater.build(index=0, count=1, thresh_priority_search=5)
+    assert q0 != q0b
+    assert remember_instance(inst, "2quater", q0) and remember_instance(inst, "2quater", q1)
+    assert not remember_instance(inst, "2quater", q0)
+    assert remember_instance(inst, "2quater", q0b) and inst["2quater"] == [q1, q0b]
+    assert remember_instance(inst, "3", b"a" * 23) and remember_instance(inst, "3", b"b" * 23)
+    assert inst["3"] == [b"b" * 23]
