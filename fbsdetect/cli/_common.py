@@ -33,3 +33,20 @@ def require_file(path: str, what: str = "file") -> str:
     if not os.access(path, os.R_OK):
         raise BadInput(_("{what} is not readable").format(what=_(what)), source=path)
     return path
+
+
+DB_ID_MAX = 2**63 - 1  # the largest row id SQLite and PostgreSQL's bigint hold
+
+
+def db_id(text: str) -> int:
+    """argparse type of a stored row's id (detection, scan run): an integer 1..2^63-1, so that a
+    mistyped id is a usage error (exit 2) rather than an overflow deep in the database driver."""
+    try:
+        v = int(text)
+    except ValueError:
+        msg = _("{text!r} is not an id (a whole number)").format(text=text)
+        raise argparse.ArgumentTypeError(msg) from None
+    if not 1 <= v <= DB_ID_MAX:
+        raise argparse.ArgumentTypeError(_("{text} is not an id (ids run from 1 to {top})").format(
+            text=text, top=DB_ID_MAX))
+    return v

@@ -8,6 +8,7 @@ import argparse
 import json
 import sys
 
+from fbsdetect.cli._common import db_id
 from fbsdetect.i18n import _, lazy
 
 NAME = "analyze"
@@ -17,7 +18,7 @@ HELP = lazy("re-run the current detection rules over stored observations; record
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", default="cn", metavar="PROFILE",
                    help=_("scan profile whose operators, weights and enabled rules apply (default: cn)"))
-    p.add_argument("--run", type=int, metavar="ID", help=_("only the observations of this scan run"))
+    p.add_argument("--run", type=db_id, metavar="ID", help=_("only the observations of this scan run"))
     p.add_argument("--json", action="store_true", help=_("print the summary as one JSON object"))
 
 

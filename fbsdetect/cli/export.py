@@ -9,6 +9,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from fbsdetect.cli._common import db_id
 from fbsdetect.errors import BadUsage
 from fbsdetect.i18n import _, lazy
 
@@ -25,9 +26,9 @@ def configure(p: argparse.ArgumentParser) -> None:
                                                      "or 2026-03-01T10:00Z)"))
     p.add_argument("--until", metavar="TIME", help=_("only before this UTC time (ISO-8601)"))
     p.add_argument("--bbox", metavar="S,W,N,E", help=_("only inside this box (degrees)"))
-    p.add_argument("--detection", type=int, metavar="ID",
+    p.add_argument("--detection", type=db_id, metavar="ID",
                    help=_("only this detection and its observations (required for --format evidence)"))
-    p.add_argument("--run", type=int, metavar="ID", help=_("only this scan run"))
+    p.add_argument("--run", type=db_id, metavar="ID", help=_("only this scan run"))
     p.add_argument("--no-pdf", action="store_true",
                    help=_("evidence: no PDF report even when a converter exists"))
     p.add_argument("--no-map", action="store_true", help=_("evidence: no map"))

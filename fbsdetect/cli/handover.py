@@ -7,6 +7,7 @@ import argparse
 import sys
 from datetime import UTC, datetime
 
+from fbsdetect.cli._common import db_id
 from fbsdetect.i18n import _, lazy
 
 NAME = "handover"
@@ -22,7 +23,8 @@ def _time(s: str) -> datetime:
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("detection", type=int, metavar="ID", help=_("detection id (from `fbsdetect detections`)"))
+    p.add_argument("detection", type=db_id, metavar="ID",
+                   help=_("detection id (from `fbsdetect detections`)"))
     p.add_argument("--to", required=True, choices=("police", "regulator", "operator", "other"),
                    help=_("who received it"))
     p.add_argument("--ref", metavar="TEXT", help=_("their case or file number"))

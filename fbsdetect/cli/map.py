@@ -10,6 +10,7 @@ import argparse
 import sys
 from datetime import UTC, datetime
 
+from fbsdetect.cli._common import db_id
 from fbsdetect.i18n import _, lazy
 
 NAME = "map"
@@ -49,7 +50,7 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help=_("only detections of at least this severity"))
     p.add_argument("--operator", type=_operator, action="append", metavar="MCC-MNC",
                    help=_("only this operator's cells (repeatable)"))
-    p.add_argument("--run", type=int, metavar="ID", help=_("only this scan run"))
+    p.add_argument("--run", type=db_id, metavar="ID", help=_("only this scan run"))
     p.add_argument("--title", default="fbsdetect", help=_("title shown in the legend"))
     p.add_argument("--timezone", metavar="TZ",
                    help=_("time zone of the times shown (default: the config file's, the profile's, else the "

@@ -99,3 +99,21 @@ def test_console_entry_point_and_module_agree(text_file: Path) -> None:
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2
     assert "Traceback" not in r.stderr and r.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv", [
+    ("export", "--format", "evidence", "--detection", "99999999999999999999", "-o", "x.zip"),
+    ("export", "--format", "csv", "--run", "0", "-o", "x.csv"),
+    ("handover", "99999999999999999999", "--to", "police"),
+    ("map", "--run", "-3", "-o", "m.html"),
+    ("analyze", "--run", "x"),
+])
+def test_an_id_out_of_range_is_a_usage_error(argv: tuple[str, ...], tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review (session 4) #6: an id beyond 64 bits reached the database driver and came back as an
+    internal error (exit 1); it is a usage error, said in one line, before anything is opened."""
+    monkeypatch.chdir(tmp_path)
+    code, _out, err = run_cli(capsys, "--db", f"sqlite:///{tmp_path / 'x.db'}", *argv)
+    assert code == 2 and "is not an id" in err and "Traceback" not in err
+    assert not (tmp_path / "x.db").exists()
