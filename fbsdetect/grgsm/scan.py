@@ -103,6 +103,7 @@ def run_grgsm_scan(spec_text: str, sink: Any, *, profile: str, sensor: str | Non
                    gps: Any = None, detector: Any = None, learn: bool = False,
                    say: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
     """Runs the backend on a recording or a device and hands observations to `sink`."""
+    from fbsdetect.pipeline.identities import for_output
     from fbsdetect.scan.sink import RunInfo, TuningRecord
 
     spec = parse_spec(spec_text)
@@ -140,12 +141,18 @@ def run_grgsm_scan(spec_text: str, sink: Any, *, profile: str, sensor: str | Non
             return f.lat, f.lon, f.mode, f.error_m
         return lat, lon, (None if lat is None else 2), None
 
+    # the stored frames carry no subscriber identity in clear, as in the native scan: paging
+    # requests and SDCCH/SACCH frames get the install's keyed pseudonyms (pipeline.identities)
+    pseudonymise = for_output()
+
     def emit(frames: list[L2Frame], radio_s: float, tuning_id: int) -> None:
         when = start + timedelta(seconds=radio_s)
         la, lo, mode, err = position(when)
         for obs in observations_from_frames(frames, time=when, lat=la, lon=lo, gps_mode=mode,
                                             gps_error_m=err, sensor=sensor):
             mine = [f for f in frames if f.arfcn == obs.arfcn]
+            if pseudonymise is not None:
+                mine = pseudonymise.all(mine)
             oid = sink.observation(obs, radio_s=radio_s, tuning_id=tuning_id, kind="dwell", frames=mine)
             key = (obs.arfcn, obs.mcc, obs.mnc, obs.lac, obs.cid)
             if key not in cells:
