@@ -50,6 +50,9 @@ _FLOAT_FIELDS = ("freq_hz", "power_dbm", "snr_db", "freq_offset_hz", "lat", "lon
 _STR_FIELDS = {"band": 16, "power_ref": 8, "kind": 16}
 
 
+_STRICT_JSON = json.JSONEncoder(allow_nan=False)  # json.dumps(allow_nan=False), the encoder made once
+
+
 class RecordError(ValueError):
     """A record that cannot be stored (the message names the field)."""
 
@@ -78,13 +81,16 @@ def check_record(r: Any) -> tuple[str, int, str, dict[str, Any]]:
     if not isinstance(data, dict):
         raise RecordError(_("record.data: not an object"))
     try:
-        size = len(json.dumps(data, allow_nan=False))
+        text = _STRICT_JSON.encode(data)
     except (ValueError, TypeError, RecursionError):
         raise RecordError(_("record.data: not plain JSON (NaN or infinity?)")) from None
-    try:  # a lone UTF-16 surrogate passes json but no database or digest takes it
-        json.dumps(data, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise RecordError(_("record.data: a string that is not valid Unicode (a lone surrogate)")) from None
+    size = len(text)
+    if "\\ud" in text:  # an escaped UTF-16 surrogate (rare): a lone one passes json but no database
+        try:              # or digest takes it
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise RecordError(
+                _("record.data: a string that is not valid Unicode (a lone surrogate)")) from None
     if size > MAX_RECORD_BYTES:
         raise RecordError(_("record.data: {size} bytes, more than {max}").format(
             size=size, max=MAX_RECORD_BYTES))
@@ -443,7 +449,7 @@ class Ingestor:
         if seen:
             conn.execute(update(FleetNode).where(FleetNode.id.in_(sorted(set(seen)))).values(last_seen=now))
         if oid:
-            audit.record_inserted(conn, "observation", sorted(oid.values()))
+            audit.record_inserted(conn, "observation", sorted(oid.values()), no_frames=True)
         return out
 
 
@@ -468,11 +474,19 @@ def _resolve(fut: Any) -> None:
 
 
 _JSON_COLS = ("si", "params")
+_ROW_PLANS: dict[tuple[str, ...], list[tuple[int, str]]] = {}
 
 
 def _obs_row(v: dict[str, Any], oid: int, who: Principal, cols: list[str]) -> tuple[Any, ...]:
     """An observation row for COPY over `cols` (JSON columns as JSON text)."""
-    d = dict(v, id=oid, run_id=who.run_id, sensor_id=who.sensor_id)
-    for k in _JSON_COLS:
-        d[k] = json.dumps(d[k])
-    return tuple(d.get(c) for c in cols)
+    plan = _ROW_PLANS.get(tuple(cols))
+    if plan is None:  # per column: 0 a value of `v`, 1 a JSON column, 2 id, 3 run_id, 4 sensor_id
+        special = {"id": 2, "run_id": 3, "sensor_id": 4}
+        plan = _ROW_PLANS[tuple(cols)] = [(special.get(c, 1 if c in _JSON_COLS else 0), c) for c in cols]
+    fixed = (None, None, oid, who.run_id, who.sensor_id)
+    get = v.get
+    return tuple(get(c) if k == 0 else _json_text(get(c)) if k == 1 else fixed[k] for k, c in plan)
+
+
+def _json_text(x: Any) -> str:
+    return "{}" if isinstance(x, dict) and not x else json.dumps(x)

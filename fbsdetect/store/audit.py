@@ -43,7 +43,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
+import operator
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -87,6 +87,7 @@ PG_LOCK_KEY = 0x46425341  # "FBSA": the advisory lock of the chain's tail
 _CHUNK = 500
 _INFO_KEY = "fbsdetect_audit_touched"
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_]+$")  # a JSON string without escapes
+_add = operator.add
 
 
 # -- canonical content ----------------------------------------------------------------
@@ -96,33 +97,48 @@ def _text_of(col: Column[Any] | None) -> Any:
     types never read alike): null, t<ISO-8601 UTC, microseconds>, b<hex>, true/false, repr of a
     float, a decimal integer, sorted-key JSON, s<string>."""
     t = col.type if col is not None else None
+    # one function a type, the null case inline (they run for every column of every audited row)
 
     def dt(v: Any) -> str:
+        if v is None:
+            return "null"
         if not isinstance(v, datetime):
             return "s" + str(v)
         if v.tzinfo is None:
             v = v.replace(tzinfo=UTC)
         return "t" + v.astimezone(UTC).isoformat(timespec="microseconds")
 
-    def fl(v: Any) -> str:
-        f = float(v)
-        return repr(f) if math.isfinite(f) else str(f)
+    def fl(v: Any) -> str:  # repr of a float is exact; of inf and nan it is str's
+        return "null" if v is None else repr(float(v))
+
+    def binary(v: Any) -> str:
+        return "null" if v is None else "b" + bytes(v).hex()
+
+    def boolean(v: Any) -> str:
+        return "null" if v is None else ("true" if v else "false")
+
+    def integer(v: Any) -> str:
+        return "null" if v is None else str(int(v))
+
+    def js(v: Any) -> str:  # as read back: str keys, JSON types
+        return "null" if v is None else _dumps(v)
+
+    def string(v: Any) -> str:
+        return "null" if v is None else "s" + str(v)
 
     if isinstance(t, DateTime):
-        conv: Any = dt
-    elif isinstance(t, LargeBinary):
-        conv = lambda v: "b" + bytes(v).hex()  # noqa: E731
-    elif isinstance(t, Boolean):
-        conv = lambda v: "true" if v else "false"  # noqa: E731
-    elif isinstance(t, Float):
-        conv = fl
-    elif isinstance(t, Integer):
-        conv = lambda v: str(int(v))  # noqa: E731
-    elif isinstance(t, JSON):
-        conv = lambda v: _dumps(v)  # noqa: E731  (as read back: str keys, JSON types)
-    else:
-        conv = lambda v: "s" + str(v)  # noqa: E731
-    return lambda v: "null" if v is None else conv(v)
+        return dt
+    if isinstance(t, LargeBinary):
+        return binary
+    if isinstance(t, Boolean):
+        return boolean
+    if isinstance(t, Float):
+        return fl
+    if isinstance(t, Integer):
+        return integer
+    if isinstance(t, JSON):
+        return js
+    return string
 
 
 _CONVERTERS: dict[tuple[str, str], Any] = {}
@@ -136,9 +152,14 @@ def _converter(table: Table, name: str) -> Any:
     return f
 
 
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=True,
+                                   default=str)
+
+
 def _dumps(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=True,
-                      default=str)
+    """Canonical JSON: sorted keys, no spaces, UTF-8 text (json.dumps with these options, the
+    encoder made once)."""
+    return _CANONICAL_JSON.encode(obj)
 
 
 def _sha(s: str) -> str:
@@ -270,50 +291,105 @@ def record_rows(conn: Connection, changes: Iterable[tuple[str, int, str]], *,
     return sum(len(a) for a in by_table.values())
 
 
-def _short_digests(canon: dict[str, str], cache: dict[Any, Any]) -> str:
-    """`fields` JSON of a canonical row, exactly as `_dumps(digest_fields(canon)[1])` gives it
-    (sorted keys, no spaces), the 12-hex digest of each column's text memoised in `cache` (a
-    batch's rows repeat most of their values, and all of their column names)."""
-    keys = tuple(canon)
-    heads = cache.get(keys)
-    if heads is None:
-        heads = cache[keys] = [(k, (f'"{k}":"' if _PLAIN_KEY.match(k) else _dumps(k) + ':"'))
-                               for k in sorted(keys)]
-    parts = []
-    for k, head in heads:
-        v = canon[k]
-        d = cache.get(v)
-        if d is None:
-            d = hashlib.sha256(v.encode("utf-8")).hexdigest()[:12]
-            if len(cache) < 100_000:
-                cache[v] = d
-        parts.append(head + d + '"')
-    return "{" + ",".join(parts) + "}"
+class _Digester:
+    """Row digests and `fields` JSON of one table's rows as `digest_fields(canonical_row(...))`
+    gives them, for less CPU: the columns' canonical converters and the JSON heads laid out once
+    in name order, each column text's 12-hex digest memoised (a batch's rows repeat most of their
+    values). Rows come as tuples over `names` (the table's columns in table order); an
+    observation also takes its frames' digest (the `__frames__` key). `raw_json`: JSON columns
+    come as the database's JSON text (what json.loads would read them from), their canonical
+    text memoised by that text."""
+
+    def __init__(self, table: Table, frames: bool, raw_json: bool = False) -> None:
+        self.names = [c.name for c in table.columns]
+        self.json_cols = {c.name for c in table.columns if isinstance(c.type, JSON)}
+        keys = sorted([*self.names, FRAMES_KEY] if frames else self.names)
+        pos = {n: i for i, n in enumerate(self.names)}
+        self.canon_json: dict[str, str] = {}
+        self.plan = [(pos.get(k, -1), self._json_text if raw_json and k in self.json_cols
+                      else _converter(table, k)) for k in keys]  # -1: the frames' digest
+        self.prefixes = [f"{k}=" for k in keys]
+        self.heads = [f'"{k}":"' if _PLAIN_KEY.match(k) else _dumps(k) + ':"' for k in keys]
+        self.short: dict[str, str] = {}
+
+    def digest(self, row: Sequence[Any], frames_hex: str = "") -> tuple[str, str]:
+        texts = [conv(row[i]) if i >= 0 else frames_hex for i, conv in self.plan]
+        digest = hashlib.sha256("\x1f".join(map(_add, self.prefixes, texts)).encode("utf-8")).hexdigest()
+        get, miss = self.short.get, self._short
+        fields = ",".join([head + (get(t) or miss(t)) for head, t in zip(self.heads, texts, strict=True)])
+        return digest, "{" + fields + "}"
+
+    def _json_text(self, v: str | None) -> str:
+        if v is None:
+            return "null"
+        t = self.canon_json.get(v)
+        if t is None:
+            t = _dumps(json.loads(v))
+            if len(self.canon_json) < 10_000:
+                self.canon_json[v] = t
+        return t
+
+    def _short(self, t: str) -> str:
+        d = hashlib.sha256(t.encode("utf-8")).hexdigest()[:12] + '"'
+        if len(self.short) < 100_000:
+            self.short[t] = d
+        return d
 
 
-def record_inserted(conn: Connection, table_name: str, ids: Sequence[int]) -> int:
+_DIGESTERS: dict[tuple[str, bool], _Digester] = {}
+_EMPTY_FRAMES = frames_digest([])
+
+
+def _entry_hashes(prev_hash: str, seq: int, now: datetime, table_name: str,
+                  digests: Iterable[tuple[int, str | None, str | None]]) -> list[dict[str, Any]]:
+    """The chain's entries (seq + 1, ...) for (row id, row digest or None for gone, fields JSON)
+    in order, each hash exactly `entry_hash`'s (the canonical JSON of the entry laid out by hand:
+    sorted keys, no spaces, strings escaped by the json module's own encoder)."""
+    from json.encoder import encode_basestring as q
+
+    tail = ',"table":' + q(table_name) + ',"time":' + q(_converter(AUDIT_TABLE, "time")(now)) + "}"
+    ins, gone = '{"action":' + q("insert") + ',"fields":', '{"action":' + q("delete") + ',"fields":'
+    out = []
+    for row_id, digest, fields_json in digests:
+        seq += 1
+        body = (ins if digest is not None else gone) + ("null" if fields_json is None else q(fields_json)) \
+            + ',"row_digest":' + ("null" if digest is None else q(digest)) \
+            + ',"row_id":' + str(int(row_id)) + ',"seq":' + str(seq) + tail
+        h = hashlib.sha256((prev_hash + "|" + body).encode("utf-8")).hexdigest()
+        out.append({"seq": seq, "time": now, "table_name": table_name, "row_id": row_id,
+                    "action": "insert" if digest is not None else "delete", "row_digest": digest,
+                    "fields": fields_json, "prev_hash": prev_hash, "hash": h})
+        prev_hash = h
+    return out
+
+
+def record_inserted(conn: Connection, table_name: str, ids: Sequence[int], *, no_frames: bool = False) -> int:
     """Appends `insert` entries for rows this transaction has just inserted (a bulk writer's
     COPY): the entries `record_rows(conn, [(table_name, id, "insert"), ...])` would write, for
-    less CPU -- the rows are read back (with their frames) in large chunks, their digests are
-    computed before the chain's lock is taken (the per-column digests memoised across the
-    batch), and under the lock only the entries' hashes, in one pass, then one COPY."""
+    less CPU -- the rows are read back (with their frames) in large chunks through the driver
+    alone (the models' column types give the same values), their digests are computed before
+    the chain's lock is taken (`_Digester`), and under the lock only the entries' hashes, in one
+    pass (`_entry_hashes`), then one COPY. `no_frames`: the caller inserted these observations
+    itself, in this transaction, without frames (none can exist: no other transaction sees the
+    rows yet), so the frames query is skipped."""
     if table_name not in AUDITED:
         raise ValueError(f"table {table_name!r} is not audited")
     ids = sorted({int(i) for i in ids})
     if not ids:
         return 0
     table = AUDITED[table_name]
-    names = [c.name for c in table.columns]
-    convs = [_converter(table, n) for n in names]
-    cache: dict[Any, Any] = {}
+    obs = table_name == "observation"
+    raw = conn.dialect.name == "postgresql"
+    dg = _DIGESTERS.get((table_name, raw))
+    if dg is None:
+        dg = _DIGESTERS[(table_name, raw)] = _Digester(table, obs, raw)
     digests: list[tuple[int, str | None, str | None]] = []
     for i in range(0, len(ids), 5000):
         chunk = ids[i:i + 5000]
         lo, hi, want = chunk[0], chunk[-1], set(chunk)
-        rows = {int(r.id): r for r in conn.execute(select(table).where(table.c.id >= lo, table.c.id <= hi))
-                if int(r.id) in want}
+        rows = {int(r[0]): r for r in _rows(conn, table, dg, lo, hi) if int(r[0]) in want}
         frames: dict[int, list[Any]] = {}
-        if table_name == "observation":
+        if obs and not no_frames:
             for fr in conn.execute(select(FRAME_TABLE).where(FRAME_TABLE.c.observation_id >= lo,
                                                              FRAME_TABLE.c.observation_id <= hi)
                                    .order_by(FRAME_TABLE.c.observation_id, FRAME_TABLE.c.id)):
@@ -323,23 +399,26 @@ def record_inserted(conn: Connection, table_name: str, ids: Sequence[int]) -> in
             if r is None:  # not there after all: recorded as gone, as record_rows would
                 digests.append((row_id, None, None))
                 continue
-            canon = {n: f(v) for n, f, v in zip(names, convs, r, strict=True)}  # = canonical_row
-            if table_name == "observation":
-                canon[FRAMES_KEY] = frames_digest(frames.get(row_id, []))
-            digests.append((row_id, row_digest(canon), _short_digests(canon, cache)))
+            fr_hex = (frames_digest(frames[row_id]) if row_id in frames else _EMPTY_FRAMES) if obs else ""
+            digests.append((row_id, *dg.digest(r, fr_hex)))
     seq, prev_hash = _lock_tail(conn)
-    now = datetime.now(UTC)
-    entries: list[dict[str, Any]] = []
-    for row_id, digest, fields_json in digests:
-        seq += 1
-        action = "insert" if digest is not None else "delete"
-        h = entry_hash(prev_hash, seq, now, table_name, row_id, action, digest, fields_json)
-        entries.append({"seq": seq, "time": now, "table_name": table_name, "row_id": row_id,
-                        "action": action, "row_digest": digest, "fields": fields_json,
-                        "prev_hash": prev_hash, "hash": h})
-        prev_hash = h
+    entries = _entry_hashes(prev_hash, seq, datetime.now(UTC), table_name, digests)
     _insert_entries(conn, entries)
     return len(entries)
+
+
+def _rows(conn: Connection, table: Table, dg: _Digester, lo: int, hi: int) -> Iterable[Sequence[Any]]:
+    """Rows of `table` with lo <= id <= hi as tuples over `dg.names` (id first). On PostgreSQL
+    through the driver alone, JSON columns as their text (psycopg gives timestamptz aware,
+    float8 as float: the values the column types give; json.loads of the text is what both
+    read JSON with); elsewhere through SQLAlchemy."""
+    if conn.dialect.name != "postgresql":
+        return conn.execute(select(*(table.c[n] for n in dg.names)).where(table.c.id >= lo, table.c.id <= hi))
+    cols = ", ".join(f"{n}::text" if n in dg.json_cols else n for n in dg.names)
+    raw: Any = conn.connection.driver_connection
+    with raw.cursor() as cur:
+        cur.execute(f"SELECT {cols} FROM {table.name} WHERE id >= %s AND id <= %s", (lo, hi))
+        return cur.fetchall()
 
 
 def _insert_entries(conn: Connection, entries: list[dict[str, Any]]) -> None:

@@ -187,3 +187,24 @@ def test_a_group_the_database_refuses_for_one_item_stores_the_others(db_url: str
     assert server_counts(store, "n1")[0] == {}
     assert verify_db(store).ok
     store.close()
+
+
+def test_the_bulk_entry_hashes_are_entry_hash_s() -> None:
+    """`audit._entry_hashes` lays the entry's canonical JSON out by hand: the same hashes as
+    `entry_hash` (what verify recomputes), also for gone rows, odd table names and escapes."""
+    from datetime import UTC, datetime
+
+    from fbsdetect.store.audit import GENESIS, _entry_hashes, entry_hash
+
+    now = datetime(2026, 12, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    rows = [(1, "ab" * 32, '{"a":"0123456789ab","b":"x\\"y"}'), (2, None, None), (2**40, "cd" * 32, "{}"),
+            (7, "ef" * 32, '{"名":"\\u0000\\n"}')]
+    for table in ("observation", "ingest_record", 'we"ird\\名'):
+        out = _entry_hashes(GENESIS, 41, now, table, rows)
+        prev = GENESIS
+        for (row_id, digest, fields), e in zip(rows, out, strict=True):
+            action = "insert" if digest is not None else "delete"
+            assert (e["seq"], e["action"], e["prev_hash"]) == (e["seq"], action, prev)
+            assert e["hash"] == entry_hash(prev, e["seq"], now, table, row_id, action, digest, fields)
+            prev = e["hash"]
+        assert [e["seq"] for e in out] == [42, 43, 44, 45]
