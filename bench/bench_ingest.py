@@ -76,43 +76,124 @@ def obs_json(node: str, seq: int) -> str:
     return _TEMPLATE.format(node=node, seq=seq, cid=1000 + seq % 40)
 
 
-async def http_node(client: Any, url: str, token: str, name: str, rate: float, interval: float,
-                    stop_at: float, lat: list[float], errors: list[str], send_lat: list[float]) -> int:
+def node_records(name: str, n: int) -> list[bytes]:
+    """A node's first `n` records as JSON bytes, serialised before the run starts (the generator
+    must stay cheap while it runs)."""
+    return [obs_json(name, seq).encode() for seq in range(1, n + 1)]
+
+
+class _Conn:
+    """One keep-alive HTTP/1.1 connection of a simulated node (raw asyncio streams: a full client
+    costs the generator more CPU than the server spends on a batch)."""
+
+    def __init__(self, host: str, port: int, token: str) -> None:
+        self.host, self.port = host, port
+        self.head = (f"POST /api/v1/ingest HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}"
+                     "\r\nContent-Type: application/json\r\nContent-Length: ").encode()
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, body: bytes) -> tuple[int, bytes]:
+        if self.writer is None or self.writer.is_closing():
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        self.writer.write(self.head + str(len(body)).encode() + b"\r\n\r\n" + body)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        n = 0
+        for h in lines[1:]:
+            k, _, v = h.partition(":")
+            if k.strip().lower() == "content-length":
+                n = int(v)
+            elif k.strip().lower() == "connection" and v.strip().lower() == "close":
+                self.writer.close()
+        return status, await self.reader.readexactly(n)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+async def http_node(conn: _Conn, records: list[bytes], rate: float, interval: float, t_start: float,
+                    stop_at: float, out: dict[str, list[Any]]) -> None:
+    """One node: record k is due at `t_start + k / rate` (open loop: it counts from then however
+    late the node comes round to send it); every `interval` s the node sends what is due and
+    not acknowledged (at most 500), waits for the answer, then sleeps. After `stop_at` no record
+    is made any more and the node sends what it still holds, so every record made is
+    acknowledged or counted lost."""
     import random
 
-    seq = 0
-    pending: list[tuple[str, float]] = []
-    t_start = time.monotonic() + random.random() / rate  # record k is due at t_start + k / rate
-    next_t = time.monotonic() + random.random() * interval
-    acked = 0
-    while time.monotonic() < stop_at:
+    made = 0  # records 1..made are due
+    acked = 0  # records 1..acked acknowledged (batches go in order, each from acked + 1)
+    first_sent: dict[int, float] = {}  # record index -> when it first went out (a retry keeps it)
+    await asyncio.sleep(random.random() * interval)
+    while True:
         now = time.monotonic()
-        due = int((now - t_start) * rate)
-        while seq < due:  # open loop: made on schedule, stamped with when it was due, however late
-            seq += 1      # the generator comes round (a slow server makes them wait, as on a node)
-            pending.append((obs_json(name, seq), t_start + seq / rate))
-        if pending and now >= next_t:
-            batch = pending[:500]
+        made = min(len(records), max(made, int((min(now, stop_at) - t_start) * rate)))
+        if acked < made:
+            hi = min(made, acked + 500)
             t_send = time.monotonic()
+            for k in range(acked, hi):
+                first_sent.setdefault(k, t_send)
             try:
-                body = '{"records": [' + ",".join(b for b, _ in batch) + "]}"
-                r = await client.post(url, content=body.encode(), headers={
-                    "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-                ok = r.status_code == 200
+                status, body = await conn.post(b'{"records": [' + b",".join(records[acked:hi]) + b"]}")
+                ok = status == 200
                 if not ok:
-                    errors.append(f"{r.status_code}")
-            except Exception as exc:
+                    out["errors"].append(str(status))
+                else:
+                    ans = json.loads(body)
+                    out["stored"].append(int(ans["stored"]))
+                    out["duplicates"].append(int(ans["duplicates"]))
+            except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
                 ok = False
-                errors.append(type(exc).__name__)
+                out["errors"].append(type(exc).__name__)
+                conn.close()
+                conn.writer = None
             if ok:
                 t = time.monotonic()
-                lat.extend(t - t0 for _, t0 in batch)
-                send_lat.extend(t - t_send for _ in batch)  # per record: sent -> committed and answered
-                del pending[:len(batch)]
-                acked += len(batch)
-            next_t = time.monotonic() + interval
-        await asyncio.sleep(min(interval, max(0.0, next_t - time.monotonic())))
-    return acked
+                out["acks"].append((t, hi - acked))
+                for k in range(acked, hi):
+                    out["lat"].append(t - (t_start + (k + 1) / rate))  # made (due) -> acknowledged
+                    out["send_lat"].append(t - first_sent.pop(k))  # first sent -> acknowledged
+                acked = hi
+                if made - acked >= 500:  # a backlog: the next batch at once, as the node's uplink does
+                    continue
+        elif now >= stop_at:
+            break
+        if now >= stop_at + 60:  # the server never took the rest: what is left is lost
+            break
+        await asyncio.sleep(interval)
+    out["acked"].append(acked)
+    out["made"].append(made)
+    conn.close()
+
+
+def _http_load(url: str, creds: list[dict[str, str]], rate: float, interval: float,
+               duration: float) -> dict[str, Any]:
+    """Every node on one asyncio loop in this process; the generator's own CPU is measured over
+    the run (records are serialised before it)."""
+    from urllib.parse import urlparse
+
+    u = urlparse(url)
+    per_node = rate / len(creds)
+    n = int(per_node * duration) + 2
+    recs = [node_records(c["node"], n) for c in creds]
+    out: dict[str, list[Any]] = {k: [] for k in ("lat", "send_lat", "errors", "stored", "duplicates", "acked",
+                                                 "made", "acks")}
+
+    async def main() -> None:
+        conns = [_Conn(u.hostname or "127.0.0.1", u.port or 80, c["token"]) for c in creds]
+        t_start = time.monotonic()
+        out["t_start"] = [t_start]
+        await asyncio.gather(*[http_node(cn, r, per_node, interval, t_start, t_start + duration, out)
+                               for cn, r in zip(conns, recs, strict=True)])
+
+    cpu0, delay0 = time.process_time(), run_delay(os.getpid(), tree=False)
+    asyncio.run(main())
+    out["cpu_s"] = [time.process_time() - cpu0]
+    out["run_delay_s"] = [run_delay(os.getpid(), tree=False) - delay0]
+    return out
 
 
 def server_cpu(pid: int) -> float:
@@ -135,12 +216,13 @@ def server_cpu(pid: int) -> float:
     return tot
 
 
-def run_delay(pid: int) -> float:
-    """Seconds the threads of a process tree have spent waiting for a CPU while runnable
-    (/proc/PID/task/TID/schedstat, second field): how much a loaded machine held it back."""
+def run_delay(pid: int, *, tree: bool = True) -> float:
+    """Seconds the threads of a process tree (`tree=False`: of the process alone) have spent
+    waiting for a CPU while runnable (/proc/PID/task/TID/schedstat, second field): how much a
+    loaded machine held it back."""
     kids: dict[int, list[int]] = {}
     for d in Path("/proc").iterdir():
-        if d.name.isdigit():
+        if tree and d.name.isdigit():
             try:
                 ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
                 kids.setdefault(ppid, []).append(int(d.name))
@@ -183,26 +265,6 @@ def count_rows(store: Any) -> int:
         return int(s.execute(select(func.count()).select_from(IngestRecord)).scalar_one())
 
 
-def _http_group(url: str, creds: list[dict[str, str]], rate: float, interval: float,
-                duration: float) -> tuple[list[int], list[float], list[str], list[float]]:
-    """One generator process: its share of the nodes, on one asyncio loop."""
-    import httpx
-
-    lat: list[float] = []
-    send_lat: list[float] = []
-    errors: list[str] = []
-
-    async def main() -> list[int]:
-        limits = httpx.Limits(max_connections=len(creds), max_keepalive_connections=len(creds))
-        async with httpx.AsyncClient(timeout=30, limits=limits) as client:
-            stop_at = time.monotonic() + duration
-            return list(await asyncio.gather(*[
-                http_node(client, f"{url}/api/v1/ingest", c["token"], c["node"], rate, interval, stop_at, lat,
-                          errors, send_lat) for c in creds]))
-
-    return asyncio.run(main()), lat, errors, send_lat
-
-
 def run_http(args: argparse.Namespace, db: str, store: Any, creds: list[dict[str, str]]) -> dict[str, Any]:
     from tests.fleet.support import Server
 
@@ -210,25 +272,11 @@ def run_http(args: argparse.Namespace, db: str, store: Any, creds: list[dict[str
                  args=("--workers", str(args.workers)))
     srv.start()
     assert srv.proc is not None
+    time.sleep(2.0)  # the workers' apps built (uvicorn starts listening before they are)
     rows0 = count_rows(store)
     cpu0, pg0, wait0 = server_cpu(srv.proc.pid), postgres_cpu(), run_delay(srv.proc.pid)
     t0 = time.monotonic()
-    import multiprocessing as mp
-    import resource
-
-    groups = [creds[i::args.procs] for i in range(args.procs)]
-    ch0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    with mp.get_context("fork").Pool(args.procs) as pool:
-        parts = pool.starmap(_http_group, [(srv.url, g, args.rate / args.nodes, args.interval, args.duration)
-                                           for g in groups])
-        pool.close()
-        pool.join()
-    ch1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # the load generators (the server is not waited yet)
-    gen_cpu = (ch1.ru_utime + ch1.ru_stime) - (ch0.ru_utime + ch0.ru_stime)
-    acked = [a for p in parts for a in p[0]]
-    lat = [x for p in parts for x in p[1]]
-    errors = [e for p in parts for e in p[2]]
-    send_lat = [x for p in parts for x in p[3]]
+    g = _http_load(srv.url, creds, args.rate, args.interval, args.duration)
     wall = time.monotonic() - t0
     cpu, pg = server_cpu(srv.proc.pid) - cpu0, postgres_cpu() - pg0
     waited = run_delay(srv.proc.pid) - wait0
@@ -236,11 +284,19 @@ def run_http(args: argparse.Namespace, db: str, store: Any, creds: list[dict[str
     import httpx
 
     stats = httpx.get(f"{srv.url}/api/v1/stats", headers={"Authorization": f"Bearer {args.admin}"}).json()
-    print("server counters:", json.dumps(stats["counts"]))
+    print("server counters (the process that answered):", json.dumps(stats["counts"]))
     srv.stop()
-    return {"acked": sum(acked), "rows": rows, "wall_s": wall, "latencies": lat, "send_latencies": send_lat,
-            "errors": errors, "generator_cpu_s": gen_cpu, "server_run_delay_s": waited,
-            "server_cpu_s": cpu, "postgres_cpu_s": pg, "counters": stats["counts"]}
+    t_start, stop_at = g["t_start"][0], g["t_start"][0] + args.duration
+    warm = min(10.0, args.duration / 5)  # the steady rate: acknowledgements after the first seconds
+    steady = sum(n for t, n in g["acks"] if t_start + warm <= t <= stop_at) / (args.duration - warm)
+    drain = max((t for t, _ in g["acks"]), default=stop_at) - stop_at
+    return {"acked": sum(g["acked"]), "made": sum(g["made"]), "rows": rows, "wall_s": wall,
+            "steady_obs_s": steady, "drain_s": drain,
+            "latencies": g["lat"], "send_latencies": g["send_lat"], "errors": g["errors"],
+            "answered_stored": sum(g["stored"]), "answered_duplicates": sum(g["duplicates"]),
+            "generator_cpu_s": g["cpu_s"][0], "generator_run_delay_s": g["run_delay_s"][0],
+            "server_run_delay_s": waited, "server_cpu_s": cpu, "postgres_cpu_s": pg,
+            "counters": stats["counts"]}
 
 
 def run_mqtt(args: argparse.Namespace, db: str, store: Any, creds: list[dict[str, str]]) -> dict[str, Any]:
@@ -349,7 +405,6 @@ def main() -> int:
     ap.add_argument("--interval", type=float, default=0.5, help="seconds between a node's batches (http)")
     ap.add_argument("--db", help="PostgreSQL URL (default: a fresh database on 127.0.0.1:5432)")
     ap.add_argument("--uplink", choices=["http", "mqtt"], default="http")
-    ap.add_argument("--procs", type=int, default=3, help="load-generator processes (http)")
     ap.add_argument("--verify", action="store_true", help="run `verify --db`'s check over the result")
     ap.add_argument("--workers", type=int, default=1, help="`serve --workers N` (HTTP worker processes)")
     ap.add_argument("--fleet", type=int, metavar="N",
@@ -403,10 +458,14 @@ def main() -> int:
     def p(q: float, xs: list[float] = lat) -> float:
         return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
 
-    load_s = min(args.duration, r["wall_s"])
     out = {"uplink": args.uplink, "nodes": args.nodes, "offered_obs_s": args.rate, "workers": args.workers,
            "duration_s": args.duration,
-           "acked": r["acked"], "acked_obs_s": round(r["acked"] / load_s, 1),
+           "made": r.get("made", r["acked"]), "acked": r["acked"],
+           "lost": r.get("made", r["acked"]) - r["acked"],
+           "acked_obs_s": round(r["acked"] / args.duration, 1),
+           "steady_obs_s": round(r.get("steady_obs_s", float("nan")), 1),
+           "drain_s": round(r.get("drain_s", float("nan")), 2),
+           "latency_samples": len(lat), "answered_stored": r.get("answered_stored"),
            "db_rows": r["rows"], "db_rows_s": round(r["rows"] / r["wall_s"], 1),
            "p50_s": round(p(0.5), 3), "p99_s": round(p(0.99), 3), "max_s": round(lat[-1], 3) if lat else None,
            "mean_s": round(statistics.fmean(lat), 3) if lat else None,
@@ -417,6 +476,7 @@ def main() -> int:
            "server_cpu_share": round(r["server_cpu_s"] / r["wall_s"], 2),
            "postgres_cpu_s": round(r.get("postgres_cpu_s", float("nan")), 1),
            "generator_cpu_s": round(r.get("generator_cpu_s", float("nan")), 1),
+           "generator_run_delay_s": round(r.get("generator_run_delay_s", float("nan")), 1),
            "server_run_delay_s": round(r.get("server_run_delay_s", float("nan")), 1),
            "cpu_ms_per_row": round(1000 * (r["server_cpu_s"] + r.get("postgres_cpu_s", 0.0))
                                    / max(1, r["rows"]), 3),
@@ -424,13 +484,17 @@ def main() -> int:
            "load_avg": os.getloadavg()[0],
            "errors": len(r["errors"]), "error_kinds": sorted(set(r["errors"]))[:5], "check": r["check"]}
     print(f"{args.uplink}: {args.nodes} nodes, offered {args.rate:.0f} obs/s for {args.duration:.0f} s: "
-          f"acknowledged {out['acked_obs_s']} obs/s ({out['acked']}), database {out['db_rows_s']} rows/s; "
+          f"made {out['made']}, acknowledged {out['acked']} ({out['lost']} lost): "
+          f"{out['acked_obs_s']} obs/s, "
+          f"steady {out['steady_obs_s']} obs/s, the rest drained {out['drain_s']} s after the load; "
+          f"database {out['db_rows_s']} rows/s; "
           f"latency sent -> committed p50 {out['send_p50_s']} s, p99 {out['send_p99_s']} s, max "
           f"{out['send_max_s']} s; made -> committed (with the node's batching) p50 {out['p50_s']} s, "
           f"p99 {out['p99_s']} s, max {out['max_s']} s; "
           f"server CPU {out['server_cpu_share']} cores (its threads waited "
           f"{out['server_run_delay_s']} s for a CPU); server+PostgreSQL CPU {out['cpu_ms_per_row']} ms a "
-          f"record; load average {out['load_avg']:.1f}; {out['errors']} errors; stored once each: "
+          f"record; load generator {out['generator_cpu_s']} CPU s; "
+          f"load average {out['load_avg']:.1f}; {out['errors']} errors; stored once each: "
           f"{r['check']['once_each'] and r['check']['one_row_each']}"
           + (f"; verify --db {'OK' if r['check']['verify_ok'] else 'FAILED'}" if args.verify else ""))
     print(json.dumps(out))
