@@ -60,6 +60,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import math
     import socket
 
     from fbsdetect import __version__
@@ -71,8 +72,17 @@ def run(args: argparse.Namespace) -> int:
 
     if args.max_sweeps is not None and args.max_sweeps < 1:
         raise BadUsage(_("--max-sweeps must be at least 1"))
-    if args.duration_s is not None and args.duration_s <= 0:
-        raise BadUsage(_("--duration-s must be positive"))
+    if args.duration_s is not None and not (math.isfinite(args.duration_s) and args.duration_s > 0):
+        raise BadUsage(_("--duration-s must be a positive number of seconds"))
+    if args.summary_json:
+        # said now, not after hours of scanning: the summary is written at the end
+        folder = os.path.dirname(os.path.abspath(args.summary_json))
+        if not os.path.isdir(folder):
+            raise BadUsage(_("--summary-json {path}: folder {folder} does not exist").format(
+                path=args.summary_json, folder=folder))
+        if not os.access(folder, os.W_OK):
+            raise BadUsage(_("--summary-json {path}: folder {folder} is not writable").format(
+                path=args.summary_json, folder=folder))
     profile = load_profile(args.profile)
     specs = list(args.source) if isinstance(args.source, list) else [args.source]
     if len(specs) > 1:

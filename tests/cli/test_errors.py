@@ -117,3 +117,17 @@ def test_an_id_out_of_range_is_a_usage_error(argv: tuple[str, ...], tmp_path: Pa
     code, _out, err = run_cli(capsys, "--db", f"sqlite:///{tmp_path / 'x.db'}", *argv)
     assert code == 2 and "is not an id" in err and "Traceback" not in err
     assert not (tmp_path / "x.db").exists()
+
+
+@pytest.mark.parametrize("extra, said", [
+    (("--duration-s", "nan"), "--duration-s"),
+    (("--duration-s", "inf"), "--duration-s"),
+    (("--summary-json", "/nonexistent-folder/x.json"), "does not exist"),
+])
+def test_scan_checks_its_arguments_before_scanning(extra: tuple[str, ...], said: str,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Review (session 4) #9: a --summary-json in a missing folder was found after the whole scan (and the
+    summary lost, as an internal error); --duration-s nan was taken and ignored."""
+    scene = Path(__file__).resolve().parents[1] / "corpus" / "sweep" / "small.toml"
+    code, _out, err = run_cli(capsys, "scan", "--source", f"sim:{scene}", "--no-store", *extra)
+    assert code == 2 and said in err and len(err.strip().splitlines()) == 1
