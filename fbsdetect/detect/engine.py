@@ -399,12 +399,15 @@ def _dt(t: float | None) -> datetime | None:
     return None if t is None else datetime.fromtimestamp(t, UTC)
 
 
+PG_PERSIST_LOCK_KEY = 0x46425344  # "FBSD": the advisory lock of `persist` on PostgreSQL
+
+
 def persist(store: Any, eng: Engine, incidents: Sequence[Incident], scope_obs: Sequence[int]) -> int:
     """Replaces the findings of the observations in `scope_obs` by the
     incidents' and merges each incident into the detection of the same
     suspect (created when new); detections left without findings are
     removed. Returns the number of detections touched."""
-    from sqlalchemy import delete, select, update
+    from sqlalchemy import delete, select, text, update
 
     from fbsdetect.store.models import Detection, Observation
     from fbsdetect.store.models import Finding as FindingRow
@@ -412,6 +415,11 @@ def persist(store: Any, eng: Engine, incidents: Sequence[Incident], scope_obs: S
     scope = list(scope_obs)
     touched: set[int] = set()
     with store.session() as ses:
+        if ses.get_bind().dialect.name == "postgresql":
+            # one persist at a time (SQLite serialises writers itself): two analyses at once (a server's
+            # periodic analyzer and a worker's, `analyze` beside a live detector) would each delete only
+            # the findings they saw and insert their own, storing every finding twice
+            ses.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_PERSIST_LOCK_KEY})
         for i in range(0, len(scope), 500):
             chunk = scope[i:i + 500]
             old = {d for (d,) in ses.execute(select(Observation.detection_id).where(

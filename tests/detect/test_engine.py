@@ -192,3 +192,56 @@ def test_lte_rise_is_against_the_bands_own_quiet_floor() -> None:
     assert all(x.rise_db in (None, 0.0) for x in lte_samples([t(1, -50.0), t(5, -50.0)]))
     # a learn run saw the band quiet
     assert lte_samples([t(1, -50.0)], quiet={8815: -70.0})[0].rise_db == 20.0
+
+
+def test_two_analyses_at_once_on_postgresql_store_each_finding_once(pg_url: str,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review (session 4) #13: two analyses persisting at the same time (a server's periodic analyzer and
+    a worker's, `analyze` beside a live detector) each deleted only the findings they saw and inserted
+    their own: every finding twice. Both persists are made to start together here."""
+    import threading
+
+    from sqlalchemy import func, select
+
+    from fbsdetect.detect import engine as E
+    from fbsdetect.store import open_store
+    from fbsdetect.store.models import Detection, Finding
+
+    store = open_store(pg_url)
+    try:
+        _registry_rows(store)
+        _write(store, _sweeps(3, CHINESE))
+        analyze(store, S.profile())
+        with store.session() as s:
+            n_find = s.scalar(select(func.count(Finding.id)))
+            n_det = s.scalar(select(func.count(Detection.id)))
+        assert n_find and n_det
+        together = threading.Barrier(2, timeout=60)
+        real = E.persist
+
+        def persist_together(*a: Any, **kw: Any) -> int:
+            together.wait()
+            return real(*a, **kw)
+
+        monkeypatch.setattr(E, "persist", persist_together)
+        errors: list[BaseException] = []
+
+        def one() -> None:
+            try:
+                analyze(store, S.profile())
+            except BaseException as e:
+                errors.append(e)
+
+        for _round in range(3):
+
+            threads = [threading.Thread(target=one) for _ in range(2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(120)
+            assert not errors, errors
+            with store.session() as s:
+                assert s.scalar(select(func.count(Finding.id))) == n_find
+                assert s.scalar(select(func.count(Detection.id))) == n_det
+    finally:
+        store.close()
