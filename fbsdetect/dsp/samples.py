@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from fbsdetect.errors import BadInput
+from fbsdetect.i18n import _
 
 # Sample formats: name -> (numpy dtype of one I or Q value, bytes per complex sample)
 FORMATS: dict[str, tuple[str, int]] = {
@@ -37,7 +38,8 @@ def normalise_format(name: str, *, source: str | None = None) -> str:
     try:
         return FORMAT_ALIASES[name.lower()]
     except KeyError:
-        raise BadInput(f"unknown sample format {name!r} (expected one of cu8, ci8, ci16_le, cf32)",
+        raise BadInput(_("unknown sample format {name!r} (expected one of cu8, ci8, ci16_le, cf32)").format(
+            name=name),
                        source=source) from None
 
 

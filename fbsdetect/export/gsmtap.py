@@ -31,6 +31,7 @@ from types import TracebackType
 
 from fbsdetect.errors import BadInput
 from fbsdetect.gsm.mapping import SACCH4, SDCCH4, ts0_channel
+from fbsdetect.i18n import gettext
 from fbsdetect.types import L2Frame
 
 GSMTAP_PORT = 4729
@@ -135,7 +136,8 @@ class GsmtapSender:
             family, _, _, _, sockaddr = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
         except (socket.gaierror, UnicodeError) as exc:
             reason = exc.strerror if isinstance(exc, socket.gaierror) and exc.strerror else str(exc)
-            raise BadInput(f"cannot resolve GSMTAP host {host!r}: {reason}",
+            raise BadInput(gettext("cannot resolve GSMTAP host {host!r}: {reason}").format(
+                host=host, reason=reason),
                            source=f"--gsmtap {host}:{port}") from None
         self.address = sockaddr
         self._sock = socket.socket(family, socket.SOCK_DGRAM)

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
 from fbsdetect.errors import BadUsage
+from fbsdetect.i18n import _, gettext
 from fbsdetect.types import GpsFix
 
 STALE_S = 3.0
@@ -215,7 +216,7 @@ def _parse_fixed(rest: str, spec: str) -> FixedGps:
         parts = []
     if len(parts) not in (2, 3) or not (-90 <= parts[0] <= 90 and -180 <= parts[1] <= 180) or \
             (len(parts) == 3 and not 0 <= parts[2] < math.inf):  # an error is a finite distance
-        raise BadUsage(f"--gps {spec!r}: expected fixed:LAT,LON[,ERROR_M] in degrees")
+        raise BadUsage(_("--gps {spec!r}: expected fixed:LAT,LON[,ERROR_M] in degrees").format(spec=spec))
     return FixedGps(parts[0], parts[1], parts[2] if len(parts) == 3 else None)
 
 
@@ -226,7 +227,7 @@ def open_gps(spec: str | None, *, source: object = None) -> GpsReceiver:
         if scene_gps is not None and hasattr(scene_gps, "fix") and hasattr(scene_gps, "start_time"):
             return SceneGpsReceiver(scene_gps)
         if spec is not None and spec.strip().lower() == "scene":
-            raise BadUsage("--gps scene needs a sim: source")
+            raise BadUsage(gettext("--gps scene needs a sim: source"))
         return NoGps()
     kind, _, rest = spec.partition(":")
     kind = kind.strip().lower()
@@ -239,19 +240,20 @@ def open_gps(spec: str | None, *, source: object = None) -> GpsReceiver:
         try:
             host, port = parse_host_port(rest, spec, default_port=DEFAULT_PORT)
         except BadUsage:
-            raise BadUsage(f"--gps {spec!r}: expected gpsd[:HOST:PORT]") from None
+            raise BadUsage(gettext("--gps {spec!r}: expected gpsd[:HOST:PORT]").format(spec=spec)) from None
         return GpsdReceiver(host, port)
     if kind == "nmea":
         from fbsdetect.geo.nmea import open_nmea
 
         if not rest:
-            raise BadUsage(f"--gps {spec!r}: expected nmea:FILE_OR_DEVICE")
+            raise BadUsage(gettext("--gps {spec!r}: expected nmea:FILE_OR_DEVICE").format(spec=spec))
         return open_nmea(rest)
     if kind == "gpx":
         from fbsdetect.geo.gpx import read_gpx
 
         if not rest:
-            raise BadUsage(f"--gps {spec!r}: expected gpx:FILE")
+            raise BadUsage(gettext("--gps {spec!r}: expected gpx:FILE").format(spec=spec))
         return read_gpx(rest)
-    raise BadUsage(f"--gps {spec!r} is not a GPS: expected gpsd[:HOST:PORT], nmea:FILE_OR_DEVICE, "
-                   "gpx:FILE or fixed:LAT,LON")
+    raise BadUsage(gettext("--gps {spec!r} is not a GPS: expected gpsd[:HOST:PORT], nmea:FILE_OR_DEVICE, "
+                           "gpx:FILE or fixed:LAT,LON").format(
+        spec=spec))

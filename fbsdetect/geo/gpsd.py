@@ -20,6 +20,7 @@ from typing import Any
 
 from fbsdetect.errors import NotAvailable
 from fbsdetect.geo.gps import STALE_S, LatestFix
+from fbsdetect.i18n import _
 from fbsdetect.types import GpsFix
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ class GpsdReceiver(LatestFix):
         try:
             from gpsdclient import GPSDClient
         except ImportError:
-            raise NotAvailable("gpsd needs the gpsdclient package: pip install 'fbsdetect[gps]'") from None
+            raise NotAvailable(_("gpsd needs the gpsdclient package: pip install 'fbsdetect[gps]'")) from None
         super().__init__("gpsd", stale_s)
         self.host, self.port = host, port
         self._client_cls = GPSDClient

@@ -18,6 +18,7 @@ from pathlib import Path
 from fbsdetect.errors import BadInput, NotAvailable
 from fbsdetect.geo.geodesy import bearing_deg, haversine_m
 from fbsdetect.geo.gps import TrackReplay
+from fbsdetect.i18n import _
 from fbsdetect.types import GpsFix
 
 UERE_M = 5.0
@@ -38,19 +39,20 @@ def read_gpx(path: str | os.PathLike[str]) -> TrackReplay:
         import gpxpy
         import gpxpy.gpx
     except ImportError:
-        raise NotAvailable("GPX needs the gpxpy package: pip install 'fbsdetect[gps]'") from None
+        raise NotAvailable(_("GPX needs the gpxpy package: pip install 'fbsdetect[gps]'")) from None
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
-        raise BadInput("no such GPX file", source=str(p)) from None
+        raise BadInput(_("no such GPX file"), source=str(p)) from None
     except OSError as exc:
-        raise BadInput(f"cannot read the GPX file: {exc.strerror}", source=str(p)) from None
+        raise BadInput(_("cannot read the GPX file: {error}").format(
+            error=exc.strerror), source=str(p)) from None
     try:
         doc = gpxpy.parse(text)
     except gpxpy.gpx.GPXException as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise BadInput(f"not a GPX file (XML): {first}", source=str(p)) from None
+        raise BadInput(_("not a GPX file (XML): {first}").format(first=first), source=str(p)) from None
     stats = {"points": 0, "no_time": 0}
     pts = []
     bad: list[GpsFix] = []
@@ -69,7 +71,7 @@ def read_gpx(path: str | os.PathLike[str]) -> TrackReplay:
                     continue
                 pts.append((t, pt))
     if stats["points"] and not pts and not bad:
-        raise BadInput("the GPX track has no timestamps: it cannot be replayed by time", source=str(p))
+        raise BadInput(_("the GPX track has no timestamps: it cannot be replayed by time"), source=str(p))
     pts.sort(key=lambda q: q[0])
     fixes = bad
     for i, (t, pt) in enumerate(pts):

@@ -35,6 +35,7 @@ from typing import Any
 
 from fbsdetect.errors import BadInput, NotAvailable
 from fbsdetect.geo.gps import STALE_S, LatestFix, TrackReplay
+from fbsdetect.i18n import _
 from fbsdetect.types import GpsFix
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ def _pynmea2() -> Any:
     try:
         import pynmea2
     except ImportError:
-        raise NotAvailable("NMEA needs the pynmea2 package: pip install 'fbsdetect[gps]'") from None
+        raise NotAvailable(_("NMEA needs the pynmea2 package: pip install 'fbsdetect[gps]'")) from None
     return pynmea2
 
 
@@ -199,12 +200,13 @@ def read_nmea_log(path: str | os.PathLike[str]) -> TrackReplay:
     try:
         raw = p.read_bytes()
     except OSError as exc:
-        raise BadInput(f"cannot read the NMEA log: {exc.strerror}", source=str(p)) from None
+        raise BadInput(_("cannot read the NMEA log: {error}").format(
+            error=exc.strerror), source=str(p)) from None
     text = raw.decode("ascii", errors="replace")
     mdate = datetime.fromtimestamp(p.stat().st_mtime, UTC).date()
     fixes, stats = parse_nmea_lines(text.splitlines(), default_date=mdate)
     if not any(stats.get(k) for k in ("RMC", "GGA")):
-        raise BadInput("not an NMEA log: no RMC or GGA sentence", source=str(p))
+        raise BadInput(_("not an NMEA log: no RMC or GGA sentence"), source=str(p))
     skipped = sum(stats.get(k, 0) for k in ("bad_checksum", "truncated", "unparsed"))
     if skipped:
         log.warning("%s: skipped %d NMEA sentences (%s)", p, skipped,
@@ -222,8 +224,9 @@ class NmeaDevice(LatestFix):
         try:
             self._fd = os.open(path, os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)
         except OSError as exc:
-            raise NotAvailable(f"{path}: cannot open the GPS device: {exc.strerror} (plugged in? in "
-                               "the dialout group?)") from None
+            raise NotAvailable(_("{path}: cannot open the GPS device: {error} (plugged in? in the dialout "
+                                "group?)").format(
+                path=path, error=exc.strerror)) from None
         if baud and os.isatty(self._fd):
             self._set_baud(baud)
         self._stop = threading.Event()
@@ -236,7 +239,7 @@ class NmeaDevice(LatestFix):
 
         speed = getattr(termios, f"B{baud}", None)
         if speed is None:
-            raise BadInput(f"unsupported baud rate {baud}")
+            raise BadInput(_("unsupported baud rate {baud}").format(baud=baud))
         tty.setraw(self._fd)
         attrs = termios.tcgetattr(self._fd)
         attrs[4] = attrs[5] = speed
@@ -288,9 +291,9 @@ def open_nmea(target: str) -> LatestFix | TrackReplay:
     try:
         st = os.stat(path)
     except OSError:
-        raise BadInput("no such NMEA log or GPS device", source=path) from None
+        raise BadInput(_("no such NMEA log or GPS device"), source=path) from None
     if stat.S_ISCHR(st.st_mode) or stat.S_ISFIFO(st.st_mode):
         return NmeaDevice(path, baud)
     if stat.S_ISDIR(st.st_mode):
-        raise BadInput("is a directory, expected an NMEA log or a GPS device", source=path)
+        raise BadInput(_("is a directory, expected an NMEA log or a GPS device"), source=path)
     return read_nmea_log(path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+from fbsdetect.i18n import _
 from fbsdetect.types import L2Frame
 
 
@@ -28,7 +29,7 @@ class PcapSink:
         try:
             self._w = PcapngWriter(path)
         except OSError as exc:
-            raise BadInput(f"cannot write pcap: {exc.strerror}", source=path) from None
+            raise BadInput(_("cannot write pcap: {error}").format(error=exc.strerror), source=path) from None
 
     def write(self, frame: L2Frame, time_unix_s: float, lat: float | None, lon: float | None) -> None:
         self._w.write_frame(frame, time_unix_s, lat, lon)
@@ -47,7 +48,7 @@ class GsmtapSink:
         try:
             host, port = parse_address(address)
         except ValueError as exc:
-            raise BadUsage(f"--gsmtap {address!r}: {exc}") from None
+            raise BadUsage(_("--gsmtap {address!r}: {error}").format(address=address, error=exc)) from None
         self._s = GsmtapSender(host, port)
 
     def write(self, frame: L2Frame, time_unix_s: float, lat: float | None, lon: float | None) -> None:

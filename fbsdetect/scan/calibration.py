@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from fbsdetect.errors import BadInput
+from fbsdetect.i18n import _
 
 
 def calibration_path() -> Path:
@@ -36,10 +37,10 @@ def _read(path: Path) -> dict[str, Any]:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
-        raise BadInput(f"calibration file is not valid JSON ({e}); delete it or fix it",
+        raise BadInput(_("calibration file is not valid JSON ({error}); delete it or fix it").format(error=e),
                        source=path) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("dongles"), dict):
-        raise BadInput("calibration file: expected {\"dongles\": {SERIAL: {\"ppm\": ...}}}", source=path)
+        raise BadInput(_("calibration file: expected {\"dongles\": {SERIAL: {\"ppm\": ...}}}"), source=path)
     return doc
 
 

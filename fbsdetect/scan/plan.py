@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from fbsdetect.dsp.channelizer import SYMBOL_RATE_HZ, usable_offset_hz
 from fbsdetect.errors import BadInput
+from fbsdetect.i18n import _
 from fbsdetect.scan.profile import Profile
 
 CHANNEL_HZ = 200_000.0
@@ -49,7 +50,8 @@ def half_span_hz(sample_rate_hz: float) -> float:
     u = usable_offset_hz(sample_rate_hz)
     k = math.floor((u - DC_GAP_HZ) / CHANNEL_HZ + 1e-9)
     if k < 0:
-        raise BadInput(f"sample rate {sample_rate_hz:.0f} Hz is too low to decode a GSM carrier off DC")
+        raise BadInput(_("sample rate {sample_rate_hz:.0f} Hz is too low to decode a GSM carrier off "
+                         "DC").format(sample_rate_hz=sample_rate_hz))
     return k * CHANNEL_HZ + DC_GAP_HZ
 
 

@@ -31,6 +31,7 @@ from typing import Any
 
 from fbsdetect.dsp.constants import SYMBOL_RATE_HZ
 from fbsdetect.errors import BadInput
+from fbsdetect.i18n import _
 
 ENV_DIRS = "FBSDETECT_SCANNERS"
 FOLLOW_MODES = ("all", "after-identity", "after-first-sweep", "off", "where-needed")
@@ -201,14 +202,15 @@ def resolve_profile_path(name_or_path: str | os.PathLike[str]) -> Path:
     if "/" in s or os.sep in s or s.endswith(".toml"):
         p = Path(s)
         if not p.is_file():
-            raise BadInput("no such scan profile file", source=s)
+            raise BadInput(_("no such scan profile file"), source=s)
         return p
     for d in scanners_dirs():
         p = d / f"{s}.toml"
         if p.is_file():
             return p
     where = ", ".join(str(d) for d in scanners_dirs())
-    raise BadInput(f"no scan profile named {s!r} (looked in {where})", source=s)
+    raise BadInput(_("no scan profile named {name!r} (looked in {where})").format(
+        name=s, where=where), source=s)
 
 
 def load_profile(name_or_path: str | os.PathLike[str]) -> Profile:
@@ -218,9 +220,9 @@ def load_profile(name_or_path: str | os.PathLike[str]) -> Profile:
         with open(path, "rb") as f:
             doc = tomllib.load(f)
     except tomllib.TOMLDecodeError as e:
-        raise BadInput(f"not valid TOML: {e}", source=path) from None
+        raise BadInput(_("not valid TOML: {error}").format(error=e), source=path) from None
     except OSError as e:
-        raise BadInput(f"cannot read: {e.strerror}", source=path) from None
+        raise BadInput(_("cannot read: {error}").format(error=e.strerror), source=path) from None
     return parse_profile(doc, str(path))
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from fbsdetect.errors import BadUsage, NotAvailable
+from fbsdetect.i18n import _, gettext
 from fbsdetect.sources.base import IqSource
 
 SPECS_HELP = "rtlsdr[:SERIAL|:INDEX], rtltcp:HOST:PORT, file:PATH, sim:SCENE.toml"
@@ -41,9 +42,11 @@ def _options(parts: list[str], spec: str) -> dict[str, Any]:
             try:
                 opts["ppm"] = int(value)
             except ValueError:
-                raise BadUsage(f"--source {spec!r}: ppm must be an integer, got {value!r}") from None
+                raise BadUsage(gettext("--source {spec!r}: ppm must be an integer, got {value!r}").format(
+                    spec=spec, value=value)) from None
         else:
-            raise BadUsage(f"--source {spec!r}: unknown option {part!r} (expected bias-tee or ppm=N)")
+            raise BadUsage(gettext("--source {spec!r}: unknown option {part!r} (expected bias-tee or "
+                                   "ppm=N)").format(spec=spec, part=part))
     return opts
 
 
@@ -63,9 +66,10 @@ def parse_host_port(text: str, spec: str, *, default_port: int) -> tuple[str, in
     try:
         port = int(port_text) if port_text else default_port
     except ValueError:
-        raise BadUsage(f"--source {spec!r}: port {port_text!r} is not a number") from None
+        raise BadUsage(gettext("--source {spec!r}: port {port_text!r} is not a number").format(
+            spec=spec, port_text=port_text)) from None
     if not 0 < port < 65536 or not host:
-        raise BadUsage(f"--source {spec!r}: expected HOST:PORT with a port 1-65535")
+        raise BadUsage(gettext("--source {spec!r}: expected HOST:PORT with a port 1-65535").format(spec=spec))
     return host, port
 
 
@@ -95,15 +99,16 @@ def open_source(spec: str, **kwargs: Any) -> IqSource:
         from fbsdetect.sources.replay import ReplaySource
 
         if not rest.strip():
-            raise BadUsage(f"--source {spec!r}: expected file:PATH")
+            raise BadUsage(_("--source {spec!r}: expected file:PATH").format(spec=spec))
         return ReplaySource.open(rest.strip(), **kwargs)
     if kind == "sim":
         from fbsdetect.sources.sim import SimSource
 
         if not rest.strip():
-            raise BadUsage(f"--source {spec!r}: expected sim:SCENE.toml")
+            raise BadUsage(_("--source {spec!r}: expected sim:SCENE.toml").format(spec=spec))
         return SimSource.from_path(rest.strip(), **kwargs)
     if kind == "grgsm":
-        raise NotAvailable("the gr-gsm source (grgsm[:ARGS]) is not built yet (issue 15); use "
-                           "rtlsdr, rtltcp:HOST:PORT, file:PATH or sim:SCENE.toml")
-    raise BadUsage(f"--source {spec!r} is not a source: expected {SPECS_HELP}")
+        raise NotAvailable(_("the gr-gsm source (grgsm[:ARGS]) is not built yet (issue 15); use rtlsdr, "
+                            "rtltcp:HOST:PORT, file:PATH or sim:SCENE.toml"))
+    raise BadUsage(_("--source {spec!r} is not a source: expected {expected}").format(
+        spec=spec, expected=SPECS_HELP))

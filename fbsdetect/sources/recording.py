@@ -31,6 +31,7 @@ from fbsdetect.dsp.samples import RAW_EXTENSIONS as RAW_EXTENSIONS
 from fbsdetect.dsp.samples import normalise_format as normalise_format
 from fbsdetect.dsp.samples import to_complex64 as to_complex64
 from fbsdetect.errors import BadInput, BadUsage
+from fbsdetect.i18n import _
 
 SIGMF_META = ".sigmf-meta"
 SIGMF_DATA = ".sigmf-data"
@@ -82,11 +83,13 @@ def _parse_time(value: object, source: str) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise BadInput(f"core:datetime must be an ISO-8601 string, got {value!r}", source=source)
+        raise BadInput(_("core:datetime must be an ISO-8601 string, got {value!r}").format(
+            value=value), source=source)
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise BadInput(f"core:datetime {value!r} is not ISO-8601", source=source) from None
+        raise BadInput(_("core:datetime {value!r} is not ISO-8601").format(
+            value=value), source=source) from None
 
 
 def _parse_geolocation(value: object, source: str) -> tuple[float | None, float | None]:
@@ -97,9 +100,10 @@ def _parse_geolocation(value: object, source: str) -> tuple[float | None, float 
         coords = value["coordinates"]
         lon, lat = float(coords[0]), float(coords[1])
     except (AssertionError, KeyError, IndexError, TypeError, ValueError):
-        raise BadInput("core:geolocation must be a GeoJSON Point [lon, lat]", source=source) from None
+        raise BadInput(_("core:geolocation must be a GeoJSON Point [lon, lat]"), source=source) from None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise BadInput(f"core:geolocation out of range: lon {lon}, lat {lat}", source=source)
+        raise BadInput(_("core:geolocation out of range: lon {lon}, lat {lat}").format(
+            lon=lon, lat=lat), source=source)
     return lat, lon
 
 
@@ -108,60 +112,65 @@ def _read_sigmf(meta_path: Path) -> RecordingInfo:
     try:
         text = meta_path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise BadInput("SigMF metadata is not UTF-8 text", source=src) from None
+        raise BadInput(_("SigMF metadata is not UTF-8 text"), source=src) from None
     try:
         meta = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise BadInput(f"SigMF metadata is not valid JSON (line {exc.lineno}: {exc.msg})",
+        raise BadInput(_("SigMF metadata is not valid JSON (line {lineno}: {error})").format(
+            lineno=exc.lineno, error=exc.msg),
                        source=src) from None
     if not isinstance(meta, dict) or not isinstance(meta.get("global"), dict):
-        raise BadInput("SigMF metadata has no 'global' object", source=src)
+        raise BadInput(_("SigMF metadata has no 'global' object"), source=src)
     glob = meta["global"]
     dt = glob.get("core:datatype")
     if not isinstance(dt, str):
-        raise BadInput("SigMF metadata lacks core:datatype", source=src)
+        raise BadInput(_("SigMF metadata lacks core:datatype"), source=src)
     if dt not in FORMATS:
-        raise BadInput(f"unsupported core:datatype {dt!r} (supported: {', '.join(FORMATS)})",
+        raise BadInput(_("unsupported core:datatype {datatype!r} (supported: {items})").format(
+            datatype=dt, items=', '.join(FORMATS)),
                        source=src)
     rate = glob.get("core:sample_rate")
     if not _is_number(rate) or not rate > 0:
-        raise BadInput(f"core:sample_rate must be a positive number, got {rate!r}", source=src)
+        raise BadInput(_("core:sample_rate must be a positive number, got {rate!r}").format(
+            rate=rate), source=src)
     caps_raw = meta.get("captures")
     if not isinstance(caps_raw, list) or not caps_raw:
-        raise BadInput("SigMF metadata has no captures", source=src)
+        raise BadInput(_("SigMF metadata has no captures"), source=src)
     g_lat, g_lon = _parse_geolocation(glob.get("core:geolocation"), src)
     captures = []
     for i, c in enumerate(caps_raw):
         if not isinstance(c, dict):
-            raise BadInput(f"captures[{i}] is not an object", source=src)
+            raise BadInput(_("captures[{i}] is not an object").format(i=i), source=src)
         freq = c.get("core:frequency")
         if not _is_number(freq) or not freq > 0:
-            raise BadInput(f"captures[{i}] core:frequency must be a positive number, got {freq!r}",
+            raise BadInput(_("captures[{i}] core:frequency must be a positive number, got {freq!r}").format(
+                i=i, freq=freq),
                            source=src)
         start = c.get("core:sample_start", 0)
         if not isinstance(start, int) or start < 0:
-            raise BadInput(f"captures[{i}] core:sample_start must be a non-negative integer",
+            raise BadInput(_("captures[{i}] core:sample_start must be a non-negative integer").format(i=i),
                            source=src)
         lat, lon = _parse_geolocation(c.get("core:geolocation"), src)
         captures.append(Capture(start, float(freq), _parse_time(c.get("core:datetime"), src),
                                 lat if lat is not None else g_lat, lon if lon is not None else g_lon))
     if captures[0].sample_start != 0:
-        raise BadInput("the first capture must start at sample 0", source=src)
+        raise BadInput(_("the first capture must start at sample 0"), source=src)
     if any(b.sample_start <= a.sample_start for a, b in itertools.pairwise(captures)):
-        raise BadInput("captures are not in increasing core:sample_start order", source=src)
+        raise BadInput(_("captures are not in increasing core:sample_start order"), source=src)
     data_path = meta_path.with_name(meta_path.name[: -len(SIGMF_META)] + SIGMF_DATA)
     n = _count_samples(data_path, dt)
     if captures[-1].sample_start >= n:
-        raise BadInput(f"a capture starts at sample {captures[-1].sample_start}, past the end of the "
-                       f"data ({n} samples)", source=src)
+        raise BadInput(_("a capture starts at sample {sample_start}, past the end of the data ({n} "
+                         "samples)").format(sample_start=captures[-1].sample_start, n=n), source=src)
     sha = glob.get("core:sha512")
     if sha is not None and not (isinstance(sha, str) and len(sha) == 128
                                 and all(ch in "0123456789abcdefABCDEF" for ch in sha)):
-        raise BadInput("core:sha512 must be 128 hexadecimal digits (the SHA-512 of the data file)",
+        raise BadInput(_("core:sha512 must be 128 hexadecimal digits (the SHA-512 of the data file)"),
                        source=src)
     gain = glob.get("fbsdetect:gain_db")
     if gain is not None and not _is_number(gain):
-        raise BadInput(f"fbsdetect:gain_db must be a number of dB, got {gain!r}", source=src)
+        raise BadInput(_("fbsdetect:gain_db must be a number of dB, got {gain!r}").format(
+            gain=gain), source=src)
     return RecordingInfo(
         data_path=data_path, meta_path=meta_path, datatype=dt, sample_rate_hz=float(rate),
         center_freq_hz=captures[0].center_freq_hz, n_samples=n, start_time=captures[0].datetime,
@@ -207,14 +216,15 @@ def verify_checksum(info: RecordingInfo, *, required: bool = False) -> None:
 
 def _count_samples(data_path: Path, datatype: str, hint: str = "") -> int:
     if not data_path.exists():
-        raise BadInput("recording data file is missing", source=str(data_path))
+        raise BadInput(_("recording data file is missing"), source=str(data_path))
     size = data_path.stat().st_size
     per = FORMATS[datatype][1]
     if size == 0:
-        raise BadInput("recording is empty", source=str(data_path))
+        raise BadInput(_("recording is empty"), source=str(data_path))
     if size % per:
-        raise BadInput(f"truncated or odd size: {size} bytes is not a whole number of {datatype} "
-                       f"samples ({per} bytes each){hint}", source=str(data_path))
+        raise BadInput(_("truncated or odd size: {size} bytes is not a whole number of {datatype} samples "
+                        "({per} bytes each){hint}").format(
+            size=size, datatype=datatype, per=per, hint=hint), source=str(data_path))
     return size // per
 
 
@@ -232,8 +242,9 @@ def _refuse_conflicts(info: RecordingInfo, sample_rate_hz: float | None, center_
     if fmt is not None and normalise_format(fmt, source=src) != info.datatype:
         given.append(f"--format {fmt} (core:datatype {info.datatype})")
     if given:
-        raise BadUsage(f"{src}: {', '.join(given)} contradicts the SigMF metadata; --rate, --freq and "
-                       "--format are for raw recordings (leave them out, or correct the metadata)")
+        raise BadUsage(_("{src}: {items} contradicts the SigMF metadata; --rate, --freq and --format are "
+                        "for raw recordings (leave them out, or correct the metadata)").format(
+            src=src, items=', '.join(given)))
 
 
 def inspect(path: str | os.PathLike[str], *, sample_rate_hz: float | None = None,
@@ -244,14 +255,14 @@ def inspect(path: str | os.PathLike[str], *, sample_rate_hz: float | None = None
     p = Path(path)
     src = str(p)
     if not p.exists():
-        raise BadInput("no such file", source=src)
+        raise BadInput(_("no such file"), source=src)
     if p.is_dir():
-        raise BadInput("is a directory, expected a recording", source=src)
+        raise BadInput(_("is a directory, expected a recording"), source=src)
     name = p.name
     if name.endswith(SIGMF_META) or name.endswith(SIGMF_DATA):
         meta = p if name.endswith(SIGMF_META) else p.with_name(name[: -len(SIGMF_DATA)] + SIGMF_META)
         if not meta.exists():
-            raise BadInput("SigMF metadata file is missing", source=str(meta))
+            raise BadInput(_("SigMF metadata file is missing"), source=str(meta))
         info = _read_sigmf(meta)
         _refuse_conflicts(info, sample_rate_hz, center_freq_hz, fmt)
         return info
@@ -261,13 +272,14 @@ def inspect(path: str | os.PathLike[str], *, sample_rate_hz: float | None = None
     elif ext in RAW_EXTENSIONS:
         datatype = RAW_EXTENSIONS[ext]
     else:
-        raise BadInput(f"not a recording: unknown file type {ext or '(none)'!r} (expected .sigmf-meta, "
-                       ".sigmf-data, .cu8, .cs8, .ci8, .cfile or .cf32, or give --format)", source=src)
+        raise BadInput(_("not a recording: unknown file type {value!r} (expected .sigmf-meta, .sigmf-data, "
+                        ".cu8, .cs8, .ci8, .cfile or .cf32, or give --format)").format(
+            value=ext or '(none)'), source=src)
     if sample_rate_hz is None or center_freq_hz is None:
-        raise BadUsage(f"{src}: a raw recording needs --rate HZ and --freq HZ")
+        raise BadUsage(_("{src}: a raw recording needs --rate HZ and --freq HZ").format(src=src))
     if not sample_rate_hz > 0 or not center_freq_hz > 0:
-        raise BadUsage("--rate and --freq must be positive")
-    n = _count_samples(p, datatype, "; is the format right?" if fmt is not None else "")
+        raise BadUsage(_("--rate and --freq must be positive"))
+    n = _count_samples(p, datatype, _("; is the format right?") if fmt is not None else "")
     return RecordingInfo(data_path=p, meta_path=None, datatype=datatype,
                          sample_rate_hz=float(sample_rate_hz), center_freq_hz=float(center_freq_hz),
                          n_samples=n, captures=(Capture(0, float(center_freq_hz)),))
@@ -331,9 +343,10 @@ def check_values(rec: Recording) -> ValueSurvey:
     sv = survey(rec)
     if rec.info.datatype == "cf32_le" and (sv.non_finite or sv.peak > CF32_MAX_PLAUSIBLE):
         share = 100.0 * sv.non_finite / max(sv.n_values, 1)
-        raise BadInput(f"the values are not cf32 samples ({share:.2g} % NaN/inf, magnitudes up to "
-                       f"{sv.peak:.3g} in {sv.n_values} values examined): the file is of another format "
-                       "(cu8 or ci8?); give the right --format or file extension",
+        raise BadInput(_("the values are not cf32 samples ({share:.2g} % NaN/inf, magnitudes up to "
+                        "{peak:.3g} in {n_values} values examined): the file is of another format (cu8 or "
+                        "ci8?); give the right --format or file extension").format(
+            share=share, peak=sv.peak, n_values=sv.n_values),
                        source=str(rec.info.data_path))
     return sv
 
@@ -361,9 +374,10 @@ def spool_stream(stream: BinaryIO, dest: Path, fmt: str, *, max_bytes: int) -> i
                 done += len(chunk)
             f.truncate(done - done % per)
     except OSError as exc:
-        raise BadInput(f"cannot buffer the samples: {exc.strerror}", source=str(dest)) from None
+        raise BadInput(_("cannot buffer the samples: {error}").format(
+            error=exc.strerror), source=str(dest)) from None
     if done < per:
-        raise BadInput("no samples on standard input", source="<stdin>")
+        raise BadInput(_("no samples on standard input"), source="<stdin>")
     return done // per
 
 

@@ -29,6 +29,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from fbsdetect.errors import BadUsage, NotAvailable
+from fbsdetect.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,9 @@ def normalise_url(url: str) -> str:
     try:
         u = make_url(url)
     except (ArgumentError, ValueError):  # ValueError: a port that is not a number
-        raise BadUsage(f"--db {shown_url(url)!r} is not a database URL (e.g. sqlite:///fbsdetect.db, "
-                       "postgresql://user@host/dbname)") from None
+        raise BadUsage(_("--db {url!r} is not a database URL (e.g. sqlite:///fbsdetect.db, "
+                        "postgresql://user@host/dbname)").format(
+            url=shown_url(url))) from None
     if u.drivername in ("postgresql", "postgres"):
         try:
             import psycopg2  # noqa: F401
@@ -57,7 +59,7 @@ def normalise_url(url: str) -> str:
         except ImportError:
             u = u.set(drivername="postgresql+psycopg")
     elif not (u.drivername.startswith("sqlite") or u.drivername.startswith("postgresql")):
-        raise BadUsage(f"--db {shown_url(url)!r}: only SQLite and PostgreSQL are supported")
+        raise BadUsage(_("--db {url!r}: only SQLite and PostgreSQL are supported").format(url=shown_url(url)))
     return u.render_as_string(hide_password=False)
 
 
@@ -78,14 +80,15 @@ def make_engine(url: str) -> Engine:
         if u.database and u.database != ":memory:":
             parent = Path(u.database).expanduser().resolve().parent
             if not parent.is_dir():
-                raise BadUsage(f"--db {shown_url(url)}: folder {parent} does not exist")
+                raise BadUsage(_("--db {url}: folder {parent} does not exist").format(
+                    url=shown_url(url), parent=parent))
         kwargs["connect_args"] = {"timeout": 30}
     else:
         kwargs["pool_pre_ping"] = True
     try:
         engine = create_engine(url, **kwargs)
     except (ArgumentError, ImportError) as exc:
-        raise BadUsage(f"--db {shown_url(url)}: {exc}") from None
+        raise BadUsage(_("--db {url}: {error}").format(url=shown_url(url), error=exc)) from None
     if u.drivername.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
@@ -125,13 +128,14 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
     cfg = _alembic_config(engine)
     known = {s.revision for s in ScriptDirectory.from_config(cfg).walk_revisions()}
     if before is not None and before not in known:
-        raise NotAvailable(f"the database is at schema revision {before}, unknown to this fbsdetect "
-                           "(written by a newer version?): upgrade fbsdetect")
+        raise NotAvailable(_("the database is at schema revision {before}, unknown to this fbsdetect "
+                            "(written by a newer version?): upgrade fbsdetect").format(
+            before=before))
     if before != head_revision():
         if before is None and inspect(engine).get_table_names():
             tables = set(inspect(engine).get_table_names())
             if "observation" not in tables:
-                raise BadUsage("the database holds tables that are not fbsdetect's; use another --db")
+                raise BadUsage(_("the database holds tables that are not fbsdetect's; use another --db"))
         command.upgrade(cfg, "head")
     return before, head_revision()
 
@@ -199,12 +203,13 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     except OperationalError as exc:
         engine.dispose()
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
-        raise NotAvailable(f"database {engine.url.render_as_string(hide_password=True)} "
-                           f"is not reachable: {reason}") from None
+        raise NotAvailable(_("database {url} is not reachable: {reason}").format(
+            url=engine.url.render_as_string(hide_password=True), reason=reason)) from None
     except SQLAlchemyError as exc:
         engine.dispose()
-        raise NotAvailable(f"database {engine.url.render_as_string(hide_password=True)}: "
-                           f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from None
+        raise NotAvailable(_("database {url}: {type}: {error}").format(
+            url=engine.url.render_as_string(hide_password=True), type=type(exc).__name__,
+            error=str(exc).splitlines()[0])) from None
     return Store(engine)
 
 
