@@ -29,6 +29,10 @@ def configure(p: argparse.ArgumentParser) -> None:
                             "sqlite:///fbsdetect.db)")
     p.add_argument("--fingerprint", metavar="FP",
                    help=_("also require the package to be signed by the key with this fingerprint"))
+    p.add_argument("--head", metavar="SEQ:HASH",
+                   help=_("with --db: also check the log against a head recorded earlier (printed by "
+                          "`verify --db`, audit_head in an evidence package's manifest): every change made "
+                          "after it to a row that existed then is named"))
     p.add_argument("--json", action="store_true", help=_("the result as one JSON object on stdout"))
 
 
@@ -39,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
         db = flag if flag != _FROM_ENV else (db or _FROM_ENV)
     if args.package is None and db is None:
         raise BadUsage(_("give FILE.zip to check a package, or --db to check the database's audit log"))
+    if getattr(args, "head", None) is not None and (db is None or args.package is not None):
+        raise BadUsage(_("--head goes with --db (it checks the database's audit log)"))
     code = 0
     if args.package is not None:
         code = max(code, _package(args))
@@ -93,15 +99,37 @@ def _db(args: argparse.Namespace, url: str | None) -> int:
                                  "now").format(
                 db=store.url, schema=current_revision(store.engine) or _("empty")))
         rep = verify_db(store)
+        head = None
+        if getattr(args, "head", None) is not None:
+            from fbsdetect.store.audit_head import check_head, parse_head
+
+            seq, prefix = parse_head(args.head)
+            with store.engine.connect() as conn:
+                head = check_head(conn, seq, prefix)
     finally:
         store.close()
+    ok = rep.ok and (head is None or head.ok)
     if args.json:
-        print(json.dumps(rep.to_json()))
-    for line in rep.lines():
+        out = rep.to_json()
+        if head is not None:
+            out["since_head"] = head.to_json()
+            out["ok"] = ok
+        print(json.dumps(out))
+    for line in rep.lines() + ([p.line() for p in head.problems] if head is not None else []):
         sys.stderr.write(f"{line}\n")
     if not args.json:
         rows = ", ".join(_("{n} {table} rows").format(n=n, table=t) for t, n in rep.rows.items())
+        # without a recorded head, "untouched" means: the chain is whole and every row matches its
+        # newest entry; the chain is not keyed (store.audit_head says what --head adds)
         state = _("OK, untouched") if rep.ok else _("FAILED, {n} problem(s)").format(n=rep.n_problems)
         print(_("audit log: {state} ({entries} entries, head {seq} {hash}; {rows})").format(
             state=state, entries=rep.entries, seq=rep.head_seq, hash=rep.head_hash[:16], rows=rows))
-    return 0 if rep.ok else 1
+        if head is not None:
+            if head.ok:
+                print(_("since the recorded head {seq}: nothing recorded then has changed ({n} entries after "
+                        "it, {r} of them the bookkeeping of later analyses)").format(
+                    seq=head.seq, n=head.entries_after, r=head.routine_updates))
+            else:
+                print(_("since the recorded head {seq}: FAILED, {n} problem(s)").format(
+                    seq=head.seq, n=head.n_problems))
+    return 0 if ok else 1
