@@ -31,13 +31,14 @@ from pathlib import Path
 from typing import Any
 
 from fbsdetect.errors import BadUsage, NotAvailable
+from fbsdetect.i18n import N_, _, gettext
 from fbsdetect.types import L2Frame
 
 log = logging.getLogger(__name__)
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 FLOWGRAPH = Path(__file__).with_name("flowgraph.py")
-INSTALL_HINT = "install Debian's gr-gsm (apt-get install gr-gsm) or use the native receiver"
+INSTALL_HINT = N_("install Debian's gr-gsm (apt-get install gr-gsm) or use the native receiver")
 
 
 @dataclass(frozen=True)
@@ -57,18 +58,21 @@ def find_grgsm(python: str | None = None) -> GrgsmInfo:
         return _INFO
     py = python or os.environ.get("FBSDETECT_GRGSM_PYTHON", SYSTEM_PYTHON)
     if not os.path.exists(py):
-        raise BadUsage(f"gr-gsm backend: {py} not found; {INSTALL_HINT}")
+        raise BadUsage(gettext("gr-gsm backend: {py} not found; {install_hint}").format(
+            py=py, install_hint=gettext(INSTALL_HINT)))
     code = ("from gnuradio import gr, gsm; import sys; "
             "sys.stdout.write(gr.version() + ' ' + '.'.join(map(str, (gsm.major_version(), "
             "gsm.api_version(), gsm.minor_version()))))")
     try:
         r = subprocess.run([py, "-c", code], capture_output=True, text=True, timeout=120)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise BadUsage(f"gr-gsm backend: {py} does not run ({exc}); {INSTALL_HINT}") from None
+        raise BadUsage(gettext("gr-gsm backend: {py} does not run ({error}); {install_hint}").format(
+            py=py, error=exc, install_hint=gettext(INSTALL_HINT))) from None
     if r.returncode != 0:
         last = (r.stderr.strip().splitlines() or ["?"])[-1]
-        raise BadUsage(f"gr-gsm backend: GNU Radio / gr-gsm do not import under {py} ({last}); "
-                       f"{INSTALL_HINT}")
+        raise BadUsage(gettext("gr-gsm backend: GNU Radio / gr-gsm do not import under {py} ({last}); "
+                              "{install_hint}").format(
+            py=py, last=last, install_hint=gettext(INSTALL_HINT)))
     gr_v, _, gsm_v = r.stdout.strip().partition(" ")
     if not gr_v.startswith("3.10") and not gr_v.startswith("3.9"):
         log.warning("gr-gsm backend: GNU Radio %s is untested (3.10 expected)", gr_v)
@@ -169,8 +173,9 @@ class GrgsmProcess:
         if not ended:
             tail = " | ".join(self._stderr[-3:]) or "no message"
             if rc == -signal.SIGKILL or rc == 137:
-                raise NotAvailable(f"gr-gsm hung (no output for {self.hang_s:.0f} s) and was stopped")
-            raise NotAvailable(f"gr-gsm stopped with exit code {rc}: {tail}")
+                raise NotAvailable(_("gr-gsm hung (no output for {hang_s:.0f} s) and was stopped").format(
+                    hang_s=self.hang_s))
+            raise NotAvailable(_("gr-gsm stopped with exit code {rc}: {tail}").format(rc=rc, tail=tail))
 
     def _kill_group(self, sig: int) -> None:
         if self.proc is None:
@@ -206,7 +211,7 @@ def file_args(path: str | os.PathLike[str], *, fmt: str, sample_rate_hz: float, 
     """Flowgraph arguments for a capture file (cf32/cfile, cu8 or ci8)."""
     fmts = {"cf32": "cf32", "cfile": "cf32", "cf32_le": "cf32", "cu8": "cu8", "ci8": "ci8", "cs8": "ci8"}
     if fmt not in fmts:
-        raise BadUsage(f"the gr-gsm backend reads cf32, cu8 and ci8 captures, not {fmt}")
+        raise BadUsage(_("the gr-gsm backend reads cf32, cu8 and ci8 captures, not {fmt}").format(fmt=fmt))
     args = ["--file", os.fspath(path), "--format", fmts[fmt], "--rate", repr(float(sample_rate_hz)),
             "--freq", repr(float(center_freq_hz)), "--ppm", repr(float(ppm))]
     for a in arfcns or []:

@@ -30,6 +30,7 @@ from typing import Any
 from fbsdetect.errors import BadUsage
 from fbsdetect.grgsm.backend import GrgsmProcess, device_args, file_args
 from fbsdetect.grgsm.observe import observations_from_frames
+from fbsdetect.i18n import _
 from fbsdetect.types import GpsFix, L2Frame
 
 log = logging.getLogger(__name__)
@@ -53,15 +54,15 @@ def parse_spec(spec: str) -> GrgsmSpec:
     body = spec[len("grgsm"):].lstrip(":") if spec.startswith("grgsm") else spec
     out = GrgsmSpec()
     if not body:
-        raise BadUsage("--source grgsm needs a recording or a device: grgsm:file=PATH or "
-                       "grgsm:device=rtl=0,freq=947e6")
+        raise BadUsage(_("--source grgsm needs a recording or a device: grgsm:file=PATH or "
+                        "grgsm:device=rtl=0,freq=947e6"))
     if "=" not in body.split(",", 1)[0]:
         out.file = body
         return out
     for part in body.split(","):
         key, sep, value = part.partition("=")
         if not sep:
-            raise BadUsage(f"--source {spec}: {part!r} is not key=value")
+            raise BadUsage(_("--source {spec}: {part!r} is not key=value").format(spec=spec, part=part))
         try:
             if key == "file":
                 out.file = value
@@ -80,14 +81,16 @@ def parse_spec(spec: str) -> GrgsmSpec:
             elif key == "arfcn":
                 out.arfcns.append(int(value))
             else:
-                raise BadUsage(f"--source {spec}: unknown key {key!r} (file, device, format, rate, freq, "
-                               "gain, ppm, window, duration, arfcn)")
+                raise BadUsage(_("--source {spec}: unknown key {key!r} (file, device, format, rate, freq, "
+                                "gain, ppm, window, duration, arfcn)").format(
+                    spec=spec, key=key))
         except ValueError:
-            raise BadUsage(f"--source {spec}: {key}={value!r} is not a number") from None
+            raise BadUsage(_("--source {spec}: {key}={value!r} is not a number").format(
+                spec=spec, key=key, value=value)) from None
     if (out.file is None) == (out.device is None):
-        raise BadUsage(f"--source {spec}: give exactly one of file= and device=")
+        raise BadUsage(_("--source {spec}: give exactly one of file= and device=").format(spec=spec))
     if out.device is not None and out.freq is None:
-        raise BadUsage(f"--source {spec}: a device needs freq=HZ")
+        raise BadUsage(_("--source {spec}: a device needs freq=HZ").format(spec=spec))
     return out
 
 

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from fbsdetect.errors import BadUsage, NotAvailable
+from fbsdetect.i18n import _
 from fbsdetect.locate.estimate import Estimate, locate
 from fbsdetect.locate.guidance import Guidance, suggest
 from fbsdetect.locate.samples import PowerSample
@@ -111,10 +112,10 @@ def parse_cell(text: str) -> tuple[int, int, int, int]:
             raise ValueError
         mcc, mnc, lac, cid = (int(p, 10) for p in parts)
     except ValueError:
-        raise BadUsage(f"--cell {text!r}: expected MCC-MNC-LAC-CID in decimal, "
-                       "e.g. 460-0-9340-51201") from None
+        raise BadUsage(_("--cell {text!r}: expected MCC-MNC-LAC-CID in decimal, e.g. "
+                         "460-0-9340-51201").format(text=text)) from None
     if not (0 <= mcc <= 999 and 0 <= mnc <= 999 and 0 <= lac <= 65535 and 0 <= cid <= 65535):
-        raise BadUsage(f"--cell {text!r}: MCC/MNC 0-999, LAC/CID 0-65535")
+        raise BadUsage(_("--cell {text!r}: MCC/MNC 0-999, LAC/CID 0-65535").format(text=text))
     return mcc, mnc, lac, cid
 
 
@@ -147,9 +148,10 @@ def find_cell(source: Any, profile: Any, cell: tuple[int, int, int, int], *, gps
             return int(o.arfcn), o.bsic
         if o.mcc is not None:
             seen.append(f"{o.mcc}-{o.mnc}-{o.lac}-{o.cid}@{o.arfcn}")
-    what = ", ".join(sorted(set(seen))[:12]) or "none"
-    raise NotAvailable(f"cell {'-'.join(map(str, cell))} not decoded in one sweep of profile "
-                       f"{profile.name} (cells decoded: {what}); give --arfcn if you know it")
+    what = ", ".join(sorted(set(seen))[:12]) or _("none")
+    raise NotAvailable(_("cell {cell} not decoded in one sweep of profile {profile} (cells decoded: "
+                         "{decoded}); give --arfcn if you know it").format(
+        cell="-".join(map(str, cell)), profile=profile.name, decoded=what))
 
 
 @dataclass
@@ -182,8 +184,11 @@ class Hunt:
         bands = [b for (a, b) in plan.freq if a == self.arfcn]
         if not bands:
             why = "; ".join(u.reason for u in plan.unreachable if self.arfcn in u.arfcns)
-            raise BadUsage(f"--arfcn {self.arfcn}: not in profile {self.profile.name}'s bands"
-                           + (f" within reach ({why})" if why else ""))
+            raise BadUsage(
+                _("--arfcn {arfcn}: not in profile {profile}'s bands within reach ({why})").format(
+                    arfcn=self.arfcn, profile=self.profile.name, why=why) if why else
+                _("--arfcn {arfcn}: not in profile {profile}'s bands").format(
+                    arfcn=self.arfcn, profile=self.profile.name))
         self.band = bands[0]
         self.freq_hz = plan.freq[(self.arfcn, self.band)]
         self.tuning = plan.tuning_for(self.arfcn, self.band)

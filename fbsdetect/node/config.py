@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from fbsdetect.errors import BadInput
+from fbsdetect.i18n import _
 
 REQUIRED = ("node", "server", "token", "uplink", "source", "profile", "db")
 
@@ -65,33 +66,36 @@ def load_config(path: str) -> NodeConfig:
     try:
         raw: dict[str, Any] = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise BadInput(f"{path}: no such file") from None
+        raise BadInput(_("{path}: no such file").format(path=path)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"{path}: cannot read: {exc}") from None
+        raise BadInput(_("{path}: cannot read: {error}").format(path=path, error=exc)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise BadInput(f"{path}: not TOML: {exc}") from None
+        raise BadInput(_("{path}: not TOML: {error}").format(path=path, error=exc)) from None
     for k in REQUIRED:
         if not isinstance(raw.get(k), str) or not raw[k]:
-            raise BadInput(f"{path}: field {k!r}: a non-empty string is required")
+            raise BadInput(_("{path}: field {field!r}: a non-empty string is required").format(
+                path=path, field=k))
     fields = NodeConfig.__dataclass_fields__
     unknown = sorted(set(raw) - set(fields) - {"path"})
     if unknown:
         known = ", ".join(f for f in fields if f != "path")
-        raise BadInput(f"{path}: field {unknown[0]!r}: unknown (known: {known})")
+        raise BadInput(_("{path}: field {field!r}: unknown (known: {known})").format(
+            path=path, field=unknown[0], known=known))
     if not NAME_RE.match(raw["node"]):
-        raise BadInput(f"{path}: field 'node': 1-64 characters of A-Z a-z 0-9 _ . -")
+        raise BadInput(_("{path}: field 'node': 1-64 characters of A-Z a-z 0-9 _ . -").format(path=path))
     if raw["uplink"] not in ("mqtt", "https"):
-        raise BadInput(f"{path}: field 'uplink': 'mqtt' or 'https'")
+        raise BadInput(_("{path}: field 'uplink': 'mqtt' or 'https'").format(path=path))
     if not raw["server"].startswith(("http://", "https://")):
-        raise BadInput(f"{path}: field 'server': an http:// or https:// URL")
+        raise BadInput(_("{path}: field 'server': an http:// or https:// URL").format(path=path))
     for k in ("health_interval_s", "outbox_max_mb", "min_free_mb", "keep_sent_s", "duration_s"):
         if k in raw and (not isinstance(raw[k], int | float) or isinstance(raw[k], bool) or raw[k] <= 0):
-            raise BadInput(f"{path}: field {k!r}: a positive number")
+            raise BadInput(_("{path}: field {field!r}: a positive number").format(path=path, field=k))
     if "batch" in raw and (not isinstance(raw["batch"], int) or not 1 <= raw["batch"] <= 1000):
-        raise BadInput(f"{path}: field 'batch': an integer in 1..1000")
+        raise BadInput(_("{path}: field 'batch': an integer in 1..1000").format(path=path))
     for k in ("mqtt", "mqtt_username", "mqtt_password", "ca_file", "gps", "iq_dir"):
         if k in raw and not isinstance(raw[k], str):
-            raise BadInput(f"{path}: field {k!r}: a string")
+            raise BadInput(_("{path}: field {field!r}: a string").format(path=path, field=k))
     if "ca_file" in raw and not Path(raw["ca_file"]).is_file():
-        raise BadInput(f"{path}: field 'ca_file': {raw['ca_file']}: no such file")
+        raise BadInput(_("{path}: field 'ca_file': {ca_file}: no such file").format(
+            path=path, ca_file=raw['ca_file']))
     return NodeConfig(path=str(p), **raw)

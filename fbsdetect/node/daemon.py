@@ -32,6 +32,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from fbsdetect.i18n import _
 from fbsdetect.node.config import NodeConfig
 from fbsdetect.node.health import heartbeat
 from fbsdetect.node.notify import Notifier
@@ -226,8 +227,8 @@ class NodeDaemon:
         except ValueError:
             from fbsdetect.errors import BadInput
 
-            raise BadInput(f"{self.cfg.path}: field 'source': synthetic:RATE "
-                           "(observations a second)") from None
+            raise BadInput(_("{path}: field 'source': synthetic:RATE (observations a second)").format(
+                path=self.cfg.path)) from None
         rng = random.Random(self.cfg.node)
         lat0, lon0 = 31.2 + rng.uniform(-0.05, 0.05), 121.4 + rng.uniform(-0.05, 0.05)
         start = datetime.now(UTC)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import fields
 
 from fbsdetect.errors import BadInput
+from fbsdetect.i18n import _
 from fbsdetect.sim.scene import CELL_KEYS, CellConfig
 from fbsdetect.sim.transmitter import CellFrames
 from fbsdetect.sysinfo import paging
@@ -32,6 +33,6 @@ def cell_frames(cell: CellConfig, *, source: str = "scene.toml") -> CellFrames:
     try:
         si = build_cell_si(cell_spec(cell))
     except ValueError as exc:
-        raise BadInput(f"[[cell]] {cell.index + 1} ({cell.name}): cannot build its System "
-                       f"Information: {exc}", source=source) from None
+        raise BadInput(_("[[cell]] {n} ({name}): cannot build its System Information: {error}").format(
+            n=cell.index + 1, name=cell.name, error=exc), source=source) from None
     return CellFrames.from_si(si, paging.build_empty(), _page)

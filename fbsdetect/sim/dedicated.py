@@ -50,6 +50,7 @@ import numpy.typing as npt
 
 from fbsdetect.errors import BadInput
 from fbsdetect.gsm import dedicated as ded
+from fbsdetect.i18n import _
 from fbsdetect.l3 import lapdm, messages
 from fbsdetect.l3 import sms as smsmod
 
@@ -111,7 +112,8 @@ def dataset_texts(n: int, seed: int, source: str = "scene") -> list[str]:
     try:
         lines = p.read_text(encoding="utf-8").splitlines()
     except OSError:
-        raise BadInput(f"sms_from_dataset needs {p} (set FBSDETECT_SHARED_DATA)", source=source) from None
+        raise BadInput(_("sms_from_dataset needs {path} (set FBSDETECT_SHARED_DATA)").format(
+            path=p), source=source) from None
     rng = np.random.default_rng([seed, 0x534D53])
     idx = rng.choice(len(lines), size=min(n, len(lines)), replace=False)
     return [unsegment(json.loads(lines[int(i)])["text"]) for i in idx]

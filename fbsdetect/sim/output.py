@@ -26,6 +26,7 @@ from sigmf import SigMFFile
 
 from fbsdetect import __version__
 from fbsdetect.errors import BadInput
+from fbsdetect.i18n import _
 from fbsdetect.sim.channel import quantise
 from fbsdetect.sim.content import cell_frames
 from fbsdetect.sim.render import Renderer
@@ -61,7 +62,8 @@ def simulate(scene: Scene, out_dir: str | os.PathLike[str]) -> Rendered:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise BadInput(f"cannot create the output directory: {exc.strerror}", source=out) from None
+        raise BadInput(_("cannot create the output directory: {error}").format(
+            error=exc.strerror), source=out) from None
     name = scene.info.name
     data_path, meta_path = out / f"{name}.sigmf-data", out / f"{name}.sigmf-meta"
     truth_path = out / f"{name}.truth.json"
@@ -83,7 +85,8 @@ def simulate(scene: Scene, out_dir: str | os.PathLike[str]) -> Rendered:
                 clipped += c
                 written += y.size
     except OSError as exc:
-        raise BadInput(f"cannot write the recording: {exc.strerror}", source=data_path) from None
+        raise BadInput(_("cannot write the recording: {error}").format(
+            error=exc.strerror), source=data_path) from None
 
     lat0, lon0 = rx.route.position(0.0)
     meta = SigMFFile(data_file=str(data_path), skip_checksum=True, global_info={

@@ -58,6 +58,7 @@ from pathlib import Path
 from typing import Any
 
 from fbsdetect.errors import BadInput
+from fbsdetect.i18n import _
 from fbsdetect.sim.dedicated import DEDICATED_KEYS
 from fbsdetect.sim.dedicated import parse_config as parse_dedicated
 from fbsdetect.sim.routes import Route
@@ -254,11 +255,11 @@ class _Table:
         self.where = where
         self.source = source
         if not isinstance(data, dict):
-            raise BadInput(f"{where}: must be a table", source=source)
+            raise BadInput(_("{where}: must be a table").format(where=where), source=source)
         self.data = dict(data)
         for key in self.data:  # a misspelt key is reported as such, before anything it hides
             if key not in known:
-                raise BadInput(f"{where} '{key}': unknown key", source=source)
+                raise BadInput(_("{where} '{key}': unknown key").format(where=where, key=key), source=source)
 
     def fail(self, key: str, what: str) -> BadInput:
         return BadInput(f"{self.where} '{key}': {what}", source=self.source)
@@ -267,7 +268,8 @@ class _Table:
         if key in self.data:
             return self.data.pop(key)
         if required:
-            raise BadInput(f"{self.where} '{key}': missing (required)", source=self.source)
+            raise BadInput(_("{where} '{key}': missing (required)").format(
+                where=self.where, key=key), source=self.source)
         return default
 
     def number(self, key: str, default: float | None = None, *, lo: float = -math.inf,
@@ -341,7 +343,8 @@ class _Table:
         if has_pos and has_route:
             raise self.fail("route", "give either 'position' or 'route', not both")
         if not has_pos and not has_route:
-            raise BadInput(f"{self.where} 'position': missing (give 'position' or 'route')",
+            raise BadInput(_("{where} 'position': missing (give 'position' or 'route')").format(
+                where=self.where),
                            source=self.source)
         if has_pos:
             p = self.data.pop("position")
@@ -382,7 +385,8 @@ class _Table:
 
     def done(self) -> None:
         for key in self.data:
-            raise BadInput(f"{self.where} '{key}': unknown key", source=self.source)
+            raise BadInput(_("{where} '{key}': unknown key").format(
+                where=self.where, key=key), source=self.source)
 
 
 def _arfcn_ok(arfcn: int) -> bool:
@@ -436,7 +440,7 @@ def _scene(data: dict[str, Any], src: str, stem: str) -> SceneInfo:
 
 def _receiver(data: dict[str, Any], src: str) -> ReceiverConfig:
     if "receiver" not in data:
-        raise BadInput("[receiver]: missing (the scene needs a receiver position or route)", source=src)
+        raise BadInput(_("[receiver]: missing (the scene needs a receiver position or route)"), source=src)
     t = _Table(data["receiver"], "[receiver]", src,
                ("sample_rate", "center_freq_hz", "format", "gain_db", "noise_figure_db", "ppm",
                 "position", "route", "dc_offset_dbfs", "iq_imbalance_db", "iq_phase_deg",
@@ -595,7 +599,7 @@ def _jammer(raw: object, index: int, src: str) -> JammerConfig:
 def _array_of_tables(data: dict[str, Any], key: str, src: str) -> list[object]:
     v = data.get(key, [])
     if not isinstance(v, list):
-        raise BadInput(f"'{key}': must be an array of tables ([[{key}]])", source=src)
+        raise BadInput(_("'{key}': must be an array of tables ([[{key}]])").format(key=key), source=src)
     return v
 
 
@@ -603,8 +607,9 @@ def parse_scene(data: dict[str, Any], *, source: str = "scene.toml", stem: str =
     """Checks an already-parsed TOML document; BadInput on any fault."""
     for key in data:
         if key not in ("scene", "receiver", "propagation", "cell", "jammer"):
-            raise BadInput(f"'{key}': unknown key (expected [scene], [receiver], [propagation], "
-                           "[[cell]], [[jammer]])", source=source)
+            raise BadInput(_("'{key}': unknown key (expected [scene], [receiver], [propagation], [[cell]], "
+                            "[[jammer]])").format(
+                key=key), source=source)
     info = _scene(data, source, stem)
     receiver = _receiver(data, source)
     cells = tuple(_cell(c, i, source) for i, c in enumerate(_array_of_tables(data, "cell", source)))
@@ -613,8 +618,8 @@ def parse_scene(data: dict[str, Any], *, source: str = "scene.toml", stem: str =
     seen: dict[str, int] = {}
     for c in cells:
         if c.name in seen:
-            raise BadInput(f"[[cell]] {c.index + 1} 'name': {c.name!r} is already the name of "
-                           f"[[cell]] {seen[c.name] + 1}", source=source)
+            raise BadInput(_("[[cell]] {n} 'name': {name!r} is already the name of [[cell]] {other}").format(
+                n=c.index + 1, name=c.name, other=seen[c.name] + 1), source=source)
         seen[c.name] = c.index
     prop = _propagation(data, source, cells)
     return Scene(path=source, info=info, receiver=receiver, propagation=prop, cells=cells,
@@ -628,11 +633,11 @@ def load_scene(path: str | os.PathLike[str]) -> Scene:
     try:
         raw = p.read_bytes()
     except FileNotFoundError:
-        raise BadInput("no such scene file", source=src) from None
+        raise BadInput(_("no such scene file"), source=src) from None
     except IsADirectoryError:
-        raise BadInput("is a directory, expected a scene file", source=src) from None
+        raise BadInput(_("is a directory, expected a scene file"), source=src) from None
     except OSError as exc:
-        raise BadInput(f"cannot read scene file: {exc.strerror}", source=src) from None
+        raise BadInput(_("cannot read scene file: {error}").format(error=exc.strerror), source=src) from None
     return loads_scene(raw, source=src, stem=p.stem)
 
 
@@ -641,12 +646,13 @@ def loads_scene(raw: bytes | str, *, source: str = "scene.toml", stem: str = "sc
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise BadInput(f"not UTF-8 text (byte {exc.start})", source=source) from None
+            raise BadInput(_("not UTF-8 text (byte {start})").format(
+                start=exc.start), source=source) from None
     else:
         text = raw
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise BadInput(f"not valid TOML: {exc}", source=source) from None
+        raise BadInput(_("not valid TOML: {error}").format(error=exc), source=source) from None
     return parse_scene(data, source=source, stem=stem)
 

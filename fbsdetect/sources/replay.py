@@ -49,6 +49,7 @@ from typing import Any
 import numpy as np
 
 from fbsdetect.errors import BadInput, BadUsage
+from fbsdetect.i18n import _
 from fbsdetect.sources.base import RETUNE_SETTLE_S, TunedSource
 from fbsdetect.sources.recording import RAW_EXTENSIONS, Recording, RecordingInfo, inspect
 
@@ -108,11 +109,11 @@ class ReplaySource(TunedSource):
         p = Path(path)
         if p.suffix.lower() in RAW_EXTENSIONS:
             if not p.exists():
-                raise BadInput("no such file", source=str(p))
+                raise BadInput(_("no such file"), source=str(p))
             params = raw_parameters_from_name(p)
             if params is None:
-                raise BadInput("a raw recording replayed as file:PATH must name its centre and rate "
-                               "like NAME_947.4M_2400k.cu8 (or be SigMF)", source=str(p))
+                raise BadInput(_("a raw recording replayed as file:PATH must name its centre and rate like "
+                                "NAME_947.4M_2400k.cu8 (or be SigMF)"), source=str(p))
             info = inspect(p, center_freq_hz=params[0], sample_rate_hz=params[1])
         else:
             info = inspect(p)
@@ -170,7 +171,7 @@ class ReplaySource(TunedSource):
 
     def read(self, n_samples: int) -> np.ndarray:
         if self._closed:
-            raise BadUsage("the file source is closed")
+            raise BadUsage(_("the file source is closed"))
         if n_samples < 0:
             raise ValueError("n_samples must be >= 0")
         start = self._pos
@@ -195,7 +196,7 @@ class ReplaySource(TunedSource):
     # -- internals ---------------------------------------------------------------
     def _retune(self, center_freq_hz: float) -> None:
         if not center_freq_hz > 0:
-            raise BadUsage(f"cannot tune to {center_freq_hz} Hz")
+            raise BadUsage(_("cannot tune to {center_freq_hz} Hz").format(center_freq_hz=center_freq_hz))
         self._freq = float(center_freq_hz)
         self._tail = np.zeros(0, np.complex64)
         offset = self._freq - self.info.center_freq_hz

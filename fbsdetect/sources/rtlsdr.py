@@ -54,6 +54,7 @@ import numpy as np
 from fbsdetect.dsp.constants import SYMBOL_RATE_HZ
 from fbsdetect.dsp.samples import to_complex64
 from fbsdetect.errors import BadUsage, NotAvailable
+from fbsdetect.i18n import _
 from fbsdetect.sources.base import RETUNE_SETTLE_S, Lost, StreamedSource
 
 log = logging.getLogger(__name__)
@@ -71,8 +72,9 @@ TUNER_NAMES = {0: "unknown", 1: "E4000", 2: "FC0012", 3: "FC0013", 4: "FC2580", 
 
 def check_sample_rate(sample_rate_hz: float) -> float:
     if not any(lo <= sample_rate_hz <= hi for lo, hi in RATE_RANGES_HZ):
-        raise BadUsage(f"sample rate {sample_rate_hz:.0f} Hz is not one an RTL-SDR accepts "
-                       "(225-300 kS/s or 0.9-3.2 MS/s)")
+        raise BadUsage(_("sample rate {sample_rate_hz:.0f} Hz is not one an RTL-SDR accepts (225-300 kS/s "
+                        "or 0.9-3.2 MS/s)").format(
+            sample_rate_hz=sample_rate_hz))
     if sample_rate_hz > 2.56e6:
         log.warning("sample rate %.0f Hz is above 2.56 MS/s: most hosts lose samples", sample_rate_hz)
     return float(sample_rate_hz)
@@ -81,8 +83,9 @@ def check_sample_rate(sample_rate_hz: float) -> float:
 def check_frequency(center_freq_hz: float) -> float:
     lo, hi = TUNER_RANGE_HZ
     if not lo <= center_freq_hz <= hi:
-        raise BadUsage(f"{center_freq_hz / 1e6:.3f} MHz is outside an RTL-SDR tuner's range "
-                       f"({lo / 1e6:.0f}-{hi / 1e6:.0f} MHz; DCS/PCS need an upconverter)")
+        raise BadUsage(_("{mhz:.3f} MHz is outside an RTL-SDR tuner's range ({lo:.0f}-{hi:.0f} "
+                        "MHz; DCS/PCS need an upconverter)").format(
+            mhz=center_freq_hz / 1000000.0, lo=lo / 1000000.0, hi=hi / 1000000.0))
     return float(center_freq_hz)
 
 
@@ -92,14 +95,16 @@ def _open_device(serial: str | None, index: int | None = None) -> Any:
     except (ImportError, OSError, AttributeError) as exc:
         # AttributeError: pyrtlsdr found a librtlsdr older than it expects (Debian's 0.6.0 lacks
         # rtlsdr_set_dithering); pyrtlsdrlib's bundled builds avoid that.
-        raise NotAvailable("pyrtlsdr/librtlsdr is not usable "
-                           f"({exc}); install with: pip install 'fbsdetect[sdr]'") from None
+        raise NotAvailable(_("pyrtlsdr/librtlsdr is not usable ({error}); install with: pip install "
+                            "'fbsdetect[sdr]'").format(
+            error=exc)) from None
     try:
         return RtlSdr(serial_number=serial) if serial else RtlSdr(device_index=index or 0)
     except Exception as exc:  # LibUSBError, IOError: no dongle, busy, or permissions
         which = f"with serial {serial}" if serial else f"at index {index or 0}"
-        raise NotAvailable(f"cannot open the RTL-SDR {which}: {exc} (is it plugged in, not claimed "
-                           "by the DVB driver, and allowed by the udev rules in udev/?)") from None
+        raise NotAvailable(_("cannot open the RTL-SDR {which}: {error} (is it plugged in, not claimed by "
+                            "the DVB driver, and allowed by the udev rules in udev/?)").format(
+            which=which, error=exc)) from None
 
 
 def _serial_at(dev: Any, index: int) -> str | None:
@@ -283,7 +288,7 @@ class RtlSdrSource(StreamedSource):
                 return iq
             except Lost as lost:
                 if self._closing:
-                    raise NotAvailable("the RTL-SDR source is closed") from None
+                    raise NotAvailable(_("the RTL-SDR source is closed")) from None
                 self.read_errors += 1
                 log.warning("RTL-SDR %s lost (%s); reopening", self.serial or "", lost)
                 self._reopen()

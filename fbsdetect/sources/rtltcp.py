@@ -42,6 +42,7 @@ from collections.abc import Callable
 import numpy as np
 
 from fbsdetect.errors import NotAvailable
+from fbsdetect.i18n import _
 from fbsdetect.sources.base import RETUNE_SETTLE_S, Lost, StreamedSource
 from fbsdetect.sources.rtlsdr import (
     DEFAULT_SAMPLE_RATE_HZ,
@@ -102,8 +103,9 @@ class RtlTcpSource(StreamedSource):
         try:
             self._connect()
         except OSError as exc:
-            raise NotAvailable(f"cannot reach rtl_tcp at {host}:{port}: {exc} (is rtl_tcp running "
-                               f"there, started with -a 0.0.0.0 for remote clients?)") from None
+            raise NotAvailable(_("cannot reach rtl_tcp at {host}:{port}: {error} (is rtl_tcp running there, "
+                                "started with -a 0.0.0.0 for remote clients?)").format(
+                host=host, port=port, error=exc)) from None
         self._settled(RETUNE_SETTLE_S)
 
     # -- IqSource (the tuning properties, time_s, read, position: StreamedSource) --
@@ -253,7 +255,7 @@ class RtlTcpSource(StreamedSource):
                 iq = self._take_block()   # a stall is the reader thread's to notice
             except Lost as lost:
                 if self._closing:
-                    raise NotAvailable(f"{self.name}: the source is closed") from None
+                    raise NotAvailable(_("{name}: the source is closed").format(name=self.name)) from None
                 log.warning("%s lost (%s); reconnecting", self.name, lost)
                 self._reconnect()
                 continue

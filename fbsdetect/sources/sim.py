@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from fbsdetect.errors import BadUsage
+from fbsdetect.i18n import _
 from fbsdetect.sim.channel import dequantise, quantise
 from fbsdetect.sim.content import cell_frames
 from fbsdetect.sim.render import Renderer
@@ -112,7 +113,7 @@ class SimSource(TunedSource):
 
     def read(self, n_samples: int) -> np.ndarray:
         if self._closed:
-            raise BadUsage("the simulated source is closed")
+            raise BadUsage(_("the simulated source is closed"))
         out = self._queue.take(n_samples, self._render_block)
         self._n_epoch += n_samples
         return out
@@ -147,13 +148,14 @@ class SimSource(TunedSource):
     def _check_rate(hz: float) -> float:
         lo, hi = RATE_RANGE_HZ
         if not lo <= hz <= hi:
-            raise BadUsage(f"sample rate {hz:.0f} Hz is outside the simulator's range "
-                           f"({lo / 1e3:.0f} kS/s to {hi / 1e6:.0f} MS/s)")
+            raise BadUsage(_("sample rate {hz:.0f} Hz is outside the simulator's range ({lo:.0f} kS/s to "
+                            "{hi:.0f} MS/s)").format(
+                hz=hz, lo=lo / 1000.0, hi=hi / 1000000.0))
         return float(hz)
 
     @staticmethod
     def _check_freq(hz: float) -> float:
         lo, hi = FREQ_RANGE_HZ
         if not lo <= hz <= hi:
-            raise BadUsage(f"{hz / 1e6:.3f} MHz is outside the simulator's range")
+            raise BadUsage(_("{mhz:.3f} MHz is outside the simulator's range").format(mhz=hz / 1000000.0))
         return float(hz)
