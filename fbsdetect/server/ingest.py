@@ -102,7 +102,52 @@ def prepare_check(r: Any) -> tuple[str, int, str, dict[str, Any]]:
     node, seq, kind, data = check_record(r)
     if kind == "observation":
         observation_values(data)
+    elif kind == "detection":
+        check_detection(data)
     return node, seq, kind, data
+
+
+_CELL_FIELDS = ("mcc", "mnc", "lac", "cid", "arfcn", "bsic")
+
+
+def check_detection(data: dict[str, Any]) -> None:
+    """The fields of a node's detection record that the server reads (the incidents it merges:
+    `fusion.node_incidents`) have their types (RecordError): `id` an integer, `cell` an object
+    of integer-or-null identity fields, `severity` a word, `score` a finite number, `rules` a list
+    of objects whose `id` is a string, `first_seen`/`last_seen` ISO-8601 text, `sms` and
+    `sensors` lists; each may be absent or null. Other fields are kept as sent."""
+    def bad(field: str, what: str) -> RecordError:
+        return RecordError(_("data.{field}: not {what}").format(field=field, what=what))
+
+    x = data.get("id")
+    if x is not None and (not isinstance(x, int) or isinstance(x, bool) or not 0 <= x <= MAX_SEQ):
+        raise bad("id", "an integer in 0..2^62")
+    cell = data.get("cell")
+    if cell is not None:
+        if not isinstance(cell, dict):
+            raise bad("cell", "an object")
+        for k in _CELL_FIELDS:
+            x = cell.get(k)
+            if x is not None and (not isinstance(x, int) or isinstance(x, bool) or not 0 <= x < 2**63):
+                raise bad(f"cell.{k}", "an integer or null")
+    x = data.get("severity")
+    if x is not None and (not isinstance(x, str) or len(x) > 16):
+        raise bad("severity", "a word of at most 16 characters")
+    x = data.get("score")
+    if x is not None and (not isinstance(x, int | float) or isinstance(x, bool) or not math.isfinite(x)):
+        raise bad("score", "a finite number")
+    rules = data.get("rules")
+    if rules is not None and (not isinstance(rules, list) or not all(
+            isinstance(r, dict) and (r.get("id") is None or isinstance(r.get("id"), str)) for r in rules)):
+        raise bad("rules", "a list of objects with a string id")
+    for k in ("first_seen", "last_seen"):
+        x = data.get(k)
+        if x is not None and (not isinstance(x, str) or len(x) > 40):
+            raise bad(f"{k}", "an ISO-8601 time")
+    for k in ("sms", "sensors"):
+        x = data.get(k)
+        if x is not None and not isinstance(x, list):
+            raise bad(f"{k}", "a list")
 
 
 def _time(v: Any, name: str) -> datetime | None:
@@ -199,11 +244,14 @@ class Ingestor:
 
     def prepare(self, who: Principal, records: list[tuple[int, str, dict[str, Any]]], *,
                 via: str) -> _Item:
-        """Checks observation data (RecordError) and drops repeats within the batch."""
+        """Checks observation and detection data (RecordError) and drops repeats within the batch."""
         firsts: dict[int, tuple[str, dict[str, Any]]] = {}
         for seq, kind, data in records:
             firsts.setdefault(seq, (kind, data))
         obs_vals = {seq: observation_values(d) for seq, (k, d) in firsts.items() if k == "observation"}
+        for k, d in firsts.values():
+            if k == "detection":
+                check_detection(d)
         return _Item(who, firsts, obs_vals, via, len(records) - len(firsts))
 
     def ingest(self, who: Principal, records: list[tuple[int, str, dict[str, Any]]], *,
@@ -370,11 +418,15 @@ class Ingestor:
             else:
                 from sqlalchemy.dialects.sqlite import insert as dinsert  # type: ignore[assignment]
             stmt = dinsert(IngestRecord).on_conflict_do_nothing(index_elements=["node", "seq"]).returning(
-                IngestRecord.seq)
-            if len(conn.execute(stmt, rows).all()) != len(rows):  # another transaction stored some
+                IngestRecord.id, IngestRecord.kind)
+            got = conn.execute(stmt, rows).all()
+            if len(got) != len(rows):  # another transaction stored some
                 raise _Race()  # first (another server process): roll back, redo
-            if oid:
-                audit.record_rows(conn, [("observation", i, "insert") for i in oid.values()])
+            # the chain: the observation rows, and the detection and health records themselves
+            changes = [("observation", i, "insert") for i in oid.values()]
+            changes += [("ingest_record", int(i), "insert") for i, k in got if k != "observation"]
+            if changes:
+                audit.record_rows(conn, changes)
             for it, new in zip(items, out, strict=True):
                 if not new or it.who.node_id is None:
                     continue
@@ -390,8 +442,9 @@ class Ingestor:
         (node, seq) are stored already (one query over arrays), the observation rows (ids from
         the sequence) and the ingest records with COPY (a unique violation -- a concurrent
         writer stored some first -- rolls back and redoes), the nodes' last_seen, then the
-        audit entries (`audit.record_inserted`: rows read back, digests computed before the
-        chain's lock is taken)."""
+        audit entries of the observation rows and of the detection and health records
+        (`audit.record_inserted`: rows read back, digests computed before the chain's lock is
+        taken)."""
         from sqlalchemy.exc import IntegrityError
 
         from fbsdetect.store import audit
@@ -432,8 +485,19 @@ class Ingestor:
                 for k, (it, new) in enumerate(zip(items, out, strict=True)) for q in new]
         if not rows:
             return out
+        # a detection's or heartbeat's record is audited itself: its id from the sequence first
+        own = [r for r in rows if r[5] is None]
+        rids: list[int] = []
+        if own:
+            rids = [int(x) for x in conn.execute(text(
+                "SELECT nextval(pg_get_serial_sequence('ingest_record', 'id')) "
+                "FROM generate_series(1, :n)"), {"n": len(own)}).scalars()]
         try:
-            audit.copy_rows(conn, IngestRecord.__table__, icols, rows)  # type: ignore[arg-type]
+            audit.copy_rows(conn, IngestRecord.__table__, icols,  # type: ignore[arg-type]
+                            [r for r in rows if r[5] is not None])
+            if own:
+                audit.copy_rows(conn, IngestRecord.__table__, ("id", *icols),  # type: ignore[arg-type]
+                                [(i, *r) for i, r in zip(rids, own, strict=True)])
         except IntegrityError:  # another transaction stored some first (another server process)
             raise _Race() from None
         seen: list[int] = []
@@ -450,6 +514,8 @@ class Ingestor:
             conn.execute(update(FleetNode).where(FleetNode.id.in_(sorted(set(seen)))).values(last_seen=now))
         if oid:
             audit.record_inserted(conn, "observation", sorted(oid.values()), no_frames=True)
+        if rids:
+            audit.record_inserted(conn, "ingest_record", rids)
         return out
 
 

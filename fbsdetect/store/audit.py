@@ -70,7 +70,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
-from fbsdetect.store.models import AuditEntry, Detection, Finding, FrameRow, Observation
+from fbsdetect.store.models import AuditEntry, Detection, Finding, FrameRow, IngestRecord, Observation
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,13 @@ AUDITED: dict[str, Table] = {
     "observation": Observation.__table__,  # type: ignore[dict-item]
     "detection": Detection.__table__,  # type: ignore[dict-item]
     "finding": Finding.__table__,  # type: ignore[dict-item]
+    "ingest_record": IngestRecord.__table__,  # type: ignore[dict-item]
 }
+# the rows of a table that the log covers: a node's observation record is audited as its
+# `observation` row (the record row only links it); its detection and health records are
+# their `ingest_record` rows
+_INGEST: Table = IngestRecord.__table__  # type: ignore[assignment]
+AUDITED_WHERE: dict[str, Any] = {"ingest_record": _INGEST.c.kind != "observation"}
 FRAMES_KEY = "__frames__"
 AUDIT_TABLE: Table = AuditEntry.__table__  # type: ignore[assignment]
 FRAME_TABLE: Table = FrameRow.__table__  # type: ignore[assignment]
@@ -302,6 +308,7 @@ class _Digester:
 
     def __init__(self, table: Table, frames: bool, raw_json: bool = False) -> None:
         self.names = [c.name for c in table.columns]
+        assert self.names[0] == "id", table.name  # rows are keyed by their first value
         self.json_cols = {c.name for c in table.columns if isinstance(c.type, JSON)}
         keys = sorted([*self.names, FRAMES_KEY] if frames else self.names)
         pos = {n: i for i, n in enumerate(self.names)}
@@ -452,18 +459,22 @@ def copy_rows(conn: Connection, table: Table, names: Sequence[str], rows: Iterab
                                   dialect=conn.dialect) from exc
 
 
-def seal_existing(conn: Connection) -> int:
-    """`baseline` entries for every audited row that has none (the migration that
-    creates the log seals the rows written before it). Returns the number sealed."""
+def seal_existing(conn: Connection, tables: Sequence[str] = ("observation", "detection", "finding")) -> int:
+    """`baseline` entries for every audited row of `tables` that has none (the migration that
+    creates the log seals the rows written before it; a later one, the rows of a table that
+    enters the log then). Returns the number sealed."""
     from sqlalchemy import inspect
 
     insp = inspect(conn)
-    present = {t: {c["name"] for c in insp.get_columns(t)} for t in [*AUDITED, FRAME_TABLE.name]}
+    present = {t: {c["name"] for c in insp.get_columns(t)} for t in [*tables, FRAME_TABLE.name]}
     n = 0
-    for table_name, table in AUDITED.items():
+    for table_name in tables:
+        table = AUDITED[table_name]
         have = select(AUDIT_TABLE.c.row_id).where(AUDIT_TABLE.c.table_name == table_name)
-        ids = [int(r[0]) for r in conn.execute(select(table.c.id).where(table.c.id.not_in(have))
-                                                .order_by(table.c.id))]
+        q = select(table.c.id).where(table.c.id.not_in(have))
+        if table_name in AUDITED_WHERE:
+            q = q.where(AUDITED_WHERE[table_name])
+        ids = [int(r[0]) for r in conn.execute(q.order_by(table.c.id))]
         for i in range(0, len(ids), 20_000):
             n += record_rows(conn, ((table_name, x, "baseline") for x in ids[i:i + 20_000]), present=present)
     return n
@@ -471,7 +482,13 @@ def seal_existing(conn: Connection) -> int:
 
 # -- the ORM hook ---------------------------------------------------------------------
 
-_CLASS_TABLE: dict[type, str] = {Observation: "observation", Detection: "detection", Finding: "finding"}
+_CLASS_TABLE: dict[type, str] = {Observation: "observation", Detection: "detection", Finding: "finding",
+                                  IngestRecord: "ingest_record"}
+
+
+def _covered(obj: Any) -> bool:
+    """Whether the log covers this object's row (`AUDITED_WHERE`)."""
+    return not isinstance(obj, IngestRecord) or obj.kind != "observation"
 
 
 def _touched(session: Session) -> dict[tuple[str, int], str]:
@@ -492,7 +509,8 @@ def _after_flush(session: Session, _ctx: Any) -> None:
     for obj in session.new:
         name = _CLASS_TABLE.get(type(obj))
         if name is not None:
-            _mark(session, name, obj.id, "insert")
+            if _covered(obj):
+                _mark(session, name, obj.id, "insert")
         elif isinstance(obj, FrameRow):
             _mark(session, "observation", obj.observation_id, "update")
     for obj in session.dirty:
@@ -500,13 +518,15 @@ def _after_flush(session: Session, _ctx: Any) -> None:
             continue
         name = _CLASS_TABLE.get(type(obj))
         if name is not None:
-            _mark(session, name, obj.id, "update")
+            if _covered(obj):
+                _mark(session, name, obj.id, "update")
         elif isinstance(obj, FrameRow):
             _mark(session, "observation", obj.observation_id, "update")
     for obj in session.deleted:
         name = _CLASS_TABLE.get(type(obj))
         if name is not None:
-            _mark(session, name, obj.id, "delete")
+            if _covered(obj):
+                _mark(session, name, obj.id, "delete")
         elif isinstance(obj, FrameRow):
             _mark(session, "observation", obj.observation_id, "update")
 
@@ -528,6 +548,8 @@ def _do_orm_execute(state: ORMExecuteState) -> Any:
     q = select(key_col).distinct()
     if where is not None:
         q = q.where(where)
+    if name in AUDITED_WHERE and not frame:
+        q = q.where(AUDITED_WHERE[name])
     ids = [int(r[0]) for r in state.session.execute(q)
            if r[0] is not None]
     result = state.invoke_statement()
@@ -647,14 +669,22 @@ def _latest_entries(conn: Connection, table_name: str) -> Iterator[Any]:
     return _stream(conn, stmt)
 
 
-def _check_table(conn: Connection, table_name: str, rep: VerifyReport) -> None:
+def _check_table(conn: Connection, table_name: str, rep: VerifyReport,
+                 present: dict[str, set[str]] | None = None) -> None:
+    """`present`: the columns each table has (a database of an older schema is checked as it is)."""
     table = AUDITED[table_name]
-    rows = _stream(conn, select(table).order_by(table.c.id))
+    cols = _columns(table, present)
+    names = [c.name for c in cols]
+    q = select(*cols)
+    if table_name in AUDITED_WHERE:
+        q = q.where(AUDITED_WHERE[table_name])
+    rows = _stream(conn, q.order_by(table.c.id))
     entries = _latest_entries(conn, table_name)
     frames: Iterator[Any] | None = None
     pending_frame: Any = None
     if table_name == "observation":
-        frames = _stream(conn, select(FRAME_TABLE).order_by(FRAME_TABLE.c.observation_id, FRAME_TABLE.c.id))
+        frames = _stream(conn, select(*_columns(FRAME_TABLE, present)).order_by(FRAME_TABLE.c.observation_id,
+                                                                                 FRAME_TABLE.c.id))
 
     def frames_of(obs_id: int) -> list[Any]:
         nonlocal pending_frame
@@ -703,7 +733,7 @@ def _check_table(conn: Connection, table_name: str, rep: VerifyReport) -> None:
         else:
             # fast path: the row over today's columns (an entry names the same ones unless the
             # schema changed since); the entry's own column list only on a mismatch
-            canon = canonical_row(table, row)
+            canon = canonical_row(table, row, names)
             fdig = frames_digest(frames_of(rid)) if frames is not None else None
             if fdig is not None:
                 canon[FRAMES_KEY] = fdig
@@ -737,8 +767,15 @@ def verify_db(store: Any, *, max_listed: int = 1000) -> VerifyReport:
         if engine.dialect.name == "sqlite":
             conn.exec_driver_sql("BEGIN")  # one read snapshot (WAL) for every cursor below
         _walk_chain(conn, rep)
-        for name in AUDITED:
-            _check_table(conn, name, rep)
+        from sqlalchemy import inspect
+
+        insp = inspect(conn)
+        tables = set(insp.get_table_names())
+        present = {t: {c["name"] for c in insp.get_columns(t)} for t in [*AUDITED, FRAME_TABLE.name]
+                   if t in tables}
+        for name in AUDITED:  # a database of an older schema is checked as it is
+            if name in tables:
+                _check_table(conn, name, rep, present)
         conn.rollback()
     return rep
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -110,11 +111,13 @@ def test_two_writers_racing_store_each_record_once(pg_url: str) -> None:
     assert verify_db(stores[0]).ok
     # deterministic: another transaction inserts (n1, 405) after this writer's check and
     # commits while its COPY waits on the unique key
-    import psycopg
+    from fbsdetect.store import audit
 
-    other = psycopg.connect(pg_url)
-    other.execute("INSERT INTO ingest_record (node, seq, kind, via, received_at, data) "
-                  "VALUES ('n1', 405, 'health', 'http', now(), '{}')")
+    other = stores[1].engine.connect()  # another server process: its record, audited, not committed yet
+    other.begin()
+    rid = other.execute(text("INSERT INTO ingest_record (node, seq, kind, via, received_at, data) "
+                             "VALUES ('n1', 405, 'health', 'http', now(), '{}') RETURNING id")).scalar_one()
+    audit.record_rows(other, [("ingest_record", int(rid), "insert")])
     out: list[Any] = []
     t = threading.Thread(target=lambda: out.append(ings[0].ingest(who, _records("n1", range(401, 411)),
                                                                   via="http")))
@@ -208,3 +211,56 @@ def test_the_bulk_entry_hashes_are_entry_hash_s() -> None:
             assert e["hash"] == entry_hash(prev, e["seq"], now, table, row_id, action, digest, fields)
             prev = e["hash"]
         assert [e["seq"] for e in out] == [42, 43, 44, 45]
+
+
+def test_detection_and_health_records_are_in_the_chain(db_url: str) -> None:
+    """A node's detection and health records are audited as their `ingest_record` rows (on both
+    writer paths); an edit of one behind fbsdetect's back is found; observation records stay
+    audited through their observation rows only."""
+    store = open_store(db_url)
+    ing = Ingestor(store)
+    who = lookup(store, register_node(store, "n1")["token"])
+    assert who is not None
+    det = {"id": 4, "severity": "high", "score": 0.9, "cell": {"cid": 7}, "rules": [{"id": "x"}],
+           "text": "短信 \u2028 \"q\""}
+    recs = [*_records("n1", range(1, 6)), (50, "detection", det), (51, "health", {"outbox_depth": 2})]
+    assert ing.ingest_many([ing.prepare(who, recs, via="http")])[0].stored == 7
+    rep = verify_db(store)
+    assert rep.ok, rep.lines()
+    assert rep.rows["ingest_record"] == 2 and rep.rows["observation"] == 5
+    with store.engine.connect() as conn:
+        a = AuditEntry
+        entries = conn.execute(select(a.row_id, a.row_digest, a.fields).where(a.table_name == "ingest_record")
+                               ).all()
+        again = _current_digests(conn, "ingest_record", [int(e.row_id) for e in entries])
+        for e in entries:
+            assert (e.row_digest, e.fields) == (again[int(e.row_id)][0], _dumps(again[int(e.row_id)][1]))
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE ingest_record SET data = '{\"id\": 4, \"severity\": \"low\"}' "
+                          "WHERE kind = 'detection'"))
+    lines = verify_db(store).lines()
+    assert len(lines) == 1 and "ingest_record" in lines[0] and "data changed" in lines[0], lines
+    with store.engine.begin() as conn:  # hidden as an observation record: the entry's row is missing
+        conn.execute(text("UPDATE ingest_record SET kind = 'observation' WHERE kind = 'detection'"))
+    lines = verify_db(store).lines()
+    assert len(lines) == 1 and "deleted" in lines[0], lines
+    store.close()
+
+
+def test_the_migration_seals_the_records_stored_before_it(tmp_path: Path) -> None:
+    from alembic import command
+
+    from fbsdetect.store.db import _alembic_config, make_engine
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    eng = make_engine(url)
+    command.upgrade(_alembic_config(eng), "0006")
+    with eng.begin() as conn:
+        for seq, kind in ((1, "detection"), (2, "health"), (3, "observation")):
+            conn.execute(text("INSERT INTO ingest_record (node, seq, kind, via, received_at, data) VALUES "
+                              f"('n1', {seq}, '{kind}', 'http', '2026-12-01 10:00:00', '{{\"a\": 1}}')"))
+    eng.dispose()
+    store = open_store(url)  # to head: 0007 seals the two records the log covers
+    rep = verify_db(store)
+    assert rep.ok and rep.rows["ingest_record"] == 2 and rep.entries == 2, rep.lines()
+    store.close()
