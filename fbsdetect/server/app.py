@@ -263,11 +263,22 @@ def create_app(store: Any, *, ingestor: Ingestor | None = None, worker: Any = No
         with store.session() as s:
             if s.get(Detection, detection_id) is None:
                 raise HTTPException(404, _("no such detection"))
+        import shutil
+
+        from starlette.background import BackgroundTask
+
         from fbsdetect.export.evidence import build_evidence
 
-        out = Path(tempfile.mkdtemp(prefix="fbsdetect-evidence-")) / f"evidence-{detection_id}.zip"
-        build_evidence(store, detection_id, out, pdf=False)
-        return FileResponse(out, media_type="application/zip", filename=out.name)
+        folder = Path(tempfile.mkdtemp(prefix="fbsdetect-evidence-"))
+        out = folder / f"evidence-{detection_id}.zip"
+        try:
+            build_evidence(store, detection_id, out, pdf=False)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        # the package's folder goes once the answer is sent (a package can be hundreds of MB)
+        return FileResponse(out, media_type="application/zip", filename=out.name,
+                            background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))
 
     @app.post("/api/v1/analyze", summary="run the detection engine over all ingested observations now",
               responses=AUTH_ERRORS)
@@ -376,9 +387,10 @@ td,th{{border:1px solid #ccc;padding:2px 6px}} iframe{{width:100%;height:60vh;bo
         if state.get(("map", lang)) is None or now - state.get(("map_at", lang), -1e9) > map_refresh_s:
             from fbsdetect.mapping import write_map
 
-            d = Path(tempfile.mkdtemp(prefix="fbsdetect-map-"))
-            write_map(store, d / "map.html", title=_("fbsdetect fleet"))
-            state[("map", lang)], state[("map_at", lang)] = (d / "map.html").read_text(encoding="utf-8"), now
+            with tempfile.TemporaryDirectory(prefix="fbsdetect-map-") as d:  # only the text is kept
+                write_map(store, Path(d) / "map.html", title=_("fbsdetect fleet"))
+                state[("map", lang)] = (Path(d) / "map.html").read_text(encoding="utf-8")
+            state[("map_at", lang)] = now
         return HTMLResponse(state[("map", lang)])
 
     return app

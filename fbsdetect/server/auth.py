@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import os
 import re
 import secrets
@@ -29,6 +30,8 @@ from sqlalchemy import select
 
 from fbsdetect.errors import BadUsage
 from fbsdetect.i18n import _
+
+log = logging.getLogger(__name__)
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 ROLES = ("node", "investigator", "admin")
@@ -57,6 +60,8 @@ def check_name(name: str, what: str = "node") -> str:
             if what == "user" else \
             _("node name {name}: 1-64 characters of A-Z a-z 0-9 _ . - (starting with a letter or digit)")
         raise BadUsage(msg.format(name=repr(name)))
+    if what == "node" and name == INGEST_USER:  # the server's own broker account (reads every topic)
+        raise BadUsage(_("node name {name}: reserved for the server's MQTT ingest").format(name=repr(name)))
     return name
 
 
@@ -149,7 +154,11 @@ def write_mosquitto_files(store: Any, directory: str | os.PathLike[str], *,
     with store.session() as s:
         nodes = [(n.mqtt_username, n.mqtt_password_hash) for n in
                  s.scalars(select(FleetNode).where(FleetNode.enabled.is_(True)).order_by(FleetNode.name))]
-    lines = [f"{INGEST_USER}:{mosquitto_hash(ingest_password)}"] + [f"{u}:{h}" for u, h in nodes if h]
+    if any(u == INGEST_USER for u, _h in nodes):  # registered before the name was reserved
+        log.warning("node %s left out of the broker's passwd: the name is the server's ingest account",
+                    INGEST_USER)
+    lines = [f"{INGEST_USER}:{mosquitto_hash(ingest_password)}"] + [f"{u}:{h}" for u, h in nodes
+                                                                    if h and u != INGEST_USER]
     acl = ["# written by fbsdetect serve from the node registry: do not edit",
            f"user {INGEST_USER}", "topic read fbsdetect/v1/#", "",
            "# every node: publish below its own name only, read nothing",

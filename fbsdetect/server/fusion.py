@@ -30,6 +30,7 @@ def node_incidents(store: Any) -> list[dict[str, Any]]:
     from fbsdetect.store.models import IngestRecord
 
     latest: dict[tuple[str, Any], tuple[int, dict[str, Any]]] = {}
+    unreadable = 0
     with store.session() as s:
         q = select(IngestRecord.node, IngestRecord.seq, IngestRecord.data).where(
             IngestRecord.kind == "detection")
@@ -37,37 +38,56 @@ def node_incidents(store: Any) -> list[dict[str, Any]]:
             if not isinstance(data, dict):
                 continue
             key = (node, data.get("id"))
+            try:
+                hash(key)
+            except TypeError:  # an id that is a list or an object
+                unreadable += 1
+                continue
             if key not in latest or latest[key][0] < seq:
                 latest[key] = (seq, data)
     merged: dict[tuple[Any, ...], dict[str, Any]] = {}
     for (node, _), (_seq, d) in sorted(latest.items(), key=lambda kv: (kv[0][0], kv[1][0])):
-        c = d.get("cell")
-        cell: dict[str, Any] = c if isinstance(c, dict) else {}
-        ident = tuple(cell.get(k) for k in IDENTITY)
-        inc = merged.setdefault(ident, {"cell": dict(zip(IDENTITY, ident, strict=True)), "nodes": [],
-                                        "severity": "low", "score": 0.0, "first_seen": None,
-                                        "last_seen": None, "reports": 0, "rules": []})
-        inc["reports"] += 1
-        if node not in inc["nodes"]:
-            inc["nodes"].append(node)
-        sev = str(d.get("severity") or "low")
-        if SEVERITY_ORDER.get(sev, 0) > SEVERITY_ORDER.get(inc["severity"], 0):
-            inc["severity"] = sev
         try:
-            inc["score"] = max(inc["score"], float(d.get("score") or 0.0))
-        except (TypeError, ValueError):
-            pass
-        for k, pick in (("first_seen", min), ("last_seen", max)):
-            v = d.get(k)
-            if isinstance(v, str):
-                inc[k] = v if inc[k] is None else pick(inc[k], v)
-        for r in d.get("rules") or []:
-            rid = r.get("id") if isinstance(r, dict) else None
-            if rid and rid not in inc["rules"]:
-                inc["rules"].append(rid)
+            _merge(merged, node, d)
+        except (TypeError, ValueError, AttributeError):  # a record stored before ingest checked
+            unreadable += 1                              # detections' fields: skipped, said once
+    if unreadable:
+        log.warning("node incidents: %d stored detection record(s) of unreadable shape skipped", unreadable)
     out = list(merged.values())
     out.sort(key=lambda x: (-SEVERITY_ORDER.get(x["severity"], 0), -x["score"]))
     return out
+
+
+def _merge(merged: dict[tuple[Any, ...], dict[str, Any]], node: str, d: dict[str, Any]) -> None:
+    """Adds one node's detection record to the incident of its cell identity."""
+    c = d.get("cell")
+    cell: dict[str, Any] = c if isinstance(c, dict) else {}
+    ident = tuple(cell.get(k) for k in IDENTITY)
+    hash(ident)  # an unhashable identity (a list) is an unreadable record: TypeError before any change
+    rules = d.get("rules") or []
+    if not isinstance(rules, list):
+        raise TypeError("rules: not a list")
+    inc = merged.setdefault(ident, {"cell": dict(zip(IDENTITY, ident, strict=True)), "nodes": [],
+                                    "severity": "low", "score": 0.0, "first_seen": None,
+                                    "last_seen": None, "reports": 0, "rules": []})
+    inc["reports"] += 1
+    if node not in inc["nodes"]:
+        inc["nodes"].append(node)
+    sev = str(d.get("severity") or "low")
+    if SEVERITY_ORDER.get(sev, 0) > SEVERITY_ORDER.get(inc["severity"], 0):
+        inc["severity"] = sev
+    try:
+        inc["score"] = max(inc["score"], float(d.get("score") or 0.0))
+    except (TypeError, ValueError):
+        pass
+    for k, pick in (("first_seen", min), ("last_seen", max)):
+        v = d.get(k)
+        if isinstance(v, str):
+            inc[k] = v if inc[k] is None else pick(inc[k], v)
+    for r in rules:
+        rid = r.get("id") if isinstance(r, dict) else None
+        if isinstance(rid, str) and rid and rid not in inc["rules"]:
+            inc["rules"].append(rid)
 
 
 class Analyzer:
