@@ -140,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
     analyzer = Analyzer(store, load_profile(args.profile), args.analyze_every_s)
     analyzer.start()
     app: Any
+    status: Any = None
     if args.workers == 1:
         app = create_app(store, ingestor=ingestor, worker=worker, analyzer=analyzer, mosquitto=mosq,
                          map_refresh_s=args.map_refresh_s)
@@ -153,9 +154,15 @@ def run(args: argparse.Namespace) -> int:
         # file only this user reads, its path in the workers' environment
         fd, cfg_path = tempfile.mkstemp(prefix="fbsdetect-serve-", suffix=".json")
         os.fchmod(fd, 0o600)
+        if worker is not None:  # its state, rewritten every second, for the workers' /healthz
+            from fbsdetect.server.mqtt_worker import StatusFile
+
+            status = StatusFile(cfg_path[:-len(".json")] + ".mqtt.json")
+            status.start_writing(worker)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump({"db": db_url, "profile": args.profile, "mosquitto": mosq,
-                       "map_refresh_s": args.map_refresh_s, "lang": i18n.current()}, f)
+                       "map_refresh_s": args.map_refresh_s, "lang": i18n.current(),
+                       "mqtt_status": status.path if status is not None else None}, f)
         os.environ["FBSDETECT_SERVE_WORKER"] = cfg_path
         app = "fbsdetect.server.app:worker_app"
     logging.getLogger(__name__).info("serving on %s:%d", args.host, args.port)
@@ -166,6 +173,9 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if args.workers > 1:
             Path(os.environ.pop("FBSDETECT_SERVE_WORKER")).unlink(missing_ok=True)
+        if status is not None:
+            status.stop()
+            Path(status.path).unlink(missing_ok=True)
         analyzer.stop()
         if worker is not None:
             worker.stop()

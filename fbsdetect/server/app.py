@@ -399,8 +399,9 @@ td,th{{border:1px solid #ccc;padding:2px 6px}} iframe{{width:100%;height:60vh;bo
 def worker_app() -> Any:
     """The app of one `serve --workers N` process (uvicorn calls this factory in each): its own
     connection pool and ingest writer, an analyzer for POST /api/v1/analyze; the MQTT worker
-    and the periodic analysis run in the main process only. /healthz and /api/v1/stats describe
-    the process that answers."""
+    and the periodic analysis run in the main process only. /healthz shows that worker's state
+    as the main process last wrote it (`mqtt_worker.StatusFile`); /api/v1/stats describes the
+    process that answers."""
     import os
 
     from fbsdetect.scan.profile import load_profile
@@ -415,7 +416,13 @@ def worker_app() -> Any:
     store = open_store(cfg["db"])
     ing = Ingestor(store)
     ing.start_writer()
-    return create_app(store, ingestor=ing, analyzer=Analyzer(store, load_profile(cfg["profile"]), 0),
+    worker = None
+    if cfg.get("mqtt_status"):  # the main process's MQTT worker, as it last wrote its state
+        from fbsdetect.server.mqtt_worker import StatusFile
+
+        worker = StatusFile(cfg["mqtt_status"])
+    return create_app(store, ingestor=ing, worker=worker,
+                      analyzer=Analyzer(store, load_profile(cfg["profile"]), 0),
                       mosquitto=cfg["mosquitto"], map_refresh_s=float(cfg["map_refresh_s"]))
 
 

@@ -245,3 +245,59 @@ class MqttWorker:
             except Exception:
                 pass
         self.ingestor.count("mqtt_messages", len(batch))
+
+
+class StatusFile:
+    """The MQTT worker's state shared with `serve --workers N`'s HTTP worker processes (their
+    /healthz): the main process, which runs the worker, rewrites a small JSON file every
+    `every_s` (`start_writing`); a worker process reads it (`connected`, `alive`). A file not
+    rewritten for `stale_s` means the main process's worker is gone: not alive, not connected."""
+
+    def __init__(self, path: str, *, every_s: float = 1.0, stale_s: float = 5.0) -> None:
+        self.path = path
+        self.every_s = every_s
+        self.stale_s = stale_s
+        self._stop = threading.Event()
+
+    def write(self, worker: MqttWorker) -> None:
+        import os
+
+        tmp = f"{self.path}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump({"connected": bool(worker.connected), "worker_alive": bool(worker.alive),
+                       "time": time.time()}, f)
+        os.replace(tmp, self.path)
+
+    def start_writing(self, worker: MqttWorker) -> None:
+        def run() -> None:
+            while not self._stop.is_set():
+                try:
+                    self.write(worker)
+                except OSError as exc:
+                    log.warning("mqtt status file %s: %s", self.path, exc)
+                self._stop.wait(self.every_s)
+
+        self.write(worker)
+        threading.Thread(target=run, name="mqtt-status", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                d = json.load(f)
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(d, dict) or not isinstance(d.get("time"), int | float) or \
+                time.time() - d["time"] > self.stale_s:
+            return {}
+        return d
+
+    @property
+    def connected(self) -> bool:
+        return bool(self._read().get("connected"))
+
+    @property
+    def alive(self) -> bool:
+        return bool(self._read().get("worker_alive"))

@@ -149,3 +149,37 @@ def test_several_worker_processes_share_one_chain(pg_url: str, tmp_path: Path) -
         p.terminate()
         p.wait(20)
         store.close()
+
+
+def test_healthz_of_the_worker_processes_shows_the_mqtt_worker(broker: Any, tmp_path: Path) -> None:
+    """`serve --workers 2`: the MQTT worker runs in the main process; whichever process answers,
+    /healthz says whether it is connected, and says so no longer once the broker is gone."""
+    db, mosq, _store = broker
+    port = free_port()
+    with open(tmp_path / "serve.log", "wb") as f:
+        p = subprocess.Popen([sys.executable, "-m", "fbsdetect", "--db", db, "serve", "--port", str(port),
+                              "--analyze-every-s", "0", "--mqtt", mosq.ingest_url, "--workers", "2"],
+                             stdout=f, stderr=subprocess.STDOUT)
+
+    def healths(n: int = 6) -> list[dict[str, Any]]:
+        out = []
+        for _ in range(n):  # a connection each: either worker may answer
+            out.append(httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).json())
+        return out
+
+    try:
+        wait_port(port, 60)
+        deadline = time.monotonic() + 40
+        while not all(h.get("mqtt", {}).get("connected") for h in healths()):
+            assert time.monotonic() < deadline, healths()
+            time.sleep(0.5)
+        assert all(h["mqtt"] == {"connected": True, "worker_alive": True} for h in healths())
+        mosq.stop()
+        deadline = time.monotonic() + 40
+        while any(h["mqtt"]["connected"] for h in healths()):
+            assert time.monotonic() < deadline, healths()
+            time.sleep(0.5)
+        assert all(h["mqtt"]["worker_alive"] for h in healths())  # alive, reconnecting
+    finally:
+        p.terminate()
+        p.wait(20)
