@@ -48,6 +48,7 @@ from typing import IO, Any
 import numpy as np
 
 from fbsdetect.errors import BadInput
+from fbsdetect.i18n import _
 
 MAX_LINE_BYTES = 65536
 BLOCK_BYTES = 1 << 20   # read at a time by LineReader.blocks (a block's lines are parsed together)
@@ -116,13 +117,14 @@ class LineReader:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
         if not os.path.exists(self.path):
-            raise BadInput("no such registry file", source=self.path)
+            raise BadInput(_("no such registry file"), source=self.path)
         if os.path.isdir(self.path):
-            raise BadInput("is a directory, expected a registry CSV file", source=self.path)
+            raise BadInput(_("is a directory, expected a registry CSV file"), source=self.path)
         try:
             raw = open(self.path, "rb")
         except OSError as exc:
-            raise BadInput(f"cannot be read: {exc.strerror or exc}", source=self.path) from None
+            raise BadInput(_("cannot be read: {error}").format(error=exc.strerror or exc),
+                           source=self.path) from None
         self._raw = raw
         self.compression: str | None = None
         self.damage: str | None = None
@@ -132,7 +134,8 @@ class LineReader:
             raw.seek(0)
         except OSError as exc:
             raw.close()
-            raise BadInput(f"cannot be read: {exc.strerror or exc}", source=self.path) from None
+            raise BadInput(_("cannot be read: {error}").format(error=exc.strerror or exc),
+                           source=self.path) from None
         self.compression = _compression(magic)
         self._f: IO[bytes]
         if self.compression == "gzip":
@@ -143,8 +146,8 @@ class LineReader:
             self._f = lzma.LZMAFile(raw, "rb")
         elif self.compression == "zip":
             raw.close()
-            raise BadInput("is a zip archive; unzip it and import the CSV inside (gzip, bzip2 and xz are "
-                           "read directly)", source=self.path)
+            raise BadInput(_("is a zip archive; unzip it and import the CSV inside (gzip, bzip2 and xz are "
+                            "read directly)"), source=self.path)
         else:
             self._f = raw
 
@@ -291,20 +294,21 @@ def _split_header(text: str) -> tuple[str, list[str]]:
 def detect_format(first_line: bytes, *, source: str, forced: str | None = None) -> CsvFormat:
     """The file's format from its first line (BOM already removed). BadInput when it is neither."""
     if b"\x00" in first_line:
-        raise BadInput("line 1: contains NUL bytes: the file looks like UTF-16/UTF-32 text or binary data; "
-                       "registry CSV must be UTF-8 (iconv -f UTF-16 -t UTF-8)", source=source)
+        raise BadInput(_("line 1: contains NUL bytes: the file looks like UTF-16/UTF-32 text or binary "
+                        "data; registry CSV must be UTF-8 (iconv -f UTF-16 -t UTF-8)"), source=source)
     try:
         text = first_line.decode("utf-8").rstrip("\r\n")
     except UnicodeDecodeError:
-        raise BadInput("line 1: the header is not UTF-8 text (binary data, or an 8-bit encoding?): expected "
-                       f"the OpenCellID header {','.join(OPENCELLID_COLUMNS)}", source=source) from None
+        raise BadInput(_("line 1: the header is not UTF-8 text (binary data, or an 8-bit encoding?): "
+                        "expected the OpenCellID header {header}").format(
+            header=",".join(OPENCELLID_COLUMNS)), source=source) from None
     if "\r" in text:
-        raise BadInput("line 1: the lines end with CR only (an old Mac text file?); convert the line ends "
-                       "to LF or CRLF", source=source)
+        raise BadInput(_("line 1: the lines end with CR only (an old Mac text file?); convert the line ends "
+                        "to LF or CRLF"), source=source)
     if not text.strip():
-        raise BadInput("line 1 is empty: expected the OpenCellID header "
-                       f"{','.join(OPENCELLID_COLUMNS)} or a licensed-site header "
-                       f"{','.join(LICENSED_COLUMNS)}", source=source)
+        raise BadInput(_("line 1 is empty: expected the OpenCellID header {header} or a licensed-site header "
+                         "{licensed}").format(
+            header=",".join(OPENCELLID_COLUMNS), licensed=",".join(LICENSED_COLUMNS)), source=source)
     delim, names = _split_header(text)
     canon = [_canon(n) for n in names]
     lower = {c.lower() for c in canon}
@@ -321,9 +325,10 @@ def detect_format(first_line: bytes, *, source: str, forced: str | None = None) 
         kind, required, known = "licensed", _LIC_REQUIRED, LICENSED_COLUMNS
     else:
         shown = text if len(text) <= 100 else text[:100] + "..."
-        raise BadInput(f"line 1: not a registry header: {shown!r}; expected the OpenCellID/MLS header "
-                       f"{','.join(OPENCELLID_COLUMNS)} or a licensed-site header "
-                       f"{','.join(LICENSED_COLUMNS)} (arfcn,bsic optional)", source=source)
+        raise BadInput(_("line 1: not a registry header: {shown!r}; expected the OpenCellID/MLS header "
+                        "{header} or a licensed-site header {licensed} (arfcn,bsic optional)").format(
+            shown=shown, header=",".join(OPENCELLID_COLUMNS), licensed=",".join(LICENSED_COLUMNS)),
+            source=source)
     index: dict[str, int] = {}
     ignored: list[str] = []
     for i, c in enumerate(canon):
@@ -334,8 +339,8 @@ def detect_format(first_line: bytes, *, source: str, forced: str | None = None) 
     missing = [c for c in required if c not in index]
     if missing:
         label = "OpenCellID/MLS" if kind == "opencellid" else "licensed-site"
-        raise BadInput(f"line 1: the {label} header lacks column(s) {', '.join(missing)} "
-                       f"(expected {','.join(known)})", source=source)
+        raise BadInput(_("line 1: the {label} header lacks column(s) {missing} (expected {expected})").format(
+            label=label, missing=", ".join(missing), expected=",".join(known)), source=source)
     return CsvFormat(kind, delim, index, len(names), ignored=tuple(ignored))
 
 
@@ -681,14 +686,16 @@ class BBox:
         try:
             s, w, n, e = (float(p) for p in parts)
         except ValueError:
-            raise BadUsage(f"--bbox {text!r}: expected S,W,N,E in degrees, "
-                           "e.g. 39.4,115.4,41.1,117.5") from None
+            raise BadUsage(_("--bbox {text!r}: expected S,W,N,E in degrees, e.g. "
+                             "39.4,115.4,41.1,117.5").format(text=text)) from None
         if not all(math.isfinite(v) for v in (s, w, n, e)):
-            raise BadUsage(f"--bbox {text!r}: values must be finite")
+            raise BadUsage(_("--bbox {text!r}: values must be finite").format(text=text))
         if not (-90 <= s <= 90 and -90 <= n <= 90 and -180 <= w <= 180 and -180 <= e <= 180):
-            raise BadUsage(f"--bbox {text!r}: latitudes must be within -90..90, longitudes -180..180")
+            raise BadUsage(_("--bbox {text!r}: latitudes must be within -90..90, longitudes "
+                             "-180..180").format(text=text))
         if s > n:
-            raise BadUsage(f"--bbox {text!r}: south {s:g} is north of north {n:g} (order is S,W,N,E)")
+            raise BadUsage(_("--bbox {text!r}: south {s:g} is north of north {n:g} (order is "
+                             "S,W,N,E)").format(text=text, s=s, n=n))
         return cls(s, w, n, e)
 
     def contains(self, lat: float, lon: float) -> bool:

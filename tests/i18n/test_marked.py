@@ -51,7 +51,6 @@ EXCLUDED: dict[str, str] = {
     # a developer's training script for the SMS categoriser (python -m fbsdetect.sms.train)
     "fbsdetect/sms/train.py": "developer tool, not part of the product's interface",
     # not marked yet (error texts of options and input files: said once, exit 2); owner in /work/coord.md
-    "fbsdetect/detect/registry_csv.py": "not marked yet (registry file errors; registry helper's file)",
     "fbsdetect/detect/registry_import.py": "not marked yet (registry file errors; registry helper's file)",
     # a GIS data file like the CSV exports: its folder names stay the same in every language
     "fbsdetect/export/kml.py": "GIS export (data, language-independent like the CSV files)",
