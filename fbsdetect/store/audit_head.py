@@ -10,8 +10,10 @@ notebook) closes that: entries up to it are fixed by its hash, so any change to 
 that existed then must show as an entry after it, and the entry says which columns
 changed (each entry keeps a digest per column). What a later analysis rewrites as a
 matter of course (an observation's `detection_id`; detections and findings, which are
-results, not evidence) is counted, not failed; any other change to an observation or
-a node's record after the head, or its deletion, is a problem named row by row.
+results, not evidence) is counted, not failed; any other change to an observation (its
+frames included) or a node's record after the head, or its deletion, is a problem
+named row by row. The comparison is with the rows as they are now, not with what the
+entries after the head claim (those may be the forger's own).
 """
 
 from __future__ import annotations
@@ -22,12 +24,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, inspect, select
 from sqlalchemy.engine import Connection
 
 from fbsdetect.errors import BadUsage
 from fbsdetect.i18n import _
-from fbsdetect.store.audit import AUDIT_TABLE, Problem
+from fbsdetect.store.audit import AUDIT_TABLE, FRAME_TABLE, Problem, _current_digests
 
 EVIDENCE_TABLES = ("observation", "ingest_record")  # what is measured; detections are re-derived
 ROUTINE_COLUMNS = {"observation": {"detection_id"}}  # set by every analysis
@@ -90,30 +92,32 @@ def check_head(conn: Connection, seq: int, hash_prefix: str, *, max_listed: int 
                                                     "up to the recorded head was rewritten").format(
             seq=seq, h=str(h)[:16], r=hash_prefix[:16])))
         return rep
-    # the newest entry after the head of each row that entries after the head touch
-    newest: dict[tuple[str, int], tuple[str, dict[str, str]]] = {}
-    for t, rid, action, fields in conn.execute(
-            select(a.table_name, a.row_id, a.action, a.fields).where(a.seq > seq).order_by(a.seq)):
+    # every row that an entry after the head names, whatever the entry's action or the column
+    # digests it claims: an appended entry is the forger's own, so what counts is the row as it
+    # is now, compared column by column with the row's entry at or before the head
+    touched: dict[str, set[int]] = {}
+    for t, rid in conn.execute(select(a.table_name, a.row_id).where(a.seq > seq).order_by(a.seq)):
         rep.entries_after += 1
-        if action in ("update", "delete"):
-            newest[(t, int(rid))] = (action, _fields(fields))
-    for table in sorted({t for t, _r in newest}):
-        rows = sorted(r for t, r in newest if t == table)
+        touched.setdefault(str(t), set()).add(int(rid))
+    insp = inspect(conn)
+    names = set(insp.get_table_names())
+    for table in sorted(touched):
+        rows = sorted(touched[table])
         before = _at_head(conn, table, rows, seq)
-        for rid in rows:
-            action, now = newest[(table, rid)]
-            was = before.get(rid)
-            if was is None:  # the row was written after the head: not part of what was recorded
-                continue
-            if table not in EVIDENCE_TABLES:
-                rep.routine_updates += 1
-                continue
-            if action == "delete":
+        if table not in EVIDENCE_TABLES or table not in names:
+            rep.routine_updates += sum(1 for r in rows if r in before)
+            continue
+        present = {tn: {c["name"] for c in insp.get_columns(tn)} for tn in (table, FRAME_TABLE.name)
+                   if tn in names}
+        ids = [r for r in rows if r in before]
+        now = _current_digests(conn, table, ids, present) if ids else {}
+        for rid in ids:
+            was = before[rid]
+            if rid not in now:
                 rep.add(Problem("changed", table, rid, _("deleted after the recorded head")))
                 continue
-            # a column the head's entry covered and a later one leaves out counts as changed: verify
-            # checks a row over the columns its newest entry names, so leaving one out would hide it
-            changed = sorted(k for k in was if now.get(k) != was[k]
+            cur = now[rid][1]
+            changed = sorted(k for k in was if k in cur and cur[k] != was[k]
                              and k not in ROUTINE_COLUMNS.get(table, set()))
             if changed:
                 rep.add(Problem("changed", table, rid, _("{cols} changed after the recorded head").format(
@@ -126,16 +130,16 @@ def check_head(conn: Connection, seq: int, hash_prefix: str, *, max_listed: int 
 def _at_head(conn: Connection, table: str, rows: Iterable[int], seq: int) -> dict[int, dict[str, str]]:
     """{row id: the column digests of its newest entry at or before `seq`}."""
     a = AUDIT_TABLE.c
-    out: dict[int, tuple[int, dict[str, str]]] = {}
+    out: dict[int, tuple[int, dict[str, str] | None]] = {}
     ids = list(rows)
     for i in range(0, len(ids), _CHUNK):
         chunk = ids[i:i + _CHUNK]
-        for rid, s, fields in conn.execute(select(a.row_id, a.seq, a.fields).where(and_(
-                a.table_name == table, a.row_id.in_(chunk), a.seq <= seq, a.action != "delete"))):
+        for rid, s, action, fields in conn.execute(select(a.row_id, a.seq, a.action, a.fields).where(and_(
+                a.table_name == table, a.row_id.in_(chunk), a.seq <= seq))):
             prev = out.get(int(rid))
-            if prev is None or int(s) > prev[0]:
-                out[int(rid)] = (int(s), _fields(fields))
-    return {k: v for k, (_s, v) in out.items()}
+            if prev is None or int(s) > prev[0]:  # a row deleted by then did not exist at the head
+                out[int(rid)] = (int(s), None if action == "delete" else _fields(fields))
+    return {k: v for k, (_s, v) in out.items() if v is not None}
 
 
 def _fields(text: str | None) -> dict[str, str]:

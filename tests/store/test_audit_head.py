@@ -86,3 +86,38 @@ def test_a_malformed_head_is_a_usage_error(head: str, tmp_path: Path,
     store.close()  # type: ignore[attr-defined]
     code, _out, err = _verify(capsys, url, "--head", head)
     assert code == 2 and "--head" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("forgery", ["insert", "old-fields"])
+def test_a_forged_entry_cannot_hide_a_change_from_the_head(forgery: str, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """Review (session 4) #16: the appended entry is the forger's own, labelled "insert" rather than
+    "update", or an "update" carrying the edited row's true digest but the head-time column digests: the
+    comparison is with the row as it is now."""
+    from sqlalchemy import insert
+
+    from fbsdetect.store import audit
+
+    store, url = _store_with_three(tmp_path)
+    code, out, _err = _verify(capsys, url, "--json")
+    rep = json.loads(out)
+    head = f"{rep['head_seq']}:{rep['head_hash']}"
+    with store.engine.begin() as c:  # type: ignore[attr-defined]
+        old_fields = c.execute(text("SELECT fields FROM audit_log WHERE table_name = 'observation' "
+                                    "AND row_id = 2 ORDER BY seq DESC LIMIT 1")).scalar()
+        c.execute(text("UPDATE observation SET lat = lat + 0.045, power_dbm = -40 WHERE id = 2"))
+        if forgery == "insert":
+            audit.record_rows(c, [("observation", 2, "insert")])
+        else:
+            seq, h = c.execute(text("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")).first()
+            digest = audit._current_digests(c, "observation", [2])[2][0]
+            now = datetime.now(UTC)
+            eh = audit.entry_hash(h, seq + 1, now, "observation", 2, "update", digest, old_fields)
+            c.execute(insert(audit.AUDIT_TABLE), [{"seq": seq + 1, "time": now, "table_name": "observation",
+                                                   "row_id": 2, "action": "update", "row_digest": digest,
+                                                   "fields": old_fields, "prev_hash": h, "hash": eh}])
+    code, out, _err = _verify(capsys, url)
+    assert code == 0  # the chain alone still sees nothing
+    code, out, err = _verify(capsys, url, "--head", head)
+    assert code == 1 and "observation 2: lat, power_dbm changed after the recorded head" in err, (out, err)
+    store.close()  # type: ignore[attr-defined]
