@@ -16,17 +16,12 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 
-from fbsdetect.server.auth import register_node
-from fbsdetect.store import open_store
-from tests.fleet.support import Server, node_config, node_seqs, server_counts
+from tests.fleet.support import node_config, node_seqs, server_counts
+from tests.node.conftest import Served
 
 
-def test_notify_watchdog_and_sigterm(tmp_path: Path) -> None:
-    db = f"sqlite:///{tmp_path / 'srv.db'}"
-    store = open_store(db)
-    creds = register_node(store, "n1")
-    server = Server(db, tmp_path, None)
-    server.start()
+def test_notify_watchdog_and_sigterm(tmp_path: Path, served: Served) -> None:
+    store, creds, server = served.store, served.creds, served.server
     sock_path = str(tmp_path / "notify.sock")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(sock_path)
@@ -59,5 +54,3 @@ def test_notify_watchdog_and_sigterm(tmp_path: Path) -> None:
     finally:
         if p.poll() is None:
             p.kill()
-        server.stop()
-        store.close()

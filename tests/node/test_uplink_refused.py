@@ -15,17 +15,13 @@ pytest.importorskip("fastapi")
 from fbsdetect.node.daemon import DETECTION_MAX_BYTES, fit_detection
 from fbsdetect.node.outbox import Outbox
 from fbsdetect.node.uplink import HttpsTransport, Uplink
-from fbsdetect.server.auth import register_node
 from fbsdetect.store import open_store
-from tests.fleet.support import Server, server_counts
+from tests.fleet.support import server_counts
+from tests.node.conftest import Served
 
 
-def test_a_refused_record_is_skipped_and_the_rest_go_through(tmp_path: Path) -> None:
-    db = f"sqlite:///{tmp_path / 'srv.db'}"
-    store = open_store(db)
-    c = register_node(store, "n1")
-    server = Server(db, tmp_path, None)
-    server.start()
+def test_a_refused_record_is_skipped_and_the_rest_go_through(tmp_path: Path, served: Served) -> None:
+    store, c, server = served.store, served.creds, served.server
     node_store = open_store(f"sqlite:///{tmp_path / 'n1.db'}")
     try:
         ob = Outbox(node_store, "n1")
@@ -49,6 +45,4 @@ def test_a_refused_record_is_skipped_and_the_rest_go_through(tmp_path: Path) -> 
         assert sorted(per) == [seqs[0], seqs[2], seqs[3]] and n_obs == 2
         assert tr.refused == 1
     finally:
-        server.stop()
         node_store.close()
-        store.close()
