@@ -28,18 +28,53 @@ def key_path() -> Path:
     return Path(base) / "fbsdetect" / "identity.key"
 
 
+KEY_BYTES = 32
+
+
 def load_key(path: Path | None = None) -> bytes:
-    """The per-install key (created on first use)."""
+    """The per-install key (created on first use).
+
+    Made whole or not at all: the key is written to a temporary file beside it, synced,
+    then linked into place, so a reader never sees a half-written (or empty) key, and
+    of several processes starting at once on a fresh install one key wins and every
+    process uses it. A key file that is not exactly 32 bytes is refused (BadInput):
+    with an empty or short key every pseudonym could be recomputed by anyone."""
+    from fbsdetect.errors import BadInput
+    from fbsdetect.i18n import _
+
     p = path or key_path()
     try:
-        return p.read_bytes()
+        key = p.read_bytes()
     except FileNotFoundError:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_bytes(32)
-        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(key)
+        key = _create_key(p)
+    if len(key) != KEY_BYTES:
+        raise BadInput(_("the identity key holds {n} bytes, not {want}: it is damaged; move it away to make "
+                         "a new one (pseudonyms then change)").format(n=len(key), want=KEY_BYTES),
+                       source=str(p))
+    return key
+
+
+def _create_key(p: Path) -> bytes:
+    import tempfile
+
+    p.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(KEY_BYTES)
+    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".identity-", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, key)
+        os.fsync(fd)
+        os.close(fd)
+        fd = -1
+        try:
+            os.link(tmp, p)  # fails if another process linked its key first: then that one is the key
+        except FileExistsError:
+            return p.read_bytes()
         return key
+    finally:
+        if fd >= 0:
+            os.close(fd)
+        os.unlink(tmp)
 
 
 def clear_requested() -> bool:

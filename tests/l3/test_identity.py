@@ -84,3 +84,27 @@ def test_segmented_message_keeps_no_identity_in_clear() -> None:
     seg = identity.pseudonymise_l3(cut, key, segment=True)
     assert len(seg) == len(cut) and tmsi[:3] not in seg and seg[:9] == cut[:9]
     assert identity.pseudonymise_l3(cut, key) == cut  # a complete message that short is malformed: as is
+
+
+def test_a_damaged_key_is_refused_and_a_fresh_one_is_made_whole(tmp_path: Path) -> None:
+    """Review (session 4) #15: an empty or short key file (a power cut between create and write) was used
+    as it was, making every pseudonym recomputable; processes starting at once on a fresh install could
+    read the key half-written or die on the creation race."""
+    import multiprocessing as mp
+
+    from fbsdetect.errors import BadInput
+
+    empty = tmp_path / "empty.key"
+    empty.write_bytes(b"")
+    with pytest.raises(BadInput, match="0 bytes"):
+        identity.load_key(empty)
+    (tmp_path / "short.key").write_bytes(b"x" * 7)
+    with pytest.raises(BadInput, match="7 bytes"):
+        identity.load_key(tmp_path / "short.key")
+    for trial in range(8):
+        p = tmp_path / f"race{trial}" / "identity.key"
+        with mp.get_context("fork").Pool(3) as pool:
+            keys = pool.map(identity.load_key, [p] * 3)
+        assert len(set(keys)) == 1 and len(keys[0]) == 32 and p.read_bytes() == keys[0]
+        assert p.stat().st_mode & 0o777 == 0o600
+        assert [q.name for q in p.parent.iterdir()] == ["identity.key"]  # no temporary file left
