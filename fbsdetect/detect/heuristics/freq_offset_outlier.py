@@ -5,27 +5,37 @@ the other cells of the same sweep (same tuning when possible) of the same
 receiver. The dongle's ppm error shifts every carrier in proportion to its
 frequency, so the common ppm is estimated as the median of offset/frequency
 over the other cells (a second pass without the references that are far
-off themselves) and removed; what is left is the base station's own error.
-Licensed BTSs hold about +-0.05 ppm (within ~45 Hz at 900 MHz);
+off themselves) and removed; what is left is the base station's own error,
+taken as the median over the cell's looks within a minute (one look can be
+off). Licensed BTSs hold about +-0.05 ppm (within ~45 Hz at 900 MHz);
 published field data put fake base stations 229-719 Hz off. Reported from
-150 Hz of residual (and 3 x the other cells' spread, and the Doppler
-spread the receiver's own speed allows: 2 v/c f + 60 Hz). Innocent causes:
-Doppler from a fast-moving receiver (~60 Hz at 70 km/h), a legitimate BTS
-with a drifting oscillator, a receiver retuned between the cells compared.
+150 Hz of residual, and beyond what a licensed cell can show from this
+receiver: its and the other cells' tolerance (2 x 0.05 ppm), the Doppler
+spread of the receiver's speed along its path (2 v/c f) and 3 x the noise of
+the cell's offset estimate, measured between its close looks (else the other
+cells' spread). Innocent causes: Doppler from a fast-moving receiver (~60 Hz
+at 70 km/h), a legitimate BTS with a drifting oscillator, a receiver retuned
+between the cells compared.
 """
 
 from __future__ import annotations
 
-from statistics import median
-
 from fbsdetect.detect.context import RuleContext, Seen
 from fbsdetect.detect.finding import Finding, ramp
 from fbsdetect.detect.heuristics._common import innocent
+from fbsdetect.detect.heuristics._freq import (
+    cell_residual,
+    doppler_hz,
+    estimate_sigma_hz,
+    licensed_spread_hz,
+    receiver_speed_m_s,
+    residual_hz,
+)
 from fbsdetect.i18n import _
 
 id = "freq-offset-outlier"
 title = "Carrier frequency offset unlike the other cells"
-version = 1
+version = 2  # 2: the median of the cell's looks, a threshold from the measured noise and path speed
 default_enabled = True
 weight = 0.45
 family = "frequency"
@@ -33,44 +43,20 @@ family = "frequency"
 MIN_RESIDUAL_HZ = 150.0
 
 
-def residual_hz(cell: Seen, refs: list[Seen]) -> tuple[float, float, float, int] | None:
-    """(residual, common ppm, reference spread, n) of `cell` against `refs`."""
-    o = cell.obs
-    if o.freq_offset_hz is None or o.freq_hz is None:
-        return None
-    by_key: dict[object, Seen] = {}
-    for s in refs:
-        if s.obs.freq_offset_hz is not None and s.obs.freq_hz and s.key != cell.key \
-                and s.obs.arfcn != o.arfcn:
-            by_key.setdefault(s.key, s)
-    use = list(by_key.values())
-    if cell.tuning_id is not None:
-        same = [s for s in use if s.tuning_id == cell.tuning_id]
-        if len(same) >= 2:
-            use = same
-    if len(use) < 2:
-        return None
-    ratios = [s.obs.freq_offset_hz / s.obs.freq_hz for s in use]  # type: ignore[operator]
-    ppm = median(ratios)
-    res = [s.obs.freq_offset_hz - ppm * s.obs.freq_hz for s in use]  # type: ignore[operator]
-    # a second pass without the references that are outliers themselves (another fake, a drifting BTS)
-    keep = [x for x, r in zip(ratios, res, strict=True) if abs(r) <= max(MIN_RESIDUAL_HZ / 2, 3 * median(
-        abs(v) for v in res))]
-    if 2 <= len(keep) < len(ratios):
-        ppm = median(keep)
-        res = [s.obs.freq_offset_hz - ppm * s.obs.freq_hz for s in use]  # type: ignore[operator]
-    spread = median(sorted(abs(r) for r in res)[:max(2, len(keep))])
-    return (o.freq_offset_hz - ppm * o.freq_hz, ppm * 1e6, spread, len(use))
+__all__ = ["check", "residual_hz"]  # residual_hz: detect.baseline learns with it
 
 
 def check(cell: Seen, ctx: RuleContext) -> Finding | None:
-    r = residual_hz(cell, ctx.sweep)
+    r = cell_residual(ctx)
     if r is None:
         return None
-    res, ppm, spread, n = r
-    v = ctx.receiver_speed_m_s
-    doppler = 2 * v / 299_792_458.0 * (cell.obs.freq_hz or 947e6)  # between two cells on opposite sides
-    thr = max(MIN_RESIDUAL_HZ, 3 * spread + 60.0, doppler + 60.0)
+    res, (_now, ppm, spread, n), looks = r
+    v = receiver_speed_m_s(ctx)
+    f = cell.obs.freq_hz
+    doppler = doppler_hz(v, f)  # between two cells on opposite sides
+    sigma = estimate_sigma_hz(ctx)
+    noise = spread if sigma is None else sigma
+    thr = max(MIN_RESIDUAL_HZ, licensed_spread_hz(f) + doppler + 3 * noise)
     if abs(res) <= thr:
         return None
     moving = (_("; the receiver moves at {v:.0f} m/s, Doppler up to +-{doppler:.0f} Hz").format(
@@ -94,6 +80,9 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
             "ppm": round(ppm, 3),
             "spread_hz": round(spread, 1),
             "n": n,
+            "looks": looks,
+            "sigma_hz": None if sigma is None else round(sigma, 1),
+            "threshold_hz": round(thr, 1),
             "speed_m_s": round(v, 1),
         },
         family,
