@@ -287,6 +287,7 @@ class _SqliteStagingWriter(_Writer):
         cols = [Column("seq", Integer, primary_key=True)]
         cols += [Column(c, cell_table.c[c].type) for c in columns]
         cols.append(Column("k", Integer))   # the sort key's first part (below)
+        cols.append(Column("rc", Integer))  # the radio as its code, for rows staged as floats
         self.stage = Table("registry_import_stage", md, *cols, prefixes=["TEMPORARY"])
         self.stage.drop(conn, checkfirst=True)
         self.stage.create(conn)
@@ -301,8 +302,43 @@ class _SqliteStagingWriter(_Writer):
         k = f"(((CASE ?1 {rank} END) * 1024 + ?2) * 1024 + ?3) * 2147483648 + ?4"
         self._insert_sql = (f"INSERT INTO {q(self.stage.name)} ({', '.join(q(c) for c in columns)}, k) "
                             f"VALUES ({', '.join(f'?{i + 1}' for i in range(len(columns)))}, {k})")
+        # a row of floats (`VectorRows.values`, its sort key appended: `values_with_key`): the
+        # radio as its code (1 + its index in RADIOS) in `rc`; the integer columns' affinity stores
+        # whole floats as integers
+        self._insert_values_sql = (f"INSERT INTO {q(self.stage.name)} (rc, "
+                                   f"{', '.join(q(c) for c in columns[1:])}, k) "
+                                   f"VALUES ({', '.join('?' * (len(columns) + 1))})")
+        self._coded = False
         self._positional = conn.dialect.paramstyle == "qmark"
         self.n_staged = 0
+
+    def add_items(self, items: Sequence[Any]) -> None:
+        """Rows from the reader process in `_parse_rows(arrays=True)` form: float arrays (OpenCellID
+        rows, the radio as its code, the sort key appended: `values_with_key`) among row tuples
+        (the careful path's), in file order, which is the order a repeated key is applied in.
+        Every row's key here is the float one of `values_with_key` (a tuple's too)."""
+        # the driver's own cursor (the same connection and transaction): SQLAlchemy's check of
+        # the parameters would want a tuple made of each row
+        cur = self.conn.connection.driver_connection.cursor()   # type: ignore[union-attr]
+        self._coded = True
+        try:
+            run: list[tuple[Any, ...]] = []
+            for it in items:
+                if isinstance(it, tuple):
+                    run.append(tuple_with_key(it))
+                    continue
+                if run:
+                    cur.executemany(self._insert_values_sql, run)
+                    self.n_staged += len(run)
+                    run = []
+                for k in range(0, len(it), BATCH_ROWS):
+                    cur.executemany(self._insert_values_sql, it[k:k + BATCH_ROWS].tolist())
+                self.n_staged += len(it)
+            if run:
+                cur.executemany(self._insert_values_sql, run)
+                self.n_staged += len(run)
+        finally:
+            cur.close()
 
     def add_batch(self, rows: Sequence[tuple[Any, ...]]) -> None:
         if not rows:
@@ -316,7 +352,7 @@ class _SqliteStagingWriter(_Writer):
         self.n_staged += len(rows)
 
     def finish(self, source_id_fn: Callable[[], int]) -> tuple[int, int, bool]:
-        from sqlalchemy import label, literal, select, true
+        from sqlalchemy import case, func, label, literal, select, true
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         conn, cells, stage = self.conn, self.cells, self.stage
@@ -326,7 +362,12 @@ class _SqliteStagingWriter(_Writer):
         latlon = next((ix for ix in cells.indexes if ix.name == _LATLON_INDEX), None)
         if defer and latlon is not None:
             latlon.drop(conn)
-        sel = (select(label("source_id", literal(source_id)), *[stage.c[c] for c in self.columns])
+        radio: Any = stage.c.radio
+        if self._coded:
+            radio = func.coalesce(stage.c.radio, case({i + 1: r for i, r in enumerate(RADIOS)},
+                                                      value=stage.c.rc))
+        sel = (select(label("source_id", literal(source_id)), label("radio", radio),
+                      *[stage.c[c] for c in self.columns[1:]])
                .where(true())   # SQLite needs a WHERE before ON CONFLICT in INSERT .. SELECT
                .order_by(stage.c.k, stage.c.cid, stage.c.seq))
         ins = sqlite_insert(cells).from_select(["source_id", *self.columns], sel)
@@ -635,13 +676,16 @@ def _import_on(conn: Connection, cells: Table, report: ImportReport, reader: Lin
 
 def _parse_rows(report: ImportReport, reader: LineReader, first: bytes | None, parser: RowParser,
                 counts: list[int], *, mcc_set: frozenset[int] | None, bbox: BBox | None,
-                radio_set: frozenset[str] | None, max_rejects: int) -> Iterator[list[tuple[Any, ...]]]:
+                radio_set: frozenset[str] | None, max_rejects: int,
+                arrays: bool = False) -> Iterator[list[Any]]:
     """The hot loop: blocks of lines (`LineReader.blocks`, after the header or the headerless
     `first` line), each parsed with numpy in one go where it is the plain case
     (`RowParser.vector_block`), else line by line; yields the good rows of each block, in file
     order. Rejects go to `report`; `counts` gets the rows filtered by mcc, radio and bbox and
-    the blank lines."""
-    batch: list[tuple[Any, ...]] = []
+    the blank lines. With `arrays`, the rows parsed with numpy come as 2-D float arrays
+    (`VectorRows.values`: the radio as its code) among the row tuples of the careful path, in
+    file order: no tuple is made of them."""
+    batch: list[Any] = []
     contains = bbox.contains if bbox is not None else None
     mcc_arr = np.array(sorted(mcc_set), dtype=np.float64) if mcc_set is not None else None
     radio_arr = (np.array([float(RADIOS.index(r) + 1) for r in radio_set if r in RADIOS], dtype=np.float64)
@@ -683,12 +727,20 @@ def _parse_rows(report: ImportReport, reader: LineReader, first: bytes | None, p
             return
         batch.append(row)
 
+    def put(vr: VectorRows, keep: Any) -> None:
+        if arrays:
+            v = vr.values if keep is None else vr.values[keep]
+            if len(v):
+                batch.append(v)
+        else:
+            batch.extend(vr.rows(keep))
+
     def vector(line_no: int, n: int, block: bytes, vr: VectorRows) -> None:
         ok = vr.ok
         keep = ok.copy()
         v = vr.values
         if mcc_arr is None and radio_arr is None and bbox is None and ok.all():
-            batch.extend(vr.rows(None))
+            put(vr, None)
             return
         if mcc_arr is not None:
             m = keep & ~np.isin(v[:, 1], mcc_arr)
@@ -709,7 +761,7 @@ def _parse_rows(report: ImportReport, reader: LineReader, first: bytes | None, p
             counts[2] += int(m.sum())
             keep &= ~m
         if ok.all():
-            batch.extend(vr.rows(keep))
+            put(vr, keep)
             return
         # some lines take the careful path: each in its place (a repeated key: the later line wins)
         bad = np.flatnonzero(~ok).tolist()
@@ -719,13 +771,13 @@ def _parse_rows(report: ImportReport, reader: LineReader, first: bytes | None, p
             if i > prev:
                 sel = np.zeros(n, dtype=bool)
                 sel[prev:i] = keep[prev:i]
-                batch.extend(vr.rows(sel))
+                put(vr, sel)
             one(line_no + i, lines_[i])
             prev = i + 1
         if prev < n:
             sel = np.zeros(n, dtype=bool)
             sel[prev:] = keep[prev:]
-            batch.extend(vr.rows(sel))
+            put(vr, sel)
 
     if first is not None:
         one(1, first)
@@ -818,7 +870,8 @@ def _read_rows_in_child(report: ImportReport, reader: LineReader, first: bytes |
               "mccs": sorted(mcc_set) if mcc_set is not None else None,
               "bbox": bbox.as_list() if bbox is not None else None,
               "radios": sorted(radio_set) if radio_set is not None else None,
-              "max_rejects": max_rejects, "batch_rows": batch_rows}
+              "max_rejects": max_rejects, "batch_rows": batch_rows,
+              "arrays": isinstance(writer, _SqliteStagingWriter)}
     env = dict(os.environ)
     here = str(Path(__file__).resolve().parents[2])   # the directory holding this fbsdetect package
     env["PYTHONPATH"] = here + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -841,8 +894,11 @@ def _read_rows_in_child(report: ImportReport, reader: LineReader, first: bytes |
             msg = pickle.loads(out.read(size))
             if msg[0] == "rows":
                 _, line_no, blank, rejected, rows = msg
-                for k in range(0, len(rows), batch_rows):
-                    writer.add_batch(rows[k:k + batch_rows])
+                if params["arrays"]:
+                    cast("_SqliteStagingWriter", writer).add_items(rows)
+                else:
+                    for k in range(0, len(rows), batch_rows):
+                        writer.add_batch(rows[k:k + batch_rows])
                 if progress is not None and line_no >= next_progress:
                     next_progress = line_no + 50_000
                     report.rows_read = line_no - header_lines - blank
@@ -905,14 +961,22 @@ def child_reader_main() -> int:
             mccs = frozenset(params["mccs"]) if params["mccs"] is not None else None
             radios = frozenset(params["radios"]) if params["radios"] is not None else None
             counts = [0, 0, 0, 0]
-            batch: list[tuple[Any, ...]] = []
+            arrays = bool(params.get("arrays"))
+            batch: list[Any] = []
+            n = 0
             for rows in _parse_rows(report, reader, first if params["headerless_first"] else None, parser,
                                     counts, mcc_set=mccs, bbox=bbox, radio_set=radios,
-                                    max_rejects=params["max_rejects"]):
+                                    max_rejects=params["max_rejects"], arrays=arrays):
+                if arrays:
+                    rows = [r if isinstance(r, tuple) else values_with_key(r) for r in rows]
+                    n += sum(len(r) if not isinstance(r, tuple) else 1 for r in rows)
+                else:
+                    n += len(rows)
                 batch.extend(rows)
-                if len(batch) >= params["batch_rows"]:
+                if n >= params["batch_rows"]:
                     send(("rows", reader.line_no, counts[3], report.rejected, batch))
                     batch = []
+                    n = 0
             send(("rows", reader.line_no, counts[3], report.rejected, batch))
             send(("end", {"rejected": report.rejected, "rejects": report.rejects,
                           "reject_reasons": dict(report.reject_reasons), "blank": counts[3],
@@ -926,6 +990,26 @@ def child_reader_main() -> int:
         return 1
     out.flush()
     return 0
+
+
+_RADIO_RANK = np.array([0.0] + [float(sorted(RADIOS).index(r)) for r in RADIOS])   # by code
+
+
+def values_with_key(v: Any) -> Any:
+    """`VectorRows.values` with the staging sort key `k` (see _SqliteStagingWriter) appended,
+    computed here in floats: above 2^53 its last bits round, which only lets rows of
+    neighbouring keys interleave in the sort (a repeated key's rows keep their order: the
+    same key gives the same k, then cid and seq decide)."""
+    k = ((_RADIO_RANK[v[:, 0].astype(np.intp)] * 1024 + v[:, 1]) * 1024 + v[:, 2]) * 2147483648.0 + v[:, 3]
+    return np.column_stack((v, k))
+
+
+def tuple_with_key(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A row tuple as `values_with_key` has a line parsed with numpy: the radio as its code, the
+    float sort key appended (the same arithmetic, so the same key gives the same k)."""
+    code = RADIOS.index(row[0]) + 1
+    k = ((float(_RADIO_RANK[code]) * 1024 + row[1]) * 1024 + row[2]) * 2147483648.0 + row[3]
+    return (code, *row[1:], k)
 
 
 def _bad_bytes(raw: bytes) -> str:

@@ -641,6 +641,9 @@ def test_child_reader_gives_what_this_process_does(tmp_path: Path, monkeypatch: 
     rows[10] = "GSM,abc,0,1,1,0,101.0,36.0,1,1,1,1,1,0\n"
     rows[20] = "\n"
     rows[30_000] = "GSM,460,3,1,30000,0,101.0,36.0,,1,1,1,1,0\n"       # an empty range: good
+    rows[40_000] = "GSM,460,3,1,5,0,101.5,36.5,1,1,1,1600000000,1660000000,0\n"   # line 7's key again
+    rows[50_000] = '"LTE","460","3","7","123456789","0","101.0","36.0","1","1","1","1","1","0"\n'
+    rows[60_000] = "UMTS,262,1,9,99,0,9.0,50.0,1,1,1,1,1,0\n"
     blob = gzip.compress((HEADER + "".join(rows)).encode())
     files = {"plain.csv": (HEADER + "".join(rows)).encode(), "cut.csv.gz": blob[: len(blob) // 2],
              "headerless.csv": "".join(rows[:100]).encode()}
@@ -650,25 +653,32 @@ def test_child_reader_gives_what_this_process_does(tmp_path: Path, monkeypatch: 
     for name, data in files.items():
         p = tmp_path / name
         p.write_bytes(data)
-        results = []
-        for child in (False, True):
-            monkeypatch.setattr(registry_import, "CHILD_READER_MIN_BYTES", 0 if child else None)
-            calls.clear()
-            st = open_store(f"sqlite:///{tmp_path / f'{name}.{child}.db'}")
-            try:
-                seen: list[tuple[int, str]] = []
+        for filters in ({}, {"mccs": [460], "radios": ["GSM", "LTE"]}):
+            results = []
+            for child in (False, True):
+                monkeypatch.setattr(registry_import, "CHILD_READER_MIN_BYTES", 0 if child else None)
+                calls.clear()
+                st = open_store(f"sqlite:///{tmp_path / f'{name}.{child}.{len(filters)}.db'}")
+                try:
+                    seen: list[tuple[int, str]] = []
 
-                def progress(r: registry_import.ImportReport, ph: str,
-                             seen: list[tuple[int, str]] = seen) -> None:
-                    seen.append((r.rows_read, ph))
+                    def progress(r: registry_import.ImportReport, ph: str,
+                                 seen: list[tuple[int, str]] = seen) -> None:
+                        seen.append((r.rows_read, ph))
 
-                rep = import_registry(st, p, progress=progress)
-                results.append((_report_without_times(rep), _stored(st), seen[-1]))
-                assert bool(calls) == child and balanced(rep)
-                assert any(ph == "read" for _, ph in seen) == (rep.rows_read > 50_000)
-            finally:
-                st.close()
-        assert results[0] == results[1], name
+                    rep = import_registry(st, p, progress=progress, **filters)  # type: ignore[arg-type]
+                    stored = _stored(st)
+                    results.append((_report_without_times(rep), stored,
+                                    [tuple(type(v).__name__ for v in r) for r in stored], seen[-1]))
+                    assert bool(calls) == child and balanced(rep)
+                    assert any(ph == "read" for _, ph in seen) == (rep.rows_read > 50_000)
+                finally:
+                    st.close()
+            assert results[0] == results[1], name
+            if name == "plain.csv" and not filters:
+                assert results[0][0]["updated"] == 1
+                assert (("GSM", 460, 3, 1, 5, 101.5, 36.5, 1.0, 1, 1600000000, 1660000000, 0.0)
+                        in results[0][1])
     monkeypatch.setattr(registry_import, "CHILD_READER_MIN_BYTES", 0)
     st = open_store(f"sqlite:///{tmp_path / 'int.db'}")
     try:
