@@ -124,13 +124,16 @@ class CellObservation:
     gps_mode: int | None = None  # 0 unknown / no fix, 1 no fix, 2 2D, 3 3D (gpsd's TPV mode)
     gps_error_m: float | None = None  # horizontal error estimate of the fix
     sensor: str | None = None
+    # which of the sensor's receivers measured it when it has several (a multi-dongle scan: the
+    # source spec); each dongle has its own clock error, so frequency offsets compare within one
+    receiver: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("stats")
         if self.power_ref == "dBm":
             d.pop("power_ref")
-        for k in ("gps_mode", "gps_error_m", "sensor"):
+        for k in ("gps_mode", "gps_error_m", "sensor", "receiver"):
             if d[k] is None:
                 d.pop(k)
         return d

@@ -940,6 +940,8 @@ class ScanRunner:
     def _with_fix(self, o: CellObservation, t_source: float) -> CellObservation:
         f = self.fix_at(t_source)
         kw: dict[str, Any] = {"sensor": self.sensor, "time": _iso_ms(self.when(t_source))}
+        if self.share is not None and self.share[1] > 1:  # one of several dongles: say which measured it
+            kw["receiver"] = self.spec
         if f is not None:
             kw.update(lat=f.lat if f.has_position else None, lon=f.lon if f.has_position else None,
                       gps_mode=f.mode, gps_error_m=f.error_m)

@@ -175,6 +175,8 @@ class Observation(Base):
     lon: Mapped[float | None] = mapped_column(Float)
     gps_mode: Mapped[int | None] = mapped_column(Integer)
     gps_error_m: Mapped[float | None] = mapped_column(Float)
+    # the receiver of a multi-dongle scan that measured it (`CellObservation.receiver`); None: the only one
+    receiver: Mapped[str | None] = mapped_column(String(200))
     detection_id: Mapped[int | None] = mapped_column(ForeignKey("detection.id"))
 
     sensor: Mapped[Sensor | None] = relationship()
@@ -193,7 +195,7 @@ class Observation(Base):
             snr_db=self.snr_db, freq_offset_hz=self.freq_offset_hz, blocks_ok=self.blocks_ok,
             blocks_bad=self.blocks_bad, si=dict(self.si or {}), params=dict(self.params or {}), time=t,
             lat=self.lat, lon=self.lon, gps_mode=self.gps_mode, gps_error_m=self.gps_error_m,
-            sensor=self.sensor.name if self.sensor is not None else None)
+            sensor=self.sensor.name if self.sensor is not None else None, receiver=self.receiver)
 
 
 class FrameRow(Base):

@@ -72,7 +72,7 @@ def observation_row(obs: CellObservation, **extra: Any) -> Observation:
         freq_offset_hz=_float(obs.freq_offset_hz), blocks_ok=_int(obs.blocks_ok),
         blocks_bad=_int(obs.blocks_bad), si=_jsonable(dict(obs.si)), params=_jsonable(dict(obs.params)),
         lat=_float(obs.lat), lon=_float(obs.lon), gps_mode=_int(obs.gps_mode),
-        gps_error_m=_float(obs.gps_error_m), **extra)
+        gps_error_m=_float(obs.gps_error_m), receiver=obs.receiver, **extra)
 
 
 def frame_rows(frames: Sequence[L2Frame], start: datetime | None, radio_s: float | None
