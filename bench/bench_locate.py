@@ -18,7 +18,8 @@ Classes:
   near (three readings: the region must stay honest, not small);
 - fusion: the triangle's nodes plus a short drive (sensor offsets differ);
 - vehicle: a transmitter driving a street loop at 5 m/s, nine fixed nodes
-  and a car (the track, point by point);
+  and a car (the track, point by point: one point per 10 s step, each
+  against the transmitter's position at the point's time);
 - hunt: a walk that follows `guidance.suggest` (40 m steps, a reading a
   second) from 300 m away; success = within 50 m after at most 40 steps.
 
@@ -33,7 +34,8 @@ region it never shows).
 Held out: the estimator's constants (posterior.P_AZIMUTH, AZIMUTH_SD_DB,
 the track's joint refit) were chosen on scenes from these generators with
 other seeds (`--seed-base 1000 --scale 6 --classes around`, 60 scenes;
-vehicle seeds 1000-1007), never on the default seeds 0.., which are the
+vehicle seeds 1000-1015 for the track's step, exponent choice and
+tempering, moving.py), never on the default seeds 0.., which are the
 bench's figures.
 
     .venv/bin/python bench/bench_locate.py [--quick] [--json FILE] [--seed-base N --scale K --classes C,..]
