@@ -269,9 +269,8 @@ def operator_name(mcc: int | None, mnc: int | None, english: str | None = None) 
     en = known[0] if known else english
     if en is None:
         return None
-    if current() == "zh":
-        return known[1] if known else _OPERATOR_ZH_BY_NAME.get(en, en)
-    return en
+    name = (known[1] if known else _OPERATOR_ZH_BY_NAME.get(en, en)) if current() == "zh" else en
+    return _message.name_text(name, {"op": [mcc, mnc, english]})
 
 
 def band_name(name: str | None) -> str:
@@ -279,9 +278,9 @@ def band_name(name: str | None) -> str:
     (the 3GPP designation itself is kept: it is what licences and equipment say)."""
     n = str(name or "")
     if not n or current() != "zh":
-        return n
+        return _message.name_text(n, {"band": n}) if n else n
     lte = len(n) > 1 and n[0] == "B" and n[1:].isdigit()
-    return f"LTE {n} 频段" if lte else f"{n} 频段"
+    return _message.name_text(f"LTE {n} 频段" if lte else f"{n} 频段", {"band": n})
 
 
 def pgettext(context: str, message: str) -> str:

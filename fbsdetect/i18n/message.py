@@ -9,7 +9,8 @@ unchanged) carrying `tree`, its recipe as JSON:
     {"m": msgid}  {"m": msgid, "x": context}  {"n": [singular, plural, n]}
     {"f": tree, "a": {name: tree | {"v": number/bool/null}}}   (.format of a message)
     {"c": [tree, ...]}    (concatenation)   {"j": separator tree, "p": [tree, ...]}   (join)
-    {"s": "literal text"}  {"sep": "clause"}
+    {"s": "literal text"}  {"sep": "clause" | "list"}
+    {"op": [mcc, mnc, english name]}  {"band": name}   (names: i18n.operator_name, band_name)
 
 `render(tree)` makes the text again in the current language. What breaks the recipe (an
 f-string, `%`, `str` methods other than `format`/`join`, positional format arguments) leaves a
@@ -91,12 +92,31 @@ def _parts(v: Any) -> list[dict[str, Any]]:
     return list(n["c"]) if "c" in n else [n]
 
 
+_SEPARATORS = {"clause": ("; ", "；"), "list": (", ", "，")}
+
+
 def clause_separator() -> str:
     """The separator of clauses in a list ('; ', in Chinese '；'), a `Text` when capturing."""
+    return _separator("clause")
+
+
+def list_separator() -> str:
+    """The separator of items in a list (', ', in Chinese '，'), a `Text` when capturing."""
+    return _separator("list")
+
+
+def _separator(kind: str) -> str:
     from fbsdetect.i18n import current
 
-    s = "；" if current() == "zh" else "; "
-    return Text(s, {"sep": "clause"}) if is_capturing() else s
+    en, zh = _SEPARATORS[kind]
+    s = zh if current() == "zh" else en
+    return Text(s, {"sep": kind}) if is_capturing() else s
+
+
+def name_text(value: str, tree: dict[str, Any]) -> str:
+    """A name shown in the current language that is not a message (an operator's, a band's:
+    `fbsdetect.i18n.operator_name`, `band_name`), a `Text` with its recipe when capturing."""
+    return Text(value, tree) if is_capturing() else value
 
 
 def _value(node: Mapping[str, Any]) -> Any:
@@ -123,8 +143,14 @@ def render(tree: Mapping[str, Any]) -> str:
         return str(tree["s"])
     if "v" in tree:
         return str(tree["v"])
-    if tree.get("sep") == "clause":
-        return "；" if i18n.current() == "zh" else "; "
+    if tree.get("sep") in _SEPARATORS:
+        en, zh = _SEPARATORS[str(tree["sep"])]
+        return zh if i18n.current() == "zh" else en
+    if "op" in tree:
+        mcc, mnc, english = tree["op"]
+        return i18n.operator_name(mcc, mnc, english) or str(english)
+    if "band" in tree:
+        return i18n.band_name(str(tree["band"]))
     raise KeyError(f"not a message recipe: {sorted(tree)}")
 
 

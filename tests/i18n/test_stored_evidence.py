@@ -16,15 +16,11 @@ from fbsdetect.i18n.message import capturing, entry_evidence, evidence_text, ren
 from tests.detect.test_heuristics import CASES, RULES
 
 TRIGGERS = [(m, fn) for m, k, fn in CASES if k == "trigger"]
-# rules whose text (or a piece of it) is not made by gettext + format + concatenation: their findings
-# are stored with the text of each language instead of a recipe (shown the same; re-rendered only for
-# the languages there are). Each reason names what breaks the recipe.
-TEXT_ONLY = {
-    "arfcn_outside_allocation": "the operator's name comes from i18n.operator_name (a table), not gettext",
-    "cell_far_from_registered": "f-strings around translated pieces",
-    "imsi_request_then_reject": "f-string around the translated reject causes",
-    "lte_jamming_new_cell": "the band name from i18n.band_name (not gettext)",
-}
+# rules whose text (or a piece of it) is not made by gettext + format + concatenation + the separators
+# and names of fbsdetect.i18n.message: their findings would be stored with the text of each language
+# instead of a recipe (shown the same; re-rendered only for the languages there are). Name each one here
+# with what breaks its recipe (none now: every rule's trigger finding has one).
+TEXT_ONLY: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(("mod", "fn"), TRIGGERS, ids=[fn.__name__ for _, fn in TRIGGERS])
@@ -48,6 +44,29 @@ def test_a_finding_made_in_chinese_is_stored_in_english_and_shown_in_both(mod: s
         assert set(f.i18n) == {"msg"}, (mod, f.i18n)  # the recipe: message ids and parameters
         with i18n.using("zh"):
             assert render(f.i18n["msg"]) == plain_zh.evidence
+
+
+def test_names_and_separators_follow_the_reader() -> None:
+    """An operator's and a band's name, and list separators, are recipe nodes of their own."""
+    from fbsdetect.i18n.message import list_separator
+
+    with capturing():
+        t = i18n._("ARFCN {arfcn} is outside {operator}'s allocation {ranges}.").format(
+            arfcn=110, operator=i18n.operator_name(460, 0, "China Mobile"),
+            ranges=list_separator().join(["1-94", "512-561"]))
+    assert getattr(t, "tree", None) is not None
+    with i18n.using("zh"):
+        zh = render(t.tree)
+    assert "中国移动" in zh and "1-94，512-561" in zh, zh
+    assert render(t.tree) == str(t) and "China Mobile" in str(t) and "1-94, 512-561" in str(t)
+    with capturing(), i18n.using("zh"):
+        b = i18n.band_name("B5")
+    from fbsdetect.i18n.message import Text
+
+    assert isinstance(b, Text)
+    with i18n.using("zh"):
+        assert render(b.tree) == "LTE B5 频段"
+    assert render(b.tree) == "B5"
 
 
 def test_recipes_are_json_and_parameters_are_kept_as_values() -> None:

@@ -15,6 +15,7 @@ from fbsdetect.detect.context import RuleContext, Seen, distance_m
 from fbsdetect.detect.finding import Finding, ramp
 from fbsdetect.detect.heuristics._common import innocent, registry_updated, reliability
 from fbsdetect.i18n import _
+from fbsdetect.i18n.message import list_separator
 
 id = "cell-far-from-registered"
 title = "Known cell far from its registered place"
@@ -58,7 +59,7 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     details.append(_("threshold {km:.1f} km").format(km=thr / 1000))
     weak = _("; the entry is weak evidence (reliability {r:.1f})").format(r=rel) if rel < 0.8 else ""
     text = (_("Registered {km:.1f} km away ({details}{weak}).").format(
-                km=d / 1000, details=", ".join(details), weak=weak) + " "
+                km=d / 1000, details=list_separator().join(details), weak=weak) + " "
             + innocent(_("the registry position is stale or coarse") + (" (" + upd + ")" if upd else ""),
                        _("the site moved"), _("propagation over water or from a hill top")))
     return Finding(id, version, (ramp(d / thr, 1.0, 3.0) * 0.7 + 0.3) * rel, text,

@@ -18,6 +18,7 @@ from fbsdetect.detect.finding import Finding, ramp
 from fbsdetect.detect.heuristics._common import innocent
 from fbsdetect.detect.heuristics._traffic import observations
 from fbsdetect.i18n import _
+from fbsdetect.i18n.message import list_separator
 
 id = "imsi-request-then-reject"
 title = "IMSI asked, then Location Updating rejected"
@@ -38,10 +39,11 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
             causes[str(k)] = causes.get(str(k), 0) + int(v)
     if n < 1:
         return None
-    cs = ", ".join(_("cause {cause} x{n}").format(cause=k, n=v) for k, v in sorted(causes.items()))
+    cs = list_separator().join(_("cause {cause} x{n}").format(cause=k, n=v)
+                               for k, v in sorted(causes.items()))
     evidence = (
         _("{n} conversations asked the phone's IMSI and then rejected its location update{causes}.").format(
-            n=n, causes=f" ({cs})" if cs else ""
+            n=n, causes=" (" + cs + ")" if cs else ""
         )
         + " "
         + innocent(
