@@ -260,8 +260,15 @@ class ScanRunner:
         scene = getattr(self.source, "scene", None)
         info = getattr(scene, "info", None)
         st = getattr(info, "start_time", None)
+        if not isinstance(st, datetime):
+            # a replayed recording: the instant of its first sample (SigMF core:datetime), so that
+            # its observations carry the capture's time and a GPS log of that drive matches them
+            st = getattr(self.source, "start_time", None)
         if isinstance(st, datetime):
             return st.astimezone(UTC) if st.tzinfo else st.replace(tzinfo=UTC)
+        if getattr(self.source, "duration_s", None) is not None and hasattr(self.source, "start_time"):
+            self.log("scan: the recording does not say when it was made (no core:datetime): its observations "
+                     "carry the time of this scan")
         return datetime.now(UTC) - timedelta(seconds=float(self.source.time_s))
 
     def _effective_gain(self) -> float | None:
