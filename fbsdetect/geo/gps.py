@@ -14,7 +14,9 @@
   (every fix mode 0).
 
 `fix_at(t)` never blocks and never raises for lack of a fix: a live receiver
-returns its latest fix (mode 0 once it is older than `STALE_S`, a dropout),
+returns its latest fix (mode 0 once it is older than `STALE_S`, a dropout), or
+for an instant of the last `LIVE_KEEP_S` the fix interpolated there by the fixes'
+own time,
 a log interpolates between the fixes around `t` (mode 0 outside the log or
 across a gap longer than `MAX_GAP_S`).
 """
@@ -25,6 +27,7 @@ import math
 import threading
 import time
 from bisect import bisect_right
+from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
@@ -36,6 +39,7 @@ from fbsdetect.types import GpsFix
 STALE_S = 3.0
 """A live fix older than this (receiver time) is a dropout: mode 0."""
 MAX_GAP_S = 10.0
+LIVE_KEEP_S = 120.0  # a live receiver's fixes kept for instants in the recent past (a dwell's start)
 """A log gap longer than this is not interpolated across: mode 0 inside it."""
 SCENE_ERROR_M = 2.5
 """Horizontal error reported for the scene route (exact, but a real GPS is not)."""
@@ -172,21 +176,33 @@ class TrackReplay:
 
 
 class LatestFix:
-    """The latest fix a background reader thread has seen, handed to `fix_at`
-    without waiting (live receivers: gpsd, an NMEA serial device). A fix older
-    than `stale_s` on the monotonic clock is a dropout (mode 0)."""
+    """The fixes a background reader thread has seen (live receivers: gpsd, an NMEA
+    serial device), handed to `fix_at` without waiting. The newest fix older than
+    `stale_s` on the monotonic clock is a dropout (mode 0). The last `keep_s` seconds
+    of fixes are kept, so that an instant in the recent past (the start of a dwell that
+    has just ended, seconds ago in a moving car) gets the position the receiver had
+    then, interpolated between the fixes around it by their own time as a replayed
+    track is (`TrackReplay`), not the position it has now."""
 
-    def __init__(self, source: str, stale_s: float = STALE_S) -> None:
+    def __init__(self, source: str, stale_s: float = STALE_S, keep_s: float = LIVE_KEEP_S) -> None:
         self.source = source
         self.stale_s = stale_s
+        self.keep_s = keep_s
         self._lock = threading.Lock()
         self._fix: GpsFix | None = None
         self._at = -math.inf
+        self._recent: deque[GpsFix] = deque()
         self.stats: dict[str, int] = {}
 
     def put(self, fix: GpsFix) -> None:
         with self._lock:
             self._fix, self._at = fix, time.monotonic()
+            r = self._recent
+            if r and fix.time < r[-1].time:  # the receiver's clock went back: start the history again
+                r.clear()
+            r.append(fix)
+            while r and (fix.time - r[0].time).total_seconds() > self.keep_s:
+                r.popleft()
 
     def count(self, what: str, n: int = 1) -> None:
         with self._lock:
@@ -196,8 +212,11 @@ class LatestFix:
         t = _utc(t)
         with self._lock:
             f, at = self._fix, self._at
+            recent = list(self._recent) if self._recent and t < _utc(self._recent[-1].time) else None
         if f is None or time.monotonic() - at > self.stale_s:
             return no_fix(t, self.source)
+        if recent is not None and len(recent) >= 2 and t >= _utc(recent[0].time):
+            return TrackReplay(recent, source=self.source).fix_at(t)
         return GpsFix(time=t, lat=f.lat, lon=f.lon, mode=f.mode, error_m=f.error_m, alt_m=f.alt_m,
                       speed_m_s=f.speed_m_s, course_deg=f.course_deg, source=self.source)
 

@@ -76,3 +76,25 @@ def test_track_dropouts_are_mode_0() -> None:
 def test_naive_times_are_utc() -> None:
     f = open_gps("fixed:1,2").fix_at(datetime(2026, 1, 1))
     assert f.time.tzinfo is not None
+
+
+def test_a_live_receiver_gives_the_position_of_the_instant_asked_not_the_latest() -> None:
+    """Review (session 4) #20: an observation is stamped with the start of its dwell, asked for after the
+    dwell; a live receiver (gpsd, an NMEA device) answered with the position of that later moment, ~400 m
+    along the road for a 30 s followed dwell at 50 km/h. Recent fixes are kept and interpolated by their
+    own time; the latest stays the answer for now and later, and a dropout is still mode 0."""
+    from fbsdetect.geo.gps import LatestFix
+
+    t0 = datetime(2026, 3, 1, 10, 0, 0, tzinfo=UTC)
+    live = LatestFix("gpsd")
+    for k in range(31):  # 31 fixes a second apart, 15 m/s north (1.35e-4 degrees a second)
+        live.put(GpsFix(time=t0 + timedelta(seconds=k), lat=31.0 + k * 1.35e-4, lon=121.0, mode=3,
+                        error_m=4.0, source="gpsd"))
+    then = live.fix_at(t0 + timedelta(seconds=10.5))
+    assert then.mode == 3 and then.lat == pytest.approx(31.0 + 10.5 * 1.35e-4, abs=1e-9)
+    now = live.fix_at(t0 + timedelta(seconds=31))
+    assert now.lat == pytest.approx(31.0 + 30 * 1.35e-4)
+    old = live.fix_at(t0 - timedelta(seconds=600))  # before what is kept: the latest, as before
+    assert old.lat == pytest.approx(31.0 + 30 * 1.35e-4)
+    live._at -= 60  # the receiver went quiet a minute ago
+    assert live.fix_at(t0 + timedelta(seconds=10)).mode == 0
