@@ -8,7 +8,9 @@ time and peak RSS are reported beside the importing process's.
     .venv/bin/python bench/bench_registry.py [--rows 5000000] [--small 500000] [--reimport] [--dir DIR]
 
 Goal (issue 10): >= 200 000 rows/s with flat memory. Prints one line per run
-and a JSON summary on the last line. Files and databases go to a temporary
+(with the 1-minute load average before and after it: on a shared machine the
+rows per CPU second of the two processes are the figure to compare) and a JSON
+summary on the last line. Files and databases go to a temporary
 directory (removed at the end unless --dir is given).
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -90,6 +93,7 @@ def _run_one(file: str, db: str) -> None:
     from fbsdetect.store import open_store
 
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    load0 = os.getloadavg()[0]
     store = open_store(db)
     t0 = time.perf_counter()
     c0 = time.process_time()
@@ -109,7 +113,8 @@ def _run_one(file: str, db: str) -> None:
                       "read_cpu_s": round(rep.cpu_s - rep.merge_cpu_s, 2),
                       "reader_cpu_s": round(child_cpu, 2), "peak_rss_mb": round(rss / 1024, 1),
                       "reader_peak_rss_mb": round(ch.ru_maxrss / 1024, 1),
-                      "rss_before_import_mb": round(rss0 / 1024, 1)}))
+                      "rss_before_import_mb": round(rss0 / 1024, 1),
+                      "load_before": round(load0, 2), "load_after": round(os.getloadavg()[0], 2)}))
 
 
 def main() -> int:
@@ -166,7 +171,8 @@ def main() -> int:
                           f"{r['merge_cpu_s']} CPU s, reader process {r['reader_cpu_s']} CPU s), "
                           f"{r['elapsed_s']:6.1f} s (merge {r['merge_s']:.1f} s), "
                           f"peak RSS {r['peak_rss_mb']} MB (reader {r['reader_peak_rss_mb']} MB), "
-                          f"imported {r['imported']:,} updated {r['updated']:,}")
+                          f"imported {r['imported']:,} updated {r['updated']:,}, "
+                          f"load {r['load_before']} -> {r['load_after']}")
     finally:
         if not a.dir:
             shutil.rmtree(work, ignore_errors=True)

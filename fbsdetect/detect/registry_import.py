@@ -17,8 +17,12 @@ the rows, rejects (with line numbers) and counts are the same (tested).
 A file of `CHILD_READER_MIN_BYTES` or more (on a machine with two cores or
 more) is read and parsed in a child process (`registry_reader`) that hands the
 rows over a pipe, pickled, in file order, while this process writes them:
-reading and writing overlap (5 M rows: ~12 CPU s each). The pipe's buffer
-bounds what is in flight. An interrupt here ends the child.
+reading and writing overlap. For SQLite the rows parsed with numpy cross as
+float arrays with the staging sort key already computed (`values_with_key`;
+the careful path's tuples get the same key here, `tuple_with_key`) and are
+staged from `.tolist()`: no tuple is built, pickled and unpickled per row
+(reader 4.2 -> 2.5 CPU s per million rows); other databases get tuples. The
+pipe's buffer bounds what is in flight. An interrupt here ends the child.
 
 Where the rows go first depends on the database:
 
