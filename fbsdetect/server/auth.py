@@ -125,11 +125,12 @@ def lookup(store: Any, token: str) -> Principal | None:
     from fbsdetect.store.models import FleetNode, FleetUser
 
     h = token_hash(token)
-    with store.session() as s:
-        u = s.scalars(select(FleetUser).where(FleetUser.token_hash == h)).first()
+    with store.engine.connect() as c:  # Core, not a session: the server looks tokens up often
+        u = c.execute(select(FleetUser.name, FleetUser.role).where(FleetUser.token_hash == h)).first()
         if u is not None:
             return Principal(u.name, u.role)
-        n = s.scalars(select(FleetNode).where(FleetNode.token_hash == h, FleetNode.enabled.is_(True))).first()
+        n = c.execute(select(FleetNode.name, FleetNode.id, FleetNode.sensor_id, FleetNode.run_id).where(
+            FleetNode.token_hash == h, FleetNode.enabled.is_(True))).first()
         if n is not None:
             return Principal(n.name, "node", n.id, n.sensor_id, n.run_id)
     return None

@@ -456,11 +456,11 @@ class Ingestor:
             names.extend(it.who.name for _ in it.firsts)
             seqs.extend(it.firsts)
         have: set[tuple[str, int]] = set()
-        for i in range(0, len(names), 20000):
-            have.update((str(n), int(q)) for n, q in conn.execute(text(
-                "SELECT r.node, r.seq FROM ingest_record r JOIN unnest(CAST(:n AS VARCHAR(64)[]), "
-                "CAST(:s AS BIGINT[])) AS u(node, seq) ON r.node = u.node AND r.seq = u.seq"),
-                {"n": names[i:i + 20000], "s": seqs[i:i + 20000]}))
+        for i in range(0, len(names), 20000):  # the fixed statements through the driver: nothing to
+            have.update((str(n), int(q)) for n, q in audit.raw_execute(  # compile (a group's fixed CPU)
+                conn, "SELECT r.node, r.seq FROM ingest_record r JOIN unnest(%s::varchar(64)[], "
+                "%s::bigint[]) AS u(node, seq) ON r.node = u.node AND r.seq = u.seq",
+                (names[i:i + 20000], seqs[i:i + 20000])))
         out: list[list[int]] = []
         obs: list[tuple[int, int, dict[str, Any], Principal]] = []
         for k, it in enumerate(items):
@@ -470,9 +470,7 @@ class Ingestor:
             obs.extend((k, q, it.obs_vals[q], it.who) for q in new if q in it.obs_vals)
         oid: dict[tuple[int, int], int] = {}
         if obs:
-            ids = [int(x) for x in conn.execute(text(
-                "SELECT nextval(pg_get_serial_sequence('observation', 'id')) "
-                "FROM generate_series(1, :n)"), {"n": len(obs)}).scalars()]
+            ids = _nextvals(conn, "observation", len(obs))
             otab = Observation.__table__
             ocols = [c.name for c in otab.columns]
             for (k, q, _v, _w), i in zip(obs, ids, strict=True):
@@ -489,9 +487,7 @@ class Ingestor:
         own = [r for r in rows if r[5] is None]
         rids: list[int] = []
         if own:
-            rids = [int(x) for x in conn.execute(text(
-                "SELECT nextval(pg_get_serial_sequence('ingest_record', 'id')) "
-                "FROM generate_series(1, :n)"), {"n": len(own)}).scalars()]
+            rids = _nextvals(conn, "ingest_record", len(own))
         try:
             audit.copy_rows(conn, IngestRecord.__table__, icols,  # type: ignore[arg-type]
                             [r for r in rows if r[5] is not None])
@@ -511,12 +507,21 @@ class Ingestor:
             else:
                 seen.append(it.who.node_id)
         if seen:
-            conn.execute(update(FleetNode).where(FleetNode.id.in_(sorted(set(seen)))).values(last_seen=now))
+            audit.raw_execute(conn, "UPDATE fleet_node SET last_seen = %s WHERE id = ANY(%s)",
+                              (now, sorted(set(seen))))
         if oid:
             audit.record_inserted(conn, "observation", sorted(oid.values()), no_frames=True)
         if rids:
             audit.record_inserted(conn, "ingest_record", rids)
         return out
+
+
+def _nextvals(conn: Any, table: str, n: int) -> list[int]:
+    """n ids from `table`'s id sequence (PostgreSQL)."""
+    from fbsdetect.store import audit
+
+    return [int(r[0]) for r in audit.raw_execute(
+        conn, f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s)", (n,))]
 
 
 def _is_outage(exc: BaseException) -> bool:

@@ -65,7 +65,6 @@ from sqlalchemy import (
     insert,
     label,
     select,
-    text,
     update,
 )
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
@@ -212,9 +211,11 @@ def entry_hash(prev_hash: str, seq: int, time: datetime, table_name: str, row_id
 def _lock_tail(conn: Connection) -> tuple[int, str]:
     """Takes the chain's write lock (held to the end of the transaction); (seq, hash) of its tail."""
     dialect = conn.dialect.name
-    if dialect == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK_KEY})
-    elif dialect == "sqlite":
+    if dialect == "postgresql":  # through the driver: two round trips, no statement to compile
+        raw_execute(conn, "SELECT pg_advisory_xact_lock(%s)", (PG_LOCK_KEY,))
+        rows = raw_execute(conn, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+        return (int(rows[0][0]), str(rows[0][1])) if rows else (0, GENESIS)
+    if dialect == "sqlite":
         # a write statement takes SQLite's database write lock (usually already held: the rows
         # being audited were written in this transaction)
         conn.execute(update(AUDIT_TABLE).where(AUDIT_TABLE.c.seq < 0).values(seq=AUDIT_TABLE.c.seq))
@@ -422,10 +423,7 @@ def _rows(conn: Connection, table: Table, dg: _Digester, lo: int, hi: int) -> It
     if conn.dialect.name != "postgresql":
         return conn.execute(select(*(table.c[n] for n in dg.names)).where(table.c.id >= lo, table.c.id <= hi))
     cols = ", ".join(f"{n}::text" if n in dg.json_cols else n for n in dg.names)
-    raw: Any = conn.connection.driver_connection
-    with raw.cursor() as cur:
-        cur.execute(f"SELECT {cols} FROM {table.name} WHERE id >= %s AND id <= %s", (lo, hi))
-        return cur.fetchall()
+    return raw_execute(conn, f"SELECT {cols} FROM {table.name} WHERE id >= %s AND id <= %s", (lo, hi))
 
 
 def _insert_entries(conn: Connection, entries: list[dict[str, Any]]) -> None:
@@ -438,6 +436,23 @@ def _insert_entries(conn: Connection, entries: list[dict[str, Any]]) -> None:
         return
     names = [c.name for c in AUDIT_TABLE.columns]
     copy_rows(conn, AUDIT_TABLE, names, [tuple(e[n] for n in names) for e in entries])
+
+
+def raw_execute(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    """One statement through the driver connection of `conn` (PostgreSQL: psycopg, `%s`
+    parameters), in its transaction; the rows it gives (none for a statement without). No
+    statement compiled, no result processing: for a bulk writer's fixed statements. A driver
+    error becomes SQLAlchemy's DBAPIError, as through `conn.execute`."""
+    from sqlalchemy.exc import DBAPIError
+
+    raw: Any = conn.connection.driver_connection
+    try:
+        with raw.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall() if cur.description is not None else []
+    except conn.dialect.dbapi.Error as exc:  # type: ignore[union-attr]
+        raise DBAPIError.instance(sql, params, exc, conn.dialect.dbapi.Error,  # type: ignore[union-attr]
+                                  dialect=conn.dialect) from exc
 
 
 def copy_rows(conn: Connection, table: Table, names: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
