@@ -264,3 +264,33 @@ def test_the_migration_seals_the_records_stored_before_it(tmp_path: Path) -> Non
     rep = verify_db(store)
     assert rep.ok and rep.rows["ingest_record"] == 2 and rep.entries == 2, rep.lines()
     store.close()
+
+
+def test_a_database_outage_is_an_outage_on_the_driver_level_statements(pg_url: str) -> None:
+    """The writer's fixed statements go through the driver (`audit.raw_execute`): a connection
+    cut under them is still the SQLAlchemy OperationalError the writer and the HTTP handler take
+    for an outage (503, retried), and the records go in once the database is back."""
+    from sqlalchemy.engine import make_url
+
+    from fbsdetect.server.ingest import _is_outage
+    from tests.support.proxy import TcpProxy
+
+    u = make_url(pg_url)
+    proxy = TcpProxy(u.port or 5432)
+    store = open_store(u.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False))
+    try:
+        ing = Ingestor(store)
+        who = lookup(store, register_node(store, "n1")["token"])
+        assert who is not None
+        assert ing.ingest(who, _records("n1", range(1, 4)), via="http").stored == 3
+        proxy.cut()
+        with pytest.raises(Exception) as err:
+            ing.ingest(who, _records("n1", range(4, 8)), via="http")
+        assert _is_outage(err.value), repr(err.value)
+        proxy.restore()
+        res = ing.ingest(who, _records("n1", range(4, 8)), via="http")
+        assert (res.stored, res.duplicates) == (4, 0)
+        assert verify_db(store).ok
+    finally:
+        store.close()
+        proxy.close()
