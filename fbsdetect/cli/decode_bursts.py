@@ -134,11 +134,14 @@ def read_bursts(stream: IO[str], name: str) -> Iterator[tuple[int, int, np.ndarr
 
 def run(args: argparse.Namespace) -> int:
     from fbsdetect.gsm.ts0decode import SchWord, Ts0Decoder
+    from fbsdetect.pipeline.identities import for_output
     from fbsdetect.traffic.bursts import BurstFollower
 
     dec = Ts0Decoder(combined=args.combined, arfcn=args.arfcn, sch=True)  # SCH counted always
     follow = None if args.no_follow else BurstFollower(args.arfcn, args.combined)
     out = sys.stdout
+    # the frames printed carry no subscriber identity in clear (paging, the UA's echo), as decode's
+    pseudo = for_output()
 
     def emit(items: list[Any]) -> None:
         for it in sorted(items, key=lambda x: x.fn):
@@ -147,6 +150,8 @@ def run(args: argparse.Namespace) -> int:
                     continue
                 d = it.to_json()
             else:
+                if pseudo is not None:
+                    it = pseudo(it)
                 d = {"fn": it.fn, "ts": it.ts, "channel": it.channel, "hex": it.hex}
             if args.arfcn is not None:
                 d = {"arfcn": args.arfcn, **d}
@@ -175,6 +180,14 @@ def run(args: argparse.Namespace) -> int:
         if stream is not sys.stdin:
             stream.close()
     out.flush()
+    if pseudo is not None and pseudo.changed and not args.quiet:
+        sys.stderr.write(
+            _(
+                "fbsdetect decode-bursts: {n} frame(s) carried subscriber identities (IMSI/TMSI), written "
+                "with keyed pseudonyms (FBSDETECT_CLEAR_IDENTITIES=1 keeps them as received)"
+            ).format(n=pseudo.changed)
+            + "\n"
+        )
     if args.stats:
         st = dec.stats
         sys.stderr.write(
