@@ -14,6 +14,7 @@ stay pure functions and their tests build a context in a few lines.
 
 from __future__ import annotations
 
+import itertools
 import math
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
@@ -500,24 +501,25 @@ class RuleContext:
 
     @cached_property
     def receiver_speed_m_s(self) -> float:
-        """The receiver's speed around this observation (from the positions of
-        its observations within +-30 s; 0 when it cannot be told)."""
+        """The receiver's speed around this observation along its path: the
+        positions of its observations within +-30 s, averaged per 5 s (GPS
+        jitter would add path), the path through them over its duration (a lap
+        round a block has moved little from where it started: the straight-line
+        displacement read half the speed); 0 when it cannot be told."""
         me = self.cell
         if me.t_s is None:
             return 0.0
-        pts = []
+        bins: dict[int, list[tuple[float, float, float]]] = {}
         for s in [*self.sweep, *self.history, me]:
-            if s.t_s is not None and s.position is not None and abs(s.t_s - me.t_s) <= 30.0 \
-                    and s.obs.sensor == me.obs.sensor:
-                pts.append((s.t_s, s.position))
-        if len(pts) < 2:
+            p = s.position
+            if s.t_s is None or p is None or s.obs.sensor != me.obs.sensor or abs(s.t_s - me.t_s) > 30.0:
+                continue
+            bins.setdefault(int(s.t_s // 5.0), []).append((s.t_s, p[0], p[1]))
+        pts = [tuple(sum(x[i] for x in b) / len(b) for i in range(3)) for _, b in sorted(bins.items())]
+        if len(pts) < 2 or pts[-1][0] - pts[0][0] < 2.0:
             return 0.0
-        pts.sort(key=lambda x: x[0])
-        dt = pts[-1][0] - pts[0][0]
-        if dt < 2.0:
-            return 0.0
-        (la0, lo0), (la1, lo1) = pts[0][1], pts[-1][1]
-        return distance_m(la0, lo0, la1, lo1) / dt
+        path = sum(distance_m(a[1], a[2], b[1], b[2]) for a, b in itertools.pairwise(pts))
+        return path / (pts[-1][0] - pts[0][0])
 
     def same_cgi_elsewhere(self) -> list[Seen]:
         """Observations of the same CGI on another ARFCN or BSIC, in this area."""

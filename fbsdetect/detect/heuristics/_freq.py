@@ -1,8 +1,10 @@
 """What `freq-offset-outlier` and `freq-offset-changed` share (not a rule: modules
 starting with _ are skipped): a carrier's residual offset after the receiver's
-common ppm, the cell's residual over its recent looks, the measured noise of
-its offset estimate, the receiver's speed along its path, and what a licensed
-BTS seen from that receiver may show without being anything else.
+common ppm (among the cells one dongle measured: two dongles have two clock
+errors), the cell's residual over its recent looks, the measured noise of its
+offset estimate, and what a licensed BTS seen from that receiver may show
+without being anything else (the receiver's speed along its path:
+`RuleContext.receiver_speed_m_s`).
 
 The model: a carrier's measured offset is the dongle's error (common to every
 carrier in proportion to its frequency) + the BTS's own error (licensed: within
@@ -21,15 +23,20 @@ import itertools
 import math
 from statistics import median
 
-from fbsdetect.detect.context import RuleContext, Seen, distance_m
+from fbsdetect.detect.context import RuleContext, Seen
 
 C_M_S = 299_792_458.0
 BTS_TOLERANCE_PPM = 0.05  # a licensed BTS's frequency accuracy (TS 45.010 5.1)
 LOOK_WINDOW_S = 60.0  # the cell's looks around this one that make its residual
 PAIR_MAX_S = 10.0  # two looks at one carrier this close apart measure the estimate's noise
-SPEED_WINDOW_S = 30.0
-SPEED_BIN_S = 5.0  # positions averaged per bin before the path is measured (GPS jitter)
 DEFAULT_FREQ_HZ = 947e6
+
+
+def receiver_of(s: Seen) -> str | None:
+    """Which dongle of a multi-source scan measured `s` (None: the only one). Two dongles have two
+    clock errors: offsets are compared only among one dongle's."""
+    r = getattr(s.obs, "receiver", None)
+    return None if r is None else str(r)
 
 
 def residual_hz(cell: Seen, refs: list[Seen]) -> tuple[float, float, float, int] | None:
@@ -41,10 +48,11 @@ def residual_hz(cell: Seen, refs: list[Seen]) -> tuple[float, float, float, int]
     o = cell.obs
     if o.freq_offset_hz is None or o.freq_hz is None:
         return None
+    rx = receiver_of(cell)
     by_key: dict[object, Seen] = {}
     for s in refs:
         if s.obs.freq_offset_hz is not None and s.obs.freq_hz and s.key != cell.key \
-                and s.obs.arfcn != o.arfcn:
+                and s.obs.arfcn != o.arfcn and receiver_of(s) == rx:
             by_key.setdefault(s.key, s)
     use = list(by_key.values())
     if cell.tuning_id is not None:
@@ -76,8 +84,9 @@ def _looks(ctx: RuleContext) -> list[Seen]:
         hist = hist[bisect.bisect_left(times, me.t_s - LOOK_WINDOW_S):
                     bisect.bisect_right(times, me.t_s + LOOK_WINDOW_S)]
     out = [me]
+    rx = receiver_of(me)
     for s in hist:
-        if s is me or s.obs.sensor != me.obs.sensor or s.run_id != me.run_id:
+        if s is me or s.obs.sensor != me.obs.sensor or s.run_id != me.run_id or receiver_of(s) != rx:
             continue
         if me.t_s is not None and (s.t_s is None or abs(s.t_s - me.t_s) > LOOK_WINDOW_S):
             continue
@@ -114,33 +123,6 @@ def estimate_sigma_hz(ctx: RuleContext) -> float | None:
     if len(diffs) < 3:
         return None
     return 1.4826 * median(diffs) / math.sqrt(2.0)
-
-
-def receiver_speed_m_s(ctx: RuleContext) -> float:
-    """The receiver's speed around this look along its path: positions of its
-    looks within +-SPEED_WINDOW_S averaged per SPEED_BIN_S (GPS jitter), the path
-    through them over its duration; at least the context's straight-line figure (a
-    lap round a block has moved little from where it started, not stood still)."""
-    me = ctx.cell
-    base = ctx.receiver_speed_m_s
-    if me.t_s is None:
-        return base
-    bins: dict[int, list[tuple[float, float, float]]] = {}
-    for s in [*ctx.sweep, *ctx.history, me]:
-        p = s.position
-        if s.t_s is None or p is None or s.obs.sensor != me.obs.sensor:
-            continue
-        if abs(s.t_s - me.t_s) > SPEED_WINDOW_S:
-            continue
-        bins.setdefault(int(s.t_s // SPEED_BIN_S), []).append((s.t_s, p[0], p[1]))
-    pts = []
-    for k in sorted(bins):
-        b = bins[k]
-        pts.append(tuple(sum(x[i] for x in b) / len(b) for i in range(3)))
-    if len(pts) < 2 or pts[-1][0] - pts[0][0] < 2.0:
-        return base
-    path = sum(distance_m(a[1], a[2], b[1], b[2]) for a, b in itertools.pairwise(pts))
-    return max(base, path / (pts[-1][0] - pts[0][0]))
 
 
 def doppler_hz(speed_m_s: float, freq_hz: float | None) -> float:

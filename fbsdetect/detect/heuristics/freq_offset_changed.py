@@ -25,7 +25,6 @@ from fbsdetect.detect.heuristics._freq import (
     cell_residual,
     doppler_hz,
     estimate_sigma_hz,
-    receiver_speed_m_s,
 )
 from fbsdetect.i18n import _
 
@@ -56,7 +55,7 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     noise = math.hypot(sd, spread if sigma is None else sigma)
     # the references heard now and when it was learned need not be the same cells: their medians
     # may differ by a licensed BTS's tolerance
-    doppler = doppler_hz(receiver_speed_m_s(ctx), f)
+    doppler = doppler_hz(ctx.receiver_speed_m_s, f)
     thr = max(MIN_CHANGE_HZ, 3 * noise + doppler + BTS_TOLERANCE_PPM * 1e-6 * f)
     delta = res - mean
     if abs(delta) <= thr:

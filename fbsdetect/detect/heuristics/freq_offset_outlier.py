@@ -28,7 +28,6 @@ from fbsdetect.detect.heuristics._freq import (
     doppler_hz,
     estimate_sigma_hz,
     licensed_spread_hz,
-    receiver_speed_m_s,
     residual_hz,
 )
 from fbsdetect.i18n import _
@@ -51,7 +50,7 @@ def check(cell: Seen, ctx: RuleContext) -> Finding | None:
     if r is None:
         return None
     res, (_now, ppm, spread, n), looks = r
-    v = receiver_speed_m_s(ctx)
+    v = ctx.receiver_speed_m_s
     f = cell.obs.freq_hz
     doppler = doppler_hz(v, f)  # between two cells on opposite sides
     sigma = estimate_sigma_hz(ctx)
