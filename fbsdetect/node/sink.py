@@ -33,12 +33,31 @@ class OutboxSink(StoreSink):
     def observation(self, obs: CellObservation, *, radio_s: float | None = None,
                     tuning_id: int | None = None, kind: str = "dwell",
                     frames: Sequence[L2Frame] = ()) -> int:
-        oid = super().observation(obs, radio_s=radio_s, tuning_id=tuning_id, kind=kind, frames=frames)
-        self.outbox.add("observation", observation_payload(obs, self.node, radio_s=radio_s, kind=kind),
-                        observation_id=oid if oid > 0 else None)
+        self._critical = True  # a SIGTERM from here to the outbox record waits (defer_interrupt)
+        try:
+            oid = super().observation(obs, radio_s=radio_s, tuning_id=tuning_id, kind=kind, frames=frames)
+            self.outbox.add("observation", observation_payload(obs, self.node, radio_s=radio_s, kind=kind),
+                            observation_id=oid if oid > 0 else None)
+        finally:
+            self._critical = False
         self.last_observation = obs
         self.n_observations += 1
+        if self._interrupt_pending:
+            self._interrupt_pending = False
+            raise KeyboardInterrupt
         return oid
+
+    _critical = False
+    _interrupt_pending = False
+
+    def defer_interrupt(self) -> bool:
+        """For the SIGTERM handler (it runs in the main thread, which is the one storing): True,
+        and the KeyboardInterrupt is raised when the observation and its outbox record are both
+        committed, when the handler came between the two; else False (raise now)."""
+        if self._critical:
+            self._interrupt_pending = True
+            return True
+        return False
 
     def flush(self) -> None:
         super().flush()
