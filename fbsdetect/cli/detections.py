@@ -11,6 +11,7 @@ from typing import Any
 
 from fbsdetect.i18n import _, format_stored_time, lazy, ngettext, rule_title, severity_word
 from fbsdetect.i18n.message import entry_evidence
+from fbsdetect.terminal import printable
 
 NAME = "detections"
 HELP = lazy("list suspected fake cells from the database")
@@ -51,13 +52,14 @@ def human(d: dict[str, Any], tz: Any = None) -> str:
                  observations=ngettext("{n} observation", "{n} observations", n_obs).format(n=n_obs),
                  sensors=", ".join(d.get("sensors") or []) or "-"),
              f"    {where}"]
+    # evidence and SMS quote what the cell sent: no control character reaches the terminal (terminal.py)
     for r in d.get("rules", []):
         lines.append(f"    - {r['id']} {rule_title(str(r['id']), r.get('title'))} "
-                     f"({float(r.get('score', 0)):.2f}): {entry_evidence(r)}")
+                     f"({float(r.get('score', 0)):.2f}): {printable(entry_evidence(r))}")
     for m in d.get("sms", []) or []:
         lines.append("    " + _("SMS {time} from {sender}: {text}").format(
-            time=format_stored_time(m.get("time"), tz) if m.get("time") else "", sender=m.get("sender"),
-            text=m.get("text")))
+            time=format_stored_time(m.get("time"), tz) if m.get("time") else "",
+            sender=printable(m.get("sender")), text=printable(m.get("text"))))
     return "\n".join(lines)
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fbsdetect.i18n import _, lazy
+from fbsdetect.terminal import printable
 
 NAME = "scan"
 HELP = lazy(
@@ -230,7 +231,7 @@ def _run_multi(args: argparse.Namespace, profile: Any, specs: list[str]) -> int:
 
         def say(s: str) -> None:
             if not getattr(args, "quiet", False):
-                sys.stderr.write(s + "\n")
+                sys.stderr.write(printable(s) + "\n")  # may quote what a cell sent (terminal.py)
 
         # one snippet keeper (one run folder, one numbering, one set of bounds) and one book of
         # flagged cells for all the runners: a cell flagged through one dongle is flagged for all
@@ -329,7 +330,7 @@ def _run_grgsm(args: argparse.Namespace, profile_name: str) -> int:
 
     def say(s: str) -> None:
         if not getattr(args, "quiet", False):
-            sys.stderr.write(s + "\n")
+            sys.stderr.write(printable(s) + "\n")  # may quote what a cell sent (terminal.py)
 
     try:
         summary = run_grgsm_scan(

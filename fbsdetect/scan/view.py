@@ -7,6 +7,8 @@ import sys
 import time
 from typing import Any
 
+from fbsdetect.terminal import printable
+
 ROWS_MAX = 40
 
 
@@ -20,8 +22,8 @@ class LogView:
         self._last = 0.0
 
     def log(self, line: str) -> None:
-        if not self.quiet:
-            print(line, file=self.stream, flush=True)
+        if not self.quiet:  # a line may quote what a cell sent: no control character gets through
+            print(printable(line), file=self.stream, flush=True)
 
     def update(self, runner: Any) -> None:
         now = time.monotonic()
@@ -56,8 +58,9 @@ class LiveView:
         self._last = 0.0
 
     def log(self, line: str) -> None:
+        line = printable(line)  # a line may quote what a cell sent (terminal.py); no rich markup either
         if self.closed:
-            self.console.print(line)
+            self.console.print(line, markup=False, highlight=False)
         else:
             self.lines = [*self.lines, line][-6:]
 
@@ -110,7 +113,7 @@ class LiveView:
                 _("ALERT ARFCN {arfcn} [{severity}] {text}").format(
                     arfcn=getattr(a, "arfcn", "?"),
                     severity=severity_word(getattr(a, "severity", "?")),
-                    text=getattr(a, "text", a),
+                    text=printable(getattr(a, "text", a)),
                 ),
                 style="red",
             )
