@@ -27,12 +27,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from fbsdetect.detect.baseline import Baseline
-from fbsdetect.detect.context import CellKey, LteSample, PagingStats, RegistryView, Seen, tc_counts
-from fbsdetect.detect.engine import Engine, analyze, lte_band_name
+from fbsdetect.detect.context import CellKey, LteSample, RegistryView, Seen, tc_counts
+from fbsdetect.detect.engine import Engine, _paging_and_span, analyze, lte_band_name
 from fbsdetect.detect.finding import Finding, Severity
 from fbsdetect.types import CellObservation
-
-FRAME_S = 120e-3 / 26
 
 
 @dataclass(frozen=True)
@@ -102,12 +100,10 @@ class Detector:
         when the cell's dedicated channels were followed: fbsdetect.traffic)."""
         if self._registry_pending and (obs.lat is not None or len(self.latest) >= 3):
             self._load_registry(obs)
-        paging = None
-        if frames and any(getattr(f, "channel", "") in ("CCCH", "PCH") for f in frames):
-            fns = [int(getattr(f, "fn", 0)) for f in frames]
-            span = (max(fns) - min(fns)) * FRAME_S if fns else 0.0
-            if span >= 1.0:
-                paging = PagingStats.from_frames(((f.channel, f.data) for f in frames), span)
+        # the paging rate over the paging sample's own span, as analyze reads it from the store (the
+        # dwell's BCCH frames may cover far more time than the bounded sample of paging blocks)
+        paging = _paging_and_span([(int(getattr(f, "fn", 0)), f.channel, f.data) for f in frames or ()
+                                   if getattr(f, "channel", "") in ("CCCH", "PCH")])
         kind = "revisit" if not obs.params and not obs.si else "dwell"
         tc = tc_counts(int(getattr(f, "fn", 0)) for f in frames if getattr(f, "channel", "") == "BCCH") \
             if frames else None

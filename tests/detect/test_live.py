@@ -100,3 +100,27 @@ def test_traffic_of_a_followed_dwell_feeds_the_live_rules() -> None:
     det.sweep_done()
     found = det.findings[next(k for k in det.findings if k.cid == 1)]
     assert "sms-unciphered" in found and found["sms-unciphered"].family == "traffic"
+
+
+def test_the_live_paging_rate_is_over_the_sample_s_own_span_as_in_analyze() -> None:
+    """Review (session 4) #27: the live detector divided a bounded paging sample by the span of all the
+    dwell's frames (BCCH over a 30 s followed dwell), ~3x under the rate analyze stores."""
+    from fbsdetect.detect.engine import _paging_and_span
+    from fbsdetect.detect.live import Detector
+    from fbsdetect.scan.profile import load_profile
+    from fbsdetect.sysinfo.paging import MobileIdentity, build_p1
+    from fbsdetect.types import CellObservation, L2Frame
+
+    si3 = "49061b" + "00" * 20
+    bcch = [L2Frame(arfcn=62, fn=51 * k + 2, ts=0, channel="BCCH", data=bytes.fromhex(si3))
+            for k in range(0, 128, 4)]
+    pch = [L2Frame(arfcn=62, fn=51 * (k // 4) + 6 + 10 * (k % 4), ts=0, channel="PCH",
+                   data=build_p1([MobileIdentity("tmsi", f"{k:08x}")])) for k in range(400)]
+    obs = CellObservation(arfcn=62, band="E-GSM900", freq_hz=947.4e6, bsic=35, mcc=460, mnc=0, lac=1, cid=2,
+                          si={"3": si3}, params={"t3212": 30})
+    det = Detector(None, load_profile("cn"))
+    det.observe(obs, 1, frames=bcch + pch)
+    live = next(iter(det.latest.values())).paging
+    stored = _paging_and_span([(f.fn, f.channel, f.data) for f in pch])
+    assert live is not None and stored is not None
+    assert live.requests == stored.requests == 400 and live.duration_s == stored.duration_s
