@@ -406,7 +406,13 @@ def persist(store: Any, eng: Engine, incidents: Sequence[Incident], scope_obs: S
     """Replaces the findings of the observations in `scope_obs` by the
     incidents' and merges each incident into the detection of the same
     suspect (created when new); detections left without findings are
-    removed. Returns the number of detections touched."""
+    removed. Returns the number of detections touched.
+
+    Only what changed is written: a finding the analysis finds again as it was
+    (same observation, rule, version, score, severity, evidence and data) keeps
+    its row, and an observation keeps its detection when it stays in it. A
+    re-analysis of unchanged data therefore writes nothing, and the audit log
+    grows with what changed, not with every analysis of everything."""
     from sqlalchemy import delete, select, text, update
 
     from fbsdetect.store.models import Detection, Observation
@@ -420,13 +426,21 @@ def persist(store: Any, eng: Engine, incidents: Sequence[Incident], scope_obs: S
             # periodic analyzer and a worker's, `analyze` beside a live detector) would each delete only
             # the findings they saw and insert their own, storing every finding twice
             ses.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_PERSIST_LOCK_KEY})
+        old_det: dict[int, int | None] = {}  # observation id -> its detection now
+        old_find: dict[tuple[Any, ...], list[int]] = {}  # a finding's content -> its row ids
         for i in range(0, len(scope), 500):
             chunk = scope[i:i + 500]
-            old = {d for (d,) in ses.execute(select(Observation.detection_id).where(
-                Observation.id.in_(chunk), Observation.detection_id.is_not(None)))}
-            touched |= {d for d in old if d is not None}
-            ses.execute(delete(FindingRow).where(FindingRow.observation_id.in_(chunk)))
-            ses.execute(update(Observation).where(Observation.id.in_(chunk)).values(detection_id=None))
+            for oid, did in ses.execute(select(Observation.id, Observation.detection_id).where(
+                    Observation.id.in_(chunk))):
+                old_det[int(oid)] = did
+            for row in ses.execute(select(FindingRow.id, FindingRow.detection_id, FindingRow.observation_id,
+                                          FindingRow.rule_id, FindingRow.rule_version, FindingRow.score,
+                                          FindingRow.severity, FindingRow.evidence, FindingRow.data)
+                                   .where(FindingRow.observation_id.in_(chunk))):
+                old_find.setdefault(_finding_key(*row[1:]), []).append(int(row[0]))
+        touched |= {d for d in old_det.values() if d is not None}
+        new_det: dict[int, int] = {}
+        new_rows: list[dict[str, Any]] = []
         for inc in incidents:
             k = inc.key
             det = ses.scalars(select(Detection).where(
@@ -438,19 +452,56 @@ def persist(store: Any, eng: Engine, incidents: Sequence[Incident], scope_obs: S
                 ses.add(det)
                 ses.flush()
             touched.add(det.id)
-            ids = [s.obs_id for s in inc.seen if s.obs_id is not None]
-            for j in range(0, len(ids), 500):
-                ses.execute(update(Observation).where(Observation.id.in_(ids[j:j + 500]))
-                            .values(detection_id=det.id))
+            for s in inc.seen:
+                if s.obs_id is not None:
+                    new_det[s.obs_id] = det.id
             for s, f in inc.findings:
                 extra = {"evidence_i18n": f.i18n} if f.i18n else {}  # the evidence in every language
-                ses.add(FindingRow(detection_id=det.id, observation_id=s.obs_id, rule_id=f.rule_id,
-                                   rule_version=f.version, score=f.score, severity=f.severity.word,
-                                   evidence=f.evidence, data={**f.data, "family": f.family, **extra}))
+                new_rows.append(dict(detection_id=det.id, observation_id=s.obs_id, rule_id=f.rule_id,
+                                     rule_version=f.version, score=f.score, severity=f.severity.word,
+                                     evidence=f.evidence, data={**f.data, "family": f.family, **extra}))
+        # findings: keep the rows found again unchanged, delete the others, insert the new ones
+        keep: set[int] = set()
+        insert_rows = []
+        for r in new_rows:
+            same = old_find.get(_finding_key(r["detection_id"], r["observation_id"], r["rule_id"],
+                                              r["rule_version"], r["score"], r["severity"], r["evidence"],
+                                              r["data"]))
+            if same:
+                keep.add(same.pop())
+            else:
+                insert_rows.append(r)
+        gone = sorted(fid for ids in old_find.values() for fid in ids if fid not in keep)
+        for i in range(0, len(gone), 500):
+            ses.execute(delete(FindingRow).where(FindingRow.id.in_(gone[i:i + 500])))
+        # observations: only those whose detection changes (None: in no incident now)
+        moves: dict[int | None, list[int]] = {}
+        for oid in scope:
+            want = new_det.get(oid)
+            if oid in old_det and old_det[oid] != want:
+                moves.setdefault(want, []).append(oid)
+        for oid, want in new_det.items():
+            if oid not in old_det:  # outside the scope (the incident's own observations): as before
+                moves.setdefault(want, []).append(oid)
+        for want, ids in moves.items():
+            for j in range(0, len(ids), 500):
+                ses.execute(update(Observation).where(Observation.id.in_(ids[j:j + 500]))
+                            .values(detection_id=want))
+        for r in insert_rows:
+            ses.add(FindingRow(**r))
         ses.flush()
         for det_id in sorted(touched):
             refresh_detection(ses, det_id, eng)
     return len({i.key for i in incidents})
+
+
+def _finding_key(detection_id: Any, observation_id: Any, rule_id: Any, version: Any, score: Any,
+                 severity: Any, evidence: Any, data: Any) -> tuple[Any, ...]:
+    """What makes two findings the same (the data as canonical JSON, scores to 1e-9)."""
+    import json
+
+    return (detection_id, observation_id, rule_id, int(version), round(float(score), 9), severity, evidence,
+            json.dumps(data, sort_keys=True, default=str, allow_nan=True))
 
 
 def refresh_detection(ses: Any, det_id: int, eng: Engine) -> None:

@@ -245,3 +245,32 @@ def test_two_analyses_at_once_on_postgresql_store_each_finding_once(pg_url: str,
                 assert s.scalar(select(func.count(Detection.id))) == n_det
     finally:
         store.close()
+
+
+def test_a_reanalysis_of_unchanged_data_writes_nothing(tmp_path: Path) -> None:
+    """Review (session 4) #17: every analysis deleted and re-inserted every finding and set every
+    observation's detection to NULL and back: ~2.4 audit entries per observation per analysis, whatever
+    changed. Unchanged findings and detections now stay as they are; a change still shows."""
+    from sqlalchemy import func, select
+
+    from fbsdetect.store.models import AuditEntry, Finding
+
+    store = _store(tmp_path)
+    _registry_rows(store)
+    _write(store, _sweeps(3, CHINESE))
+    analyze(store, S.profile())
+    with store.session() as s:
+        n_audit = s.scalar(select(func.count(AuditEntry.seq)))
+        ids = sorted(s.scalars(select(Finding.id)))
+    before = list_detections(store)
+    analyze(store, S.profile())
+    with store.session() as s:
+        assert sorted(s.scalars(select(Finding.id))) == ids  # the same rows, not copies
+        grown = s.scalar(select(func.count(AuditEntry.seq))) - n_audit
+    assert list_detections(store) == before
+    assert grown <= len(before), grown  # at most the detections' own refresh, not one per observation
+    # new data: the analysis adds what it finds and keeps the rest
+    _write(store, _sweeps(1, CHINESE))
+    analyze(store, S.profile())
+    with store.session() as s:
+        assert set(ids) < set(s.scalars(select(Finding.id)))
