@@ -39,7 +39,10 @@ def test_two_sim_sources_sweep_half_the_plan_each_into_one_run(tmp_path: Path) -
            "FBSDETECT_KEY_FILE": str(tmp_path / "idkey")}
     a, b = tmp_path / "dongle-a.toml", tmp_path / "dongle-b.toml"  # the same world, two virtual dongles
     shutil.copy(SMALL, a)
-    shutil.copy(SMALL, b)
+    # ... with clocks 30 ppm apart, as two uncalibrated RTL-SDRs are (review, session 4, #10)
+    text = SMALL.read_text()
+    assert "ppm = 3.5" in text
+    b.write_text(text.replace("ppm = 3.5", "ppm = 33.5", 1))
     db = tmp_path / "m.db"
     out = tmp_path / "m.json"
     subprocess.run([sys.executable, "-m", "fbsdetect", "scan", "--source", f"sim:{a}", "--source", f"sim:{b}",
@@ -58,9 +61,17 @@ def test_two_sim_sources_sweep_half_the_plan_each_into_one_run(tmp_path: Path) -
     con = sqlite3.connect(db)
     runs = con.execute("SELECT id, source FROM scan_run").fetchall()
     per_run = con.execute("SELECT run_id, count(DISTINCT arfcn) FROM observation GROUP BY run_id").fetchall()
+    receivers = dict(con.execute("SELECT arfcn, min(receiver) FROM observation GROUP BY arfcn").fetchall())
     con.close()
     assert len(runs) == 1 and runs[0][1] == f"sim:{a} + sim:{b}"
     assert per_run == [(runs[0][0], 4)]
+    # each observation says which dongle measured it, and no cell's offset is judged against the
+    # other dongle's clock: the scene's cells are all licensed
+    assert receivers == {980: f"sim:{a}", 30: f"sim:{a}", 71: f"sim:{b}", 118: f"sim:{b}"}
+    det = subprocess.run([sys.executable, "-m", "fbsdetect", "--db", f"sqlite:///{db}", "detections",
+                          "--json"], check=True, capture_output=True, text=True, env=env, timeout=300).stdout
+    rules = {r["id"] for line in det.splitlines() for r in json.loads(line).get("rules", [])}
+    assert not rules & {"freq-offset-outlier", "freq-offset-changed"}, det
 
 
 def test_the_same_source_twice_is_bad_usage(tmp_path: Path) -> None:
