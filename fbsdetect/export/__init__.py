@@ -135,6 +135,45 @@ def position_of(position: dict[str, Any] | None) -> tuple[float, float] | None:
     return (lat, lon) if valid_position(lat, lon) else None
 
 
+REGION_LEVELS = (("region95", 0.95), ("region50", 0.5))  # the locator's regions (fbsdetect.locate)
+
+
+Polygons = list[list[list[tuple[float, float]]]]  # polygons, each a list of rings of (lon, lat)
+
+
+def position_regions(position: dict[str, Any] | None) -> list[tuple[float, Polygons]]:
+    """The stored probability regions of a position: [(level, polygons)], each polygon a list of rings
+    of (lon, lat) (the first the outer boundary, the others holes), from the locator's GeoJSON
+    MultiPolygons `region95` / `region50`. Rings that are not closed lists of valid positions are
+    left out; an empty list when there are none (the caller may then draw `uncertainty_ring`)."""
+    out: list[tuple[float, Polygons]] = []
+    if not isinstance(position, dict):
+        return out
+    for key, level in REGION_LEVELS:
+        geo = position.get(key)
+        if not isinstance(geo, dict) or geo.get("type") not in ("MultiPolygon", "Polygon"):
+            continue
+        coords = geo.get("coordinates")
+        polys = [coords] if geo.get("type") == "Polygon" else coords
+        kept: Polygons = []
+        for poly in polys if isinstance(polys, list) else []:
+            rings: list[list[tuple[float, float]]] = []
+            for ring in poly if isinstance(poly, list) else []:
+                try:
+                    pts = [(float(p[0]), float(p[1])) for p in ring]
+                except (TypeError, ValueError, IndexError):
+                    pts = []
+                if len(pts) >= 4 and all(valid_position(la, lo) for lo, la in pts):
+                    rings.append(pts)
+                elif not rings:  # no usable outer boundary: the polygon goes
+                    break
+            if rings:
+                kept.append(rings)
+        if kept:
+            out.append((level, kept))
+    return out
+
+
 def uncertainty_ring(position: dict[str, Any] | None, n: int = 48) -> list[tuple[float, float]] | None:
     """The uncertainty region of a position as a closed ring of (lon, lat), counter-clockwise
     (RFC 7946's right-hand rule for exterior rings), or None.

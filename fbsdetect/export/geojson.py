@@ -28,6 +28,7 @@ from fbsdetect.export import (
     iso_utc,
     observation_rows,
     position_of,
+    position_regions,
     uncertainty_ring,
     valid_position,
 )
@@ -85,13 +86,22 @@ def detection_features(d: Any, bbox: tuple[float, float, float, float] | None = 
         "type": "Feature", "id": f"det-{d.id}",
         "geometry": {"type": "Point", "coordinates": [round(pos[1], PRECISION), round(pos[0], PRECISION)]},
         "properties": {"kind": "detection", **props, "error_m": _num(err)}}]
-    ring = uncertainty_ring(d.position)
+    # the locator's probability regions as they are (several polygons, holes): the 95 % region is where
+    # to search; the circle of error_m (the 50 % radius) only when an estimate has no regions
+    regions = position_regions(d.position)
+    for level, polys in regions:
+        feats.append({"type": "Feature", "id": f"det-{d.id}-region{round(level * 100)}",
+                      "geometry": {"type": "MultiPolygon",
+                                   "coordinates": [[[[round(x, PRECISION), round(y, PRECISION)]
+                                                     for x, y in ring] for ring in poly] for poly in polys]},
+                      "properties": {"kind": "region", "level": level, **props}})
+    ring = None if regions else uncertainty_ring(d.position)
     if ring is not None:
         feats.append({"type": "Feature", "id": f"det-{d.id}-region",
                       "geometry": {"type": "Polygon",
                                    "coordinates": [[[round(x, PRECISION), round(y, PRECISION)]
                                                     for x, y in ring]]},
-                      "properties": {"kind": "uncertainty", **props}})
+                      "properties": {"kind": "uncertainty", "radius": "error_m (50 %)", **props}})
     return feats
 
 

@@ -22,6 +22,7 @@ from fbsdetect.export import (
     iso_utc,
     observation_rows,
     position_of,
+    position_regions,
     uncertainty_ring,
     valid_position,
 )
@@ -80,7 +81,15 @@ def write_kml(store: Any, out: TextIO, flt: ExportFilter = ALL) -> dict[str, int
                   f"<description>{_t(desc)}</description><styleUrl>#{sev}</styleUrl>{_data(props)}"
                   f"<Point><coordinates>{pos[1]:.7f},{pos[0]:.7f}</coordinates></Point></Placemark>\n")
         counts["detections"] += 1
-        ring = uncertainty_ring(d.position)
+        regions = position_regions(d.position)
+        for level, polys in regions:  # the locator's regions as they are (holes as inner boundaries)
+            geoms = "".join("<Polygon>" + "".join(_boundary(ring, inner=k > 0) for k, ring in enumerate(poly))
+                            + "</Polygon>" for poly in polys)
+            out.write(f"<Placemark><name>detection {d.id} {round(level * 100)} % region</name>"
+                      f"<styleUrl>#{sev}</styleUrl>{_data({'detection_id': d.id, 'level': level})}"
+                      f"<MultiGeometry>{geoms}</MultiGeometry></Placemark>\n")
+            counts["regions"] += 1
+        ring = None if regions else uncertainty_ring(d.position)
         if ring is not None:
             coords = " ".join(f"{x:.7f},{y:.7f}" for x, y in ring)
             out.write(f"<Placemark><name>detection {d.id} uncertainty</name><styleUrl>#{sev}</styleUrl>"
@@ -106,3 +115,9 @@ def write_kml(store: Any, out: TextIO, flt: ExportFilter = ALL) -> dict[str, int
         counts["observations"] += 1
     out.write("</Folder>\n</Document>\n</kml>\n")
     return counts
+
+
+def _boundary(ring: list[tuple[float, float]], *, inner: bool) -> str:
+    tag = "innerBoundaryIs" if inner else "outerBoundaryIs"
+    coords = " ".join(f"{x:.7f},{y:.7f}" for x, y in ring)
+    return f"<{tag}><LinearRing><coordinates>{coords}</coordinates></LinearRing></{tag}>"
