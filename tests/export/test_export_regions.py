@@ -8,6 +8,8 @@ import xml.etree.ElementTree as ET
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from fbsdetect.export import position_regions, signed_area
 from fbsdetect.export.geojson import detection_features
 
@@ -63,22 +65,16 @@ def test_malformed_regions_are_left_out_not_fatal() -> None:
     assert [f["properties"]["kind"] for f in detection_features(_det(bad))] == ["detection", "uncertainty"]
 
 
-def test_kml_writes_the_regions_as_multigeometry_with_inner_boundaries(tmp_path: Any) -> None:
+def test_kml_writes_the_regions_as_multigeometry_with_inner_boundaries(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     import io
 
     from fbsdetect.export import kml
 
-    class _Store:  # the writer's reads, answered from memory
-        pass
-
+    monkeypatch.setattr(kml, "detection_rows", lambda *_a, **_k: iter([_det(_position())]))
+    monkeypatch.setattr(kml, "observation_rows", lambda *_a, **_k: iter([]))
     out = io.StringIO()
-    orig_d, orig_o = kml.detection_rows, kml.observation_rows  # type: ignore[attr-defined]
-    try:
-        kml.detection_rows = lambda _s, _f: [_det(_position())]  # type: ignore[attr-defined]
-        kml.observation_rows = lambda _s, _f: []  # type: ignore[attr-defined]
-        counts = kml.write_kml(_Store(), out)
-    finally:
-        kml.detection_rows, kml.observation_rows = orig_d, orig_o  # type: ignore[attr-defined]
+    counts = kml.write_kml(object(), out)
     doc = ET.fromstring(out.getvalue())
     ns = {"k": "http://www.opengis.net/kml/2.2"}
     marks = doc.findall(".//k:Placemark", ns)
