@@ -23,6 +23,7 @@ Schema (see scanners/README.md)::
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -168,8 +169,9 @@ class _Checker:
                 raise self.bad(where, f"missing key {k!r}")
 
     def number(self, v: Any, where: str, key: str) -> float:
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            raise self.bad(where, f"{key} must be a number, not {v!r}")
+        # TOML has nan and inf: a non-finite duration or size would fail mid-scan, so it is bad input here
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            raise self.bad(where, f"{key} must be a finite number, not {v!r}")
         return float(v)
 
     def integer(self, v: Any, where: str, key: str) -> int:

@@ -45,6 +45,11 @@ GOOD = '[profile]\nname = "t"\n[[band]]\nname = "E-GSM900"\narfcns = [[1, 10]]\n
     ('[[lte_band]]\nname = "B8"\n', "downlink_hz"),
     ('[bogus]\n', "bogus"),
     ('[radio]\niq_snippet_keep_s = 60\n', "iq_snippet_keep_s = 60 is more than 10"),  # review #15
+    # non-finite numbers failed mid-scan as internal errors (review, session 4, #25)
+    ('[radio]\ndwell_max_s = nan\n', "dwell_max_s must be a finite number"),
+    ('[radio]\npower_dwell_s = inf\n', "power_dwell_s must be a finite number"),
+    ('[radio]\niq_snippet_total_max_mb = inf\n', "iq_snippet_total_max_mb"),
+    ('[radio]\ngain_db = -inf\n', "gain_db"),
 ])
 def test_bad_keys_are_named(tmp_path: Path, extra: str, needle: str) -> None:
     with pytest.raises(BadInput) as e:
