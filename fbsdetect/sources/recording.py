@@ -133,6 +133,11 @@ def _read_sigmf(meta_path: Path) -> RecordingInfo:
     if not _is_number(rate) or not rate > 0:
         raise BadInput(_("core:sample_rate must be a positive number, got {rate!r}").format(
             rate=rate), source=src)
+    _check_rate(float(rate), src, "core:sample_rate")
+    channels = glob.get("core:num_channels", 1)
+    if channels != 1:
+        raise BadInput(_("core:num_channels is {n!r}: only single-channel recordings are read").format(
+            n=channels), source=src)
     caps_raw = meta.get("captures")
     if not isinstance(caps_raw, list) or not caps_raw:
         raise BadInput(_("SigMF metadata has no captures"), source=src)
@@ -279,6 +284,7 @@ def inspect(path: str | os.PathLike[str], *, sample_rate_hz: float | None = None
         raise BadUsage(_("{src}: a raw recording needs --rate HZ and --freq HZ").format(src=src))
     if not sample_rate_hz > 0 or not center_freq_hz > 0:
         raise BadUsage(_("--rate and --freq must be positive"))
+    _check_rate(float(sample_rate_hz), src, "--rate")
     n = _count_samples(p, datatype, _("; is the format right?") if fmt is not None else "")
     return RecordingInfo(data_path=p, meta_path=None, datatype=datatype,
                          sample_rate_hz=float(sample_rate_hz), center_freq_hz=float(center_freq_hz),
@@ -405,3 +411,15 @@ class Recording:
         """(first sample index, samples) for consecutive blocks of the whole recording."""
         for start in range(0, self.info.n_samples, block_samples):
             yield start, self.read(start, block_samples)
+
+
+RATE_MIN_HZ = 200e3  # below GSM's 270.833 kBd no recording holds a carrier (the simulator's bound too)
+RATE_MAX_HZ = 62e6  # the widest single-channel SDRs (bladeRF, USRP B2x0: 61.44 MS/s)
+
+
+def _check_rate(rate_hz: float, src: str, what: str) -> None:
+    """A sample rate no GSM recording can have is bad input: a rate of a few samples a second would
+    have the receiver work through "hours" of a small file (memory growing all the while)."""
+    if not (math.isfinite(rate_hz) and RATE_MIN_HZ <= rate_hz <= RATE_MAX_HZ):
+        msg = _("{what} {rate:g} Hz is outside {lo:g}..{hi:g} Hz: not a GSM recording's rate")
+        raise BadInput(msg.format(what=what, rate=rate_hz, lo=RATE_MIN_HZ, hi=RATE_MAX_HZ), source=src)
