@@ -52,6 +52,18 @@ def _registry_rows(store: Any) -> None:
                                bsic=c["bsic"]))
 
 
+def _counts(store: Any) -> tuple[int, int]:
+    """(findings, detections) stored."""
+    from sqlalchemy import func, select
+
+    from fbsdetect.store.models import Detection, Finding
+
+    with store.session() as s:
+        n_find = s.scalar(select(func.count(Finding.id))) or 0
+        n_det = s.scalar(select(func.count(Detection.id))) or 0
+    return int(n_find), int(n_det)
+
+
 def _sweeps(n: int, fake: dict[str, Any] | None, clean: bool = False) -> list[list[Any]]:
     out = []
     for k in range(n):
@@ -84,21 +96,18 @@ def test_chinese_pattern_is_one_high_detection(tmp_path: Path) -> None:
 
 
 def test_reanalysis_replaces_and_records_versions(tmp_path: Path) -> None:
-    from sqlalchemy import func, select
+    from sqlalchemy import select
 
-    from fbsdetect.store.models import AnalysisRun, Detection, Finding
+    from fbsdetect.store.models import AnalysisRun
 
     store = _store(tmp_path)
     _registry_rows(store)
     _write(store, _sweeps(2, CHINESE))
     analyze(store, S.profile())
-    with store.session() as s:
-        n_find = s.scalar(select(func.count(Finding.id)))
-        n_det = s.scalar(select(func.count(Detection.id)))
+    n_find, n_det = _counts(store)
     analyze(store, S.profile())
+    assert _counts(store) == (n_find, n_det)
     with store.session() as s:
-        assert s.scalar(select(func.count(Finding.id))) == n_find
-        assert s.scalar(select(func.count(Detection.id))) == n_det
         runs = list(s.scalars(select(AnalysisRun)))
         assert len(runs) == 2 and runs[-1].rule_versions and runs[-1].rule_versions["unknown-cell"] == 1
 
@@ -201,20 +210,15 @@ def test_two_analyses_at_once_on_postgresql_store_each_finding_once(pg_url: str,
     their own: every finding twice. Both persists are made to start together here."""
     import threading
 
-    from sqlalchemy import func, select
-
     from fbsdetect.detect import engine as E
     from fbsdetect.store import open_store
-    from fbsdetect.store.models import Detection, Finding
 
     store = open_store(pg_url)
     try:
         _registry_rows(store)
         _write(store, _sweeps(3, CHINESE))
         analyze(store, S.profile())
-        with store.session() as s:
-            n_find = s.scalar(select(func.count(Finding.id)))
-            n_det = s.scalar(select(func.count(Detection.id)))
+        n_find, n_det = _counts(store)
         assert n_find and n_det
         together = threading.Barrier(2, timeout=60)
         real = E.persist
@@ -240,9 +244,7 @@ def test_two_analyses_at_once_on_postgresql_store_each_finding_once(pg_url: str,
             for t in threads:
                 t.join(120)
             assert not errors, errors
-            with store.session() as s:
-                assert s.scalar(select(func.count(Finding.id))) == n_find
-                assert s.scalar(select(func.count(Detection.id))) == n_det
+            assert _counts(store) == (n_find, n_det)
     finally:
         store.close()
 
