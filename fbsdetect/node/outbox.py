@@ -58,6 +58,12 @@ class Outbox:
         db = self.store.engine.url.database
         return Path(db) if db and db != ":memory:" else None
 
+    @staticmethod
+    def record(kind: str, payload: dict[str, Any]) -> NodeOutbox:
+        """An outbox row not yet stored, for a writer that commits it with what it sends
+        (`OutboxSink`: with its observation, which sets `observation_id`)."""
+        return NodeOutbox(kind=kind, payload=payload, size=0, created_at=datetime.now(UTC))
+
     def add(self, kind: str, payload: dict[str, Any], *, observation_id: int | None = None) -> int:
         """Commits a record; returns its seq."""
         with self.store.engine.begin() as conn:

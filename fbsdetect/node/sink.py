@@ -32,12 +32,17 @@ class OutboxSink(StoreSink):
 
     def observation(self, obs: CellObservation, *, radio_s: float | None = None,
                     tuning_id: int | None = None, kind: str = "dwell",
-                    frames: Sequence[L2Frame] = ()) -> int:
+                    frames: Sequence[L2Frame] = (), with_rows: Sequence[Any] = ()) -> int:
         self._critical = True  # a SIGTERM from here to the outbox record waits (defer_interrupt)
         try:
-            oid = super().observation(obs, radio_s=radio_s, tuning_id=tuning_id, kind=kind, frames=frames)
-            self.outbox.add("observation", observation_payload(obs, self.node, radio_s=radio_s, kind=kind),
-                            observation_id=oid if oid > 0 else None)
+            # the outbox record is committed in the observation's own transaction: a kill -9 or a
+            # power cut can no longer leave a stored observation that is never sent (review #2)
+            rec = self.outbox.record("observation",
+                                     observation_payload(obs, self.node, radio_s=radio_s, kind=kind))
+            oid = super().observation(obs, radio_s=radio_s, tuning_id=tuning_id, kind=kind, frames=frames,
+                                      with_rows=[rec, *with_rows])
+            self.outbox.added += 1
+            self.outbox.changed.set()
         finally:
             self._critical = False
         self.last_observation = obs

@@ -97,6 +97,9 @@ class _Pending:
     row: Any
     frames: list[FrameRow] = field(default_factory=list)
     tuning_key: int | None = None
+    # rows written in the observation's own transaction with its id (a node's outbox record: the
+    # observation and the record that sends it are committed together or not at all)
+    extra: list[Any] = field(default_factory=list)
 
 
 class StoreSink:
@@ -162,11 +165,14 @@ class StoreSink:
 
     def observation(self, obs: CellObservation, *, radio_s: float | None = None,
                     tuning_id: int | None = None, kind: str = "dwell",
-                    frames: Sequence[L2Frame] = ()) -> int:
+                    frames: Sequence[L2Frame] = (), with_rows: Sequence[Any] = ()) -> int:
+        """Stores `obs` with its frames; `with_rows`: ORM rows with an `observation_id` column,
+        committed in the same transaction with the observation's id."""
         self.handed += 1
         row = observation_row(obs, run_id=self.run_id, sensor_id=self.sensor_id, radio_s=radio_s,
                               kind=kind)
-        p = _Pending("observation", self._key(), row, frame_rows(frames, self.start_time, None))
+        p = _Pending("observation", self._key(), row, frame_rows(frames, self.start_time, None),
+                     extra=list(with_rows))
         if tuning_id is not None and tuning_id < 0 and tuning_id not in self._ids:
             p.tuning_key = tuning_id
         else:
@@ -242,6 +248,9 @@ class StoreSink:
                     for fr in p.frames:
                         fr.observation_id = p.row.id
                         s.add(fr)
+                    for x in p.extra:
+                        x.observation_id = p.row.id
+                        s.add(x)
             # committed
         except (OperationalError, DBAPIError) as exc:
             self.db_errors += 1
@@ -253,6 +262,7 @@ class StoreSink:
                 if hasattr(p.row, "id"):
                     p.row = _fresh_copy(p.row)
                     p.frames = [_fresh_copy(f) for f in p.frames]
+                    p.extra = [_fresh_copy(x) for x in p.extra]
             return
         if self._down:
             log.warning("database reachable again: %d waiting records stored", len(batch))
@@ -269,9 +279,9 @@ class StoreSink:
 
 
 def _fresh_copy(row: Any) -> Any:
-    """A new transient ORM object with the same column values (no id, not attached)."""
+    """A new transient ORM object with the same column values (no primary key, not attached)."""
     cls = type(row)
-    values = {c.key: getattr(row, c.key) for c in cls.__table__.columns if c.key != "id"}
+    values = {c.key: getattr(row, c.key) for c in cls.__table__.columns if not c.primary_key}
     return cls(**values)
 
 
