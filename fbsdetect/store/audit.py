@@ -69,7 +69,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
-from fbsdetect.store.models import AuditEntry, Detection, Finding, FrameRow, IngestRecord, Observation
+from fbsdetect.store.models import (
+    AuditEntry,
+    Detection,
+    Finding,
+    FrameRow,
+    Handover,
+    IngestRecord,
+    Observation,
+)
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +87,8 @@ AUDITED: dict[str, Table] = {
     "detection": Detection.__table__,  # type: ignore[dict-item]
     "finding": Finding.__table__,  # type: ignore[dict-item]
     "ingest_record": IngestRecord.__table__,  # type: ignore[dict-item]
+    # who was handed what, when, under which case number: the chain of custody (migration 0009)
+    "handover": Handover.__table__,  # type: ignore[dict-item]
 }
 # the rows of a table that the log covers: a node's observation record is audited as its
 # `observation` row (the record row only links it); its detection and health records are
@@ -498,7 +508,7 @@ def seal_existing(conn: Connection, tables: Sequence[str] = ("observation", "det
 # -- the ORM hook ---------------------------------------------------------------------
 
 _CLASS_TABLE: dict[type, str] = {Observation: "observation", Detection: "detection", Finding: "finding",
-                                  IngestRecord: "ingest_record"}
+                                  IngestRecord: "ingest_record", Handover: "handover"}
 
 
 def _covered(obj: Any) -> bool:

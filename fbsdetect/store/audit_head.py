@@ -31,7 +31,8 @@ from fbsdetect.errors import BadUsage
 from fbsdetect.i18n import _
 from fbsdetect.store.audit import AUDIT_TABLE, FRAME_TABLE, Problem, _current_digests
 
-EVIDENCE_TABLES = ("observation", "ingest_record")  # what is measured; detections are re-derived
+# what was measured, and the chain of custody; detections and findings are re-derived by analyses
+EVIDENCE_TABLES = ("observation", "ingest_record", "handover")
 ROUTINE_COLUMNS = {"observation": {"detection_id"}}  # set by every analysis
 _HEAD = re.compile(r"^\s*(\d{1,19})\s*[:\s]\s*([0-9a-fA-F]{16,64})\s*$")
 _CHUNK = 500

@@ -52,7 +52,7 @@ def test_untouched_database_verifies(built: Built, capsys: pytest.CaptureFixture
     assert rep.ok, rep.lines()
     # 12 observations + 2 detections + 4 findings inserted, 4 observations updated (detection_id)
     assert rep.entries == 12 + 2 + 4 + 4
-    assert rep.rows == {"observation": 12, "detection": 2, "finding": 4, "ingest_record": 0}
+    assert rep.rows == {"observation": 12, "detection": 2, "finding": 4, "ingest_record": 0, "handover": 0}
     assert main(["--db", built.url, "verify", "--db"]) == 0
     assert "OK, untouched" in capsys.readouterr().out
     assert main(["--db", built.url, "verify"]) == 0

@@ -121,3 +121,35 @@ def test_a_forged_entry_cannot_hide_a_change_from_the_head(forgery: str, tmp_pat
     code, out, err = _verify(capsys, url, "--head", head)
     assert code == 1 and "observation 2: lat, power_dbm changed after the recorded head" in err, (out, err)
     store.close()  # type: ignore[attr-defined]
+
+
+def test_a_handover_record_edited_behind_fbsdetect_s_back_is_found(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Review (session 4) #18: the chain of custody (who received which detection, when, under which case
+    number) was outside the audit chain: rewritten with plain SQL, verify still said untouched."""
+    from fbsdetect.report.monthly import add_handover
+    from fbsdetect.store.models import Detection
+
+    store, url = _store_with_three(tmp_path)
+    with store.session() as s:  # type: ignore[attr-defined]
+        det = Detection(mcc=460, mnc=0, lac=1, cid=100, arfcn=10, bsic=1, severity="high", score=0.9)
+        s.add(det)
+        s.flush()
+        det_id = det.id
+    add_handover(store, det_id, "police", reference="CASE-2026-0815",  # type: ignore[arg-type]
+                 handed_at=datetime(2026, 2, 17, 9, tzinfo=UTC))
+    code, out, _err = _verify(capsys, url, "--json")
+    rep = json.loads(out)
+    assert code == 0 and rep["rows"]["handover"] == 1
+    head = f"{rep['head_seq']}:{rep['head_hash']}"
+    with store.engine.begin() as c:  # type: ignore[attr-defined]
+        c.execute(text("UPDATE handover SET reference = 'CASE-2026-0999'"))
+    code, _out, err = _verify(capsys, url)
+    assert code == 1 and "handover 1: row edited after audit entry" in err and "reference" in err
+    from fbsdetect.store import audit
+
+    with store.engine.begin() as c:  # type: ignore[attr-defined]
+        audit.record_rows(c, [("handover", 1, "update")])  # ... and the forger appends an entry for it
+    code, _out, err = _verify(capsys, url, "--head", head)
+    assert code == 1 and "handover 1: reference changed after the recorded head" in err
+    store.close()  # type: ignore[attr-defined]
