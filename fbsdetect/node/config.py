@@ -12,6 +12,7 @@ window, 200), `outbox_max_mb` (1024), `min_free_mb` (200), `keep_sent_s` (86400)
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,11 @@ class NodeConfig:
         return f"mqtt://{urlparse(self.server).hostname or '127.0.0.1'}:1883"
 
 
+# the largest value that makes sense for each number (ten years of seconds, a 10 TB outbox)
+MAX_NUMBER = {"health_interval_s": 86_400.0, "outbox_max_mb": 1e7, "min_free_mb": 1e7,
+              "keep_sent_s": 10 * 365.25 * 86_400.0, "duration_s": 10 * 365.25 * 86_400.0}
+
+
 def load_config(path: str) -> NodeConfig:
     from fbsdetect.server.auth import NAME_RE
 
@@ -88,8 +94,11 @@ def load_config(path: str) -> NodeConfig:
     if not raw["server"].startswith(("http://", "https://")):
         raise BadInput(_("{path}: field 'server': an http:// or https:// URL").format(path=path))
     for k in ("health_interval_s", "outbox_max_mb", "min_free_mb", "keep_sent_s", "duration_s"):
-        if k in raw and (not isinstance(raw[k], int | float) or isinstance(raw[k], bool) or raw[k] <= 0):
-            raise BadInput(_("{path}: field {field!r}: a positive number").format(path=path, field=k))
+        # TOML has nan and inf: keep_sent_s = inf switched the disk policy off, nan stopped heartbeats
+        if k in raw and (not isinstance(raw[k], int | float) or isinstance(raw[k], bool)
+                         or not math.isfinite(raw[k]) or raw[k] <= 0 or raw[k] > MAX_NUMBER[k]):
+            raise BadInput(_("{path}: field {field!r}: a positive number up to {top:g}").format(
+                path=path, field=k, top=MAX_NUMBER[k]))
     if "batch" in raw and (not isinstance(raw["batch"], int) or not 1 <= raw["batch"] <= 1000):
         raise BadInput(_("{path}: field 'batch': an integer in 1..1000").format(path=path))
     for k in ("mqtt", "mqtt_username", "mqtt_password", "ca_file", "gps", "iq_dir"):

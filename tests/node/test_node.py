@@ -140,3 +140,15 @@ def test_heartbeat_fields(tmp_path: Path) -> None:
     t = temperature_c()
     assert t is None or -40 < t < 150
     store.close()
+
+
+@pytest.mark.parametrize("line", ["keep_sent_s = inf", "health_interval_s = nan", "outbox_max_mb = 1e309",
+                                  "keep_sent_s = 1e12", "min_free_mb = -inf"])
+def test_config_refuses_non_finite_and_absurd_numbers(line: str, tmp_path: Path) -> None:
+    """Review (session 4) #24: keep_sent_s = inf turned the whole disk policy off (the pruning raised every
+    time), health_interval_s = nan stopped the heartbeats."""
+    f = tmp_path / "n.toml"
+    f.write_text('node = "n1"\nserver = "https://srv"\ntoken = "t"\nuplink = "mqtt"\nsource = "rtlsdr"\n'
+                 f'profile = "cn"\ndb = "/var/lib/fbsdetect/node.db"\n{line}\n')
+    with pytest.raises(BadInput, match=line.split(" ")[0]):
+        load_config(str(f))
