@@ -60,6 +60,17 @@ def run(args: argparse.Namespace) -> int:
 
     if not 0 < args.port < 65536:
         raise BadUsage(_("--port must be in 1..65535"))
+    import math
+    import socket
+
+    for flag, v in (("--analyze-every-s", args.analyze_every_s), ("--map-refresh-s", args.map_refresh_s)):
+        if v is not None and not (math.isfinite(v) and v >= 0):
+            raise BadUsage(_("{flag} must be a finite number of seconds, 0 or more").format(flag=flag))
+    try:  # said now in one line, not by uvicorn's "ERROR:" and exit 3 after start-up
+        socket.getaddrinfo(args.host, args.port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        msg = _("--host {host}: cannot be resolved ({error})").format(host=args.host, error=exc)
+        raise BadUsage(msg) from None
     if bool(args.tls_cert) != bool(args.tls_key):
         raise BadUsage(_("--tls-cert and --tls-key go together"))
     if args.tls_cert:  # load them once now: a bad file is one line, not a worker dying forever

@@ -98,7 +98,11 @@ def test_bad_mqtt_settings_are_one_line(tmp_path: Path) -> None:
             (["--tls-cert", str(tmp_path / "none.crt"), "--tls-key", str(tmp_path / "none.key")], {},
              "--tls-cert"),
             (["--tls-cert", db.removeprefix("sqlite:///"), "--tls-key", db.removeprefix("sqlite:///"),
-              "--workers", "2"], {}, "cannot load")):
+              "--workers", "2"], {}, "cannot load"),
+            # review (session 4) #26: an unresolvable host was uvicorn's "ERROR:" and exit 3
+            (["--host", "999.1.1.1"], {}, "--host 999.1.1.1: cannot be resolved"),
+            (["--analyze-every-s", "nan"], {}, "--analyze-every-s"),
+            (["--map-refresh-s", "-5"], {}, "--map-refresh-s")):
         if "cannot load" in want:
             Path(db.removeprefix("sqlite:///")).write_text("not a PEM\n")
         r = subprocess.run([sys.executable, "-m", "fbsdetect", "--db", db, "serve", *args],
