@@ -11,6 +11,14 @@ oldest first (normally kept `keep_sent_s`, then pruned anyway); (3) unsent healt
 heartbeats, oldest first (the newest is kept). Unsent observations and detections are
 never dropped: if they alone fill the disk the node keeps them, logs it once, and
 reports `outbox_full` in its heartbeats.
+
+A new outbox (a fresh install, a re-flashed SD card, a deleted database) does not number
+from 1: its first seq is (seconds since 2020-01-01 UTC when it was made) x 2^32 (`SEQ_EPOCH`),
+so a node whose outbox starts again numbers above everything its earlier outbox sent, and the
+server -- which stores each (node, seq) once and acknowledges a repeat as a duplicate -- does
+not drop its new records as repeats of old ones. (Up to 2^32 records an outbox; seqs stay under
+the contract's 2^62 until 2054; it needs the node's clock set, which the firmware's time-sync
+requirement gives.) An outbox that already holds or held records keeps counting where it was.
 """
 
 from __future__ import annotations
@@ -29,6 +37,15 @@ from sqlalchemy import delete, func, insert, select, update
 from fbsdetect.store.models import NodeOutbox
 
 log = logging.getLogger(__name__)
+
+
+SEQ_EPOCH_ORIGIN = datetime(2020, 1, 1, tzinfo=UTC)
+SEQ_EPOCH_SHIFT = 32
+
+
+def seq_epoch(made: datetime) -> int:
+    """The seq after which an outbox made at `made` numbers its records (module docstring)."""
+    return max(0, int((made - SEQ_EPOCH_ORIGIN).total_seconds())) << SEQ_EPOCH_SHIFT
 
 
 @dataclass(frozen=True)
@@ -52,6 +69,20 @@ class Outbox:
         self.added = 0
         self._lock = threading.Lock()
         self.changed = threading.Event()
+        self._seed_seq()
+
+    def _seed_seq(self) -> None:
+        """Starts a new outbox's numbering at its epoch (module docstring); SQLite only."""
+        eng = self.store.engine
+        if eng.dialect.name != "sqlite":
+            return
+        with eng.begin() as conn:
+            numbered = conn.exec_driver_sql(
+                "SELECT count(*) FROM sqlite_sequence WHERE name = 'node_outbox'").scalar_one()
+            if numbered or conn.execute(select(func.count(NodeOutbox.seq))).scalar_one():
+                return  # it has numbered records before: go on from there
+            conn.exec_driver_sql("INSERT INTO sqlite_sequence (name, seq) VALUES ('node_outbox', ?)",
+                                 (seq_epoch(datetime.now(UTC)),))
 
     @property
     def path(self) -> Path | None:

@@ -152,3 +152,36 @@ def test_config_refuses_non_finite_and_absurd_numbers(line: str, tmp_path: Path)
                  f'profile = "cn"\ndb = "/var/lib/fbsdetect/node.db"\n{line}\n')
     with pytest.raises(BadInput, match=line.split(" ")[0]):
         load_config(str(f))
+
+
+def test_a_new_outbox_numbers_above_what_an_earlier_one_sent(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review (session 4) #3: a re-flashed node (new SD card, re-install, deleted database) numbered from 1
+    again, and the server, which keeps each (node, seq) once, acknowledged its new records as duplicates of
+    the old ones: silently lost. A new outbox starts at its epoch; an existing one goes on where it was."""
+    from datetime import UTC, datetime
+
+    import fbsdetect.node.outbox as ob_mod
+    from fbsdetect.server.ingest import MAX_SEQ
+
+    def outbox_at(path: Path, when: datetime) -> tuple[Any, Outbox]:
+        class _Clock(datetime):
+            @classmethod
+            def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
+                return when
+
+        monkeypatch.setattr(ob_mod, "datetime", _Clock)
+        store = open_store(f"sqlite:///{path}")
+        return store, Outbox(store, "n1")
+
+    s1, first = outbox_at(tmp_path / "a.db", datetime(2026, 3, 1, 10, 0, 0, tzinfo=UTC))
+    old = [first.add("observation", {"k": k}) for k in range(3)]
+    s1.close()
+    s1b, again = outbox_at(tmp_path / "a.db", datetime(2026, 3, 2, tzinfo=UTC))  # a restart: goes on
+    assert again.add("observation", {}) == old[-1] + 1
+    s1b.close()
+    (tmp_path / "a.db").unlink()  # the SD card re-flashed a second later
+    s2, fresh = outbox_at(tmp_path / "a.db", datetime(2026, 3, 1, 10, 0, 1, tzinfo=UTC))
+    new = fresh.add("observation", {})
+    assert new > old[-1] + 1 and new <= MAX_SEQ
+    s2.close()
