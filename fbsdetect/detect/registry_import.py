@@ -27,15 +27,16 @@ pipe's buffer bounds what is in flight. An interrupt here ends the child.
 Where the rows go first depends on the database:
 
 - SQLite: each batch is appended (executemany; values are always bound
-  parameters) to a TEMPORARY staging table of this connection, which has no
-  index, in one transaction of the TEMP database (the main database is not
+  parameters) to a staging table, which has no index, in a private database
+  of this connection (`ATTACH ''`), in one transaction of it (the main database is not
   locked while the file is read). When the file has been read (to its end, or
   to where a truncated/corrupt compressed stream broke), the same transaction
   upserts the staged rows into `registry_cell` (`INSERT .. SELECT .. ORDER BY
   key ON CONFLICT DO UPDATE`, SQLAlchemy Core), sorted by the unique key so that
-  the unique and CGI indexes are written in order (the sort compares one packed
-  integer first, `k`: radio rank, mcc, mnc, lac), and updates the
-  `registry_source` row. For a big
+  the key's index (`REGISTRY_KEY`: mcc, mnc, lac, cid, radio, source; since
+  migration 0010 it also serves lookups by CGI, so there is no second index to
+  write) is written in order (the sort compares one packed integer first, `k`:
+  mcc, mnc, lac), and updates the `registry_source` row. For a big
   merge (>= `DEFER_LATLON_INDEX_ROWS` rows) the `(lat, lon)` index is dropped
   and rebuilt inside that same transaction: its random-order maintenance is
   what made the direct path 3x slower (measured: 5 M rows, merge 40 s with it,
@@ -52,11 +53,16 @@ Where the rows go first depends on the database:
   committed on its own; an interrupted import then keeps those batches.
 
 The database's write lock is held only during the final merge (SQLite, 5 M
-rows: ~24 CPU s with the lat/lon index's rebuild; a scan writing at the same
-time waits, its StoreSink buffers). SQLite settings changed for the import's connection and restored
-after it: cache_size 32 MiB, temp_store FILE (the staging table and sorter
-spill go to disk: memory stays flat), foreign_keys off (the merge sets the
-source id itself), threads `SORT_THREADS`.
+rows, idle machine: 12.6 s, 19 CPU s with the lat/lon index's rebuild; a scan
+writing at the same time waits, its StoreSink buffers). SQLite settings changed
+for the import's connection and restored after it: cache_size 32 MiB,
+temp_store FILE (the staging table and sorter spill go to disk: memory stays
+flat), foreign_keys off (the merge sets the source id itself), threads
+`SORT_THREADS` (the merge's sort and the index rebuild use the second core the
+reader process used while the file was read; each helper thread sorts in a
+buffer of its own, bounded by the cache size, so memory stays flat: peak RSS
+~210 MB at 5 and at 10 M rows against ~150 MB without them, merge 12.6 s
+against 18.1 s).
 
 Rows of a file that match a stored row of the same source (same radio, mcc,
 mnc, lac, cid) update it and are counted as `updated` (a repeated key inside
@@ -105,12 +111,13 @@ MLS_ATTRIBUTION = "Mozilla Location Service (https://location.services.mozilla.c
 
 BATCH_ROWS = 5000
 DEFER_LATLON_INDEX_ROWS = 200_000
-SORT_THREADS = 0
+SORT_THREADS = 2   # SQLite sorter helper threads during the merge (see above)
 FORCE_DIRECT_UPSERT = False   # tests: the per-batch path other PostgreSQL drivers take, on any database
 MAX_REJECTS_SHOWN = 10
 CHILD_READER_MIN_BYTES: int | None = 16 << 20   # a file this big is read by a child process
 SUB_BLOCK_LINES = 512   # a block the numpy path cannot take is tried again in pieces of this many lines
 _LATLON_INDEX = "ix_registry_cell_latlon"
+STAGE_SCHEMA = "fbsdetect_stage"   # SQLite: the staging database's name on the import's connection
 
 ProgressFn = Callable[["ImportReport", str], None]
 
@@ -292,18 +299,23 @@ class _SqliteStagingWriter(_Writer):
         cols += [Column(c, cell_table.c[c].type) for c in columns]
         cols.append(Column("k", Integer))   # the sort key's first part (below)
         cols.append(Column("rc", Integer))  # the radio as its code, for rows staged as floats
-        self.stage = Table("registry_import_stage", md, *cols, prefixes=["TEMPORARY"])
-        self.stage.drop(conn, checkfirst=True)
+        # The staging table lives in a private database of this connection (ATTACH '': a file
+        # SQLite deletes when it is detached): the main database is not locked while the file is
+        # read, and at the end DETACH drops the staged rows at once, where DROP TABLE of a TEMP
+        # table freed its pages one by one (5 M rows: 1.8 s).
+        with contextlib.suppress(Exception):
+            conn.exec_driver_sql(f"DETACH DATABASE {STAGE_SCHEMA}")   # left by an earlier failure
+        conn.exec_driver_sql(f"ATTACH DATABASE '' AS {STAGE_SCHEMA}")
+        self.stage = Table("registry_import_stage", md, *cols, schema=STAGE_SCHEMA)
         self.stage.create(conn)
         conn.commit()
-        # Every value a bound parameter (?1.. in the columns' order); k packs radio, mcc, mnc and
-        # lac into one integer that sorts as they do (the radio by its name's rank in SQLite's
-        # order; mcc, mnc < 1024, lac < 2^31), so that the merge's sort compares one integer
-        # first: (k, cid, seq) is the order of (radio, mcc, mnc, lac, cid, seq).
+        # Every value a bound parameter (?1.. in the columns' order); k packs mcc, mnc and lac
+        # into one integer that sorts as they do (mcc, mnc < 1024, lac < 2^31), so that the
+        # merge's sort compares one integer first: (k, cid, radio, seq) is the order of the key's
+        # index (REGISTRY_KEY: mcc, mnc, lac, cid, radio; the source is one), then the file's.
         q = conn.dialect.identifier_preparer.quote
         assert columns[:5] == KEY_COLUMNS
-        rank = " ".join(f"WHEN '{r}' THEN {i}" for i, r in enumerate(sorted(RADIOS)))
-        k = f"(((CASE ?1 {rank} END) * 1024 + ?2) * 1024 + ?3) * 2147483648 + ?4"
+        k = "(?2 * 1024 + ?3) * 2147483648 + ?4"
         self._insert_sql = (f"INSERT INTO {q(self.stage.name)} ({', '.join(q(c) for c in columns)}, k) "
                             f"VALUES ({', '.join(f'?{i + 1}' for i in range(len(columns)))}, {k})")
         # a row of floats (`VectorRows.values`, its sort key appended: `values_with_key`): the
@@ -351,13 +363,15 @@ class _SqliteStagingWriter(_Writer):
             self.conn.exec_driver_sql(self._insert_sql, list(rows))
         else:  # pragma: no cover - a dialect that compiles differently
             raise RuntimeError(f"SQLite driver with paramstyle {self.conn.dialect.paramstyle}")
-        # no commit: the staging is one transaction of this connection's TEMP database (the main
+        # no commit: the staging is one transaction of this connection's staging database (the main
         # database is not locked by it); the merge continues it
         self.n_staged += len(rows)
 
     def finish(self, source_id_fn: Callable[[], int]) -> tuple[int, int, bool]:
         from sqlalchemy import case, func, label, literal, select, true
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        from fbsdetect.store.models import REGISTRY_KEY
 
         conn, cells, stage = self.conn, self.cells, self.stage
         source_id = source_id_fn()          # DML first: opens the transaction the DDL below joins
@@ -373,9 +387,9 @@ class _SqliteStagingWriter(_Writer):
         sel = (select(label("source_id", literal(source_id)), label("radio", radio),
                       *[stage.c[c] for c in self.columns[1:]])
                .where(true())   # SQLite needs a WHERE before ON CONFLICT in INSERT .. SELECT
-               .order_by(stage.c.k, stage.c.cid, stage.c.seq))
+               .order_by(stage.c.k, stage.c.cid, radio, stage.c.seq))
         ins = sqlite_insert(cells).from_select(["source_id", *self.columns], sel)
-        ins = ins.on_conflict_do_update(index_elements=["source_id", *KEY_COLUMNS],
+        ins = ins.on_conflict_do_update(index_elements=list(REGISTRY_KEY),
                                         set_={c: ins.excluded[c] for c in self.update_columns})
         conn.execute(ins)
         if defer and latlon is not None:
@@ -388,8 +402,7 @@ class _SqliteStagingWriter(_Writer):
         with contextlib.suppress(Exception):
             self.conn.rollback()
         with contextlib.suppress(Exception):
-            self.stage.drop(self.conn, checkfirst=True)
-            self.conn.commit()
+            self.conn.exec_driver_sql(f"DETACH DATABASE {STAGE_SCHEMA}")
 
 
 class _PgCopyWriter(_Writer):
@@ -427,14 +440,16 @@ class _PgCopyWriter(_Writer):
         from sqlalchemy.dialects.postgresql import distinct_on
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+        from fbsdetect.store.models import REGISTRY_KEY
+
         conn, cells, stage = self.conn, self.cells, self.stage
         source_id = source_id_fn()
         before = _count_source_rows(conn, cells, source_id)
-        key = [stage.c[c] for c in KEY_COLUMNS]
+        key = [stage.c[c] for c in REGISTRY_KEY if c != "source_id"]
         sel = (select(label("source_id", literal(source_id)), *[stage.c[c] for c in self.columns])
                .ext(distinct_on(*key)).order_by(*key, stage.c.seq.desc()))
         ins = pg_insert(cells).from_select(["source_id", *self.columns], sel)
-        ins = ins.on_conflict_do_update(index_elements=["source_id", *KEY_COLUMNS],
+        ins = ins.on_conflict_do_update(index_elements=list(REGISTRY_KEY),
                                         set_={c: ins.excluded[c] for c in self.update_columns})
         conn.execute(ins)
         after = _count_source_rows(conn, cells, source_id)
@@ -456,9 +471,11 @@ class _DirectUpsertWriter(_Writer):
         self.source_id = source_id
         from sqlalchemy.dialects import postgresql, sqlite
 
+        from fbsdetect.store.models import REGISTRY_KEY
+
         ins: Any = (postgresql.insert(cell_table) if conn.dialect.name == "postgresql"
                     else sqlite.insert(cell_table))
-        self.stmt = ins.on_conflict_do_update(index_elements=["source_id", *KEY_COLUMNS],
+        self.stmt = ins.on_conflict_do_update(index_elements=list(REGISTRY_KEY),
                                               set_={c: ins.excluded[c] for c in self.update_columns})
         self.before = _count_source_rows(conn, cell_table, source_id)
         conn.commit()
@@ -598,7 +615,7 @@ def import_registry(
                 old_temp = conn.exec_driver_sql("PRAGMA temp_store").scalar()
                 # the staging table on disk, whatever the build's default: memory stays flat
                 conn.exec_driver_sql("PRAGMA temp_store=FILE")
-                # sorter helper threads: each sorts in its own cache-sized buffer (memory grows)
+                # sorter helper threads: each sorts in its own cache-sized buffer (bounded)
                 conn.exec_driver_sql(f"PRAGMA threads={int(SORT_THREADS)}")
                 conn.exec_driver_sql("PRAGMA cache_size=-32768")   # 32 MiB while merging
                 # every staged row gets the source id read in the merge's own transaction: the
@@ -656,7 +673,7 @@ def _import_on(conn: Connection, cells: Table, report: ImportReport, reader: Lin
         except KeyboardInterrupt:
             report.interrupted = True
         if report.interrupted and isinstance(writer, (_SqliteStagingWriter, _PgCopyWriter)):
-            return   # nothing of this file is stored; the staged rows go with the temp table
+            return   # nothing of this file is stored; the staged rows go with the staging table
         if progress is not None:
             progress(report, "merge")
         tm = time.monotonic()
@@ -996,15 +1013,12 @@ def child_reader_main() -> int:
     return 0
 
 
-_RADIO_RANK = np.array([0.0] + [float(sorted(RADIOS).index(r)) for r in RADIOS])   # by code
-
-
 def values_with_key(v: Any) -> Any:
     """`VectorRows.values` with the staging sort key `k` (see _SqliteStagingWriter) appended,
-    computed here in floats: above 2^53 its last bits round, which only lets rows of
-    neighbouring keys interleave in the sort (a repeated key's rows keep their order: the
-    same key gives the same k, then cid and seq decide)."""
-    k = ((_RADIO_RANK[v[:, 0].astype(np.intp)] * 1024 + v[:, 1]) * 1024 + v[:, 2]) * 2147483648.0 + v[:, 3]
+    computed here in floats (exact: k < 2^51 for mcc, mnc < 1024 and lac < 2^31; a bigger lac
+    only lets rows of neighbouring keys interleave in the sort, while a repeated key's rows
+    keep their order: the same key gives the same k, then cid, radio and seq decide)."""
+    k = (v[:, 1] * 1024 + v[:, 2]) * 2147483648.0 + v[:, 3]
     return np.column_stack((v, k))
 
 
@@ -1012,7 +1026,7 @@ def tuple_with_key(row: tuple[Any, ...]) -> tuple[Any, ...]:
     """A row tuple as `values_with_key` has a line parsed with numpy: the radio as its code, the
     float sort key appended (the same arithmetic, so the same key gives the same k)."""
     code = RADIOS.index(row[0]) + 1
-    k = ((float(_RADIO_RANK[code]) * 1024 + row[1]) * 1024 + row[2]) * 2147483648.0 + row[3]
+    k = (float(row[1]) * 1024 + row[2]) * 2147483648.0 + row[3]
     return (code, *row[1:], k)
 
 

@@ -229,11 +229,15 @@ class RegistrySource(Base):
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
 
 
+# The unique key of a registry row (one row per cell and source), in the order of its index.
+REGISTRY_KEY = ("mcc", "mnc", "lac", "cid", "radio", "source_id")
+
+
 class RegistryCell(Base):
     __tablename__ = "registry_cell"
     __table_args__ = (
-        UniqueConstraint("source_id", "radio", "mcc", "mnc", "lac", "cid", name="uq_registry_cell"),
-        Index("ix_registry_cell_cgi", "mcc", "mnc", "lac", "cid"),
+        # the key, its CGI first (0010): it also serves lookups by CGI, so no second index to write
+        Index("uq_registry_cell", *REGISTRY_KEY, unique=True),
         Index("ix_registry_cell_latlon", "lat", "lon"),
     )
 

@@ -209,3 +209,55 @@ def test_numpy_values_from_the_dsp_are_stored_as_plain_numbers(tmp_path: Any) ->
         assert type(rows[0].arfcn) is int and rows[0].params == {"t3212": 20, "neighbours": [60, 66]}
         assert rows[0].power_dbm == pytest.approx(-61.5)
     store.close()
+
+
+def test_0010_reorders_the_registry_key_and_keeps_every_row(db_url: str) -> None:
+    """0010 turns the registry key (source_id, radio, mcc, mnc, lac, cid) into a unique index
+    ordered CGI first and drops the CGI index it makes redundant: stored rows keep their ids,
+    the key still refuses a second row, and the downgrade gives the old schema back."""
+    from alembic import command
+    from sqlalchemy import inspect, text
+    from sqlalchemy.exc import IntegrityError
+
+    from fbsdetect.store.db import _alembic_config
+    from tests.conftest import engine_at_revision
+
+    eng = engine_at_revision(db_url, "0009")
+    cell = ("INSERT INTO registry_cell (id, source_id, radio, mcc, mnc, lac, cid, lat, lon) "
+            "VALUES (:id, :s, :r, 460, 0, :lac, 1234, 30.5, 114.3)")
+    with eng.begin() as conn:
+        conn.execute(text("INSERT INTO registry_source (id, name, kind, imported_at, rows_read, "
+                          "rows_imported, rows_updated, rows_rejected) VALUES "
+                          "(1, 'a', 'opencellid', '2026-12-01 10:00:00', 0, 0, 0, 0), "
+                          "(2, 'b', 'licensed', '2026-12-01 10:00:00', 0, 0, 0, 0)"))
+        for i, (s, r, lac) in enumerate([(1, "GSM", 10), (2, "GSM", 10), (1, "LTE", 10), (1, "GSM", 11)]):
+            conn.execute(text(cell), {"id": 100 + i, "s": s, "r": r, "lac": lac})
+
+    def indexes() -> dict[str, tuple[list[str], bool]]:
+        insp = inspect(eng)
+        out = {ix["name"]: (list(ix["column_names"]), bool(ix["unique"]))
+               for ix in insp.get_indexes("registry_cell")}
+        out.update({f"constraint {u['name']}": (list(u["column_names"]), True)
+                    for u in insp.get_unique_constraints("registry_cell")})
+        return out
+
+    try:
+        command.upgrade(_alembic_config(eng), "0010")
+        ix = indexes()
+        assert ix["uq_registry_cell"] == (["mcc", "mnc", "lac", "cid", "radio", "source_id"], True), ix
+        assert "ix_registry_cell_cgi" not in ix and not any(k.startswith("constraint") for k in ix), ix
+        with eng.connect() as conn:
+            rows = conn.execute(text("SELECT id, source_id, radio, lac FROM registry_cell ORDER BY id")).all()
+        assert [tuple(r) for r in rows] == [(100, 1, "GSM", 10), (101, 2, "GSM", 10), (102, 1, "LTE", 10),
+                                            (103, 1, "GSM", 11)]
+        with pytest.raises(IntegrityError), eng.begin() as conn:
+            conn.execute(text(cell), {"id": 200, "s": 1, "r": "GSM", "lac": 10})
+        command.downgrade(_alembic_config(eng), "0009")
+        ix = indexes()
+        assert ix["ix_registry_cell_cgi"] == (["mcc", "mnc", "lac", "cid"], False), ix
+        assert ix["constraint uq_registry_cell"] == (["source_id", "radio", "mcc", "mnc", "lac", "cid"],
+                                                     True), ix
+        with eng.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM registry_cell")).scalar_one() == 4
+    finally:
+        eng.dispose()
