@@ -10,8 +10,12 @@ import os
 import shutil
 import socket
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,3 +87,15 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'fbsdetect.db'}"
     return str(request.getfixturevalue("pg_url"))
+
+
+def engine_at_revision(url: str, revision: str) -> Engine:
+    """An engine on `url` whose schema is migrated up to `revision` only (to test a later
+    migration on rows stored before it); the caller disposes of it."""
+    from alembic import command
+
+    from fbsdetect.store.db import _alembic_config, make_engine
+
+    eng = make_engine(url)
+    command.upgrade(_alembic_config(eng), revision)
+    return eng

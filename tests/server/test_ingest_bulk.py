@@ -19,6 +19,7 @@ from fbsdetect.server.ingest import Ingestor, RecordError, check_record
 from fbsdetect.store import open_store
 from fbsdetect.store.audit import _current_digests, _dumps, verify_db
 from fbsdetect.store.models import AuditEntry, FleetNode
+from tests.conftest import engine_at_revision
 from tests.fleet.support import server_counts
 
 
@@ -248,13 +249,8 @@ def test_detection_and_health_records_are_in_the_chain(db_url: str) -> None:
 
 
 def test_the_migration_seals_the_records_stored_before_it(tmp_path: Path) -> None:
-    from alembic import command
-
-    from fbsdetect.store.db import _alembic_config, make_engine
-
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    eng = make_engine(url)
-    command.upgrade(_alembic_config(eng), "0006")
+    eng = engine_at_revision(url, "0006")
     with eng.begin() as conn:
         for seq, kind in ((1, "detection"), (2, "health"), (3, "observation")):
             conn.execute(text("INSERT INTO ingest_record (node, seq, kind, via, received_at, data) VALUES "

@@ -18,6 +18,7 @@ from fbsdetect.cli.main import main
 from fbsdetect.store import open_store
 from fbsdetect.store.audit import record_rows, verify_db
 from fbsdetect.store.models import AuditEntry, Detection, Finding, Observation
+from tests.conftest import engine_at_revision
 from tests.export.test_exports import Built, build_store
 
 
@@ -139,13 +140,8 @@ def test_the_detection_engine_writes_are_audited(tmp_path: Path) -> None:
 
 
 def test_migration_seals_rows_stored_before_the_log(tmp_path: Path) -> None:
-    from alembic import command
-
-    from fbsdetect.store.db import _alembic_config, make_engine
-
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    eng = make_engine(url)
-    command.upgrade(_alembic_config(eng), "0001")
+    eng = engine_at_revision(url, "0001")
     with eng.begin() as conn:
         conn.execute(text("INSERT INTO detection (severity, score, n_observations, status, updated_at) "
                           "VALUES ('high', 1.0, 0, 'open', '2026-03-01 10:00:00')"))
