@@ -188,17 +188,19 @@ def _stats(args: argparse.Namespace) -> int:
     try:
         c, s = RegistryCell.__table__, RegistrySource.__table__
         with store.engine.connect() as conn:
-            counts = {
-                int(sid): (int(n), upd)
-                for sid, n, upd in conn.execute(
-                    select(c.c.source_id, func.count(), func.max(c.c.updated)).group_by(c.c.source_id)
-                )
-            }
+            # one pass over the table (the key's index starts with the CGI since 0010: no index
+            # gives the rows by source)
+            counts: dict[int, tuple[int, Any]] = {}
             radios: dict[int, dict[str, int]] = {}
-            for sid, radio, n in conn.execute(
-                select(c.c.source_id, c.c.radio, func.count()).group_by(c.c.source_id, c.c.radio)
+            for sid, radio, n, upd in conn.execute(
+                select(c.c.source_id, c.c.radio, func.count(), func.max(c.c.updated))
+                .group_by(c.c.source_id, c.c.radio)
             ):
                 radios.setdefault(int(sid), {})[radio] = int(n)
+                total, newest = counts.get(int(sid), (0, None))
+                if upd is not None and (newest is None or upd > newest):
+                    newest = upd
+                counts[int(sid)] = (total + int(n), newest)
             sources = conn.execute(select(s).order_by(s.c.id)).mappings().all()
     finally:
         store.close()
