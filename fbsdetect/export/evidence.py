@@ -60,6 +60,7 @@ from typing import Any
 from fbsdetect.errors import BadInput, BadUsage, NotAvailable
 from fbsdetect.export import ExportFilter, iso_utc, observation_rows
 from fbsdetect.i18n import _
+from fbsdetect.scan.snippets import sha256_file
 
 FORMAT = "fbsdetect-evidence/1"
 SIG_PREFIX = b"fbsdetect-sig:ed25519:"
@@ -151,14 +152,6 @@ def row_dict(row: Any) -> dict[str, Any]:
     return {k: _jsonable(v) for k, v in row._mapping.items()}
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 @dataclass
 class EvidenceResult:
     path: Path
@@ -223,9 +216,9 @@ def _iq_mismatch(files: list[Path], expected: dict[str, str] | None) -> str | No
     meta = next((q for q in files if q.name.endswith(".sigmf-meta")), None)
     data = next((q for q in files if q.name.endswith(".sigmf-data")), None)
     for kind, q in (("meta", meta), ("data", data)):
-        if expected and kind in expected and q is not None and _sha256_file(q) != expected[kind]:
+        if expected and kind in expected and q is not None and sha256_file(q) != expected[kind]:
             return _("{file} has SHA-256 {got}..., the observation stored {want}... when it was "
-                     "written").format(file=q.name, got=_sha256_file(q)[:16], want=expected[kind][:16])
+                     "written").format(file=q.name, got=sha256_file(q)[:16], want=expected[kind][:16])
         if expected and kind in expected and q is None:
             return _("its {file} is missing").format(file=f".sigmf-{kind}")
     if meta is not None and data is not None and meta.stat().st_size <= MAX_CONTROL_BYTES:
@@ -521,7 +514,7 @@ def build_evidence(store: Any, detection_id: int, out: str | os.PathLike[str], *
 
         (d / "public_key.pem").write_bytes(public_pem(pub))
         data_files = sorted(str(p.relative_to(d)) for p in d.rglob("*") if p.is_file())
-        hashes = {name: _sha256_file(d / name) for name in data_files}
+        hashes = {name: sha256_file(d / name) for name in data_files}
         report = _report_html(det_d, findings, summary, report_rows, n_obs, n_frames, hashes, notes, fp,
                               (head_seq, head_hash), created, software_version or __version__, traffic)
         (d / "report.html").write_text(report, encoding="utf-8")
@@ -535,7 +528,7 @@ def build_evidence(store: Any, detection_id: int, out: str | os.PathLike[str], *
             notes.append(_("no PDF: no HTML-to-PDF converter (wkhtmltopdf or chromium) is installed"))
 
         names = sorted(str(p.relative_to(d)) for p in d.rglob("*") if p.is_file())
-        files = {n: {"sha256": _sha256_file(d / n), "size": (d / n).stat().st_size} for n in names}
+        files = {n: {"sha256": sha256_file(d / n), "size": (d / n).stat().st_size} for n in names}
         manifest = {
             "format": FORMAT, "created_at": iso_utc(created),
             "software": f"fbsdetect {software_version or __version__}",

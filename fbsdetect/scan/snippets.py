@@ -244,6 +244,7 @@ class SnippetKeeper:
 
 
 def sha256_file(path: Path) -> str:
+    """The file's SHA-256 (hex), read 1 MiB at a time (snippets and evidence packages)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
