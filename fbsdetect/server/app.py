@@ -94,10 +94,11 @@ def create_app(store: Any, *, ingestor: Ingestor | None = None, worker: Any = No
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(_r: Request, exc: RequestValidationError) -> JSONResponse:
+        from fbsdetect.server.validation import message
+
         errs = exc.errors()
         first = errs[0] if errs else {}
-        where = ".".join(str(x) for x in first.get("loc", ()))
-        return JSONResponse({"detail": f"{where}: {first.get('msg', 'invalid')}"}, status_code=422)
+        return JSONResponse({"detail": message(first)}, status_code=422)   # in the request's language
 
     def _token(request: Request | None, cred: HTTPAuthorizationCredentials | None) -> str:
         token = cred.credentials if cred is not None else None

@@ -208,3 +208,22 @@ def test_serve_workers_processes_answer_in_serve_lang(tmp_path: Path) -> None:
     finally:
         p.terminate()
         p.wait(20)
+
+
+@pytest.mark.parametrize(("params", "en", "zh"), [
+    ({"limit": "0"}, "query.limit: must be at least 1", "query.limit：不能小于 1"),
+    ({"limit": "1000001"}, "query.limit: must be at most 100000", "query.limit：不能大于 100000"),
+    ({"limit": "many"}, "query.limit: must be a whole number", "query.limit：必须是整数"),
+    ({"node": "n" * 65}, "query.node: must be at most 64 characters long", "query.node：最长 64 个字符"),
+])
+def test_framework_validation_errors_are_in_the_requests_language(server: Any, params: dict[str, str],
+                                                                    en: str, zh: str) -> None:
+    # FastAPI/pydantic's own checks of the parameters (pydantic writes English only)
+    app, _store, tok = server
+    c = TestClient(app)
+    inv = {"Authorization": tok["inv"]}
+    r_en = c.get("/api/v1/observations", params=params, headers=inv)
+    r_zh = c.get("/api/v1/observations", params=params, headers={**inv, **ZH})
+    assert r_en.status_code == r_zh.status_code == 422
+    assert r_en.json() == {"detail": en}
+    assert r_zh.json() == {"detail": zh}
