@@ -196,6 +196,9 @@ class CellConfig:
     rxlev_access_min: int = _SI["rxlev_access_min"]
     ms_txpwr_max_cch: int = _SI["ms_txpwr_max_cch"]
     cbq: int = _SI["cbq"]
+    bs_ag_blks_res: int = _SI["bs_ag_blks_res"]
+    bs_pa_mfrms: int = _SI["bs_pa_mfrms"]
+    mscr: int = _SI["mscr"]
     paging_rate: float = 2.0
     label: str = "legit"
     freq_error_ppm: float | None = None
@@ -567,6 +570,9 @@ def _cell(raw: object, index: int, src: str) -> CellConfig:
         rxlev_access_min=t.integer("rxlev_access_min", dflt["rxlev_access_min"], lo=0, hi=63),
         ms_txpwr_max_cch=t.integer("ms_txpwr_max_cch", dflt["ms_txpwr_max_cch"], lo=0, hi=31),
         cbq=t.integer("cbq", dflt["cbq"], lo=0, hi=1),
+        bs_ag_blks_res=t.integer("bs_ag_blks_res", dflt["bs_ag_blks_res"], lo=0, hi=7),
+        bs_pa_mfrms=t.integer("bs_pa_mfrms", dflt["bs_pa_mfrms"], lo=2, hi=9),
+        mscr=t.integer("mscr", dflt["mscr"], lo=0, hi=1),
         paging_rate=t.number("paging_rate", dflt["paging_rate"], lo=0.0, hi=200.0),
         label=t.choice("label", dflt["label"], LABELS),
         freq_error_ppm=(t.number("freq_error_ppm", lo=-10.0, hi=10.0)

@@ -14,7 +14,8 @@ Where each scene field goes:
     neighbours             SI2 BA list (bit map 0 if all in 1..124, else the
                            smallest range format that holds them)
     ccch                   SI3 CCCH_CONF (0 non-combined, 1 combined)
-    t3212, att             SI3 Control Channel Description
+    t3212, att, mscr, bs_ag_blks_res, bs_pa_mfrms
+                           SI3 Control Channel Description
     cell_reselect_hysteresis, ms_txpwr_max_cch, rxlev_access_min
                            Cell Selection Parameters of SI3 and SI4
     cbq, cro, temporary_offset, penalty_time
@@ -25,7 +26,8 @@ Where each scene field goes:
                            `neighbours_ext`, empty by default)
     si2quater, eutran_neighbours
                            SI3 rest-octet indicator + SI2quater listing the
-                           EARFCNs (serving priority 0, E-UTRAN priority 5)
+                           EARFCNs (serving priority 0, E-UTRAN priority 5);
+                           SI2quater and SI13 on BCCH Norm (position 0)
     bsic                   not in SI (it is on the SCH); NCC permitted in SI2
                            includes the cell's own NCC
 
@@ -33,7 +35,14 @@ Messages and fields: TS 44.018 9.1.31-9.1.36 and 9.1.43a (see each module).
 Hand-written glue over the message modules.
 
 Reading back, `neighbours` is the whole BA(BCCH) list: SI2 plus its SI2bis
-and SI2ter extensions when those frames are given.
+and SI2ter extensions when those frames are given. SI3's Control Channel
+Description (10.5.2.11) is read as `mscr`, `att`, `t3212`, `ccch_conf` (raw
+0..7) with its meaning `ccch_timeslots` (BS_CC_CHANS, 1..4) and
+`ccch_combined` (BS_CCCH_SDCCH_COMB), `bs_ag_blks_res` (blocks reserved for
+access grants), `bs_pa_mfrms` (multiframes, 2..9) and `paging_groups` (TS
+45.002 6.5.2); the rest octets' (10.5.2.34) SI2quater position as
+`si2quater_on_bcch_ext`, and the GPRS indicator's SI13 position (SI3, else
+SI4) as `si13_on_bcch_ext`.
 """
 
 from __future__ import annotations
@@ -82,8 +91,9 @@ class CellSpec:
     cell_allocation: tuple[int, ...] | None = None  # SI1 CA; None = (arfcn,)
     neighbours_ext: tuple[int, ...] = ()             # SI2ter extended BA list
     mnc_digits: int = 2
-    bs_ag_blks_res: int = 1
+    bs_ag_blks_res: int = 1  # CCCH blocks reserved for access grants, 0..7
     bs_pa_mfrms: int = 4   # multiframes between paging sub-channel repeats, 2..9
+    mscr: int = 1          # 1 = the MSC is Release 99 onwards
     rac: int = 0
     ra_colour: int = 0
     rach: RachControl = field(default_factory=RachControl)
@@ -125,7 +135,7 @@ def build_cell_si(spec: CellSpec) -> dict[str, bytes]:
         "2": si2.build(spec.neighbours, ncc_permitted=0xFF, rach=spec.rach),
         "3": si3.build(
             spec.cid, lai,
-            si3.ControlChannel(att=spec.att, bs_ag_blks_res=spec.bs_ag_blks_res,
+            si3.ControlChannel(mscr=spec.mscr, att=spec.att, bs_ag_blks_res=spec.bs_ag_blks_res,
                                ccch_conf=0 if spec.ccch == "non-combined" else 1,
                                bs_pa_mfrms=spec.bs_pa_mfrms - 2, t3212=spec.t3212),
             si3.CellOptions(), sel, spec.rach,
@@ -164,11 +174,25 @@ class CellParams:
     si2ter: bool | None = None
     si2quater: bool | None = None
     eutran_neighbours: tuple[int, ...] | None = None
+    # SI3 Control Channel Description (TS 44.018 10.5.2.11)
+    mscr: int | None = None  # 0: MSC of Release 98 or older, 1: Release 99 onwards
+    ccch_conf: int | None = None  # raw 0..7 (3, 5, 7 reserved)
+    ccch_timeslots: int | None = None  # BS_CC_CHANS: C0 timeslots with a CCCH (0, 2, 4, 6), 1..4
+    ccch_combined: bool | None = None  # BS_CCCH_SDCCH_COMB: CCCH and SDCCH/4 share TS0
+    bs_ag_blks_res: int | None = None  # CCCH blocks of a 51-multiframe reserved for access grants
+    bs_pa_mfrms: int | None = None  # multiframes between two blocks of one paging group, 2..9
+    paging_groups: int | None = None  # TS 45.002 6.5.2: BS_CC_CHANS x N
+    # BCCH Ext (the first CCCH block) instead of BCCH Norm: SI3 rest octets' SI2quater
+    # position (None when SI2quater is not announced), the GPRS indicator's SI13 position
+    si2quater_on_bcch_ext: bool | None = None
+    si13_on_bcch_ext: bool | None = None
     malformed: tuple[str, ...] = ()  # SI keys whose frame did not parse
 
     PARAM_KEYS = ("neighbours", "t3212", "att", "cro", "temporary_offset", "penalty_time",
                   "cell_reselect_hysteresis", "rxlev_access_min", "ms_txpwr_max_cch", "cbq",
-                  "gprs", "si2ter", "si2quater", "eutran_neighbours")
+                  "gprs", "si2ter", "si2quater", "eutran_neighbours",
+                  "mscr", "ccch_conf", "ccch_timeslots", "ccch_combined", "bs_ag_blks_res", "bs_pa_mfrms",
+                  "paging_groups", "si2quater_on_bcch_ext", "si13_on_bcch_ext")
 
     def params(self) -> dict[str, Any]:
         """The `params` object of contracts.md section 4 (lists as lists)."""
@@ -203,7 +227,14 @@ class CellParams:
         if lai is not None:
             d.update(mcc=lai.mcc, mnc=lai.mnc, lac=lai.lac)
         if s3:
-            d.update(cid=s3.cid, t3212=s3.control.t3212, att=s3.control.att)
+            c = s3.control
+            d.update(cid=s3.cid, t3212=c.t3212, att=c.att, mscr=c.mscr, ccch_conf=c.ccch_conf,
+                     ccch_timeslots=si3.ccch_timeslots(c.ccch_conf),
+                     ccch_combined=si3.ccch_combined(c.ccch_conf), bs_ag_blks_res=c.bs_ag_blks_res,
+                     bs_pa_mfrms=c.bs_pa_mfrms + 2,
+                     paging_groups=si3.paging_groups(c.ccch_conf, c.bs_ag_blks_res, c.bs_pa_mfrms),
+                     si2quater_on_bcch_ext=None if s3.rest.si2quater_position is None
+                     else s3.rest.si2quater_position == 1)
         sel = s3.selection if s3 else (s4.selection if s4 else None)
         if sel is not None:
             d.update(cell_reselect_hysteresis=sel.cell_reselect_hysteresis,
@@ -219,6 +250,8 @@ class CellParams:
             d.update(cbq=sp.cbq, cro=sp.cell_reselect_offset, temporary_offset=sp.temporary_offset,
                      penalty_time=sp.penalty_time)
         gprs_ind = s3.rest.gprs if s3 else (s4.rest.gprs if s4 else None)
+        if gprs_ind is not None:
+            d["si13_on_bcch_ext"] = gprs_ind.si13_position == 1
         if gprs_ind is not None or "13" in msgs:
             d["gprs"] = True
         elif s3 or s4:

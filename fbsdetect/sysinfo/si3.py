@@ -30,7 +30,9 @@ Layout (23 octets)::
 
 Rest-octet components past the end of the message read as L (absent).
 BS_PA_MFRMS is reported raw (0..7 = 2..9 multiframes); CCCH_CONF raw
-(0 = one non-combined CCCH, 1 = combined with SDCCH/4, 2/4/6 = 2/3/4 CCCHs).
+(0 = one non-combined CCCH, 1 = combined with SDCCH/4, 2/4/6 = 2/3/4 CCCHs,
+3/5/7 reserved); `ccch_timeslots`, `ccch_combined` and `paging_groups` say
+what they mean (TS 45.002 6.5).
 
 Hand-written, fixed part and rest octets: a short linear CSN.1 that is parsed
 on every BCCH cycle (measured: pycrate 0.85 ms per SI3 frame, ours 26 µs). pycrate and
@@ -81,6 +83,41 @@ class ControlChannel:
     cbq3: int = 0
     bs_pa_mfrms: int = 2     # raw 0..7 (= 2..9 multiframes)
     t3212: int = 0           # decihours, 0 = no periodic updating
+
+
+# CCCH_CONF (10.5.2.11) -> (basic physical channels carrying CCCH, combined with SDCCH/4);
+# 3, 5 and 7 are reserved
+_CCCH_CONF: dict[int, tuple[int, bool]] = {0: (1, False), 1: (1, True), 2: (2, False), 4: (3, False),
+                                           6: (4, False)}
+CCCH_BLOCKS_PER_MF = {False: 9, True: 3}  # CCCH blocks in a 51-multiframe on one CCCH (TS 45.002 6.5.1)
+
+
+def ccch_timeslots(ccch_conf: int) -> int | None:
+    """BS_CC_CHANS: the timeslots of C0 that carry a CCCH (TS0, then TS2, TS4, TS6:
+    TS 45.002 6.5.1), 1..4; None for a reserved CCCH_CONF."""
+    v = _CCCH_CONF.get(ccch_conf)
+    return None if v is None else v[0]
+
+
+def ccch_combined(ccch_conf: int) -> bool | None:
+    """BS_CCCH_SDCCH_COMB: the CCCH shares TS0 with SDCCH/4 (CCCH_CONF 1); None
+    for a reserved CCCH_CONF."""
+    v = _CCCH_CONF.get(ccch_conf)
+    return None if v is None else v[1]
+
+
+def paging_groups(ccch_conf: int, bs_ag_blks_res: int, bs_pa_mfrms: int) -> int | None:
+    """The number of paging groups of the cell (TS 45.002 6.5.2): BS_CC_CHANS x N,
+    N = (CCCH blocks of a 51-multiframe - BS_AG_BLKS_RES) x BS_PA_MFRMS, with
+    `bs_pa_mfrms` the raw field (0..7 = 2..9 multiframes). 0 when the access-grant
+    reservation leaves no block to page in (BS_AG_BLKS_RES above 2 on a combined
+    CCCH, outside the 0..2 of TS 45.002 clause 7 table 5); None for a reserved
+    CCCH_CONF."""
+    v = _CCCH_CONF.get(ccch_conf)
+    if v is None:
+        return None
+    n, combined = v
+    return n * max(0, CCCH_BLOCKS_PER_MF[combined] - bs_ag_blks_res) * (bs_pa_mfrms + 2)
 
 
 @dataclass(frozen=True)

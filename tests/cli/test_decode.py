@@ -18,7 +18,10 @@ OBS_KEYS = {"arfcn", "band", "freq_hz", "bsic", "mcc", "mnc", "lac", "cid", "pow
             "freq_offset_hz", "blocks_ok", "blocks_bad", "si", "params", "time", "lat", "lon"}
 PARAM_KEYS = {"neighbours", "t3212", "att", "cro", "temporary_offset", "penalty_time",
               "cell_reselect_hysteresis", "rxlev_access_min", "ms_txpwr_max_cch", "cbq", "gprs",
-              "si2ter", "si2quater", "eutran_neighbours"}
+              "si2ter", "si2quater", "eutran_neighbours",
+              # session 5 (docs/extensions.md): SI3's Control Channel Description, BCCH Ext positions
+              "mscr", "ccch_conf", "ccch_timeslots", "ccch_combined", "bs_ag_blks_res", "bs_pa_mfrms",
+              "paging_groups", "si2quater_on_bcch_ext", "si13_on_bcch_ext"}
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

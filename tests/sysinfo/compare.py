@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fbsdetect.sysinfo import immediate_assignment, paging, si1, si2, si2quater, si2ter, si3, si4, si13
+from fbsdetect.sysinfo.cell import CellParams
 from fbsdetect.sysinfo.common import CellSelection, Lai, SelectionParameters
 from tests.sysinfo.tshark import Dissected
 
@@ -76,6 +78,8 @@ def compare(m: Any, d: Dissected) -> str:
         _lai(m.lai, d)
         _eq("t3212", m.control.t3212, d.int("gsm_a.rr.t3212"))
         _eq("att", int(m.control.att), d.int("gsm_a.rr.att"))
+        _eq("mscr", m.control.mscr, d.int("gsm_a.rr.mscr"))
+        _eq("cbq3", m.control.cbq3, d.int("gsm_a.rr.cbq3"))
         _eq("bs_ag_blks_res", m.control.bs_ag_blks_res, d.int("gsm_a.rr.bs_ag_blks_res"))
         _eq("ccch_conf", m.control.ccch_conf, d.int("gsm_a.rr.ccch_conf"))
         # tshark 4.0 shows BS-PA-MFRMS as "number of multiframes" (raw + 2) wrapped into the 3-bit field
@@ -178,3 +182,55 @@ def compare(m: Any, d: Dissected) -> str:
                 _eq("subchannel", m.subchannel, d.int(key[m.channel_type]) & mask)
         return "IA"
     raise AssertionError(f"no comparison for {type(m).__name__}")
+
+
+_CCCH_TEXT = re.compile(r"CCCH-CONF: (?:(\d) basic physical channels? used for CCCH, "
+                        r"(not )?combined with SDCCHs|(Reserved)) \(\d\)$")
+
+
+def tshark_ccch(d: Dissected) -> tuple[int | None, bool | None]:
+    """(timeslots with a CCCH, combined with SDCCH/4) as tshark's text for CCCH-CONF
+    says them ("2 basic physical channels used for CCCH, not combined with SDCCHs";
+    (None, None) for "Reserved")."""
+    shown = d.shownames.get("gsm_a.rr.ccch_conf", [])
+    assert len(shown) == 1, shown
+    m = _CCCH_TEXT.search(shown[0])
+    assert m is not None, shown[0]
+    if m.group(3):
+        return None, None
+    return int(m.group(1)), m.group(2) is None
+
+
+def tshark_bs_pa_mfrms(d: Dissected) -> int:
+    """BS_PA_MFRMS in multiframes: tshark 4.0 shows raw + 2 wrapped into 3 bits (8 -> 0, 9 -> 1)."""
+    v = d.int("gsm_a.rr.bs_pa_mfrms")
+    return v if v >= 2 else v + 8
+
+
+def compare_params(p: CellParams, d: Dissected, kind: str) -> None:
+    """The SI3 (kind "3") or SI4 (kind "4") fields of `CellParams.from_frames({kind: frame})`
+    against tshark's dissection of that frame; the derived ones (CCCH timeslots, combined,
+    paging groups) against tshark's own wording and fields."""
+    gprs = d.int("gsm_a.rr.gprs_indicator")
+    _eq("si13 on BCCH Ext", p.si13_on_bcch_ext,
+        None if not gprs else d.int("gsm_a.rr.si13_position") == 1)
+    if kind == "4":
+        for k in ("mscr", "ccch_conf", "ccch_timeslots", "ccch_combined", "bs_ag_blks_res", "bs_pa_mfrms",
+                  "paging_groups", "si2quater_on_bcch_ext"):
+            _eq(f"{k} from SI4 alone", getattr(p, k), None)  # SI4 has no Control Channel Description
+        return
+    _eq("att", p.att, d.int("gsm_a.rr.att") == 1)
+    _eq("mscr", p.mscr, d.int("gsm_a.rr.mscr"))
+    _eq("ccch_conf", p.ccch_conf, d.int("gsm_a.rr.ccch_conf"))
+    slots, combined = tshark_ccch(d)
+    _eq("ccch_timeslots", p.ccch_timeslots, slots)
+    _eq("ccch_combined", p.ccch_combined, combined)
+    ag = d.int("gsm_a.rr.bs_ag_blks_res")
+    _eq("bs_ag_blks_res", p.bs_ag_blks_res, ag)
+    mf = tshark_bs_pa_mfrms(d)
+    _eq("bs_pa_mfrms", p.bs_pa_mfrms, mf)
+    _eq("paging_groups", p.paging_groups,
+        None if slots is None else slots * max(0, (3 if combined else 9) - ag) * mf)
+    q = d.int("gsm_a.rr.si2quater_indicator")
+    _eq("si2quater on BCCH Ext", p.si2quater_on_bcch_ext,
+        None if not q else d.int("gsm_a.rr.si2quater_position") == 1)

@@ -56,4 +56,5 @@ def cell_specs(draw: st.DrawFn) -> CellSpec:
         rxlev_access_min=draw(st.integers(0, 63)), ms_txpwr_max_cch=draw(st.integers(0, 31)),
         cbq=draw(st.integers(0, 1)), rac=draw(st.integers(0, 255)), ra_colour=draw(st.integers(0, 7)),
         bs_ag_blks_res=draw(st.integers(0, 7)), bs_pa_mfrms=draw(st.integers(2, 9)),
+        mscr=draw(st.integers(0, 1)),
     )

@@ -26,6 +26,13 @@ def expected_params(spec: CellSpec) -> dict[str, object]:
         "rxlev_access_min": spec.rxlev_access_min, "ms_txpwr_max_cch": spec.ms_txpwr_max_cch,
         "cbq": spec.cbq, "gprs": spec.gprs, "si2ter": spec.si2ter, "si2quater": spec.si2quater,
         "eutran_neighbours": list(spec.eutran_neighbours) if spec.si2quater else [],
+        "mscr": spec.mscr, "ccch_conf": 0 if spec.ccch == "non-combined" else 1, "ccch_timeslots": 1,
+        "ccch_combined": spec.ccch == "combined", "bs_ag_blks_res": spec.bs_ag_blks_res,
+        "bs_pa_mfrms": spec.bs_pa_mfrms,
+        "paging_groups": max(0, (3 if spec.ccch == "combined" else 9) - spec.bs_ag_blks_res)
+        * spec.bs_pa_mfrms,
+        "si2quater_on_bcch_ext": False if spec.si2quater else None,  # the builder sends it on BCCH Norm
+        "si13_on_bcch_ext": False if spec.gprs else None,
     }
 
 
@@ -275,3 +282,63 @@ def test_si13_and_si2quater_builders_over_their_parameters(k13: list[dict[str, i
         assert not d.warnings, (frame.hex(), d.warnings)
         compare(parse_any(frame), d)
         assert _pycrate_round_trip(frame), frame.hex()
+
+
+def _si3_with(control: si3.ControlChannel, rest: si3.SI3Rest | None = None) -> bytes:
+    return si3.build(41021, Lai(460, 0, 10290), control, si3.CellOptions(), CellSelection(2, 5, 0, 1, 8),
+                     RachControl(), rest or si3.SI3Rest(gprs=GprsIndicator(0, 0), si2quater_position=0))
+
+
+def test_every_ccch_conf_value_against_tshark() -> None:
+    """SI3 with each CCCH_CONF value 0..7 (3, 5, 7 reserved), with access-grant
+    reservations, paging periods, MSCR and BCCH Ext positions around them: our parse
+    and `CellParams` (timeslots, combined, paging groups, positions) agree with
+    tshark's dissection, without warnings."""
+    from tests.sysinfo.compare import compare_params, tshark_ccch
+
+    cases = []
+    for conf in range(8):
+        for ag, mf, mscr, q, s13 in ((0, 0, 0, None, None), (1, 2, 1, 0, 0), (2, 7, 1, 1, 1),
+                                     (7, 5, 0, 1, 0)):
+            cases.append((si3.ControlChannel(mscr=mscr, att=bool(ag & 1), bs_ag_blks_res=ag, ccch_conf=conf,
+                                             cbq3=mf & 3, bs_pa_mfrms=mf, t3212=10 * ag),
+                          si3.SI3Rest(gprs=None if s13 is None else GprsIndicator(3, s13),
+                                      si2quater_position=q)))
+    frames = [_si3_with(c, r) for c, r in cases]
+    tshark = require_program("tshark")
+    slots_seen = set()
+    for (control, rest), frame, d in zip(cases, frames, dissect(tshark, frames), strict=True):
+        assert not d.warnings, (frame.hex(), d.warnings)
+        m = parse_any(frame)
+        assert isinstance(m, si3.SI3) and m.control == control and m.rest == rest
+        compare(m, d)
+        p = CellParams.from_frames({"3": frame})
+        compare_params(p, d, "3")
+        slots_seen.add(tshark_ccch(d))
+        assert p.ccch_timeslots == {0: 1, 1: 1, 2: 2, 4: 3, 6: 4}.get(control.ccch_conf)
+    assert slots_seen == {(1, False), (1, True), (2, False), (3, False), (4, False), (None, None)}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.builds(si3.ControlChannel, st.integers(0, 1), st.booleans(), st.integers(0, 7), st.integers(0, 7),
+                 st.integers(0, 1), st.integers(0, 3), st.integers(0, 7), st.integers(0, 255)),
+       st.one_of(st.none(), st.integers(0, 1)), st.one_of(st.none(), st.integers(0, 1)))
+def test_control_channel_description_round_trip(control: si3.ControlChannel, q: int | None,
+                                                s13: int | None) -> None:
+    """Every Control Channel Description (10.5.2.11) and BCCH Ext position: built,
+    parsed back equal, and `CellParams` says what each means."""
+    rest = si3.SI3Rest(gprs=None if s13 is None else GprsIndicator(0, s13), si2quater_position=q)
+    m = parse_any(_si3_with(control, rest))
+    assert isinstance(m, si3.SI3) and m.control == control and m.rest == rest
+    p = CellParams.from_frames({"3": _si3_with(control, rest)})
+    assert (p.mscr, p.att, p.ccch_conf, p.bs_ag_blks_res, p.bs_pa_mfrms, p.t3212) == (
+        control.mscr, control.att, control.ccch_conf, control.bs_ag_blks_res, control.bs_pa_mfrms + 2,
+        control.t3212)
+    assert p.ccch_combined == {0: False, 1: True, 2: False, 4: False, 6: False}.get(control.ccch_conf)
+    if p.ccch_timeslots is None:
+        assert control.ccch_conf in (3, 5, 7) and p.paging_groups is None
+    else:
+        per_mf = (3 if p.ccch_combined else 9) - control.bs_ag_blks_res
+        assert p.paging_groups == p.ccch_timeslots * max(0, per_mf) * p.bs_pa_mfrms
+    assert p.si2quater_on_bcch_ext == (None if q is None else q == 1)
+    assert p.si13_on_bcch_ext == (None if s13 is None else s13 == 1)

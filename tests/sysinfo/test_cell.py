@@ -21,14 +21,17 @@ def test_default_cell_round_trip() -> None:
         "neighbours": [60, 66, 71], "t3212": 20, "att": True, "cro": 0, "temporary_offset": 0,
         "penalty_time": 0, "cell_reselect_hysteresis": 2, "rxlev_access_min": 8,
         "ms_txpwr_max_cch": 5, "cbq": 0, "gprs": True, "si2ter": False, "si2quater": True,
-        "eutran_neighbours": [1300, 1825],
+        "eutran_neighbours": [1300, 1825], "mscr": 1, "ccch_conf": 0, "ccch_timeslots": 1,
+        "ccch_combined": False, "bs_ag_blks_res": 1, "bs_pa_mfrms": 4, "paging_groups": 8 * 4,
+        "si2quater_on_bcch_ext": False, "si13_on_bcch_ext": False,
     }
 
 
 def test_lure_cell_round_trip() -> None:
     spec = CellSpec(mcc=460, mnc=1, lac=7, cid=1, arfcn=700, bsic=0, neighbours=(700, 745, 790),
                     si2quater=False, gprs=False, si2ter=True, cro=63, temporary_offset=7,
-                    penalty_time=31, cbq=1, t3212=0, att=False, ccch="combined")
+                    penalty_time=31, cbq=1, t3212=0, att=False, ccch="combined", bs_ag_blks_res=2,
+                    bs_pa_mfrms=9, mscr=0)
     frames = build_cell_si(spec)
     assert sorted(frames) == ["1", "2", "2ter", "3", "4"]
     p = CellParams.from_frames({k: v.hex() for k, v in frames.items()})
@@ -36,7 +39,9 @@ def test_lure_cell_round_trip() -> None:
         "neighbours": [700, 745, 790], "t3212": 0, "att": False, "cro": 63,
         "temporary_offset": 7, "penalty_time": 31, "cell_reselect_hysteresis": 2,
         "rxlev_access_min": 8, "ms_txpwr_max_cch": 5, "cbq": 1, "gprs": False,
-        "si2ter": True, "si2quater": False, "eutran_neighbours": [],
+        "si2ter": True, "si2quater": False, "eutran_neighbours": [], "mscr": 0, "ccch_conf": 1,
+        "ccch_timeslots": 1, "ccch_combined": True, "bs_ag_blks_res": 2, "bs_pa_mfrms": 9,
+        "paging_groups": (3 - 2) * 9, "si2quater_on_bcch_ext": None, "si13_on_bcch_ext": None,
     }
 
 

@@ -88,3 +88,32 @@ def test_gsmsp_si3_matches_the_hand_decode() -> None:
     assert m.control.bs_pa_mfrms == f["bs_pa_mfrms_raw"]  # type: ignore[union-attr]
     assert m.control.t3212 == f["t3212"]  # type: ignore[union-attr]
     assert m.selection.rxlev_access_min == f["rxlev_access_min"]  # type: ignore[union-attr]
+
+
+def test_real_si3_si4_cell_params_match_tshark() -> None:
+    """The Control Channel Description and BCCH Ext positions that `CellParams`
+    carries (mscr, att, ccch_conf / timeslots / combined, bs_ag_blks_res,
+    bs_pa_mfrms, paging_groups, si2quater_on_bcch_ext, si13_on_bcch_ext), from
+    every real and refgen SI3 and SI4 frame on its own, against tshark."""
+    from fbsdetect.sysinfo import si3, si4
+    from fbsdetect.sysinfo.cell import CellParams
+    from tests.sysinfo.compare import compare_params
+
+    tshark = require_program("tshark")
+    frames = [(src, f, "3" if isinstance(m, si3.SI3) else "4") for src, f in real_frames()
+              if isinstance(m := parse_any(f), si3.SI3 | si4.SI4)]
+    kinds = Counter(k for _s, _f, k in frames)
+    assert kinds["3"] >= 8 and kinds["4"] >= 4, kinds
+    values: Counter[tuple[str, object]] = Counter()
+    for (src, frame, kind), d in zip(frames, dissect(tshark, [f for _s, f, _k in frames]), strict=True):
+        p = CellParams.from_frames({kind: frame})
+        try:
+            compare_params(p, d, kind)
+        except AssertionError as e:
+            raise AssertionError(f"{src} SI{kind} {frame.hex()}: {e}") from None
+        if kind == "3":
+            values.update((k, getattr(p, k)) for k in ("ccch_combined", "bs_ag_blks_res", "mscr"))
+    # the data's SI3s are all non-combined (combined and multi-CCCH cells: tests/sysinfo/test_build.py),
+    # with two access-grant reservations
+    assert values[("ccch_combined", False)] == kinds["3"], values
+    assert {v for k, v in values if k == "bs_ag_blks_res"} == {1, 2}, values
