@@ -34,7 +34,13 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help=_("scan profile the server-side detection engine judges with (default: cn)"))
     p.add_argument("--analyze-every-s", type=float, default=60.0, metavar="S",
                    help=_("run the detection engine over all ingested observations every S seconds "
-                          "(cross-node fusion; 0: only on POST /api/v1/analyze; default: 60)"))
+                          "(cross-node fusion; 0: only on POST /api/v1/analyze; default: 60); an interval "
+                          "without new observations is skipped, otherwise only what they can change is "
+                          "re-evaluated"))
+    p.add_argument("--full-analysis-every-s", type=float, default=3600.0, metavar="S",
+                   help=_("re-analyse every observation (a full analysis, the incremental one's safety net) "
+                          "at the first interval S seconds after the last full one; the first analysis "
+                          "after start is always full (0: only when needed; default: 3600)"))
     p.add_argument("--map-refresh-s", type=float, default=30.0, metavar="S",
                    help=_("dashboard refresh period (default: 30)"))
     p.add_argument("--workers", type=int, default=1, metavar="N",
@@ -63,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
     import math
     import socket
 
-    for flag, v in (("--analyze-every-s", args.analyze_every_s), ("--map-refresh-s", args.map_refresh_s)):
+    for flag, v in (("--analyze-every-s", args.analyze_every_s), ("--map-refresh-s", args.map_refresh_s),
+                    ("--full-analysis-every-s", args.full_analysis_every_s)):
         if v is not None and not (math.isfinite(v) and v >= 0):
             raise BadUsage(_("{flag} must be a finite number of seconds, 0 or more").format(flag=flag))
     try:  # said now in one line, not by uvicorn's "ERROR:" and exit 3 after start-up
@@ -148,7 +155,8 @@ def run(args: argparse.Namespace) -> int:
         why = "--no-mqtt" if args.no_mqtt else \
             _("no broker configured (--mqtt, $FBSDETECT_MQTT, --mosquitto-dir)")
         print(_("fbsdetect serve: HTTP ingest only, {why}").format(why=why), file=sys.stderr, flush=True)
-    analyzer = Analyzer(store, load_profile(args.profile), args.analyze_every_s)
+    analyzer = Analyzer(store, load_profile(args.profile), args.analyze_every_s,
+                        full_every_s=args.full_analysis_every_s)
     analyzer.start()
     app: Any
     status: Any = None

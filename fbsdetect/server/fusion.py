@@ -5,6 +5,19 @@ Two views, both served by `GET /api/v1/detections`:
   the same rules as `fbsdetect analyze`) over the observations every node sent, so one
   suspect seen by several nodes is one detection whose `sensors` lists them all and whose
   position comes from all their observations (`Analyzer`, every `--analyze-every-s`).
+  The periodic analysis is incremental (`fbsdetect.detect.incremental`): an interval in
+  which no observation arrived (nor registry, tunings, frames) loads and runs nothing and
+  keeps the last summary with `mode: "skipped"`; otherwise the store is loaded as the
+  rules' world and each rule re-runs only on the observations whose result a new one can
+  change (the rule's reach: the area window, its cell's history, its receiver's run), the
+  other findings coming from the last analysis, kept in memory; the stored findings and
+  detections are the same as a full `fbsdetect analyze` would store. A full analysis runs
+  at the first interval, when the incremental path cannot be exact (registry, learn runs,
+  LTE tunings changed, observations removed) and at the first interval an hour after the
+  last full one (`--full-analysis-every-s`). Measured (2 cores, load 0.2-0.5; 2 receivers,
+  2 012 stored observations of which 26 new; a full `analyze` 5.7 CPU s): incremental 1.6 CPU s
+  when the store spans 12 h (one sweep in 5 min), 3.5 CPU s (full 4.4) when it spans 2.5 h
+  (most of it within the 2 h area window of the new sweep); an interval with nothing new 2-5 ms.
 - `incidents`: what the nodes themselves reported (their own detections, `det` records),
   merged by cell identity (mcc, mnc, lac, cid, arfcn, bsic): one incident per identity,
   listing the nodes, their highest severity and score, first and last seen.
@@ -91,24 +104,40 @@ def _merge(merged: dict[tuple[Any, ...], dict[str, Any]], node: str, d: dict[str
 
 
 class Analyzer:
-    """Runs the detection engine over all ingested observations every `every_s` seconds."""
+    """Runs the detection engine over the ingested observations every `every_s` seconds,
+    incrementally (`fbsdetect.detect.incremental`): skipped when nothing changed, only what
+    can change re-evaluated otherwise, a full analysis at the first run and then at the first
+    interval `full_every_s` seconds after the last full one (0: only when the incremental path
+    itself needs one)."""
 
-    def __init__(self, store: Any, profile: Any, every_s: float) -> None:
+    def __init__(self, store: Any, profile: Any, every_s: float, *, full_every_s: float = 3600.0) -> None:
+        from fbsdetect.detect.incremental import IncrementalAnalyzer
+
         self.store = store
         self.profile = profile
         self.every_s = every_s
+        self.full_every_s = full_every_s
         self.stop_event = threading.Event()
         self.lock = threading.Lock()
         self.last: dict[str, Any] | None = None
+        self.incremental = IncrementalAnalyzer(profile)
+        self._last_full: float | None = None
         self._thread: threading.Thread | None = None
 
-    def run_once(self) -> dict[str, Any]:
-        from fbsdetect.detect.engine import analyze
+    def run_once(self, *, full: bool = False) -> dict[str, Any]:
+        import time
 
         with self.lock:
-            r = analyze(self.store, self.profile)
+            now = time.monotonic()
+            due = (self.full_every_s > 0 and self._last_full is not None
+                   and now - self._last_full >= self.full_every_s)
+            r = self.incremental.run(self.store, full=full or due)
+            if r.mode == "full":
+                self._last_full = now
         self.last = {"analysis_id": r.analysis_id, "observations": r.observations, "detections": r.detections,
-                     "by_severity": dict(r.by_severity), "seconds": r.seconds}
+                     "by_severity": dict(r.by_severity), "seconds": r.seconds, "mode": r.mode,
+                     "changed": r.changed, "evaluated": r.evaluated, "rule_runs": r.rule_runs,
+                     "reason": r.reason or ("periodic full analysis" if due and r.mode == "full" else "")}
         return self.last
 
     def start(self) -> None:
