@@ -157,7 +157,7 @@ class Seen:
     sweep: int | None = None
     paging: PagingStats | None = None
     learn: bool = False
-    kind: str = "dwell"  # "dwell" | "revisit" (a short FCCH/SCH/power look: no SI)
+    kind: str = "dwell"  # "dwell" | "revisit" (a short FCCH/SCH/power look; its SI is the cell's so far)
     # BCCH blocks decoded per TC position ((FN div 51) mod 8, TS 45.002 6.3.1.3); None: not known
     bcch_tc: tuple[int, ...] | None = None
     # followed dedicated channels (fbsdetect.traffic): TrafficCounts.to_json() and the SMS captured

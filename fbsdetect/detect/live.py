@@ -95,16 +95,20 @@ class Detector:
             self.engine.last_error = f"registry: {type(e).__name__}: {e}"
 
     def observe(self, obs: CellObservation, obs_id: int | None,
-                frames: Sequence[Any] | None = None, traffic: Any = None) -> list[Any]:
+                frames: Sequence[Any] | None = None, traffic: Any = None,
+                kind: str | None = None) -> list[Any]:
         """One observation (with its frames, and the traffic follower of its dwell
-        when the cell's dedicated channels were followed: fbsdetect.traffic)."""
+        when the cell's dedicated channels were followed: fbsdetect.traffic); `kind`
+        "dwell" | "revisit" as the scan stores it (None: a revisit is an observation
+        without SI, as the scan's revisits were before they carried the cell's SI)."""
         if self._registry_pending and (obs.lat is not None or len(self.latest) >= 3):
             self._load_registry(obs)
         # the paging rate over the paging sample's own span, as analyze reads it from the store (the
         # dwell's BCCH frames may cover far more time than the bounded sample of paging blocks)
         paging = _paging_and_span([(int(getattr(f, "fn", 0)), f.channel, f.data) for f in frames or ()
                                    if getattr(f, "channel", "") in ("CCCH", "PCH")])
-        kind = "revisit" if not obs.params and not obs.si else "dwell"
+        if kind is None:
+            kind = "revisit" if not obs.params and not obs.si else "dwell"
         tc = tc_counts(int(getattr(f, "fn", 0)) for f in frames if getattr(f, "channel", "") == "BCCH") \
             if frames else None
         counts: dict[str, Any] | None = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from fbsdetect.receiver.results import DecodeResult
+from fbsdetect.receiver.results import CarrierResult, DecodeResult
 from fbsdetect.types import CellObservation
 
 
@@ -22,23 +22,30 @@ def cell_observations(result: DecodeResult, *, start_time: datetime | None = Non
     position is `position_at(time of the cell's first SCH)` when given (a
     moving receiver), else `lat`/`lon`.
     """
-    from fbsdetect.pipeline.observations import build_observation, iso_ms
-
     out: list[CellObservation] = []
     for r in result.carriers:
         if not r.is_cell:
             continue
-        power: float | None = r.power_dbfs
-        ref = "dBFS"
-        if gain_db is not None and r.power_dbfs is not None:
-            power, ref = r.power_dbfs - gain_db, "dBm"
-        when = None
-        if start_time is not None:
-            when = iso_ms(start_time + timedelta(seconds=r.first_seen_s or 0.0))
         c_lat, c_lon = position_at(r.first_seen_s or 0.0) if position_at is not None else (lat, lon)
-        out.append(build_observation(
-            arfcn=r.arfcn, band=r.band, freq_hz=r.freq_hz, bsic=r.bsic, si_last=r.si, si_all=r.si_all,
-            power=power, power_ref=ref, snr_db=r.snr_db, freq_offset_hz=r.offset_hz,
-            blocks_ok=r.stats.blocks_ok, blocks_bad=r.stats.blocks_bad,
-            time=when, lat=c_lat, lon=c_lon, stats=r.stats.as_dict()))
+        out.append(carrier_observation(r, start_time=start_time, lat=c_lat, lon=c_lon, gain_db=gain_db))
     return out
+
+
+def carrier_observation(r: CarrierResult, *, start_time: datetime | None = None, lat: float | None = None,
+                        lon: float | None = None, gain_db: float | None = None) -> CellObservation:
+    """The observation of one decoded carrier (a cell: `r.is_cell`), as `cell_observations`
+    makes it; the scan's revisits use it for the one carrier they look at."""
+    from fbsdetect.pipeline.observations import build_observation, iso_ms
+
+    power: float | None = r.power_dbfs
+    ref = "dBFS"
+    if gain_db is not None and r.power_dbfs is not None:
+        power, ref = r.power_dbfs - gain_db, "dBm"
+    when = None
+    if start_time is not None:
+        when = iso_ms(start_time + timedelta(seconds=r.first_seen_s or 0.0))
+    return build_observation(
+        arfcn=r.arfcn, band=r.band, freq_hz=r.freq_hz, bsic=r.bsic, si_last=r.si, si_all=r.si_all,
+        power=power, power_ref=ref, snr_db=r.snr_db, freq_offset_hz=r.offset_hz,
+        blocks_ok=r.stats.blocks_ok, blocks_bad=r.stats.blocks_bad,
+        time=when, lat=lat, lon=lon, stats=r.stats.as_dict())

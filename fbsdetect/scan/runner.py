@@ -185,6 +185,7 @@ class ScanRunner:
         self.gps = gps
         self.detector = detector
         self._detector_takes_frames = _accepts(detector, "observe", "traffic")
+        self._detector_takes_kind = _accepts(detector, "observe", "kind")
         self.sensor = sensor
         self.learn = learn
         self.max_sweeps = max_sweeps
@@ -769,13 +770,14 @@ class ScanRunner:
             self._keep_snippet(r, d, oid, o)
 
     def _detect(self, o: CellObservation, oid: int | None, r: Any,
-                frames: list[L2Frame] | None = None) -> list[Any]:
-        """The detector's `observe`, with the frames stored and the dwell's traffic follower
-        when it takes them."""
+                frames: list[L2Frame] | None = None, kind: str = "dwell") -> list[Any]:
+        """The detector's `observe`, with the frames stored, the dwell's traffic follower and
+        the observation's kind ("dwell" | "revisit", as stored) when it takes them."""
         assert self.detector is not None
         if self._detector_takes_frames:
+            kw: dict[str, Any] = {"kind": kind} if self._detector_takes_kind else {}
             return list(self.detector.observe(o, oid, frames=list(r.frames) if frames is None else frames,
-                                              traffic=getattr(r, "traffic", None)))
+                                              traffic=getattr(r, "traffic", None), **kw))
         return list(self.detector.observe(o, oid))
 
     def _is_copy(self, r: Any, d: DwellResult) -> bool:
@@ -998,6 +1000,8 @@ class ScanRunner:
         self._timed("revisit", self._revisit, st)
 
     def _revisit(self, st: CellState) -> None:
+        from fbsdetect.receiver.observations import carrier_observation
+
         try:
             t = self.plan.tuning_for(st.arfcn, self._plan_band(st.arfcn))
         except KeyError:
@@ -1025,27 +1029,23 @@ class ScanRunner:
         if not hit:
             return
         r = hit[0]
-        power = r.power_dbfs
-        ref = "dBFS"
-        if power is not None and self._gain is not None:
-            power, ref = power - self._gain, "dBm"
+        # the same observation a dwell makes (pipeline.observations.build_observation through
+        # receiver.carrier_observation): what this look decoded merged into the cell's state, the
+        # cell's SI, identity and params as known across visits, SI changes since the last visit
+        o = carrier_observation(r, start_time=self.time_zero, gain_db=self._gain)
+        st = self._absorb(r, o)
+        o = self._with_state(o, st)
+        if self._si_changes:
+            o = replace(o, params={**o.params, "si_changes": self._si_changes})
         t_src = r.first_seen_s if r.first_seen_s is not None else d.t0_s
-        o = CellObservation(
-            arfcn=st.arfcn, band=r.band, freq_hz=r.freq_hz, bsic=st.bsic, mcc=st.mcc, mnc=st.mnc, lac=st.lac,
-            cid=st.cid, power_dbm=None if power is None else round(power, 1), power_ref=ref,
-            snr_db=None if r.snr_db is None else round(r.snr_db, 1), freq_offset_hz=round(r.offset_hz, 1),
-            blocks_ok=r.stats.blocks_ok, blocks_bad=r.stats.blocks_bad,
-            stats={**r.stats.as_dict(), "identity_from_dwell": 1})
         o = self._with_fix(o, t_src)
         st.n_revisits += 1
-        st.last_seen_s = self.radio_s(t_src)
-        st.power_dbm, st.snr_db = o.power_dbm, o.snr_db
         oid = self.sink.observation(o, radio_s=self.radio_s(t_src), tuning_id=tid, kind="revisit",
                                     frames=list(r.frames))
         record_traffic(self.sink, oid, r, self.time_zero)
         if self.detector is not None:
             try:
-                self._alerts(self._detect(o, oid, r))
+                self._alerts(self._detect(o, oid, r, kind="revisit"))
             except Exception as e:
                 self.log(f"detector: {e}")
         self._keep_snippet(r, d, oid, o)
