@@ -102,6 +102,7 @@ def test_bad_mqtt_settings_are_one_line(tmp_path: Path) -> None:
             # review (session 4) #26: an unresolvable host was uvicorn's "ERROR:" and exit 3
             (["--host", "999.1.1.1"], {}, "--host 999.1.1.1: cannot be resolved"),
             (["--analyze-every-s", "nan"], {}, "--analyze-every-s"),
+            (["--full-analysis-every-s", "-1"], {}, "--full-analysis-every-s"),
             (["--map-refresh-s", "-5"], {}, "--map-refresh-s")):
         if "cannot load" in want:
             Path(db.removeprefix("sqlite:///")).write_text("not a PEM\n")
