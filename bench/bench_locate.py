@@ -39,6 +39,19 @@ tempering, moving.py), never on the default seeds 0.., which are the
 bench's figures.
 
     .venv/bin/python bench/bench_locate.py [--quick] [--json FILE] [--seed-base N --scale K --classes C,..]
+
+CPU per fixed-site call (`--profile OUT.json`): one `locate(moving="never")`
+call on each of `PROFILE_CASES` (bench seeds: a drive, a sector antenna, one
+road, two sensors), the minimum CPU seconds (`time.process_time`, all
+threads) over `--repeat` calls after a warm-up, the peak of numpy's
+allocations (tracemalloc, a separate call), and the full result (point,
+error, region areas and polygons, fit, the joint mode) to OUT.json;
+`--against REF.json` compares the results with an earlier run's (point
+within 0.01 m, error and areas within 0.1 %, the same mode cell and
+regions) and exits 1 when one moved; `--cprofile` prints where the time
+goes:
+
+    .venv/bin/python bench/bench_locate.py --profile OUT.json [--against REF.json] [--repeat N] [--cprofile]
 """
 
 from __future__ import annotations
@@ -46,8 +59,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
+import tracemalloc
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,7 +77,8 @@ from fbsdetect.locate.estimate import (
     lsq_fit,
 )
 from fbsdetect.locate.moving import fixed_site_fit_quality, track
-from fbsdetect.locate.samples import PowerSample
+from fbsdetect.locate.posterior import Posterior
+from fbsdetect.locate.samples import PowerSample, make_bins
 from fbsdetect.locate.simsamples import make_link, offset, power_samples, route_from_xy, walk_hunt
 from fbsdetect.sim.routes import Route, distance_m
 from fbsdetect.sim.scene import AntennaPattern, Obstruction, PropagationConfig
@@ -302,6 +318,116 @@ def summarise(res: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+PROFILE_CASES = (("around", 0), ("around", 4), ("past", 1), ("fusion", 0))
+POINT_TOL_M = 0.01
+AREA_RTOL = 1e-3
+
+
+def profile_case(cls: str, seed: int) -> Case:
+    if cls == "around":
+        return case_around(seed)
+    if cls == "past":
+        return case_past(seed)
+    if cls in ("triangle", "fusion"):
+        return case_triangle(seed, cls == "fusion")
+    raise ValueError(cls)
+
+
+def posterior_result(est: Estimate) -> dict[str, Any]:
+    """What a fixed-site call returns, unrounded where the estimate rounds."""
+    post = est.posterior
+    assert isinstance(post, Posterior)
+    px, py = post.point()
+    g, k, j = post.mode_index()
+    pn, psig = post.post_kj.sum(axis=1), post.post_kj.sum(axis=0)
+    gr = post.grid
+    return {"lat": est.lat, "lon": est.lon, "x_m": px, "y_m": py, "error_m": est.error_m,
+            "area50_m2": post.area_m2(0.5), "area95_m2": post.area_m2(0.95),
+            "region50": est.region50, "region95": est.region95, "fit": est.fit,
+            "exponent_mean": float(pn @ post.exponents), "sigma_mean_db": float(psig @ post.sigmas),
+            "log_evidence": post.log_evidence, "p_directional": post.p_sector,
+            "mode": {"cell": g, "exponent": k, "sigma": j},
+            "grid": {"x0": gr.x0, "y0": gr.y0, "dx": gr.dx, "nx": gr.nx, "ny": gr.ny}}
+
+
+def compare_results(ref: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """How `new` differs from `ref` beyond the profile's tolerances (empty: the same)."""
+    out = []
+    d = math.hypot(new["x_m"] - ref["x_m"], new["y_m"] - ref["y_m"])
+    if d > POINT_TOL_M:
+        out.append(f"point moved {d:.4f} m")
+    for key in ("error_m", "area50_m2", "area95_m2"):
+        if abs(new[key] - ref[key]) > AREA_RTOL * abs(ref[key]):
+            out.append(f"{key} {ref[key]:.6g} -> {new[key]:.6g}")
+    for key in ("mode", "grid", "region50", "region95"):
+        if new[key] != ref[key]:
+            out.append(f"{key} differs")
+    for key in ("exponent_mean", "sigma_mean_db", "p_directional", "log_evidence"):
+        if abs(new[key] - ref[key]) > 1e-6 * max(1.0, abs(ref[key])):
+            out.append(f"{key} {ref[key]:.9g} -> {new[key]:.9g}")
+    if new["fit"] != ref["fit"]:
+        out.append(f"fit {ref['fit']} -> {new['fit']}")
+    return out
+
+
+def profile(out_path: str, against: str | None, repeats: int, use_cprofile: bool) -> int:
+    cases = [profile_case(cls, seed) for cls, seed in PROFILE_CASES]
+    locate(cases[0].samples, moving="never")  # warm-up: imports, first-call costs
+    load0 = os.getloadavg()
+    inputs: dict[str, Any] = {}
+    for c in cases:
+        cpu, wall = [], []
+        est: Estimate | None = None
+        for _ in range(repeats):
+            t0, w0 = time.process_time(), time.perf_counter()
+            est = locate(c.samples, moving="never")
+            cpu.append(time.process_time() - t0)
+            wall.append(time.perf_counter() - w0)
+        assert est is not None
+        tracemalloc.start()
+        locate(c.samples, moving="never")
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        inputs[c.name] = {"prop": c.prop_note, "samples": len(c.samples), "bins": len(make_bins(c.samples)),
+                          "cpu_s": [round(t, 4) for t in cpu], "cpu_min_s": round(min(cpu), 4),
+                          "wall_min_s": round(min(wall), 4), "peak_traced_mb": round(peak / 2 ** 20, 1),
+                          "result": posterior_result(est)}
+        print(f"  {c.name:12s} {c.prop_note:44s} {len(c.samples):5d} samples  cpu min {min(cpu):6.3f} s "
+              f"(of {repeats})  wall min {min(wall):6.3f} s  peak {peak / 2 ** 20:6.1f} MB", file=sys.stderr)
+    res = {"cases": [f"{cls}-{seed}" for cls, seed in PROFILE_CASES], "repeats": repeats,
+           "load_before": load0, "load_after": os.getloadavg(), "inputs": inputs}
+    if use_cprofile:
+        import cProfile
+        import pstats
+
+        pr = cProfile.Profile()
+        pr.enable()
+        for c in cases:
+            locate(c.samples, moving="never")
+        pr.disable()
+        pstats.Stats(pr, stream=sys.stderr).sort_stats("tottime").print_stats(20)
+    with open(out_path, "w") as f:
+        json.dump(res, f, indent=1)
+    print(f"load {load0[0]:.2f} -> {res['load_after'][0]:.2f}; total cpu min "
+          f"{sum(v['cpu_min_s'] for v in inputs.values()):.3f} s; results in {out_path}")
+    if against is None:
+        return 0
+    with open(against) as f:
+        ref = json.load(f)["inputs"]
+    bad = 0
+    for name, v in inputs.items():
+        if name not in ref:
+            print(f"  {name}: not in {against}")
+            bad += 1
+            continue
+        diffs = compare_results(ref[name]["result"], v["result"])
+        bad += bool(diffs)
+        print(f"  {name}: cpu min {ref[name]['cpu_min_s']:.3f} -> {v['cpu_min_s']:.3f} s, peak "
+              f"{ref[name]['peak_traced_mb']:.1f} -> {v['peak_traced_mb']:.1f} MB, "
+              + ("the same result" if not diffs else "MOVED: " + "; ".join(diffs)))
+    return 1 if bad else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a few scenes per class")
@@ -311,7 +437,22 @@ def main(argv: list[str] | None = None) -> int:
                          "other seeds, e.g. 1000, and leave these out)")
     ap.add_argument("--scale", type=int, default=1, help="scenes per class times this")
     ap.add_argument("--classes", default=",".join(CLASSES), help="comma-separated classes to run")
+    ap.add_argument("--profile", metavar="OUT.json",
+                    help="only time one fixed-site locate call per PROFILE_CASES input, results to OUT.json")
+    ap.add_argument("--against", metavar="REF.json",
+                    help="with --profile: compare with an earlier run's results")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="with --profile: calls per input (the minimum counts)")
+    ap.add_argument("--cprofile", action="store_true", help="with --profile: print cProfile's top functions")
     args = ap.parse_args(argv)
+    if args.profile:
+        if args.repeat < 1:
+            print("bench_locate: --repeat must be >= 1", file=sys.stderr)
+            return 2
+        if args.against and not os.path.isfile(args.against):
+            print(f"bench_locate: no such file {args.against!r}", file=sys.stderr)
+            return 2
+        return profile(args.profile, args.against, args.repeat, args.cprofile)
     classes = tuple(c for c in args.classes.split(",") if c)
     bad = [c for c in classes if c not in CLASSES]
     if bad or args.scale < 1:
