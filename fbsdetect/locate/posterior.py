@@ -200,21 +200,36 @@ def loglik(bins: Bins, gx: npt.NDArray[np.float64], gy: npt.NDArray[np.float64],
         a_out = np.full(ll.shape, fixed_a)
         off_out[..., present] = offs[present]
         return LikelihoodTerms(tempering * ll, a_out, off_out)
-    mean = (sy + nk * sd) / s0  # (G, K, J, S)
-    q = np.maximum(syy + 2 * nk * syd + nk * nk * sdd - s0 * mean * mean, 0.0)
+    # everything below is affine (the means) or quadratic (the residuals) in the exponent n:
+    # coefficients per (candidate, sigma), then one evaluation over the exponents
+    n1 = exponents[None, :, None]
+    sd3, sdd3, syd3 = sd[:, 0], sdd[:, 0], syd[:, 0]  # (G, J, S)
+    sy3 = sy if pattern is None else sy[:, 0]  # (J, S) or (G, J, S)
+    syy3 = syy if pattern is None else syy[:, 0]
+    my, md = sy3 / s0, sd3 / s0  # A_s's least-squares value: my + n md
+    qyy = np.sum(syy3 - s0 * my * my, axis=-1)
+    qyd = np.sum(syd3 - s0 * my * md, axis=-1)
+    qdd = np.sum(sdd3 - s0 * md * md, axis=-1)
+    q = np.maximum(qyy[..., None, :] + 2 * n1 * qyd[:, None, :] + n1 * n1 * qdd[:, None, :], 0.0)
     logdet = np.sum(np.log(s0), axis=1)  # (J,)
-    ll = base[None, None, :] - 0.5 * q.sum(axis=3) - 0.5 * logdet[None, None, :]
+    ll = base[None, None, :] - 0.5 * q - 0.5 * logdet[None, None, :]
     if n_p == 1:
-        a_out = mean[..., 0]
+        a_out = my[..., 0][..., None, :] + n1 * md[..., 0][:, None, :]
         return LikelihoodTerms(tempering * ll, a_out, off_out)
     u = 1.0 / s0 + tau2  # (J, S)
     big_u = np.sum(1.0 / u, axis=1)  # (J,)
-    abar = np.sum(mean / u, axis=3) / big_u  # (G, K, J)
-    r = np.sum((mean - abar[..., None]) ** 2 / u, axis=3)
+    ay, ad = np.sum(my / u, axis=-1) / big_u, np.sum(md / u, axis=-1) / big_u  # abar = ay + n ad
+    ey, ed = my - ay[..., None], md - ad[..., None]
+    ryy, ryd, rdd = np.sum(ey * ey / u, axis=-1), np.sum(ey * ed / u, axis=-1), np.sum(ed * ed / u, axis=-1)
+    r = ryy[..., None, :] + 2 * n1 * ryd[:, None, :] + n1 * n1 * rdd[:, None, :]
     ll = ll - 0.5 * (np.sum(np.log(u), axis=1) + np.log(big_u))[None, None, :] - 0.5 * r
-    off_out[..., present] = (s0 * mean + abar[..., None] / tau2) / (s0 + 1.0 / tau2) - abar[..., None]
+    # the offsets' posterior means (s0 mean + abar / tau2) / (s0 + 1 / tau2) - abar, affine in n too
+    shrink = s0 + 1.0 / tau2
+    oy = (s0 * my + ay[..., None] / tau2) / shrink - ay[..., None]
+    od = (s0 * md + ad[..., None] / tau2) / shrink - ad[..., None]
+    off_out[..., present] = oy[..., None, :, :] + n1[..., None] * od[:, None]
     ll = tempering * ll
-    a_out = abar
+    a_out = ay[..., None, :] + n1 * ad[:, None, :]
     return LikelihoodTerms(ll, a_out, off_out)
 
 
@@ -247,15 +262,27 @@ def azimuth_loglik(bins: Bins, gx: npt.NDArray[np.float64], gy: npt.NDArray[np.f
     and sigma, ``-1/2 (y'W y' - b'P^-1 b) - 1/2 log det P`` with y' = y + n
     dlog, so quadratic in the exponent n. Normalised as `loglik` is (the
     two evidences compare: this one pays the Occam factor of the gain's
-    freedom)."""
+    freedom).
+
+    How it is computed (the cost of a fixed-site call is mostly here): P's
+    block of the sensors' intercepts, ``A = diag(sum w) + prior``, is the
+    same for every candidate, so it is inverted once per sigma and the
+    candidates' systems are the gain's Schur complement ``P_cc - X A^-1 X'``
+    (2 order x 2 order, X the basis' sums per sensor), factorised by a
+    Cholesky vectorised over all candidates and sigmas at once (batch on the
+    last axis) that also gives log det P and the quadratic forms. The basis'
+    products are harmonics up to 2 order, so P_cc comes from the weighted
+    sums of ``cos k theta, sin k theta``, k <= 2 order (`_bearing_harmonics`),
+    one matrix product per chunk of candidates."""
     y = bins.power_db
     m = y.size
     pv = azimuth_prior_var() if prior_var is None else np.asarray(prior_var, dtype=np.float64)
     n_c = pv.size
-    dlog_all = geometry[0] if geometry is not None else candidate_geometry(bins, gx, gy, False)[0]
-    dx_all = bins.x[None, :] - gx[:, None]
-    dy_all = bins.y[None, :] - gy[:, None]
+    if n_c < 2 or n_c % 2:
+        raise ValueError(f"prior_var needs a cos and a sin variance per harmonic, got {n_c} values")
     order = n_c // 2
+    nh = 2 * order + 1
+    dlog_all = geometry[0] if geometry is not None else candidate_geometry(bins, gx, gy, False)[0]
     present = [s for s in range(len(bins.sensors)) if np.any(bins.sensor == s)]
     n_p, j_n, k_n, g_n = len(present), sigmas.size, exponents.size, gx.size
     inf = np.ones(m) if inflate is None else inflate
@@ -264,121 +291,199 @@ def azimuth_loglik(bins: Bins, gx: npt.NDArray[np.float64], gy: npt.NDArray[np.f
     var_all = (sigmas[:, None] ** 2 + (bins.var_db2 + gvar)[None, :]) * inf[None, :]  # (J, M)
     w_all = 1.0 / var_all
     masks = np.stack([bins.sensor == s for s in present], axis=1).astype(np.float64)  # (M, S)
-    wm2 = (w_all.T[:, :, None] * masks[:, None, :]).reshape(m, -1)  # (M, J*S)
+    wt = w_all.T  # (M, J)
+    wy = wt * y[:, None]
+    wms = (masks[:, :, None] * wt[:, None, :]).reshape(m, n_p * j_n)  # (M, S*J): w on sensor s's bins
     s0 = (w_all @ masks)  # (J, S)
     sy_s = (w_all * y[None, :]) @ masks  # (J, S)
     syy = w_all @ (y * y)  # (J,)
-    d = n_p + n_c
     tau2 = SENSOR_OFFSET_SD_DB ** 2
-    qprior = np.zeros((d, d))
+    # the sensors' block A of the precision (the same for every candidate), the offsets' prior in it
+    amat = np.zeros((j_n, n_p, n_p))
+    amat[:, np.arange(n_p), np.arange(n_p)] = s0
     if n_p > 1:
-        qprior[:n_p, :n_p] = (np.eye(n_p) - 1.0 / n_p) / tau2
-    qprior[n_p:, n_p:] = np.diag(1.0 / pv)
+        amat += (np.eye(n_p) - 1.0 / n_p) / tau2
+    ainv = np.linalg.inv(amat)  # (J, S, S)
+    logdet_a = np.linalg.slogdet(amat)[1]  # (J,)
+    t_ss = np.einsum("js,jst,jt->j", sy_s, ainv, sy_s)  # (J,)
     const = -0.5 * float(np.sum(np.log(pv)))
     if n_p > 1:
         const -= 0.5 * ((n_p - 1) * math.log(tau2) + math.log(n_p))
     base = -0.5 * np.sum(np.log(var_all), axis=1)  # (J,)
+    # the sums without the bearing, for the whole grid at once
+    sd_all = (dlog_all @ wms).reshape(g_n, n_p, j_n)  # (G, S, J)
+    sdd_all = (dlog_all * dlog_all) @ wt  # (G, J)
+    syd_all = dlog_all @ wy  # (G, J)
+    # harmonics 1..order are summed with w, w y and per sensor; order+1..2 order with w only
+    cols = np.concatenate([wt, wy] + ([wms] if n_p > 1 else []), axis=1)  # (M, 2 J [+ S J])
+    ti, tj, h1, h2, c1, c2 = _product_harmonics(order)
+    diag = np.arange(n_c)
     ll = np.empty((g_n, k_n, j_n))
     a_out = np.empty((g_n, k_n, j_n))
     off_out = np.zeros((g_n, k_n, j_n, len(bins.sensors)))
     gain_out = np.empty((g_n, k_n, j_n, n_c))
     nk = exponents[None, :, None]
+    wsum = s0.sum(axis=1)
+    bufs = _HarmonicBuffers(min(chunk, g_n), m, order)
     for c0 in range(0, g_n, chunk):
         sl = slice(c0, min(c0 + chunk, g_n))
-        dlog = dlog_all[sl]  # (g, M)
+        dlog = dlog_all[sl]
         g = dlog.shape[0]
-        hw, hy, hd, hs = _harmonic_sums(dx_all[sl], dy_all[sl], order, w_all, y, dlog, wm2)
-        # products of the basis (cos/sin of orders 1..order) are harmonics up to 2 order
-        hc, hsn = hw.real, hw.imag  # (g, 2 order + 1, J)
-        pp = np.empty((g, j_n, n_c, n_c))
-        for a in range(n_c):
-            p, ta = a // 2 + 1, a % 2
-            for b in range(n_c):
-                q, tb = b // 2 + 1, b % 2
-                lo, hi = abs(p - q), p + q
-                sgn = 1.0 if p >= q else -1.0
-                if ta == 0 and tb == 0:
-                    v = hc[:, lo] + hc[:, hi]
-                elif ta == 1 and tb == 1:
-                    v = hc[:, lo] - hc[:, hi]
-                elif ta == 0:  # cos p sin q
-                    v = hsn[:, hi] - sgn * hsn[:, lo]
-                else:  # sin p cos q
-                    v = hsn[:, hi] + sgn * hsn[:, lo]
-                pp[:, :, a, b] = 0.5 * v
-        sd_s = (dlog @ wm2).reshape(g, j_n, n_p)
-        sdd = (dlog * dlog) @ w_all.T  # (g, J)
-        syd = (dlog * y[None, :]) @ w_all.T  # (g, J)
-        cross = _interleave(hs, 1).transpose(0, 2, 3, 1)  # (g, J, S, C)
-        by_c = _interleave(hy, 1).transpose(0, 2, 1)  # (g, J, C)
-        bd_c = _interleave(hd, 1).transpose(0, 2, 1)  # (g, J, C)
-        big = np.zeros((g, j_n, d, d))
-        big[..., :n_p, :n_p] = np.eye(n_p) * s0[None, :, :, None]
-        big[..., :n_p, n_p:] = cross
-        big[..., n_p:, :n_p] = cross.transpose(0, 1, 3, 2)
-        big[..., n_p:, n_p:] = pp
-        big += qprior
-        rhs = np.empty((g, j_n, d, 2))
-        rhs[..., :n_p, 0] = sy_s[None]
-        rhs[..., n_p:, 0] = by_c
-        rhs[..., :n_p, 1] = sd_s
-        rhs[..., n_p:, 1] = bd_c
-        chol = np.linalg.cholesky(big)
-        logdet = 2.0 * np.sum(np.log(np.diagonal(chol, axis1=-2, axis2=-1)), axis=-1)  # (g, J)
-        sol = np.linalg.solve(big, rhs)  # (g, J, d, 2)
-        t_yy = np.einsum("gjd,gjd->gj", rhs[..., 0], sol[..., 0])
-        t_yd = np.einsum("gjd,gjd->gj", rhs[..., 0], sol[..., 1])
-        t_dd = np.einsum("gjd,gjd->gj", rhs[..., 1], sol[..., 1])
-        q = ((syy[None, :] - t_yy)[:, None, :] + 2 * nk * (syd - t_yd)[:, None, :]
-             + nk * nk * (sdd - t_dd)[:, None, :])
+        n = g * j_n  # the batch: (candidate, sigma), sigma fastest
+        e = _bearing_harmonics(bins.x, bins.y, gx[sl], gy[sl], order, bufs)  # (2 order, 2, g, M)
+        lo = (e[:order].reshape(-1, m) @ cols).reshape(order, 2, g, -1)
+        hi = (e[order:].reshape(-1, m) @ wt).reshape(order, 2, g, j_n)
+        ed = np.multiply(e[:order], dlog, out=bufs.ed[:order * 2 * g * m].reshape(order, 2, g, m))
+        bd = (ed.reshape(-1, m) @ wt).reshape(n_c, n)  # basis order: cos 1, sin 1, cos 2, ...
+        # the weighted sums of cos k theta (rows 0..2 order) and sin k theta (the next 2 order + 1)
+        hs = np.empty((2 * nh, g, j_n))
+        hs[0] = wsum
+        hs[1:order + 1] = lo[:, 0, :, :j_n]
+        hs[order + 1:nh] = hi[:, 0]
+        hs[nh] = 0.0
+        hs[nh + 1:nh + order + 1] = lo[:, 1, :, :j_n]
+        hs[nh + order + 1:] = hi[:, 1]
+        h = hs.reshape(2 * nh, n)
+        # X (S, C, n): the basis' sums over each sensor's bins
+        if n_p > 1:
+            x = lo[..., 2 * j_n:].reshape(n_c, g, n_p, j_n).transpose(2, 0, 1, 3).reshape(n_p, n_c, n)
+        else:
+            x = lo[..., :j_n].reshape(1, n_c, n)
+        by = lo[..., j_n:2 * j_n].reshape(n_c, n)
+        ainv_n = np.tile(ainv.transpose(1, 2, 0), g)  # (S, S, n)
+        xa = np.einsum("stn,scn->tcn", ainv_n, x)
+        # the gain's Schur complement (its lower triangle): P_cc + prior - X A^-1 X'
+        pp = np.zeros((n_c, n_c, n))
+        pp[ti, tj] = c1[:, None] * h[h1] + c2[:, None] * h[h2]
+        pp[diag, diag] += (1.0 / pv)[:, None]
+        pp -= np.einsum("tcn,tdn->cdn", xa, x)
+        rs_y = np.tile(sy_s.T, g)  # (S, n)
+        rs_d = sd_all[sl].transpose(1, 0, 2).reshape(n_p, n)
+        rhs = np.empty((n_c, 2, n))  # the gain's right-hand sides (y and dlog) less the sensors' part
+        rhs[:, 0] = by - np.einsum("tcn,tn->cn", xa, rs_y)
+        rhs[:, 1] = bd - np.einsum("tcn,tn->cn", xa, rs_d)
+        logdet_s, z, chol = _cholesky_solve(pp, rhs)
+        ard = np.einsum("stn,tn->sn", ainv_n, rs_d)
+        t_yy = t_ss[None, :] + np.einsum("cn,cn->n", z[:, 0], z[:, 0]).reshape(g, j_n)
+        t_yd = (np.einsum("sn,sn->n", rs_y, ard) + np.einsum("cn,cn->n", z[:, 0], z[:, 1])).reshape(g, j_n)
+        t_dd = (np.einsum("sn,sn->n", rs_d, ard) + np.einsum("cn,cn->n", z[:, 1], z[:, 1])).reshape(g, j_n)
+        logdet = logdet_a[None, :] + logdet_s.reshape(g, j_n)
+        q = ((syy[None, :] - t_yy)[:, None, :] + 2 * nk * (syd_all[sl] - t_yd)[:, None, :]
+             + nk * nk * (sdd_all[sl] - t_dd)[:, None, :])
         ll[sl] = (base[None, None, :] - 0.5 * np.maximum(q, 0.0) - 0.5 * logdet[:, None, :]) + const
-        beta = sol[:, None, :, :, 0] + nk[..., None] * sol[:, None, :, :, 1]  # (g, K, J, d)
-        a_s = beta[..., :n_p]
-        abar = a_s.mean(axis=-1)  # E[A | y]: A_s = A + o_s, the o_s exchangeable
-        a_out[sl] = abar
-        off_out[sl][..., present] = a_s - abar[..., None]
-        gain_out[sl] = beta[..., n_p:]
+        bc = _back_solve(chol, z)  # (C, 2, n): the gain's posterior mean, its y and dlog parts
+        # the sensors' intercepts A^-1 (r_s - X beta_c), y and dlog parts
+        bs_y = np.einsum("stn,tn->sn", ainv_n, rs_y - np.einsum("scn,cn->sn", x, bc[:, 0]))
+        bs_d = np.einsum("stn,tn->sn", ainv_n, rs_d - np.einsum("scn,cn->sn", x, bc[:, 1]))
+        my, md = bs_y.mean(axis=0), bs_d.mean(axis=0)  # E[A | y]: A_s = A + o_s, the o_s exchangeable
+        a_out[sl] = my.reshape(g, 1, j_n) + nk * md.reshape(g, 1, j_n)
+        off_out[sl][..., present] = ((bs_y - my).T.reshape(g, 1, j_n, n_p)
+                                     + nk[..., None] * (bs_d - md).T.reshape(g, 1, j_n, n_p))
+        gs = gain_out[sl]
+        np.multiply(nk[..., None], np.ascontiguousarray(bc[:, 1].T).reshape(g, 1, j_n, n_c), out=gs)
+        gs += np.ascontiguousarray(bc[:, 0].T).reshape(g, 1, j_n, n_c)
     return LikelihoodTerms(tempering * ll, a_out, off_out, gain_out)
 
 
-def _harmonic_sums(dx: npt.NDArray[np.float64], dy: npt.NDArray[np.float64], order: int,
-                   w: npt.NDArray[np.float64], y: npt.NDArray[np.float64],
-                   dlog: npt.NDArray[np.float64], wm2: npt.NDArray[np.float64]
-                   ) -> tuple[npt.NDArray[np.complex128], ...]:
-    """Weighted sums of the harmonics ``exp(i k theta) = cos k theta + i sin
-    k theta`` of the bearing theta (clockwise from north) from each candidate
-    (rows of dx, dy) to each bin: ``sum_m w_jm exp(i k theta)`` for k =
-    0..2 order, (g, 2 order + 1, J); and for k = 1..order (the basis of
-    `azimuth_basis`): weighted by y, by dlog (g, order, J) and per sensor
-    (g, order, J, S). The harmonics are powers of ``exp(i theta) = (dy + i
-    dx) / r``: no trigonometry."""
-    g, m = dx.shape
-    j_n = w.shape[0]
-    r = np.sqrt(dx * dx + dy * dy)
+class _HarmonicBuffers:
+    """Work arrays of `_bearing_harmonics` for up to `g` candidates, allocated
+    once per `azimuth_loglik` call (fresh large arrays per chunk cost page
+    faults)."""
+
+    def __init__(self, g: int, m: int, order: int) -> None:
+        self.dx, self.dy, self.r = np.empty(g * m), np.empty(g * m), np.empty(g * m)
+        self.e = np.empty(4 * order * g * m)
+        self.ed = np.empty(2 * order * g * m)
+
+
+def _bearing_harmonics(bx: npt.NDArray[np.float64], by: npt.NDArray[np.float64],
+                       gx: npt.NDArray[np.float64], gy: npt.NDArray[np.float64], order: int,
+                       bufs: _HarmonicBuffers) -> npt.NDArray[np.float64]:
+    """``cos k theta, sin k theta`` for k = 1..2 order of the bearing theta
+    (clockwise from north) from each candidate (gx, gy) to each bin (bx, by),
+    (2 order, 2, g, M) in `bufs`: ``(dy, dx) / r`` and the Chebyshev
+    recurrence ``f_k = 2 cos theta f_(k-1) - f_(k-2)``, no trigonometry. A
+    candidate on a bin has no bearing: its harmonics there are 0."""
+    g, m = gx.size, bx.size
+    dx = np.subtract(bx[None, :], gx[:, None], out=bufs.dx[:g * m].reshape(g, m))
+    dy = np.subtract(by[None, :], gy[:, None], out=bufs.dy[:g * m].reshape(g, m))
+    r = np.multiply(dx, dx, out=bufs.r[:g * m].reshape(g, m))
+    r += dy * dy
+    np.sqrt(r, out=r)
     r[r == 0] = 1.0
-    z = np.empty((g, 2 * order + 1, m), dtype=np.complex128)
-    z[:, 0] = 1.0
-    z[:, 1].real = dy / r
-    z[:, 1].imag = dx / r
-    for k in range(2, 2 * order + 1):
-        np.multiply(z[:, k - 1], z[:, 1], out=z[:, k])
-    wc = w.T.astype(np.complex128)
-    hw = (z.reshape(-1, m) @ wc).reshape(g, 2 * order + 1, j_n)
-    zb = z[:, 1:order + 1]
-    b2 = zb.reshape(-1, m)
-    hy = (b2 @ (wc * y[:, None])).reshape(g, order, j_n)
-    hd = ((zb * dlog[:, None, :]).reshape(-1, m) @ wc).reshape(g, order, j_n)
-    hs = (b2 @ wm2.astype(np.complex128)).reshape(g, order, j_n, -1)
-    return hw, hy, hd, hs
+    e = bufs.e[:4 * order * g * m].reshape(2 * order, 2, g, m)
+    np.divide(dy, r, out=e[0, 0])
+    np.divide(dx, r, out=e[0, 1])
+    two_c = np.multiply(e[0, 0], 2.0, out=dx)
+    np.multiply(two_c, e[0, 0], out=e[1, 0])
+    e[1, 0] -= 1.0
+    np.multiply(two_c, e[0, 1], out=e[1, 1])
+    for k in range(2, 2 * order):
+        np.multiply(e[k - 1], two_c, out=e[k])
+        e[k] -= e[k - 2]
+    return e
 
 
-def _interleave(c: npt.NDArray[np.complex128], axis: int) -> npt.NDArray[np.float64]:
-    """cos/sin pairs (real, imaginary parts) of the harmonics on `axis`, in the
-    order of `azimuth_basis`: cos 1, sin 1, cos 2, ..."""
-    out = np.stack([c.real, c.imag], axis=axis + 1)
-    shape = list(c.shape)
-    shape[axis] *= 2
-    return out.reshape(shape)
+def _product_harmonics(order: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.intp],
+                                            npt.NDArray[np.intp], npt.NDArray[np.float64],
+                                            npt.NDArray[np.float64]]:
+    """The products of the basis (cos 1, sin 1, cos 2, ...: `azimuth_basis`)
+    as harmonics: for each pair (a, b) of the lower triangle (rows, columns),
+    ``basis_a basis_b = c1 h[h1] + c2 h[h2]`` with h the rows cos 0..2 order,
+    sin 0..2 order (``cos p cos q = (cos(p-q) + cos(p+q)) / 2`` and so on)."""
+    n_c, nh = 2 * order, 2 * order + 1
+    ti, tj = np.tril_indices(n_c)
+    h1 = np.zeros(ti.size, dtype=np.intp)
+    h2 = np.zeros(ti.size, dtype=np.intp)
+    c1 = np.full(ti.size, 0.5)
+    c2 = np.zeros(ti.size)
+    for t, (a, b) in enumerate(zip(ti.tolist(), tj.tolist(), strict=True)):
+        p, q = a // 2 + 1, b // 2 + 1
+        lo, hi = abs(p - q), p + q
+        sgn = 1.0 if p >= q else -1.0
+        if a % 2 == 0 and b % 2 == 0:  # cos p cos q
+            h1[t], h2[t], c2[t] = lo, hi, 0.5
+        elif a % 2 == 1 and b % 2 == 1:  # sin p sin q
+            h1[t], h2[t], c2[t] = lo, hi, -0.5
+        elif a % 2 == 0:  # cos p sin q
+            h1[t], h2[t], c2[t] = nh + hi, nh + lo, -0.5 * sgn
+        else:  # sin p cos q
+            h1[t], h2[t], c2[t] = nh + hi, nh + lo, 0.5 * sgn
+    return ti, tj, h1, h2, c1, c2
+
+
+def _cholesky_solve(a: npt.NDArray[np.float64], rhs: npt.NDArray[np.float64]
+                    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The Cholesky factor L of positive definite matrices a (d, d, N), batch
+    on the last axis, from their lower triangles: log det a (N,), ``z = L^-1
+    rhs`` (rhs and z (d, R, N)) and L. Vectorised over the batch: a few
+    hundred thousand 6x6 systems in ~50 array operations, where a LAPACK
+    call per matrix spends its time in call overhead."""
+    d = a.shape[0]
+    chol = np.zeros_like(a)
+    for j in range(d):
+        v = a[j, j] - np.einsum("kn,kn->n", chol[j, :j], chol[j, :j]) if j else a[j, j]
+        ljj = np.sqrt(v)
+        chol[j, j] = ljj
+        if j + 1 < d:
+            col = a[j + 1:, j] - np.einsum("ikn,kn->in", chol[j + 1:, :j], chol[j, :j]) if j else a[j + 1:, j]
+            chol[j + 1:, j] = col / ljj
+    logdet = 2.0 * np.sum(np.log(np.diagonal(chol, axis1=0, axis2=1)), axis=-1)
+    z = np.empty_like(rhs)
+    for i in range(d):
+        zi = rhs[i] - np.einsum("kn,krn->rn", chol[i, :i], z[:i]) if i else rhs[i]
+        z[i] = zi / chol[i, i]
+    return logdet, z, chol
+
+
+def _back_solve(chol: npt.NDArray[np.float64], z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """``L^-T z`` for `_cholesky_solve`'s L and z: the systems' solutions."""
+    d = chol.shape[0]
+    x = np.empty_like(z)
+    for i in range(d - 1, -1, -1):
+        xi = z[i] - np.einsum("kn,krn->rn", chol[i + 1:, i], x[i + 1:]) if i < d - 1 else z[i]
+        x[i] = xi / chol[i, i]
+    return x
 
 
 def candidate_geometry(bins: Bins, gx: npt.NDArray[np.float64], gy: npt.NDArray[np.float64],
