@@ -119,17 +119,18 @@ class Engine:
         """The findings of every enabled rule on one observation (already added).
         A rule that raises is a bug: counted in `errors`, never fatal."""
         ctx = self.context(s)
-        out = []
-        for r in self.rules:
-            try:
-                f = r.run(s, ctx)
-            except Exception as e:  # a rule's bug must not stop a scan or an analysis
-                self.errors[r.id] = self.errors.get(r.id, 0) + 1
-                self.last_error = f"{r.id}: {type(e).__name__}: {e}"
-                continue
-            if f is not None and f.score > 0:
-                out.append(f)
-        return out
+        return [f for f in (self.run_rule(r, s, ctx) for r in self.rules) if f is not None]
+
+    def run_rule(self, r: Rule, s: Seen, ctx: RuleContext) -> Finding | None:
+        """One rule on one observation: its finding, or None (no finding, a score of 0, or
+        the rule raised: counted in `errors`, never fatal)."""
+        try:
+            f = r.run(s, ctx)
+        except Exception as e:  # a rule's bug must not stop a scan or an analysis
+            self.errors[r.id] = self.errors.get(r.id, 0) + 1
+            self.last_error = f"{r.id}: {type(e).__name__}: {e}"
+            return None
+        return f if f is not None and f.score > 0 else None
 
     def score(self, findings: Iterable[Finding]) -> Score:
         return combine(findings, self.weights, self.table)

@@ -325,6 +325,7 @@ class IncrementalAnalyzer:
         memo: dict[tuple[str, Any], Finding | None] = {}
         rule_runs = 0
         evaluated = 0
+        order = {r.id: i for i, r in enumerate(eng.rules)}
         for s in seen:
             sid = s.obs_id
             assert sid is not None
@@ -343,19 +344,11 @@ class IncrementalAnalyzer:
                     f = memo[key]
                 else:
                     rule_runs += 1
-                    try:
-                        f = r.run(s, ctx)
-                    except Exception as e:  # as Engine.evaluate: a rule's bug is counted, never fatal
-                        eng.errors[r.id] = eng.errors.get(r.id, 0) + 1
-                        eng.last_error = f"{r.id}: {type(e).__name__}: {e}"
-                        f = None
-                    if f is not None and f.score <= 0:
-                        f = None
+                    f = eng.run_rule(r, s, ctx)
                     if key is not None:
                         memo[key] = f
                 if f is not None:
                     fresh.append(f)
-            order = {r.id: i for i, r in enumerate(eng.rules)}
             new_find[sid] = sorted([*keep, *fresh], key=lambda f: order.get(f.rule_id, 0))
         # the suspects whose findings may have changed, rebuilt from all their observations
         keys = {id_of[i].key for i in new_find}
