@@ -83,11 +83,16 @@ def _full_on_copy(db: Path, tmp: Path, step: int) -> tuple[Any, ...]:
         other.close()
 
 
-def test_incremental_steps_store_what_a_full_analysis_stores(tmp_path: Path) -> None:
+def _town_store(tmp_path: Path) -> tuple[Path, Any, Receivers]:
+    """A SQLite store with the town's registry rows and the two receivers' open runs."""
     db = tmp_path / "fb.db"
     store = open_store(f"sqlite:///{db}")
     _registry_rows(store)
-    rx = Receivers(store)
+    return db, store, Receivers(store)
+
+
+def test_incremental_steps_store_what_a_full_analysis_stores(tmp_path: Path) -> None:
+    db, store, rx = _town_store(tmp_path)
     inc = IncrementalAnalyzer(S.profile())
     n_rules = len(Engine(S.profile()).rules)
     ghost = S.cell(99, mnc=1, lac=42101, cid=12099, bsic=14, power=-75.0, **S.CU_PARAMS)  # heard early only
@@ -138,10 +143,7 @@ def test_incremental_steps_store_what_a_full_analysis_stores(tmp_path: Path) -> 
 def test_server_analyzer_is_incremental_and_full_again_when_due(tmp_path: Path) -> None:
     from fbsdetect.server.fusion import Analyzer
 
-    db = tmp_path / "fb.db"
-    store = open_store(f"sqlite:///{db}")
-    _registry_rows(store)
-    rx = Receivers(store)
+    db, store, rx = _town_store(tmp_path)
     for k in range(4):
         rx.sweep(k)
     a = Analyzer(store, S.profile(), 0, full_every_s=3600.0)
